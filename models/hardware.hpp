@@ -1,0 +1,54 @@
+#pragma once
+// Datasheet figures of GPUs and interconnects, plus the efficiencies and power
+// coefficients fitted on measurements (see data/calibration/ and tools/).
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/precision.hpp"
+
+namespace convsim {
+
+// Fractions of the datasheet peaks reached in practice, and the fixed time every
+// kernel pays. Fitted on Vidur's H100 operator measurements by
+// tools/fit_efficiency.py (median error 7.9% over 8,352 operators).
+struct Efficiency {
+  double compute = 0.70;
+  double memory = 0.95;
+  double kernel_overhead_s = 8.0e-6;      // matmul and attention kernels
+  // Elementwise kernels (norms, rotary, activation, adds): the median time of Vidur's
+  // H100 norm/rope/act/add measurements at 1..64 tokens is 2-6 us; 3 us is taken.
+  double elementwise_kernel_s = 3.0e-6;
+};
+
+struct GpuSpec {
+  std::string name;
+  std::string description;
+  std::map<Precision, double> peak_flops_per_s;  // dense tensor-core peak per precision
+  double hbm_bytes = 0;
+  double hbm_bytes_per_s = 0;
+  double power_idle_w = 0;
+  double power_max_w = 0;  // board limit
+  Efficiency efficiency;
+  std::vector<std::string> sources;
+
+  // Peak of the matmul precision, falling back to BF16 where the GPU has no
+  // faster path for it (e.g. FP8 on an A100).
+  double peak_for(Precision matmul) const;
+};
+
+enum class FabricKind { scale_up, scale_out };
+
+struct FabricSpec {
+  std::string name;
+  std::string description;
+  FabricKind kind = FabricKind::scale_up;
+  double bandwidth_bytes_per_s = 0;  // per GPU, per direction
+  double latency_s = 0;              // one-way, small message, GPU to GPU
+  double energy_j_per_byte = 0;
+  std::vector<std::string> sources;
+};
+
+}  // namespace convsim

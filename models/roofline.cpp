@@ -1,0 +1,37 @@
+#include "models/roofline.hpp"
+
+#include <algorithm>
+
+namespace convsim {
+
+KernelTiming kernel_time(const GpuSpec& gpu, const KernelWork& work, double peak_flops_per_s,
+                         double overhead_per_kernel_s) {
+  KernelTiming t;
+  const double compute_s = work.flops / (peak_flops_per_s * gpu.efficiency.compute);
+  const double memory_s = work.hbm_bytes / (gpu.hbm_bytes_per_s * gpu.efficiency.memory);
+  t.compute_bound = compute_s > memory_s;
+  t.time_s = std::max(compute_s, memory_s) + work.kernels * overhead_per_kernel_s;
+  t.floor_s = std::max(work.flops / peak_flops_per_s, work.hbm_bytes / gpu.hbm_bytes_per_s);
+  return t;
+}
+
+StageTiming stage_time(const GpuSpec& gpu, Precision weights, const StageWork& work) {
+  StageTiming timing;
+  const double matmul_peak = weights == Precision::fp8 ? gpu.peak_for(Precision::fp8) : gpu.peak_for(Precision::bf16);
+  const double bf16_peak = gpu.peak_for(Precision::bf16);
+  for (int i = 0; i < kKernelClasses; ++i) {
+    const auto kernel_class = static_cast<KernelClass>(i);
+    const bool matmul = kernel_class == KernelClass::projections || kernel_class == KernelClass::mlp ||
+                        kernel_class == KernelClass::lm_head;
+    const double overhead = kernel_class == KernelClass::elementwise ? gpu.efficiency.elementwise_kernel_s
+                                                                     : gpu.efficiency.kernel_overhead_s;
+    const KernelWork& kw = work.by_class[i];
+    if (kw.kernels == 0 && kw.flops == 0 && kw.hbm_bytes == 0) continue;
+    timing.by_class[i] = kernel_time(gpu, kw, matmul ? matmul_peak : bf16_peak, overhead);
+    timing.compute_s += timing.by_class[i].time_s;
+    timing.floor_s += timing.by_class[i].floor_s;
+  }
+  return timing;
+}
+
+}  // namespace convsim

@@ -1,0 +1,33 @@
+#pragma once
+// Time of a GPU's work: the roofline with fitted efficiencies, plus the fixed time
+// each kernel pays. Also the physical floor that no prediction may go below.
+
+#include "models/hardware.hpp"
+#include "models/transformer_cost.hpp"
+
+namespace convsim {
+
+struct KernelTiming {
+  double time_s = 0;
+  double floor_s = 0;           // max(flops / peak, bytes / bandwidth): no efficiency, no overhead
+  bool compute_bound = false;
+};
+
+// time = max(flops / (peak * eff_compute), bytes / (bandwidth * eff_memory))
+//        + kernels * overhead
+KernelTiming kernel_time(const GpuSpec& gpu, const KernelWork& work, double peak_flops_per_s,
+                         double overhead_per_kernel_s);
+
+struct StageTiming {
+  double compute_s = 0;  // sum over kernel classes
+  double floor_s = 0;    // sum of the classes' floors
+  std::array<KernelTiming, kKernelClasses> by_class{};
+};
+
+// The compute time of one GPU's stage work (communication excluded). Matmuls run
+// at the peak of the weight precision when it has a tensor-core path (FP8), else at
+// BF16 (weight-only quantisation dequantises to BF16); attention and elementwise
+// kernels run at BF16.
+StageTiming stage_time(const GpuSpec& gpu, Precision weights, const StageWork& work);
+
+}  // namespace convsim

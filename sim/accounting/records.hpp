@@ -1,0 +1,63 @@
+#pragma once
+// Plain records the simulation appends; accumulators and writers read them.
+
+#include <string>
+#include <vector>
+
+namespace convsim {
+
+struct ReplyRecord {
+  int session = 0;
+  long turn = 0;
+  int speaker = -1;
+  int replica = 0;
+  double start_s = 0;  // arrival of the request
+  long context_tokens = 0;  // what the model attends to: history + prompt
+  long prompt_tokens = 0;   // new tokens of the turn
+  long cached_tokens = 0;   // found in the KV cache
+  long output_tokens = 0;
+  bool served = false;      // false: failed before any token (see failure)
+  double queue_s = 0;       // arrival to first iteration
+  double ttft_s = 0;
+  double tpot_s = 0;        // (e2e - ttft) / (output_tokens - 1); 0 for one token
+  double e2e_s = 0;
+  double human_speech_s = 0;
+  double reply_speech_s = 0;
+  double energy_j = 0;          // GPU energy attributed (active and in-iteration waiting)
+  double network_energy_j = 0;  // link energy of its traffic share
+  double flops = 0;
+  double hbm_bytes = 0;
+  double net_bytes = 0;
+  double kv_bytes = 0;          // KV-cache bytes read and written for it
+  double peak_gpu_mem_bytes = 0;
+  std::string failure;          // empty, or the kind of the first failure that hit it
+};
+
+struct FailureRecord {
+  std::string kind;   // memory, context_limit, slo_ttft, slo_tpot, speech_realtime
+  double time_s = 0;
+  std::string cause;
+};
+
+// One GPU's meter: what it drew while active. Idle power fills the rest of the run.
+struct GpuMeter {
+  double active_energy_j = 0;
+  double active_time_s = 0;
+  double idle_power_w = 0;
+};
+
+struct RunResult {
+  std::vector<ReplyRecord> replies;  // in order of completion
+  std::vector<FailureRecord> failures;  // engine-detected (memory, context limit)
+  std::vector<GpuMeter> gpus;        // the GPUs reserved by the replicas
+  std::vector<double> replica_busy_s;  // summed iteration spans per replica
+  std::vector<int> replica_gpus;     // GPUs per replica
+  double end_s = 0;                  // the reserved span: max(last event, horizon)
+  double network_energy_j = 0;
+  long iterations = 0;
+  long activities = 0;
+  long kv_evictions = 0;
+  double wall_s = 0;
+};
+
+}  // namespace convsim

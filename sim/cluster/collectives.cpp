@@ -1,0 +1,57 @@
+#include "sim/cluster/collectives.hpp"
+
+#include <algorithm>
+
+namespace sg4 = simgrid::s4u;
+
+namespace convsim {
+
+double ring_allreduce_link_bytes(int p, double buffer_bytes) {
+  return p <= 1 ? 0.0 : 2.0 * (p - 1) / p * buffer_bytes;
+}
+
+int ring_allreduce_steps(int p) { return p <= 1 ? 0 : 2 * (p - 1); }
+
+void run_compute(const HostList& hosts, double duration_s) {
+  if (duration_s <= 0) return;
+  std::vector<double> flops;
+  flops.reserve(hosts.size());
+  for (const sg4::Host* h : hosts) flops.push_back(duration_s * h->get_speed());
+  std::vector<double> bytes(hosts.size() * hosts.size(), 0.0);
+  sg4::this_actor::parallel_execute(hosts, flops, bytes);
+}
+
+double run_ring_allreduce(const HostList& hosts, double buffer_bytes, int count) {
+  const int p = static_cast<int>(hosts.size());
+  const double per_link = ring_allreduce_link_bytes(p, buffer_bytes) * count;
+  if (per_link <= 0) return 0.0;
+  std::vector<double> flops(p, 0.0);
+  std::vector<double> bytes(static_cast<std::size_t>(p) * p, 0.0);
+  for (int i = 0; i < p; ++i) bytes[static_cast<std::size_t>(i) * p + (i + 1) % p] = per_link;
+  sg4::this_actor::parallel_execute(hosts, flops, bytes);
+  return per_link * p;
+}
+
+double run_pairwise_send(const HostList& src, const HostList& dst, double bytes_each) {
+  HostList hosts;
+  std::vector<std::pair<int, int>> pairs;
+  auto index_of = [&hosts](sg4::Host* h) {
+    auto it = std::find(hosts.begin(), hosts.end(), h);
+    if (it != hosts.end()) return static_cast<int>(it - hosts.begin());
+    hosts.push_back(h);
+    return static_cast<int>(hosts.size()) - 1;
+  };
+  for (std::size_t i = 0; i < src.size(); ++i) {
+    if (src[i] == dst[i]) continue;
+    pairs.emplace_back(index_of(src[i]), index_of(dst[i]));
+  }
+  if (pairs.empty() || bytes_each <= 0) return 0.0;
+  const std::size_t n = hosts.size();
+  std::vector<double> flops(n, 0.0);
+  std::vector<double> bytes(n * n, 0.0);
+  for (auto [a, b] : pairs) bytes[static_cast<std::size_t>(a) * n + b] += bytes_each;
+  sg4::this_actor::parallel_execute(hosts, flops, bytes);
+  return bytes_each * static_cast<double>(pairs.size());
+}
+
+}  // namespace convsim

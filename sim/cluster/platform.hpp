@@ -1,0 +1,34 @@
+#pragma once
+// The cluster as a SimGrid platform. Each node is a full zone whose GPUs are hosts
+// (speed: the GPU's BF16 peak) with their own NVLink port (a split-duplex link to
+// the node's switch) and their own NIC (a split-duplex link to the scale-out
+// network). Nodes hang under a top zone joined by a non-blocking spine (a fat-pipe
+// link: every flow gets the full rate, the NICs are the bottlenecks).
+//
+// Routes: GPU to GPU in a node crosses [nvlink_a, nvlink_b]; across nodes
+// [nic_a, spine, nic_b]. Each port link carries half of its fabric's hop latency,
+// so a route's latency is exactly the fabric's latency_s.
+
+#include <vector>
+
+#include <simgrid/s4u.hpp>
+
+#include "sim/scenario/scenario.hpp"
+
+namespace convsim {
+
+// Sets SimGrid so an uncontended transfer takes latency + bytes / bandwidth exactly
+// and parallel tasks are available. REQUIRES: called once, after the Engine is
+// created and before the platform is built.
+void configure_exact_models(simgrid::s4u::Engine& engine);
+
+struct Platform {
+  std::vector<simgrid::s4u::Host*> gpus;  // node-major: node * gpus_per_node + local index
+  int nodes = 0;
+  int gpus_per_node = 0;
+  int node_of(int gpu) const { return gpu / gpus_per_node; }
+};
+
+Platform build_platform(const ClusterSpec& cluster);
+
+}  // namespace convsim

@@ -1,0 +1,329 @@
+#include "sim/engine/simulation.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <queue>
+
+#include <fmt/format.h>
+#include <simgrid/s4u.hpp>
+
+#include "models/power.hpp"
+#include "sim/cluster/collectives.hpp"
+#include "sim/cluster/platform.hpp"
+#include "sim/engine/iteration_cost.hpp"
+#include "sim/scheduler/batch_scheduler.hpp"
+#include "sim/workload/workload.hpp"
+
+namespace sg4 = simgrid::s4u;
+
+namespace convsim {
+namespace {
+
+constexpr double kGb = 1e9;
+// A route from GPU to GPU crosses two port links (GPU to switch, switch to GPU);
+// fabric presets give the energy of one crossing.
+constexpr double kLinkCrossingsPerRoute = 2.0;
+
+struct LaterArrival {
+  bool operator()(const Request& a, const Request& b) const {
+    return a.arrival_s != b.arrival_s ? a.arrival_s > b.arrival_s : a.id > b.id;
+  }
+};
+
+// State shared by the replicas of one run.
+struct RunContext {
+  const Scenario& scenario;
+  const CostModel& cost_model;
+  const Platform& platform;
+  Workload& workload;
+  RunResult& result;
+  bool progress = false;
+  std::chrono::steady_clock::time_point wall_start = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_progress = wall_start;
+
+  void record_failure(const std::string& kind, double time_s, const std::string& cause) {
+    for (const FailureRecord& f : result.failures) {
+      if (f.kind == kind) return;  // the first occurrence of each kind is the failure point
+    }
+    result.failures.push_back(FailureRecord{kind, time_s, cause});
+  }
+};
+
+class ReplicaActor {
+ public:
+  ReplicaActor(int index, RunContext& run, long kv_capacity_tokens)
+      : index_(index),
+        run_(run),
+        memory_(kv_capacity_tokens),
+        scheduler_(BatchLimits{run.scenario.serving.max_batch_seqs, run.scenario.serving.prefill_chunk_tokens},
+                   run.scenario.context.kv_between_turns == ContextSpec::KvBetweenTurns::keep
+                       ? BatchScheduler::KvPolicy::keep
+                       : BatchScheduler::KvPolicy::drop,
+                   memory_) {
+    const ParallelismSpec& p = run.scenario.parallelism;
+    first_gpu_ = index * p.gpus_per_replica();
+    for (int s = 0; s < p.pp; ++s) {
+      HostList hosts;
+      for (int r = 0; r < p.tp; ++r) hosts.push_back(run.platform.gpus[first_gpu_ + s * p.tp + r]);
+      stage_hosts_.push_back(hosts);
+    }
+  }
+
+  sg4::Host* home() const { return stage_hosts_[0][0]; }
+  void accept(const Request& request) { pending_.push(request); }
+
+  void operator()() {
+    for (;;) {
+      const double now = sg4::Engine::get_clock();
+      while (!pending_.empty() && pending_.top().arrival_s <= now) {
+        Request r = pending_.top();
+        pending_.pop();
+        admit_or_fail(r);
+      }
+      for (const Request& r : scheduler_.admit()) fail_memory(r);
+      if (scheduler_.has_running()) {
+        run_iteration();
+      } else if (!pending_.empty()) {
+        sg4::this_actor::sleep_until(pending_.top().arrival_s);
+      } else {
+        break;
+      }
+    }
+    run_.result.kv_evictions += memory_.evictions();
+  }
+
+ private:
+  void admit_or_fail(const Request& r) {
+    const long context = r.history_tokens + r.prompt_tokens + r.output_tokens;
+    const long limit = run_.scenario.model.spec.max_context_tokens;
+    if (context > limit) {
+      const std::string cause = fmt::format(
+          "context of {} tokens (history {} + prompt {} + reply {}) exceeds the model's {} tokens",
+          context, r.history_tokens, r.prompt_tokens, r.output_tokens, limit);
+      fail(r, "context_limit", cause);
+      return;
+    }
+    scheduler_.add_waiting(r);
+  }
+
+  void fail_memory(const Request& r) {
+    const long tokens = r.history_tokens + r.prompt_tokens + r.output_tokens;
+    const double per_token = run_.cost_model.gpu_memory_bytes(1, 0) - run_.cost_model.gpu_memory_bytes(0, 0);
+    fail(r, "memory",
+         fmt::format("KV cache of {} tokens needs {:.1f} GB per GPU; {:.1f} GB per GPU are free after "
+                     "weights, activations and workspace ({} tokens)",
+                     tokens, static_cast<double>(tokens) * per_token / kGb,
+                     static_cast<double>(memory_.capacity_tokens()) * per_token / kGb,
+                     memory_.capacity_tokens()));
+  }
+
+  void fail(const Request& r, const std::string& kind, const std::string& cause) {
+    const double now = sg4::Engine::get_clock();
+    run_.record_failure(kind, now, cause);
+    ReplyRecord rec = base_record(r);
+    rec.failure = kind;
+    run_.result.replies.push_back(rec);
+    continue_session(r, ReplyOutcome{now, now});
+  }
+
+  ReplyRecord base_record(const Request& r) const {
+    ReplyRecord rec;
+    rec.session = r.session;
+    rec.turn = r.turn;
+    rec.speaker = r.speaker;
+    rec.replica = index_;
+    rec.start_s = r.arrival_s;
+    rec.context_tokens = r.history_tokens + r.prompt_tokens;
+    rec.prompt_tokens = r.prompt_tokens;
+    rec.output_tokens = r.output_tokens;
+    rec.human_speech_s = r.human_speech_s;
+    rec.reply_speech_s = r.reply_speech_s;
+    return rec;
+  }
+
+  void continue_session(const Request& r, const ReplyOutcome& outcome) {
+    if (auto next = run_.workload.follow_up(r, outcome)) pending_.push(*next);
+  }
+
+  void run_iteration() {
+    const ParallelismSpec& p = run_.scenario.parallelism;
+    const ClusterSpec& cluster = run_.scenario.cluster;
+    const IterationPlan plan = scheduler_.plan();
+    const IterationCost cost = run_.cost_model.iteration(plan.work);
+    const double start_s = sg4::Engine::get_clock();
+    const double comm_w = communication_power_w(cluster.gpu);
+
+    double span_s = 0, active_energy_j = 0, active_time_s = 0, net_bytes = 0, network_energy_j = 0;
+    for (int s = 0; s < p.pp; ++s) {
+      const StageCost& stage = cost.stages[s];
+      const HostList& hosts = stage_hosts_[s];
+      // The all-reduce activity pays one route latency itself; the other hops are
+      // accounted on the GPUs here.
+      const double route_latency_s = stage.work.allreduces > 0 ? cluster.scale_up.latency_s : 0.0;
+      const double latency_s = std::max(0.0, stage.collective_latency_s - route_latency_s);
+      run_compute(hosts, stage.timing.compute_s + latency_s);
+      double t = sg4::Engine::get_clock();
+      const double allreduce_bytes = run_ring_allreduce(hosts, stage.work.allreduce_buffer_bytes, stage.work.allreduces);
+      const double allreduce_s = sg4::Engine::get_clock() - t;
+      double send_bytes = 0, send_s = 0;
+      if (s + 1 < p.pp) {
+        t = sg4::Engine::get_clock();
+        send_bytes = run_pairwise_send(hosts, stage_hosts_[s + 1], stage.work.send_bytes / p.tp);
+        send_s = sg4::Engine::get_clock() - t;
+        const FabricSpec& f = run_.cost_model.send_crosses_nodes(s) ? cluster.scale_out : cluster.scale_up;
+        network_energy_j += send_bytes * f.energy_j_per_byte * kLinkCrossingsPerRoute;
+      }
+      network_energy_j += allreduce_bytes * cluster.scale_up.energy_j_per_byte * kLinkCrossingsPerRoute;
+      net_bytes += allreduce_bytes + send_bytes;
+      run_.result.activities += 3;
+
+      const double comm_s = latency_s + allreduce_s + send_s;
+      const double gpu_energy_j = stage.timing.compute_s * stage.busy_power_w + comm_s * comm_w;
+      const double gpu_time_s = stage.timing.compute_s + comm_s;
+      for (int r = 0; r < p.tp; ++r) {
+        GpuMeter& meter = run_.result.gpus[first_gpu_ + s * p.tp + r];
+        meter.active_energy_j += gpu_energy_j;
+        meter.active_time_s += gpu_time_s;
+      }
+      active_energy_j += gpu_energy_j * p.tp;
+      active_time_s += gpu_time_s * p.tp;
+      span_s += gpu_time_s;
+    }
+    const double end_s = sg4::Engine::get_clock();
+    const double idle_w = cluster.gpu.power_idle_w;
+    const double iteration_energy_j =
+        active_energy_j + idle_w * (span_s * p.gpus_per_replica() - active_time_s);
+    run_.result.replica_busy_s[index_] += span_s;
+    run_.result.network_energy_j += network_energy_j;
+    ++run_.result.iterations;
+
+    const double memory_bytes = run_.cost_model.gpu_memory_bytes(memory_.used_tokens(), plan.tokens);
+    std::vector<Sequence>& running = scheduler_.running();
+    for (std::size_t k = 0; k < plan.members.size(); ++k) {
+      Sequence& seq = running[plan.members[k]];
+      const SequenceWork& w = plan.work[k];
+      const double share = static_cast<double>(w.new_tokens) / static_cast<double>(plan.tokens);
+      seq.energy_j += iteration_energy_j * share;
+      seq.network_energy_j += network_energy_j * share;
+      seq.flops += cost.flops * share;
+      seq.hbm_bytes += cost.hbm_bytes * share;
+      seq.net_bytes += net_bytes * share;
+      seq.kv_bytes += static_cast<double>(w.context_tokens + 2 * w.new_tokens) * run_.cost_model.kv_bytes_per_token();
+      seq.peak_gpu_mem_bytes = std::max(seq.peak_gpu_mem_bytes, memory_bytes);
+    }
+    for (const Sequence& seq : scheduler_.finish_iteration(plan, start_s, end_s)) complete(seq);
+    report_progress(end_s);
+  }
+
+  void complete(const Sequence& seq) {
+    ReplyRecord rec = base_record(seq.request);
+    rec.served = true;
+    rec.cached_tokens = seq.cached_tokens;
+    rec.queue_s = seq.scheduled_s - seq.request.arrival_s;
+    rec.ttft_s = seq.first_token_s - seq.request.arrival_s;
+    rec.e2e_s = seq.done_s - seq.request.arrival_s;
+    rec.tpot_s = seq.request.output_tokens > 1
+                     ? (seq.done_s - seq.first_token_s) / static_cast<double>(seq.request.output_tokens - 1)
+                     : 0.0;
+    rec.energy_j = seq.energy_j;
+    rec.network_energy_j = seq.network_energy_j;
+    rec.flops = seq.flops;
+    rec.hbm_bytes = seq.hbm_bytes;
+    rec.net_bytes = seq.net_bytes;
+    rec.kv_bytes = seq.kv_bytes;
+    rec.peak_gpu_mem_bytes = seq.peak_gpu_mem_bytes;
+    run_.result.replies.push_back(rec);
+    continue_session(seq.request, ReplyOutcome{seq.first_token_s, seq.done_s});
+  }
+
+  void report_progress(double now_s) {
+    if (!run_.progress || (run_.result.iterations & 1023) != 0) return;
+    const auto wall = std::chrono::steady_clock::now();
+    if (wall - run_.last_progress < std::chrono::milliseconds(500)) return;
+    run_.last_progress = wall;
+    const double horizon_s = run_.workload.horizon_s();
+    if (horizon_s > 0) {
+      std::fprintf(stderr, "\r[convsim] simulated %.1f of %.1f min, %zu replies ", now_s / 60.0, horizon_s / 60.0,
+                   run_.result.replies.size());
+    } else {
+      std::fprintf(stderr, "\r[convsim] simulated %.1f s, %zu replies ", now_s, run_.result.replies.size());
+    }
+  }
+
+  int index_;
+  RunContext& run_;
+  int first_gpu_ = 0;
+  std::vector<HostList> stage_hosts_;
+  std::priority_queue<Request, std::vector<Request>, LaterArrival> pending_;
+  KvMemory memory_;
+  BatchScheduler scheduler_;
+};
+
+}  // namespace
+
+RunResult simulate(const Scenario& scenario, const RunOptions& options) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  RunResult result;
+  const ParallelismSpec& p = scenario.parallelism;
+  result.gpus.assign(p.gpus_used(), GpuMeter{0, 0, scenario.cluster.gpu.power_idle_w});
+  result.replica_busy_s.assign(p.dp, 0.0);
+  result.replica_gpus.assign(p.dp, p.gpus_per_replica());
+
+  const CostModel cost_model(scenario);
+  Workload workload(scenario);
+  const long capacity = cost_model.kv_capacity_tokens();
+  if (capacity <= 0) {
+    const double need = cost_model.weight_bytes_per_gpu_max() + scenario.serving.workspace_bytes_per_gpu;
+    result.failures.push_back(FailureRecord{
+        "memory", 0.0,
+        fmt::format("weights and workspace need {:.1f} GB on the busiest GPU, which has {:.1f} GB of HBM; "
+                    "no KV cache fits (tp = {}, pp = {})",
+                    need / kGb, scenario.cluster.gpu.hbm_bytes / kGb, p.tp, p.pp)});
+    for (const Request& r : workload.initial_requests()) {
+      ReplyRecord rec;
+      rec.session = r.session;
+      rec.start_s = r.arrival_s;
+      rec.prompt_tokens = r.prompt_tokens;
+      rec.context_tokens = r.history_tokens + r.prompt_tokens;
+      rec.output_tokens = r.output_tokens;
+      rec.failure = "memory";
+      result.replies.push_back(rec);
+    }
+    result.end_s = workload.horizon_s();
+    return result;
+  }
+
+  int argc = 3;
+  char arg0[] = "convsim";
+  char arg1[] = "--log=xbt_cfg.thres:warning";
+  char arg2[] = "--log=root.thres:warning";
+  char* argv[] = {arg0, arg1, arg2, nullptr};
+  sg4::Engine engine(&argc, argv);
+  configure_exact_models(engine);
+  const Platform platform = build_platform(scenario.cluster);
+
+  RunContext run{scenario, cost_model, platform, workload, result, options.progress};
+  std::vector<std::unique_ptr<ReplicaActor>> replicas;
+  for (int r = 0; r < p.dp; ++r) replicas.push_back(std::make_unique<ReplicaActor>(r, run, capacity));
+  for (const Request& r : workload.initial_requests()) {
+    // Sessions (and closed-loop slots) stay on one replica; streams spread by id.
+    const long key = scenario.conversation || scenario.requests->arrival == RequestStreamSpec::Arrival::concurrency
+                         ? r.session
+                         : r.id;
+    replicas[static_cast<std::size_t>(key % p.dp)]->accept(r);
+  }
+  for (int r = 0; r < p.dp; ++r) {
+    ReplicaActor* actor = replicas[r].get();
+    sg4::Actor::create(fmt::format("replica-{}", r), actor->home(), [actor] { (*actor)(); });
+  }
+  engine.run();
+  if (options.progress) std::fprintf(stderr, "\n");
+
+  result.end_s = std::max(sg4::Engine::get_clock(), workload.horizon_s());
+  result.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  return result;
+}
+
+}  // namespace convsim

@@ -1,0 +1,99 @@
+#include "sim/output/table.hpp"
+
+#include <fmt/format.h>
+
+namespace convsim {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+double num(const Json& j, const char* key) { return j.contains(key) ? j[key].get<double>() : 0.0; }
+
+std::string first_failure(const Json& summary) {
+  if (summary["failures"].empty()) return "none";
+  const Json& f = summary["failures"][0];
+  return fmt::format("{} at minute {:.1f}", f["kind"].get<std::string>(), f["minute"].get<double>());
+}
+
+}  // namespace
+
+std::string run_table(const Json& s) {
+  std::string out;
+  out += fmt::format("scenario {}: {} replies served, {} failed\n", s["scenario"].get<std::string>(),
+                     s["replies"].get<long>(), s["failed_replies"].get<long>());
+  out += fmt::format("TTFT p50 {:.3f} s  p99 {:.3f} s | TPOT p50 {:.4f} s  p99 {:.4f} s | {:.1f} output tokens/s\n",
+                     num(s["ttft_s"], "p50"), num(s["ttft_s"], "p99"), num(s["tpot_s"], "p50"),
+                     num(s["tpot_s"], "p99"), num(s, "output_tokens_per_s"));
+  const Json& e = s["energy_j"];
+  out += fmt::format(
+      "energy: GPU active {:.1f} Wh, GPU idle {:.1f} Wh, network {:.2f} Wh, host {:.1f} Wh, facility {:.1f} Wh "
+      "(total {:.1f} Wh); {:.3f} J per output token; mean GPU power {:.0f} W\n",
+      num(e, "gpu_active") / 3600, num(e, "gpu_idle") / 3600, num(e, "network") / 3600, num(e, "host") / 3600,
+      num(e, "facility") / 3600, num(e, "total") / 3600, num(s, "energy_per_output_token_j"),
+      num(s, "gpu_power_w_mean"));
+  if (!s["probes"].empty()) {
+    out += fmt::format("\n{:>7} {:>9} {:>9} {:>9} {:>9} {:>12} {:>12}\n", "minute", "context", "cached", "TTFT s",
+                       "e2e s", "reply Wh", "brain Wh");
+    for (const Json& p : s["probes"]) {
+      if (!p.contains("ttft_s")) {
+        out += fmt::format("{:>7.0f} {:>9}\n", num(p, "minute"),
+                           p.contains("failure") ? p["failure"].get<std::string>() : "no reply");
+        continue;
+      }
+      out += fmt::format("{:>7.0f} {:>9} {:>9} {:>9.3f} {:>9.3f} {:>12.4f} {:>12.5f}\n", num(p, "minute"),
+                         p["context_tokens"].get<long>(), p["cached_tokens"].get<long>(), num(p, "ttft_s"),
+                         num(p, "e2e_s"), num(p, "energy_wh"), num(p, "brain_energy_wh"));
+    }
+  }
+  out += "\nfailure points:";
+  if (s["failures"].empty()) out += " none";
+  out += "\n";
+  for (const Json& f : s["failures"]) {
+    out += fmt::format("  {} at minute {:.2f}: {}\n", f["kind"].get<std::string>(), f["minute"].get<double>(),
+                       f["cause"].get<std::string>());
+  }
+  return out;
+}
+
+std::string probe_comparison_table(const std::vector<std::pair<std::string, Json>>& variants) {
+  if (variants.empty()) return "";
+  std::string out = fmt::format("{:>7} {:>9}", "minute", "context");
+  for (const auto& [name, summary] : variants) {
+    out += fmt::format(" | {:^31}", name);
+  }
+  out += fmt::format(" | {:>9}\n{:>7} {:>9}", "brain", "", "tokens");
+  for (std::size_t k = 0; k < variants.size(); ++k) out += fmt::format(" | {:>9} {:>9} {:>11}", "TTFT s", "e2e s", "reply Wh");
+  out += fmt::format(" | {:>9}\n", "Wh");
+  const Json& first = variants.front().second["probes"];
+  for (std::size_t row = 0; row < first.size(); ++row) {
+    const Json& p0 = first[row];
+    out += fmt::format("{:>7.0f} {:>9}", num(p0, "minute"),
+                       p0.contains("context_tokens") ? std::to_string(p0["context_tokens"].get<long>()) : "-");
+    for (const auto& [name, summary] : variants) {
+      const Json& p = summary["probes"][row];
+      if (p.contains("ttft_s")) {
+        out += fmt::format(" | {:>9.3f} {:>9.3f} {:>11.4f}", num(p, "ttft_s"), num(p, "e2e_s"), num(p, "energy_wh"));
+      } else {
+        out += fmt::format(" | {:>31}", p.contains("failure") ? p["failure"].get<std::string>() : "no reply");
+      }
+    }
+    out += p0.contains("brain_energy_wh") ? fmt::format(" | {:>9.5f}\n", num(p0, "brain_energy_wh"))
+                                          : fmt::format(" | {:>9}\n", "-");
+  }
+  return out;
+}
+
+std::string variant_table(const std::vector<std::pair<std::string, Json>>& variants) {
+  std::string out = "| variant | TTFT p50 s | TTFT p99 s | TPOT p50 s | TPOT p99 s | GPU Wh | total Wh | first failure |\n"
+                    "|---|---|---|---|---|---|---|---|\n";
+  for (const auto& [name, s] : variants) {
+    const Json& e = s["energy_j"];
+    out += fmt::format("| {} | {:.3f} | {:.3f} | {:.4f} | {:.4f} | {:.1f} | {:.1f} | {} |\n", name,
+                       num(s["ttft_s"], "p50"), num(s["ttft_s"], "p99"), num(s["tpot_s"], "p50"),
+                       num(s["tpot_s"], "p99"), (num(e, "gpu_active") + num(e, "gpu_idle")) / 3600,
+                       num(e, "total") / 3600, first_failure(s));
+  }
+  return out;
+}
+
+}  // namespace convsim

@@ -1,0 +1,146 @@
+#include "sim/output/writers.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "sim/accounting/energy.hpp"
+#include "sim/accounting/stats.hpp"
+
+namespace convsim {
+namespace {
+
+constexpr double kJoulesPerWh = 3600.0;
+
+std::string number(double v) { return fmt::format("{:.9g}", v); }
+
+nlohmann::ordered_json percentiles_json(const std::vector<double>& values) {
+  const Percentiles p = percentiles(values);
+  return {{"mean", p.mean}, {"p50", p.p50}, {"p90", p.p90}, {"p99", p.p99}};
+}
+
+std::string speaker_name(const ReplyRecord& r, const Scenario& s) {
+  if (!s.conversation || r.speaker < 0) return "";
+  return s.conversation->speakers[r.speaker].name;
+}
+
+}  // namespace
+
+std::vector<ReplyRecord> sorted_replies(std::vector<ReplyRecord> replies) {
+  std::stable_sort(replies.begin(), replies.end(), [](const ReplyRecord& a, const ReplyRecord& b) {
+    if (a.start_s != b.start_s) return a.start_s < b.start_s;
+    if (a.session != b.session) return a.session < b.session;
+    return a.turn < b.turn;
+  });
+  return replies;
+}
+
+std::vector<ProbeRow> probe_rows(const std::vector<ReplyRecord>& sorted, const Scenario& scenario) {
+  std::vector<ProbeRow> rows;
+  if (!scenario.conversation) return rows;
+  for (double minute : scenario.conversation->probe_minutes) {
+    ProbeRow row{minute, nullptr};
+    for (const ReplyRecord& r : sorted) {
+      if (r.session == 0 && r.start_s >= minute * 60.0) {
+        row.reply = &r;
+        break;
+      }
+    }
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+void write_turns_csv(const std::string& path, const std::vector<ReplyRecord>& sorted, const Scenario& scenario) {
+  std::ofstream out(path);
+  if (!out) throw std::runtime_error(fmt::format("{}: cannot write file", path));
+  out << "session,turn,speaker,start_s,minute,context_tokens,prompt_tokens,cached_tokens,output_tokens,"
+         "queue_s,ttft_s,tpot_s,e2e_s,energy_j,facility_energy_j,flops,hbm_bytes,net_bytes,kv_bytes,"
+         "peak_gpu_mem_bytes,slo_ok,failure,replica,network_energy_j,human_speech_s,reply_speech_s\n";
+  for (const ReplyRecord& r : sorted) {
+    auto served = [&r](double v) { return r.served ? number(v) : std::string(); };
+    out << r.session << ',' << r.turn << ',' << speaker_name(r, scenario) << ',' << number(r.start_s) << ','
+        << number(r.start_s / 60.0) << ',' << r.context_tokens << ',' << r.prompt_tokens << ',' << r.cached_tokens
+        << ',' << r.output_tokens << ',' << served(r.queue_s) << ',' << served(r.ttft_s) << ',' << served(r.tpot_s)
+        << ',' << served(r.e2e_s) << ',' << number(r.energy_j) << ',' << number(reply_facility_energy_j(r, scenario))
+        << ',' << number(r.flops) << ',' << number(r.hbm_bytes) << ',' << number(r.net_bytes) << ','
+        << number(r.kv_bytes) << ',' << number(r.peak_gpu_mem_bytes) << ',' << (slo_ok(r, scenario) ? 1 : 0) << ','
+        << r.failure << ',' << r.replica << ',' << number(r.network_energy_j) << ',' << number(r.human_speech_s)
+        << ',' << number(r.reply_speech_s) << '\n';
+  }
+}
+
+nlohmann::ordered_json summary_json(const RunResult& result, const std::vector<ReplyRecord>& sorted,
+                                    const Scenario& scenario) {
+  std::vector<double> ttft, tpot, e2e;
+  double output_tokens = 0, context_tokens = 0, cached_tokens = 0;
+  long served = 0, slo_met = 0;
+  for (const ReplyRecord& r : sorted) {
+    if (!r.served) continue;
+    ++served;
+    slo_met += slo_ok(r, scenario) ? 1 : 0;
+    ttft.push_back(r.ttft_s);
+    tpot.push_back(r.tpot_s);
+    e2e.push_back(r.e2e_s);
+    output_tokens += static_cast<double>(r.output_tokens);
+    context_tokens += static_cast<double>(r.context_tokens);
+    cached_tokens += static_cast<double>(r.cached_tokens);
+  }
+  const EnergySplit e = energy_split(result, scenario);
+  const double gpu_j = e.gpu_active_j + e.gpu_idle_j;
+  nlohmann::ordered_json j;
+  j["scenario"] = scenario.name;
+  j["replies"] = served;
+  j["failed_replies"] = static_cast<long>(sorted.size()) - served;
+  j["slo_met_fraction"] = served > 0 ? static_cast<double>(slo_met) / static_cast<double>(served) : 0.0;
+  j["output_tokens_per_s"] = result.end_s > 0 ? output_tokens / result.end_s : 0.0;
+  j["gpu_power_w_mean"] = result.end_s > 0 ? metered_gpu_energy_j(result) / result.end_s : 0.0;
+  j["energy_per_output_token_j"] = output_tokens > 0 ? gpu_j / output_tokens : 0.0;
+  j["ttft_s"] = percentiles_json(ttft);
+  j["tpot_s"] = percentiles_json(tpot);
+  j["e2e_s"] = percentiles_json(e2e);
+  j["energy_j"] = {{"gpu_active", e.gpu_active_j}, {"gpu_idle", e.gpu_idle_j}, {"network", e.network_j},
+                   {"host", e.host_j},             {"facility", e.facility_j}, {"total", e.total_j()}};
+  j["failures"] = nlohmann::ordered_json::array();
+  for (const FailureRecord& f : failure_points(result, scenario)) {
+    j["failures"].push_back({{"kind", f.kind}, {"time_s", f.time_s}, {"minute", f.time_s / 60.0}, {"cause", f.cause}});
+  }
+  j["kv_cache"] = {{"hit_rate", context_tokens > 0 ? cached_tokens / context_tokens : 0.0},
+                   {"evictions", result.kv_evictions}};
+  j["probes"] = nlohmann::ordered_json::array();
+  for (const ProbeRow& row : probe_rows(sorted, scenario)) {
+    nlohmann::ordered_json p = {{"minute", row.minute}};
+    if (row.reply && row.reply->served) {
+      const ReplyRecord& r = *row.reply;
+      p["reply_minute"] = r.start_s / 60.0;
+      p["context_tokens"] = r.context_tokens;
+      p["cached_tokens"] = r.cached_tokens;
+      p["ttft_s"] = r.ttft_s;
+      p["e2e_s"] = r.e2e_s;
+      p["energy_wh"] = (r.energy_j + r.network_energy_j) / kJoulesPerWh;
+      p["facility_energy_wh"] = reply_facility_energy_j(r, scenario) / kJoulesPerWh;
+      p["brain_energy_wh"] = kBrainPowerW * r.reply_speech_s / kJoulesPerWh;
+    } else if (row.reply) {
+      p["failure"] = row.reply->failure;
+    }
+    j["probes"].push_back(p);
+  }
+  j["run"] = {{"convsim_version", CONVSIM_VERSION},
+              {"scenario_hash", scenario.source_text_hash},
+              {"seed", scenario.seed},
+              {"simulated_s", result.end_s},
+              {"iterations", result.iterations},
+              {"simgrid_activities", result.activities},
+              {"gpus", scenario.parallelism.gpus_used()}};
+  return j;
+}
+
+void write_json(const std::string& path, const nlohmann::ordered_json& json) {
+  std::ofstream out(path);
+  if (!out) throw std::runtime_error(fmt::format("{}: cannot write file", path));
+  out << json.dump(2) << '\n';
+}
+
+}  // namespace convsim

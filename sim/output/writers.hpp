@@ -1,0 +1,41 @@
+#pragma once
+// Output files of a run. Writers only format records; they compute nothing new
+// except the summary statistics taken from sim/accounting/.
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/accounting/records.hpp"
+#include "sim/scenario/scenario.hpp"
+
+namespace convsim {
+
+// One row of the probe table: the first reply of session 0 starting at or after a
+// probe minute.
+struct ProbeRow {
+  double minute = 0;
+  const ReplyRecord* reply = nullptr;  // nullptr when no reply starts after the minute
+};
+
+std::vector<ProbeRow> probe_rows(const std::vector<ReplyRecord>& replies, const Scenario& scenario);
+
+// Human-brain reference: 20 W (Raichle & Gusnard, PNAS 99:10237, 2002) for the
+// time the reply takes to speak.
+inline constexpr double kBrainPowerW = 20.0;
+
+// Replies sorted by start time, session, turn: the row order of turns.csv.
+std::vector<ReplyRecord> sorted_replies(std::vector<ReplyRecord> replies);
+
+void write_turns_csv(const std::string& path, const std::vector<ReplyRecord>& sorted, const Scenario& scenario);
+
+// summary.json: the keys of the design contract, energy split, failure points,
+// probe rows and run metadata (no wall time: the file is byte-identical across runs
+// of the same scenario and seed).
+nlohmann::ordered_json summary_json(const RunResult& result, const std::vector<ReplyRecord>& sorted,
+                                    const Scenario& scenario);
+
+void write_json(const std::string& path, const nlohmann::ordered_json& json);
+
+}  // namespace convsim

@@ -1,0 +1,36 @@
+#pragma once
+// The catalog of presets: models/catalog/{models,gpus,fabrics}/*.yaml, one file
+// per preset, each citing its sources.
+
+#include <map>
+#include <string>
+
+#include "models/architecture.hpp"
+#include "models/hardware.hpp"
+
+namespace convsim {
+
+struct Catalog {
+  std::map<std::string, ModelSpec> models;
+  std::map<std::string, GpuSpec> gpus;
+  std::map<std::string, FabricSpec> fabrics;
+};
+
+// The folder holding the catalog: $CONVSIM_CATALOG if set, else the source tree's
+// models/catalog (compiled in).
+std::string default_catalog_dir();
+
+// Loads every preset. Throws ConfigError (file:line:column) on a malformed preset:
+// unknown or missing keys, wrong types, non-positive sizes, a file name that differs
+// from its `name:`.
+Catalog load_catalog(const std::string& dir);
+
+class MapReader;  // sim/scenario/yaml_reader.hpp
+
+// Reads a model's keys (the schema of models/catalog/models/*.yaml) from a map;
+// shared with the scenario loader's `model: {inline: {...}}`. An inline model may
+// leave out name (default "inline"), description, sources and params_published.
+// Throws ConfigError.
+ModelSpec read_model_spec(const MapReader& map, bool inline_model);
+
+}  // namespace convsim

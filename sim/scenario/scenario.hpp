@@ -1,0 +1,134 @@
+#pragma once
+// The typed, validated scenario: what every stage after the loader receives.
+// Only sim/scenario/ reads YAML; nothing here can be invalid once loaded
+// (see loader.hpp for the rules it enforces).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "models/architecture.hpp"
+#include "models/hardware.hpp"
+#include "models/precision.hpp"
+
+namespace convsim {
+
+// A length or duration drawn per event. YAML forms: {fixed: v},
+// {median: m, sigma: s} (lognormal: exp(N(ln m, s))), {uniform: [a, b]}.
+struct Distribution {
+  enum class Kind { fixed, lognormal, uniform };
+  Kind kind = Kind::fixed;
+  double value = 0;   // fixed
+  double median = 0;  // lognormal
+  double sigma = 0;   // lognormal, of the underlying normal
+  double low = 0;     // uniform
+  double high = 0;    // uniform
+
+  static Distribution fixed_at(double v) {
+    Distribution d;
+    d.value = v;
+    return d;
+  }
+};
+
+struct Speaker {
+  std::string name;
+  double words_per_min = 150;  // speaking rate
+  Distribution turn_words;     // words per turn
+};
+
+// The conversation generator: speakers take turns; the model replies after each
+// human turn; its reply is spoken (at reply_words_per_min) from its first token on,
+// and the next human turn starts after the reply is spoken and a pause.
+struct ConversationSpec {
+  double duration_min = 60;       // no human turn starts after this
+  int sessions = 1;               // concurrent conversations of this shape
+  double session_stagger_s = 0;   // session k starts at k * session_stagger_s
+  std::vector<Speaker> speakers;
+  Distribution pause_s = Distribution::fixed_at(0.7);  // between turns
+  double tokens_per_word = 1.33;
+  long system_prompt_tokens = 0;  // prefilled with the first turn
+  Distribution reply_output_tokens = Distribution::fixed_at(50);
+  double reply_words_per_min = 150;  // speech rate of the model's reply
+  std::vector<double> probe_minutes;
+};
+
+// A plain stream of single-turn requests, for published serving benchmarks.
+struct RequestStreamSpec {
+  enum class Arrival { concurrency, rate, all_at_once };
+  long count = 100;
+  Distribution input_tokens = Distribution::fixed_at(1000);
+  Distribution output_tokens = Distribution::fixed_at(100);
+  Arrival arrival = Arrival::concurrency;
+  int concurrency = 1;     // closed loop: a new request when one finishes
+  double rate_per_s = 1;   // Poisson arrivals
+};
+
+struct ModelChoice {
+  ModelSpec spec;
+  Precision weights = Precision::bf16;
+  Precision kv_cache = Precision::bf16;
+};
+
+struct ContextSpec {
+  enum class Policy { full };
+  enum class KvBetweenTurns { keep, drop };
+  Policy policy = Policy::full;
+  KvBetweenTurns kv_between_turns = KvBetweenTurns::keep;
+};
+
+struct ClusterSpec {
+  GpuSpec gpu;
+  int nodes = 1;
+  int gpus_per_node = 8;
+  FabricSpec scale_up;
+  FabricSpec scale_out;
+  double pue = 1.2;                 // facility energy = IT energy * pue
+  double host_power_w_per_node = 0; // CPUs, memory, NICs of a node, drawn all run long
+};
+
+struct ParallelismSpec {
+  int tp = 1;  // tensor parallel degree, inside a node
+  int pp = 1;  // pipeline stages
+  int dp = 1;  // replicas
+  int gpus_per_replica() const { return tp * pp; }
+  int gpus_used() const { return tp * pp * dp; }
+};
+
+struct ServingSpec {
+  int max_batch_seqs = 256;             // sequences in one iteration
+  long prefill_chunk_tokens = 8192;     // token budget of one iteration (prefill + decode)
+  double workspace_bytes_per_gpu = 2e9; // runtime, CUDA context and allocator reserve
+};
+
+struct SloSpec {
+  double ttft_s = 1.0;
+  double tpot_s = 0.1;
+  bool speech_realtime = true;  // the reply is produced at least as fast as spoken
+};
+
+// One named set of overrides for `convsim compare`.
+struct Variant {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> sets;  // key.path, value
+};
+
+struct Scenario {
+  std::string name;
+  std::string source_path;
+  std::string source_text_hash;  // FNV-1a of the file's text, for run metadata
+  std::uint64_t seed = 1;
+  std::optional<ConversationSpec> conversation;  // exactly one of these two
+  std::optional<RequestStreamSpec> requests;
+  ModelChoice model;
+  ContextSpec context;
+  ClusterSpec cluster;
+  ParallelismSpec parallelism;
+  ServingSpec serving;
+  SloSpec slo;
+  std::vector<Variant> variants;
+};
+
+}  // namespace convsim

@@ -1,0 +1,67 @@
+#pragma once
+// Requests to the model: the turns of generated conversations, or a plain request
+// stream. Conversations are closed loops (the next human turn starts after the
+// model's reply has been spoken), so the workload hands out a session's next
+// request only when its previous reply is done.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/scenario/scenario.hpp"
+#include "sim/workload/distribution.hpp"
+
+namespace convsim {
+
+struct Request {
+  long id = 0;            // unique, in order of creation
+  int session = 0;        // conversation, or closed-loop slot of a request stream
+  long turn = 0;          // reply number within the session, from 0
+  int speaker = -1;       // index into the conversation's speakers; -1 for streams
+  double arrival_s = 0;   // when the request reaches the service
+  long history_tokens = 0;  // context before this turn (earlier turns and replies)
+  long prompt_tokens = 0;   // new tokens of this turn
+  long output_tokens = 1;   // tokens of the reply
+  double human_speech_s = 0;  // how long the human turn took to speak
+  double reply_speech_s = 0;  // how long the reply takes to speak
+};
+
+// How a reply went, as the workload needs it to continue the session.
+struct ReplyOutcome {
+  double first_token_s = 0;
+  double done_s = 0;
+};
+
+class Workload {
+ public:
+  explicit Workload(const Scenario& scenario);
+
+  // The requests that do not depend on any reply: each session's first turn, each
+  // closed-loop slot's first request, every open-loop arrival.
+  std::vector<Request> initial_requests();
+
+  // The request that follows `done` in its session, if any.
+  std::optional<Request> follow_up(const Request& done, const ReplyOutcome& outcome);
+
+  // Time by which the generator stops issuing new human turns, 0 for streams.
+  double horizon_s() const;
+
+ private:
+  struct SessionState {
+    Rng rng;
+    int next_speaker = 0;
+    long turns = 0;
+    long history_tokens = 0;
+  };
+
+  std::optional<Request> conversation_turn(int session, double start_s);
+  Request stream_request(int slot, double arrival_s);
+
+  const Scenario& scenario_;
+  Rng stream_rng_;
+  std::vector<SessionState> sessions_;
+  long next_id_ = 0;
+  long stream_issued_ = 0;
+};
+
+}  // namespace convsim
