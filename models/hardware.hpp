@@ -21,6 +21,11 @@ struct Efficiency {
   // Elementwise kernels (norms, rotary, activation, adds): the median time of Vidur's
   // H100 norm/rope/act/add measurements at 1..64 tokens is 2-6 us; 3 us is taken.
   double elementwise_kernel_s = 3.0e-6;
+  // Attention over a paged KV cache streams at a lower fraction of HBM bandwidth than
+  // a dense weight read: fitted on the inter-token latency of Llama-3.1-8B and 70B
+  // on H100 at batch 8..256 (data/calibration/mlenergy_h100.csv), where decode
+  // attention reads most of the bytes.
+  double attention_memory = 0.45;
 };
 
 struct GpuSpec {

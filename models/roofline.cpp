@@ -5,10 +5,10 @@
 namespace convsim {
 
 KernelTiming kernel_time(const GpuSpec& gpu, const KernelWork& work, double peak_flops_per_s,
-                         double overhead_per_kernel_s) {
+                         double overhead_per_kernel_s, double memory_efficiency) {
   KernelTiming t;
   const double compute_s = work.flops / (peak_flops_per_s * gpu.efficiency.compute);
-  const double memory_s = work.hbm_bytes / (gpu.hbm_bytes_per_s * gpu.efficiency.memory);
+  const double memory_s = work.hbm_bytes / (gpu.hbm_bytes_per_s * memory_efficiency);
   t.compute_bound = compute_s > memory_s;
   t.time_s = std::max(compute_s, memory_s) + work.kernels * overhead_per_kernel_s;
   t.floor_s = std::max(work.flops / peak_flops_per_s, work.hbm_bytes / gpu.hbm_bytes_per_s);
@@ -27,7 +27,9 @@ StageTiming stage_time(const GpuSpec& gpu, Precision weights, const StageWork& w
                                                                      : gpu.efficiency.kernel_overhead_s;
     const KernelWork& kw = work.by_class[i];
     if (kw.kernels == 0 && kw.flops == 0 && kw.hbm_bytes == 0) continue;
-    timing.by_class[i] = kernel_time(gpu, kw, matmul ? matmul_peak : bf16_peak, overhead);
+    const double memory_efficiency =
+        kernel_class == KernelClass::attention ? gpu.efficiency.attention_memory : gpu.efficiency.memory;
+    timing.by_class[i] = kernel_time(gpu, kw, matmul ? matmul_peak : bf16_peak, overhead, memory_efficiency);
     timing.compute_s += timing.by_class[i].time_s;
     timing.floor_s += timing.by_class[i].floor_s;
   }

@@ -13,10 +13,10 @@ struct KernelTiming {
   bool compute_bound = false;
 };
 
-// time = max(flops / (peak * eff_compute), bytes / (bandwidth * eff_memory))
+// time = max(flops / (peak * eff_compute), bytes / (bandwidth * memory_efficiency))
 //        + kernels * overhead
 KernelTiming kernel_time(const GpuSpec& gpu, const KernelWork& work, double peak_flops_per_s,
-                         double overhead_per_kernel_s);
+                         double overhead_per_kernel_s, double memory_efficiency);
 
 struct StageTiming {
   double compute_s = 0;  // sum over kernel classes

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "sim/accounting/stats.hpp"
+
 namespace convsim {
 
 struct ReplyRecord {
@@ -54,6 +56,7 @@ struct RunResult {
   std::vector<int> replica_gpus;     // GPUs per replica
   double end_s = 0;                  // the reserved span: max(last event, horizon)
   double network_energy_j = 0;
+  LogHistogram inter_token_s;        // one sample per decode token: its iteration's span
   long iterations = 0;
   long activities = 0;
   long kv_evictions = 0;

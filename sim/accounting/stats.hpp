@@ -16,4 +16,25 @@ struct Percentiles {
 // Percentiles by linear interpolation between closest ranks; zeros for no values.
 Percentiles percentiles(std::vector<double> values);
 
+// A histogram of positive durations in logarithmic bins (kBinsPerDecade per factor
+// of ten, from kMinValue): constant memory however many samples, percentiles
+// within one bin (0.2%) of the exact value. Used for inter-token latencies, of which
+// a long run has millions.
+class LogHistogram {
+ public:
+  static constexpr int kBinsPerDecade = 500;
+  static constexpr double kMinValue = 1e-7;
+  static constexpr int kDecades = 12;
+
+  LogHistogram();
+  void add(double value, long count = 1);
+  Percentiles percentiles() const;
+
+ private:
+  double value_at(std::size_t bin) const;
+  std::vector<long> counts_;
+  double sum_ = 0;
+  long total_ = 0;
+};
+
 }  // namespace convsim

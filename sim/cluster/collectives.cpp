@@ -17,14 +17,40 @@ void run_compute(const HostList& hosts, double duration_s) {
   std::vector<double> flops;
   flops.reserve(hosts.size());
   for (const sg4::Host* h : hosts) flops.push_back(duration_s * h->get_speed());
-  std::vector<double> bytes(hosts.size() * hosts.size(), 0.0);
-  sg4::this_actor::parallel_execute(hosts, flops, bytes);
+  sg4::this_actor::parallel_execute(hosts, flops, {});  // no traffic: no byte matrix to route
+}
+
+AllReducePlan plan_allreduce(int p, double buffer_bytes, bool nvlink_connected) {
+  AllReducePlan plan;
+  if (p <= 1) return plan;
+  if (nvlink_connected && buffer_bytes < kCustomAllReduceMaxBytes) {
+    if (buffer_bytes < kOneShotMaxBytes || p == 2) {
+      plan.algorithm = AllReducePlan::Algorithm::one_shot;
+      plan.latency_steps = 2;
+      plan.port_bytes = (p - 1) * buffer_bytes;
+    } else {
+      plan.algorithm = AllReducePlan::Algorithm::two_shot;
+      plan.latency_steps = 4;
+      plan.port_bytes = ring_allreduce_link_bytes(p, buffer_bytes);
+    }
+    return plan;
+  }
+  plan.latency_steps = ring_allreduce_steps(p);
+  plan.port_bytes = ring_allreduce_link_bytes(p, buffer_bytes);
+  return plan;
 }
 
 double run_ring_allreduce(const HostList& hosts, double buffer_bytes, int count) {
+  AllReducePlan ring;
+  ring.port_bytes = ring_allreduce_link_bytes(static_cast<int>(hosts.size()), buffer_bytes);
+  ring.latency_steps = ring_allreduce_steps(static_cast<int>(hosts.size()));
+  return run_allreduce(hosts, ring, count);
+}
+
+double run_allreduce(const HostList& hosts, const AllReducePlan& plan, int count) {
   const int p = static_cast<int>(hosts.size());
-  const double per_link = ring_allreduce_link_bytes(p, buffer_bytes) * count;
-  if (per_link <= 0) return 0.0;
+  const double per_link = plan.port_bytes * count;
+  if (p <= 1 || per_link <= 0) return 0.0;
   std::vector<double> flops(p, 0.0);
   std::vector<double> bytes(static_cast<std::size_t>(p) * p, 0.0);
   for (int i = 0; i < p; ++i) bytes[static_cast<std::size_t>(i) * p + (i + 1) % p] = per_link;

@@ -4,11 +4,10 @@
 // activities per iteration does not grow with layers or GPUs. All calls block the
 // calling actor until the activity completes.
 //
-// A ring all-reduce of S bytes over p GPUs costs 2(p-1) * latency +
-// 2(p-1)/p * S / bandwidth. The bandwidth term runs here as real traffic (each GPU
-// sends its share to the next, so concurrent traffic on the same links shares
-// them); the route's latency is paid once by the activity, and the caller adds the
-// other 2(p-1) - 1 hop latencies of each collective to the GPUs' timeline.
+// An all-reduce of S bytes over p GPUs costs steps * hop latency + per-port bytes /
+// bandwidth, by algorithm (see AllReducePlan). The bandwidth term runs here as real
+// traffic; the route's latency is paid once by the activity, and the caller adds
+// the other latency steps to the GPUs' timeline.
 
 #include <vector>
 
@@ -24,12 +23,36 @@ double ring_allreduce_link_bytes(int p, double buffer_bytes);
 // 2(p-1): latency terms of one ring all-reduce.
 int ring_allreduce_steps(int p);
 
+// How a serving engine all-reduces a buffer over p GPUs. vLLM
+// (vllm/distributed/device_communicators/custom_all_reduce.py) uses its own
+// kernels on fully NVLink-connected GPUs for buffers under max_size = 8 MiB:
+// one stage (every GPU reads every peer's buffer: 2 latency steps, (p-1) * S per
+// port) for small buffers, two stages (reduce-scatter then all-gather by direct
+// peer access: 4 steps, 2(p-1)/p * S per port) above 512 KiB; NCCL's ring
+// (2(p-1) steps, 2(p-1)/p * S) otherwise.
+struct AllReducePlan {
+  enum class Algorithm { one_shot, two_shot, ring };
+  Algorithm algorithm = Algorithm::ring;
+  int latency_steps = 0;
+  double port_bytes = 0;  // bytes each GPU sends and receives
+};
+inline constexpr double kCustomAllReduceMaxBytes = 8.0 * 1024 * 1024;
+inline constexpr double kOneShotMaxBytes = 512.0 * 1024;
+
+AllReducePlan plan_allreduce(int p, double buffer_bytes, bool nvlink_connected);
+
 // Every host computes for `duration_s`. REQUIRES: duration_s >= 0.
 void run_compute(const HostList& hosts, double duration_s);
 
 // The bandwidth phase of `count` ring all-reduces of `buffer_bytes` over `hosts`.
 // Returns the bytes put on links (all GPUs together).
 double run_ring_allreduce(const HostList& hosts, double buffer_bytes, int count);
+
+// The bandwidth phase of `count` all-reduces planned by `plan`. The traffic is laid
+// out as a ring whose flows carry the plan's per-port bytes: with one port per GPU
+// on a switch, every port then carries exactly the algorithm's load, with p flows
+// instead of p(p-1). Returns the bytes put on links.
+double run_allreduce(const HostList& hosts, const AllReducePlan& plan, int count);
 
 // Host src[i] sends `bytes_each` to dst[i], all at once. Pairs with src == dst are
 // skipped (no loopback traffic). Returns the bytes put on links.

@@ -21,58 +21,38 @@ Platform build_platform(const ClusterSpec& cluster) {
   platform.nodes = cluster.nodes;
   platform.gpus_per_node = cluster.gpus_per_node;
   const double speed = cluster.gpu.peak_for(Precision::bf16);
-
-  auto* top = sg4::create_full_zone("cluster");
+  auto* zone = sg4::create_full_zone("cluster");
   sg4::Link* spine = nullptr;
   if (cluster.nodes > 1) {
-    spine = top->create_link("spine", cluster.scale_out.bandwidth_bytes_per_s)
+    spine = zone->create_link("spine", cluster.scale_out.bandwidth_bytes_per_s)
                 ->set_latency(0)
                 ->set_sharing_policy(sg4::Link::SharingPolicy::FATPIPE)
                 ->seal();
   }
-  std::vector<sg4::NetZone*> node_zones;
-  std::vector<simgrid::kernel::routing::NetPoint*> gateways;
+  std::vector<sg4::Link*> nvlinks, nics;
   for (int n = 0; n < cluster.nodes; ++n) {
-    auto* zone = sg4::create_full_zone(fmt::format("node-{}", n));
-    zone->set_parent(top);
-    auto* gateway = zone->create_router(fmt::format("node-{}-switch", n));
-    std::vector<sg4::Host*> hosts;
-    std::vector<sg4::Link*> nvlinks;
     for (int g = 0; g < cluster.gpus_per_node; ++g) {
-      sg4::Host* host = zone->create_host(fmt::format("gpu-{}-{}", n, g), speed)->seal();
-      auto* nvlink = zone->create_split_duplex_link(fmt::format("nvlink-{}-{}", n, g),
-                                                    cluster.scale_up.bandwidth_bytes_per_s)
-                         ->set_latency(cluster.scale_up.latency_s / 2.0)
-                         ->seal();
-      auto* nic = zone->create_split_duplex_link(fmt::format("nic-{}-{}", n, g),
-                                                 cluster.scale_out.bandwidth_bytes_per_s)
-                      ->set_latency(cluster.scale_out.latency_s / 2.0)
-                      ->seal();
-      zone->add_route(host->get_netpoint(), gateway, nullptr, nullptr,
-                      {sg4::LinkInRoute(nic, sg4::LinkInRoute::Direction::UP)}, true);
-      hosts.push_back(host);
-      nvlinks.push_back(nvlink);
-      platform.gpus.push_back(host);
+      platform.gpus.push_back(zone->create_host(fmt::format("gpu-{}-{}", n, g), speed)->seal());
+      nvlinks.push_back(zone->create_split_duplex_link(fmt::format("nvlink-{}-{}", n, g), cluster.scale_up.bandwidth_bytes_per_s)
+                            ->set_latency(cluster.scale_up.latency_s / 2.0)->seal());
+      nics.push_back(zone->create_split_duplex_link(fmt::format("nic-{}-{}", n, g), cluster.scale_out.bandwidth_bytes_per_s)
+                         ->set_latency(cluster.scale_out.latency_s / 2.0)->seal());
     }
-    for (int a = 0; a < cluster.gpus_per_node; ++a) {
-      for (int b = a + 1; b < cluster.gpus_per_node; ++b) {
-        zone->add_route(hosts[a]->get_netpoint(), hosts[b]->get_netpoint(), nullptr, nullptr,
-                        {sg4::LinkInRoute(nvlinks[a], sg4::LinkInRoute::Direction::UP),
-                         sg4::LinkInRoute(nvlinks[b], sg4::LinkInRoute::Direction::DOWN)},
-                        true);
+  }
+  const int total = static_cast<int>(platform.gpus.size());
+  using D = sg4::LinkInRoute::Direction;
+  for (int a = 0; a < total; ++a) {
+    for (int b = a + 1; b < total; ++b) {
+      std::vector<sg4::LinkInRoute> links;
+      if (platform.node_of(a) == platform.node_of(b)) {
+        links = {sg4::LinkInRoute(nvlinks[a], D::UP), sg4::LinkInRoute(nvlinks[b], D::DOWN)};
+      } else {
+        links = {sg4::LinkInRoute(nics[a], D::UP), sg4::LinkInRoute(spine), sg4::LinkInRoute(nics[b], D::DOWN)};
       }
-    }
-    zone->seal();
-    node_zones.push_back(zone);
-    gateways.push_back(gateway);
-  }
-  for (int a = 0; a < cluster.nodes; ++a) {
-    for (int b = a + 1; b < cluster.nodes; ++b) {
-      top->add_route(node_zones[a]->get_netpoint(), node_zones[b]->get_netpoint(), gateways[a], gateways[b],
-                     {sg4::LinkInRoute(spine)}, true);
+      zone->add_route(platform.gpus[a]->get_netpoint(), platform.gpus[b]->get_netpoint(), nullptr, nullptr, links, true);
     }
   }
-  top->seal();
+  zone->seal();
   return platform;
 }
 

@@ -1,13 +1,17 @@
 #pragma once
-// The cluster as a SimGrid platform. Each node is a full zone whose GPUs are hosts
-// (speed: the GPU's BF16 peak) with their own NVLink port (a split-duplex link to
-// the node's switch) and their own NIC (a split-duplex link to the scale-out
-// network). Nodes hang under a top zone joined by a non-blocking spine (a fat-pipe
-// link: every flow gets the full rate, the NICs are the bottlenecks).
+// The cluster as a SimGrid platform. GPUs are hosts (speed: the GPU's BF16 peak);
+// each has its own NVLink port (a split-duplex link to its node's switch) and its
+// own NIC (a split-duplex link to the scale-out network). Nodes are joined by a
+// non-blocking spine: a fat-pipe link on which every flow gets the full rate, so
+// the NICs are the bottlenecks.
 //
 // Routes: GPU to GPU in a node crosses [nvlink_a, nvlink_b]; across nodes
 // [nic_a, spine, nic_b]. Each port link carries half of its fabric's hop latency,
 // so a route's latency is exactly the fabric's latency_s.
+//
+// All GPUs sit in one full zone with explicit routes: measured 25% faster per
+// simulated iteration than a zone per node under a top zone (route resolution
+// through the zone hierarchy dominated), at the price of N^2/2 routes in memory.
 
 #include <vector>
 

@@ -17,6 +17,10 @@ Sharding CostModel::sharding(int stage) const {
   return Sharding{scenario_.parallelism.tp, scenario_.parallelism.pp, stage};
 }
 
+bool CostModel::tp_inside_node() const {
+  return scenario_.cluster.gpus_per_node % scenario_.parallelism.tp == 0;
+}
+
 bool CostModel::send_crosses_nodes(int stage) const {
   const int tp = scenario_.parallelism.tp;
   const int g = scenario_.cluster.gpus_per_node;
@@ -37,9 +41,11 @@ IterationCost CostModel::iteration(const std::vector<SequenceWork>& batch) const
     const double compute_utilisation = t > 0 ? stage.work.flops() / (t * gpu.peak_for(model.weights)) : 0.0;
     stage.busy_power_w = busy_power_w(gpu, memory_utilisation, compute_utilisation);
     const FabricSpec& up = scenario_.cluster.scale_up;
-    stage.collective_latency_s = stage.work.allreduces * ring_allreduce_steps(tp) * up.latency_s;
-    stage.allreduce_bandwidth_s =
-        ring_allreduce_link_bytes(tp, stage.work.allreduce_buffer_bytes) * stage.work.allreduces / up.bandwidth_bytes_per_s;
+    // A TP group inside one node sits on the NVLink switch: every GPU reaches every
+    // other directly.
+    stage.allreduce = plan_allreduce(tp, stage.work.allreduce_buffer_bytes, tp_inside_node());
+    stage.collective_latency_s = stage.work.allreduces * stage.allreduce.latency_steps * up.latency_s;
+    stage.allreduce_bandwidth_s = stage.allreduce.port_bytes * stage.work.allreduces / up.bandwidth_bytes_per_s;
     if (stage.work.send_bytes > 0) {
       const FabricSpec& f = send_crosses_nodes(s) ? scenario_.cluster.scale_out : up;
       stage.send_s = f.latency_s + stage.work.send_bytes / tp / f.bandwidth_bytes_per_s;

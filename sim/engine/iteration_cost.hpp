@@ -7,6 +7,7 @@
 
 #include "models/roofline.hpp"
 #include "models/transformer_cost.hpp"
+#include "sim/cluster/collectives.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace convsim {
@@ -15,8 +16,9 @@ struct StageCost {
   StageWork work;           // per GPU of the stage
   StageTiming timing;       // per GPU of the stage
   double busy_power_w = 0;  // during timing.compute_s
-  double collective_latency_s = 0;  // allreduces * 2(tp-1) * hop latency
-  double allreduce_bandwidth_s = 0; // uncontended: 2(tp-1)/tp * buffer * allreduces / bandwidth
+  AllReducePlan allreduce;          // algorithm of this stage's all-reduces
+  double collective_latency_s = 0;  // allreduces * latency steps * hop latency
+  double allreduce_bandwidth_s = 0; // uncontended: allreduces * per-port bytes / bandwidth
   double send_s = 0;                // uncontended: latency + bytes / bandwidth to the next stage
 };
 
@@ -48,6 +50,8 @@ class CostModel {
   double kv_bytes_per_token() const { return kv_bytes_per_token_; }
   // Whether stage s and s+1 sit on different nodes (the send crosses the scale-out fabric).
   bool send_crosses_nodes(int stage) const;
+  // Whether every tensor-parallel group lies inside one node.
+  bool tp_inside_node() const;
 
  private:
   const Scenario& scenario_;

@@ -165,7 +165,7 @@ class ReplicaActor {
       const double latency_s = std::max(0.0, stage.collective_latency_s - route_latency_s);
       run_compute(hosts, stage.timing.compute_s + latency_s);
       double t = sg4::Engine::get_clock();
-      const double allreduce_bytes = run_ring_allreduce(hosts, stage.work.allreduce_buffer_bytes, stage.work.allreduces);
+      const double allreduce_bytes = run_allreduce(hosts, stage.allreduce, stage.work.allreduces);
       const double allreduce_s = sg4::Engine::get_clock() - t;
       double send_bytes = 0, send_s = 0;
       if (s + 1 < p.pp) {
@@ -196,6 +196,7 @@ class ReplicaActor {
     const double iteration_energy_j =
         active_energy_j + idle_w * (span_s * p.gpus_per_replica() - active_time_s);
     run_.result.replica_busy_s[index_] += span_s;
+    run_.result.inter_token_s.add(span_s, plan.decode_tokens);
     run_.result.network_energy_j += network_energy_j;
     ++run_.result.iterations;
 

@@ -101,6 +101,8 @@ nlohmann::ordered_json summary_json(const RunResult& result, const std::vector<R
   j["ttft_s"] = percentiles_json(ttft);
   j["tpot_s"] = percentiles_json(tpot);
   j["e2e_s"] = percentiles_json(e2e);
+  const Percentiles itl = result.inter_token_s.percentiles();
+  j["itl_s"] = {{"mean", itl.mean}, {"p50", itl.p50}, {"p90", itl.p90}, {"p99", itl.p99}};
   j["energy_j"] = {{"gpu_active", e.gpu_active_j}, {"gpu_idle", e.gpu_idle_j}, {"network", e.network_j},
                    {"host", e.host_j},             {"facility", e.facility_j}, {"total", e.total_j()}};
   j["failures"] = nlohmann::ordered_json::array();

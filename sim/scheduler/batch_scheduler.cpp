@@ -39,6 +39,7 @@ IterationPlan BatchScheduler::plan() const {
     if (s.in_prefill()) continue;
     plan.members.push_back(i);
     plan.work.push_back(SequenceWork{1, s.context_tokens() + s.generated - 1, true});
+    ++plan.decode_tokens;
     --budget;
   }
   for (int i = 0; i < static_cast<int>(running_.size()) && budget > 0; ++i) {

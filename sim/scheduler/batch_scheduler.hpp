@@ -48,6 +48,7 @@ struct IterationPlan {
   std::vector<int> members;           // indices into BatchScheduler::running()
   std::vector<SequenceWork> work;     // one per member
   long tokens = 0;
+  long decode_tokens = 0;  // members past their prefill (one token each)
 };
 
 class BatchScheduler {

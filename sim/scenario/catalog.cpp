@@ -1,0 +1,187 @@
+#include "sim/scenario/catalog.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "sim/scenario/config_error.hpp"
+#include "sim/scenario/yaml_reader.hpp"
+
+namespace convsim {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> precision_list() {
+  std::vector<std::string> names;
+  const std::string all(precision_names());
+  std::size_t start = 0;
+  while (start < all.size()) {
+    const std::size_t comma = all.find(", ", start);
+    names.push_back(all.substr(start, comma == std::string::npos ? comma : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 2;
+  }
+  return names;
+}
+
+// The key `name` must be the file's stem, so a preset is found where its name says.
+void check_name_matches_file(const MapReader& map, const std::string& name,
+                             const std::string& stem) {
+  if (name != stem) {
+    map.locator().fail(map.spot("name"),
+                       fmt::format("name '{}' must equal the file name '{}' (without .yaml)",
+                                   name, stem));
+  }
+}
+
+GpuSpec read_gpu(const MapReader& m) {
+  m.allow_only({"name", "description", "peak_flops_per_s", "hbm_bytes", "hbm_bytes_per_s",
+                "power_idle_w", "power_max_w", "efficiency", "sources", "notes"});
+  const Locator& at = m.locator();
+  GpuSpec gpu;
+  gpu.name = m.string("name");
+  gpu.description = m.string("description");
+
+  const MapReader peaks = m.child("peak_flops_per_s");
+  peaks.allow_only(precision_list());  // also rejects duplicates
+  for (const auto& entry : peaks.node()) {
+    const std::string& name = entry.first.Scalar();
+    const auto precision = parse_precision(name);
+    gpu.peak_flops_per_s[*precision] = peaks.number(name, Limits::positive());
+  }
+  if (!peaks.has("bf16")) peaks.get("bf16");  // reports the missing key
+
+  gpu.hbm_bytes = m.number("hbm_bytes", Limits::positive());
+  gpu.hbm_bytes_per_s = m.number("hbm_bytes_per_s", Limits::positive());
+  gpu.power_idle_w = m.number("power_idle_w", Limits::at_least(0));
+  gpu.power_max_w = m.number("power_max_w", Limits::positive());
+  if (!(gpu.power_idle_w < gpu.power_max_w)) {
+    at.fail(m.spot("power_idle_w"),
+            fmt::format("power_idle_w = {} must be < power_max_w = {}",
+                        format_number(gpu.power_idle_w), format_number(gpu.power_max_w)));
+  }
+  if (m.has("efficiency")) {
+    const MapReader eff = m.child("efficiency");
+    eff.allow_only({"compute", "memory", "kernel_overhead_s"});
+    const Limits fraction{0.0, true, 1.0};  // (0, 1]
+    gpu.efficiency.compute = eff.number_or("compute", gpu.efficiency.compute, fraction);
+    gpu.efficiency.memory = eff.number_or("memory", gpu.efficiency.memory, fraction);
+    gpu.efficiency.kernel_overhead_s =
+        eff.number_or("kernel_overhead_s", gpu.efficiency.kernel_overhead_s, Limits::at_least(0));
+  }
+  gpu.sources = m.string_list("sources");
+  m.string_or("notes", "");
+  return gpu;
+}
+
+FabricSpec read_fabric(const MapReader& m) {
+  m.allow_only({"name", "kind", "description", "bandwidth_bytes_per_s", "latency_s",
+                "energy_j_per_byte", "sources", "notes"});
+  FabricSpec fabric;
+  fabric.name = m.string("name");
+  fabric.kind = m.choice("kind", {"scale_up", "scale_out"}) == "scale_up"
+                    ? FabricKind::scale_up
+                    : FabricKind::scale_out;
+  fabric.description = m.string("description");
+  fabric.bandwidth_bytes_per_s = m.number("bandwidth_bytes_per_s", Limits::positive());
+  fabric.latency_s = m.number("latency_s", Limits::at_least(0));
+  fabric.energy_j_per_byte = m.number("energy_j_per_byte", Limits::at_least(0));
+  fabric.sources = m.string_list("sources");
+  m.string_or("notes", "");
+  return fabric;
+}
+
+template <typename Spec>
+void load_folder(const fs::path& folder, std::map<std::string, Spec>& out,
+                 Spec (*read)(const MapReader&), const char* what) {
+  std::error_code error;
+  if (!fs::is_directory(folder, error)) return;
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(folder, error)) {
+    if (entry.path().extension() == ".yaml") files.push_back(entry.path());
+  }
+  if (error) throw ConfigError(fmt::format("{}: cannot read catalog folder", folder.string()));
+  std::sort(files.begin(), files.end());
+  for (const fs::path& file : files) {
+    const std::string path = file.string();
+    const YAML::Node root = parse_yaml(read_text_file(path), path);
+    const Locator at(path);
+    const MapReader map(at, root, "", what);
+    Spec spec = read(map);
+    check_name_matches_file(map, spec.name, file.stem().string());
+    out.emplace(spec.name, std::move(spec));
+  }
+}
+
+ModelSpec read_model_preset(const MapReader& m) { return read_model_spec(m, false); }
+
+}  // namespace
+
+ModelSpec read_model_spec(const MapReader& m, bool inline_model) {
+  m.allow_only({"name", "description", "architecture", "layers", "d_model", "heads", "kv_heads",
+                "head_dim", "ffn_dim", "gated_mlp", "vocab_tokens", "tied_embeddings",
+                "max_context_tokens", "params_published", "sources", "notes"});
+  const Locator& at = m.locator();
+  ModelSpec model;
+  if (inline_model) {
+    model.name = m.string_or("name", "inline");
+    model.description = m.string_or("description", "");
+    model.architecture = m.choice_or("architecture", "dense", {"dense"});
+  } else {
+    model.name = m.string("name");
+    model.description = m.string("description");
+    model.architecture = m.choice("architecture", {"dense"});
+  }
+  const Limits at_least_one = Limits::at_least(1);
+  model.layers = m.int_value("layers", at_least_one);
+  model.d_model = m.int_value("d_model", at_least_one);
+  model.heads = m.int_value("heads", at_least_one);
+  model.kv_heads = m.int_value("kv_heads", at_least_one);
+  if (model.heads % model.kv_heads != 0) {
+    at.fail(m.spot("kv_heads"), fmt::format("{} = {} must divide {} = {}",
+                                            m.child_path("kv_heads"), model.kv_heads,
+                                            m.child_path("heads"), model.heads));
+  }
+  model.head_dim = m.int_value("head_dim", at_least_one);
+  model.ffn_dim = m.int_value("ffn_dim", at_least_one);
+  model.gated_mlp = m.boolean("gated_mlp");
+  model.vocab_tokens = m.int_value("vocab_tokens", at_least_one);
+  model.tied_embeddings = m.boolean("tied_embeddings");
+  model.max_context_tokens = m.integer("max_context_tokens", at_least_one);
+  if (inline_model) {
+    model.params_published = m.number_or("params_published", 0, Limits::positive());
+    if (m.has("sources")) model.sources = m.string_list("sources");
+  } else {
+    model.params_published = m.number("params_published", Limits::positive());
+    model.sources = m.string_list("sources");
+  }
+  m.string_or("notes", "");
+  return model;
+}
+
+std::string default_catalog_dir() {
+  if (const char* dir = std::getenv("CONVSIM_CATALOG"); dir != nullptr && *dir != '\0') {
+    return dir;
+  }
+  return CONVSIM_SOURCE_DIR "/models/catalog";
+}
+
+Catalog load_catalog(const std::string& dir) {
+  std::error_code error;
+  if (!fs::is_directory(dir, error)) {
+    throw ConfigError(fmt::format("{}: cannot read catalog folder", dir));
+  }
+  Catalog catalog;
+  const fs::path root(dir);
+  load_folder<ModelSpec>(root / "models", catalog.models, &read_model_preset, "the model preset");
+  load_folder<GpuSpec>(root / "gpus", catalog.gpus, &read_gpu, "the GPU preset");
+  load_folder<FabricSpec>(root / "fabrics", catalog.fabrics, &read_fabric, "the fabric preset");
+  return catalog;
+}
+
+}  // namespace convsim

@@ -1,0 +1,684 @@
+#include "sim/scenario/loader.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <map>
+
+#include <fmt/core.h>
+
+#include "sim/scenario/config_error.hpp"
+#include "sim/scenario/yaml_reader.hpp"
+
+namespace convsim {
+
+namespace {
+
+constexpr const char* kDefaultScaleUp = "nvlink4";
+constexpr const char* kDefaultScaleOut = "ib-ndr";
+constexpr const char* kDistributionForms =
+    "a number, {fixed: v}, {median: m, sigma: s} or {uniform: [a, b]}";
+
+std::string fnv1a_hex(const std::string& text) {
+  std::uint64_t hash = 14695981039346656037ULL;
+  for (const char c : text) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ULL;
+  }
+  return fmt::format("{:016x}", hash);
+}
+
+std::string trim(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return "";
+  const auto last = s.find_last_not_of(" \t");
+  return std::string(s.substr(first, last - first + 1));
+}
+
+// Empty when the key path is well formed, else what is wrong with it.
+std::string key_path_problem(const std::string& key_path) {
+  if (key_path.empty()) return "empty key";
+  for (const std::string& part : split_key_path(key_path)) {
+    if (part.empty()) return fmt::format("empty key in '{}'", key_path);
+  }
+  return "";
+}
+
+// ---- Presets ----
+
+template <typename Spec>
+std::vector<std::string> names_of(const std::map<std::string, Spec>& presets) {
+  std::vector<std::string> names;
+  for (const auto& [name, spec] : presets) names.push_back(name);
+  return names;
+}
+
+std::string unknown_name_message(const std::string& path, const std::string& what,
+                                 const std::string& name, const std::vector<std::string>& known) {
+  const std::string suggestion = closest_match(name, known);
+  const std::string available = known.empty() ? "none" : join(known);
+  if (suggestion.empty()) {
+    return fmt::format("{}: unknown {} '{}'; available: {}", path, what, name, available);
+  }
+  return fmt::format("{}: unknown {} '{}'; did you mean '{}'? available: {}", path, what, name,
+                     suggestion, available);
+}
+
+const ModelSpec& model_preset(const MapReader& m, const Catalog& catalog) {
+  const std::string name = m.string("preset");
+  const auto it = catalog.models.find(name);
+  if (it == catalog.models.end()) {
+    m.locator().fail(m.spot("preset"), unknown_name_message(m.child_path("preset"),
+                                                            "model preset", name,
+                                                            names_of(catalog.models)));
+  }
+  return it->second;
+}
+
+const GpuSpec& gpu_preset(const MapReader& m, const Catalog& catalog) {
+  const std::string name = m.string("gpu");
+  const auto it = catalog.gpus.find(name);
+  if (it == catalog.gpus.end()) {
+    m.locator().fail(m.spot("gpu"), unknown_name_message(m.child_path("gpu"), "GPU preset", name,
+                                                         names_of(catalog.gpus)));
+  }
+  return it->second;
+}
+
+std::string_view kind_name(FabricKind kind) {
+  return kind == FabricKind::scale_up ? "scale_up" : "scale_out";
+}
+
+// cluster.scale_up / cluster.scale_out: a fabric preset of the right kind.
+const FabricSpec& fabric_preset(const MapReader& m, const Catalog& catalog, const std::string& key,
+                                FabricKind kind, const std::string& default_name) {
+  std::vector<std::string> of_kind;
+  for (const auto& [name, fabric] : catalog.fabrics) {
+    if (fabric.kind == kind) of_kind.push_back(name);
+  }
+  const bool given = m.has(key);
+  const std::string name = given ? m.string(key) : default_name;
+  const YAML::Node spot = given ? m.spot(key) : m.node();
+  const auto it = catalog.fabrics.find(name);
+  if (it == catalog.fabrics.end()) {
+    const std::string what = given ? "fabric preset" : "fabric preset (the default)";
+    m.locator().fail(spot, unknown_name_message(m.child_path(key), what, name, of_kind));
+  }
+  if (it->second.kind != kind) {
+    m.locator().fail(spot, fmt::format("{}: '{}' is a {} fabric; a {} fabric is needed here: {}",
+                                       m.child_path(key), name, kind_name(it->second.kind),
+                                       kind_name(kind), of_kind.empty() ? "none" : join(of_kind)));
+  }
+  return it->second;
+}
+
+Precision precision_value(const MapReader& m, const std::string& key) {
+  if (!m.has(key)) return Precision::bf16;
+  const std::string name = m.string(key);
+  const auto precision = parse_precision(name);
+  if (!precision) {
+    m.locator().fail(m.spot(key), fmt::format("{}: unknown precision '{}'; allowed: {}",
+                                              m.child_path(key), name, precision_names()));
+  }
+  return *precision;
+}
+
+// ---- Distributions ----
+
+// Parameters are checked against `bound` (a lognormal's median must also be > 0).
+Distribution read_distribution(const Locator& at, const YAML::Node& node, const YAML::Node& spot,
+                               const std::string& path, const Limits& bound) {
+  const auto fail_form = [&] {
+    std::string got = describe_node(node);
+    if (node.IsMap()) {
+      std::vector<std::string> keys;
+      for (const auto& entry : node) keys.push_back(describe_node(entry.first));
+      got = fmt::format("a map with keys {}", join(keys));
+    }
+    at.fail(spot, fmt::format("{}: expected {}, got {}", path, kDistributionForms, got));
+  };
+  if (node.IsScalar()) {
+    if (!parse_number(node.Scalar())) fail_form();
+    return Distribution::fixed_at(read_number(at, node, path, bound));
+  }
+  if (!node.IsMap()) fail_form();
+  const MapReader m(at, node, path);
+  Distribution d;
+  if (m.has("fixed")) {
+    m.allow_only({"fixed"});
+    d = Distribution::fixed_at(m.number("fixed", bound));
+  } else if (m.has("median") || m.has("sigma")) {
+    m.allow_only({"median", "sigma"});
+    const bool bound_is_positive = bound.low && (*bound.low > 0 || bound.low_open);
+    d.kind = Distribution::Kind::lognormal;
+    d.median = m.number("median", bound_is_positive ? bound : Limits::positive());
+    d.sigma = m.number("sigma", Limits::at_least(0));
+  } else if (m.has("uniform")) {
+    m.allow_only({"uniform"});
+    const YAML::Node range = m.get("uniform");
+    const std::string range_path = m.child_path("uniform");
+    if (!range.IsSequence() || range.size() != 2) {
+      at.fail(m.spot("uniform"), fmt::format("{}: expected [a, b], got {}", range_path,
+                                             describe_node(range)));
+    }
+    d.kind = Distribution::Kind::uniform;
+    d.low = read_number(at, range[0], range_path + "[0]", bound);
+    d.high = read_number(at, range[1], range_path + "[1]", bound);
+    if (d.low > d.high) {
+      at.fail(range, fmt::format("{}: expected [a, b] with a <= b, got [{}, {}]", range_path,
+                                 range[0].Scalar(), range[1].Scalar()));
+    }
+  } else {
+    fail_form();
+  }
+  return d;
+}
+
+Distribution distribution_key(const MapReader& m, const std::string& key, const Limits& bound) {
+  return read_distribution(m.locator(), m.get(key), m.spot(key), m.child_path(key), bound);
+}
+
+// ---- Sections ----
+
+ConversationSpec read_conversation(const MapReader& c) {
+  c.allow_only({"duration_min", "sessions", "session_stagger_s", "speakers", "pause_s",
+                "tokens_per_word", "system_prompt_tokens", "model_replies", "probe_minutes"});
+  const Locator& at = c.locator();
+  ConversationSpec spec;
+  spec.duration_min = c.number("duration_min", Limits::positive());
+  spec.sessions = c.int_or("sessions", spec.sessions, Limits::at_least(1));
+  spec.session_stagger_s =
+      c.number_or("session_stagger_s", spec.session_stagger_s, Limits::at_least(0));
+
+  const YAML::Node speakers = c.get("speakers");
+  if (!speakers.IsSequence() || speakers.size() == 0) {
+    at.fail(c.spot("speakers"),
+            fmt::format("conversation.speakers: expected a non-empty list of speakers, got {}",
+                        describe_node(speakers)));
+  }
+  std::map<std::string, std::string> speaker_paths;  // name -> where first seen
+  for (std::size_t i = 0; i < speakers.size(); ++i) {
+    const MapReader s(at, speakers[i], fmt::format("conversation.speakers[{}]", i));
+    s.allow_only({"name", "words_per_min", "turn_words"});
+    Speaker speaker;
+    speaker.name = s.string("name");
+    if (const auto first = speaker_paths.find(speaker.name); first != speaker_paths.end()) {
+      at.fail(s.spot("name"), fmt::format("{}: duplicate speaker name '{}' (also {})",
+                                          s.child_path("name"), speaker.name, first->second));
+    }
+    speaker_paths.emplace(speaker.name, s.path());
+    speaker.words_per_min = s.number_or("words_per_min", speaker.words_per_min, Limits::positive());
+    speaker.turn_words = distribution_key(s, "turn_words", Limits::positive());
+    spec.speakers.push_back(speaker);
+  }
+
+  if (c.has("pause_s")) spec.pause_s = distribution_key(c, "pause_s", Limits::at_least(0));
+  spec.tokens_per_word = c.number_or("tokens_per_word", spec.tokens_per_word, Limits::positive());
+  spec.system_prompt_tokens =
+      c.integer_or("system_prompt_tokens", spec.system_prompt_tokens, Limits::at_least(0));
+
+  if (c.has("model_replies")) {
+    const MapReader r = c.child("model_replies");
+    r.allow_only({"after", "output_tokens", "words_per_min"});
+    r.choice_or("after", "every_turn", {"every_turn"});
+    if (r.has("output_tokens")) {
+      spec.reply_output_tokens = distribution_key(r, "output_tokens", Limits::at_least(1));
+    }
+    spec.reply_words_per_min =
+        r.number_or("words_per_min", spec.reply_words_per_min, Limits::positive());
+  }
+
+  if (const auto probes = c.find("probe_minutes")) {
+    if (!probes->IsSequence()) {
+      at.fail(c.spot("probe_minutes"),
+              fmt::format("conversation.probe_minutes: expected a list of minutes, got {}",
+                          describe_node(*probes)));
+    }
+    for (std::size_t i = 0; i < probes->size(); ++i) {
+      const YAML::Node probe = (*probes)[i];
+      const std::string path = fmt::format("conversation.probe_minutes[{}]", i);
+      const double minute = read_number(at, probe, path, Limits::at_least(0));
+      if (minute > spec.duration_min) {
+        at.fail(probe, fmt::format("{} = {} must be <= conversation.duration_min = {}", path,
+                                   probe.Scalar(), format_number(spec.duration_min)));
+      }
+      spec.probe_minutes.push_back(minute);
+    }
+  }
+  return spec;
+}
+
+RequestStreamSpec read_requests(const MapReader& r) {
+  r.allow_only({"count", "input_tokens", "output_tokens", "arrival"});
+  RequestStreamSpec spec;
+  spec.count = r.integer_or("count", spec.count, Limits::at_least(1));
+  if (r.has("input_tokens")) {
+    spec.input_tokens = distribution_key(r, "input_tokens", Limits::at_least(1));
+  }
+  if (r.has("output_tokens")) {
+    spec.output_tokens = distribution_key(r, "output_tokens", Limits::at_least(1));
+  }
+  if (r.has("arrival")) {
+    const MapReader a = r.child("arrival");
+    a.allow_only({"concurrency", "rate_per_s", "all_at_once"});
+    const int given = int{a.has("concurrency")} + int{a.has("rate_per_s")} +
+                      int{a.has("all_at_once")};
+    if (given != 1) {
+      a.fail("requests.arrival: give exactly one of concurrency, rate_per_s or all_at_once");
+    }
+    if (a.has("concurrency")) {
+      spec.arrival = RequestStreamSpec::Arrival::concurrency;
+      spec.concurrency = a.int_value("concurrency", Limits::at_least(1));
+    } else if (a.has("rate_per_s")) {
+      spec.arrival = RequestStreamSpec::Arrival::rate;
+      spec.rate_per_s = a.number("rate_per_s", Limits::positive());
+    } else {
+      if (!a.boolean("all_at_once")) {
+        a.locator().fail(a.spot("all_at_once"),
+                         "requests.arrival.all_at_once must be true; for other arrivals give "
+                         "concurrency or rate_per_s");
+      }
+      spec.arrival = RequestStreamSpec::Arrival::all_at_once;
+    }
+  }
+  return spec;
+}
+
+ModelChoice read_model(const MapReader& m, const Catalog& catalog) {
+  m.allow_only({"preset", "inline", "weights", "kv_cache"});
+  if (m.has("preset") == m.has("inline")) {
+    m.fail("model: give exactly one of 'preset' (a catalog model) or 'inline' (an architecture)");
+  }
+  ModelChoice choice;
+  if (m.has("preset")) {
+    choice.spec = model_preset(m, catalog);
+  } else {
+    choice.spec = read_model_spec(m.child("inline"), true);
+  }
+  choice.weights = precision_value(m, "weights");
+  choice.kv_cache = precision_value(m, "kv_cache");
+  return choice;
+}
+
+ContextSpec read_context(const MapReader& c) {
+  c.allow_only({"policy", "kv_between_turns"});
+  ContextSpec spec;
+  c.choice_or("policy", "full", {"full"});
+  if (c.has("kv_between_turns")) {
+    const std::string kv = c.string("kv_between_turns");
+    if (kv == "keep") {
+      spec.kv_between_turns = ContextSpec::KvBetweenTurns::keep;
+    } else if (kv == "drop") {
+      spec.kv_between_turns = ContextSpec::KvBetweenTurns::drop;
+    } else if (kv == "offload_cpu") {
+      c.locator().fail(c.spot("kv_between_turns"),
+                       "context.kv_between_turns: 'offload_cpu' is not supported yet; "
+                       "allowed: keep, drop");
+    } else {
+      c.locator().fail(c.spot("kv_between_turns"),
+                       fmt::format("context.kv_between_turns: unknown value '{}'; allowed: "
+                                   "keep, drop",
+                                   kv));
+    }
+  }
+  return spec;
+}
+
+ClusterSpec read_cluster(const MapReader& c, const Catalog& catalog) {
+  c.allow_only({"gpu", "nodes", "gpus_per_node", "scale_up", "scale_out", "pue",
+                "host_power_w_per_node"});
+  ClusterSpec spec;
+  spec.gpu = gpu_preset(c, catalog);
+  spec.nodes = c.int_or("nodes", spec.nodes, Limits::at_least(1));
+  spec.gpus_per_node = c.int_or("gpus_per_node", spec.gpus_per_node, Limits::at_least(1));
+  spec.scale_up = fabric_preset(c, catalog, "scale_up", FabricKind::scale_up, kDefaultScaleUp);
+  spec.scale_out =
+      fabric_preset(c, catalog, "scale_out", FabricKind::scale_out, kDefaultScaleOut);
+  spec.pue = c.number_or("pue", spec.pue, Limits::between(1.0, 3.0));
+  spec.host_power_w_per_node =
+      c.number_or("host_power_w_per_node", spec.host_power_w_per_node, Limits::at_least(0));
+  return spec;
+}
+
+// Reads parallelism (all degrees 1 when absent) and checks it against the model
+// and the cluster.
+ParallelismSpec read_parallelism(const MapReader& root, const ModelSpec& model,
+                                 const ClusterSpec& cluster) {
+  const Locator& at = root.locator();
+  ParallelismSpec spec;
+  YAML::Node here = root.node();
+  YAML::Node tp_spot = here;
+  YAML::Node pp_spot = here;
+  if (root.has("parallelism")) {
+    const MapReader p = root.child("parallelism");
+    p.allow_only({"tp", "pp", "dp"});
+    spec.tp = p.int_or("tp", spec.tp, Limits::at_least(1));
+    spec.pp = p.int_or("pp", spec.pp, Limits::at_least(1));
+    spec.dp = p.int_or("dp", spec.dp, Limits::at_least(1));
+    // reset() rebinds; operator= would overwrite the node in the tree.
+    here.reset(p.node());
+    tp_spot.reset(p.spot("tp"));
+    pp_spot.reset(p.spot("pp"));
+  }
+  const int tp = spec.tp;
+  const bool divides_heads = model.heads % tp == 0;
+  const bool fits_kv_heads = model.kv_heads % tp == 0 || tp % model.kv_heads == 0;
+  if (!divides_heads && !fits_kv_heads) {
+    at.fail(tp_spot, fmt::format("parallelism.tp = {} must divide model.heads = {} and "
+                                 "model.kv_heads = {}",
+                                 tp, model.heads, model.kv_heads));
+  }
+  if (!divides_heads) {
+    at.fail(tp_spot,
+            fmt::format("parallelism.tp = {} must divide model.heads = {}", tp, model.heads));
+  }
+  if (!fits_kv_heads) {
+    at.fail(tp_spot, fmt::format("parallelism.tp = {} must divide model.kv_heads = {} or be a "
+                                 "multiple of it",
+                                 tp, model.kv_heads));
+  }
+  if (tp > cluster.gpus_per_node) {
+    at.fail(tp_spot, fmt::format("parallelism.tp = {} exceeds cluster.gpus_per_node = {}: "
+                                 "tensor parallelism stays inside a node",
+                                 tp, cluster.gpus_per_node));
+  }
+  if (spec.pp > model.layers) {
+    at.fail(pp_spot, fmt::format("parallelism.pp = {} exceeds model.layers = {}", spec.pp,
+                                 model.layers));
+  }
+  const long long used = static_cast<long long>(spec.tp) * spec.pp * spec.dp;
+  const long long available = static_cast<long long>(cluster.nodes) * cluster.gpus_per_node;
+  if (used > available) {
+    at.fail(here, fmt::format("parallelism: tp * pp * dp = {} * {} * {} = {} GPUs, but the "
+                              "cluster has nodes * gpus_per_node = {} * {} = {}",
+                              spec.tp, spec.pp, spec.dp, used, cluster.nodes,
+                              cluster.gpus_per_node, available));
+  }
+  return spec;
+}
+
+ServingSpec read_serving(const MapReader& s) {
+  s.allow_only({"max_batch_seqs", "prefill_chunk_tokens", "workspace_bytes_per_gpu"});
+  ServingSpec spec;
+  spec.max_batch_seqs = s.int_or("max_batch_seqs", spec.max_batch_seqs, Limits::at_least(1));
+  spec.prefill_chunk_tokens =
+      s.integer_or("prefill_chunk_tokens", spec.prefill_chunk_tokens, Limits::at_least(1));
+  spec.workspace_bytes_per_gpu =
+      s.number_or("workspace_bytes_per_gpu", spec.workspace_bytes_per_gpu, Limits::at_least(0));
+  return spec;
+}
+
+SloSpec read_slo(const MapReader& s) {
+  s.allow_only({"ttft_s", "tpot_s", "speech_realtime"});
+  SloSpec spec;
+  spec.ttft_s = s.number_or("ttft_s", spec.ttft_s, Limits::positive());
+  spec.tpot_s = s.number_or("tpot_s", spec.tpot_s, Limits::positive());
+  spec.speech_realtime = s.boolean_or("speech_realtime", spec.speech_realtime);
+  return spec;
+}
+
+// A value written back as YAML text, so that it parses to the same value.
+std::string emit_flow(const YAML::Node& node) {
+  YAML::Emitter out;
+  out << YAML::Flow << node;
+  return out.c_str();
+}
+
+// The variants' names and overrides; their validation is done by the caller.
+std::vector<Variant> read_compare(const Locator& at, const YAML::Node& list,
+                                  const YAML::Node& spot) {
+  if (!list.IsSequence()) {
+    at.fail(spot, fmt::format("compare: expected a list of {{name, set}} variants, got {}",
+                              describe_node(list)));
+  }
+  std::vector<Variant> variants;
+  std::map<std::string, std::string> first_paths;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const MapReader v(at, list[i], fmt::format("compare[{}]", i));
+    v.allow_only({"name", "set"});
+    Variant variant;
+    variant.name = v.string("name");
+    if (const auto first = first_paths.find(variant.name); first != first_paths.end()) {
+      at.fail(v.spot("name"), fmt::format("{}: duplicate variant name '{}' (also {})",
+                                          v.child_path("name"), variant.name, first->second));
+    }
+    first_paths.emplace(variant.name, v.path());
+    const MapReader sets = v.child("set");
+    std::vector<std::string> seen;
+    for (const auto& entry : sets.node()) {
+      const YAML::Node& key = entry.first;
+      if (!key.IsScalar()) {
+        at.fail(key, fmt::format("{}: keys must be key paths like parallelism.tp, got {}",
+                                 sets.path(), describe_node(key)));
+      }
+      const std::string& key_path = key.Scalar();
+      if (const std::string problem = key_path_problem(key_path); !problem.empty()) {
+        at.fail(key, fmt::format("{}: {}", sets.path(), problem));
+      }
+      if (split_key_path(key_path).front() == "compare") {
+        at.fail(key, fmt::format("{}: a variant cannot set 'compare'", sets.path()));
+      }
+      if (std::find(seen.begin(), seen.end(), key_path) != seen.end()) {
+        at.fail(key, fmt::format("duplicate key '{}' in {}", key_path, sets.path()));
+      }
+      seen.push_back(key_path);
+      variant.sets.emplace_back(key_path, emit_flow(entry.second));
+    }
+    variants.push_back(std::move(variant));
+  }
+  return variants;
+}
+
+Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Catalog& catalog) {
+  const MapReader root(at, root_node, "", "the scenario");
+  root.allow_only({"name", "seed", "conversation", "requests", "model", "context", "cluster",
+                   "parallelism", "serving", "slo", "compare"});
+  Scenario s;
+  s.name = root.string("name");
+  s.seed = static_cast<std::uint64_t>(root.integer_or("seed", 1, Limits::at_least(0)));
+
+  const auto conversation = root.find("conversation");
+  const auto requests = root.find("requests");
+  if (conversation && requests) {
+    const YAML::Node key = *root.find_key("requests");
+    at.fail(key.Mark().is_null() ? *requests : key,
+            "give either 'conversation' or 'requests', not both");
+  }
+  if (!conversation && !requests) {
+    root.fail("missing 'conversation' or 'requests': a scenario needs exactly one of them");
+  }
+  if (conversation) {
+    s.conversation = read_conversation(root.child("conversation"));
+  } else {
+    s.requests = read_requests(root.child("requests"));
+  }
+
+  s.model = read_model(root.child("model"), catalog);
+  if (root.has("context")) {
+    s.context = read_context(root.child("context"));
+  }
+  s.cluster = read_cluster(root.child("cluster"), catalog);
+  s.parallelism = read_parallelism(root, s.model.spec, s.cluster);
+  if (root.has("serving")) {
+    s.serving = read_serving(root.child("serving"));
+  }
+  if (root.has("slo")) s.slo = read_slo(root.child("slo"));
+  if (const auto compare = root.find("compare")) {
+    s.variants = read_compare(at, *compare, root.spot("compare"));
+  }
+  return s;
+}
+
+// ---- Overrides ----
+
+// Sets `value` at `key_path` in `root`, creating maps on the way. The new value and
+// the maps created for it are labelled `label`, so errors in them say so.
+void apply_override(YAML::Node& root, const std::string& key_path, const YAML::Node& value,
+                    Locator& at, const std::string& label) {
+  const auto fail = [&](const std::string& message) {
+    throw ConfigError(fmt::format("{}: {}", label, message));
+  };
+  if (const std::string problem = key_path_problem(key_path); !problem.empty()) fail(problem);
+  at.label_tree(value, label);
+  if (root.IsNull()) {
+    root = YAML::Node(YAML::NodeType::Map);
+    at.label_tree(root, label);
+  }
+  const std::vector<std::string> parts = split_key_path(key_path);
+  YAML::Node current = root;
+  std::string walked;  // the key path of `current`
+  for (std::size_t k = 0; k < parts.size(); ++k) {
+    const std::string& part = parts[k];
+    const bool last = k + 1 == parts.size();
+    YAML::Node child;
+    if (current.IsMap()) {
+      const YAML::Node& map = current;
+      bool found = false;
+      for (const auto& entry : map) {
+        if (entry.first.IsScalar() && entry.first.Scalar() == part) {
+          child.reset(entry.second);
+          found = true;
+          break;
+        }
+      }
+      if (last) {
+        if (found) {
+          child = value;  // rebinds the existing entry to the new value
+        } else {
+          current[part] = value;
+        }
+        return;
+      }
+      if (!found || child.IsNull()) {
+        YAML::Node fresh(YAML::NodeType::Map);
+        at.label_tree(fresh, label);
+        if (found) {
+          child = fresh;
+        } else {
+          current[part] = fresh;
+        }
+        child.reset(fresh);
+      }
+    } else if (current.IsSequence()) {
+      std::size_t index = 0;
+      const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), index);
+      if (ec != std::errc() || end != part.data() + part.size() || index >= current.size()) {
+        if (current.size() == 0) {
+          fail(fmt::format("cannot set '{}': '{}' is an empty list", key_path, walked));
+        }
+        fail(fmt::format("cannot set '{}': '{}' is a list; '{}' must be an index from 0 to {}",
+                         key_path, walked, part, current.size() - 1));
+      }
+      child.reset(current[index]);
+      if (last) {
+        child = value;
+        return;
+      }
+      if (child.IsNull()) {
+        YAML::Node fresh(YAML::NodeType::Map);
+        at.label_tree(fresh, label);
+        child = fresh;
+        child.reset(fresh);
+      }
+    } else {
+      fail(fmt::format("cannot set '{}': '{}' is not a map", key_path,
+                       walked.empty() ? "the scenario" : walked));
+    }
+    walked = walked.empty() ? part : walked + "." + part;
+    current.reset(child);
+  }
+}
+
+YAML::Node parse_override_value(const Override& o, const std::string& label) {
+  try {
+    const YAML::Node value = YAML::Load(o.value);
+    Locator at(label);
+    at.set_fallback(label);
+    check_walkable(value, at);
+    // An empty text loads as a node without identity; give it one so it can be labelled.
+    return value.IsNull() ? YAML::Node(YAML::NodeType::Null) : value;
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(fmt::format("{}: YAML syntax error: {}", label, e.msg));
+  }
+}
+
+std::string override_label(const Override& o) {
+  return fmt::format("--set {}={}", o.key_path, o.value);
+}
+
+YAML::Node tree_with_overrides(const std::string& text, const std::string& source_name,
+                               const std::vector<Override>& overrides, Locator& at) {
+  YAML::Node root = parse_yaml(text, source_name);
+  for (const Override& o : overrides) {
+    const std::string label = override_label(o);
+    apply_override(root, o.key_path, parse_override_value(o, label), at, label);
+  }
+  return root;
+}
+
+// Loads the scenario again with variant `index`'s overrides applied; errors are
+// located at the variant (or at the value it sets) and say "compare[name]".
+void check_variant(const std::string& text, const std::string& source_name,
+                   const std::vector<Override>& overrides, const Catalog& catalog,
+                   std::size_t index) {
+  Locator at(source_name);
+  YAML::Node root = tree_with_overrides(text, source_name, overrides, at);
+  const MapReader top(at, root, "", "the scenario");
+  const YAML::Node entry = top.get("compare")[index];
+  const MapReader variant(at, entry, fmt::format("compare[{}]", index));
+  const std::string name = variant.string("name");
+  const std::string entry_label = fmt::format("{}: compare[{}]", at.where(entry), name);
+  std::vector<std::pair<std::string, YAML::Node>> sets;
+  for (const auto& set : variant.get("set")) sets.emplace_back(set.first.Scalar(), set.second);
+  for (const auto& [key_path, value] : sets) {
+    const std::string label = fmt::format("{}: compare[{}]", at.where(value), name);
+    apply_override(root, key_path, value, at, label);
+  }
+  root.remove("compare");
+  at.set_fallback(entry_label);
+  read_scenario(root, at, catalog);
+}
+
+Scenario load_tree(const std::string& text, const std::string& source_name,
+                   const std::vector<Override>& overrides, const Catalog& catalog) {
+  Locator at(source_name);
+  const YAML::Node root = tree_with_overrides(text, source_name, overrides, at);
+  Scenario scenario = read_scenario(root, at, catalog);
+  scenario.source_path = source_name;
+  scenario.source_text_hash = fnv1a_hex(text);
+  for (std::size_t i = 0; i < scenario.variants.size(); ++i) {
+    check_variant(text, source_name, overrides, catalog, i);
+  }
+  return scenario;
+}
+
+}  // namespace
+
+Scenario load_scenario_text(const std::string& text, const std::string& source_name,
+                            const std::vector<Override>& overrides, const Catalog& catalog) {
+  try {
+    return load_tree(text, source_name, overrides, catalog);
+  } catch (const YAML::Exception& e) {
+    // A yaml-cpp failure the checks above did not foresee: still a located error.
+    throw ConfigError(fmt::format("{}: {}", source_name, e.what()));
+  }
+}
+
+Scenario load_scenario(const std::string& path, const std::vector<Override>& overrides,
+                       const Catalog& catalog) {
+  return load_scenario_text(read_text_file(path), path, overrides, catalog);
+}
+
+Override parse_override(const std::string& text) {
+  const auto equals = text.find('=');
+  const std::string key = equals == std::string::npos ? "" : trim(text.substr(0, equals));
+  if (equals == std::string::npos || key.empty()) {
+    throw ConfigError(fmt::format("--set {}: expected key.path=value", text));
+  }
+  if (const std::string problem = key_path_problem(key); !problem.empty()) {
+    throw ConfigError(fmt::format("--set {}: {}", text, problem));
+  }
+  return Override{key, trim(text.substr(equals + 1))};
+}
+
+}  // namespace convsim

@@ -1,0 +1,572 @@
+#include "sim/scenario/yaml_reader.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <climits>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <sstream>
+#include <system_error>
+
+#include <fmt/core.h>
+#include <yaml-cpp/eventhandler.h>
+
+namespace convsim {
+
+namespace {
+
+// ---- Locating ----
+
+void collect_tree(const YAML::Node& node, std::vector<YAML::Node>& out) {
+  out.push_back(node);
+  if (node.IsSequence()) {
+    for (const auto& child : node) collect_tree(child, out);
+  } else if (node.IsMap()) {
+    for (const auto& entry : node) {
+      out.push_back(entry.first);
+      collect_tree(entry.second, out);
+    }
+  }
+}
+
+// ---- Numbers ----
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view without_plus(std::string_view s) {
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  return s;
+}
+
+bool spells_infinity_or_nan(std::string_view text) {
+  std::string s = lower(text);
+  if (!s.empty() && (s.front() == '+' || s.front() == '-')) s.erase(0, 1);
+  return s == ".inf" || s == "inf" || s == "infinity" || s == ".nan" || s == "nan";
+}
+
+enum class NumberParse { ok, not_a_number, not_finite };
+
+NumberParse parse_double(std::string_view text, double& out) {
+  if (spells_infinity_or_nan(text)) return NumberParse::not_finite;
+  const std::string_view s = without_plus(text);
+  if (s.empty()) return NumberParse::not_a_number;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  if (end != s.data() + s.size()) return NumberParse::not_a_number;
+  if (ec == std::errc::result_out_of_range) return NumberParse::not_finite;
+  if (ec != std::errc()) return NumberParse::not_a_number;
+  if (!std::isfinite(out)) return NumberParse::not_finite;
+  return NumberParse::ok;
+}
+
+// Null values sit, for yaml-cpp, at the next token; report them at `spot`.
+double number_at(const Locator& at, const YAML::Node& value, const YAML::Node& spot,
+                 const std::string& path, const Limits& limits) {
+  if (!value.IsScalar()) {
+    at.fail(spot, fmt::format("{}: expected a number, got {}", path, describe_node(value)));
+  }
+  double v = 0;
+  switch (parse_double(value.Scalar(), v)) {
+    case NumberParse::ok: break;
+    case NumberParse::not_finite:
+      at.fail(spot, fmt::format("{}: expected a finite number, got {}", path,
+                                describe_node(value)));
+    case NumberParse::not_a_number:
+      at.fail(spot, fmt::format("{}: expected a number, got {}", path, describe_node(value)));
+  }
+  if (!limits.contains(v)) {
+    at.fail(spot, fmt::format("{} must be {}, got {}", path, limits.describe(), value.Scalar()));
+  }
+  return v;
+}
+
+long long integer_at(const Locator& at, const YAML::Node& value, const YAML::Node& spot,
+                     const std::string& path, const Limits& limits) {
+  if (!value.IsScalar()) {
+    at.fail(spot, fmt::format("{}: expected an integer, got {}", path, describe_node(value)));
+  }
+  const std::string& text = value.Scalar();
+  const std::string_view s = without_plus(text);
+  long long v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  const bool whole = !s.empty() && end == s.data() + s.size();
+  if (whole && ec == std::errc::result_out_of_range) {
+    at.fail(spot, fmt::format("{}: the integer {} is too large", path, text));
+  }
+  if (!whole || ec != std::errc()) {
+    // Accept an integral value written as a real ("1e3", "8.0").
+    double d = 0;
+    const NumberParse parsed = parse_double(text, d);
+    constexpr double kExactLimit = 9007199254740992.0;  // 2^53
+    if (parsed == NumberParse::ok && d == std::floor(d) && std::fabs(d) <= kExactLimit) {
+      v = static_cast<long long>(d);
+    } else {
+      at.fail(spot, fmt::format("{}: expected an integer, got {}", path, describe_node(value)));
+    }
+  }
+  if (!limits.contains(static_cast<double>(v))) {
+    at.fail(spot, fmt::format("{} must be {}, got {}", path, limits.describe(), text));
+  }
+  return v;
+}
+
+int int_at(const Locator& at, const YAML::Node& value, const YAML::Node& spot,
+           const std::string& path, const Limits& limits) {
+  const long long v = integer_at(at, value, spot, path, limits);
+  if (v > INT_MAX || v < INT_MIN) {
+    at.fail(spot, fmt::format("{}: the integer {} is too large", path, value.Scalar()));
+  }
+  return static_cast<int>(v);
+}
+
+bool bool_at(const Locator& at, const YAML::Node& value, const YAML::Node& spot,
+             const std::string& path) {
+  if (value.IsScalar()) {
+    const std::string& s = value.Scalar();
+    if (s == "true" || s == "True" || s == "TRUE") return true;
+    if (s == "false" || s == "False" || s == "FALSE") return false;
+  }
+  at.fail(spot, fmt::format("{}: expected true or false, got {}", path, describe_node(value)));
+}
+
+std::string string_at(const Locator& at, const YAML::Node& value, const YAML::Node& spot,
+                      const std::string& path) {
+  if (!value.IsScalar()) {
+    at.fail(spot, fmt::format("{}: expected a string, got {}", path, describe_node(value)));
+  }
+  if (value.Scalar().empty()) at.fail(spot, fmt::format("{} must not be empty", path));
+  return value.Scalar();
+}
+
+std::string choice_at(const Locator& at, const YAML::Node& value, const YAML::Node& spot,
+                      const std::string& path, const std::vector<std::string>& allowed) {
+  const std::string s = string_at(at, value, spot, path);
+  if (std::find(allowed.begin(), allowed.end(), s) == allowed.end()) {
+    at.fail(spot, fmt::format("{}: unknown value '{}'; allowed: {}", path, s, join(allowed)));
+  }
+  return s;
+}
+
+std::vector<std::string> string_list_at(const Locator& at, const YAML::Node& value,
+                                        const YAML::Node& spot, const std::string& path) {
+  if (!value.IsSequence() || value.size() == 0) {
+    at.fail(spot, fmt::format("{}: expected a non-empty list of strings, got {}", path,
+                              describe_node(value)));
+  }
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    out.push_back(read_string(at, value[i], fmt::format("{}[{}]", path, i)));
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---- Locator ----
+
+void Locator::label_tree(const YAML::Node& node, const std::string& label) {
+  std::vector<YAML::Node> nodes;
+  collect_tree(node, nodes);
+  for (const auto& n : nodes) labels_.emplace_back(n, label);
+}
+
+bool Locator::has_label(const YAML::Node& node) const {
+  if (!node.IsDefined()) return false;
+  for (const auto& entry : labels_) {
+    if (entry.first.is(node)) return true;
+  }
+  return false;
+}
+
+std::string Locator::where(const YAML::Node& node) const {
+  if (!node.IsDefined()) return fallback_ ? *fallback_ : file_;
+  for (const auto& [labelled, label] : labels_) {
+    if (labelled.is(node)) return label;
+  }
+  if (fallback_) return *fallback_;
+  const YAML::Mark mark = node.Mark();
+  if (mark.is_null()) return file_;
+  return fmt::format("{}:{}:{}", file_, mark.line + 1, mark.column + 1);
+}
+
+void Locator::fail(const YAML::Node& node, const std::string& message) const {
+  throw ConfigError(fmt::format("{}: {}", where(node), message));
+}
+
+// ---- Limits ----
+
+bool Limits::contains(double v) const {
+  if (low && (low_open ? !(v > *low) : !(v >= *low))) return false;
+  if (high && !(v <= *high)) return false;
+  return true;
+}
+
+std::string Limits::describe() const {
+  if (low && high) {
+    return fmt::format("in {}{}, {}]", low_open ? "(" : "[", format_number(*low),
+                       format_number(*high));
+  }
+  if (low) return fmt::format("{} {}", low_open ? ">" : ">=", format_number(*low));
+  if (high) return fmt::format("<= {}", format_number(*high));
+  return "a number";
+}
+
+// ---- Text helpers ----
+
+std::string describe_node(const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return "nothing";
+  if (node.IsSequence()) return node.size() == 0 ? "an empty list" : "a list";
+  if (node.IsMap()) return node.size() == 0 ? "an empty map" : "a map";
+  return fmt::format("'{}'", node.Scalar());
+}
+
+std::optional<double> parse_number(std::string_view text) {
+  double v = 0;
+  if (parse_double(text, v) != NumberParse::ok) return std::nullopt;
+  return v;
+}
+
+std::string format_number(double v) { return fmt::format("{}", v); }
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      const std::size_t substitute = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
+      row[j] = std::min({above + 1, row[j - 1] + 1, substitute});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string closest_match(std::string_view word, const std::vector<std::string>& candidates) {
+  if (word.empty()) return "";
+  constexpr std::size_t kMaxDistance = 2;
+  std::size_t best_distance = std::numeric_limits<std::size_t>::max();
+  std::string best;
+  for (const std::string& candidate : candidates) {
+    std::size_t distance = edit_distance(word, candidate);
+    const std::string_view base = std::string_view(candidate).substr(0, candidate.find('-'));
+    distance = std::min(distance, edit_distance(word, base));
+    if (candidate.compare(0, word.size(), word) == 0) distance = 0;
+    if (distance <= kMaxDistance && distance < word.size() && distance < best_distance) {
+      best_distance = distance;
+      best = candidate;
+    }
+  }
+  return best;
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += separator;
+    out += items[i];
+  }
+  return out;
+}
+
+std::vector<std::string> split_key_path(std::string_view key_path) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = key_path.find('.', start);
+    parts.emplace_back(key_path.substr(start, dot == std::string_view::npos ? dot : dot - start));
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return parts;
+}
+
+namespace {
+
+constexpr std::size_t kMaxYamlNodes = 100000;
+constexpr std::size_t kMaxYamlDepth = 100;
+
+void check_walkable(const YAML::Node& node, const Locator& at, std::vector<YAML::Node>& ancestors,
+                    std::size_t& visited) {
+  if (++visited > kMaxYamlNodes) {
+    at.fail(node, fmt::format("more than {} values once aliases are expanded", kMaxYamlNodes));
+  }
+  if (!node.IsMap() && !node.IsSequence()) return;
+  for (const YAML::Node& ancestor : ancestors) {
+    if (ancestor.is(node)) at.fail(node, "an alias inside its own anchor makes a cycle");
+  }
+  if (ancestors.size() >= kMaxYamlDepth) {
+    at.fail(node, fmt::format("more than {} levels of nesting", kMaxYamlDepth));
+  }
+  ancestors.push_back(node);
+  if (node.IsSequence()) {
+    for (const auto& child : node) check_walkable(child, at, ancestors, visited);
+  } else {
+    for (const auto& entry : node) {
+      check_walkable(entry.first, at, ancestors, visited);
+      check_walkable(entry.second, at, ancestors, visited);
+    }
+  }
+  ancestors.pop_back();
+}
+
+}  // namespace
+
+void check_walkable(const YAML::Node& root, const Locator& at) {
+  std::vector<YAML::Node> ancestors;
+  std::size_t visited = 0;
+  check_walkable(root, at, ancestors, visited);
+}
+
+std::string read_text_file(const std::string& path) {
+  std::error_code error;
+  std::ifstream in;
+  if (std::filesystem::is_regular_file(path, error)) in.open(path, std::ios::binary);
+  if (!in.is_open() || !in) throw ConfigError(fmt::format("{}: cannot read file", path));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw ConfigError(fmt::format("{}: cannot read file", path));
+  return text;
+}
+
+namespace {
+
+// Records where each document starts; ignores the content.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> marks;
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+std::string at_mark(const std::string& file, const YAML::Mark& mark) {
+  return fmt::format("{}:{}:{}", file, mark.line + 1, mark.column + 1);
+}
+
+}  // namespace
+
+YAML::Node parse_yaml(const std::string& text, const std::string& file) {
+  try {
+    // Count the documents with a bounded loop first: on a stray ',' at the top level
+    // yaml-cpp's parser makes no progress and YAML::LoadAll never returns.
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentStarts starts;
+    while (starts.marks.size() < 2 && parser.HandleNextDocument(starts)) {
+    }
+    if (starts.marks.size() >= 2) {
+      const YAML::Mark& first = starts.marks[0];
+      const YAML::Mark& second = starts.marks[1];
+      if (second.pos == first.pos && second.pos >= 0 &&
+          static_cast<std::size_t>(second.pos) < text.size()) {
+        throw ConfigError(fmt::format("{}: YAML syntax error: unexpected '{}'",
+                                      at_mark(file, second), text[static_cast<std::size_t>(second.pos)]));
+      }
+      throw ConfigError(fmt::format("{}: expected one YAML document; another one starts here",
+                                    at_mark(file, second)));
+    }
+    YAML::Node root = YAML::Load(text);
+    check_walkable(root, Locator(file));
+    return root;
+  } catch (const YAML::Exception& e) {
+    if (e.mark.is_null()) throw ConfigError(fmt::format("{}: YAML syntax error: {}", file, e.msg));
+    throw ConfigError(fmt::format("{}: YAML syntax error: {}", at_mark(file, e.mark), e.msg));
+  }
+}
+
+// ---- Free typed reads ----
+
+double read_number(const Locator& at, const YAML::Node& node, const std::string& path,
+                   Limits limits) {
+  return number_at(at, node, node, path, limits);
+}
+
+long long read_integer(const Locator& at, const YAML::Node& node, const std::string& path,
+                       Limits limits) {
+  return integer_at(at, node, node, path, limits);
+}
+
+int read_int(const Locator& at, const YAML::Node& node, const std::string& path, Limits limits) {
+  return int_at(at, node, node, path, limits);
+}
+
+bool read_bool(const Locator& at, const YAML::Node& node, const std::string& path) {
+  return bool_at(at, node, node, path);
+}
+
+std::string read_string(const Locator& at, const YAML::Node& node, const std::string& path) {
+  return string_at(at, node, node, path);
+}
+
+std::string read_choice(const Locator& at, const YAML::Node& node, const std::string& path,
+                        const std::vector<std::string>& allowed) {
+  return choice_at(at, node, node, path, allowed);
+}
+
+std::vector<std::string> read_string_list(const Locator& at, const YAML::Node& node,
+                                          const std::string& path) {
+  return string_list_at(at, node, node, path);
+}
+
+// ---- MapReader ----
+
+MapReader::MapReader(const Locator& at, YAML::Node node, std::string path, std::string what)
+    : at_(at), node_(std::move(node)), path_(std::move(path)), what_(std::move(what)) {
+  if (!node_.IsMap()) {
+    if (path_.empty()) {
+      at_.fail(node_, fmt::format("{} must be a map of keys, got {}", what_, describe_node(node_)));
+    }
+    at_.fail(node_, fmt::format("{}: expected a map of keys, got {}", path_, describe_node(node_)));
+  }
+}
+
+MapReader::MapReader(const Locator& at, YAML::Node node, std::string path, const YAML::Node& spot)
+    : at_(at), node_(std::move(node)), path_(std::move(path)) {
+  if (!node_.IsMap()) {
+    at_.fail(spot, fmt::format("{}: expected a map of keys, got {}", path_, describe_node(node_)));
+  }
+}
+
+MapReader MapReader::child(std::string_view key) const {
+  return MapReader(at_, get(key), child_path(key), spot(key));
+}
+
+std::string MapReader::child_path(std::string_view key) const {
+  return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
+}
+
+void MapReader::allow_only(const std::vector<std::string>& allowed) const {
+  std::vector<std::string> seen;
+  for (const auto& entry : node_) {
+    const YAML::Node& key = entry.first;
+    // A key added by an override has no position: report it where its value is.
+    const YAML::Node& spot = key.Mark().is_null() ? entry.second : key;
+    if (!key.IsScalar()) {
+      at_.fail(spot, fmt::format("keys in {} must be names, got {}", path_.empty() ? what_ : path_,
+                                 describe_node(key)));
+    }
+    const std::string& name = key.Scalar();
+    const std::string where_in = path_.empty() ? what_ : path_;
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      const std::string suggestion = closest_match(name, allowed);
+      if (!suggestion.empty()) {
+        at_.fail(spot, fmt::format("unknown key '{}' in {}; did you mean '{}'?", name, where_in,
+                                   suggestion));
+      }
+      at_.fail(spot, fmt::format("unknown key '{}' in {}; allowed: {}", name, where_in,
+                                 join(allowed)));
+    }
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+      at_.fail(spot, fmt::format("duplicate key '{}' in {}", name, where_in));
+    }
+    seen.push_back(name);
+  }
+}
+
+std::optional<YAML::Node> MapReader::find_key(std::string_view key) const {
+  for (const auto& entry : node_) {
+    if (entry.first.IsScalar() && entry.first.Scalar() == key) return entry.first;
+  }
+  return std::nullopt;
+}
+
+std::optional<YAML::Node> MapReader::find(std::string_view key) const {
+  for (const auto& entry : node_) {
+    if (entry.first.IsScalar() && entry.first.Scalar() == key) return entry.second;
+  }
+  return std::nullopt;
+}
+
+bool MapReader::has(std::string_view key) const { return find(key).has_value(); }
+
+YAML::Node MapReader::get(std::string_view key) const {
+  if (auto value = find(key)) return *value;
+  if (path_.empty()) fail(fmt::format("missing required key '{}'", key));
+  fail(fmt::format("{}: missing required key '{}'", path_, key));
+}
+
+YAML::Node MapReader::spot(std::string_view key) const {
+  for (const auto& entry : node_) {
+    if (!entry.first.IsScalar() || entry.first.Scalar() != key) continue;
+    const YAML::Node& value = entry.second;
+    if (value.IsNull() && !entry.first.Mark().is_null() && !at_.has_label(value)) {
+      return entry.first;
+    }
+    return value;
+  }
+  return node_;
+}
+
+double MapReader::number(std::string_view key, Limits limits) const {
+  return number_at(at_, get(key), spot(key), child_path(key), limits);
+}
+
+double MapReader::number_or(std::string_view key, double fallback, Limits limits) const {
+  return has(key) ? number(key, limits) : fallback;
+}
+
+long long MapReader::integer(std::string_view key, Limits limits) const {
+  return integer_at(at_, get(key), spot(key), child_path(key), limits);
+}
+
+long long MapReader::integer_or(std::string_view key, long long fallback, Limits limits) const {
+  return has(key) ? integer(key, limits) : fallback;
+}
+
+int MapReader::int_value(std::string_view key, Limits limits) const {
+  return int_at(at_, get(key), spot(key), child_path(key), limits);
+}
+
+int MapReader::int_or(std::string_view key, int fallback, Limits limits) const {
+  return has(key) ? int_value(key, limits) : fallback;
+}
+
+bool MapReader::boolean(std::string_view key) const {
+  return bool_at(at_, get(key), spot(key), child_path(key));
+}
+
+bool MapReader::boolean_or(std::string_view key, bool fallback) const {
+  return has(key) ? boolean(key) : fallback;
+}
+
+std::string MapReader::string(std::string_view key) const {
+  return string_at(at_, get(key), spot(key), child_path(key));
+}
+
+std::string MapReader::string_or(std::string_view key, const std::string& fallback) const {
+  return has(key) ? string(key) : fallback;
+}
+
+std::string MapReader::choice(std::string_view key,
+                              const std::vector<std::string>& allowed) const {
+  return choice_at(at_, get(key), spot(key), child_path(key), allowed);
+}
+
+std::string MapReader::choice_or(std::string_view key, const std::string& fallback,
+                                 const std::vector<std::string>& allowed) const {
+  return has(key) ? choice_at(at_, get(key), spot(key), child_path(key), allowed) : fallback;
+}
+
+std::vector<std::string> MapReader::string_list(std::string_view key) const {
+  return string_list_at(at_, get(key), spot(key), child_path(key));
+}
+
+}  // namespace convsim

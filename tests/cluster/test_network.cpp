@@ -1,0 +1,128 @@
+// Network timings on the SimGrid platform. Each TEST_CASE runs one simulation in its
+// own process (ctest runs every case separately); values are collected inside the
+// actor and checked after Engine::run().
+
+#include <cmath>
+#include <functional>
+
+#include <catch2/catch.hpp>
+#include <simgrid/s4u.hpp>
+
+#include "sim/cluster/collectives.hpp"
+#include "sim/cluster/platform.hpp"
+#include "tests/support/scenario_fixture.hpp"
+
+namespace sg4 = simgrid::s4u;
+using namespace convsim;
+
+namespace {
+
+ClusterSpec h100_cluster(int nodes) {
+  ClusterSpec c;
+  c.gpu = test::catalog().gpus.at("h100-sxm");
+  c.nodes = nodes;
+  c.gpus_per_node = 8;
+  c.scale_up = test::catalog().fabrics.at("nvlink4");
+  c.scale_out = test::catalog().fabrics.at("ib-ndr");
+  return c;
+}
+
+// Builds the platform, runs `body` in an actor on GPU 0, returns when done.
+void simulate(const ClusterSpec& cluster, const std::function<void(const Platform&)>& body) {
+  int argc = 2;
+  char arg0[] = "test";
+  char arg1[] = "--log=root.thres:critical";
+  char* argv[] = {arg0, arg1, nullptr};
+  sg4::Engine engine(&argc, argv);
+  configure_exact_models(engine);
+  const Platform platform = build_platform(cluster);
+  sg4::Actor::create("test", platform.gpus[0], [&] { body(platform); });
+  engine.run();
+}
+
+double timed(const std::function<void()>& action) {
+  const double start = sg4::Engine::get_clock();
+  action();
+  return sg4::Engine::get_clock() - start;
+}
+
+}  // namespace
+
+TEST_CASE("an uncontended transfer takes latency + bytes / bandwidth, inside a node and across nodes") {
+  const ClusterSpec cluster = h100_cluster(2);
+  const double bytes = 1e9;
+  double nvlink_s = 0, ib_s = 0;
+  simulate(cluster, [&](const Platform& p) {
+    nvlink_s = timed([&] { run_pairwise_send({p.gpus[0]}, {p.gpus[1]}, bytes); });
+    ib_s = timed([&] { run_pairwise_send({p.gpus[0]}, {p.gpus[8]}, bytes); });
+  });
+  const double nvlink_expected_s = cluster.scale_up.latency_s + bytes / cluster.scale_up.bandwidth_bytes_per_s;
+  const double ib_expected_s = cluster.scale_out.latency_s + bytes / cluster.scale_out.bandwidth_bytes_per_s;
+  INFO("NVLink expectation " << nvlink_expected_s << " actual " << nvlink_s);
+  CHECK(nvlink_s == Approx(nvlink_expected_s).epsilon(1e-9));
+  INFO("InfiniBand expectation " << ib_expected_s << " actual " << ib_s);
+  CHECK(ib_s == Approx(ib_expected_s).epsilon(1e-9));
+}
+
+TEST_CASE("a ring all-reduce moves 2(p-1)/p of the buffer through each GPU's port") {
+  const ClusterSpec cluster = h100_cluster(1);
+  const double buffer_bytes = 64.0 * 1024 * 1024;
+  double one_s = 0, three_s = 0;
+  simulate(cluster, [&](const Platform& p) {
+    one_s = timed([&] { run_ring_allreduce(p.gpus, buffer_bytes, 1); });
+    three_s = timed([&] { run_ring_allreduce(p.gpus, buffer_bytes, 3); });
+  });
+  const double bandwidth = cluster.scale_up.bandwidth_bytes_per_s, latency = cluster.scale_up.latency_s;
+  // The activity pays the route latency once; the engine adds the other 2(p-1) - 1.
+  const double expected_s = latency + 2.0 * 7 / 8 * buffer_bytes / bandwidth;
+  INFO("Expectation " << expected_s << " s, actual " << one_s << " s");
+  CHECK(one_s == Approx(expected_s).epsilon(1e-9));
+  CHECK(three_s == Approx(latency + 3 * 2.0 * 7 / 8 * buffer_bytes / bandwidth).epsilon(1e-9));
+  CHECK(ring_allreduce_steps(8) == 14);
+}
+
+TEST_CASE("two all-reduces sharing the same ports take twice as long as one") {
+  const ClusterSpec cluster = h100_cluster(1);
+  const double buffer_bytes = 256.0 * 1024 * 1024;
+  double alone_s = 0, shared_s = 0;
+  simulate(cluster, [&](const Platform& p) {
+    alone_s = timed([&] { run_ring_allreduce(p.gpus, buffer_bytes, 1); });
+    shared_s = timed([&] {
+      sg4::ActorPtr other = sg4::Actor::create("other", p.gpus[1], [&] { run_ring_allreduce(p.gpus, buffer_bytes, 1); });
+      run_ring_allreduce(p.gpus, buffer_bytes, 1);
+      other->join();
+    });
+  });
+  const double latency = cluster.scale_up.latency_s;
+  INFO("alone " << alone_s << " s, sharing " << shared_s << " s");
+  CHECK(shared_s - latency == Approx(2 * (alone_s - latency)).epsilon(1e-6));
+}
+
+TEST_CASE("the ring all-reduce model is within 25% of NCCL on a DGX H100 for 1-64 MiB buffers") {
+  // Measured medians, data/calibration/vidur_h100_dgx_all_reduce.csv, 8 GPUs.
+  const struct {
+    double bytes, measured_s;
+  } points[] = {{1048576, 34e-6}, {4194304, 51e-6}, {16777216, 115e-6}, {67108864, 322e-6}};
+  const FabricSpec& nvlink = test::catalog().fabrics.at("nvlink4");
+  for (const auto& point : points) {
+    const double model_s = ring_allreduce_steps(8) * nvlink.latency_s +
+                           ring_allreduce_link_bytes(8, point.bytes) / nvlink.bandwidth_bytes_per_s;
+    INFO(point.bytes << " bytes: measured " << point.measured_s << " s, model " << model_s << " s");
+    CHECK(std::abs(model_s - point.measured_s) / point.measured_s < 0.25);
+  }
+}
+
+TEST_CASE("small all-reduces inside an NVLink node use the one-shot kernel, large ones NCCL's ring") {
+  const AllReducePlan small = plan_allreduce(8, 64 * 1024, true);
+  CHECK(small.algorithm == AllReducePlan::Algorithm::one_shot);
+  CHECK(small.latency_steps == 2);
+  CHECK(small.port_bytes == 7 * 64 * 1024);
+  const AllReducePlan medium = plan_allreduce(8, 4 * 1024 * 1024, true);
+  CHECK(medium.algorithm == AllReducePlan::Algorithm::two_shot);
+  CHECK(medium.port_bytes == Approx(2.0 * 7 / 8 * 4 * 1024 * 1024));
+  const AllReducePlan large = plan_allreduce(8, 16 * 1024 * 1024, true);
+  CHECK(large.algorithm == AllReducePlan::Algorithm::ring);
+  CHECK(large.latency_steps == 14);
+  CHECK(plan_allreduce(8, 64 * 1024, false).algorithm == AllReducePlan::Algorithm::ring);
+  CHECK(plan_allreduce(1, 64 * 1024, true).latency_steps == 0);
+}

@@ -1,0 +1,202 @@
+// Whole-run properties. Each TEST_CASE simulates once (its own process under ctest).
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "models/roofline.hpp"
+#include "sim/accounting/energy.hpp"
+#include "sim/engine/iteration_cost.hpp"
+#include "sim/engine/simulation.hpp"
+#include "tests/support/scenario_fixture.hpp"
+
+using namespace convsim;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void check_conservation(const RunResult& r, const Scenario& s) {
+  const EnergySplit e = energy_split(r, s);
+  double replies_network_j = 0;
+  for (const ReplyRecord& reply : r.replies) replies_network_j += reply.network_energy_j;
+  const double metered_j = metered_gpu_energy_j(r);
+  INFO("replies " << e.gpu_active_j << " J + idle " << e.gpu_idle_j << " J vs metered " << metered_j << " J");
+  CHECK(e.gpu_active_j + e.gpu_idle_j == Approx(metered_j).epsilon(1e-9));
+  CHECK(replies_network_j == Approx(r.network_energy_j).epsilon(1e-9));
+  CHECK(e.facility_j == Approx((s.cluster.pue - 1) * (metered_j + r.network_energy_j + e.host_j)).epsilon(1e-9));
+}
+
+}  // namespace
+
+TEST_CASE("energy is conserved: replies plus idle equal the GPUs' metered energy (one GPU, keep)") {
+  const Scenario s = test::scenario_from(test::kSmallConversation);
+  const RunResult r = simulate(s);
+  REQUIRE(r.replies.size() > 10);
+  check_conservation(r, s);
+  // Host power over the span, for the one node in use.
+  CHECK(energy_split(r, s).host_j == Approx(500.0 * r.end_s));
+}
+
+TEST_CASE("energy is conserved with tensor and pipeline parallelism over two nodes, KV dropped") {
+  const Scenario s = test::scenario_from(test::kSmallConversation,
+                                         {{"model.preset", "llama-3.1-70b"},
+                                          {"cluster.nodes", "2"},
+                                          {"cluster.gpus_per_node", "4"},
+                                          {"parallelism.tp", "4"},
+                                          {"parallelism.pp", "2"},
+                                          {"context.kv_between_turns", "drop"}});
+  const RunResult r = simulate(s);
+  REQUIRE(r.replies.size() > 10);
+  check_conservation(r, s);
+  CHECK(r.network_energy_j > 0);
+}
+
+TEST_CASE("energy is conserved for every GPU preset, and mean power stays under the board limits") {
+  // One simulation per process: each preset runs in a child convsim.
+  const fs::path dir = fs::temp_directory_path() / fmt::format("convsim-presets-{}", ::getpid());
+  for (const auto& [name, gpu] : test::catalog().gpus) {
+    const fs::path out = dir / name;
+    const std::string command = fmt::format(
+        "{} run {} -q -o {} --set cluster.gpu={} --set conversation.sessions=6 --set conversation.session_stagger_s=5 "
+        "--set conversation.duration_min=10 --set conversation.probe_minutes=[5] --set model.preset=llama-3.1-8b --set cluster.gpus_per_node=1 "
+        "--set parallelism.tp=1 --set parallelism.pp=1 --set cluster.nodes=1",
+        CONVSIM_BINARY, test::source_path("scenarios/podcast-10h.yaml"), out.string(), name);
+    REQUIRE(std::system(command.c_str()) == 0);
+    const auto summary = nlohmann::json::parse(read_file(out / "summary.json"));
+    const double simulated_s = summary["run"]["simulated_s"];
+    const double metered_j = summary["gpu_power_w_mean"].get<double>() * simulated_s;
+    const auto& e = summary["energy_j"];
+    INFO(name);
+    CHECK(e["gpu_active"].get<double>() + e["gpu_idle"].get<double>() == Approx(metered_j).epsilon(1e-9));
+    CHECK(summary["gpu_power_w_mean"].get<double>() <= gpu.power_max_w);
+    CHECK(summary["gpu_power_w_mean"].get<double>() >= gpu.power_idle_w);
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("no simulated decode is faster than its weights and KV cache crossing HBM, stages added up") {
+  const Scenario s = test::scenario_from(test::kSmallConversation,
+                                         {{"model.preset", "llama-3.1-70b"},
+                                          {"cluster.nodes", "2"},
+                                          {"cluster.gpus_per_node", "4"},
+                                          {"parallelism.tp", "4"},
+                                          {"parallelism.pp", "2"}});
+  const RunResult r = simulate(s);
+  const CostModel cost(s);
+  double weight_bytes_all_stages = 0;
+  for (int stage = 0; stage < 2; ++stage) {
+    weight_bytes_all_stages += stage_weight_bytes(s.model.spec, s.model.weights, Sharding{4, 2, stage});
+  }
+  // One conversation: batch 1, so the two stages run one after the other.
+  const double floor_s = weight_bytes_all_stages / s.cluster.gpu.hbm_bytes_per_s;
+  for (const ReplyRecord& reply : r.replies) {
+    REQUIRE(reply.served);
+    CHECK(reply.tpot_s >= floor_s);
+    CHECK(reply.ttft_s > 0);
+  }
+}
+
+TEST_CASE("a batch-1 decode in the simulation takes exactly the cost model's uncontended time") {
+  const Scenario s = test::scenario_from(test::kSmallConversation,
+                                         {{"conversation.duration_min", "0.2"},
+                                          {"conversation.probe_minutes", "[]"},
+                                          {"model.preset", "llama-3.1-70b"},
+                                          {"cluster.gpus_per_node", "4"},
+                                          {"parallelism.tp", "4"}});
+  const RunResult r = simulate(s);
+  REQUIRE(r.replies.size() == 1);
+  const ReplyRecord& reply = r.replies[0];
+  const CostModel cost(s);
+  double expected_decode_s = 0;
+  for (long k = 1; k < reply.output_tokens; ++k) {
+    const IterationCost c = cost.iteration({SequenceWork{1, reply.context_tokens + k - 1, true}});
+    expected_decode_s += c.uncontended_s;
+  }
+  INFO("Expectation " << expected_decode_s << " s, actual " << reply.e2e_s - reply.ttft_s << " s");
+  CHECK(reply.e2e_s - reply.ttft_s == Approx(expected_decode_s).epsilon(1e-9));
+}
+
+TEST_CASE("weights that do not fit are a reported memory failure, not a run") {
+  const Scenario s = test::scenario_from(test::kSmallConversation, {{"model.preset", "llama-3.1-70b"}});
+  const RunResult r = simulate(s);
+  REQUIRE(r.failures.size() == 1);
+  CHECK(r.failures[0].kind == "memory");
+  CHECK(r.failures[0].time_s == 0.0);
+  for (const ReplyRecord& reply : r.replies) {
+    CHECK_FALSE(reply.served);
+    CHECK(reply.failure == "memory");
+  }
+}
+
+TEST_CASE("a KV cache outgrowing free memory is a memory failure at the turn it happens") {
+  // Llama-3.1-70B on 2 x H100 at TP2: 70.6 GB of weights per GPU leave a few GB for
+  // KV (160 kB per token per GPU): a few tens of thousands of tokens, which a long
+  // fast conversation exceeds.
+  const Scenario s = test::scenario_from(test::kSmallConversation,
+                                         {{"model.preset", "llama-3.1-70b"},
+                                          {"cluster.gpus_per_node", "2"},
+                                          {"parallelism.tp", "2"},
+                                          {"conversation.duration_min", "240"},
+                                          {"conversation.speakers", "[{name: a, words_per_min: 400, turn_words: {fixed: 400}}]"}});
+  const CostModel cost(s);
+  const long capacity = cost.kv_capacity_tokens();
+  REQUIRE(capacity > 0);
+  const RunResult r = simulate(s);
+  bool found = false;
+  for (const FailureRecord& f : r.failures) found = found || f.kind == "memory";
+  REQUIRE(found);
+  for (const ReplyRecord& reply : r.replies) {
+    const long needed = reply.context_tokens + reply.output_tokens;
+    if (reply.failure == "memory") CHECK(needed > capacity);
+    if (reply.served) CHECK(needed <= capacity);
+  }
+}
+
+TEST_CASE("a context beyond the model's limit is a context_limit failure") {
+  const Scenario s = test::scenario_from(test::kSmallConversation,
+                                         {{"model.preset", "llama-2-7b"},  // 4,096-token context
+                                          {"conversation.duration_min", "60"}});
+  const RunResult r = simulate(s);
+  const FailureRecord* failure = nullptr;
+  for (const FailureRecord& f : r.failures) {
+    if (f.kind == "context_limit") failure = &f;
+  }
+  REQUIRE(failure != nullptr);
+  for (const ReplyRecord& reply : r.replies) {
+    if (reply.start_s < failure->time_s) CHECK(reply.served);
+    if (reply.failure == "context_limit") CHECK(reply.context_tokens + reply.output_tokens > 4096);
+  }
+}
+
+TEST_CASE("the same scenario and seed give byte-identical outputs") {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("convsim-determinism-{}", ::getpid());
+  const std::string scenario = test::source_path("scenarios/podcast-10h.yaml");
+  for (const char* run : {"a", "b"}) {
+    const std::string command = fmt::format(
+        "{} run {} -q -o {} --set conversation.duration_min=30 --set conversation.probe_minutes=[5] "
+        "--set conversation.sessions=3 --set conversation.session_stagger_s=20 --set parallelism.pp=2 "
+        "--set cluster.nodes=2 --set model.preset=llama-3.1-70b",
+        CONVSIM_BINARY, scenario, (dir / run).string());
+    REQUIRE(std::system(command.c_str()) == 0);
+  }
+  for (const char* file : {"turns.csv", "summary.json"}) {
+    const std::string a = read_file(dir / "a" / file), b = read_file(dir / "b" / file);
+    CHECK(a.size() > 100);
+    CHECK(a == b);
+  }
+  fs::remove_all(dir);
+}

@@ -1,0 +1,117 @@
+#include <algorithm>
+
+#include <catch2/catch.hpp>
+
+#include "models/power.hpp"
+#include "models/roofline.hpp"
+#include "models/transformer_cost.hpp"
+#include "tests/support/scenario_fixture.hpp"
+
+using namespace convsim;
+
+namespace {
+
+double total_time_s(const GpuSpec& gpu, Precision weights, const StageWork& w) {
+  return stage_time(gpu, weights, w).compute_s;
+}
+
+}  // namespace
+
+TEST_CASE("prefill FLOPs are 2 * params * tokens plus 4 * layers * d_attn * N * (C + N/2)") {
+  const ModelSpec& m = test::catalog().models.at("llama-3.1-8b");
+  const long n = 1000, c = 3000;
+  const StageWork w = stage_work(m, {}, Sharding{1, 1, 0}, {SequenceWork{n, c, true}});
+  // Matmul parameters touched per token: every layer's matrices; the LM head runs once
+  // (for the one sequence that emits a token).
+  const double layer_matmul_flops = 2.0 * layer_linear_params(m) * m.layers * n;
+  const double lm_head_flops = 2.0 * m.d_model * m.vocab_tokens * 1.0;
+  const double attention_flops = 4.0 * m.layers * (m.heads * m.head_dim) * n * (c + n / 2.0);
+  const double matmul = w[KernelClass::projections].flops + w[KernelClass::mlp].flops + w[KernelClass::lm_head].flops;
+  CHECK(matmul == Approx(layer_matmul_flops + lm_head_flops).epsilon(1e-12));
+  CHECK(w[KernelClass::attention].flops == Approx(attention_flops).epsilon(1e-12));
+}
+
+TEST_CASE("a batch-1 decode step of Llama-3.1-8B on one H100 equals the hand-computed roofline") {
+  const ModelSpec& m = test::catalog().models.at("llama-3.1-8b");
+  const GpuSpec& gpu = test::catalog().gpus.at("h100-sxm");
+  const long context = 2000;
+  const StageWork w = stage_work(m, {}, Sharding{1, 1, 0}, {SequenceWork{1, context, true}});
+  // At one token every kernel is memory-bound. Bytes by hand (BF16 = 2 bytes):
+  const double d = 4096, q = 4096, kv = 1024, ffn = 14336, layers = 32, vocab = 128256;
+  const double matmul_weights = layers * (d * (q + 2 * kv) + q * d + 3 * d * ffn) * 2;
+  const double matmul_activations = layers * ((d + q + 2 * kv) + (q + d) + (d + 2 * ffn) + (ffn + d)) * 2;
+  const double lm_head = d * vocab * 2 + (d + vocab) * 2;
+  const double kv_read = layers * (context + 1) * 2 * kv * 2;
+  const double kv_write = layers * 1 * 2 * kv * 2;
+  const double attention_activations = layers * 2 * q * 2;
+  const double elementwise = layers * 10 * d * 2 + d * (2 + 2);  // 10 passes per layer; embedding row
+  const Efficiency& e = gpu.efficiency;
+  const double expected_s = (matmul_weights + matmul_activations + lm_head + elementwise) / (gpu.hbm_bytes_per_s * e.memory) +
+                            (kv_read + kv_write + attention_activations) / (gpu.hbm_bytes_per_s * e.attention_memory) +
+                            (layers * 5 + 1) * e.kernel_overhead_s + (layers * 6 + 1) * e.elementwise_kernel_s;
+  const double actual_s = total_time_s(gpu, Precision::bf16, w);
+  INFO("Expectation: " << expected_s << " s  Actual: " << actual_s << " s");
+  CHECK(actual_s == Approx(expected_s).epsilon(1e-9));
+}
+
+TEST_CASE("no kernel time falls below the physical floor, for every preset, precision and batch") {
+  const std::vector<std::vector<SequenceWork>> batches = {
+      {SequenceWork{1, 0, true}},                                  // first decode step
+      {SequenceWork{1, 100000, true}},                             // decode at long context
+      std::vector<SequenceWork>(256, SequenceWork{1, 4000, true}), // large decode batch
+      {SequenceWork{8192, 0, false}},                              // prefill chunk
+      {SequenceWork{4096, 60000, true}, SequenceWork{1, 500, true}}, // mixed
+  };
+  for (const auto& [gpu_name, gpu] : test::catalog().gpus) {
+    for (const auto& [model_name, model] : test::catalog().models) {
+      for (Precision weights : {Precision::bf16, Precision::fp8}) {
+        for (Precision kv : {Precision::bf16, Precision::fp8}) {
+          for (const auto& batch : batches) {
+            for (int tp : {1, 8}) {
+              const StageWork w = stage_work(model, Precisions{weights, kv}, Sharding{tp, 1, 0}, batch);
+              const double peak = gpu.peak_for(weights == Precision::fp8 ? Precision::fp8 : Precision::bf16);
+              const double floor_s = std::max(w.flops() / std::max(peak, gpu.peak_for(Precision::bf16)),
+                                              w.hbm_bytes() / gpu.hbm_bytes_per_s);
+              const StageTiming t = stage_time(gpu, weights, w);
+              INFO(gpu_name << " " << model_name << " tp " << tp << " batch of " << batch.size());
+              CHECK(t.compute_s >= floor_s);
+              CHECK(t.compute_s >= t.floor_s);
+              // The floor of a decode: its weights and KV cache must cross HBM once.
+              CHECK(t.compute_s >= (w.weight_bytes + w.kv_bytes_read) / gpu.hbm_bytes_per_s);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("FP8 weights halve the weight bytes and use the FP8 peak where the GPU has one") {
+  const ModelSpec& m = test::catalog().models.at("llama-3.1-70b");
+  const GpuSpec& h100 = test::catalog().gpus.at("h100-sxm");
+  const std::vector<SequenceWork> prefill = {SequenceWork{8192, 0, true}};
+  const StageWork bf16 = stage_work(m, {Precision::bf16, Precision::bf16}, Sharding{8, 1, 0}, prefill);
+  const StageWork fp8 = stage_work(m, {Precision::fp8, Precision::bf16}, Sharding{8, 1, 0}, prefill);
+  CHECK(fp8.weight_bytes == Approx(bf16.weight_bytes / 2).epsilon(1e-12));
+  const KernelTiming mlp_bf16 = stage_time(h100, Precision::bf16, bf16).by_class[static_cast<int>(KernelClass::mlp)];
+  const KernelTiming mlp_fp8 = stage_time(h100, Precision::fp8, fp8).by_class[static_cast<int>(KernelClass::mlp)];
+  REQUIRE(mlp_bf16.compute_bound);
+  const double overhead_s = fp8[KernelClass::mlp].kernels * h100.efficiency.kernel_overhead_s;
+  // Compute-bound at the FP8 peak (1978.9 vs 989.4 TFLOP/s): time scales by their ratio.
+  const double ratio = h100.peak_for(Precision::bf16) / h100.peak_for(Precision::fp8);
+  CHECK(mlp_fp8.time_s - overhead_s == Approx((mlp_bf16.time_s - overhead_s) * ratio).epsilon(1e-9));
+}
+
+TEST_CASE("GPU power stays between idle and the board limit whatever the load") {
+  for (const auto& [name, gpu] : test::catalog().gpus) {
+    for (double um : {0.0, 0.3, 1.0, 5.0}) {
+      for (double uc : {0.0, 0.3, 1.0, 5.0}) {
+        const double p = busy_power_w(gpu, um, uc);
+        INFO(name << " u_memory " << um << " u_compute " << uc);
+        CHECK(p >= gpu.power_idle_w);
+        CHECK(p <= gpu.power_max_w);
+      }
+    }
+    CHECK(communication_power_w(gpu) <= gpu.power_max_w);
+  }
+}

@@ -1,0 +1,247 @@
+// The catalog of presets: a fixture catalog written by the test loads into the
+// typed specs; malformed presets are rejected with located messages; the real
+// catalog loads and its models' published parameter counts match their shapes.
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+
+#include "models/architecture.hpp"
+#include "sim/scenario/catalog.hpp"
+#include "sim/scenario/config_error.hpp"
+
+namespace convsim {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A catalog folder under the system's temp folder, removed at the end of the test.
+class TempCatalog {
+ public:
+  TempCatalog() {
+    static int counter = 0;
+    dir_ = fs::temp_directory_path() /
+           ("convsim_catalog_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  ~TempCatalog() {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+  TempCatalog(const TempCatalog&) = delete;
+  TempCatalog& operator=(const TempCatalog&) = delete;
+
+  // Writes `text` to `relative` ("gpus/h100-sxm.yaml") and returns its full path.
+  std::string write(const std::string& relative, const std::string& text) const {
+    const fs::path path = dir_ / relative;
+    fs::create_directories(path.parent_path());
+    std::ofstream(path, std::ios::binary) << text;
+    return path.string();
+  }
+  std::string dir() const { return dir_.string(); }
+
+ private:
+  fs::path dir_;
+};
+
+const std::string kGpu = R"(name: h100-sxm
+description: NVIDIA H100 SXM5 80 GB
+peak_flops_per_s: {bf16: 989e12, fp8: 1979e12}
+hbm_bytes: 80e9
+hbm_bytes_per_s: 3.35e12
+power_idle_w: 70
+power_max_w: 700
+efficiency: {compute: 0.6, memory: 0.9}
+sources: [NVIDIA H100 datasheet]
+notes: dense peaks, no sparsity
+)";
+
+const std::string kFabric = R"(name: nvlink4
+kind: scale_up
+description: NVLink 4 through NVSwitch
+bandwidth_bytes_per_s: 450e9
+latency_s: 3e-6
+energy_j_per_byte: 1.3e-11
+sources: [NVIDIA DGX H100 user guide]
+)";
+
+// Llama-2-7B's published shape.
+const std::string kModel = R"(name: llama-2-7b
+description: Llama 2 7B
+architecture: dense
+layers: 32
+d_model: 4096
+heads: 32
+kv_heads: 32
+head_dim: 128
+ffn_dim: 11008
+gated_mlp: true
+vocab_tokens: 32000
+tied_embeddings: false
+max_context_tokens: 4096
+params_published: 6.74e9
+sources: [Touvron et al. 2023, Llama 2]
+)";
+
+std::string load_error(const std::string& dir) {
+  try {
+    load_catalog(dir);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+std::string with_line(const std::string& text, const std::string& from, const std::string& to) {
+  std::string out = text;
+  const auto at = out.find(from);
+  REQUIRE(at != std::string::npos);
+  out.replace(at, from.size(), to);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a fixture catalog loads into the typed presets", "[scenario][catalog]") {
+  const TempCatalog tmp;
+  tmp.write("gpus/h100-sxm.yaml", kGpu);
+  tmp.write("fabrics/nvlink4.yaml", kFabric);
+  tmp.write("models/llama-2-7b.yaml", kModel);
+  tmp.write("models/README.md", "not a preset; ignored\n");
+
+  const Catalog c = load_catalog(tmp.dir());
+  REQUIRE(c.gpus.count("h100-sxm") == 1);
+  const GpuSpec& gpu = c.gpus.at("h100-sxm");
+  CHECK(gpu.peak_flops_per_s.at(Precision::bf16) == 989e12);
+  CHECK(gpu.peak_flops_per_s.at(Precision::fp8) == 1979e12);
+  CHECK(gpu.peak_for(Precision::int4) == 989e12);  // falls back to bf16
+  CHECK(gpu.hbm_bytes == 80e9);
+  CHECK(gpu.hbm_bytes_per_s == 3.35e12);
+  CHECK(gpu.power_idle_w == 70);
+  CHECK(gpu.power_max_w == 700);
+  CHECK(gpu.efficiency.compute == 0.6);
+  CHECK(gpu.efficiency.memory == 0.9);
+  CHECK(gpu.efficiency.kernel_overhead_s == Efficiency{}.kernel_overhead_s);  // default
+  CHECK(gpu.sources == std::vector<std::string>{"NVIDIA H100 datasheet"});
+
+  REQUIRE(c.fabrics.count("nvlink4") == 1);
+  const FabricSpec& fabric = c.fabrics.at("nvlink4");
+  CHECK(fabric.kind == FabricKind::scale_up);
+  CHECK(fabric.bandwidth_bytes_per_s == 450e9);
+  CHECK(fabric.latency_s == 3e-6);
+  CHECK(fabric.energy_j_per_byte == 1.3e-11);
+
+  REQUIRE(c.models.size() == 1);
+  const ModelSpec& model = c.models.at("llama-2-7b");
+  CHECK(model.layers == 32);
+  CHECK(model.ffn_dim == 11008);
+  CHECK(model.gated_mlp);
+  CHECK_FALSE(model.tied_embeddings);
+  CHECK(model.max_context_tokens == 4096);
+  CHECK(model.params_published == 6.74e9);
+}
+
+TEST_CASE("default_catalog_dir follows CONVSIM_CATALOG or else the source tree",
+          "[scenario][catalog]") {
+  const char* saved = std::getenv("CONVSIM_CATALOG");
+  const std::string saved_value = saved ? saved : "";
+  ::setenv("CONVSIM_CATALOG", "/somewhere/catalog", 1);
+  CHECK(default_catalog_dir() == "/somewhere/catalog");
+  ::unsetenv("CONVSIM_CATALOG");
+  CHECK(default_catalog_dir() == std::string(CONVSIM_SOURCE_DIR) + "/models/catalog");
+  if (saved) ::setenv("CONVSIM_CATALOG", saved_value.c_str(), 1);
+}
+
+TEST_CASE("malformed presets are rejected with located messages", "[scenario][catalog]") {
+  struct Case {
+    const char* rule;
+    std::string file;  // relative to the catalog folder
+    std::string text;
+    std::string expected;  // after "<catalog>/<file>"
+  };
+  const std::vector<Case> cases = {
+      {"unknown key with a did-you-mean", "gpus/h100-sxm.yaml",
+       with_line(kGpu, "hbm_bytes: 80e9", "hbm_byte: 80e9"),
+       ":4:1: unknown key 'hbm_byte' in the GPU preset; did you mean 'hbm_bytes'?"},
+      {"peak of an unknown precision", "gpus/h100-sxm.yaml",
+       with_line(kGpu, "fp8: 1979e12", "fp4: 1979e12"),
+       ":3:34: unknown key 'fp4' in peak_flops_per_s; did you mean 'fp8'?"},
+      {"bf16 peak is required", "gpus/h100-sxm.yaml",
+       with_line(kGpu, "{bf16: 989e12, fp8: 1979e12}", "{fp8: 1979e12}"),
+       ":3:19: peak_flops_per_s: missing required key 'bf16'"},
+      {"idle power must stay below the board limit", "gpus/h100-sxm.yaml",
+       with_line(kGpu, "power_idle_w: 70", "power_idle_w: 700"),
+       ":6:15: power_idle_w = 700 must be < power_max_w = 700"},
+      {"efficiency is a fraction", "gpus/h100-sxm.yaml",
+       with_line(kGpu, "compute: 0.6", "compute: 1.5"),
+       ":8:23: efficiency.compute must be in (0, 1], got 1.5"},
+      {"a missing required key points at the preset", "gpus/h100-sxm.yaml",
+       with_line(kGpu, "hbm_bytes_per_s: 3.35e12\n", ""),
+       ":1:1: missing required key 'hbm_bytes_per_s'"},
+      {"the file name must be the preset's name", "gpus/h100.yaml", kGpu,
+       ":1:7: name 'h100-sxm' must equal the file name 'h100' (without .yaml)"},
+      {"fabric kind is scale_up or scale_out", "fabrics/nvlink4.yaml",
+       with_line(kFabric, "kind: scale_up", "kind: scale_sideways"),
+       ":2:7: kind: unknown value 'scale_sideways'; allowed: scale_up, scale_out"},
+      {"only dense architectures for now", "models/llama-2-7b.yaml",
+       with_line(kModel, "architecture: dense", "architecture: moe"),
+       ":3:15: architecture: unknown value 'moe'; allowed: dense"},
+      {"kv_heads must divide heads", "models/llama-2-7b.yaml",
+       with_line(kModel, "kv_heads: 32", "kv_heads: 6"),
+       ":7:11: kv_heads = 6 must divide heads = 32"},
+      {"sizes are positive integers", "models/llama-2-7b.yaml",
+       with_line(kModel, "layers: 32", "layers: 0"),
+       ":4:9: layers must be >= 1, got 0"},
+      {"sources are a list", "models/llama-2-7b.yaml",
+       with_line(kModel, "sources: [Touvron et al. 2023, Llama 2]", "sources: Touvron"),
+       ":15:10: sources: expected a non-empty list of strings, got 'Touvron'"},
+      {"YAML syntax errors are located", "models/llama-2-7b.yaml",
+       with_line(kModel, "layers: 32", "layers: 32: 33"),
+       ":4:11: YAML syntax error: illegal map value"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.rule);
+    const TempCatalog tmp;
+    const std::string path = tmp.write(c.file, c.text);
+    CHECK(load_error(tmp.dir()) == path + c.expected);
+  }
+}
+
+TEST_CASE("a missing catalog folder is an error", "[scenario][catalog]") {
+  CHECK(load_error("/nonexistent-convsim-catalog") ==
+        "/nonexistent-convsim-catalog: cannot read catalog folder");
+}
+
+TEST_CASE("the real catalog loads and each model's shape gives its published parameter count",
+          "[scenario][catalog]") {
+  const std::string dir = default_catalog_dir();
+  bool has_files = false;
+  std::error_code error;
+  for (const auto& entry : fs::recursive_directory_iterator(dir, error)) {
+    if (entry.path().extension() == ".yaml") has_files = true;
+  }
+  if (!has_files) {
+    WARN("no presets in " << dir << " yet; nothing to check");
+    return;
+  }
+  Catalog catalog;
+  try {
+    catalog = load_catalog(dir);
+  } catch (const ConfigError& e) {
+    FAIL(e.what());
+  }
+  for (const auto& [name, model] : catalog.models) {
+    const double computed = total_params(model);
+    INFO(name << ": total_params from the shape = " << computed
+              << ", params_published = " << model.params_published);
+    CHECK(std::fabs(computed - model.params_published) <= 0.02 * model.params_published);
+  }
+}
+
+}  // namespace convsim

@@ -1,0 +1,129 @@
+#include <catch2/catch.hpp>
+
+#include "sim/scheduler/batch_scheduler.hpp"
+#include "sim/scheduler/kv_memory.hpp"
+
+using namespace convsim;
+
+namespace {
+
+Request request(long id, int session, long history, long prompt, long output) {
+  Request r;
+  r.id = id;
+  r.session = session;
+  r.history_tokens = history;
+  r.prompt_tokens = prompt;
+  r.output_tokens = output;
+  return r;
+}
+
+// Runs iterations until nothing is running; returns the number of iterations.
+int drain(BatchScheduler& scheduler, long budget) {
+  int iterations = 0;
+  double t = 0;
+  while (scheduler.has_running() || scheduler.has_waiting()) {
+    scheduler.admit();
+    if (!scheduler.has_running()) break;
+    const IterationPlan plan = scheduler.plan();
+    long prefill = 0;
+    for (const SequenceWork& w : plan.work) prefill += w.new_tokens > 1 ? w.new_tokens : 0;
+    CHECK(plan.tokens <= budget + static_cast<long>(plan.members.size()));  // decodes may exceed only by one each
+    CHECK(plan.tokens - plan.decode_tokens <= budget);
+    scheduler.finish_iteration(plan, t, t + 1);
+    t += 1;
+    ++iterations;
+  }
+  return iterations;
+}
+
+}  // namespace
+
+TEST_CASE("no prefill chunk exceeds the iteration's token budget") {
+  KvMemory memory(1'000'000);
+  BatchScheduler scheduler(BatchLimits{8, 512}, BatchScheduler::KvPolicy::drop, memory);
+  scheduler.add_waiting(request(0, 0, 0, 3000, 4));
+  scheduler.add_waiting(request(1, 1, 0, 700, 4));
+  // 3000 + 700 prompt tokens in chunks of at most 512 per iteration: at least
+  // ceil(3700 / 512) = 8 iterations before the last first token, then decodes.
+  const int iterations = drain(scheduler, 512);
+  CHECK(iterations >= 8 + 3);
+  CHECK(memory.used_tokens() == 0);  // drop releases everything
+}
+
+TEST_CASE("two requests in the same iteration decode together, one token each") {
+  KvMemory memory(1'000'000);
+  BatchScheduler scheduler(BatchLimits{8, 4096}, BatchScheduler::KvPolicy::drop, memory);
+  scheduler.add_waiting(request(0, 0, 0, 100, 3));
+  scheduler.add_waiting(request(1, 1, 0, 200, 3));
+  scheduler.admit();
+  const IterationPlan first = scheduler.plan();
+  REQUIRE(first.work.size() == 2);  // both prompts fit in one chunk
+  CHECK(first.tokens == 300);
+  auto finished = scheduler.finish_iteration(first, 0, 1);
+  CHECK(finished.empty());
+  const IterationPlan second = scheduler.plan();
+  CHECK(second.decode_tokens == 2);
+  CHECK(second.work[0].context_tokens == 100);  // the first output token's turn
+  CHECK(second.work[1].context_tokens == 200);
+  scheduler.finish_iteration(second, 1, 2);
+  finished = scheduler.finish_iteration(scheduler.plan(), 2, 3);
+  CHECK(finished.size() == 2);  // 3 tokens: one from prefill, two decodes
+}
+
+TEST_CASE("with keep, the next turn finds its history cached and prefills only its prompt") {
+  KvMemory memory(100'000);
+  BatchScheduler scheduler(BatchLimits{8, 8192}, BatchScheduler::KvPolicy::keep, memory);
+  scheduler.add_waiting(request(0, 7, 0, 500, 2));
+  drain(scheduler, 8192);
+  CHECK(memory.kept_tokens(7) == 502);
+  scheduler.add_waiting(request(1, 7, 502, 300, 2));
+  scheduler.admit();
+  REQUIRE(scheduler.running().size() == 1);
+  CHECK(scheduler.running()[0].cached_tokens == 502);
+  CHECK(scheduler.running()[0].prefill_tokens == 300);
+}
+
+TEST_CASE("with drop, the next turn prefills its whole history again") {
+  KvMemory memory(100'000);
+  BatchScheduler scheduler(BatchLimits{8, 8192}, BatchScheduler::KvPolicy::drop, memory);
+  scheduler.add_waiting(request(0, 7, 0, 500, 2));
+  drain(scheduler, 8192);
+  scheduler.add_waiting(request(1, 7, 502, 300, 2));
+  scheduler.admit();
+  REQUIRE(scheduler.running().size() == 1);
+  CHECK(scheduler.running()[0].cached_tokens == 0);
+  CHECK(scheduler.running()[0].prefill_tokens == 802);
+}
+
+TEST_CASE("a request whose KV cache can never fit is rejected, not simulated") {
+  KvMemory memory(1000);
+  BatchScheduler scheduler(BatchLimits{8, 8192}, BatchScheduler::KvPolicy::keep, memory);
+  scheduler.add_waiting(request(0, 0, 900, 90, 11));  // 1001 tokens > 1000
+  const auto rejected = scheduler.admit();
+  REQUIRE(rejected.size() == 1);
+  CHECK_FALSE(scheduler.has_running());
+}
+
+TEST_CASE("kept caches are evicted least recently used first when a new request needs room") {
+  KvMemory memory(1000);
+  REQUIRE(memory.try_reserve(400));
+  memory.keep(1, 400, 10.0);
+  REQUIRE(memory.try_reserve(400));
+  memory.keep(2, 400, 20.0);
+  REQUIRE(memory.try_reserve(300));  // needs 100 more than free: evicts session 1 (older)
+  CHECK(memory.kept_tokens(1) == 0);
+  CHECK(memory.kept_tokens(2) == 400);
+  CHECK(memory.evictions() == 1);
+  CHECK(memory.used_tokens() == 700);
+  CHECK_FALSE(memory.try_reserve(701));  // 300 running + 701 > 1000 even with session 2 evicted
+  CHECK(memory.used_tokens() == 700);    // a refused reservation changes nothing
+}
+
+TEST_CASE("the batch never holds more than max_batch_seqs sequences") {
+  KvMemory memory(1'000'000);
+  BatchScheduler scheduler(BatchLimits{4, 8192}, BatchScheduler::KvPolicy::drop, memory);
+  for (int i = 0; i < 10; ++i) scheduler.add_waiting(request(i, i, 0, 10, 5));
+  scheduler.admit();
+  CHECK(scheduler.running().size() == 4);
+  CHECK(scheduler.has_waiting());
+}

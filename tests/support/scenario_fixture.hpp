@@ -1,0 +1,44 @@
+#pragma once
+// Small scenarios for tests, built from YAML text against the real catalog.
+
+#include <string>
+#include <vector>
+
+#include "sim/scenario/catalog.hpp"
+#include "sim/scenario/loader.hpp"
+
+namespace convsim::test {
+
+inline const Catalog& catalog() {
+  static const Catalog loaded = load_catalog(default_catalog_dir());
+  return loaded;
+}
+
+inline Scenario scenario_from(const std::string& yaml, const std::vector<Override>& overrides = {}) {
+  return load_scenario_text(yaml, "test.yaml", overrides, catalog());
+}
+
+inline std::string source_path(const std::string& relative) { return std::string(CONVSIM_SOURCE_DIR) + "/" + relative; }
+
+// One conversation on one H100 with Llama-3.1-8B: cheap to simulate.
+inline const char* kSmallConversation = R"(
+name: small-conversation
+seed: 3
+conversation:
+  duration_min: 20
+  speakers:
+    - {name: alice, words_per_min: 150, turn_words: {median: 40, sigma: 0.5}}
+    - {name: bob, words_per_min: 150, turn_words: {median: 40, sigma: 0.5}}
+  pause_s: {median: 0.7, sigma: 0.3}
+  tokens_per_word: 1.33
+  model_replies: {after: every_turn, output_tokens: {fixed: 30}}
+  probe_minutes: [1, 10]
+model: {preset: llama-3.1-8b}
+context: {policy: full, kv_between_turns: keep}
+cluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 1, pue: 1.3, host_power_w_per_node: 500}
+parallelism: {tp: 1, pp: 1}
+serving: {max_batch_seqs: 16, prefill_chunk_tokens: 2048}
+slo: {ttft_s: 0.5, tpot_s: 0.05}
+)";
+
+}  // namespace convsim::test
