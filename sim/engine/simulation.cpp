@@ -177,7 +177,8 @@ class ReplicaActor {
       }
       network_energy_j += allreduce_bytes * cluster.scale_up.energy_j_per_byte * kLinkCrossingsPerRoute;
       net_bytes += allreduce_bytes + send_bytes;
-      run_.result.activities += 3;
+      run_.result.activities += (stage.timing.compute_s + latency_s > 0 ? 1 : 0) + (allreduce_bytes > 0 ? 1 : 0) +
+                                (send_bytes > 0 ? 1 : 0);
 
       const double comm_s = latency_s + allreduce_s + send_s;
       const double gpu_energy_j = stage.timing.compute_s * stage.busy_power_w + comm_s * comm_w;
