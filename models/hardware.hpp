@@ -28,6 +28,21 @@ struct Efficiency {
   double attention_memory = 0.45;
 };
 
+// GPU board power from what the GPU is doing (see models/power.hpp):
+//   power_w = idle_w + (max_w - idle_w) * min(1, memory * u_memory + compute * u_compute)
+// while computing, idle_w + (max_w - idle_w) * communication while waiting on
+// transfers. Defaults: fitted jointly on Llama-3.1-8B (1 H100) and Llama-3.1-70B
+// (4 H100, TP4) at batch 8, 64 and 256 of The ML.ENERGY Leaderboard v3 by
+// tools/fit_power.py (grid search over full simulations, minimising the worst error
+// of mean power and energy per token: within 12% and 13%). compute > 1 means the
+// board limit is reached before the tensor cores are fully used, as H100s under
+// dense matmuls are.
+struct PowerCoefficients {
+  double memory = 0.8;
+  double compute = 2.0;
+  double communication = 0.1;
+};
+
 struct GpuSpec {
   std::string name;
   std::string description;
@@ -37,6 +52,7 @@ struct GpuSpec {
   double power_idle_w = 0;
   double power_max_w = 0;  // board limit
   Efficiency efficiency;
+  PowerCoefficients power;
   std::vector<std::string> sources;
 
   // Peak of the matmul precision, falling back to BF16 where the GPU has no

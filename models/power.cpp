@@ -4,14 +4,14 @@
 
 namespace convsim {
 
-double busy_power_w(const GpuSpec& gpu, double memory_utilisation, double compute_utilisation,
-                    PowerCoefficients k) {
+double busy_power_w(const GpuSpec& gpu, double memory_utilisation, double compute_utilisation) {
+  const PowerCoefficients& k = gpu.power;
   const double load = std::clamp(k.memory * memory_utilisation + k.compute * compute_utilisation, 0.0, 1.0);
   return gpu.power_idle_w + (gpu.power_max_w - gpu.power_idle_w) * load;
 }
 
-double communication_power_w(const GpuSpec& gpu, PowerCoefficients k) {
-  return gpu.power_idle_w + (gpu.power_max_w - gpu.power_idle_w) * std::clamp(k.communication, 0.0, 1.0);
+double communication_power_w(const GpuSpec& gpu) {
+  return gpu.power_idle_w + (gpu.power_max_w - gpu.power_idle_w) * std::clamp(gpu.power.communication, 0.0, 1.0);
 }
 
 }  // namespace convsim

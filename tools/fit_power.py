@@ -1,78 +1,79 @@
 #!/usr/bin/env python3
-"""Fit convsim's GPU power coefficients on The ML.ENERGY Leaderboard v3 H100 data.
+"""Fit the GPU power coefficients on The ML.ENERGY Leaderboard v3 H100 measurements.
 
 convsim's power model (models/power.hpp): while computing,
-    power_w = idle_w + (max_w - idle_w) * (k_memory * u_memory + k_compute * u_compute)
-and while communicating idle_w + (max_w - idle_w) * k_communication. Summed over a
-steady run of one GPU that is always busy, the mean power is linear in the
-coefficients:
-    mean_w = idle_w + range_w * (k_memory * hbm_bytes / (bandwidth * T)
-                                 + k_compute * flops / (peak * T))
-so k_memory and k_compute follow from a least-squares fit of the measured mean power
-of Llama-3.1-8B on one H100 at each batch size, with hbm_bytes, flops and T taken
-from convsim's own simulation of the same workload
-(scenarios/calibration/mlenergy-llama-3.1-8b-h100.yaml). k_communication then
-follows from Llama-3.1-70B at TP4, where the GPUs also wait on all-reduces.
+    power_w = idle_w + (max_w - idle_w) * min(1, memory * u_memory + compute * u_compute)
+and idle_w + (max_w - idle_w) * communication while waiting on transfers. Because
+compute-bound phases reach the board limit (the min), mean power is not linear in
+the coefficients: they are fitted by a grid search over full simulations of the
+calibration scenarios (Llama-3.1-8B on one H100, Llama-3.1-70B on four at TP4, at
+batch 8, 64 and 256), minimising the worst relative error of mean GPU power and of
+energy per output token. Each candidate runs convsim with a copy of the catalog in
+which the h100-sxm preset carries the candidate's power_coefficients.
 
-Usage: tools/fit_power.py [build/convsim]   (prints the coefficients)
+Usage: tools/fit_power.py [build/convsim]   (prints every candidate, then the best)
 """
 import csv
+import itertools
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
 
-IDLE_W, MAX_W = None, None
-BANDWIDTH, PEAK = 3.35e12, 989.4e12   # H100 SXM datasheet
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CASES = [("mlenergy-llama-3.1-8b-h100.yaml", "meta-llama/Llama-3.1-8B-Instruct", b) for b in (8, 64, 256)] + \
+        [("mlenergy-llama-3.1-70b-h100-tp4.yaml", "meta-llama/Llama-3.1-70B-Instruct", b) for b in (8, 64, 256)]
+GRID = {"memory": [0.7, 0.8, 0.9, 1.0], "compute": [1.5, 2.0, 2.5, 3.0], "communication": [0.1, 0.25]}
 
 
-def measured(model):
+def measured(model, batch):
     with open(os.path.join(ROOT, "data/calibration/mlenergy_h100.csv")) as f:
-        return {int(r["max_num_seqs"]): float(r["avg_power_w"]) / int(r["num_gpus"])
-                for r in csv.DictReader(f) if r["model"] == model}
-
-
-def simulate(binary, scenario, batch, out):
-    subprocess.run([binary, "run", scenario, "-q", "-o", out,
-                    "--set", f"serving.max_batch_seqs={batch}",
-                    "--set", f"requests.arrival.concurrency={batch}",
-                    "--set", f"requests.count={batch * 20}"], check=True)
-    summary = json.load(open(os.path.join(out, "summary.json")))
-    flops = hbm = 0.0
-    with open(os.path.join(out, "turns.csv")) as f:
         for row in csv.DictReader(f):
-            flops += float(row["flops"])
-            hbm += float(row["hbm_bytes"])
-    gpus = summary["run"]["gpus"]
-    seconds = summary["run"]["simulated_s"]
-    return hbm / gpus / (BANDWIDTH * seconds), flops / gpus / (PEAK * seconds), summary
+            if row["model"] == model and int(row["max_num_seqs"]) == batch:
+                return float(row["avg_power_w"]), float(row["energy_per_token_j"])
+    raise KeyError((model, batch))
+
+
+def with_coefficients(catalog, k):
+    path = os.path.join(catalog, "gpus", "h100-sxm.yaml")
+    text = open(path).read()
+    block = "power_coefficients:\n" + "".join(f"  {name}: {value}\n" for name, value in k.items())
+    text = re.sub(r"power_coefficients:.*?\n(?=\S)", block, text, flags=re.S)
+    open(path, "w").write(text)
+
+
+def errors(binary, catalog, out):
+    env = dict(os.environ, CONVSIM_CATALOG=catalog)
+    result = []
+    for scenario, model, batch in CASES:
+        folder = os.path.join(out, f"{scenario}-{batch}")
+        subprocess.run([binary, "run", os.path.join(ROOT, "scenarios/calibration", scenario), "-q", "-o", folder,
+                        "--set", f"serving.max_batch_seqs={batch}", "--set", f"requests.arrival.concurrency={batch}",
+                        "--set", f"requests.count={batch * 20}"], env=env, check=True)
+        summary = json.load(open(os.path.join(folder, "summary.json")))
+        power_w, energy_j = measured(model, batch)
+        result.append((summary["gpu_power_w_mean"] / power_w - 1, summary["energy_per_output_token_j"] / energy_j - 1))
+    return result
 
 
 def main():
     binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build/convsim")
-    idle_w, max_w = 100.0, 700.0   # models/catalog/gpus/h100-sxm.yaml
-    rng = max_w - idle_w
-    batches = [8, 16, 32, 64, 96, 128, 192, 256]
-    rows = []
+    best = None
     with tempfile.TemporaryDirectory() as tmp:
-        m8 = measured("meta-llama/Llama-3.1-8B-Instruct")
-        for b in batches:
-            um, uc, _ = simulate(binary, os.path.join(ROOT, "scenarios/calibration/mlenergy-llama-3.1-8b-h100.yaml"),
-                                 b, os.path.join(tmp, f"8b-{b}"))
-            rows.append((um, uc, (m8[b] - idle_w) / rng))
-        # Normal equations of y = km * um + kc * uc.
-        smm = sum(r[0] * r[0] for r in rows); scc = sum(r[1] * r[1] for r in rows)
-        smc = sum(r[0] * r[1] for r in rows)
-        sym = sum(r[0] * r[2] for r in rows); syc = sum(r[1] * r[2] for r in rows)
-        det = smm * scc - smc * smc
-        km = (sym * scc - syc * smc) / det
-        kc = (syc * smm - sym * smc) / det
-        print(f"k_memory: {km:.3f}  k_compute: {kc:.3f}")
-        for b, (um, uc, y) in zip(batches, rows):
-            print(f"  8B batch {b:4d}: u_memory {um:.3f} u_compute {uc:.3f} "
-                  f"measured {idle_w + rng * y:6.1f} W  fitted {idle_w + rng * (km * um + kc * uc):6.1f} W")
+        catalog = os.path.join(tmp, "catalog")
+        shutil.copytree(os.path.join(ROOT, "models/catalog"), catalog)
+        for values in itertools.product(*GRID.values()):
+            k = dict(zip(GRID.keys(), values))
+            with_coefficients(catalog, k)
+            errs = errors(binary, catalog, os.path.join(tmp, "out"))
+            worst = max(max(abs(p), abs(e)) for p, e in errs)
+            print(k, f"worst {worst:.3f}", " ".join(f"{p:+.2f}/{e:+.2f}" for p, e in errs), flush=True)
+            if best is None or worst < best[0]:
+                best = (worst, k)
+    print("best:", best[1], f"(worst error of power and energy per token: {best[0]:.3f})")
 
 
 if __name__ == "__main__":

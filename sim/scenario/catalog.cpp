@@ -41,7 +41,7 @@ void check_name_matches_file(const MapReader& map, const std::string& name,
 
 GpuSpec read_gpu(const MapReader& m) {
   m.allow_only({"name", "description", "peak_flops_per_s", "hbm_bytes", "hbm_bytes_per_s",
-                "power_idle_w", "power_max_w", "efficiency", "sources", "notes"});
+                "power_idle_w", "power_max_w", "efficiency", "power_coefficients", "sources", "notes"});
   const Locator& at = m.locator();
   GpuSpec gpu;
   gpu.name = m.string("name");
@@ -67,12 +67,22 @@ GpuSpec read_gpu(const MapReader& m) {
   }
   if (m.has("efficiency")) {
     const MapReader eff = m.child("efficiency");
-    eff.allow_only({"compute", "memory", "kernel_overhead_s"});
+    eff.allow_only({"compute", "memory", "attention_memory", "kernel_overhead_s", "elementwise_kernel_s"});
     const Limits fraction{0.0, true, 1.0};  // (0, 1]
     gpu.efficiency.compute = eff.number_or("compute", gpu.efficiency.compute, fraction);
     gpu.efficiency.memory = eff.number_or("memory", gpu.efficiency.memory, fraction);
+    gpu.efficiency.attention_memory = eff.number_or("attention_memory", gpu.efficiency.attention_memory, fraction);
     gpu.efficiency.kernel_overhead_s =
         eff.number_or("kernel_overhead_s", gpu.efficiency.kernel_overhead_s, Limits::at_least(0));
+    gpu.efficiency.elementwise_kernel_s =
+        eff.number_or("elementwise_kernel_s", gpu.efficiency.elementwise_kernel_s, Limits::at_least(0));
+  }
+  if (m.has("power_coefficients")) {
+    const MapReader k = m.child("power_coefficients");
+    k.allow_only({"memory", "compute", "communication"});
+    gpu.power.memory = k.number_or("memory", gpu.power.memory, Limits::at_least(0));
+    gpu.power.compute = k.number_or("compute", gpu.power.compute, Limits::at_least(0));
+    gpu.power.communication = k.number_or("communication", gpu.power.communication, Limits::between(0, 1));
   }
   gpu.sources = m.string_list("sources");
   m.string_or("notes", "");
