@@ -2,15 +2,58 @@
 // The shape of a decoder-only transformer, as published in its config, and the
 // quantities that follow from it (parameter counts, KV-cache bytes per token).
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "models/precision.hpp"
+
 namespace convsim {
+
+// What mixes tokens in a layer. YAML letters of `mixer_pattern`: A (full attention),
+// W (sliding-window attention over the last window_tokens), S (state-space / linear
+// attention with a fixed-size state, Mamba-2 style), N (none).
+enum class Mixer { attention, sliding_attention, state_space, none };
+// The feed-forward part of a layer. YAML letters of `ffn_pattern`: D (dense MLP),
+// E (mixture of experts), N (none).
+enum class Ffn { dense, experts, none };
+
+struct MoeSpec {
+  int experts = 0;               // routed experts per MoE layer
+  int top_k = 0;                 // routed experts per token
+  int shared_experts = 0;        // experts every token goes through
+  int expert_ffn_dim = 0;        // intermediate size of one routed expert
+  int shared_expert_ffn_dim = 0; // intermediate size of one shared expert
+  int first_dense_layers = 0;    // leading layers whose FFN is dense (DeepSeek-V3: 3)
+  // Busiest expert's tokens over the mean (>= 1): how unevenly the router spreads
+  // tokens. 1 is uniform routing.
+  double imbalance = 1.0;
+};
+
+// Multi-head latent attention (DeepSeek-V2/V3): keys and values are stored as one
+// compressed latent of kv_lora_rank plus a shared rotary key of qk_rope_head_dim.
+struct MlaSpec {
+  int kv_lora_rank = 0;
+  int q_lora_rank = 0;  // 0: queries are not compressed
+  int qk_nope_head_dim = 0;
+  int qk_rope_head_dim = 0;
+  int v_head_dim = 0;
+};
+
+// A Mamba-2 mixer: d_inner = expand * d_model, split into d_inner / head_dim heads,
+// a state of d_state per head dimension, n_groups B/C groups, a causal convolution.
+struct SsmSpec {
+  int d_state = 0;
+  int expand = 2;
+  int head_dim = 64;
+  int n_groups = 1;
+  int conv_kernel = 4;
+};
 
 struct ModelSpec {
   std::string name;
   std::string description;
-  std::string architecture = "dense";  // dense (multi-head or grouped-query attention)
+  std::string architecture = "dense";  // dense, moe, hybrid or ssm: what the model is, for people
   int layers = 0;
   int d_model = 0;
   int heads = 0;
@@ -21,8 +64,19 @@ struct ModelSpec {
   int vocab_tokens = 0;
   bool tied_embeddings = false;
   long max_context_tokens = 0;
-  double params_published = 0;  // total parameters as published, for cross-checks
+  double params_published = 0;         // total parameters as published, for cross-checks
+  double active_params_published = 0;  // per token, for MoE (0: same as total)
+  std::string mixer_pattern = "A";     // one letter per layer, or a pattern repeated over the layers
+  std::string ffn_pattern = "D";
+  long window_tokens = 0;              // of sliding-window layers
+  Precision default_weights = Precision::bf16;  // the precision the model is meant for
+  std::optional<MoeSpec> moe;
+  std::optional<MlaSpec> mla;
+  std::optional<SsmSpec> ssm;
   std::vector<std::string> sources;
+
+  Mixer mixer(int layer) const;
+  Ffn ffn(int layer) const;
 };
 
 // Parameters of one decoder layer's matrices (attention projections and MLP).
