@@ -40,11 +40,13 @@ struct MlaSpec {
   int v_head_dim = 0;
 };
 
-// A Mamba-2 mixer: d_inner = expand * d_model, split into d_inner / head_dim heads,
-// a state of d_state per head dimension, n_groups B/C groups, a causal convolution.
+// A Mamba-2 mixer: d_inner = expand * d_model (or given), split into d_inner /
+// head_dim heads, a state of d_state per head dimension, n_groups B/C groups, a
+// causal convolution.
 struct SsmSpec {
   int d_state = 0;
   int expand = 2;
+  int d_inner = 0;  // 0: expand * d_model
   int head_dim = 64;
   int n_groups = 1;
   int conv_kernel = 4;
@@ -79,20 +81,50 @@ struct ModelSpec {
   Ffn ffn(int layer) const;
 };
 
-// Parameters of one decoder layer's matrices (attention projections and MLP).
+// Parameters of one layer's mixer and FFN matrices (no norms).
+double mixer_params(const ModelSpec& model, Mixer mixer);
+double ffn_params(const ModelSpec& model, Ffn ffn, bool active_only);
+
+// Parameters of one decoder layer's matrices (attention projections and MLP) of a
+// layer with full attention and a dense MLP: the classic dense layer.
 double layer_linear_params(const ModelSpec& model);
 
-// Parameters of one decoder layer including its two norms.
-double layer_params(const ModelSpec& model);
+// Parameters of layer `layer` including its norms; with active_only, a MoE layer
+// counts only the experts one token uses (top_k routed + shared + router).
+double layer_params(const ModelSpec& model, int layer, bool active_only = false);
 
 // Total parameters: layers, embeddings, LM head (unless tied) and the final norm.
 double total_params(const ModelSpec& model);
 
-// Bytes of KV cache per token for the whole model:
-// 2 (K and V) * layers * kv_heads * head_dim * bytes per element.
+// Parameters one token goes through (equal to total_params for non-MoE models).
+double active_params(const ModelSpec& model);
+
+// Bytes of KV cache per token for the whole model, over its attention layers:
+// 2 (K and V) * kv_heads * head_dim per layer for MHA/GQA, kv_lora_rank + rope dim
+// per layer for MLA. Sliding-window layers hold at most window_tokens tokens and
+// state-space layers none: see kv_bytes_for_context.
 double kv_bytes_per_token(const ModelSpec& model, double kv_element_bytes);
+
+// KV bytes of a sequence of `context_tokens` for the whole model: full-attention
+// layers grow with the context, sliding-window layers stop at the window.
+double kv_bytes_for_context(const ModelSpec& model, double kv_element_bytes, double context_tokens);
+
+// Fixed-size recurrent state of one sequence in the state-space layers (SSM state
+// and convolution window), whole model.
+double state_bytes_per_sequence(const ModelSpec& model, double state_element_bytes);
 
 // Attention width (heads * head_dim), the d_attn of the attention FLOP formula.
 double attention_width(const ModelSpec& model);
+
+// Per-layer K/V row of one token (bytes per element = 1): 2 * kv_heads * head_dim,
+// or the MLA latent kv_lora_rank + qk_rope_head_dim.
+double kv_row_elements(const ModelSpec& model);
+
+// Width of the state-space mixers: ssm.d_inner, or expand * d_model.
+double ssm_inner_dim(const ModelSpec& model);
+
+// State elements of one sequence in one state-space layer: d_inner * d_state plus
+// the convolution window (conv_kernel - 1) * conv_dim.
+double ssm_state_elements(const ModelSpec& model);
 
 }  // namespace convsim

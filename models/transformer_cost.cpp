@@ -1,22 +1,161 @@
 #include "models/transformer_cost.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace convsim {
 namespace {
 
 constexpr double kActivationBytes = 2.0;  // activations and attention run in BF16
 
-// Elementwise passes over the residual stream per layer, each reading and writing
-// d_model values per token: two norms (read + write), rotary embedding of Q and K,
-// the MLP activation and two residual adds (two reads + one write).
-constexpr double kElementwisePassesPerLayer = 10.0;
-constexpr int kElementwiseKernelsPerLayer = 6;
+// Elementwise passes over the residual stream, each reading and writing d_model
+// values per token: a mixer or an FFN brings its norm (read + write) and its
+// residual add (two reads + one write), plus rotary embedding or the activation.
+constexpr double kElementwisePassesPerBlock = 5.0;
+constexpr int kElementwiseKernelsPerBlock = 3;
 
 void add_matmul(KernelWork& work, double k, double n, double tokens, double weight_bytes) {
   work.flops += 2.0 * k * n * tokens;
   work.hbm_bytes += k * n * weight_bytes + tokens * (k + n) * kActivationBytes;
   work.kernels += 1;
+}
+
+int first_layer_of(int layers, int pp, int stage) {
+  int first = 0;
+  for (int s = 0; s < stage; ++s) first += stage_layers(layers, pp, s);
+  return first;
+}
+
+// The batch, summarised once for all layers of a stage.
+struct BatchShape {
+  double tokens = 0;
+  double emitting = 0;
+  double sequences = 0;
+  double pairs_full = 0;    // sum n_i (c_i + n_i / 2)
+  double pairs_window = 0;  // the same, each token seeing at most the window
+  double read_full = 0;     // sum (c_i + n_i): cached tokens read, full attention
+  double read_window = 0;   // sum (min(c_i, W) + n_i)
+};
+
+BatchShape shape_of(const ModelSpec& m, const std::vector<SequenceWork>& batch) {
+  BatchShape b;
+  const double window = static_cast<double>(m.window_tokens);
+  for (const SequenceWork& seq : batch) {
+    const double n = static_cast<double>(seq.new_tokens);
+    const double c = static_cast<double>(seq.context_tokens);
+    b.tokens += n;
+    b.emitting += seq.emits_token ? 1.0 : 0.0;
+    b.sequences += 1.0;
+    b.pairs_full += attention_pairs(n, c, 0);
+    b.pairs_window += attention_pairs(n, c, window);
+    b.read_full += c + n;
+    b.read_window += std::min(c, window) + n;
+  }
+  return b;
+}
+
+void add_attention(StageWork& work, const ModelSpec& m, Precisions p, int tp, const BatchShape& b, bool windowed) {
+  const double d = m.d_model, w = element_bytes(p.weights), kv_elem = element_bytes(p.kv_cache);
+  const double pairs = windowed ? b.pairs_window : b.pairs_full;
+  const double read = windowed ? b.read_window : b.read_full;
+  KernelWork& proj = work[KernelClass::projections];
+  KernelWork& attn = work[KernelClass::attention];
+  double row_bytes = 0, query_cols = 0;
+  if (m.mla) {
+    const MlaSpec& a = *m.mla;
+    const double heads = static_cast<double>(m.heads) / tp, qk = a.qk_nope_head_dim + a.qk_rope_head_dim;
+    const double latent = static_cast<double>(a.kv_lora_rank) + a.qk_rope_head_dim;
+    if (a.q_lora_rank > 0) {  // down-projections are replicated, up-projections split by heads
+      add_matmul(proj, d, a.q_lora_rank, b.tokens, w);
+      add_matmul(proj, a.q_lora_rank, heads * qk, b.tokens, w);
+    } else {
+      add_matmul(proj, d, heads * qk, b.tokens, w);
+    }
+    add_matmul(proj, d, latent, b.tokens, w);
+    add_matmul(proj, a.kv_lora_rank, heads * (a.qk_nope_head_dim + a.v_head_dim), b.tokens, w);
+    add_matmul(proj, heads * a.v_head_dim, d, b.tokens, w);
+    attn.flops += 2.0 * heads * (2.0 * a.kv_lora_rank + a.qk_rope_head_dim) * pairs;
+    row_bytes = latent * kv_elem;
+    query_cols = heads * latent;
+  } else {
+    const double q = attention_width(m) / tp;
+    const double kv = static_cast<double>(kv_heads_per_gpu(m, tp)) * m.head_dim;
+    add_matmul(proj, d, q + 2.0 * kv, b.tokens, w);  // fused QKV
+    add_matmul(proj, q, d, b.tokens, w);             // output projection
+    attn.flops += 4.0 * q * pairs;
+    row_bytes = 2.0 * kv * kv_elem;
+    query_cols = q;
+  }
+  work.kv_bytes_read += read * row_bytes;
+  work.kv_bytes_written += b.tokens * row_bytes;
+  attn.hbm_bytes += read * row_bytes + b.tokens * row_bytes + b.tokens * 2.0 * query_cols * kActivationBytes;
+  attn.kernels += 1;
+}
+
+void add_state_space(StageWork& work, const ModelSpec& m, Precisions p, int tp, const BatchShape& b) {
+  const SsmSpec& s = *m.ssm;
+  const double d = m.d_model, w = element_bytes(p.weights);
+  const double inner = ssm_inner_dim(m) / tp;
+  const double heads = inner / s.head_dim;
+  const double bc = 2.0 * s.n_groups * s.d_state / tp;
+  KernelWork& proj = work[KernelClass::projections];
+  add_matmul(proj, d, 2.0 * inner + bc + heads, b.tokens, w);  // in_proj: x, z, B, C, dt
+  add_matmul(proj, inner, d, b.tokens, w);                     // out_proj
+  KernelWork& scan = work[KernelClass::attention];             // the mixer's core
+  const double conv_dim = inner + bc;
+  scan.flops += b.tokens * (kSsmScanFlops * inner * s.d_state + 2.0 * conv_dim * s.conv_kernel);
+  const double state_bytes = ssm_state_elements(m) / tp * element_bytes(p.kv_cache);
+  work.state_bytes += 2.0 * b.sequences * state_bytes;  // read and written once per iteration
+  scan.hbm_bytes += 2.0 * b.sequences * state_bytes + b.tokens * (2.0 * inner + bc) * kActivationBytes;
+  scan.kernels += 2;  // causal convolution, chunked scan
+}
+
+void add_experts(StageWork& work, const ModelSpec& m, Precisions p, int tp, const BatchShape& b) {
+  const MoeSpec& e = *m.moe;
+  const double d = m.d_model, w = element_bytes(p.weights);
+  KernelWork& mlp = work[KernelClass::mlp];
+  add_matmul(mlp, d, e.experts, b.tokens, w);  // router, replicated
+  const double cols = static_cast<double>(e.expert_ffn_dim) / tp;
+  const double distinct = expected_distinct_experts(e.experts, e.top_k, b.tokens);
+  const double assignments = b.tokens * e.top_k;
+  // Grouped GEMMs: every assignment runs gate+up and down of its expert; each
+  // touched expert's weights are read once.
+  mlp.flops += 2.0 * assignments * 3.0 * d * cols;
+  mlp.hbm_bytes += distinct * 3.0 * d * cols * w + assignments * (2.0 * d + 3.0 * cols) * kActivationBytes;
+  mlp.kernels += 2;
+  work.weight_bytes_read += distinct * 3.0 * d * cols * w;
+  if (e.shared_experts > 0) {
+    const double shared_cols = static_cast<double>(e.shared_experts) * e.shared_expert_ffn_dim / tp;
+    add_matmul(mlp, d, 2.0 * shared_cols, b.tokens, w);
+    add_matmul(mlp, shared_cols, d, b.tokens, w);
+  }
+}
+
+void add_dense_ffn(StageWork& work, const ModelSpec& m, Precisions p, int tp, const BatchShape& b) {
+  const double d = m.d_model, w = element_bytes(p.weights), cols = static_cast<double>(m.ffn_dim) / tp;
+  KernelWork& mlp = work[KernelClass::mlp];
+  add_matmul(mlp, d, (m.gated_mlp ? 2.0 : 1.0) * cols, b.tokens, w);  // fused gate+up
+  add_matmul(mlp, cols, d, b.tokens, w);                               // down
+}
+
+// Matrix parameters of one layer held by one GPU, by part.
+double mixer_params_per_gpu(const ModelSpec& m, Mixer mixer, int tp) {
+  if (mixer == Mixer::none) return 0.0;
+  if (mixer == Mixer::state_space) return mixer_params(m, mixer) / tp;
+  const double d = m.d_model;
+  if (m.mla) {
+    const MlaSpec& a = *m.mla;
+    const double replicated = (a.q_lora_rank > 0 ? d * a.q_lora_rank : 0.0) + d * (a.kv_lora_rank + a.qk_rope_head_dim);
+    return replicated + (mixer_params(m, mixer) - replicated) / tp;
+  }
+  const double q = attention_width(m) / tp;
+  const double kv = static_cast<double>(kv_heads_per_gpu(m, tp)) * m.head_dim;
+  return d * q + 2.0 * d * kv + q * d;
+}
+
+double ffn_params_per_gpu(const ModelSpec& m, Ffn ffn, int tp) {
+  if (ffn == Ffn::experts) return m.d_model * static_cast<double>(m.moe->experts) + (ffn_params(m, ffn, false) - m.d_model * static_cast<double>(m.moe->experts)) / tp;
+  return ffn_params(m, ffn, false) / tp;
 }
 
 }  // namespace
@@ -50,91 +189,114 @@ int stage_layers(int layers, int pp, int stage) {
 
 int kv_heads_per_gpu(const ModelSpec& model, int tp) { return std::max(1, model.kv_heads / tp); }
 
+double expected_distinct_experts(int experts, int top_k, double tokens) {
+  if (tokens <= 0) return 0.0;
+  const double e = experts;
+  return e * (1.0 - std::pow(1.0 - top_k / e, tokens));
+}
+
+double attention_pairs(double n, double c, double window) {
+  if (window <= 0 || c + n <= window) return n * (c + n / 2.0);
+  const double below = std::clamp(window - c, 0.0, n);  // new tokens still seeing all of their past
+  return below * (c + below / 2.0) + (n - below) * window;
+}
+
 double stage_weight_bytes(const ModelSpec& m, Precision weights, Sharding s) {
   const double w = element_bytes(weights);
-  const int layers = stage_layers(m.layers, s.pp, s.stage);
-  const double d = m.d_model;
-  const double q_cols = attention_width(m) / s.tp;
-  const double kv_cols = static_cast<double>(kv_heads_per_gpu(m, s.tp)) * m.head_dim;
-  const double per_layer = d * q_cols + 2.0 * d * kv_cols + q_cols * d +
-                           (m.gated_mlp ? 3.0 : 2.0) * d * m.ffn_dim / s.tp;
-  double bytes = layers * (per_layer * w + 2.0 * d * kActivationBytes);
-  const double vocab_slice = static_cast<double>(m.vocab_tokens) * d / s.tp;
+  const int first = first_layer_of(m.layers, s.pp, s.stage);
+  const int count = stage_layers(m.layers, s.pp, s.stage);
+  double bytes = 0;
+  for (int layer = first; layer < first + count; ++layer) {
+    const Mixer mixer = m.mixer(layer);
+    const Ffn ffn = m.ffn(layer);
+    const double norms = (mixer != Mixer::none ? 1.0 : 0.0) + (ffn != Ffn::none ? 1.0 : 0.0);
+    bytes += (mixer_params_per_gpu(m, mixer, s.tp) + ffn_params_per_gpu(m, ffn, s.tp)) * w +
+             norms * m.d_model * kActivationBytes;
+  }
+  const double vocab_slice = static_cast<double>(m.vocab_tokens) * m.d_model / s.tp;
   if (s.stage == 0) bytes += vocab_slice * w;
-  if (s.stage == s.pp - 1) bytes += (m.tied_embeddings && s.pp == 1 ? 0.0 : vocab_slice * w) + d * kActivationBytes;
+  if (s.stage == s.pp - 1) bytes += (m.tied_embeddings && s.pp == 1 ? 0.0 : vocab_slice * w) + m.d_model * kActivationBytes;
   return bytes;
 }
 
-double stage_kv_bytes_per_token(const ModelSpec& m, Precision kv_cache, Sharding s) {
-  return 2.0 * stage_layers(m.layers, s.pp, s.stage) * kv_heads_per_gpu(m, s.tp) * m.head_dim *
-         element_bytes(kv_cache);
+double stage_sequence_bytes(const ModelSpec& m, Precision kv_cache, Sharding s, double context_tokens) {
+  const double kv_elem = element_bytes(kv_cache);
+  const double row = m.mla ? kv_row_elements(m) : 2.0 * kv_heads_per_gpu(m, s.tp) * m.head_dim;
+  const int first = first_layer_of(m.layers, s.pp, s.stage);
+  const int count = stage_layers(m.layers, s.pp, s.stage);
+  double bytes = 0;
+  for (int layer = first; layer < first + count; ++layer) {
+    switch (m.mixer(layer)) {
+      case Mixer::attention: bytes += context_tokens * row * kv_elem; break;
+      case Mixer::sliding_attention:
+        bytes += std::min(context_tokens, static_cast<double>(m.window_tokens)) * row * kv_elem;
+        break;
+      case Mixer::state_space: bytes += ssm_state_elements(m) / s.tp * kv_elem; break;
+      case Mixer::none: break;
+    }
+  }
+  return bytes;
 }
 
 double activation_bytes(const ModelSpec& m, int tp, long tokens) {
-  const double widest = (m.gated_mlp ? 2.0 : 1.0) * m.ffn_dim / tp + 2.0 * m.d_model;
+  double widest_ffn = m.ffn_dim;
+  if (m.moe) widest_ffn = std::max(widest_ffn, static_cast<double>(m.moe->expert_ffn_dim) * m.moe->top_k);
+  if (m.ssm) widest_ffn = std::max(widest_ffn, ssm_inner_dim(m));
+  const double widest = (m.gated_mlp ? 2.0 : 1.0) * widest_ffn / tp + 2.0 * m.d_model;
   return static_cast<double>(tokens) * widest * kActivationBytes;
 }
 
 StageWork stage_work(const ModelSpec& m, Precisions p, Sharding s, const std::vector<SequenceWork>& batch) {
   StageWork work;
+  const BatchShape b = shape_of(m, batch);
+  work.tokens = static_cast<long>(b.tokens);
   const double w = element_bytes(p.weights);
-  const double kv_elem = element_bytes(p.kv_cache);
-  const int layers = stage_layers(m.layers, s.pp, s.stage);
   const double d = m.d_model;
-  const double q_cols = attention_width(m) / s.tp;
-  const double kv_cols = static_cast<double>(kv_heads_per_gpu(m, s.tp)) * m.head_dim;
-  const double ffn_cols = static_cast<double>(m.ffn_dim) / s.tp;
-
-  double tokens = 0, emitting = 0, attention_token_pairs = 0, kv_tokens_read = 0;
-  for (const SequenceWork& seq : batch) {
-    const double n = static_cast<double>(seq.new_tokens);
-    const double c = static_cast<double>(seq.context_tokens);
-    tokens += n;
-    emitting += seq.emits_token ? 1.0 : 0.0;
-    attention_token_pairs += n * (c + n / 2.0);
-    kv_tokens_read += c + n;
+  const int first = first_layer_of(m.layers, s.pp, s.stage);
+  const int count = stage_layers(m.layers, s.pp, s.stage);
+  int blocks = 0;
+  for (int layer = first; layer < first + count; ++layer) {
+    const Mixer mixer = m.mixer(layer);
+    const Ffn ffn = m.ffn(layer);
+    switch (mixer) {
+      case Mixer::attention: add_attention(work, m, p, s.tp, b, false); break;
+      case Mixer::sliding_attention: add_attention(work, m, p, s.tp, b, true); break;
+      case Mixer::state_space: add_state_space(work, m, p, s.tp, b); break;
+      case Mixer::none: break;
+    }
+    switch (ffn) {
+      case Ffn::dense: add_dense_ffn(work, m, p, s.tp, b); break;
+      case Ffn::experts: add_experts(work, m, p, s.tp, b); break;
+      case Ffn::none: break;
+    }
+    blocks += (mixer != Mixer::none ? 1 : 0) + (ffn != Ffn::none ? 1 : 0);
+    if (ffn != Ffn::experts) {
+      work.weight_bytes_read += (mixer_params_per_gpu(m, mixer, s.tp) + ffn_params_per_gpu(m, ffn, s.tp)) * w;
+    } else {
+      const MoeSpec& e = *m.moe;
+      work.weight_bytes_read += (mixer_params_per_gpu(m, mixer, s.tp) + d * e.experts +
+                                 e.shared_experts * 3.0 * d * e.shared_expert_ffn_dim / s.tp) * w;
+    }
   }
-  work.tokens = static_cast<long>(tokens);
-
-  for (int layer = 0; layer < layers; ++layer) {
-    KernelWork& proj = work[KernelClass::projections];
-    add_matmul(proj, d, q_cols + 2.0 * kv_cols, tokens, w);  // fused QKV
-    add_matmul(proj, q_cols, d, tokens, w);                  // output projection
-    KernelWork& mlp = work[KernelClass::mlp];
-    add_matmul(mlp, d, (m.gated_mlp ? 2.0 : 1.0) * ffn_cols, tokens, w);  // fused gate+up
-    add_matmul(mlp, ffn_cols, d, tokens, w);                               // down
-  }
-  work.weight_bytes = layers * (d * (q_cols + 2.0 * kv_cols) + q_cols * d +
-                                (m.gated_mlp ? 3.0 : 2.0) * d * ffn_cols) * w;
-
-  KernelWork& attn = work[KernelClass::attention];
-  const double kv_row_bytes = 2.0 * kv_cols * kv_elem;  // K and V of one token, one layer
-  work.kv_bytes_read = layers * kv_tokens_read * kv_row_bytes;
-  work.kv_bytes_written = layers * tokens * kv_row_bytes;
-  attn.flops = layers * 4.0 * q_cols * attention_token_pairs;
-  attn.hbm_bytes = work.kv_bytes_read + work.kv_bytes_written + layers * tokens * 2.0 * q_cols * kActivationBytes;
-  attn.kernels = layers;
 
   KernelWork& elementwise = work[KernelClass::elementwise];
-  elementwise.hbm_bytes = layers * kElementwisePassesPerLayer * tokens * d * kActivationBytes;
-  elementwise.flops = layers * kElementwisePassesPerLayer * tokens * d;
-  elementwise.kernels = layers * kElementwiseKernelsPerLayer;
-
+  elementwise.hbm_bytes = blocks * kElementwisePassesPerBlock * b.tokens * d * kActivationBytes;
+  elementwise.flops = blocks * kElementwisePassesPerBlock * b.tokens * d;
+  elementwise.kernels = blocks * kElementwiseKernelsPerBlock;
   if (s.stage == 0) {  // embedding lookup: one row per token
-    elementwise.hbm_bytes += tokens * d * (w + kActivationBytes);
+    elementwise.hbm_bytes += b.tokens * d * (w + kActivationBytes);
     elementwise.kernels += 1;
   }
-  if (s.stage == s.pp - 1 && emitting > 0) {
+  if (s.stage == s.pp - 1 && b.emitting > 0) {
     const double vocab_cols = static_cast<double>(m.vocab_tokens) / s.tp;
-    add_matmul(work[KernelClass::lm_head], d, vocab_cols, emitting, w);
-    work.weight_bytes += d * vocab_cols * w;
+    add_matmul(work[KernelClass::lm_head], d, vocab_cols, b.emitting, w);
+    work.weight_bytes_read += d * vocab_cols * w;
   }
-
   if (s.tp > 1) {
-    work.allreduces = 2 * layers;
-    work.allreduce_buffer_bytes = tokens * d * kActivationBytes;
+    work.allreduces = blocks;  // after each mixer's and each FFN's output projection
+    work.allreduce_buffer_bytes = b.tokens * d * kActivationBytes;
   }
-  if (s.stage < s.pp - 1) work.send_bytes = tokens * d * kActivationBytes;
+  if (s.stage < s.pp - 1) work.send_bytes = b.tokens * d * kActivationBytes;
   return work;
 }
 

@@ -4,13 +4,25 @@
 // each contributing some new tokens over the context it already has: a decode step
 // is one new token; a prefill chunk is many.
 //
-// Formulas (per GPU of a stage holding `layers` layers, tensor-parallel degree tp):
+// Formulas (per GPU of a stage, tensor-parallel degree tp), with n_i new tokens of
+// sequence i over c_i tokens of context:
 //   matmul FLOPs      = 2 * (matrix params / tp) * new tokens
-//   attention FLOPs   = 4 * (heads / tp) * head_dim * sum_i n_i * (c_i + n_i / 2)
+//   weight bytes      = matrix params / tp * weight bytes (read once per iteration)
+// Full attention (GQA/MHA), per layer:
+//   FLOPs             = 4 * (heads / tp) * head_dim * sum_i n_i * (c_i + n_i / 2)
 //   KV bytes read     = sum_i (c_i + n_i) * 2 * (kv_heads / tp) * head_dim * kv bytes
 //   KV bytes written  = sum_i n_i * 2 * (kv_heads / tp) * head_dim * kv bytes
-//   weight bytes      = matrix params / tp * weight bytes (read once per iteration)
-// with n_i new tokens of sequence i over c_i tokens of context.
+// Sliding window of W: each new token attends to at most W tokens, and at most
+// min(c_i, W) + n_i cached tokens are read.
+// MLA (weights absorbed): per token pair 2 * (heads / tp) * (2 * kv_lora_rank +
+// rope dim) FLOPs over a latent of kv_lora_rank + rope dim per token, replicated on
+// every tensor-parallel GPU.
+// State space (Mamba-2): projections as matmuls, kSsmScanFlops FLOPs per state
+// element per token, and every sequence reads and writes its fixed-size state once
+// per iteration, whatever its context.
+// Mixture of experts: every token runs top_k routed experts (+ shared ones); the
+// weights read are those of the distinct experts the batch touches, expected
+// E * (1 - (1 - k/E)^T) for T tokens routed uniformly.
 
 #include <array>
 #include <string_view>
@@ -54,7 +66,8 @@ struct StageWork {
   std::array<KernelWork, kKernelClasses> by_class{};
   double kv_bytes_read = 0;     // included in attention hbm_bytes
   double kv_bytes_written = 0;  // included in attention hbm_bytes
-  double weight_bytes = 0;      // included in the matmul classes' hbm_bytes
+  double state_bytes = 0;       // state-space states read and written, in attention hbm_bytes
+  double weight_bytes_read = 0; // weights read this iteration (MoE: touched experts only)
   int allreduces = 0;               // tensor-parallel all-reduces (2 per layer when tp > 1)
   double allreduce_buffer_bytes = 0;  // size of each all-reduce's buffer
   double send_bytes = 0;        // activations to the next stage (0 on the last)
@@ -74,6 +87,18 @@ int stage_layers(int layers, int pp, int stage);
 // tp > kv_heads).
 int kv_heads_per_gpu(const ModelSpec& model, int tp);
 
+// FLOPs of the state-space scan per state element per token: the state update
+// (decay and input, 2 multiply-adds) and the readout (1 multiply-add).
+inline constexpr double kSsmScanFlops = 6.0;
+
+// Expected distinct experts touched when `tokens` tokens each pick top_k of
+// `experts` uniformly: experts * (1 - (1 - top_k / experts)^tokens).
+double expected_distinct_experts(int experts, int top_k, double tokens);
+
+// Token pairs attended to by n new tokens over c cached ones, each new token seeing
+// at most `window` tokens (window <= 0: unbounded): n * (c + n/2) when unbounded.
+double attention_pairs(double n, double c, double window);
+
 // REQUIRES: 0 <= sharding.stage < sharding.pp; every new_tokens >= 1.
 StageWork stage_work(const ModelSpec& model, Precisions precisions, Sharding sharding,
                      const std::vector<SequenceWork>& batch);
@@ -81,8 +106,10 @@ StageWork stage_work(const ModelSpec& model, Precisions precisions, Sharding sha
 // Bytes of weights held by one GPU of the stage.
 double stage_weight_bytes(const ModelSpec& model, Precision weights, Sharding sharding);
 
-// Bytes of KV cache per token held by one GPU of the stage.
-double stage_kv_bytes_per_token(const ModelSpec& model, Precision kv_cache, Sharding sharding);
+// Bytes of KV cache held by one GPU of the stage for one sequence of
+// `context_tokens` (sliding-window layers hold at most the window), plus the
+// sequence's fixed state in state-space layers.
+double stage_sequence_bytes(const ModelSpec& model, Precision kv_cache, Sharding sharding, double context_tokens);
 
 // Activation memory of one GPU for an iteration of `tokens` tokens: the widest
 // intermediate tensors of a layer kept live at once (MLP up output and the

@@ -12,22 +12,30 @@ namespace convsim::cli {
 int command_catalog(const std::string& what) {
   const Catalog catalog = load_catalog(default_catalog_dir());
   if (what.empty() || what == "models") {
-    std::cout << fmt::format("{:<16} {:>10} {:>10} {:>10} {:>14} {:>10}\n", "model", "params", "bf16 GB", "fp8 GB",
-                             "KV kB/token", "context");
+    std::cout << fmt::format("{:<20} {:<7} {:>9} {:>9} {:>9} {:>9} {:>9} {:>12} {:>12} {:>9}\n", "model", "kind",
+                             "params", "active", "bf16 GB", "fp8 GB", "int4 GB", "KV kB/token", "state MB/seq",
+                             "context");
     for (const auto& [name, m] : catalog.models) {
       const double params = total_params(m);
-      std::cout << fmt::format("{:<16} {:>9.2f}B {:>10.1f} {:>10.1f} {:>14.1f} {:>10}\n", name, params / 1e9,
-                               params * 2 / 1e9, params / 1e9, kv_bytes_per_token(m, 2.0) / 1e3,
-                               m.max_context_tokens);
+      std::cout << fmt::format("{:<20} {:<7} {:>8.2f}B {:>8.2f}B {:>9.1f} {:>9.1f} {:>9.1f} {:>12.1f} {:>12.2f} {:>9}\n",
+                               name, m.architecture, params / 1e9, active_params(m) / 1e9,
+                               params * element_bytes(Precision::bf16) / 1e9, params * element_bytes(Precision::fp8) / 1e9,
+                               params * element_bytes(Precision::int4) / 1e9, kv_bytes_per_token(m, 2.0) / 1e3,
+                               state_bytes_per_sequence(m, 2.0) / 1e6, m.max_context_tokens);
     }
+    std::cout << "(KV per token at BF16 over the attention layers; sliding-window layers stop at their window)\n";
   }
   if (what.empty() || what == "gpus") {
-    std::cout << fmt::format("\n{:<10} {:>12} {:>12} {:>8} {:>10} {:>8} {:>8}\n", "gpu", "bf16 TFLOP/s",
-                             "fp8 TFLOP/s", "HBM GB", "HBM TB/s", "idle W", "max W");
+    std::cout << fmt::format("\n{:<10} {:>12} {:>12} {:>12} {:>8} {:>10} {:>8} {:>8}\n", "gpu", "bf16 TFLOP/s",
+                             "fp8 TFLOP/s", "int8 TOP/s", "HBM GB", "HBM TB/s", "idle W", "max W");
     for (const auto& [name, g] : catalog.gpus) {
-      std::cout << fmt::format("{:<10} {:>12.0f} {:>12.0f} {:>8.0f} {:>10.2f} {:>8.0f} {:>8.0f}\n", name,
-                               g.peak_for(Precision::bf16) / 1e12, g.peak_for(Precision::fp8) / 1e12,
-                               g.hbm_bytes / 1e9, g.hbm_bytes_per_s / 1e12, g.power_idle_w, g.power_max_w);
+      auto peak = [&g](Precision p) {
+        auto it = g.peak_flops_per_s.find(p);
+        return it == g.peak_flops_per_s.end() ? std::string("-") : fmt::format("{:.0f}", it->second / 1e12);
+      };
+      std::cout << fmt::format("{:<10} {:>12} {:>12} {:>12} {:>8.0f} {:>10.2f} {:>8.0f} {:>8.0f}\n", name,
+                               peak(Precision::bf16), peak(Precision::fp8), peak(Precision::int8), g.hbm_bytes / 1e9,
+                               g.hbm_bytes_per_s / 1e12, g.power_idle_w, g.power_max_w);
     }
   }
   if (what.empty() || what == "fabrics") {

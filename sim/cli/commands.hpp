@@ -29,4 +29,13 @@ int command_check(const std::string& path, const std::vector<std::string>& sets)
 int command_catalog(const std::string& what);
 int command_compare(const std::string& path, const std::vector<std::string>& sets, std::string dir, int jobs);
 
+// The calibration cases, measured beside predicted. `only` is "" (all), "operators",
+// "collectives" or "serving"; `jobs` serving simulations run at once; with a
+// non-empty `dir`, also writes dir/validate.csv. Returns 0 however large the errors.
+int command_validate(const std::string& only, int jobs, const std::string& dir);
+
+// Simulates the scenario, then breaks down the first reply of `session` starting at
+// or after `minute` by kernel class. Throws ConfigError when there is none.
+int command_explain(const std::string& path, const std::vector<std::string>& sets, double minute, int session);
+
 }  // namespace convsim::cli

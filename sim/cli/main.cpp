@@ -40,6 +40,23 @@ int main(int argc, char** argv) {
   compare->add_option("--set", sets, "override a key in every variant: key.path=value");
   compare->add_option("-j,--jobs", jobs, "variants run at once")->check(CLI::Range(1, 256));
 
+  double explain_minute = 0;
+  int explain_session = 0;
+  auto* explain = app.add_subcommand("explain", "cost breakdown of one reply, by kernel class");
+  explain->add_option("scenario", scenario_path, "scenario file")->required();
+  explain->add_option("--minute", explain_minute, "the first reply starting at or after this minute")
+      ->required()
+      ->check(CLI::NonNegativeNumber);
+  explain->add_option("--session", explain_session, "which conversation (default 0)")->check(CLI::NonNegativeNumber);
+  explain->add_option("--set", sets, "override a key: key.path=value (repeatable)");
+
+  std::string validate_only;
+  auto* validate = app.add_subcommand("validate", "calibration cases: measured, predicted, error of each");
+  validate->add_option("--only", validate_only, "one group of cases")
+      ->check(CLI::IsMember({"operators", "collectives", "serving"}));
+  validate->add_option("-j,--jobs", jobs, "serving simulations run at once")->check(CLI::Range(1, 256));
+  validate->add_option("-o,--output", output_dir, "also write validate.csv into this folder");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -51,6 +68,8 @@ int main(int argc, char** argv) {
     if (*check) return command_check(scenario_path, sets);
     if (*catalog) return command_catalog(catalog_what);
     if (*compare) return command_compare(scenario_path, sets, output_dir, jobs);
+    if (*validate) return command_validate(validate_only, jobs, output_dir);
+    if (*explain) return command_explain(scenario_path, sets, explain_minute, explain_session);
   } catch (const ConfigError& e) {
     std::cerr << e.what() << '\n';
     return kExitConfig;

@@ -6,11 +6,16 @@
 
 #include "models/power.hpp"
 #include "sim/cluster/collectives.hpp"
+#include "sim/scheduler/kv_memory.hpp"
 
 namespace convsim {
 
-CostModel::CostModel(const Scenario& scenario) : scenario_(scenario) {
-  kv_bytes_per_token_ = convsim::kv_bytes_per_token(scenario.model.spec, element_bytes(scenario.model.kv_cache));
+CostModel::CostModel(const Scenario& scenario) : scenario_(scenario) {}
+
+double CostModel::kv_bytes_for(double tokens) const {
+  const ModelSpec& m = scenario_.model.spec;
+  const double elem = element_bytes(scenario_.model.kv_cache);
+  return kv_bytes_for_context(m, elem, tokens) + state_bytes_per_sequence(m, elem);
 }
 
 Sharding CostModel::sharding(int stage) const {
@@ -59,14 +64,38 @@ IterationCost CostModel::iteration(const std::vector<SequenceWork>& batch) const
   return cost;
 }
 
-double CostModel::gpu_memory_bytes(long kv_tokens, long iteration_tokens) const {
+double CostModel::free_bytes(int stage) const {
+  const Sharding sh = sharding(stage);
+  const long iteration_tokens = scenario_.serving.prefill_chunk_tokens + scenario_.serving.max_batch_seqs;
+  return scenario_.cluster.gpu.hbm_bytes - stage_weight_bytes(scenario_.model.spec, scenario_.model.weights, sh) -
+         activation_bytes(scenario_.model.spec, sh.tp, iteration_tokens) - scenario_.serving.workspace_bytes_per_gpu;
+}
+
+bool CostModel::weights_fit() const { return kv_pool_bytes_min() > 0; }
+
+double CostModel::kv_pool_bytes_min() const {
+  double smallest = std::numeric_limits<double>::max();
+  for (int s = 0; s < scenario_.parallelism.pp; ++s) smallest = std::min(smallest, free_bytes(s));
+  return smallest;
+}
+
+long CostModel::kv_footprint_units(long tokens) const {
+  double worst = 0;
+  for (int s = 0; s < scenario_.parallelism.pp; ++s) {
+    const double need = stage_sequence_bytes(scenario_.model.spec, scenario_.model.kv_cache, sharding(s),
+                                             static_cast<double>(tokens));
+    worst = std::max(worst, need / free_bytes(s));
+  }
+  return static_cast<long>(std::ceil(worst * static_cast<double>(KvMemory::kUnitsPerPool)));
+}
+
+double CostModel::gpu_memory_bytes(long kv_units, long iteration_tokens) const {
+  const double used = static_cast<double>(kv_units) / static_cast<double>(KvMemory::kUnitsPerPool);
   double worst = 0;
   for (int s = 0; s < scenario_.parallelism.pp; ++s) {
     const Sharding sh = sharding(s);
     const double bytes = stage_weight_bytes(scenario_.model.spec, scenario_.model.weights, sh) +
-                         static_cast<double>(kv_tokens) *
-                             stage_kv_bytes_per_token(scenario_.model.spec, scenario_.model.kv_cache, sh) +
-                         activation_bytes(scenario_.model.spec, sh.tp, iteration_tokens) +
+                         used * free_bytes(s) + activation_bytes(scenario_.model.spec, sh.tp, iteration_tokens) +
                          scenario_.serving.workspace_bytes_per_gpu;
     worst = std::max(worst, bytes);
   }
@@ -79,20 +108,6 @@ double CostModel::weight_bytes_per_gpu_max() const {
     worst = std::max(worst, stage_weight_bytes(scenario_.model.spec, scenario_.model.weights, sharding(s)));
   }
   return worst;
-}
-
-long CostModel::kv_capacity_tokens() const {
-  const long iteration_tokens = scenario_.serving.prefill_chunk_tokens + scenario_.serving.max_batch_seqs;
-  double capacity = std::numeric_limits<double>::max();
-  for (int s = 0; s < scenario_.parallelism.pp; ++s) {
-    const Sharding sh = sharding(s);
-    const double free_bytes = scenario_.cluster.gpu.hbm_bytes -
-                              stage_weight_bytes(scenario_.model.spec, scenario_.model.weights, sh) -
-                              activation_bytes(scenario_.model.spec, sh.tp, iteration_tokens) -
-                              scenario_.serving.workspace_bytes_per_gpu;
-    capacity = std::min(capacity, free_bytes / stage_kv_bytes_per_token(scenario_.model.spec, scenario_.model.kv_cache, sh));
-  }
-  return static_cast<long>(std::floor(capacity));
 }
 
 }  // namespace convsim

@@ -36,18 +36,25 @@ class CostModel {
 
   IterationCost iteration(const std::vector<SequenceWork>& batch) const;
 
-  // Memory of the busiest GPU: weights, KV cache of `kv_tokens`, activations of an
-  // iteration of `iteration_tokens`, and the workspace reserve.
-  double gpu_memory_bytes(long kv_tokens, long iteration_tokens) const;
+  // Memory of the busiest GPU: weights, KV cache using `kv_units` of the pool (see
+  // KvMemory), activations of an iteration of `iteration_tokens`, and the workspace.
+  double gpu_memory_bytes(long kv_units, long iteration_tokens) const;
 
-  // KV-cache tokens a replica can hold: the smallest over stages of free memory
-  // divided by KV bytes per token, with activations of a full iteration reserved.
-  // Negative when the weights alone do not fit.
-  long kv_capacity_tokens() const;
+  // Whether every GPU has room for some KV cache once weights, the activations of a
+  // full iteration and the workspace are reserved.
+  bool weights_fit() const;
+
+  // KV-pool units (KvMemory::kUnitsPerPool for the whole pool) that one sequence of
+  // `tokens` tokens holds: the largest over stages of its KV and state bytes divided
+  // by that stage's free memory.
+  long kv_footprint_units(long tokens) const;
+
+  // Free memory per GPU of the tightest stage, in bytes (for messages).
+  double kv_pool_bytes_min() const;
 
   double weight_bytes_per_gpu_max() const;
-  // Whole-model KV bytes of one token.
-  double kv_bytes_per_token() const { return kv_bytes_per_token_; }
+  // Whole-model KV bytes of a sequence of `tokens` tokens (all GPUs of a replica).
+  double kv_bytes_for(double tokens) const;
   // Whether stage s and s+1 sit on different nodes (the send crosses the scale-out fabric).
   bool send_crosses_nodes(int stage) const;
   // Whether every tensor-parallel group lies inside one node.
@@ -56,7 +63,7 @@ class CostModel {
  private:
   const Scenario& scenario_;
   Sharding sharding(int stage) const;
-  double kv_bytes_per_token_ = 0;
+  double free_bytes(int stage) const;
 };
 
 }  // namespace convsim

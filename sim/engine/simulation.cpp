@@ -53,15 +53,15 @@ struct RunContext {
 
 class ReplicaActor {
  public:
-  ReplicaActor(int index, RunContext& run, long kv_capacity_tokens)
+  ReplicaActor(int index, RunContext& run)
       : index_(index),
         run_(run),
-        memory_(kv_capacity_tokens),
+        memory_(KvMemory::kUnitsPerPool),
         scheduler_(BatchLimits{run.scenario.serving.max_batch_seqs, run.scenario.serving.prefill_chunk_tokens},
                    run.scenario.context.kv_between_turns == ContextSpec::KvBetweenTurns::keep
                        ? BatchScheduler::KvPolicy::keep
                        : BatchScheduler::KvPolicy::drop,
-                   memory_) {
+                   memory_, [&cost = run.cost_model](long tokens) { return cost.kv_footprint_units(tokens); }) {
     const ParallelismSpec& p = run.scenario.parallelism;
     first_gpu_ = index * p.gpus_per_replica();
     for (int s = 0; s < p.pp; ++s) {
@@ -110,13 +110,13 @@ class ReplicaActor {
 
   void fail_memory(const Request& r) {
     const long tokens = r.history_tokens + r.prompt_tokens + r.output_tokens;
-    const double per_token = run_.cost_model.gpu_memory_bytes(1, 0) - run_.cost_model.gpu_memory_bytes(0, 0);
+    const double share = static_cast<double>(run_.cost_model.kv_footprint_units(tokens)) /
+                         static_cast<double>(KvMemory::kUnitsPerPool);
+    const double pool_gb = run_.cost_model.kv_pool_bytes_min() / kGb;
     fail(r, "memory",
-         fmt::format("KV cache of {} tokens needs {:.1f} GB per GPU; {:.1f} GB per GPU are free after "
-                     "weights, activations and workspace ({} tokens)",
-                     tokens, static_cast<double>(tokens) * per_token / kGb,
-                     static_cast<double>(memory_.capacity_tokens()) * per_token / kGb,
-                     memory_.capacity_tokens()));
+         fmt::format("KV cache of {} tokens needs {:.1f} GB on the busiest GPU; {:.1f} GB are free there after "
+                     "weights, activations and workspace",
+                     tokens, share * pool_gb, pool_gb));
   }
 
   void fail(const Request& r, const std::string& kind, const std::string& cause) {
@@ -201,7 +201,7 @@ class ReplicaActor {
     run_.result.network_energy_j += network_energy_j;
     ++run_.result.iterations;
 
-    const double memory_bytes = run_.cost_model.gpu_memory_bytes(memory_.used_tokens(), plan.tokens);
+    const double memory_bytes = run_.cost_model.gpu_memory_bytes(memory_.used_units(), plan.tokens);
     std::vector<Sequence>& running = scheduler_.running();
     for (std::size_t k = 0; k < plan.members.size(); ++k) {
       Sequence& seq = running[plan.members[k]];
@@ -212,7 +212,7 @@ class ReplicaActor {
       seq.flops += cost.flops * share;
       seq.hbm_bytes += cost.hbm_bytes * share;
       seq.net_bytes += net_bytes * share;
-      seq.kv_bytes += static_cast<double>(w.context_tokens + 2 * w.new_tokens) * run_.cost_model.kv_bytes_per_token();
+      seq.kv_bytes += run_.cost_model.kv_bytes_for(static_cast<double>(w.context_tokens + 2 * w.new_tokens));
       seq.peak_gpu_mem_bytes = std::max(seq.peak_gpu_mem_bytes, memory_bytes);
     }
     for (const Sequence& seq : scheduler_.finish_iteration(plan, start_s, end_s)) complete(seq);
@@ -275,8 +275,7 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
 
   const CostModel cost_model(scenario);
   Workload workload(scenario);
-  const long capacity = cost_model.kv_capacity_tokens();
-  if (capacity <= 0) {
+  if (!cost_model.weights_fit()) {
     const double need = cost_model.weight_bytes_per_gpu_max() + scenario.serving.workspace_bytes_per_gpu;
     result.failures.push_back(FailureRecord{
         "memory", 0.0,
@@ -308,7 +307,7 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
 
   RunContext run{scenario, cost_model, platform, workload, result, options.progress};
   std::vector<std::unique_ptr<ReplicaActor>> replicas;
-  for (int r = 0; r < p.dp; ++r) replicas.push_back(std::make_unique<ReplicaActor>(r, run, capacity));
+  for (int r = 0; r < p.dp; ++r) replicas.push_back(std::make_unique<ReplicaActor>(r, run));
   for (const Request& r : workload.initial_requests()) {
     // Sessions (and closed-loop slots) stay on one replica; streams spread by id.
     const long key = scenario.conversation || scenario.requests->arrival == RequestStreamSpec::Arrival::concurrency

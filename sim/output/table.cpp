@@ -1,5 +1,7 @@
 #include "sim/output/table.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace convsim {
@@ -56,31 +58,42 @@ std::string run_table(const Json& s) {
 }
 
 std::string probe_comparison_table(const std::vector<std::pair<std::string, Json>>& variants) {
-  if (variants.empty()) return "";
-  std::string out = fmt::format("{:>7} {:>9}", "minute", "context");
-  for (const auto& [name, summary] : variants) {
-    out += fmt::format(" | {:^31}", name);
-  }
-  out += fmt::format(" | {:>9}\n{:>7} {:>9}", "brain", "", "tokens");
-  for (std::size_t k = 0; k < variants.size(); ++k) out += fmt::format(" | {:>9} {:>9} {:>11}", "TTFT s", "e2e s", "reply Wh");
-  out += fmt::format(" | {:>9}\n", "Wh");
+  if (variants.empty() || variants.front().second["probes"].empty()) return "";
+  std::size_t width = 8;
+  for (const auto& [name, summary] : variants) width = std::max(width, name.size());
   const Json& first = variants.front().second["probes"];
-  for (std::size_t row = 0; row < first.size(); ++row) {
-    const Json& p0 = first[row];
-    out += fmt::format("{:>7.0f} {:>9}", num(p0, "minute"),
-                       p0.contains("context_tokens") ? std::to_string(p0["context_tokens"].get<long>()) : "-");
+  std::string header = fmt::format("{:<{}}", "", width);
+  for (const Json& p : first) header += fmt::format(" {:>11}", fmt::format("min {:.0f}", num(p, "minute")));
+  struct Metric {
+    const char* title;
+    const char* key;
+    const char* format;
+  };
+  const Metric metrics[] = {{"context tokens", "context_tokens", "{:>11.0f}"},
+                            {"time to first token, s", "ttft_s", "{:>11.3f}"},
+                            {"reply end to end, s", "e2e_s", "{:>11.3f}"},
+                            {"reply GPU + network energy, Wh", "energy_wh", "{:>11.3f}"}};
+  std::string out;
+  for (const Metric& metric : metrics) {
+    out += fmt::format("{}\n{}\n", metric.title, header);
     for (const auto& [name, summary] : variants) {
-      const Json& p = summary["probes"][row];
-      if (p.contains("ttft_s")) {
-        out += fmt::format(" | {:>9.3f} {:>9.3f} {:>11.4f}", num(p, "ttft_s"), num(p, "e2e_s"), num(p, "energy_wh"));
-      } else {
-        out += fmt::format(" | {:>31}", p.contains("failure") ? p["failure"].get<std::string>() : "no reply");
+      out += fmt::format("{:<{}}", name, width);
+      for (const Json& p : summary["probes"]) {
+        if (p.contains(metric.key)) {
+          out += " " + fmt::format(fmt::runtime(metric.format), p[metric.key].get<double>());
+        } else {
+          out += fmt::format(" {:>11}", p.contains("failure") ? p["failure"].get<std::string>() : "-");
+        }
       }
+      out += "\n";
     }
-    out += p0.contains("brain_energy_wh") ? fmt::format(" | {:>9.5f}\n", num(p0, "brain_energy_wh"))
-                                          : fmt::format(" | {:>9}\n", "-");
+    out += "\n";
   }
-  return out;
+  out += fmt::format("{:<{}}", "a human brain speaking the reply (20 W), Wh", width);
+  for (const Json& p : first) {
+    out += p.contains("brain_energy_wh") ? fmt::format(" {:>11.4f}", num(p, "brain_energy_wh")) : fmt::format(" {:>11}", "-");
+  }
+  return out + "\n";
 }
 
 std::string variant_table(const std::vector<std::pair<std::string, Json>>& variants) {

@@ -13,8 +13,9 @@ namespace convsim {
 // Headline figures, the probe rows and the failure points of one run.
 std::string run_table(const nlohmann::ordered_json& summary);
 
-// Probe rows of several variants side by side (context, TTFT, e2e, energy per
-// variant), with the human-brain reference of the first variant.
+// Probe rows of several variants: one small table per metric (context, TTFT, end to
+// end, energy), a row per variant and a column per probe minute, then the
+// human-brain reference of the first variant.
 std::string probe_comparison_table(const std::vector<std::pair<std::string, nlohmann::ordered_json>>& variants);
 
 // One row per variant: latency percentiles, energy, first failure.

@@ -132,48 +132,6 @@ ModelSpec read_model_preset(const MapReader& m) { return read_model_spec(m, fals
 
 }  // namespace
 
-ModelSpec read_model_spec(const MapReader& m, bool inline_model) {
-  m.allow_only({"name", "description", "architecture", "layers", "d_model", "heads", "kv_heads",
-                "head_dim", "ffn_dim", "gated_mlp", "vocab_tokens", "tied_embeddings",
-                "max_context_tokens", "params_published", "sources", "notes"});
-  const Locator& at = m.locator();
-  ModelSpec model;
-  if (inline_model) {
-    model.name = m.string_or("name", "inline");
-    model.description = m.string_or("description", "");
-    model.architecture = m.choice_or("architecture", "dense", {"dense"});
-  } else {
-    model.name = m.string("name");
-    model.description = m.string("description");
-    model.architecture = m.choice("architecture", {"dense"});
-  }
-  const Limits at_least_one = Limits::at_least(1);
-  model.layers = m.int_value("layers", at_least_one);
-  model.d_model = m.int_value("d_model", at_least_one);
-  model.heads = m.int_value("heads", at_least_one);
-  model.kv_heads = m.int_value("kv_heads", at_least_one);
-  if (model.heads % model.kv_heads != 0) {
-    at.fail(m.spot("kv_heads"), fmt::format("{} = {} must divide {} = {}",
-                                            m.child_path("kv_heads"), model.kv_heads,
-                                            m.child_path("heads"), model.heads));
-  }
-  model.head_dim = m.int_value("head_dim", at_least_one);
-  model.ffn_dim = m.int_value("ffn_dim", at_least_one);
-  model.gated_mlp = m.boolean("gated_mlp");
-  model.vocab_tokens = m.int_value("vocab_tokens", at_least_one);
-  model.tied_embeddings = m.boolean("tied_embeddings");
-  model.max_context_tokens = m.integer("max_context_tokens", at_least_one);
-  if (inline_model) {
-    model.params_published = m.number_or("params_published", 0, Limits::positive());
-    if (m.has("sources")) model.sources = m.string_list("sources");
-  } else {
-    model.params_published = m.number("params_published", Limits::positive());
-    model.sources = m.string_list("sources");
-  }
-  m.string_or("notes", "");
-  return model;
-}
-
 std::string default_catalog_dir() {
   if (const char* dir = std::getenv("CONVSIM_CATALOG"); dir != nullptr && *dir != '\0') {
     return dir;

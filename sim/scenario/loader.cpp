@@ -97,8 +97,8 @@ const FabricSpec& fabric_preset(const MapReader& m, const Catalog& catalog, cons
   return it->second;
 }
 
-Precision precision_value(const MapReader& m, const std::string& key) {
-  if (!m.has(key)) return Precision::bf16;
+Precision precision_value(const MapReader& m, const std::string& key, Precision fallback) {
+  if (!m.has(key)) return fallback;
   const std::string name = m.string(key);
   const auto precision = parse_precision(name);
   if (!precision) {
@@ -280,8 +280,10 @@ ModelChoice read_model(const MapReader& m, const Catalog& catalog) {
   } else {
     choice.spec = read_model_spec(m.child("inline"), true);
   }
-  choice.weights = precision_value(m, "weights");
-  choice.kv_cache = precision_value(m, "kv_cache");
+  // Weights default to the precision the model is meant for (a 4-bit checkpoint
+  // stays 4-bit); the KV cache to BF16.
+  choice.weights = precision_value(m, "weights", choice.spec.default_weights);
+  choice.kv_cache = precision_value(m, "kv_cache", Precision::bf16);
   return choice;
 }
 
@@ -361,6 +363,17 @@ ParallelismSpec read_parallelism(const MapReader& root, const ModelSpec& model,
     at.fail(tp_spot, fmt::format("parallelism.tp = {} must divide model.kv_heads = {} or be a "
                                  "multiple of it",
                                  tp, model.kv_heads));
+  }
+  if (model.ssm) {
+    const long ssm_heads = static_cast<long>(ssm_inner_dim(model)) / model.ssm->head_dim;
+    if (ssm_heads % tp != 0) {
+      at.fail(tp_spot, fmt::format("parallelism.tp = {} must divide the state-space heads of {} = {}", tp,
+                                   model.name, ssm_heads));
+    }
+  }
+  if (model.moe && model.moe->expert_ffn_dim % tp != 0) {
+    at.fail(tp_spot, fmt::format("parallelism.tp = {} must divide the experts' ffn dim of {} = {}", tp, model.name,
+                                 model.moe->expert_ffn_dim));
   }
   if (tp > cluster.gpus_per_node) {
     at.fail(tp_spot, fmt::format("parallelism.tp = {} exceeds cluster.gpus_per_node = {}: "

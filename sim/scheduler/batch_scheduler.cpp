@@ -9,22 +9,31 @@ std::vector<Request> BatchScheduler::admit() {
   while (!waiting_.empty() && static_cast<int>(running_.size()) < limits_.max_batch_seqs) {
     const Request& r = waiting_.front();
     const long final_tokens = r.history_tokens + r.prompt_tokens + r.output_tokens;
-    if (final_tokens > memory_.capacity_tokens()) {
-      memory_.release(memory_.take_kept(r.session));
+    const long final_units = footprint_(final_tokens);
+    if (final_units > memory_.capacity_units()) {
+      if (auto stale = memory_.take_kept(r.session)) memory_.release(stale->units);
       rejected.push_back(r);
       waiting_.pop_front();
       continue;
     }
-    const long kept = memory_.kept_tokens(r.session);
-    const bool hit = policy_ == KvPolicy::keep && kept > 0 && kept == r.history_tokens;
-    if (kept > 0 && !hit) memory_.release(memory_.take_kept(r.session));  // stale: not this turn's history
-    if (!memory_.try_reserve(final_tokens - (hit ? kept : 0))) break;  // wait for room
-    if (hit) memory_.take_kept(r.session);
+    std::optional<KeptCache> kept = memory_.take_kept(r.session);
+    const bool hit = kept && policy_ == KvPolicy::keep && kept->tokens == r.history_tokens;
+    if (kept && !hit) {  // stale: not this turn's history
+      memory_.release(kept->units);
+      kept.reset();
+    }
+    const long kept_units = kept ? kept->units : 0;
+    if (!memory_.try_reserve(std::max(0L, final_units - kept_units))) {  // wait for room
+      if (kept) memory_.keep(r.session, *kept);
+      break;
+    }
+    if (kept_units > final_units) memory_.release(kept_units - final_units);
     Sequence s;
     s.request = r;
     s.cached_tokens = hit ? r.history_tokens : 0;
     s.prefill_tokens = r.prompt_tokens + (hit ? 0 : r.history_tokens);
-    s.reserved_tokens = final_tokens;
+    s.final_tokens = final_tokens;
+    s.reserved_units = final_units;
     running_.push_back(s);
     waiting_.pop_front();
   }
@@ -74,9 +83,9 @@ std::vector<Sequence> BatchScheduler::finish_iteration(const IterationPlan& plan
     if (!done(s)) continue;
     s.done_s = end_s;
     if (policy_ == KvPolicy::keep) {
-      memory_.keep(s.request.session, s.reserved_tokens, end_s);
+      memory_.keep(s.request.session, KeptCache{s.final_tokens, s.reserved_units, end_s});
     } else {
-      memory_.release(s.reserved_tokens);
+      memory_.release(s.reserved_units);
     }
     finished.push_back(s);
   }

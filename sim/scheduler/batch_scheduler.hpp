@@ -6,6 +6,7 @@
 // (max_batch_seqs) and the KV memory can reserve their final size.
 
 #include <deque>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,8 @@ struct Sequence {
   long cached_tokens = 0;   // history found in the KV cache
   long prefill_done = 0;
   long generated = 0;
-  long reserved_tokens = 0;  // KV tokens this sequence holds in KvMemory
+  long final_tokens = 0;     // history + prompt + output: its KV size when done
+  long reserved_units = 0;   // what it holds in KvMemory
   double scheduled_s = -1;   // start of its first iteration
   double first_token_s = -1;
   double done_s = -1;
@@ -55,15 +57,19 @@ class BatchScheduler {
  public:
   enum class KvPolicy { keep, drop };
 
-  BatchScheduler(BatchLimits limits, KvPolicy policy, KvMemory& memory)
-      : limits_(limits), policy_(policy), memory_(memory) {}
+  // KV memory units one sequence of that many tokens needs (KvMemory's units).
+  using Footprint = std::function<long(long tokens)>;
+
+  BatchScheduler(BatchLimits limits, KvPolicy policy, KvMemory& memory,
+                 Footprint footprint = [](long tokens) { return tokens; })
+      : limits_(limits), policy_(policy), memory_(memory), footprint_(std::move(footprint)) {}
 
   void add_waiting(const Request& request) { waiting_.push_back(request); }
   bool has_waiting() const { return !waiting_.empty(); }
   bool has_running() const { return !running_.empty(); }
 
   // Admits waiting requests while they fit. Requests that can never fit (their final
-  // KV size exceeds the whole capacity) are removed and returned.
+  // KV footprint exceeds the whole capacity) are removed and returned.
   std::vector<Request> admit();
 
   // REQUIRES: has_running().
@@ -80,6 +86,7 @@ class BatchScheduler {
   BatchLimits limits_;
   KvPolicy policy_;
   KvMemory& memory_;
+  Footprint footprint_;
   std::deque<Request> waiting_;
   std::vector<Sequence> running_;
 };

@@ -9,42 +9,41 @@ long KvMemory::kept_tokens(int session) const {
   return it == kept_.end() ? 0 : it->second.tokens;
 }
 
-long KvMemory::take_kept(int session) {
+std::optional<KeptCache> KvMemory::take_kept(int session) {
   auto it = kept_.find(session);
-  if (it == kept_.end()) return 0;
-  const long tokens = it->second.tokens;
-  kept_total_ -= tokens;
+  if (it == kept_.end()) return std::nullopt;
+  const KeptCache cache = it->second;
+  kept_units_ -= cache.units;
   kept_.erase(it);
-  return tokens;
+  return cache;
 }
 
-bool KvMemory::try_reserve(long tokens) {
-  assert(tokens >= 0 && "reservation must be non-negative");
-  if (used_tokens_ - kept_total_ + tokens > capacity_tokens_) return false;
-  while (used_tokens_ + tokens > capacity_tokens_) {
+bool KvMemory::try_reserve(long units) {
+  assert(units >= 0 && "reservation must be non-negative");
+  if (used_units_ - kept_units_ + units > capacity_units_) return false;
+  while (used_units_ + units > capacity_units_) {
     auto lru = kept_.begin();
     for (auto it = kept_.begin(); it != kept_.end(); ++it) {
       if (it->second.last_use_s < lru->second.last_use_s) lru = it;
     }
-    used_tokens_ -= lru->second.tokens;
-    kept_total_ -= lru->second.tokens;
+    used_units_ -= lru->second.units;
+    kept_units_ -= lru->second.units;
     kept_.erase(lru);
     ++evictions_;
   }
-  used_tokens_ += tokens;
+  used_units_ += units;
   return true;
 }
 
-void KvMemory::release(long tokens) {
-  used_tokens_ -= tokens;
-  assert(used_tokens_ >= 0 && "released more KV tokens than reserved");
+void KvMemory::release(long units) {
+  used_units_ -= units;
+  assert(used_units_ >= 0 && "released more KV memory than reserved");
 }
 
-void KvMemory::keep(int session, long tokens, double now_s) {
-  Kept& k = kept_[session];
-  kept_total_ += tokens - k.tokens;
-  k.tokens = tokens;
-  k.last_use_s = now_s;
+void KvMemory::keep(int session, const KeptCache& cache) {
+  KeptCache& k = kept_[session];
+  kept_units_ += cache.units - k.units;
+  k = cache;
 }
 
 }  // namespace convsim

@@ -1,3 +1,5 @@
+#include <cmath>
+
 #include <catch2/catch.hpp>
 
 #include "models/architecture.hpp"
@@ -37,8 +39,147 @@ TEST_CASE("the weights held by all GPUs of a sharding add up to the model's weig
     for (int pp : {1, 2, 4}) {
       double sum = 0;
       for (int s = 0; s < pp; ++s) sum += stage_weight_bytes(model, Precision::bf16, Sharding{1, pp, s});
+      // Tied embeddings split over stages: the last stage holds its own copy for the LM head.
+      const double copy = model.tied_embeddings && pp > 1 ? static_cast<double>(model.vocab_tokens) * model.d_model : 0;
       INFO(name << " pp " << pp);
-      CHECK(sum == Approx(2.0 * total_params(model)).epsilon(1e-9));
+      CHECK(sum == Approx(2.0 * (total_params(model) + copy)).epsilon(1e-9));
     }
+  }
+}
+
+// ---- Architectures beyond dense GQA, on small hand-built models ----
+
+namespace {
+
+ModelSpec small_dense() {
+  ModelSpec m;
+  m.name = "small";
+  m.layers = 4;
+  m.d_model = 1024;
+  m.heads = 8;
+  m.kv_heads = 2;
+  m.head_dim = 128;
+  m.ffn_dim = 4096;
+  m.vocab_tokens = 32000;
+  m.max_context_tokens = 1 << 20;
+  return m;
+}
+
+ModelSpec small_moe() {
+  ModelSpec m = small_dense();
+  m.ffn_pattern = "E";
+  m.moe = MoeSpec{64, 4, 1, 512, 1024, 0, 1.0};
+  return m;
+}
+
+double mlp_weight_bytes(const StageWork& w) { return w.weight_bytes_read; }
+
+}  // namespace
+
+TEST_CASE("a MoE decode at batch 1 reads the weights of top_k routed and the shared experts only") {
+  const ModelSpec m = small_moe();
+  const StageWork w = stage_work(m, {}, Sharding{1, 1, 0}, {SequenceWork{1, 100, true}});
+  const double d = 1024;
+  const double attention = d * 1024 + 2 * d * 256 + 1024 * d;
+  const double router = d * 64;
+  const double routed = 4 * 3 * d * 512;   // top_k experts: one token touches exactly 4
+  const double shared = 1 * 3 * d * 1024;
+  const double lm_head = d * 32000;
+  CHECK(mlp_weight_bytes(w) == Approx(2.0 * (4 * (attention + router + routed + shared) + lm_head)).epsilon(1e-12));
+}
+
+TEST_CASE("a MoE decode at batch 64 reads the expected number of distinct experts") {
+  const ModelSpec m = small_moe();
+  const std::vector<SequenceWork> batch(64, SequenceWork{1, 100, true});
+  const StageWork w = stage_work(m, {}, Sharding{1, 1, 0}, batch);
+  // 64 tokens each choosing 4 of 64 experts: 64 * (1 - (1 - 4/64)^64) = 63.0 distinct.
+  const double distinct = 64.0 * (1.0 - std::pow(1.0 - 4.0 / 64.0, 64.0));
+  CHECK(expected_distinct_experts(64, 4, 64) == Approx(distinct));
+  CHECK(distinct == Approx(63.0).margin(0.2));
+  const StageWork one = stage_work(m, {}, Sharding{1, 1, 0}, {SequenceWork{1, 100, true}});
+  const double expert_bytes = 2.0 * 3 * 1024 * 512;
+  CHECK(w.weight_bytes_read - one.weight_bytes_read == Approx(4 * (distinct - 4) * expert_bytes).epsilon(1e-9));
+  // FLOPs grow with the tokens, not with the experts touched: 64 tokens * top_k.
+  CHECK(w[KernelClass::mlp].flops == Approx(64 * one[KernelClass::mlp].flops).epsilon(1e-9));
+}
+
+TEST_CASE("a MoE model's active parameters count top_k routed experts, its total all of them") {
+  const ModelSpec m = small_moe();
+  const double d = 1024;
+  const double per_layer_common = d * 1024 + 2 * d * 256 + 1024 * d + d * 64 + 3 * d * 1024 + 2 * d;
+  const double common = 4 * per_layer_common + 2 * 32000 * d + d;
+  CHECK(total_params(m) == Approx(common + 4 * 64 * 3 * d * 512));
+  CHECK(active_params(m) == Approx(common + 4 * 4 * 3 * d * 512));
+}
+
+TEST_CASE("MLA stores a latent of kv_lora_rank + rope dim per token and layer, on every TP GPU") {
+  ModelSpec m = small_dense();
+  m.heads = 16;
+  m.kv_heads = 16;
+  m.mla = MlaSpec{512, 1536, 128, 64, 128};
+  CHECK(kv_bytes_per_token(m, 2.0) == 4 * (512 + 64) * 2.0);
+  // Replicated across tensor parallelism, unlike GQA's heads.
+  CHECK(stage_sequence_bytes(m, Precision::bf16, Sharding{8, 1, 0}, 1000) == 1000 * 4 * (512 + 64) * 2.0);
+  const ModelSpec gqa = small_dense();
+  CHECK(stage_sequence_bytes(gqa, Precision::bf16, Sharding{2, 1, 0}, 1000) == 1000 * 4 * 2 * 1 * 128 * 2.0);
+}
+
+TEST_CASE("sliding-window attention stops costing more once the context passes the window") {
+  ModelSpec m = small_dense();
+  m.mixer_pattern = "W";
+  m.window_tokens = 4096;
+  auto attention = [&](long context) {
+    return stage_work(m, {}, Sharding{1, 1, 0}, {SequenceWork{1, context, true}})[KernelClass::attention];
+  };
+  CHECK(attention(8000).flops == attention(100000).flops);
+  CHECK(attention(8000).hbm_bytes == attention(100000).hbm_bytes);
+  CHECK(attention(1000).flops < attention(3000).flops);  // still growing below the window
+  // KV memory stops at the window too.
+  CHECK(kv_bytes_for_context(m, 2.0, 100000) == kv_bytes_for_context(m, 2.0, 4096));
+  // The pair count by hand: 10 new tokens over 4090 cached with a window of 4096:
+  // the first 6 see 4091..4096 tokens, the other 4 see 4096.
+  CHECK(attention_pairs(10, 4090, 4096) == Approx(6 * (4090 + 3.0) + 4 * 4096.0));
+}
+
+TEST_CASE("a state-space layer's cost per token does not depend on the context") {
+  ModelSpec m = small_dense();
+  m.mixer_pattern = "S";
+  m.ffn_pattern = "N";
+  m.heads = m.kv_heads = m.head_dim = 0;
+  SsmSpec ssm;
+  ssm.d_state = 128;
+  ssm.expand = 2;
+  ssm.head_dim = 64;
+  ssm.n_groups = 1;
+  ssm.conv_kernel = 4;
+  m.ssm = ssm;
+  auto work = [&](long context) { return stage_work(m, {}, Sharding{1, 1, 0}, {SequenceWork{1, context, true}}); };
+  CHECK(work(10).flops() == work(1'000'000).flops());
+  CHECK(work(10).hbm_bytes() == work(1'000'000).hbm_bytes());
+  CHECK(kv_bytes_per_token(m, 2.0) == 0.0);
+  // The state: d_inner * d_state + (conv_kernel - 1) * conv_dim per layer, conv_dim =
+  // d_inner + 2 * n_groups * d_state; d_inner = 2 * 1024.
+  const double state = 2048.0 * 128 + 3.0 * (2048 + 2 * 128);
+  CHECK(state_bytes_per_sequence(m, 2.0) == Approx(4 * state * 2.0));
+  CHECK(work(10).state_bytes == Approx(2 * 4 * state * 2.0));  // read and written once
+}
+
+TEST_CASE("INT4 weights are a quarter of BF16 bytes, FP8 a half") {
+  for (const auto& [name, model] : test::catalog().models) {
+    const double bf16 = stage_weight_bytes(model, Precision::bf16, Sharding{1, 1, 0});
+    const double int4 = stage_weight_bytes(model, Precision::int4, Sharding{1, 1, 0});
+    const double fp8 = stage_weight_bytes(model, Precision::fp8, Sharding{1, 1, 0});
+    // Norm vectors stay in BF16: at most a few parts in 10^4 of the total.
+    INFO(name);
+    CHECK(int4 == Approx(bf16 / 4).epsilon(1e-3));
+    CHECK(fp8 == Approx(bf16 / 2).epsilon(1e-3));
+  }
+}
+
+TEST_CASE("every catalog MoE model's active parameter count is within 2% of its published figure") {
+  for (const auto& [name, model] : test::catalog().models) {
+    if (model.active_params_published <= 0) continue;
+    INFO(name << ": computed " << active_params(model) << ", published " << model.active_params_published);
+    CHECK(active_params(model) == Approx(model.active_params_published).epsilon(0.02));
   }
 }

@@ -77,7 +77,7 @@ TEST_CASE("no kernel time falls below the physical floor, for every preset, prec
               CHECK(t.compute_s >= floor_s);
               CHECK(t.compute_s >= t.floor_s);
               // The floor of a decode: its weights and KV cache must cross HBM once.
-              CHECK(t.compute_s >= (w.weight_bytes + w.kv_bytes_read) / gpu.hbm_bytes_per_s);
+              CHECK(t.compute_s >= (w.weight_bytes_read + w.kv_bytes_read) / gpu.hbm_bytes_per_s);
             }
           }
         }
@@ -92,7 +92,7 @@ TEST_CASE("FP8 weights halve the weight bytes and use the FP8 peak where the GPU
   const std::vector<SequenceWork> prefill = {SequenceWork{8192, 0, true}};
   const StageWork bf16 = stage_work(m, {Precision::bf16, Precision::bf16}, Sharding{8, 1, 0}, prefill);
   const StageWork fp8 = stage_work(m, {Precision::fp8, Precision::bf16}, Sharding{8, 1, 0}, prefill);
-  CHECK(fp8.weight_bytes == Approx(bf16.weight_bytes / 2).epsilon(1e-12));
+  CHECK(fp8.weight_bytes_read == Approx(bf16.weight_bytes_read / 2).epsilon(1e-12));
   const KernelTiming mlp_bf16 = stage_time(h100, Precision::bf16, bf16).by_class[static_cast<int>(KernelClass::mlp)];
   const KernelTiming mlp_fp8 = stage_time(h100, Precision::fp8, fp8).by_class[static_cast<int>(KernelClass::mlp)];
   REQUIRE(mlp_bf16.compute_bound);

@@ -47,7 +47,7 @@ TEST_CASE("no prefill chunk exceeds the iteration's token budget") {
   // ceil(3700 / 512) = 8 iterations before the last first token, then decodes.
   const int iterations = drain(scheduler, 512);
   CHECK(iterations >= 8 + 3);
-  CHECK(memory.used_tokens() == 0);  // drop releases everything
+  CHECK(memory.used_units() == 0);  // drop releases everything
 }
 
 TEST_CASE("two requests in the same iteration decode together, one token each") {
@@ -107,16 +107,16 @@ TEST_CASE("a request whose KV cache can never fit is rejected, not simulated") {
 TEST_CASE("kept caches are evicted least recently used first when a new request needs room") {
   KvMemory memory(1000);
   REQUIRE(memory.try_reserve(400));
-  memory.keep(1, 400, 10.0);
+  memory.keep(1, KeptCache{400, 400, 10.0});
   REQUIRE(memory.try_reserve(400));
-  memory.keep(2, 400, 20.0);
+  memory.keep(2, KeptCache{400, 400, 20.0});
   REQUIRE(memory.try_reserve(300));  // needs 100 more than free: evicts session 1 (older)
   CHECK(memory.kept_tokens(1) == 0);
   CHECK(memory.kept_tokens(2) == 400);
   CHECK(memory.evictions() == 1);
-  CHECK(memory.used_tokens() == 700);
+  CHECK(memory.used_units() == 700);
   CHECK_FALSE(memory.try_reserve(701));  // 300 running + 701 > 1000 even with session 2 evicted
-  CHECK(memory.used_tokens() == 700);    // a refused reservation changes nothing
+  CHECK(memory.used_units() == 700);    // a refused reservation changes nothing
 }
 
 TEST_CASE("the batch never holds more than max_batch_seqs sequences") {

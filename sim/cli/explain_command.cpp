@@ -1,0 +1,46 @@
+// convsim explain: where the time and energy of one reply go.
+
+#include <iostream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "sim/analysis/explain.hpp"
+#include "sim/cli/commands.hpp"
+#include "sim/engine/simulation.hpp"
+#include "sim/output/writers.hpp"
+#include "sim/scenario/config_error.hpp"
+
+namespace convsim::cli {
+
+int command_explain(const std::string& path, const std::vector<std::string>& sets, double minute, int session) {
+  const Catalog catalog = load_catalog(default_catalog_dir());
+  const Scenario scenario = load_scenario(path, parse_overrides(sets), catalog);
+  const RunResult result = simulate(scenario);
+  const std::vector<ReplyRecord> sorted = sorted_replies(result.replies);
+  const ReplyRecord* chosen = nullptr;
+  double last_minute = 0;
+  for (const ReplyRecord& r : sorted) {
+    if (r.session != session) continue;
+    last_minute = r.start_s / 60.0;
+    if (!chosen && r.start_s >= minute * 60.0) chosen = &r;
+  }
+  if (!chosen) {
+    throw ConfigError(fmt::format("{}: --minute {}: no reply of session {} starts at or after it (the last starts at "
+                                  "minute {:.2f})",
+                                  path, minute, session, last_minute));
+  }
+  if (!chosen->served) {
+    std::cout << fmt::format("the reply at minute {:.2f} was not served: {}\n", chosen->start_s / 60.0,
+                             chosen->failure);
+    for (const FailureRecord& f : result.failures) {
+      if (f.kind == chosen->failure) std::cout << "  " << f.cause << '\n';
+    }
+    return 0;
+  }
+  const CostModel cost(scenario);
+  std::cout << format_breakdown(explain_reply(scenario, cost, *chosen), *chosen);
+  return 0;
+}
+
+}  // namespace convsim::cli

@@ -1,0 +1,274 @@
+// The calibration module itself (sim/validation/calibration.hpp): its CSV reader,
+// its prediction formulas worked out by hand, and its case lists, on small files
+// written here and on the shipped data. The calibration tolerances are asserted by
+// tests/models/test_calibration_operators.cpp, tests/cluster/test_network.cpp and
+// tests/engine/test_calibration_serving.cpp.
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "sim/validation/calibration.hpp"
+
+namespace fs = std::filesystem;
+using namespace convsim;
+
+namespace {
+
+// A fresh folder under the system's temporary directory, removed at scope exit.
+class TempDir {
+ public:
+  TempDir() : path_(fs::temp_directory_path() / ("convsim-calibration-" + std::to_string(getpid()))) {
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  std::string write(const std::string& name, const std::string& text) const {
+    const std::string file = (path_ / name).string();
+    std::ofstream(file) << text;
+    return file;
+  }
+  std::string path() const { return path_.string(); }
+
+ private:
+  fs::path path_;
+};
+
+// A GPU with round figures, so that roofline times can be worked out by hand.
+GpuSpec round_gpu() {
+  GpuSpec gpu;
+  gpu.name = "round";
+  gpu.peak_flops_per_s[Precision::bf16] = 1e15;
+  gpu.hbm_bytes_per_s = 2e12;
+  gpu.efficiency.compute = 0.5;
+  gpu.efficiency.memory = 0.8;
+  gpu.efficiency.kernel_overhead_s = 1e-5;
+  return gpu;
+}
+
+FabricSpec fabric(const std::string& name, double latency_s, double bandwidth_bytes_per_s) {
+  FabricSpec f;
+  f.name = name;
+  f.latency_s = latency_s;
+  f.bandwidth_bytes_per_s = bandwidth_bytes_per_s;
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("the CSV reader names each cell by its header, keeps empty cells, skips blank lines and accepts CRLF") {
+  const TempDir dir;
+  const std::string path = dir.write("t.csv", ",a,b\r\n0,1,\r\n\n1,x,2.5e-3\n");
+  const std::vector<CsvRow> rows = read_csv(path);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].line() == 2);
+  CHECK(rows[0].number("") == 0);
+  CHECK(rows[0].number("a") == 1);
+  CHECK(rows[0].text("b").empty());
+  CHECK(rows[1].line() == 4);
+  CHECK(rows[1].text("a") == "x");
+  CHECK(rows[1].number("b") == 2.5e-3);
+}
+
+TEST_CASE("the CSV reader's errors name the file, the line and the column") {
+  const TempDir dir;
+  const std::string path = dir.write("t.csv", "a,b\n1,2\nx,3\n");
+  const std::vector<CsvRow> rows = read_csv(path);
+  CHECK_THROWS_WITH(rows[1].number("a"), path + ":3: column 'a': 'x' is not a number");
+  CHECK_THROWS_WITH(rows[0].text("c"), path + ":2: no column 'c' (the columns are: a, b)");
+  CHECK_THROWS_WITH(rows[0].number("nope"), path + ":2: no column 'nope' (the columns are: a, b)");
+  const std::string ragged = dir.write("ragged.csv", "a,b,c\n1,2,3\n1,2\n");
+  CHECK_THROWS_WITH(read_csv(ragged), ragged + ":3: 2 cells, the header has 3");
+  CHECK_THROWS_WITH(read_csv(dir.path() + "/missing.csv"), dir.path() + "/missing.csv: cannot read calibration file");
+  CHECK_THROWS_AS(read_csv(dir.write("empty.csv", "")), CalibrationDataError);
+}
+
+TEST_CASE("error quantiles take the lower rank without interpolation, over absolute errors") {
+  CHECK(lower_quantile({4, 1, 3, 2}, 0.5) == 2);  // rank floor(0.5 * 3) = 1
+  CHECK(lower_quantile({4, 1, 3, 2}, 0.9) == 3);  // rank floor(0.9 * 3) = 2
+  CHECK(signed_relative_error(90, 100) == Approx(-0.1));
+  const ErrorSummary s = summarize_errors("g", {-0.2, 0.1, 0.05});
+  CHECK(s.count == 3);
+  CHECK(s.median_abs_error == Approx(0.1));
+  CHECK(s.p90_abs_error == Approx(0.1));  // rank floor(0.9 * 2) = 1
+  CHECK(s.max_abs_error == Approx(0.2));
+  CHECK(summarize_errors("none", {}).count == 0);
+}
+
+TEST_CASE("linear-layer shapes split the heads and the FFN over TP, and an unknown operator names the known ones") {
+  // Llama-2-70B: d 8192, 64 heads of 128, 8 KV heads, FFN 28672, gated.
+  const LinearModel m{8192, 64, 8, 28672, true};
+  const LinearShape qkv = linear_shape("attn_pre_proj", m, 4);
+  CHECK(qkv.k == 8192);
+  CHECK(qkv.n == (64 + 2 * 8) * 128 / 4);
+  CHECK(linear_shape("attn_post_proj", m, 4).k == 64 * 128 / 4);
+  CHECK(linear_shape("mlp_up_proj", m, 4).n == 2 * 28672 / 4);
+  CHECK(linear_shape("mlp_down_proj", m, 4).k == 28672 / 4);
+  CHECK(linear_shape("mlp_up_proj", LinearModel{8192, 64, 8, 28672, false}, 4).n == 28672 / 4);
+  CHECK_THROWS_WITH(linear_shape("lm_head", m, 1),
+                    "unknown linear operator 'lm_head' "
+                    "(known: attn_pre_proj, attn_post_proj, mlp_up_proj, mlp_down_proj)");
+}
+
+TEST_CASE("an operator's predicted time is max(flops / (peak eff), bytes / (bandwidth eff)) + one kernel overhead") {
+  const GpuSpec gpu = round_gpu();
+  const LinearShape up{4096, 11008};  // Llama-2-7B gated up projection at TP2
+  // 1024 tokens: 2 * 1024 * 4096 * 11008 FLOPs at 0.5 * 1e15 (compute-bound).
+  const double prefill_s = 2.0 * 1024 * 4096 * 11008 / 0.5e15 + 1e-5;
+  CHECK(predict_linear_s(gpu, 1024, up) == Approx(prefill_s).epsilon(1e-12));
+  // 1 token: the BF16 weight and the activations, 2 (k n + k + n) bytes at 0.8 * 2e12.
+  const double decode_s = 2.0 * (4096.0 * 11008 + 4096 + 11008) / 1.6e12 + 1e-5;
+  CHECK(predict_linear_s(gpu, 1, up) == Approx(decode_s).epsilon(1e-12));
+}
+
+TEST_CASE("operator cases: four linear operators per profile row, Vidur's milliseconds in seconds") {
+  const TempDir dir;
+  const std::string header =
+      "n_head,n_kv_head,n_embd,n_expanded_embd,use_gated_mlp,num_tokens,num_tensor_parallel_workers,"
+      "time_stats.attn_pre_proj.median,time_stats.attn_post_proj.median,time_stats.mlp_up_proj.median,"
+      "time_stats.mlp_down_proj.median\n";
+  dir.write(kOperatorProfiles[0].file, header + "32,32,4096,11008,True,1024,2,0.1,0.2,0.3,0.4\n");
+  dir.write(kOperatorProfiles[1].file, header + "64,8,8192,28672,True,1,8,1,2,3,4\n");
+  const GpuSpec gpu = round_gpu();
+  const std::vector<OperatorCase> cases = operator_cases(gpu, dir.path());
+  REQUIRE(cases.size() == 8);
+  const OperatorCase& up = cases[2];
+  CHECK(up.model == kOperatorProfiles[0].model);
+  CHECK(up.op == "mlp_up_proj");
+  CHECK(up.tp == 2);
+  CHECK(up.tokens == 1024);
+  CHECK(up.line == 2);
+  CHECK(up.measured_s == Approx(0.3e-3));
+  CHECK(up.predicted_s == Approx(2.0 * 1024 * 4096 * 11008 / 0.5e15 + 1e-5).epsilon(1e-12));
+  CHECK(cases[7].model == kOperatorProfiles[1].model);
+  CHECK(cases[7].op == "mlp_down_proj");
+  CHECK(cases[7].measured_s == Approx(4e-3));
+  const std::vector<ErrorSummary> summaries = summarize_operators(cases);
+  REQUIRE(summaries.size() == 3);
+  CHECK(summaries[0].group == "llama2-7b tp2");
+  CHECK(summaries[1].group == "llama2-70b tp8");
+  CHECK(summaries[2].group == "all");
+  CHECK(summaries[2].count == 8);
+}
+
+TEST_CASE("the operator cases cover every row of both shipped Vidur profiles") {
+  GpuSpec gpu = round_gpu();
+  const std::vector<OperatorCase> cases = operator_cases(gpu, default_calibration_dir());
+  std::size_t rows = 0;
+  for (const OperatorProfile& p : kOperatorProfiles) rows += read_csv(default_calibration_dir() + "/" + p.file).size();
+  CHECK(cases.size() == 4 * rows);
+  CHECK(cases.size() == 8352);  // the count the README and tools/fit_efficiency.py state
+}
+
+TEST_CASE("collective predictions: ring all-reduce 2(p-1) latencies + 2(p-1)/p bytes, send latency + bytes") {
+  const FabricSpec f = fabric("f", 2e-6, 1e11);
+  CHECK(predict_ring_allreduce_s(f, 8, 8e6) == Approx(14 * 2e-6 + 2.0 * 7 / 8 * 8e6 / 1e11).epsilon(1e-12));
+  CHECK(predict_send_s(f, 8e6) == Approx(2e-6 + 8e6 / 1e11).epsilon(1e-12));
+}
+
+TEST_CASE("collective cases: 8-GPU all-reduces in a node, send/recv inside a node on scale-up, across on scale-out") {
+  const TempDir dir;
+  const std::string columns = "size,num_workers,devices_per_node";
+  dir.write(kAllReduceFile, ",time_stats.all_reduce.median," + columns +
+                                "\n0,0.05,1048576,8,8\n1,0.04,1048576,4,4\n2,0.01,2048,8,8\n");
+  dir.write(kSendRecvFile, ",time_stats.send_recv.median," + columns + "\n0,0.2,1048576,2,2\n1,0.9,1048576,2,1\n");
+  const FabricSpec nvlink = fabric("up", 2e-6, 4e11), ib = fabric("out", 1e-5, 5e10);
+  const std::vector<CollectiveCase> all_reduce = allreduce_cases(nvlink, dir.path());
+  REQUIRE(all_reduce.size() == 2);
+  CHECK(all_reduce[0].bytes == 1048576);
+  CHECK(all_reduce[0].measured_s == Approx(0.05e-3));
+  CHECK(all_reduce[0].predicted_s == Approx(predict_ring_allreduce_s(nvlink, 8, 1048576)));
+  CHECK_FALSE(all_reduce[0].latency_dominated());
+  CHECK(all_reduce[1].latency_dominated());
+  const std::vector<CollectiveCase> send_recv = send_recv_cases(nvlink, ib, dir.path());
+  REQUIRE(send_recv.size() == 2);
+  CHECK(send_recv[0].fabric == "up");
+  CHECK(send_recv[0].predicted_s == Approx(2e-6 + 1048576 / 4e11));
+  CHECK(send_recv[1].fabric == "out");
+  CHECK(send_recv[1].measured_s == Approx(0.9e-3));
+  CHECK(send_recv[1].predicted_s == Approx(1e-5 + 1048576 / 5e10));
+}
+
+TEST_CASE("the shipped all-reduce cases include the four sizes the NCCL test checks, at Vidur's medians") {
+  const std::vector<CollectiveCase> cases = allreduce_cases(fabric("f", 1e-6, 1e11), default_calibration_dir());
+  // Medians in data/calibration/vidur_h100_dgx_all_reduce.csv, 8 GPUs, in ms.
+  const std::pair<double, double> cited[] = {{1048576, 0.034}, {4194304, 0.051}, {16777216, 0.115}, {67108864, 0.322}};
+  for (const auto& [bytes, ms] : cited) {
+    const auto it = std::find_if(cases.begin(), cases.end(), [&](const CollectiveCase& c) { return c.bytes == bytes; });
+    REQUIRE(it != cases.end());
+    CHECK(it->measured_s == Approx(ms * 1e-3));
+  }
+}
+
+TEST_CASE("the serving cases cover every batch size in the ML.ENERGY extract for each model") {
+  for (const ServingModel& model : kServingModels) {
+    std::set<int> in_csv;
+    for (const CsvRow& row : read_csv(default_calibration_dir() + "/" + kServingFile)) {
+      if (row.text("model") == model.model && row.number("tp") == model.tp) {
+        in_csv.insert(static_cast<int>(row.number("max_num_seqs")));
+      }
+    }
+    std::vector<int> batches;
+    for (const ServingCase& c : serving_cases(model, default_calibration_dir())) batches.push_back(c.batch);
+    INFO(model.model);
+    CHECK(batches == std::vector<int>(in_csv.begin(), in_csv.end()));
+    CHECK(batches.front() == 8);
+    for (const int tested : kServingTestedBatches) CHECK(in_csv.count(tested) == 1);
+    CHECK(fs::exists(calibration_scenario_dir() + "/" + model.scenario));
+  }
+  // The extract's largest batches: 768 for the 8B model, 1024 for the 70B.
+  CHECK(serving_cases(kServingModels[0], default_calibration_dir()).back().batch == 768);
+  CHECK(serving_cases(kServingModels[1], default_calibration_dir()).back().batch == 1024);
+}
+
+TEST_CASE("a serving case reads ITL in ms, energy per token in J and power in W, and a missing batch is an error") {
+  const TempDir dir;
+  const std::string path = dir.write(kServingFile,
+                                     "model,tp,max_num_seqs,avg_power_w,energy_per_token_j,median_itl_ms\n"
+                                     "m,1,64,600,0.12,11.5\nm,1,8,480,0.45,7.3\nm,2,8,900,0.5,6\nother,1,8,1,1,1\n");
+  const ServingModel model{"m", 1, "m.yaml"};
+  const std::vector<ServingCase> cases = serving_cases(model, dir.path());
+  REQUIRE(cases.size() == 2);
+  CHECK(cases[0].batch == 8);  // by increasing batch
+  CHECK(cases[0].measured.median_itl_s == Approx(7.3e-3));
+  CHECK(cases[0].measured.energy_per_token_j == Approx(0.45));
+  CHECK(cases[0].measured.power_w == Approx(480));
+  CHECK(serving_case(model, 64, dir.path()).measured.power_w == Approx(600));
+  CHECK_THROWS_WITH(serving_case(model, 16, dir.path()), path + ": no measurement for m (tp 1) at max_num_seqs 16");
+}
+
+TEST_CASE("a serving point keeps `batch` requests in flight, twenty requests per client") {
+  const std::vector<Override> o = serving_overrides(64);
+  REQUIRE(o.size() == 3);
+  CHECK(o[0].key_path == "serving.max_batch_seqs");
+  CHECK(o[0].value == "64");
+  CHECK(o[1].key_path == "requests.arrival.concurrency");
+  CHECK(o[1].value == "64");
+  CHECK(o[2].key_path == "requests.count");
+  CHECK(o[2].value == "1280");
+}
+
+TEST_CASE("serving metrics: median ITL, metered GPU energy per output token and over the span") {
+  RunResult r;
+  r.end_s = 10;
+  r.gpus = {GpuMeter{3000, 6, 100}, GpuMeter{2000, 4, 100}};  // metered 3000 + 400 + 2000 + 600 = 6000 J
+  r.replies.resize(2);
+  r.replies[0].output_tokens = 100;
+  r.replies[1].output_tokens = 200;
+  for (int i = 0; i < 99; ++i) r.inter_token_s.add(0.01);
+  r.inter_token_s.add(1.0);
+  const ServingMetrics m = serving_metrics(r);
+  CHECK(m.median_itl_s == Approx(0.01).epsilon(0.005));  // within one histogram bin, a factor 10^(1/500)
+  CHECK(m.energy_per_token_j == Approx(6000.0 / 300));
+  CHECK(m.power_w == Approx(6000.0 / 10));
+}
