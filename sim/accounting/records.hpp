@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/accounting/gpu_timeline.hpp"
 #include "sim/accounting/stats.hpp"
 
 namespace convsim {
@@ -57,6 +58,7 @@ struct RunResult {
   double end_s = 0;                  // the reserved span: max(last event, horizon)
   double network_energy_j = 0;
   LogHistogram inter_token_s;        // one sample per decode token: its iteration's span
+  GpuTimeline timeline{0, 0.25};     // per GPU over time, for gpus.csv
   long iterations = 0;
   long activities = 0;
   long kv_evictions = 0;

@@ -33,6 +33,7 @@ nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string
   const RunResult result = simulate(scenario, RunOptions{progress});
   const std::vector<ReplyRecord> sorted = sorted_replies(result.replies);
   write_turns_csv((fs::path(dir) / "turns.csv").string(), sorted, scenario);
+  write_gpus_csv((fs::path(dir) / "gpus.csv").string(), result, scenario);
   nlohmann::ordered_json summary = summary_json(result, sorted, scenario);
   write_json((fs::path(dir) / "summary.json").string(), summary);
   nlohmann::ordered_json timing = {{"wall_s", result.wall_s},

@@ -156,9 +156,11 @@ class ReplicaActor {
     const double comm_w = communication_power_w(cluster.gpu);
 
     double span_s = 0, active_energy_j = 0, active_time_s = 0, net_bytes = 0, network_energy_j = 0;
+    const double memory_bytes = run_.cost_model.gpu_memory_bytes(memory_.used_units(), plan.tokens);
     for (int s = 0; s < p.pp; ++s) {
       const StageCost& stage = cost.stages[s];
       const HostList& hosts = stage_hosts_[s];
+      const double stage_start_s = sg4::Engine::get_clock();
       // The all-reduce activity pays one route latency itself; the other hops are
       // accounted on the GPUs here.
       const double route_latency_s = stage.work.allreduces > 0 ? cluster.scale_up.latency_s : 0.0;
@@ -184,9 +186,11 @@ class ReplicaActor {
       const double gpu_energy_j = stage.timing.compute_s * stage.busy_power_w + comm_s * comm_w;
       const double gpu_time_s = stage.timing.compute_s + comm_s;
       for (int r = 0; r < p.tp; ++r) {
-        GpuMeter& meter = run_.result.gpus[first_gpu_ + s * p.tp + r];
+        const int gpu = first_gpu_ + s * p.tp + r;
+        GpuMeter& meter = run_.result.gpus[gpu];
         meter.active_energy_j += gpu_energy_j;
         meter.active_time_s += gpu_time_s;
+        run_.result.timeline.add(gpu, stage_start_s, stage.timing.compute_s, comm_s, gpu_energy_j, memory_bytes);
       }
       active_energy_j += gpu_energy_j * p.tp;
       active_time_s += gpu_time_s * p.tp;
@@ -201,7 +205,6 @@ class ReplicaActor {
     run_.result.network_energy_j += network_energy_j;
     ++run_.result.iterations;
 
-    const double memory_bytes = run_.cost_model.gpu_memory_bytes(memory_.used_units(), plan.tokens);
     std::vector<Sequence>& running = scheduler_.running();
     for (std::size_t k = 0; k < plan.members.size(); ++k) {
       Sequence& seq = running[plan.members[k]];
@@ -270,6 +273,7 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
   RunResult result;
   const ParallelismSpec& p = scenario.parallelism;
   result.gpus.assign(p.gpus_used(), GpuMeter{0, 0, scenario.cluster.gpu.power_idle_w});
+  result.timeline = GpuTimeline(p.gpus_used(), 0.25);
   result.replica_busy_s.assign(p.dp, 0.0);
   result.replica_gpus.assign(p.dp, p.gpus_per_replica());
 

@@ -1,6 +1,7 @@
 #include "sim/output/writers.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <stdexcept>
 
@@ -137,6 +138,33 @@ nlohmann::ordered_json summary_json(const RunResult& result, const std::vector<R
               {"simgrid_activities", result.activities},
               {"gpus", scenario.parallelism.gpus_used()}};
   return j;
+}
+
+void write_gpus_csv(const std::string& path, const RunResult& result, const Scenario& scenario) {
+  std::ofstream out(path);
+  if (!out) throw std::runtime_error(fmt::format("{}: cannot write file", path));
+  out << "gpu,node,start_s,end_s,state,power_w,utilisation,memory_bytes\n";
+  const GpuTimeline& t = result.timeline;
+  const double bin_s = t.bin_s();
+  const std::size_t bins = static_cast<std::size_t>(std::ceil(result.end_s / bin_s));
+  for (int gpu = 0; gpu < t.gpus(); ++gpu) {
+    const double idle_w = result.gpus[static_cast<std::size_t>(gpu)].idle_power_w;
+    double memory_bytes = 0;
+    for (std::size_t i = 0; i < bins; ++i) {
+      const GpuTimeline::Bin b = i < t.bins(gpu).size() ? t.bins(gpu)[i] : GpuTimeline::Bin{};
+      const double start_s = static_cast<double>(i) * bin_s;
+      const double width_s = std::min(bin_s, result.end_s - start_s);
+      if (width_s <= 0) break;
+      const double idle_s = std::max(0.0, width_s - b.busy_s - b.communicating_s);
+      const char* state = b.busy_s >= std::max(b.communicating_s, idle_s)  ? "busy"
+                          : b.communicating_s >= idle_s                     ? "communicating"
+                                                                            : "idle";
+      if (b.memory_bytes > 0) memory_bytes = b.memory_bytes;
+      out << gpu << ',' << gpu / scenario.cluster.gpus_per_node << ',' << number(start_s) << ','
+          << number(start_s + width_s) << ',' << state << ',' << number((b.active_energy_j + idle_w * idle_s) / width_s)
+          << ',' << number(b.busy_s / width_s) << ',' << number(memory_bytes) << '\n';
+    }
+  }
 }
 
 void write_json(const std::string& path, const nlohmann::ordered_json& json) {

@@ -38,4 +38,10 @@ nlohmann::ordered_json summary_json(const RunResult& result, const std::vector<R
 
 void write_json(const std::string& path, const nlohmann::ordered_json& json);
 
+// gpus.csv: per GPU and time bin (GpuTimeline): gpu, node, start_s, end_s, state
+// (busy, communicating or idle: where most of the bin went), power_w (mean, idle
+// included), utilisation (busy fraction), memory_bytes (peak; carried over bins
+// without activity).
+void write_gpus_csv(const std::string& path, const RunResult& result, const Scenario& scenario);
+
 }  // namespace convsim

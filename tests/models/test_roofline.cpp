@@ -64,10 +64,11 @@ TEST_CASE("no kernel time falls below the physical floor, for every preset, prec
   };
   for (const auto& [gpu_name, gpu] : test::catalog().gpus) {
     for (const auto& [model_name, model] : test::catalog().models) {
-      for (Precision weights : {Precision::bf16, Precision::fp8}) {
-        for (Precision kv : {Precision::bf16, Precision::fp8}) {
+      for (Precision weights : {Precision::bf16, Precision::fp8, Precision::int8, Precision::int4}) {
+        for (Precision kv : {Precision::bf16, Precision::fp8, Precision::int4}) {
           for (const auto& batch : batches) {
             for (int tp : {1, 8}) {
+              if (model.heads % tp != 0 || (model.moe && model.moe->expert_ffn_dim % tp != 0)) continue;
               const StageWork w = stage_work(model, Precisions{weights, kv}, Sharding{tp, 1, 0}, batch);
               const double peak = gpu.peak_for(weights == Precision::fp8 ? Precision::fp8 : Precision::bf16);
               const double floor_s = std::max(w.flops() / std::max(peak, gpu.peak_for(Precision::bf16)),
