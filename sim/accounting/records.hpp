@@ -62,6 +62,7 @@ struct RunResult {
   long iterations = 0;
   long activities = 0;
   long kv_evictions = 0;
+  long preemptions = 0;              // sequences preempted for KV blocks and recomputed
   double wall_s = 0;
 };
 

@@ -2,6 +2,9 @@
 // The subcommands of convsim's command line, one function each. They load, run and
 // write; they throw (ConfigError for bad input) and main() chooses the exit code.
 
+#include <cstddef>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,7 +30,95 @@ nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string
 int command_run(const std::string& path, const std::vector<std::string>& sets, std::string dir, bool quiet);
 int command_check(const std::string& path, const std::vector<std::string>& sets);
 int command_catalog(const std::string& what);
-int command_compare(const std::string& path, const std::vector<std::string>& sets, std::string dir, int jobs);
+
+// A share of a compare's variants: variant k (0-based, file order) belongs to shard
+// k % count + 1. The whole compare is shard 1 of 1.
+struct Shard {
+  int index = 1;  // 1-based
+  int count = 1;
+};
+
+// "" when `text` is a valid shard "i/N" (1 <= i <= N), else what is wrong with it.
+std::string shard_problem(const std::string& text);
+// "" gives 1/1. REQUIRES: shard_problem(text) is "".
+Shard parse_shard(const std::string& text);
+
+// Runs the scenario's compare: variants (those of `shard` only, when given: "i/N"),
+// each in its own process, `jobs` at once, into dir/<variant name>/. A shard also
+// writes its manifest dir/shard-i-of-N.json (scenario path and hash, --set, every
+// variant in order, those it ran). compare.csv and compare.md are written once every
+// variant is present (always, for the whole compare).
+int command_compare(const std::string& path, const std::vector<std::string>& sets, std::string dir, int jobs,
+                    const std::string& shard = "");
+
+// Joins the folders of a sharded compare (their shard manifests) into `out`
+// (default: the one folder given): copies the variant folders there and writes
+// compare.csv and compare.md exactly as the whole compare would. Throws ConfigError
+// when a variant is missing or appears twice, or the shards come from different
+// scenarios.
+int command_merge(const std::vector<std::string>& dirs, std::string out);
+
+// The variants of a sharded compare, in the scenario's order, and where each one's
+// outputs are.
+struct ShardedVariants {
+  std::string scenario;                // the scenario's name
+  std::vector<std::string> names;      // every variant, in file order
+  std::vector<std::string> dirs;       // the folder of each, beside its name
+  std::vector<std::string> manifests;  // the manifest files read
+};
+
+// Writes dir/shard-i-of-N.json: the scenario (name, absolute path, hash of its
+// text), the --set given, the shard, every variant in file order and those `ran`.
+void write_shard_manifest(const std::string& dir, const Scenario& scenario, const std::vector<std::string>& sets,
+                          const Shard& shard, const std::vector<std::string>& ran);
+
+// Reads the shard manifests in `dirs`. Throws ConfigError naming the problem when
+// there is none, when they disagree (scenario, --set, variants), when a variant
+// appears in two of them or in none, or when a listed variant has no summary.json.
+ShardedVariants collect_shards(const std::vector<std::string>& dirs);
+
+// Reads summary.json of each variant (names[k] in variant_dirs[k]), writes
+// dir/compare.csv and dir/compare.md, and prints the probe and variant tables.
+void write_comparison(const std::string& dir, const std::string& scenario_name, const std::vector<std::string>& names,
+                      const std::vector<std::string>& variant_dirs);
+
+// Writes `text` to `path` through a temporary file and a rename, so that a reader
+// (or another shard writing the same file) never sees half of it.
+void write_file_atomically(const std::string& path, const std::string& text);
+
+// Work for a child process: `work` runs in the child and throws on failure; `label`
+// names it in the message printed then.
+struct ChildTask {
+  std::string label;
+  std::function<void()> work;
+};
+
+// Runs each task in a forked child (SimGrid allows one simulation per process), at
+// most `jobs` at once; `done(index, ok)` is called in this process as each ends.
+// Returns the number of tasks that failed. REQUIRES: jobs >= 1.
+int run_in_children(const std::vector<ChildTask>& tasks, int jobs,
+                    const std::function<void(std::size_t, bool)>& done = {});
+
+// convsim breakpoint: the value of a numeric key at which the first failure appears.
+struct BreakpointRequest {
+  std::string scenario_path;
+  std::vector<std::string> sets;  // --set, applied before the varied key
+  std::string key_path;           // the key varied, e.g. conversation.sessions
+  double from = 0;                // a value expected to pass
+  double to = 0;                  // a value expected to fail (below `from` to search downward)
+  std::optional<double> tolerance;  // stop when |fail - pass| <= this; default |to - from| / 1000, 1 for integers
+  std::string kind;               // only failures of this kind count; "" any
+  int jobs = 2;                   // probes run at once (each round probes `jobs` interior points)
+  std::string dir;                // default out/<scenario name>/breakpoint-<key path>
+};
+
+// Bisects (with `jobs` points per round) between `from` and `to`, one `convsim run`
+// per probe in a child process, into dir/<key>=<value>/; integer keys on integers,
+// skipping values the scenario rejects (parallelism.tp=3 on 8 GPUs). Prints one line
+// per probe on stderr and the result on stdout, writes dir/breakpoint.json. Returns 0
+// when `from` already fails or `to` does not (and says so), kExitUsage on a
+// non-integral bound of an integer key.
+int command_breakpoint(const BreakpointRequest& request);
 
 // The calibration cases, measured beside predicted. `only` is "" (all), "operators",
 // "collectives" or "serving"; `jobs` serving simulations run at once; with a

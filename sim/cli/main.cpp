@@ -39,6 +39,30 @@ int main(int argc, char** argv) {
   compare->add_option("-o,--output", output_dir, "output folder (default out/<scenario name>)");
   compare->add_option("--set", sets, "override a key in every variant: key.path=value");
   compare->add_option("-j,--jobs", jobs, "variants run at once")->check(CLI::Range(1, 256));
+  std::string shard;
+  compare->add_option("--shard", shard, "run only shard i of N: the variants k (0-based) with k % N == i - 1")
+      ->check(CLI::Validator([](std::string& text) { return shard_problem(text); }, "i/N"));
+
+  std::vector<std::string> merge_dirs;
+  auto* merge = app.add_subcommand("merge", "join the folders of a sharded compare into compare.csv and compare.md");
+  merge->add_option("dirs", merge_dirs, "folders holding shard manifests (shard-i-of-N.json)")->required();
+  merge->add_option("-o,--output", output_dir, "merged folder (default: the one folder given)");
+
+  BreakpointRequest bp;
+  double bp_tolerance = 0;
+  auto* breakpoint = app.add_subcommand("breakpoint", "bisect a numeric key for the value where the first failure appears");
+  breakpoint->add_option("scenario", bp.scenario_path, "scenario file")->required();
+  breakpoint->add_option("--vary", bp.key_path, "the key varied, e.g. conversation.sessions")->required();
+  breakpoint->add_option("--from", bp.from, "a value expected to pass")->required();
+  breakpoint->add_option("--to", bp.to, "a value expected to fail (may be below --from)")->required();
+  auto* tolerance_option = breakpoint->add_option("--tolerance", bp_tolerance,
+                                                  "stop when failing and passing values are this close "
+                                                  "(default |to - from| / 1000; 1 for integer keys)")
+                               ->check(CLI::PositiveNumber);
+  breakpoint->add_option("--kind", bp.kind, "count only failures of this kind (slo_ttft, slo_tpot, memory, ...)");
+  breakpoint->add_option("-j,--jobs", bp.jobs, "probes run at once")->check(CLI::Range(1, 256));
+  breakpoint->add_option("--set", bp.sets, "override a key: key.path=value (repeatable)");
+  breakpoint->add_option("-o,--output", bp.dir, "output folder (default out/<scenario name>/breakpoint-<key>)");
 
   double explain_minute = 0;
   int explain_session = 0;
@@ -67,7 +91,12 @@ int main(int argc, char** argv) {
     if (*run) return command_run(scenario_path, sets, output_dir, quiet);
     if (*check) return command_check(scenario_path, sets);
     if (*catalog) return command_catalog(catalog_what);
-    if (*compare) return command_compare(scenario_path, sets, output_dir, jobs);
+    if (*compare) return command_compare(scenario_path, sets, output_dir, jobs, shard);
+    if (*merge) return command_merge(merge_dirs, output_dir);
+    if (*breakpoint) {
+      if (*tolerance_option) bp.tolerance = bp_tolerance;
+      return command_breakpoint(bp);
+    }
     if (*validate) return command_validate(validate_only, jobs, output_dir);
     if (*explain) return command_explain(scenario_path, sets, explain_minute, explain_session);
   } catch (const ConfigError& e) {

@@ -1,4 +1,4 @@
-// convsim run, check and compare.
+// convsim run, check and compare, and the child processes that compare and breakpoint run.
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -14,6 +16,7 @@
 #include "sim/engine/simulation.hpp"
 #include "sim/output/table.hpp"
 #include "sim/output/writers.hpp"
+#include "sim/scenario/config_error.hpp"
 
 namespace fs = std::filesystem;
 
@@ -63,8 +66,75 @@ int command_check(const std::string& path, const std::vector<std::string>& sets)
   return 0;
 }
 
+int run_in_children(const std::vector<ChildTask>& tasks, int jobs, const std::function<void(std::size_t, bool)>& done) {
+  std::map<pid_t, std::size_t> running;  // child -> task index
+  int failed = 0;
+  auto reap_one = [&]() {
+    int status = 0;
+    const pid_t pid = wait(&status);
+    const auto it = running.find(pid);
+    if (pid <= 0 || it == running.end()) throw std::runtime_error("lost track of a child process");
+    const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    const std::size_t index = it->second;
+    running.erase(it);
+    failed += ok ? 0 : 1;
+    if (done) done(index, ok);
+  };
+  for (std::size_t next = 0; next < tasks.size(); ++next) {
+    while (static_cast<int>(running.size()) >= jobs) reap_one();
+    std::cout.flush();
+    std::cerr.flush();
+    const pid_t pid = fork();
+    if (pid < 0) throw std::runtime_error(fmt::format("cannot start a process for {}", tasks[next].label));
+    if (pid == 0) {
+      try {
+        tasks[next].work();
+        std::_Exit(0);
+      } catch (const ConfigError& e) {
+        std::cerr << tasks[next].label << ": " << e.what() << '\n';
+        std::_Exit(kExitConfig);
+      } catch (const std::exception& e) {
+        std::cerr << tasks[next].label << ": " << e.what() << '\n';
+        std::_Exit(kExitRunFailed);
+      }
+    }
+    running.emplace(pid, next);
+  }
+  while (!running.empty()) reap_one();
+  return failed;
+}
+
+void write_file_atomically(const std::string& path, const std::string& text) {
+  const std::string temporary = fmt::format("{}.tmp-{}", path, ::getpid());
+  {
+    std::ofstream out(temporary);
+    if (!(out << text)) throw std::runtime_error(fmt::format("{}: cannot write file", temporary));
+  }
+  fs::rename(temporary, path);
+}
+
+void write_comparison(const std::string& dir, const std::string& scenario_name, const std::vector<std::string>& names,
+                      const std::vector<std::string>& variant_dirs) {
+  std::vector<std::pair<std::string, nlohmann::ordered_json>> summaries;
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    const fs::path summary_path = fs::path(variant_dirs[k]) / "summary.json";
+    std::ifstream in(summary_path);
+    if (!in) throw std::runtime_error(fmt::format("{}: cannot read file", summary_path.string()));
+    summaries.emplace_back(names[k], nlohmann::ordered_json::parse(in));
+  }
+  const std::string markdown = variant_table(summaries);
+  write_file_atomically((fs::path(dir) / "compare.csv").string(), compare_csv(summaries));
+  write_file_atomically((fs::path(dir) / "compare.md").string(), markdown);
+  std::cout << "scenario " << scenario_name << ": reply at each probe minute, per variant\n\n"
+            << probe_comparison_table(summaries) << '\n'
+            << markdown << "\noutputs in " << dir << "/\n";
+}
+
 // Each variant runs in a child process (SimGrid allows one simulation per process).
-int command_compare(const std::string& path, const std::vector<std::string>& sets, std::string dir, int jobs) {
+int command_compare(const std::string& path, const std::vector<std::string>& sets, std::string dir, int jobs,
+                    const std::string& shard_text) {
+  const Shard shard = parse_shard(shard_text);
+  const bool sharded = !shard_text.empty();
   const Catalog catalog = load_catalog(default_catalog_dir());
   const std::vector<Override> base = parse_overrides(sets);
   const Scenario scenario = load_scenario(path, base, catalog);
@@ -73,64 +143,47 @@ int command_compare(const std::string& path, const std::vector<std::string>& set
     return kExitConfig;
   }
   if (dir.empty()) dir = default_output_dir(scenario);
-  std::vector<pid_t> children;
-  std::size_t next = 0;
-  int failed = 0;
-  auto reap_one = [&failed]() {
-    int status = 0;
-    if (wait(&status) > 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) ++failed;
-  };
-  while (next < scenario.variants.size()) {
-    if (static_cast<int>(children.size()) >= jobs) {
-      reap_one();
-      children.pop_back();
-    }
-    const Variant& variant = scenario.variants[next++];
-    std::cout.flush();
-    const pid_t pid = fork();
-    if (pid == 0) {
-      std::vector<Override> overrides = base;
-      for (const auto& [key, value] : variant.sets) overrides.push_back(Override{key, value});
-      try {
-        Scenario v = load_scenario(path, overrides, catalog);
-        v.name = scenario.name + "/" + variant.name;
-        run_and_write(v, (fs::path(dir) / variant.name).string(), false);
-        std::_Exit(0);
-      } catch (const std::exception& e) {
-        std::cerr << "compare[" << variant.name << "]: " << e.what() << '\n';
-        std::_Exit(kExitRunFailed);
-      }
-    }
-    children.push_back(pid);
+  std::vector<ChildTask> tasks;
+  std::vector<std::string> ran;
+  for (std::size_t k = 0; k < scenario.variants.size(); ++k) {
+    if (static_cast<int>(k % static_cast<std::size_t>(shard.count)) != shard.index - 1) continue;
+    const Variant& variant = scenario.variants[k];
+    ran.push_back(variant.name);
+    tasks.push_back({"compare[" + variant.name + "]", [&path, &base, &catalog, &scenario, &dir, &variant]() {
+                       std::vector<Override> overrides = base;
+                       for (const auto& [key, value] : variant.sets) overrides.push_back(Override{key, value});
+                       Scenario v = load_scenario(path, overrides, catalog);
+                       v.name = scenario.name + "/" + variant.name;
+                       run_and_write(v, (fs::path(dir) / variant.name).string(), false);
+                     }});
   }
-  while (!children.empty()) {
-    reap_one();
-    children.pop_back();
-  }
+  fs::create_directories(dir);
+  const int failed = run_in_children(tasks, jobs);
   if (failed > 0) {
     std::cerr << failed << " variant(s) failed\n";
     return kExitRunFailed;
   }
-  std::vector<std::pair<std::string, nlohmann::ordered_json>> summaries;
+  std::vector<std::string> names, variant_dirs;
   for (const Variant& variant : scenario.variants) {
-    std::ifstream in(fs::path(dir) / variant.name / "summary.json");
-    summaries.emplace_back(variant.name, nlohmann::ordered_json::parse(in));
+    names.push_back(variant.name);
+    variant_dirs.push_back((fs::path(dir) / variant.name).string());
   }
-  std::ofstream csv(fs::path(dir) / "compare.csv");
-  csv << "variant,ttft_p50_s,ttft_p99_s,tpot_p50_s,tpot_p99_s,energy_gpu_j,energy_total_j,first_failure\n";
-  for (const auto& [name, s] : summaries) {
-    const auto& e = s["energy_j"];
-    csv << fmt::format("{},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{}\n", name, s["ttft_s"]["p50"].get<double>(),
-                       s["ttft_s"]["p99"].get<double>(), s["tpot_s"]["p50"].get<double>(),
-                       s["tpot_s"]["p99"].get<double>(),
-                       e["gpu_active"].get<double>() + e["gpu_idle"].get<double>(), e["total"].get<double>(),
-                       s["failures"].empty() ? std::string() : s["failures"][0]["kind"].get<std::string>());
+  if (!sharded) {
+    write_comparison(dir, scenario.name, names, variant_dirs);
+    return 0;
   }
-  const std::string markdown = variant_table(summaries);
-  std::ofstream(fs::path(dir) / "compare.md") << markdown;
-  std::cout << "scenario " << scenario.name << ": reply at each probe minute, per variant\n\n"
-            << probe_comparison_table(summaries) << '\n'
-            << markdown << "\noutputs in " << dir << "/\n";
+  write_shard_manifest(dir, scenario, sets, shard, ran);
+  std::cout << fmt::format("shard {}/{} of {}: ran {} of {} variants into {}/\n", shard.index, shard.count,
+                           scenario.name, ran.size(), names.size(), dir);
+  ShardedVariants all;
+  try {
+    all = collect_shards({dir});
+  } catch (const ConfigError& e) {
+    std::cout << "compare.csv is written once every variant is present (or by convsim merge); not yet: " << e.what()
+              << '\n';
+    return 0;
+  }
+  write_comparison(dir, all.scenario, all.names, all.dirs);
   return 0;
 }
 

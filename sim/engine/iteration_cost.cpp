@@ -10,12 +10,30 @@
 
 namespace convsim {
 
-CostModel::CostModel(const Scenario& scenario) : scenario_(scenario) {}
+CostModel::SequenceBytes CostModel::sequence_bytes_of(const ModelSpec& m, Precision kv_cache, Sharding s) {
+  // The function is linear in the three parts: probe it once per part.
+  const double window = static_cast<double>(m.window_tokens);
+  SequenceBytes b;
+  b.fixed = stage_sequence_bytes(m, kv_cache, s, 0);
+  const double probe = window > 0 ? window : 1.0;
+  const double below = stage_sequence_bytes(m, kv_cache, s, probe) - b.fixed;  // (full + window) * probe
+  const double above = stage_sequence_bytes(m, kv_cache, s, 2 * probe) - b.fixed;  // full * 2p + window * p
+  b.full_per_token = (above - below) / probe;
+  b.window_per_token = below / probe - b.full_per_token;
+  return b;
+}
+
+CostModel::CostModel(const Scenario& scenario) : scenario_(scenario) {
+  const ModelSpec& m = scenario.model.spec;
+  for (int s = 0; s < scenario.parallelism.pp; ++s) {
+    stage_sequence_.push_back(sequence_bytes_of(m, scenario.model.kv_cache, sharding(s)));
+    stage_free_bytes_.push_back(free_bytes(s));
+  }
+  model_sequence_ = sequence_bytes_of(m, scenario.model.kv_cache, Sharding{1, 1, 0});
+}
 
 double CostModel::kv_bytes_for(double tokens) const {
-  const ModelSpec& m = scenario_.model.spec;
-  const double elem = element_bytes(scenario_.model.kv_cache);
-  return kv_bytes_for_context(m, elem, tokens) + state_bytes_per_sequence(m, elem);
+  return model_sequence_.at(tokens, static_cast<double>(scenario_.model.spec.window_tokens));
 }
 
 Sharding CostModel::sharding(int stage) const {
@@ -80,11 +98,10 @@ double CostModel::kv_pool_bytes_min() const {
 }
 
 long CostModel::kv_footprint_units(long tokens) const {
+  const double window = static_cast<double>(scenario_.model.spec.window_tokens);
   double worst = 0;
-  for (int s = 0; s < scenario_.parallelism.pp; ++s) {
-    const double need = stage_sequence_bytes(scenario_.model.spec, scenario_.model.kv_cache, sharding(s),
-                                             static_cast<double>(tokens));
-    worst = std::max(worst, need / free_bytes(s));
+  for (std::size_t s = 0; s < stage_sequence_.size(); ++s) {
+    worst = std::max(worst, stage_sequence_[s].at(static_cast<double>(tokens), window) / stage_free_bytes_[s]);
   }
   return static_cast<long>(std::ceil(worst * static_cast<double>(KvMemory::kUnitsPerPool)));
 }

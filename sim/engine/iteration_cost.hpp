@@ -3,6 +3,7 @@
 // platform: compute time and power from the roofline and power models, and the
 // communication it will put on the network. Pure: no SimGrid.
 
+#include <algorithm>
 #include <vector>
 
 #include "models/roofline.hpp"
@@ -61,9 +62,24 @@ class CostModel {
   bool tp_inside_node() const;
 
  private:
+  // Bytes one sequence holds on a GPU of a stage: full_per_token * tokens +
+  // window_per_token * min(tokens, window) + fixed (state-space states).
+  struct SequenceBytes {
+    double full_per_token = 0;
+    double window_per_token = 0;
+    double fixed = 0;
+    double at(double tokens, double window) const {
+      return full_per_token * tokens + window_per_token * std::min(tokens, window) + fixed;
+    }
+  };
+  static SequenceBytes sequence_bytes_of(const ModelSpec& model, Precision kv_cache, Sharding sharding);
+
   const Scenario& scenario_;
   Sharding sharding(int stage) const;
   double free_bytes(int stage) const;
+  std::vector<SequenceBytes> stage_sequence_;  // per stage, per GPU
+  std::vector<double> stage_free_bytes_;
+  SequenceBytes model_sequence_;  // whole model, all GPUs
 };
 
 }  // namespace convsim

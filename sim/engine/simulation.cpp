@@ -57,8 +57,11 @@ class ReplicaActor {
       : index_(index),
         run_(run),
         memory_(KvMemory::kUnitsPerPool),
-        scheduler_(BatchLimits{run.scenario.serving.max_batch_seqs, run.scenario.serving.prefill_chunk_tokens},
-                   run.scenario.context.kv_between_turns == ContextSpec::KvBetweenTurns::keep
+        scheduler_(BatchLimits{run.scenario.serving.max_batch_seqs, run.scenario.serving.prefill_chunk_tokens,
+                               run.scenario.serving.kv_block_tokens},
+                   // A request stream has no history to reuse: its caches are freed at once.
+                   run.scenario.conversation &&
+                           run.scenario.context.kv_between_turns == ContextSpec::KvBetweenTurns::keep
                        ? BatchScheduler::KvPolicy::keep
                        : BatchScheduler::KvPolicy::drop,
                    memory_, [&cost = run.cost_model](long tokens) { return cost.kv_footprint_units(tokens); }) {
@@ -83,6 +86,7 @@ class ReplicaActor {
         admit_or_fail(r);
       }
       for (const Request& r : scheduler_.admit()) fail_memory(r);
+      if (scheduler_.has_running()) scheduler_.reserve_next_tokens();
       if (scheduler_.has_running()) {
         run_iteration();
       } else if (!pending_.empty()) {
@@ -92,6 +96,7 @@ class ReplicaActor {
       }
     }
     run_.result.kv_evictions += memory_.evictions();
+    run_.result.preemptions += scheduler_.preemptions();
   }
 
  private:

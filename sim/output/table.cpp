@@ -11,10 +11,36 @@ using Json = nlohmann::ordered_json;
 
 double num(const Json& j, const char* key) { return j.contains(key) ? j[key].get<double>() : 0.0; }
 
+constexpr double kJoulesPerWh = 3600.0;
+constexpr double kSecondsPerHour = 3600.0;
+
 std::string first_failure(const Json& summary) {
   if (summary["failures"].empty()) return "none";
   const Json& f = summary["failures"][0];
   return fmt::format("{} at minute {:.1f}", f["kind"].get<std::string>(), f["minute"].get<double>());
+}
+
+// All energy of the run per reply served; 0 without replies.
+double energy_per_reply_j(const Json& s) {
+  const double replies = num(s, "replies");
+  return replies > 0 ? num(s["energy_j"], "total") / replies : 0.0;
+}
+
+double gpu_hours(const Json& s) { return num(s["run"], "gpus") * num(s["run"], "simulated_s") / kSecondsPerHour; }
+
+// A CSV field, quoted when it holds a separator, a quote or a line break.
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (const char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+// A Markdown table cell: '|' escaped.
+std::string markdown_cell(const std::string& text) {
+  std::string out;
+  for (const char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
 }
 
 }  // namespace
@@ -97,14 +123,41 @@ std::string probe_comparison_table(const std::vector<std::pair<std::string, Json
 }
 
 std::string variant_table(const std::vector<std::pair<std::string, Json>>& variants) {
-  std::string out = "| variant | TTFT p50 s | TTFT p99 s | TPOT p50 s | TPOT p99 s | GPU Wh | total Wh | first failure |\n"
-                    "|---|---|---|---|---|---|---|---|\n";
+  std::string out =
+      "| variant | TTFT p50 s | TTFT p99 s | TPOT p50 s | TPOT p99 s | Wh per reply | GPU Wh | total Wh | GPU-hours "
+      "| first failure | cause |\n"
+      "|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& [name, s] : variants) {
     const Json& e = s["energy_j"];
-    out += fmt::format("| {} | {:.3f} | {:.3f} | {:.4f} | {:.4f} | {:.1f} | {:.1f} | {} |\n", name,
+    const std::string cause = s["failures"].empty() ? "" : s["failures"][0]["cause"].get<std::string>();
+    out += fmt::format("| {} | {:.3f} | {:.3f} | {:.4f} | {:.4f} | {:.4f} | {:.1f} | {:.1f} | {:.2f} | {} | {} |\n",
+                       markdown_cell(name), num(s["ttft_s"], "p50"), num(s["ttft_s"], "p99"),
+                       num(s["tpot_s"], "p50"), num(s["tpot_s"], "p99"), energy_per_reply_j(s) / kJoulesPerWh,
+                       (num(e, "gpu_active") + num(e, "gpu_idle")) / kJoulesPerWh, num(e, "total") / kJoulesPerWh,
+                       gpu_hours(s), first_failure(s), markdown_cell(cause));
+  }
+  return out;
+}
+
+std::string compare_csv(const std::vector<std::pair<std::string, Json>>& variants) {
+  std::string out =
+      "variant,ttft_p50_s,ttft_p99_s,tpot_p50_s,tpot_p99_s,energy_gpu_j,energy_total_j,first_failure,"
+      "energy_per_reply_j,energy_total_wh,gpu_hours,first_failure_kind,first_failure_minute,first_failure_cause\n";
+  for (const auto& [name, s] : variants) {
+    const Json& e = s["energy_j"];
+    std::string kind, minute, cause;
+    if (!s["failures"].empty()) {
+      const Json& f = s["failures"][0];
+      kind = f["kind"].get<std::string>();
+      minute = fmt::format("{:.9g}", f["minute"].get<double>());
+      cause = f["cause"].get<std::string>();
+    }
+    const std::string per_reply = num(s, "replies") > 0 ? fmt::format("{:.9g}", energy_per_reply_j(s)) : "";
+    out += fmt::format("{},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{},{},{:.9g},{:.9g},{},{},{}\n", csv_field(name),
                        num(s["ttft_s"], "p50"), num(s["ttft_s"], "p99"), num(s["tpot_s"], "p50"),
-                       num(s["tpot_s"], "p99"), (num(e, "gpu_active") + num(e, "gpu_idle")) / 3600,
-                       num(e, "total") / 3600, first_failure(s));
+                       num(s["tpot_s"], "p99"), num(e, "gpu_active") + num(e, "gpu_idle"), num(e, "total"),
+                       csv_field(kind), per_reply, num(e, "total") / kJoulesPerWh, gpu_hours(s), csv_field(kind),
+                       minute, csv_field(cause));
   }
   return out;
 }

@@ -18,7 +18,17 @@ std::string run_table(const nlohmann::ordered_json& summary);
 // human-brain reference of the first variant.
 std::string probe_comparison_table(const std::vector<std::pair<std::string, nlohmann::ordered_json>>& variants);
 
-// One row per variant: latency percentiles, energy, first failure.
+// One row per variant, in Markdown: latency percentiles, energy per reply, GPU and
+// total energy, GPU-hours, the first failure (kind, minute) and its cause.
 std::string variant_table(const std::vector<std::pair<std::string, nlohmann::ordered_json>>& variants);
+
+// compare.csv: a header, then one row per variant in the order given: variant,
+// ttft_p50_s, ttft_p99_s, tpot_p50_s, tpot_p99_s, energy_gpu_j, energy_total_j,
+// first_failure (its kind, or empty), energy_per_reply_j (all energy of the run,
+// idle and facility included, per reply served; empty without replies),
+// energy_total_wh, gpu_hours (GPUs used times the simulated span),
+// first_failure_kind, first_failure_minute, first_failure_cause (empty without a
+// failure). Fields holding a comma or a quote are quoted (RFC 4180).
+std::string compare_csv(const std::vector<std::pair<std::string, nlohmann::ordered_json>>& variants);
 
 }  // namespace convsim

@@ -111,7 +111,8 @@ nlohmann::ordered_json summary_json(const RunResult& result, const std::vector<R
     j["failures"].push_back({{"kind", f.kind}, {"time_s", f.time_s}, {"minute", f.time_s / 60.0}, {"cause", f.cause}});
   }
   j["kv_cache"] = {{"hit_rate", context_tokens > 0 ? cached_tokens / context_tokens : 0.0},
-                   {"evictions", result.kv_evictions}};
+                   {"evictions", result.kv_evictions},
+                   {"preemptions", result.preemptions}};
   j["probes"] = nlohmann::ordered_json::array();
   for (const ProbeRow& row : probe_rows(sorted, scenario)) {
     nlohmann::ordered_json p = {{"minute", row.minute}};

@@ -396,11 +396,12 @@ ParallelismSpec read_parallelism(const MapReader& root, const ModelSpec& model,
 }
 
 ServingSpec read_serving(const MapReader& s) {
-  s.allow_only({"max_batch_seqs", "prefill_chunk_tokens", "workspace_bytes_per_gpu"});
+  s.allow_only({"max_batch_seqs", "prefill_chunk_tokens", "kv_block_tokens", "workspace_bytes_per_gpu"});
   ServingSpec spec;
   spec.max_batch_seqs = s.int_or("max_batch_seqs", spec.max_batch_seqs, Limits::at_least(1));
   spec.prefill_chunk_tokens =
       s.integer_or("prefill_chunk_tokens", spec.prefill_chunk_tokens, Limits::at_least(1));
+  spec.kv_block_tokens = s.integer_or("kv_block_tokens", spec.kv_block_tokens, Limits::between(1, 4096));
   spec.workspace_bytes_per_gpu =
       s.number_or("workspace_bytes_per_gpu", spec.workspace_bytes_per_gpu, Limits::at_least(0));
   return spec;

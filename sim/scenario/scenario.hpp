@@ -100,6 +100,7 @@ struct ParallelismSpec {
 struct ServingSpec {
   int max_batch_seqs = 256;             // sequences in one iteration
   long prefill_chunk_tokens = 8192;     // token budget of one iteration (prefill + decode)
+  long kv_block_tokens = 16;            // KV cache page size (vLLM's default block)
   double workspace_bytes_per_gpu = 2e9; // runtime, CUDA context and allocator reserve
 };
 

@@ -4,13 +4,37 @@
 
 namespace convsim {
 
+long BatchScheduler::blocks_of(long tokens) const {
+  return (tokens + limits_.block_tokens - 1) / limits_.block_tokens * limits_.block_tokens;
+}
+
+bool BatchScheduler::resize(Sequence& s, long tokens) {
+  const long blocks = blocks_of(tokens);
+  if (blocks == s.reserved_tokens) return true;
+  const long units = footprint_(blocks);
+  if (units > s.reserved_units) {
+    if (!memory_.try_reserve(units - s.reserved_units)) return false;
+  } else {
+    memory_.release(s.reserved_units - units);
+  }
+  s.reserved_units = units;
+  s.reserved_tokens = blocks;
+  return true;
+}
+
 std::vector<Request> BatchScheduler::admit() {
   std::vector<Request> rejected;
+  while (!preempted_.empty() && static_cast<int>(running_.size()) < limits_.max_batch_seqs) {
+    Sequence& s = preempted_.front();
+    // Recompute: prefill again every token it had, then decode on.
+    if (!resize(s, s.prefill_tokens + 1)) return rejected;
+    running_.push_back(s);
+    preempted_.pop_front();
+  }
   while (!waiting_.empty() && static_cast<int>(running_.size()) < limits_.max_batch_seqs) {
     const Request& r = waiting_.front();
     const long final_tokens = r.history_tokens + r.prompt_tokens + r.output_tokens;
-    const long final_units = footprint_(final_tokens);
-    if (final_units > memory_.capacity_units()) {
+    if (footprint_(blocks_of(final_tokens)) > memory_.capacity_units()) {
       if (auto stale = memory_.take_kept(r.session)) memory_.release(stale->units);
       rejected.push_back(r);
       waiting_.pop_front();
@@ -22,22 +46,52 @@ std::vector<Request> BatchScheduler::admit() {
       memory_.release(kept->units);
       kept.reset();
     }
-    const long kept_units = kept ? kept->units : 0;
-    if (!memory_.try_reserve(std::max(0L, final_units - kept_units))) {  // wait for room
-      if (kept) memory_.keep(r.session, *kept);
-      break;
-    }
-    if (kept_units > final_units) memory_.release(kept_units - final_units);
     Sequence s;
     s.request = r;
     s.cached_tokens = hit ? r.history_tokens : 0;
+    s.kv_tokens = s.cached_tokens;
     s.prefill_tokens = r.prompt_tokens + (hit ? 0 : r.history_tokens);
-    s.final_tokens = final_tokens;
-    s.reserved_units = final_units;
+    s.reserved_units = kept ? kept->units : 0;  // the kept cache becomes part of its reservation
+    s.reserved_tokens = kept ? blocks_of(kept->tokens) : 0;
+    if (!resize(s, r.history_tokens + r.prompt_tokens + 1)) {  // wait for room
+      if (kept) memory_.keep(r.session, *kept);  // back where it was, same age
+      break;
+    }
     running_.push_back(s);
     waiting_.pop_front();
   }
   return rejected;
+}
+
+void BatchScheduler::preempt(std::size_t index) {
+  Sequence s = running_[index];
+  memory_.release(s.reserved_units);
+  s.reserved_units = 0;
+  s.reserved_tokens = 0;
+  // Everything it had is recomputed: its context and the tokens it generated.
+  // A decoding sequence knows kv_tokens + 1 tokens (the last output is not yet in
+  // the cache); one in prefill knows what it processed plus what remains.
+  s.prefill_tokens = s.kv_tokens + (s.in_prefill() ? s.prefill_tokens - s.prefill_done : 1);
+  s.prefill_done = 0;
+  s.kv_tokens = 0;
+  ++s.preemptions;
+  ++preemptions_;
+  running_.erase(running_.begin() + static_cast<std::ptrdiff_t>(index));
+  preempted_.push_front(s);
+}
+
+int BatchScheduler::reserve_next_tokens() {
+  int preempted = 0;
+  for (std::size_t i = 0; i < running_.size();) {
+    Sequence& s = running_[i];
+    if (s.in_prefill() || resize(s, s.kv_tokens + 1)) {
+      ++i;
+      continue;
+    }
+    preempt(running_.size() - 1);  // the most recently admitted goes first
+    ++preempted;
+  }
+  return preempted;
 }
 
 IterationPlan BatchScheduler::plan() const {
@@ -47,7 +101,7 @@ IterationPlan BatchScheduler::plan() const {
     const Sequence& s = running_[i];
     if (s.in_prefill()) continue;
     plan.members.push_back(i);
-    plan.work.push_back(SequenceWork{1, s.context_tokens() + s.generated - 1, true});
+    plan.work.push_back(SequenceWork{1, s.kv_tokens, true});
     ++plan.decode_tokens;
     --budget;
   }
@@ -56,7 +110,7 @@ IterationPlan BatchScheduler::plan() const {
     if (!s.in_prefill()) continue;
     const long chunk = std::min(budget, s.prefill_tokens - s.prefill_done);
     plan.members.push_back(i);
-    plan.work.push_back(SequenceWork{chunk, s.cached_tokens + s.prefill_done, s.prefill_done + chunk == s.prefill_tokens});
+    plan.work.push_back(SequenceWork{chunk, s.kv_tokens, s.prefill_done + chunk == s.prefill_tokens});
     budget -= chunk;
   }
   for (const SequenceWork& w : plan.work) plan.tokens += w.new_tokens;
@@ -67,11 +121,12 @@ std::vector<Sequence> BatchScheduler::finish_iteration(const IterationPlan& plan
   for (std::size_t k = 0; k < plan.members.size(); ++k) {
     Sequence& s = running_[plan.members[k]];
     if (s.scheduled_s < 0) s.scheduled_s = start_s;
+    s.kv_tokens += plan.work[k].new_tokens;
     if (s.in_prefill()) {
       s.prefill_done += plan.work[k].new_tokens;
-      if (!s.in_prefill()) {
-        s.generated = 1;
-        s.first_token_s = end_s;
+      if (!s.in_prefill()) {  // the prefill's last chunk yields the next token
+        if (s.generated == 0) s.first_token_s = end_s;
+        ++s.generated;
       }
     } else {
       ++s.generated;
@@ -83,7 +138,9 @@ std::vector<Sequence> BatchScheduler::finish_iteration(const IterationPlan& plan
     if (!done(s)) continue;
     s.done_s = end_s;
     if (policy_ == KvPolicy::keep) {
-      memory_.keep(s.request.session, KeptCache{s.final_tokens, s.reserved_units, end_s});
+      // Its cache, holding every token of the turn, stays for the next one.
+      resize(s, s.final_tokens());
+      memory_.keep(s.request.session, KeptCache{s.final_tokens(), s.reserved_units, end_s});
     } else {
       memory_.release(s.reserved_units);
     }

@@ -1,9 +1,14 @@
 #pragma once
-// Iteration-level (continuous) batching on one replica, with chunked prefill:
-// each iteration runs one decode token for every sequence past its prefill, then
-// fills the remaining token budget with prefill chunks, oldest request first.
-// Requests are admitted in arrival order while the batch has room
-// (max_batch_seqs) and the KV memory can reserve their final size.
+// Iteration-level (continuous) batching on one replica, with chunked prefill and
+// paged KV memory, as vLLM schedules:
+// - each iteration runs one decode token for every sequence past its prefill, then
+//   fills the remaining token budget with prefill chunks, oldest request first;
+// - requests are admitted in arrival order while the batch has room
+//   (max_batch_seqs) and the KV memory can hold their context and prompt;
+// - a sequence's KV grows block by block (kv_block_tokens) as it decodes; when a
+//   block cannot be had, the most recently admitted sequence is preempted: its
+//   KV is freed and it is recomputed later (prefilled again with the tokens it had).
+// A request whose final size could never fit is rejected at admission.
 
 #include <deque>
 #include <functional>
@@ -19,13 +24,15 @@ namespace convsim {
 // A request in flight on a replica, and what it has cost so far.
 struct Sequence {
   Request request;
-  long prefill_tokens = 0;  // tokens to process before the first output token
-  long cached_tokens = 0;   // history found in the KV cache
+  long cached_tokens = 0;   // history found in the KV cache when admitted
+  long prefill_tokens = 0;  // tokens to process before the next output token
   long prefill_done = 0;
-  long generated = 0;
-  long final_tokens = 0;     // history + prompt + output: its KV size when done
-  long reserved_units = 0;   // what it holds in KvMemory
-  double scheduled_s = -1;   // start of its first iteration
+  long kv_tokens = 0;       // tokens whose K/V are in the cache now
+  long generated = 0;       // output tokens produced so far
+  long reserved_units = 0;  // what it holds in KvMemory
+  long reserved_tokens = 0; // the tokens that reservation holds (whole blocks)
+  int preemptions = 0;
+  double scheduled_s = -1;  // start of its first iteration
   double first_token_s = -1;
   double done_s = -1;
   // Attributed by share of the iterations it took part in.
@@ -38,17 +45,18 @@ struct Sequence {
   double peak_gpu_mem_bytes = 0;
 
   bool in_prefill() const { return prefill_done < prefill_tokens; }
-  long context_tokens() const { return cached_tokens + prefill_tokens; }
+  long final_tokens() const { return request.history_tokens + request.prompt_tokens + request.output_tokens; }
 };
 
 struct BatchLimits {
   int max_batch_seqs = 256;
   long token_budget = 8192;  // prefill chunk tokens plus decode tokens per iteration
+  long block_tokens = 16;    // KV is allocated in blocks of this many tokens
 };
 
 struct IterationPlan {
-  std::vector<int> members;           // indices into BatchScheduler::running()
-  std::vector<SequenceWork> work;     // one per member
+  std::vector<int> members;        // indices into BatchScheduler::running()
+  std::vector<SequenceWork> work;  // one per member
   long tokens = 0;
   long decode_tokens = 0;  // members past their prefill (one token each)
 };
@@ -56,8 +64,7 @@ struct IterationPlan {
 class BatchScheduler {
  public:
   enum class KvPolicy { keep, drop };
-
-  // KV memory units one sequence of that many tokens needs (KvMemory's units).
+  // KV memory units one sequence of that many tokens holds (KvMemory's units).
   using Footprint = std::function<long(long tokens)>;
 
   BatchScheduler(BatchLimits limits, KvPolicy policy, KvMemory& memory,
@@ -65,12 +72,18 @@ class BatchScheduler {
       : limits_(limits), policy_(policy), memory_(memory), footprint_(std::move(footprint)) {}
 
   void add_waiting(const Request& request) { waiting_.push_back(request); }
-  bool has_waiting() const { return !waiting_.empty(); }
+  bool has_waiting() const { return !waiting_.empty() || !preempted_.empty(); }
   bool has_running() const { return !running_.empty(); }
 
-  // Admits waiting requests while they fit. Requests that can never fit (their final
-  // KV footprint exceeds the whole capacity) are removed and returned.
+  // Admits preempted sequences first, then waiting requests, while they fit.
+  // Requests that can never fit (their final KV footprint exceeds the whole
+  // capacity) are removed and returned.
   std::vector<Request> admit();
+
+  // Makes room for the token every decoding sequence writes next, preempting the
+  // most recently admitted sequences if blocks run out. Returns how many were
+  // preempted. Call before plan().
+  int reserve_next_tokens();
 
   // REQUIRES: has_running().
   IterationPlan plan() const;
@@ -81,14 +94,22 @@ class BatchScheduler {
 
   std::vector<Sequence>& running() { return running_; }
   const KvMemory& memory() const { return memory_; }
+  long preemptions() const { return preemptions_; }
 
  private:
+  long blocks_of(long tokens) const;
+  // Grows (or shrinks) a sequence's reservation to hold `tokens`. False if it cannot.
+  bool resize(Sequence& s, long tokens);
+  void preempt(std::size_t index);
+
   BatchLimits limits_;
   KvPolicy policy_;
   KvMemory& memory_;
   Footprint footprint_;
+  std::deque<Sequence> preempted_;  // resumed before any new request
   std::deque<Request> waiting_;
   std::vector<Sequence> running_;
+  long preemptions_ = 0;
 };
 
 }  // namespace convsim

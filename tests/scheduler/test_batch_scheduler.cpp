@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "sim/scheduler/batch_scheduler.hpp"
@@ -23,6 +25,7 @@ int drain(BatchScheduler& scheduler, long budget) {
   double t = 0;
   while (scheduler.has_running() || scheduler.has_waiting()) {
     scheduler.admit();
+    if (scheduler.has_running()) scheduler.reserve_next_tokens();
     if (!scheduler.has_running()) break;
     const IterationPlan plan = scheduler.plan();
     long prefill = 0;
@@ -76,6 +79,7 @@ TEST_CASE("with keep, the next turn finds its history cached and prefills only i
   scheduler.add_waiting(request(0, 7, 0, 500, 2));
   drain(scheduler, 8192);
   CHECK(memory.kept_tokens(7) == 502);
+  CHECK(memory.used_units() == 512);  // 502 tokens in blocks of 16
   scheduler.add_waiting(request(1, 7, 502, 300, 2));
   scheduler.admit();
   REQUIRE(scheduler.running().size() == 1);
@@ -97,7 +101,7 @@ TEST_CASE("with drop, the next turn prefills its whole history again") {
 
 TEST_CASE("a request whose KV cache can never fit is rejected, not simulated") {
   KvMemory memory(1000);
-  BatchScheduler scheduler(BatchLimits{8, 8192}, BatchScheduler::KvPolicy::keep, memory);
+  BatchScheduler scheduler(BatchLimits{8, 8192, 1}, BatchScheduler::KvPolicy::keep, memory);
   scheduler.add_waiting(request(0, 0, 900, 90, 11));  // 1001 tokens > 1000
   const auto rejected = scheduler.admit();
   REQUIRE(rejected.size() == 1);
@@ -126,4 +130,64 @@ TEST_CASE("the batch never holds more than max_batch_seqs sequences") {
   scheduler.admit();
   CHECK(scheduler.running().size() == 4);
   CHECK(scheduler.has_waiting());
+}
+
+TEST_CASE("KV memory is taken block by block as a sequence grows, not for its whole reply at once") {
+  KvMemory memory(1'000'000);
+  BatchScheduler scheduler(BatchLimits{8, 8192, 16}, BatchScheduler::KvPolicy::drop, memory);
+  scheduler.add_waiting(request(0, 0, 0, 100, 40));
+  scheduler.admit();
+  CHECK(memory.used_units() == 112);  // 100 prompt tokens + the next one, in blocks of 16
+  double t = 0;
+  long peak = 0;
+  while (scheduler.has_running()) {
+    scheduler.reserve_next_tokens();
+    const IterationPlan plan = scheduler.plan();
+    if (!scheduler.running().empty()) {
+      const Sequence& s = scheduler.running()[0];
+      // Never more than one block ahead of what the next iteration writes.
+      CHECK(s.reserved_units >= s.kv_tokens + plan.work[0].new_tokens);
+      CHECK(s.reserved_units < s.kv_tokens + plan.work[0].new_tokens + 16 + 1);
+    }
+    peak = std::max(peak, memory.used_units());
+    scheduler.finish_iteration(plan, t, t + 1);
+    t += 1;
+  }
+  CHECK(peak == 144);  // 100 + 40 - 1 tokens written: 139 -> 9 blocks
+}
+
+TEST_CASE("when blocks run out the newest sequence is preempted, then recomputed with what it had") {
+  // Room for 64 tokens: two sequences of 20 prompt tokens each decode until the
+  // pool is full; the second is preempted, the first finishes, then the second is
+  // prefilled again with its prompt and the tokens it had generated.
+  KvMemory memory(64);
+  BatchScheduler scheduler(BatchLimits{8, 8192, 1}, BatchScheduler::KvPolicy::drop, memory);
+  scheduler.add_waiting(request(0, 0, 0, 20, 30));
+  scheduler.add_waiting(request(1, 1, 0, 20, 30));
+  scheduler.admit();
+  REQUIRE(scheduler.running().size() == 2);
+  double t = 0;
+  std::vector<Sequence> finished;
+  long recompute_prefill = 0;
+  while (scheduler.has_running() || scheduler.has_waiting()) {
+    scheduler.admit();
+    if (scheduler.has_running()) scheduler.reserve_next_tokens();
+    if (!scheduler.has_running()) break;
+    const IterationPlan plan = scheduler.plan();
+    for (const SequenceWork& w : plan.work) {
+      if (w.new_tokens > 1) recompute_prefill = w.new_tokens;
+    }
+    CHECK(memory.used_units() <= 64);
+    for (const Sequence& s : scheduler.finish_iteration(plan, t, t + 1)) finished.push_back(s);
+    t += 1;
+  }
+  CHECK(scheduler.preemptions() >= 1);
+  REQUIRE(finished.size() == 2);
+  CHECK(finished[0].request.id == 0);
+  CHECK(finished[1].request.id == 1);
+  CHECK(finished[1].preemptions >= 1);
+  CHECK(finished[1].generated == 30);
+  // Preempted when both held 32 tokens (20 + 12 written): 20 + 12 + 1 known tokens.
+  CHECK(recompute_prefill == 33);
+  CHECK(memory.used_units() == 0);
 }

@@ -1,0 +1,442 @@
+// Sweeps over scenarios: the shards of a compare and their merge, and breakpoint
+// (the value of a key at which the first failure appears). Every simulation runs in
+// a child process (run_in_children): SimGrid allows one simulation per process.
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <regex>
+#include <set>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "sim/cli/commands.hpp"
+#include "sim/scenario/config_error.hpp"
+
+namespace fs = std::filesystem;
+
+namespace convsim::cli {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+const std::regex kManifestName(R"(shard-([0-9]+)-of-([0-9]+)\.json)");
+
+Json read_json(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(fmt::format("{}: cannot read file", path.string()));
+  try {
+    return Json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw ConfigError(fmt::format("{}: not JSON: {}", path.string(), e.what()));
+  }
+}
+
+// The manifests in `dir`, ordered by shard count then index.
+std::vector<fs::path> manifests_in(const fs::path& dir) {
+  std::vector<std::pair<std::pair<long, long>, fs::path>> found;
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    std::smatch m;
+    if (entry.is_regular_file() && std::regex_match(name, m, kManifestName)) {
+      found.push_back({{std::stol(m[2].str()), std::stol(m[1].str())}, entry.path()});
+    }
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<fs::path> out;
+  for (const auto& f : found) out.push_back(f.second);
+  return out;
+}
+
+std::vector<std::string> string_list(const Json& manifest, const char* key, const fs::path& path) {
+  if (!manifest.contains(key) || !manifest[key].is_array()) {
+    throw ConfigError(fmt::format("{}: not a shard manifest (no list '{}')", path.string(), key));
+  }
+  return manifest[key].get<std::vector<std::string>>();
+}
+
+}  // namespace
+
+std::string shard_problem(const std::string& text) {
+  static const std::regex kShard(R"(([0-9]{1,6})/([0-9]{1,6}))");
+  std::smatch m;
+  if (!std::regex_match(text, m, kShard)) return fmt::format("expected i/N (e.g. 2/8), got '{}'", text);
+  const long index = std::stol(m[1].str()), count = std::stol(m[2].str());
+  if (count < 1 || index < 1 || index > count) {
+    return fmt::format("{}: i must be in [1, N], N >= 1", text);
+  }
+  return "";
+}
+
+Shard parse_shard(const std::string& text) {
+  if (text.empty()) return Shard{};
+  const std::size_t slash = text.find('/');
+  return Shard{std::stoi(text.substr(0, slash)), std::stoi(text.substr(slash + 1))};
+}
+
+void write_shard_manifest(const std::string& dir, const Scenario& scenario, const std::vector<std::string>& sets,
+                          const Shard& shard, const std::vector<std::string>& ran) {
+  Json names = Json::array();
+  for (const Variant& v : scenario.variants) names.push_back(v.name);
+  const Json manifest = {{"convsim_version", CONVSIM_VERSION},
+                         {"scenario", scenario.name},
+                         {"scenario_path", fs::absolute(scenario.source_path).lexically_normal().string()},
+                         {"scenario_hash", scenario.source_text_hash},
+                         {"sets", sets},
+                         {"shard", {{"index", shard.index}, {"count", shard.count}}},
+                         {"variants", names},
+                         {"ran", ran}};
+  write_file_atomically((fs::path(dir) / fmt::format("shard-{}-of-{}.json", shard.index, shard.count)).string(),
+                        manifest.dump(2) + "\n");
+}
+
+ShardedVariants collect_shards(const std::vector<std::string>& dirs) {
+  ShardedVariants out;
+  Json first;
+  fs::path first_path;
+  std::map<std::string, fs::path> listed_in;  // variant -> the manifest that ran it
+  std::map<std::string, std::string> folder_of;
+  std::set<long> counts;
+  std::set<fs::path> seen_dirs;
+  for (const std::string& dir : dirs) {
+    if (!fs::is_directory(dir)) throw ConfigError(fmt::format("{}: no such folder", dir));
+    if (!seen_dirs.insert(fs::canonical(dir)).second) continue;  // the same folder given twice
+    const std::vector<fs::path> manifests = manifests_in(dir);
+    if (manifests.empty()) {
+      throw ConfigError(fmt::format("{}: no shard manifest (shard-I-of-N.json, written by convsim compare --shard I/N)",
+                                    dir));
+    }
+    for (const fs::path& path : manifests) {
+      const Json manifest = read_json(path);
+      const std::vector<std::string> variants = string_list(manifest, "variants", path);
+      const std::vector<std::string> ran = string_list(manifest, "ran", path);
+      out.manifests.push_back(path.string());
+      if (first_path.empty()) {
+        first = manifest;
+        first_path = path;
+        out.scenario = manifest.value("scenario", "");
+        out.names = variants;
+      } else {
+        for (const char* key : {"scenario_hash", "sets", "variants"}) {
+          if (manifest.value(key, Json()) != first.value(key, Json())) {
+            throw ConfigError(fmt::format("{}: not from the same compare as {} (their '{}' differ)", path.string(),
+                                          first_path.string(), key));
+          }
+        }
+      }
+      if (manifest.contains("shard")) counts.insert(manifest["shard"].value("count", 0L));
+      for (const std::string& name : ran) {
+        if (std::find(variants.begin(), variants.end(), name) == variants.end()) {
+          throw ConfigError(fmt::format("{}: ran '{}', which is not one of its variants", path.string(), name));
+        }
+        const auto [it, inserted] = listed_in.emplace(name, path);
+        if (!inserted) {
+          throw ConfigError(fmt::format("variant '{}' appears twice: in {} and in {}", name, it->second.string(),
+                                        path.string()));
+        }
+        folder_of[name] = (fs::path(dir) / name).string();
+      }
+    }
+  }
+  std::vector<std::string> missing;
+  for (std::size_t k = 0; k < out.names.size(); ++k) {
+    const std::string& name = out.names[k];
+    if (listed_in.count(name)) continue;
+    missing.push_back(counts.size() == 1 ? fmt::format("'{}' (shard {}/{})", name,
+                                                       static_cast<long>(k) % *counts.begin() + 1, *counts.begin())
+                                         : fmt::format("'{}'", name));
+  }
+  if (!missing.empty()) {
+    throw ConfigError(fmt::format("{} of {} variants missing: {}; no manifest in {} lists {}", missing.size(),
+                                  out.names.size(), join(missing), join(dirs),
+                                  missing.size() == 1 ? "it" : "them"));
+  }
+  for (const std::string& name : out.names) {
+    const fs::path summary = fs::path(folder_of[name]) / "summary.json";
+    if (!fs::is_regular_file(summary)) {
+      throw ConfigError(fmt::format("{}: missing, though {} lists variant '{}'", summary.string(),
+                                    listed_in[name].string(), name));
+    }
+    out.dirs.push_back(folder_of[name]);
+  }
+  return out;
+}
+
+int command_merge(const std::vector<std::string>& dirs, std::string out) {
+  if (out.empty()) {
+    if (dirs.size() != 1) {
+      std::cerr << "merge: several folders given: name the merged folder with -o OUT\n";
+      return kExitUsage;
+    }
+    out = dirs.front();
+  }
+  const ShardedVariants shards = collect_shards(dirs);
+  fs::create_directories(out);
+  std::vector<std::string> merged_dirs;
+  for (std::size_t k = 0; k < shards.names.size(); ++k) {
+    const fs::path target = fs::path(out) / shards.names[k];
+    merged_dirs.push_back(target.string());
+    if (fs::exists(target) && fs::equivalent(target, shards.dirs[k])) continue;
+    fs::remove_all(target);
+    fs::copy(shards.dirs[k], target, fs::copy_options::recursive);
+  }
+  for (const std::string& manifest : shards.manifests) {
+    const fs::path target = fs::path(out) / fs::path(manifest).filename();
+    if (fs::exists(target) && fs::equivalent(target, manifest)) continue;
+    fs::copy_file(manifest, target, fs::copy_options::overwrite_existing);
+  }
+  write_comparison(out, shards.scenario, shards.names, merged_dirs);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------
+// breakpoint
+
+namespace {
+
+struct ProbeFailure {
+  std::string kind;
+  double time_s = 0;
+  double minute = 0;
+  std::string cause;
+};
+
+struct Probe {
+  double value = 0;
+  std::string text;  // the value as passed to --set
+  std::string dir;
+  std::optional<ProbeFailure> failure;  // the first failure that counts
+  std::vector<std::string> ignored;     // kinds of the other failures (with --kind)
+};
+
+std::string describe(const ProbeFailure& f) {
+  return fmt::format("{} at minute {:.2f} ({:.1f} s): {}", f.kind, f.minute, f.time_s, f.cause);
+}
+
+Json probe_json(const Probe& p) {
+  Json j = {{"value", p.value}, {"fails", p.failure.has_value()}, {"dir", p.dir}};
+  if (p.failure) {
+    j["failure"] = {{"kind", p.failure->kind},
+                    {"time_s", p.failure->time_s},
+                    {"minute", p.failure->minute},
+                    {"cause", p.failure->cause}};
+  }
+  return j;
+}
+
+class Bisection {
+ public:
+  Bisection(const BreakpointRequest& request, const Catalog& catalog)
+      : request_(request), catalog_(catalog), base_(parse_overrides(request.sets)) {}
+
+  // Whether the loader reads the key as an integer: it rejects a half value so.
+  bool detect_integer() const {
+    try {
+      load(fmt::format("{:.12g}", request_.from + 0.5));
+    } catch (const ConfigError& e) {
+      return std::string(e.what()).find("expected an integer") != std::string::npos;
+    }
+    return false;
+  }
+
+  void set_integer(bool integer) { integer_ = integer; }
+  bool integer() const { return integer_; }
+
+  std::string text(double value) const {
+    return integer_ ? fmt::format("{}", std::llround(value)) : fmt::format("{:.12g}", value);
+  }
+
+  Scenario load(const std::string& value_text) const {
+    std::vector<Override> overrides = base_;
+    overrides.push_back(Override{request_.key_path, value_text});
+    return load_scenario(request_.scenario_path, overrides, catalog_);
+  }
+
+  // Whether the scenario accepts the value (integer keys skip rejected values).
+  bool valid(double value) {
+    const auto [it, inserted] = valid_.emplace(std::llround(value), false);
+    if (inserted) {
+      try {
+        load(text(value));
+        it->second = true;
+      } catch (const ConfigError&) {
+        it->second = false;
+      }
+    }
+    return it->second;
+  }
+
+  // Runs one probe per value, `jobs` at once; returns them in the order given.
+  std::vector<Probe> run(const std::vector<double>& values, const std::string& dir) {
+    std::vector<Probe> probes;
+    std::vector<ChildTask> tasks;
+    for (double value : values) {
+      Probe p;
+      p.value = value;
+      p.text = text(value);
+      p.dir = (fs::path(dir) / fmt::format("{}={}", request_.key_path, p.text)).string();
+      probes.push_back(p);
+    }
+    for (const Probe& p : probes) {
+      tasks.push_back({fmt::format("breakpoint[{}={}]", request_.key_path, p.text), [this, &p]() {
+                         run_and_write(load(p.text), p.dir, false);
+                       }});
+    }
+    const int failed = run_in_children(tasks, request_.jobs, [&](std::size_t index, bool ok) {
+      Probe& p = probes[index];
+      ++probes_run_;
+      if (!ok) return;
+      read_failure(p);
+      std::string line = fmt::format("probe {:>2}  {}={}  ", probes_run_, request_.key_path, p.text);
+      if (p.failure) {
+        line += fmt::format("fails: {} at minute {:.2f}", p.failure->kind, p.failure->minute);
+      } else {
+        line += "passes";
+        if (!p.ignored.empty()) line += fmt::format(" (other failures: {})", join(p.ignored));
+      }
+      std::cerr << line << std::endl;
+    });
+    if (failed > 0) throw std::runtime_error(fmt::format("{} probe(s) could not run (see above)", failed));
+    for (const Probe& p : probes) all_.push_back(p);
+    return probes;
+  }
+
+  // Up to `jobs` values strictly between `pass` and `fail`, evenly spread, ordered
+  // from `pass` towards `fail`; none when the interval holds no (valid) value.
+  std::vector<double> interior(double pass, double fail) {
+    const int n = request_.jobs;
+    std::vector<double> out;
+    if (!integer_) {
+      for (int j = 1; j <= n; ++j) {
+        const double v = pass + (fail - pass) * j / (n + 1);
+        if (v == pass || v == fail) continue;
+        load(text(v));  // a real value the scenario rejects is an error
+        out.push_back(v);
+      }
+      return out;
+    }
+    const long long lo = std::llround(std::min(pass, fail)), hi = std::llround(std::max(pass, fail));
+    std::set<long long> chosen;
+    for (int j = 1; j <= n; ++j) {
+      const long long target = std::llround(pass + (fail - pass) * j / (n + 1));
+      std::optional<long long> pick;
+      for (long long d = 0; !pick && d <= hi - lo; ++d) {
+        for (const long long c : {target - d, target + d}) {
+          if (c > lo && c < hi && !chosen.count(c) && valid(static_cast<double>(c))) {
+            pick = c;
+            break;
+          }
+        }
+      }
+      if (!pick) break;
+      chosen.insert(*pick);
+    }
+    for (const long long c : chosen) out.push_back(static_cast<double>(c));
+    if (fail < pass) std::reverse(out.begin(), out.end());
+    return out;
+  }
+
+  const std::vector<Probe>& all() const { return all_; }
+
+ private:
+  void read_failure(Probe& p) const {
+    const Json summary = read_json(fs::path(p.dir) / "summary.json");
+    for (const Json& f : summary["failures"]) {
+      ProbeFailure failure{f["kind"].get<std::string>(), f["time_s"].get<double>(), f["minute"].get<double>(),
+                           f["cause"].get<std::string>()};
+      if (!request_.kind.empty() && failure.kind != request_.kind) {
+        p.ignored.push_back(failure.kind);
+        continue;
+      }
+      if (!p.failure || failure.time_s < p.failure->time_s) p.failure = failure;
+    }
+  }
+
+  const BreakpointRequest& request_;
+  const Catalog& catalog_;
+  std::vector<Override> base_;
+  bool integer_ = false;
+  std::map<long long, bool> valid_;
+  std::vector<Probe> all_;
+  int probes_run_ = 0;
+};
+
+}  // namespace
+
+int command_breakpoint(const BreakpointRequest& request) {
+  const Catalog catalog = load_catalog(default_catalog_dir());
+  Bisection search(request, catalog);
+  search.set_integer(search.detect_integer());
+  const std::string key = request.key_path;
+  if (search.integer() && (request.from != std::floor(request.from) || request.to != std::floor(request.to))) {
+    std::cerr << fmt::format("breakpoint: {} is an integer: --from and --to must be integers, got {:g} and {:g}\n",
+                             key, request.from, request.to);
+    return kExitUsage;
+  }
+  const Scenario scenario = search.load(search.text(request.from));  // errors in the scenario or in --from
+  search.load(search.text(request.to));
+  double tolerance = request.tolerance.value_or(std::fabs(request.to - request.from) / 1000);
+  if (search.integer()) tolerance = std::max(1.0, std::floor(tolerance));
+  const std::string dir = request.dir.empty()
+                              ? (fs::path(default_output_dir(scenario)) / ("breakpoint-" + key)).string()
+                              : request.dir;
+  fs::create_directories(dir);
+  const std::string what = request.kind.empty() ? "any failure" : "failure " + request.kind;
+  std::cerr << fmt::format("breakpoint: {} from {} to {} ({}, {}, tolerance {:g})\n", key, search.text(request.from),
+                           search.text(request.to), what, search.integer() ? "integer" : "real", tolerance);
+
+  std::vector<double> ends = {request.from};
+  if (request.to != request.from) ends.push_back(request.to);
+  const std::vector<Probe> first = search.run(ends, dir);
+  Probe pass = first.front(), fail = first.back();
+  Json result = {{"scenario", scenario.name},
+                 {"scenario_path", request.scenario_path},
+                 {"sets", request.sets},
+                 {"vary", key},
+                 {"from", request.from},
+                 {"to", request.to},
+                 {"kind", request.kind},
+                 {"integer", search.integer()},
+                 {"tolerance", tolerance}};
+  std::string report;
+  if (pass.failure) {
+    result["status"] = "fails_at_from";
+    report = fmt::format("{} = {} (--from) already fails: {}\nno breakpoint in [{}, {}]: every value may fail\n", key,
+                         pass.text, describe(*pass.failure), search.text(request.from), search.text(request.to));
+  } else if (!fail.failure) {
+    result["status"] = "passes_at_to";
+    report = fmt::format("{} = {} (--to) does not fail ({}): no breakpoint between {} and {}\n", key, fail.text,
+                         what, search.text(request.from), search.text(request.to));
+  } else {
+    while (std::fabs(fail.value - pass.value) > tolerance) {
+      const std::vector<double> values = search.interior(pass.value, fail.value);
+      if (values.empty()) break;
+      for (const Probe& p : search.run(values, dir)) {
+        if (p.failure) {
+          fail = p;
+          break;
+        }
+        pass = p;
+      }
+    }
+    result["status"] = "found";
+    result["breakpoint"] = probe_json(fail);
+    result["last_pass"] = probe_json(pass);
+    report = fmt::format("{}: the first failure appears at {} (last passing value {}; {}, searched from {} to {})\n",
+                         key, fail.text, pass.text, what, search.text(request.from), search.text(request.to));
+    report += fmt::format("  at {}: {}\n", fail.text, describe(*fail.failure));
+    if (!pass.ignored.empty()) report += fmt::format("  at {}: other failures: {}\n", pass.text, join(pass.ignored));
+  }
+  result["probes"] = Json::array();
+  for (const Probe& p : search.all()) result["probes"].push_back(probe_json(p));
+  write_file_atomically((fs::path(dir) / "breakpoint.json").string(), result.dump(2) + "\n");
+  std::cout << report << fmt::format("{} probes; outputs in {}/\n", search.all().size(), dir);
+  return 0;
+}
+
+}  // namespace convsim::cli
