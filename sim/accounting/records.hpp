@@ -63,6 +63,10 @@ struct RunResult {
   long activities = 0;
   long kv_evictions = 0;
   long preemptions = 0;              // sequences preempted for KV blocks and recomputed
+  long kv_offloads = 0;              // caches moved out of HBM (between turns or evicted)
+  long kv_restores = 0;              // caches brought back for a turn
+  long kv_tier_drops = 0;            // caches that fit in no tier and were lost
+  double kv_transfer_bytes = 0;      // moved between HBM and host memory or NVMe
   double wall_s = 0;
 };
 

@@ -152,8 +152,8 @@ ShardedVariants collect_shards(const std::vector<std::string>& dirs) {
                                          : fmt::format("'{}'", name));
   }
   if (!missing.empty()) {
-    throw ConfigError(fmt::format("{} of {} variants missing: {}; no manifest in {} lists {}", missing.size(),
-                                  out.names.size(), join(missing), join(dirs),
+    throw ConfigError(fmt::format("{}: {} of {} variants missing: {} (no shard manifest there lists {})",
+                                  join(dirs), missing.size(), out.names.size(), join(missing),
                                   missing.size() == 1 ? "it" : "them"));
   }
   for (const std::string& name : out.names) {
@@ -237,7 +237,7 @@ class Bisection {
   // Whether the loader reads the key as an integer: it rejects a half value so.
   bool detect_integer() const {
     try {
-      load(fmt::format("{:.12g}", request_.from + 0.5));
+      load(fmt::format("{:.12g}", std::floor(request_.from) + 0.5));
     } catch (const ConfigError& e) {
       return std::string(e.what()).find("expected an integer") != std::string::npos;
     }
@@ -245,6 +245,7 @@ class Bisection {
   }
 
   void set_integer(bool integer) { integer_ = integer; }
+  void set_tolerance(double tolerance) { tolerance_ = tolerance; }
   bool integer() const { return integer_; }
 
   std::string text(double value) const {
@@ -311,13 +312,23 @@ class Bisection {
   std::vector<double> interior(double pass, double fail) {
     const int n = request_.jobs;
     std::vector<double> out;
+    auto inside = [pass, fail](double v) { return v > std::min(pass, fail) && v < std::max(pass, fail); };
     if (!integer_) {
+      // Values rounded to a power of ten no larger than the tolerance read well
+      // (0.25, not 0.250976563) and still split the interval.
+      const double step = tolerance_ > 0 ? std::pow(10.0, std::floor(std::log10(tolerance_))) : 0.0;
+      std::set<double> chosen;
       for (int j = 1; j <= n; ++j) {
-        const double v = pass + (fail - pass) * j / (n + 1);
-        if (v == pass || v == fail) continue;
+        const double exact = pass + (fail - pass) * j / (n + 1);
+        const double v = step > 0 ? std::round(exact / step) * step : exact;
+        if (inside(v)) chosen.insert(v);
+      }
+      if (chosen.empty() && inside((pass + fail) / 2)) chosen.insert((pass + fail) / 2);
+      for (const double v : chosen) {
         load(text(v));  // a real value the scenario rejects is an error
         out.push_back(v);
       }
+      if (fail < pass) std::reverse(out.begin(), out.end());
       return out;
     }
     const long long lo = std::llround(std::min(pass, fail)), hi = std::llround(std::max(pass, fail));
@@ -327,7 +338,7 @@ class Bisection {
       std::optional<long long> pick;
       for (long long d = 0; !pick && d <= hi - lo; ++d) {
         for (const long long c : {target - d, target + d}) {
-          if (c > lo && c < hi && !chosen.count(c) && valid(static_cast<double>(c))) {
+          if (inside(static_cast<double>(c)) && !chosen.count(c) && valid(static_cast<double>(c))) {
             pick = c;
             break;
           }
@@ -361,6 +372,7 @@ class Bisection {
   const Catalog& catalog_;
   std::vector<Override> base_;
   bool integer_ = false;
+  double tolerance_ = 1;
   std::map<long long, bool> valid_;
   std::vector<Probe> all_;
   int probes_run_ = 0;
@@ -382,6 +394,7 @@ int command_breakpoint(const BreakpointRequest& request) {
   search.load(search.text(request.to));
   double tolerance = request.tolerance.value_or(std::fabs(request.to - request.from) / 1000);
   if (search.integer()) tolerance = std::max(1.0, std::floor(tolerance));
+  search.set_tolerance(tolerance);
   const std::string dir = request.dir.empty()
                               ? (fs::path(default_output_dir(scenario)) / ("breakpoint-" + key)).string()
                               : request.dir;
@@ -406,7 +419,7 @@ int command_breakpoint(const BreakpointRequest& request) {
   std::string report;
   if (pass.failure) {
     result["status"] = "fails_at_from";
-    report = fmt::format("{} = {} (--from) already fails: {}\nno breakpoint in [{}, {}]: every value may fail\n", key,
+    report = fmt::format("{} = {} (--from) already fails: {}\nnothing to bisect between {} and {}\n", key,
                          pass.text, describe(*pass.failure), search.text(request.from), search.text(request.to));
   } else if (!fail.failure) {
     result["status"] = "passes_at_to";

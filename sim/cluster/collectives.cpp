@@ -58,7 +58,10 @@ double run_allreduce(const HostList& hosts, const AllReducePlan& plan, int count
   return per_link * p;
 }
 
-double run_pairwise_send(const HostList& src, const HostList& dst, double bytes_each) {
+namespace {
+
+// One parallel task moving bytes_each from src[i] to dst[i]; nullptr when empty.
+sg4::ExecPtr pairwise_task(const HostList& src, const HostList& dst, double bytes_each, double* moved) {
   HostList hosts;
   std::vector<std::pair<int, int>> pairs;
   auto index_of = [&hosts](sg4::Host* h) {
@@ -71,13 +74,29 @@ double run_pairwise_send(const HostList& src, const HostList& dst, double bytes_
     if (src[i] == dst[i]) continue;
     pairs.emplace_back(index_of(src[i]), index_of(dst[i]));
   }
-  if (pairs.empty() || bytes_each <= 0) return 0.0;
+  *moved = 0;
+  if (pairs.empty() || bytes_each <= 0) return nullptr;
   const std::size_t n = hosts.size();
-  std::vector<double> flops(n, 0.0);
   std::vector<double> bytes(n * n, 0.0);
   for (auto [a, b] : pairs) bytes[static_cast<std::size_t>(a) * n + b] += bytes_each;
-  sg4::this_actor::parallel_execute(hosts, flops, bytes);
-  return bytes_each * static_cast<double>(pairs.size());
+  *moved = bytes_each * static_cast<double>(pairs.size());
+  return sg4::Exec::init()->set_flops_amounts(std::vector<double>(n, 0.0))->set_bytes_amounts(bytes)->set_hosts(hosts);
+}
+
+}  // namespace
+
+sg4::ExecPtr start_pairwise_send(const HostList& src, const HostList& dst, double bytes_each) {
+  double moved = 0;
+  sg4::ExecPtr task = pairwise_task(src, dst, bytes_each, &moved);
+  if (task) task->start();
+  return task;
+}
+
+double run_pairwise_send(const HostList& src, const HostList& dst, double bytes_each) {
+  double moved = 0;
+  sg4::ExecPtr task = pairwise_task(src, dst, bytes_each, &moved);
+  if (task) task->start()->wait();
+  return moved;
 }
 
 }  // namespace convsim

@@ -54,6 +54,11 @@ double run_ring_allreduce(const HostList& hosts, double buffer_bytes, int count)
 // instead of p(p-1). Returns the bytes put on links.
 double run_allreduce(const HostList& hosts, const AllReducePlan& plan, int count);
 
+// Starts host src[i] sending `bytes_each` to dst[i], all at once, without waiting:
+// the caller keeps the returned activity until it completes (nullptr when there is
+// nothing to send).
+simgrid::s4u::ExecPtr start_pairwise_send(const HostList& src, const HostList& dst, double bytes_each);
+
 // Host src[i] sends `bytes_each` to dst[i], all at once. Pairs with src == dst are
 // skipped (no loopback traffic). Returns the bytes put on links.
 double run_pairwise_send(const HostList& src, const HostList& dst, double bytes_each);

@@ -29,14 +29,22 @@ Platform build_platform(const ClusterSpec& cluster) {
                 ->set_sharing_policy(sg4::Link::SharingPolicy::FATPIPE)
                 ->seal();
   }
-  std::vector<sg4::Link*> nvlinks, nics;
+  std::vector<sg4::Link*> nvlinks, nics, pcie, nvme_links;
   for (int n = 0; n < cluster.nodes; ++n) {
+    platform.cpus.push_back(zone->create_host(fmt::format("cpu-{}", n), 1e9)->seal());
+    platform.nvme.push_back(zone->create_host(fmt::format("nvme-{}", n), 1e9)->seal());
+    nvme_links.push_back(zone->create_split_duplex_link(fmt::format("nvme-{}", n), cluster.nvme_bytes_per_s_per_node)
+                             ->set_latency(0)
+                             ->seal());
     for (int g = 0; g < cluster.gpus_per_node; ++g) {
       platform.gpus.push_back(zone->create_host(fmt::format("gpu-{}-{}", n, g), speed)->seal());
       nvlinks.push_back(zone->create_split_duplex_link(fmt::format("nvlink-{}-{}", n, g), cluster.scale_up.bandwidth_bytes_per_s)
                             ->set_latency(cluster.scale_up.latency_s / 2.0)->seal());
       nics.push_back(zone->create_split_duplex_link(fmt::format("nic-{}-{}", n, g), cluster.scale_out.bandwidth_bytes_per_s)
                          ->set_latency(cluster.scale_out.latency_s / 2.0)->seal());
+      pcie.push_back(zone->create_split_duplex_link(fmt::format("pcie-{}-{}", n, g), cluster.host_link.bandwidth_bytes_per_s)
+                         ->set_latency(cluster.host_link.latency_s)
+                         ->seal());
     }
   }
   const int total = static_cast<int>(platform.gpus.size());
@@ -51,6 +59,13 @@ Platform build_platform(const ClusterSpec& cluster) {
       }
       zone->add_route(platform.gpus[a]->get_netpoint(), platform.gpus[b]->get_netpoint(), nullptr, nullptr, links, true);
     }
+  }
+  for (int a = 0; a < total; ++a) {
+    const int node = platform.node_of(a);
+    zone->add_route(platform.gpus[a]->get_netpoint(), platform.cpus[node]->get_netpoint(), nullptr, nullptr,
+                    {sg4::LinkInRoute(pcie[a], D::UP)}, true);
+    zone->add_route(platform.gpus[a]->get_netpoint(), platform.nvme[node]->get_netpoint(), nullptr, nullptr,
+                    {sg4::LinkInRoute(pcie[a], D::UP), sg4::LinkInRoute(nvme_links[node], D::UP)}, true);
   }
   zone->seal();
   return platform;

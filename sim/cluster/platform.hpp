@@ -9,6 +9,10 @@
 // [nic_a, spine, nic_b]. Each port link carries half of its fabric's hop latency,
 // so a route's latency is exactly the fabric's latency_s.
 //
+// For KV caches moved out of HBM, each node also has a CPU host (its DRAM) and an
+// NVMe target: GPU to CPU crosses the GPU's own PCIe link [pcie_g]; GPU to NVMe
+// [pcie_g, nvme_n], the node's drives being one shared link.
+//
 // All GPUs sit in one full zone with explicit routes: measured 25% faster per
 // simulated iteration than a zone per node under a top zone (route resolution
 // through the zone hierarchy dominated), at the price of N^2/2 routes in memory.
@@ -28,6 +32,8 @@ void configure_exact_models(simgrid::s4u::Engine& engine);
 
 struct Platform {
   std::vector<simgrid::s4u::Host*> gpus;  // node-major: node * gpus_per_node + local index
+  std::vector<simgrid::s4u::Host*> cpus;  // one per node: host memory
+  std::vector<simgrid::s4u::Host*> nvme;  // one per node: the node's NVMe drives
   int nodes = 0;
   int gpus_per_node = 0;
   int node_of(int gpu) const { return gpu / gpus_per_node; }

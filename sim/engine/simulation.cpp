@@ -13,6 +13,7 @@
 #include "sim/cluster/collectives.hpp"
 #include "sim/cluster/platform.hpp"
 #include "sim/engine/iteration_cost.hpp"
+#include "sim/engine/kv_tier_manager.hpp"
 #include "sim/scheduler/batch_scheduler.hpp"
 #include "sim/workload/workload.hpp"
 
@@ -60,11 +61,14 @@ class ReplicaActor {
         scheduler_(BatchLimits{run.scenario.serving.max_batch_seqs, run.scenario.serving.prefill_chunk_tokens,
                                run.scenario.serving.kv_block_tokens},
                    // A request stream has no history to reuse: its caches are freed at once.
+                   // Offloaded caches are kept until the tier manager moves them out.
                    run.scenario.conversation &&
-                           run.scenario.context.kv_between_turns == ContextSpec::KvBetweenTurns::keep
+                           run.scenario.context.kv_between_turns != ContextSpec::KvBetweenTurns::drop
                        ? BatchScheduler::KvPolicy::keep
                        : BatchScheduler::KvPolicy::drop,
-                   memory_, [&cost = run.cost_model](long tokens) { return cost.kv_footprint_units(tokens); }) {
+                   memory_, [&cost = run.cost_model](long tokens) { return cost.kv_footprint_units(tokens); }),
+        tiers_(run.scenario, run.cost_model, run.platform, index * run.scenario.parallelism.gpus_per_replica(),
+               memory_, scheduler_, run.result) {
     const ParallelismSpec& p = run.scenario.parallelism;
     first_gpu_ = index * p.gpus_per_replica();
     for (int s = 0; s < p.pp; ++s) {
@@ -85,16 +89,20 @@ class ReplicaActor {
         pending_.pop();
         admit_or_fail(r);
       }
+      tiers_.poll();
       for (const Request& r : scheduler_.admit()) fail_memory(r);
       if (scheduler_.has_running()) scheduler_.reserve_next_tokens();
       if (scheduler_.has_running()) {
         run_iteration();
+      } else if (tiers_.restoring()) {
+        tiers_.wait(pending_.empty() ? -1.0 : pending_.top().arrival_s);
       } else if (!pending_.empty()) {
         sg4::this_actor::sleep_until(pending_.top().arrival_s);
       } else {
         break;
       }
     }
+    tiers_.finish();
     run_.result.kv_evictions += memory_.evictions();
     run_.result.preemptions += scheduler_.preemptions();
   }
@@ -110,7 +118,7 @@ class ReplicaActor {
       fail(r, "context_limit", cause);
       return;
     }
-    scheduler_.add_waiting(r);
+    if (!tiers_.hold_for_restore(r)) scheduler_.add_waiting(r);
   }
 
   void fail_memory(const Request& r) {
@@ -238,7 +246,8 @@ class ReplicaActor {
                      ? (seq.done_s - seq.first_token_s) / static_cast<double>(seq.request.output_tokens - 1)
                      : 0.0;
     rec.energy_j = seq.energy_j;
-    rec.network_energy_j = seq.network_energy_j;
+    rec.network_energy_j = seq.network_energy_j + tiers_.take_pending_energy(seq.request.session) +
+                           tiers_.after_reply(seq.request.session);
     rec.flops = seq.flops;
     rec.hbm_bytes = seq.hbm_bytes;
     rec.net_bytes = seq.net_bytes;
@@ -269,6 +278,7 @@ class ReplicaActor {
   std::priority_queue<Request, std::vector<Request>, LaterArrival> pending_;
   KvMemory memory_;
   BatchScheduler scheduler_;
+  KvTierManager tiers_;
 };
 
 }  // namespace

@@ -112,7 +112,11 @@ nlohmann::ordered_json summary_json(const RunResult& result, const std::vector<R
   }
   j["kv_cache"] = {{"hit_rate", context_tokens > 0 ? cached_tokens / context_tokens : 0.0},
                    {"evictions", result.kv_evictions},
-                   {"preemptions", result.preemptions}};
+                   {"preemptions", result.preemptions},
+                   {"offloads", result.kv_offloads},
+                   {"restores", result.kv_restores},
+                   {"tier_drops", result.kv_tier_drops},
+                   {"transfer_bytes", result.kv_transfer_bytes}};
   j["probes"] = nlohmann::ordered_json::array();
   for (const ProbeRow& row : probe_rows(sorted, scenario)) {
     nlohmann::ordered_json p = {{"minute", row.minute}};

@@ -17,6 +17,7 @@ namespace {
 
 constexpr const char* kDefaultScaleUp = "nvlink4";
 constexpr const char* kDefaultScaleOut = "ib-ndr";
+constexpr const char* kDefaultHostLink = "pcie5";
 constexpr const char* kDistributionForms =
     "a number, {fixed: v}, {median: m, sigma: s} or {uniform: [a, b]}";
 
@@ -298,13 +299,13 @@ ContextSpec read_context(const MapReader& c) {
     } else if (kv == "drop") {
       spec.kv_between_turns = ContextSpec::KvBetweenTurns::drop;
     } else if (kv == "offload_cpu") {
-      c.locator().fail(c.spot("kv_between_turns"),
-                       "context.kv_between_turns: 'offload_cpu' is not supported yet; "
-                       "allowed: keep, drop");
+      spec.kv_between_turns = ContextSpec::KvBetweenTurns::offload_cpu;
+    } else if (kv == "offload_nvme") {
+      spec.kv_between_turns = ContextSpec::KvBetweenTurns::offload_nvme;
     } else {
       c.locator().fail(c.spot("kv_between_turns"),
                        fmt::format("context.kv_between_turns: unknown value '{}'; allowed: "
-                                   "keep, drop",
+                                   "keep, offload_cpu, offload_nvme, drop",
                                    kv));
     }
   }
@@ -312,8 +313,8 @@ ContextSpec read_context(const MapReader& c) {
 }
 
 ClusterSpec read_cluster(const MapReader& c, const Catalog& catalog) {
-  c.allow_only({"gpu", "nodes", "gpus_per_node", "scale_up", "scale_out", "pue",
-                "host_power_w_per_node"});
+  c.allow_only({"gpu", "nodes", "gpus_per_node", "scale_up", "scale_out", "pue", "host_power_w_per_node",
+                "host_link", "host_memory_bytes_per_node", "nvme_bytes_per_node", "nvme_bytes_per_s_per_node"});
   ClusterSpec spec;
   spec.gpu = gpu_preset(c, catalog);
   spec.nodes = c.int_or("nodes", spec.nodes, Limits::at_least(1));
@@ -324,6 +325,12 @@ ClusterSpec read_cluster(const MapReader& c, const Catalog& catalog) {
   spec.pue = c.number_or("pue", spec.pue, Limits::between(1.0, 3.0));
   spec.host_power_w_per_node =
       c.number_or("host_power_w_per_node", spec.host_power_w_per_node, Limits::at_least(0));
+  spec.host_link = fabric_preset(c, catalog, "host_link", FabricKind::scale_up, kDefaultHostLink);
+  spec.host_memory_bytes_per_node =
+      c.number_or("host_memory_bytes_per_node", spec.host_memory_bytes_per_node, Limits::at_least(0));
+  spec.nvme_bytes_per_node = c.number_or("nvme_bytes_per_node", spec.nvme_bytes_per_node, Limits::at_least(0));
+  spec.nvme_bytes_per_s_per_node =
+      c.number_or("nvme_bytes_per_s_per_node", spec.nvme_bytes_per_s_per_node, Limits::positive());
   return spec;
 }
 

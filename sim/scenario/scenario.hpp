@@ -74,7 +74,13 @@ struct ModelChoice {
 
 struct ContextSpec {
   enum class Policy { full };
-  enum class KvBetweenTurns { keep, drop };
+  // What happens to a conversation's KV cache between its turns:
+  // keep: stays in HBM (evicted least recently used first to host memory, then
+  //       NVMe, then dropped, when new requests need the room);
+  // offload_cpu / offload_nvme: moved to host memory / NVMe at the end of each turn
+  //       and restored over PCIe before the next one;
+  // drop: freed; the next turn prefills the whole history again.
+  enum class KvBetweenTurns { keep, offload_cpu, offload_nvme, drop };
   Policy policy = Policy::full;
   KvBetweenTurns kv_between_turns = KvBetweenTurns::keep;
 };
@@ -87,6 +93,13 @@ struct ClusterSpec {
   FabricSpec scale_out;
   double pue = 1.2;                 // facility energy = IT energy * pue
   double host_power_w_per_node = 0; // CPUs, memory, NICs of a node, drawn all run long
+  // Memory tiers for KV caches. Defaults: a DGX H100 node (NVIDIA DGX H100 datasheet:
+  // 2 TB of system memory, 8 x 3.84 TB NVMe U.2 data drives, PCIe Gen5 to the GPUs).
+  FabricSpec host_link;                     // GPU <-> CPU, one per GPU (default pcie5)
+  double host_memory_bytes_per_node = 2.0e12;
+  double nvme_bytes_per_node = 30.72e12;
+  // 8 drives at PCIe 4.0 x4 (7.88 GB/s link rate each); 25 GB/s taken as sustained.
+  double nvme_bytes_per_s_per_node = 25.0e9;
 };
 
 struct ParallelismSpec {

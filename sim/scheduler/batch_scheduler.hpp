@@ -92,6 +92,9 @@ class BatchScheduler {
   // completions. Finished sequences leave the batch and are returned.
   std::vector<Sequence> finish_iteration(const IterationPlan& plan, double start_s, double end_s);
 
+  // KvMemory units a cache of `tokens` tokens holds (whole blocks).
+  long footprint_units(long tokens) const { return footprint_(blocks_of(tokens)); }
+
   std::vector<Sequence>& running() { return running_; }
   const KvMemory& memory() const { return memory_; }
   long preemptions() const { return preemptions_; }

@@ -26,10 +26,13 @@ bool KvMemory::try_reserve(long units) {
     for (auto it = kept_.begin(); it != kept_.end(); ++it) {
       if (it->second.last_use_s < lru->second.last_use_s) lru = it;
     }
-    used_units_ -= lru->second.units;
-    kept_units_ -= lru->second.units;
+    const int session = lru->first;
+    const KeptCache evicted = lru->second;
+    used_units_ -= evicted.units;
+    kept_units_ -= evicted.units;
     kept_.erase(lru);
     ++evictions_;
+    if (on_evict_) on_evict_(session, evicted);
   }
   used_units_ += units;
   return true;

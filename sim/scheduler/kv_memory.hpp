@@ -8,6 +8,7 @@
 // reserved between its turns and may be evicted, least recently used first, when a
 // new request needs the room.
 
+#include <functional>
 #include <map>
 #include <optional>
 
@@ -44,6 +45,9 @@ class KvMemory {
 
   void release(long units);
 
+  // Called with each kept cache evicted to make room (to spill it to another tier).
+  void on_evict(std::function<void(int session, const KeptCache&)> callback) { on_evict_ = std::move(callback); }
+
   // Keeps reserved units as `session`'s cache: a finished request's reservation,
   // or a cache taken back from a request that could not be admitted.
   void keep(int session, const KeptCache& cache);
@@ -54,6 +58,7 @@ class KvMemory {
   long kept_units_ = 0;
   long evictions_ = 0;
   std::map<int, KeptCache> kept_;
+  std::function<void(int, const KeptCache&)> on_evict_;
 };
 
 }  // namespace convsim

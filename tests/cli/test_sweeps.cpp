@@ -1,1 +1,275 @@
+// convsim compare (and its shards), merge and breakpoint, run through the binary on
+// small scenarios: each simulation runs in its own process.
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+using Json = nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// One conversation on one H100 with Llama-3.1-8B for five minutes (~0.05 s to
+// simulate); the third variant's TTFT objective is below any TTFT, so it fails.
+const char* kScenario = R"(name: sweep-test
+seed: 3
+conversation:
+  duration_min: 5
+  speakers:
+    - {name: alice, words_per_min: 150, turn_words: {median: 40, sigma: 0.5}}
+    - {name: bob, words_per_min: 150, turn_words: {median: 40, sigma: 0.5}}
+  pause_s: {median: 0.7, sigma: 0.3}
+  tokens_per_word: 1.33
+  model_replies: {after: every_turn, output_tokens: {fixed: 30}}
+  probe_minutes: [1, 3]
+model: {preset: llama-3.1-8b}
+context: {policy: full, kv_between_turns: keep}
+cluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 1, pue: 1.3, host_power_w_per_node: 500}
+parallelism: {tp: 1, pp: 1}
+serving: {max_batch_seqs: 16, prefill_chunk_tokens: 2048}
+slo: {ttft_s: 0.5, tpot_s: 0.05}
+compare:
+  - {name: kept, set: {context.kv_between_turns: keep}}
+  - {name: dropped, set: {context.kv_between_turns: drop}}
+  - {name: "strict, 1 ms", set: {slo.ttft_s: 0.001}}
+)";
+
+// A fresh folder holding the scenario file, removed at the end of the test.
+struct Workspace {
+  fs::path dir;
+  fs::path scenario;
+  explicit Workspace(const std::string& name)
+      : dir(fs::temp_directory_path() / fmt::format("convsim-{}-{}", name, ::getpid())), scenario(dir / "s.yaml") {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    std::ofstream(scenario) << kScenario;
+  }
+  ~Workspace() { fs::remove_all(dir); }
+  std::string path(const std::string& relative) const { return (dir / relative).string(); }
+};
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs `convsim ARGS`, its stdout and stderr into `log`; returns its exit code.
+int convsim(const std::string& args, const fs::path& log) {
+  const std::string command = fmt::format("{} {} > '{}' 2>&1", CONVSIM_BINARY, args, log.string());
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The fields of one CSV line (RFC 4180 quotes).
+std::vector<std::string> csv_fields(const std::string& line) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+      out.back() += '"';
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      out.emplace_back();
+    } else {
+      out.back() += c;
+    }
+  }
+  return out;
+}
+
+std::vector<std::vector<std::string>> csv_rows(const fs::path& path) {
+  std::ifstream in(path);
+  std::vector<std::vector<std::string>> rows;
+  for (std::string line; std::getline(in, line);) rows.push_back(csv_fields(line));
+  return rows;
+}
+
+Json summary(const fs::path& dir) { return Json::parse(read_file(dir / "summary.json")); }
+
+}  // namespace
+
+TEST_CASE("compare.csv has one row per variant, in the scenario's order, with energy per reply and the first failure") {
+  const Workspace w("compare");
+  REQUIRE(convsim(fmt::format("compare '{}' -o '{}' --jobs 2", w.scenario.string(), w.path("all")), w.path("log")) ==
+          0);
+  const auto rows = csv_rows(w.dir / "all" / "compare.csv");
+  REQUIRE(rows.size() == 4);
+  const std::vector<std::string> header = rows[0];
+  const std::vector<std::string> expected_header = {
+      "variant",          "ttft_p50_s",         "ttft_p99_s",          "tpot_p50_s",      "tpot_p99_s",
+      "energy_gpu_j",     "energy_total_j",     "first_failure",       "energy_per_reply_j", "energy_total_wh",
+      "gpu_hours",        "first_failure_kind", "first_failure_minute", "first_failure_cause"};
+  CHECK(header == expected_header);
+  auto column = [&header](const char* name) {
+    return static_cast<std::size_t>(std::find(header.begin(), header.end(), name) - header.begin());
+  };
+  const std::vector<std::string> names = {"kept", "dropped", "strict, 1 ms"};
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    const std::vector<std::string>& row = rows[k + 1];
+    REQUIRE(row.size() == header.size());
+    CHECK(row[0] == names[k]);
+    const Json s = summary(w.dir / "all" / names[k]);
+    const double total_j = s["energy_j"]["total"];
+    INFO(names[k]);
+    CHECK(std::stod(row[column("energy_total_wh")]) == Approx(total_j / 3600).epsilon(1e-8));
+    CHECK(std::stod(row[column("energy_per_reply_j")]) ==
+          Approx(total_j / s["replies"].get<double>()).epsilon(1e-8));
+    CHECK(std::stod(row[column("gpu_hours")]) ==
+          Approx(1 * s["run"]["simulated_s"].get<double>() / 3600).epsilon(1e-8));  // one GPU
+  }
+  CHECK(rows[1][column("first_failure_kind")].empty());
+  CHECK(rows[1][column("first_failure_cause")].empty());
+  // Every reply misses a 1 ms TTFT: the first failure is the first reply's.
+  const Json strict = summary(w.dir / "all" / names[2]);
+  CHECK(rows[3][column("first_failure")] == "slo_ttft");
+  CHECK(rows[3][column("first_failure_kind")] == "slo_ttft");
+  CHECK(std::stod(rows[3][column("first_failure_minute")]) ==
+        Approx(strict["failures"][0]["minute"].get<double>()).epsilon(1e-8));
+  CHECK(rows[3][column("first_failure_cause")] == strict["failures"][0]["cause"].get<std::string>());
+  const std::string markdown = read_file(w.dir / "all" / "compare.md");
+  CHECK(markdown.find("| strict, 1 ms |") != std::string::npos);
+  CHECK(markdown.find("slo_ttft at minute") != std::string::npos);
+}
+
+TEST_CASE("shards 1/2 and 2/2, merged, equal the whole compare byte for byte") {
+  const Workspace w("shards");
+  const std::string s = w.scenario.string();
+  REQUIRE(convsim(fmt::format("compare '{}' -o '{}'", s, w.path("all")), w.path("log")) == 0);
+  REQUIRE(convsim(fmt::format("compare '{}' -o '{}' --shard 1/2", s, w.path("one")), w.path("log")) == 0);
+  REQUIRE(convsim(fmt::format("compare '{}' -o '{}' --shard 2/2", s, w.path("two")), w.path("log")) == 0);
+  // Variant k runs in shard k % 2 + 1: kept and "strict, 1 ms" in 1/2, dropped in 2/2.
+  const Json one = Json::parse(read_file(w.dir / "one" / "shard-1-of-2.json"));
+  CHECK(one["ran"] == Json::array({"kept", "strict, 1 ms"}));
+  CHECK(one["variants"] == Json::array({"kept", "dropped", "strict, 1 ms"}));
+  CHECK(fs::is_directory(w.dir / "two" / "dropped"));
+  CHECK_FALSE(fs::exists(w.dir / "two" / "kept"));
+  CHECK_FALSE(fs::exists(w.dir / "one" / "compare.csv"));  // incomplete shards write no table
+
+  REQUIRE(convsim(fmt::format("merge '{}' '{}' -o '{}'", w.path("one"), w.path("two"), w.path("merged")),
+                  w.path("log")) == 0);
+  const std::string whole_csv = read_file(w.dir / "all" / "compare.csv");
+  CHECK(whole_csv.size() > 100);
+  CHECK(read_file(w.dir / "merged" / "compare.csv") == whole_csv);
+  CHECK(read_file(w.dir / "merged" / "compare.md") == read_file(w.dir / "all" / "compare.md"));
+  CHECK(read_file(w.dir / "merged" / "dropped" / "turns.csv") == read_file(w.dir / "all" / "dropped" / "turns.csv"));
+
+  // Both shards into one folder: the last to finish writes the table.
+  REQUIRE(convsim(fmt::format("compare '{}' -o '{}' --shard 2/2", s, w.path("shared")), w.path("log")) == 0);
+  CHECK_FALSE(fs::exists(w.dir / "shared" / "compare.csv"));
+  REQUIRE(convsim(fmt::format("compare '{}' -o '{}' --shard 1/2", s, w.path("shared")), w.path("log")) == 0);
+  CHECK(read_file(w.dir / "shared" / "compare.csv") == whole_csv);
+}
+
+TEST_CASE("merge fails, naming the variant, when one is missing or appears twice") {
+  const Workspace w("merge-errors");
+  const std::string s = w.scenario.string();
+  REQUIRE(convsim(fmt::format("compare '{}' -o '{}' --shard 1/2", s, w.path("one")), w.path("log")) == 0);
+  CHECK(convsim(fmt::format("merge '{}'", w.path("one")), w.path("missing.log")) == 1);
+  const std::string missing = read_file(w.dir / "missing.log");
+  INFO(missing);
+  CHECK(missing.find("1 of 3 variants missing: 'dropped' (shard 2/2)") != std::string::npos);
+  CHECK_FALSE(fs::exists(w.dir / "one" / "compare.csv"));
+
+  REQUIRE(convsim(fmt::format("compare '{}' -o '{}' --shard 1/2", s, w.path("again")), w.path("log")) == 0);
+  CHECK(convsim(fmt::format("merge '{}' '{}' -o '{}'", w.path("one"), w.path("again"), w.path("out")),
+                w.path("twice.log")) == 1);
+  const std::string twice = read_file(w.dir / "twice.log");
+  INFO(twice);
+  CHECK(twice.find("variant 'kept' appears twice") != std::string::npos);
+
+  CHECK(convsim(fmt::format("compare '{}' --shard 3/2", s), w.path("usage.log")) == 2);
+}
+
+TEST_CASE("breakpoint finds the session count where a TTFT miss first appears, and direct runs agree just below and at it") {
+  const Workspace w("breakpoint-sessions");
+  const std::string s = w.scenario.string();
+  // All sessions start together on one GPU; 20 ms to the first token is missed once
+  // enough prefills queue behind each other.
+  const std::string sets = "--set conversation.session_stagger_s=0 --set slo.ttft_s=0.02";
+  REQUIRE(convsim(fmt::format("breakpoint '{}' --vary conversation.sessions --from 1 --to 600 --jobs 2 {} -o '{}'",
+                              s, sets, w.path("bp")),
+                  w.path("log")) == 0);
+  const Json result = Json::parse(read_file(w.dir / "bp" / "breakpoint.json"));
+  REQUIRE(result["status"] == "found");
+  CHECK(result["integer"] == true);
+  const long breakpoint = std::lround(result["breakpoint"]["value"].get<double>());
+  const long last_pass = std::lround(result["last_pass"]["value"].get<double>());
+  INFO("breakpoint " << breakpoint << ", last passing " << last_pass);
+  CHECK(last_pass == breakpoint - 1);
+  CHECK(breakpoint > 1);
+  CHECK(breakpoint <= 600);
+  // By hand: one run just below the breakpoint passes, one at it fails in the same way.
+  for (const long sessions : {breakpoint - 1, breakpoint}) {
+    const fs::path out = w.dir / fmt::format("direct-{}", sessions);
+    REQUIRE(convsim(fmt::format("run '{}' -q {} --set conversation.sessions={} -o '{}'", s, sets, sessions,
+                                out.string()),
+                    w.path("log")) == 0);
+    const Json failures = summary(out)["failures"];
+    if (sessions < breakpoint) {
+      CHECK(failures.empty());
+    } else {
+      REQUIRE_FALSE(failures.empty());
+      CHECK(failures[0]["kind"] == result["breakpoint"]["failure"]["kind"]);
+      CHECK(failures[0]["time_s"].get<double>() == result["breakpoint"]["failure"]["time_s"].get<double>());
+    }
+  }
+}
+
+TEST_CASE("breakpoint on slo.ttft_s downward lands within the tolerance below the largest TTFT of the run") {
+  const Workspace w("breakpoint-slo");
+  const std::string s = w.scenario.string();
+  REQUIRE(convsim(fmt::format("breakpoint '{}' --vary slo.ttft_s --from 1 --to 0.0001 --tolerance 0.0002 --kind "
+                              "slo_ttft -o '{}'",
+                              s, w.path("bp")),
+                  w.path("log")) == 0);
+  const Json result = Json::parse(read_file(w.dir / "bp" / "breakpoint.json"));
+  REQUIRE(result["status"] == "found");
+  CHECK(result["integer"] == false);
+  // The objective does not change the simulation: a reply misses it when its TTFT is
+  // above it, so the run fails exactly for objectives below the largest TTFT.
+  double max_ttft_s = 0;
+  const auto rows = csv_rows(w.dir / "bp" / "slo.ttft_s=1" / "turns.csv");
+  const std::size_t ttft = static_cast<std::size_t>(std::find(rows[0].begin(), rows[0].end(), "ttft_s") - rows[0].begin());
+  for (std::size_t i = 1; i < rows.size(); ++i) max_ttft_s = std::max(max_ttft_s, std::stod(rows[i][ttft]));
+  const double failing = result["breakpoint"]["value"], passing = result["last_pass"]["value"];
+  INFO("largest TTFT " << max_ttft_s << " s; fails at " << failing << ", passes at " << passing);
+  CHECK(failing < max_ttft_s);
+  CHECK(passing >= max_ttft_s);
+  CHECK(passing - failing <= 0.0002 + 1e-12);
+  CHECK(result["breakpoint"]["failure"]["kind"] == "slo_ttft");
+}
+
+TEST_CASE("breakpoint says so when --from already fails or --to does not, and wants integers for an integer key") {
+  const Workspace w("breakpoint-ends");
+  const std::string s = w.scenario.string();
+  REQUIRE(convsim(fmt::format("breakpoint '{}' --vary slo.ttft_s --from 0.001 --to 1 -o '{}'", s, w.path("a")),
+                  w.path("from.log")) == 0);
+  CHECK(read_file(w.dir / "from.log").find("slo.ttft_s = 0.001 (--from) already fails: slo_ttft") != std::string::npos);
+  CHECK(Json::parse(read_file(w.dir / "a" / "breakpoint.json"))["status"] == "fails_at_from");
+
+  REQUIRE(convsim(fmt::format("breakpoint '{}' --vary slo.ttft_s --from 1 --to 0.9 -o '{}'", s, w.path("b")),
+                  w.path("to.log")) == 0);
+  CHECK(read_file(w.dir / "to.log").find("slo.ttft_s = 0.9 (--to) does not fail") != std::string::npos);
+  CHECK(Json::parse(read_file(w.dir / "b" / "breakpoint.json"))["status"] == "passes_at_to");
+
+  CHECK(convsim(fmt::format("breakpoint '{}' --vary conversation.sessions --from 1.5 --to 8 -o '{}'", s, w.path("c")),
+                w.path("int.log")) == 2);
+  CHECK(read_file(w.dir / "int.log").find("conversation.sessions is an integer") != std::string::npos);
+}

@@ -206,3 +206,43 @@ TEST_CASE("the same scenario and seed give byte-identical outputs") {
   }
   fs::remove_all(dir);
 }
+
+TEST_CASE("a cache offloaded to host memory comes back in its bytes over the PCIe bandwidth") {
+  // The same conversation with the cache kept in HBM and offloaded to host memory:
+  // the first turns arrive at the same time (nothing differs before the first
+  // restore), and the second reply's TTFT grows by exactly the restore:
+  // latency + KV bytes of its history / PCIe bandwidth (one GPU, one link).
+  const fs::path dir = fs::temp_directory_path() / fmt::format("convsim-offload-{}", ::getpid());
+  auto turns = [&](const std::string& policy) {
+    const std::string command = fmt::format(
+        "{} run {} -q -o {} --set context.kv_between_turns={} --set conversation.duration_min=3 "
+        "--set conversation.probe_minutes=[1] --set model.preset=llama-3.1-8b --set cluster.nodes=1 "
+        "--set cluster.gpus_per_node=1 --set parallelism.tp=1 --set parallelism.pp=1",
+        CONVSIM_BINARY, test::source_path("scenarios/podcast-10h.yaml"), (dir / policy).string(), policy);
+    REQUIRE(std::system(command.c_str()) == 0);
+    std::ifstream in(dir / policy / "turns.csv");
+    std::string line;
+    std::getline(in, line);
+    std::vector<std::vector<std::string>> rows;
+    while (std::getline(in, line)) {
+      std::vector<std::string> cells;
+      std::stringstream ss(line);
+      for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+      rows.push_back(cells);
+    }
+    return rows;
+  };
+  const auto kept = turns("keep"), offloaded = turns("offload_cpu");
+  REQUIRE(kept.size() >= 2);
+  REQUIRE(offloaded.size() >= 2);
+  // Columns: 3 start_s, 5 context_tokens, 6 prompt_tokens, 10 ttft_s.
+  CHECK(kept[1][3] == offloaded[1][3]);
+  const double history_tokens = std::stod(kept[1][5]) - std::stod(kept[1][6]);
+  const FabricSpec& pcie = test::catalog().fabrics.at("pcie5");
+  const double kv_bytes = history_tokens * 32 * 2 * 8 * 128 * 2.0;  // Llama-3.1-8B, BF16
+  const double expected_s = pcie.latency_s + kv_bytes / pcie.bandwidth_bytes_per_s;
+  const double actual_s = std::stod(offloaded[1][10]) - std::stod(kept[1][10]);
+  INFO("Expectation " << expected_s << " s, actual " << actual_s << " s");
+  CHECK(actual_s == Approx(expected_s).epsilon(1e-6));
+  fs::remove_all(dir);
+}

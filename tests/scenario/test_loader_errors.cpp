@@ -172,11 +172,11 @@ TEST_CASE("each bad scenario is reported with its exact located message", "[scen
        {},
        "s.yaml:4:36: cluster.scale_up: 'ib-ndr' is a scale_out fabric; a scale_up fabric is "
        "needed here: nvlink4, pcie5"},
-      {"offload_cpu is in the contract but not implemented yet",
-       "name: x\n" + kConversation + kModel70b + "context: {kv_between_turns: offload_cpu}\n",
+      {"an unknown KV policy names the four allowed",
+       "name: x\n" + kConversation + kModel70b + "context: {kv_between_turns: offload_gpu}\n",
        {},
-       "s.yaml:4:29: context.kv_between_turns: 'offload_cpu' is not supported yet; allowed: "
-       "keep, drop"},
+       "s.yaml:4:29: context.kv_between_turns: unknown value 'offload_gpu'; allowed: "
+       "keep, offload_cpu, offload_nvme, drop"},
       {"a distribution in none of the three forms",
        "name: x\n"
        "conversation:\n"

@@ -1,0 +1,158 @@
+#include "sim/engine/kv_tier_manager.hpp"
+
+#include <algorithm>
+
+namespace sg4 = simgrid::s4u;
+
+namespace convsim {
+namespace {
+
+bool offloads(const Scenario& s) {
+  return s.context.kv_between_turns == ContextSpec::KvBetweenTurns::offload_cpu ||
+         s.context.kv_between_turns == ContextSpec::KvBetweenTurns::offload_nvme;
+}
+
+// A replica's share of its nodes' host memory and NVMe.
+double replica_share(const Scenario& s, double per_node) {
+  return per_node * s.parallelism.gpus_per_replica() / s.cluster.gpus_per_node;
+}
+
+}  // namespace
+
+KvTierManager::KvTierManager(const Scenario& scenario, const CostModel& cost, const Platform& platform,
+                             int first_gpu, KvMemory& memory, BatchScheduler& scheduler, RunResult& result)
+    : scenario_(scenario),
+      cost_(cost),
+      memory_(memory),
+      scheduler_(scheduler),
+      result_(result),
+      platform_(platform),
+      tiers_(replica_share(scenario, scenario.cluster.host_memory_bytes_per_node),
+             replica_share(scenario, scenario.cluster.nvme_bytes_per_node)) {
+  for (int g = 0; g < scenario.parallelism.gpus_per_replica(); ++g) {
+    gpus_.push_back(platform.gpus[first_gpu + g]);
+    gpu_nodes_.push_back(platform.node_of(first_gpu + g));
+  }
+  if (scenario.conversation && scenario.context.kv_between_turns == ContextSpec::KvBetweenTurns::keep) {
+    memory_.on_evict([this](int session, const KeptCache& cache) {
+      pending_energy_j_[session] += move_out(session, cache.tokens, KvTier::host, cache.last_use_s);
+    });
+  }
+}
+
+HostList KvTierManager::tier_hosts(KvTier tier) const {
+  HostList hosts;
+  for (int node : gpu_nodes_) hosts.push_back(tier == KvTier::host ? platform_.cpus[node] : platform_.nvme[node]);
+  return hosts;
+}
+
+double KvTierManager::transfer_energy_j(double bytes) const {
+  return bytes * scenario_.cluster.host_link.energy_j_per_byte;
+}
+
+double KvTierManager::move_out(int session, long tokens, KvTier tier, double last_use_s) {
+  const double bytes = cost_.kv_bytes_for(static_cast<double>(tokens));
+  const auto landed = tiers_.store(session, tokens, bytes, tier, last_use_s);
+  if (!landed) {
+    ++result_.kv_tier_drops;
+    return 0.0;
+  }
+  sg4::ExecPtr transfer = start_pairwise_send(gpus_, tier_hosts(*landed), bytes / static_cast<double>(gpus_.size()));
+  if (transfer) in_flight_.push_back(transfer);
+  ++result_.kv_offloads;
+  result_.kv_transfer_bytes += bytes;
+  const double energy_j = transfer_energy_j(bytes);
+  result_.network_energy_j += energy_j;
+  return energy_j;
+}
+
+bool KvTierManager::start_restore(const Request& request, const OffloadedCache& cache) {
+  const long units = scheduler_.footprint_units(cache.tokens);
+  if (!memory_.try_reserve(units)) return false;
+  sg4::ExecPtr transfer =
+      start_pairwise_send(tier_hosts(cache.tier), gpus_, cache.bytes / static_cast<double>(gpus_.size()));
+  restoring_.push_back(Restore{request, cache, units, transfer});
+  ++result_.kv_restores;
+  result_.kv_transfer_bytes += cache.bytes;
+  const double energy_j = transfer_energy_j(cache.bytes);
+  result_.network_energy_j += energy_j;
+  pending_energy_j_[request.session] += energy_j;
+  return true;
+}
+
+bool KvTierManager::hold_for_restore(const Request& request) {
+  auto cache = tiers_.take(request.session);
+  if (!cache) return false;
+  if (cache->tokens != request.history_tokens) return false;  // stale: the session moved on
+  if (!start_restore(request, *cache)) blocked_.emplace_back(request, *cache);
+  return true;
+}
+
+void KvTierManager::poll() {
+  const double now = sg4::Engine::get_clock();
+  for (auto it = restoring_.begin(); it != restoring_.end();) {
+    if (it->transfer && !it->transfer->test()) {
+      ++it;
+      continue;
+    }
+    memory_.keep(it->request.session, KeptCache{it->cache.tokens, it->units, now});
+    scheduler_.add_waiting(it->request);
+    it = restoring_.erase(it);
+  }
+  while (!blocked_.empty() && start_restore(blocked_.front().first, blocked_.front().second)) blocked_.pop_front();
+  if (!blocked_.empty() && !scheduler_.has_running() && restoring_.empty()) {
+    // Nothing will free HBM: serve the request without its cache.
+    scheduler_.add_waiting(blocked_.front().first);
+    blocked_.pop_front();
+  }
+  in_flight_.erase(std::remove_if(in_flight_.begin(), in_flight_.end(), [](const sg4::ExecPtr& t) { return t->test(); }),
+                   in_flight_.end());
+}
+
+double KvTierManager::after_reply(int session) {
+  if (!offloads(scenario_)) return 0.0;
+  auto kept = memory_.take_kept(session);
+  if (!kept) return 0.0;
+  memory_.release(kept->units);
+  const KvTier tier = scenario_.context.kv_between_turns == ContextSpec::KvBetweenTurns::offload_cpu ? KvTier::host
+                                                                                                     : KvTier::nvme;
+  return move_out(session, kept->tokens, tier, sg4::Engine::get_clock());
+}
+
+double KvTierManager::take_pending_energy(int session) {
+  auto it = pending_energy_j_.find(session);
+  if (it == pending_energy_j_.end()) return 0.0;
+  const double energy_j = it->second;
+  pending_energy_j_.erase(it);
+  return energy_j;
+}
+
+void KvTierManager::wait(double until_s) {
+  std::vector<sg4::ExecPtr> transfers;
+  for (const Restore& r : restoring_) {
+    if (r.transfer) transfers.push_back(r.transfer);
+  }
+  const double now = sg4::Engine::get_clock();
+  if (transfers.empty()) {
+    if (until_s > now) sg4::this_actor::sleep_until(until_s);
+    return;
+  }
+  sg4::Exec::wait_any_for(transfers, until_s < 0 ? -1.0 : std::max(0.0, until_s - now));
+}
+
+void KvTierManager::finish() {
+  for (const sg4::ExecPtr& t : in_flight_) t->wait();
+  in_flight_.clear();
+  // Transfers for sessions that did not come back go to their last reply.
+  for (const auto& [session, energy_j] : pending_energy_j_) {
+    for (auto it = result_.replies.rbegin(); it != result_.replies.rend(); ++it) {
+      if (it->session == session) {
+        it->network_energy_j += energy_j;
+        break;
+      }
+    }
+  }
+  pending_energy_j_.clear();
+}
+
+}  // namespace convsim

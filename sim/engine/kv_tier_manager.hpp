@@ -1,0 +1,81 @@
+#pragma once
+// Moves a replica's conversation caches between HBM, host memory and NVMe as
+// SimGrid transfers over each GPU's PCIe link (and the node's NVMe link):
+// - offload_cpu / offload_nvme: a finished turn's cache leaves HBM at once;
+// - keep: caches evicted from HBM under pressure spill to host memory, then NVMe;
+// - a request whose history waits outside HBM is held while its cache comes back
+//   (asynchronously: other sequences keep running), then admitted with a cache hit.
+// Transfer energy (bytes times the link's energy per byte) is attributed to the
+// session's replies.
+
+#include <deque>
+#include <map>
+#include <vector>
+
+#include <simgrid/s4u.hpp>
+
+#include "sim/accounting/records.hpp"
+#include "sim/cluster/collectives.hpp"
+#include "sim/cluster/platform.hpp"
+#include "sim/engine/iteration_cost.hpp"
+#include "sim/scheduler/batch_scheduler.hpp"
+#include "sim/scheduler/kv_tiers.hpp"
+
+namespace convsim {
+
+class KvTierManager {
+ public:
+  KvTierManager(const Scenario& scenario, const CostModel& cost, const Platform& platform, int first_gpu,
+                KvMemory& memory, BatchScheduler& scheduler, RunResult& result);
+
+  // A request arrives. If its history waits outside HBM, starts bringing it back and
+  // holds the request (true); otherwise the caller queues it (false).
+  bool hold_for_restore(const Request& request);
+
+  // Hands restored requests to the scheduler and retries restores that waited for
+  // HBM room.
+  void poll();
+
+  // After a reply completes: with the offload policies, moves its cache out of HBM.
+  // Returns the transfer energy to attribute to that reply.
+  double after_reply(int session);
+
+  // Transfer energy made for `session` not yet attributed (restores, spills).
+  double take_pending_energy(int session);
+
+  bool restoring() const { return !restoring_.empty() || !blocked_.empty(); }
+
+  // Waits for a restore to finish, or until `until_s` (< 0: no limit).
+  void wait(double until_s);
+
+  // Waits for every transfer in flight (at the end of the run).
+  void finish();
+
+ private:
+  struct Restore {
+    Request request;
+    OffloadedCache cache;
+    long units = 0;
+    simgrid::s4u::ExecPtr transfer;
+  };
+  bool start_restore(const Request& request, const OffloadedCache& cache);
+  double move_out(int session, long tokens, KvTier tier, double last_use_s);
+  HostList tier_hosts(KvTier tier) const;
+  double transfer_energy_j(double bytes) const;
+
+  const Scenario& scenario_;
+  const CostModel& cost_;
+  KvMemory& memory_;
+  BatchScheduler& scheduler_;
+  RunResult& result_;
+  HostList gpus_;
+  std::vector<int> gpu_nodes_;
+  const Platform& platform_;
+  KvTiers tiers_;
+  std::vector<Restore> restoring_;
+  std::deque<std::pair<Request, OffloadedCache>> blocked_;  // waiting for HBM room
+  std::vector<simgrid::s4u::ExecPtr> in_flight_;            // offloads and spills
+  std::map<int, double> pending_energy_j_;
+};
+
+}  // namespace convsim
