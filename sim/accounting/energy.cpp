@@ -14,6 +14,11 @@ double metered_gpu_energy_j(const RunResult& result) {
   return sum;
 }
 
+double reply_host_energy_j(const ReplyRecord& reply, const Scenario& s) {
+  return reply.host_delay_s * s.cluster.host_power_w_per_node * s.parallelism.gpus_per_replica() /
+         s.cluster.gpus_per_node;
+}
+
 int nodes_in_use(const Scenario& scenario) {
   const int per_node = scenario.cluster.gpus_per_node;
   return (scenario.parallelism.gpus_used() + per_node - 1) / per_node;
@@ -48,6 +53,7 @@ bool speech_applies(const Scenario& s) { return s.conversation.has_value() && s.
 
 bool slo_ok(const ReplyRecord& r, const Scenario& s) {
   if (!r.served) return false;
+  if (r.kind != "reply") return true;  // summaries and streamed chunks have no objective of their own
   if (r.ttft_s > s.slo.ttft_s || r.tpot_s > s.slo.tpot_s) return false;
   return !(speech_applies(s) && r.tpot_s > speech_s_per_token(r));
 }
@@ -59,7 +65,7 @@ std::vector<FailureRecord> failure_points(const RunResult& result, const Scenari
   const ReplyRecord* first_speech = nullptr;
   auto earlier = [](const ReplyRecord* a, const ReplyRecord& b) { return !a || b.start_s < a->start_s; };
   for (const ReplyRecord& r : result.replies) {
-    if (!r.served) continue;
+    if (!r.served || r.kind != "reply") continue;
     if (r.ttft_s > s.slo.ttft_s && earlier(first_ttft, r)) first_ttft = &r;
     if (r.tpot_s > s.slo.tpot_s && earlier(first_tpot, r)) first_tpot = &r;
     if (speech_applies(s) && r.tpot_s > speech_s_per_token(r) && earlier(first_speech, r)) first_speech = &r;

@@ -30,6 +30,11 @@ EnergySplit energy_split(const RunResult& result, const Scenario& scenario);
 // Facility energy of one reply: its GPU and network energy times PUE.
 double reply_facility_energy_j(const ReplyRecord& reply, const Scenario& scenario);
 
+// The reply's share of its replica's host power while the host worked for it
+// (retrieval): host_delay_s * host power per node * the replica's share of a node.
+// Already inside the host energy account, which runs all run long.
+double reply_host_energy_j(const ReplyRecord& reply, const Scenario& scenario);
+
 // Nodes holding at least one GPU in use.
 int nodes_in_use(const Scenario& scenario);
 

@@ -10,6 +10,7 @@
 namespace convsim {
 
 struct ReplyRecord {
+  std::string kind = "reply";  // reply, summary or ingest (see RequestKind)
   int session = 0;
   long turn = 0;
   int speaker = -1;
@@ -26,6 +27,7 @@ struct ReplyRecord {
   double e2e_s = 0;
   double human_speech_s = 0;
   double reply_speech_s = 0;
+  double host_delay_s = 0;      // host work before the GPUs (retrieval), part of TTFT
   double energy_j = 0;          // GPU energy attributed (active and in-iteration waiting)
   double network_energy_j = 0;  // link energy of its traffic share
   double flops = 0;

@@ -4,7 +4,10 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <deque>
+#include <map>
 #include <queue>
+#include <set>
 
 #include <fmt/format.h>
 #include <simgrid/s4u.hpp>
@@ -29,7 +32,7 @@ constexpr double kLinkCrossingsPerRoute = 2.0;
 
 struct LaterArrival {
   bool operator()(const Request& a, const Request& b) const {
-    return a.arrival_s != b.arrival_s ? a.arrival_s > b.arrival_s : a.id > b.id;
+    return a.ready_s() != b.ready_s() ? a.ready_s() > b.ready_s() : a.id > b.id;
   }
 };
 
@@ -84,9 +87,14 @@ class ReplicaActor {
   void operator()() {
     for (;;) {
       const double now = sg4::Engine::get_clock();
-      while (!pending_.empty() && pending_.top().arrival_s <= now) {
+      while (!pending_.empty() && pending_.top().ready_s() <= now) {
         Request r = pending_.top();
         pending_.pop();
+        // A conversation's requests are served one after another, in order.
+        if (run_.scenario.conversation && !busy_sessions_.insert(r.session).second) {
+          parked_[r.session].push_back(r);
+          continue;
+        }
         admit_or_fail(r);
       }
       tiers_.poll();
@@ -95,9 +103,9 @@ class ReplicaActor {
       if (scheduler_.has_running()) {
         run_iteration();
       } else if (tiers_.restoring()) {
-        tiers_.wait(pending_.empty() ? -1.0 : pending_.top().arrival_s);
+        tiers_.wait(pending_.empty() ? -1.0 : pending_.top().ready_s());
       } else if (!pending_.empty()) {
-        sg4::this_actor::sleep_until(pending_.top().arrival_s);
+        sg4::this_actor::sleep_until(pending_.top().ready_s());
       } else {
         break;
       }
@@ -143,6 +151,8 @@ class ReplicaActor {
 
   ReplyRecord base_record(const Request& r) const {
     ReplyRecord rec;
+    rec.kind = std::string(request_kind_name(r.kind));
+    rec.host_delay_s = r.host_delay_s;
     rec.session = r.session;
     rec.turn = r.turn;
     rec.speaker = r.speaker;
@@ -157,7 +167,14 @@ class ReplicaActor {
   }
 
   void continue_session(const Request& r, const ReplyOutcome& outcome) {
-    if (auto next = run_.workload.follow_up(r, outcome)) pending_.push(*next);
+    for (const Request& next : run_.workload.follow_up(r, outcome)) pending_.push(next);
+    if (!run_.scenario.conversation) return;
+    busy_sessions_.erase(r.session);
+    auto parked = parked_.find(r.session);
+    if (parked != parked_.end() && !parked->second.empty()) {
+      pending_.push(parked->second.front());  // already due: served next
+      parked->second.pop_front();
+    }
   }
 
   void run_iteration() {
@@ -240,7 +257,7 @@ class ReplicaActor {
     rec.served = true;
     rec.cached_tokens = seq.cached_tokens;
     rec.queue_s = seq.scheduled_s - seq.request.arrival_s;
-    rec.ttft_s = seq.first_token_s - seq.request.arrival_s;
+    rec.ttft_s = seq.request.output_tokens > 0 ? seq.first_token_s - seq.request.arrival_s : 0.0;
     rec.e2e_s = seq.done_s - seq.request.arrival_s;
     rec.tpot_s = seq.request.output_tokens > 1
                      ? (seq.done_s - seq.first_token_s) / static_cast<double>(seq.request.output_tokens - 1)
@@ -254,7 +271,8 @@ class ReplicaActor {
     rec.kv_bytes = seq.kv_bytes;
     rec.peak_gpu_mem_bytes = seq.peak_gpu_mem_bytes;
     run_.result.replies.push_back(rec);
-    continue_session(seq.request, ReplyOutcome{seq.first_token_s, seq.done_s});
+    continue_session(seq.request, ReplyOutcome{seq.request.output_tokens > 0 ? seq.first_token_s : seq.done_s,
+                                                seq.done_s});
   }
 
   void report_progress(double now_s) {
@@ -276,6 +294,8 @@ class ReplicaActor {
   int first_gpu_ = 0;
   std::vector<HostList> stage_hosts_;
   std::priority_queue<Request, std::vector<Request>, LaterArrival> pending_;
+  std::set<int> busy_sessions_;                // sessions with a request in flight
+  std::map<int, std::deque<Request>> parked_;  // their next requests, in order
   KvMemory memory_;
   BatchScheduler scheduler_;
   KvTierManager tiers_;

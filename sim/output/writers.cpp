@@ -44,7 +44,7 @@ std::vector<ProbeRow> probe_rows(const std::vector<ReplyRecord>& sorted, const S
   for (double minute : scenario.conversation->probe_minutes) {
     ProbeRow row{minute, nullptr};
     for (const ReplyRecord& r : sorted) {
-      if (r.session == 0 && r.start_s >= minute * 60.0) {
+      if (r.session == 0 && r.kind == "reply" && r.start_s >= minute * 60.0) {
         row.reply = &r;
         break;
       }
@@ -59,7 +59,8 @@ void write_turns_csv(const std::string& path, const std::vector<ReplyRecord>& so
   if (!out) throw std::runtime_error(fmt::format("{}: cannot write file", path));
   out << "session,turn,speaker,start_s,minute,context_tokens,prompt_tokens,cached_tokens,output_tokens,"
          "queue_s,ttft_s,tpot_s,e2e_s,energy_j,facility_energy_j,flops,hbm_bytes,net_bytes,kv_bytes,"
-         "peak_gpu_mem_bytes,slo_ok,failure,replica,network_energy_j,human_speech_s,reply_speech_s\n";
+         "peak_gpu_mem_bytes,slo_ok,failure,replica,network_energy_j,human_speech_s,reply_speech_s,kind,"
+         "host_delay_s,host_energy_j\n";
   for (const ReplyRecord& r : sorted) {
     auto served = [&r](double v) { return r.served ? number(v) : std::string(); };
     out << r.session << ',' << r.turn << ',' << speaker_name(r, scenario) << ',' << number(r.start_s) << ','
@@ -69,7 +70,8 @@ void write_turns_csv(const std::string& path, const std::vector<ReplyRecord>& so
         << ',' << number(r.flops) << ',' << number(r.hbm_bytes) << ',' << number(r.net_bytes) << ','
         << number(r.kv_bytes) << ',' << number(r.peak_gpu_mem_bytes) << ',' << (slo_ok(r, scenario) ? 1 : 0) << ','
         << r.failure << ',' << r.replica << ',' << number(r.network_energy_j) << ',' << number(r.human_speech_s)
-        << ',' << number(r.reply_speech_s) << '\n';
+        << ',' << number(r.reply_speech_s) << ',' << r.kind << ',' << number(r.host_delay_s) << ','
+        << number(reply_host_energy_j(r, scenario)) << '\n';
   }
 }
 
@@ -79,13 +81,13 @@ nlohmann::ordered_json summary_json(const RunResult& result, const std::vector<R
   double output_tokens = 0, context_tokens = 0, cached_tokens = 0;
   long served = 0, slo_met = 0;
   for (const ReplyRecord& r : sorted) {
-    if (!r.served) continue;
+    output_tokens += r.served ? static_cast<double>(r.output_tokens) : 0.0;
+    if (!r.served || r.kind != "reply") continue;
     ++served;
     slo_met += slo_ok(r, scenario) ? 1 : 0;
     ttft.push_back(r.ttft_s);
     tpot.push_back(r.tpot_s);
     e2e.push_back(r.e2e_s);
-    output_tokens += static_cast<double>(r.output_tokens);
     context_tokens += static_cast<double>(r.context_tokens);
     cached_tokens += static_cast<double>(r.cached_tokens);
   }
@@ -94,7 +96,13 @@ nlohmann::ordered_json summary_json(const RunResult& result, const std::vector<R
   nlohmann::ordered_json j;
   j["scenario"] = scenario.name;
   j["replies"] = served;
-  j["failed_replies"] = static_cast<long>(sorted.size()) - served;
+  long failed = 0, other = 0;
+  for (const ReplyRecord& r : sorted) {
+    if (r.kind != "reply") ++other;
+    else if (!r.served) ++failed;
+  }
+  j["failed_replies"] = failed;
+  j["other_requests"] = other;  // summaries and streamed-in chunks
   j["slo_met_fraction"] = served > 0 ? static_cast<double>(slo_met) / static_cast<double>(served) : 0.0;
   j["output_tokens_per_s"] = result.end_s > 0 ? output_tokens / result.end_s : 0.0;
   j["gpu_power_w_mean"] = result.end_s > 0 ? metered_gpu_energy_j(result) / result.end_s : 0.0;

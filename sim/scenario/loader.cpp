@@ -289,9 +289,37 @@ ModelChoice read_model(const MapReader& m, const Catalog& catalog) {
 }
 
 ContextSpec read_context(const MapReader& c) {
-  c.allow_only({"policy", "kv_between_turns"});
+  c.allow_only({"policy", "kv_between_turns", "window_tokens", "summary_every_tokens", "summary_tokens",
+                "summary_instruction_tokens", "retrieval_chunks", "retrieval_chunk_tokens", "retrieval_latency_s",
+                "ingestion", "streaming_interval_s"});
   ContextSpec spec;
-  c.choice_or("policy", "full", {"full"});
+  const std::string policy = c.choice_or("policy", "full", {"full", "window", "summary", "retrieval"});
+  spec.policy = policy == "window"      ? ContextSpec::Policy::window
+                : policy == "summary"   ? ContextSpec::Policy::summary
+                : policy == "retrieval" ? ContextSpec::Policy::retrieval
+                                        : ContextSpec::Policy::full;
+  const Limits at_least_one = Limits::at_least(1);
+  spec.window_tokens = c.integer_or("window_tokens", spec.window_tokens, at_least_one);
+  spec.summary_every_tokens = c.integer_or("summary_every_tokens", spec.summary_every_tokens, at_least_one);
+  spec.summary_tokens = c.integer_or("summary_tokens", spec.summary_tokens, at_least_one);
+  spec.summary_instruction_tokens =
+      c.integer_or("summary_instruction_tokens", spec.summary_instruction_tokens, at_least_one);
+  if (spec.summary_tokens >= spec.summary_every_tokens) {
+    c.locator().fail(c.spot("summary_tokens"),
+                     fmt::format("context.summary_tokens = {} must be < context.summary_every_tokens = {}",
+                                 spec.summary_tokens, spec.summary_every_tokens));
+  }
+  spec.retrieval_chunks = c.int_or("retrieval_chunks", spec.retrieval_chunks, Limits::at_least(0));
+  spec.retrieval_chunk_tokens = c.integer_or("retrieval_chunk_tokens", spec.retrieval_chunk_tokens, at_least_one);
+  spec.retrieval_latency_s = c.number_or("retrieval_latency_s", spec.retrieval_latency_s, Limits::at_least(0));
+  const std::string ingestion = c.choice_or("ingestion", "at_turn_end", {"at_turn_end", "streaming"});
+  spec.ingestion = ingestion == "streaming" ? ContextSpec::Ingestion::streaming : ContextSpec::Ingestion::at_turn_end;
+  spec.streaming_interval_s = c.number_or("streaming_interval_s", spec.streaming_interval_s, Limits::positive());
+  if (spec.ingestion == ContextSpec::Ingestion::streaming && spec.policy != ContextSpec::Policy::full) {
+    c.locator().fail(c.spot("ingestion"), fmt::format("context.ingestion: streaming needs context.policy full (the "
+                                                      "words streamed in extend the cached history), got {}",
+                                                      policy));
+  }
   if (c.has("kv_between_turns")) {
     const std::string kv = c.string("kv_between_turns");
     if (kv == "keep") {

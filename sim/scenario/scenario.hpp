@@ -73,7 +73,29 @@ struct ModelChoice {
 };
 
 struct ContextSpec {
-  enum class Policy { full };
+  // What the model sees each turn:
+  // full: the whole history;
+  // window: the last window_tokens tokens (once the conversation is longer, the
+  //   oldest tokens fall out and the shifted context is prefilled again each turn);
+  // summary: when the history reaches summary_every_tokens, the model first writes
+  //   a summary of summary_tokens (its own request), then the context restarts
+  //   from the summary: a sawtooth;
+  // retrieval: retrieval_chunks chunks of retrieval_chunk_tokens found for the
+  //   turn (retrieval_latency_s on the host before the request) plus the last
+  //   window_tokens of the conversation, all prefilled each turn.
+  enum class Policy { full, window, summary, retrieval };
+  // When the person's words reach the model: at_turn_end (when the reply is due)
+  // or streaming (prefilled every streaming_interval_s while the person speaks).
+  enum class Ingestion { at_turn_end, streaming };
+  long window_tokens = 8192;
+  long summary_every_tokens = 32768;
+  long summary_tokens = 1024;
+  long summary_instruction_tokens = 64;
+  int retrieval_chunks = 8;
+  long retrieval_chunk_tokens = 512;
+  double retrieval_latency_s = 0.05;
+  Ingestion ingestion = Ingestion::at_turn_end;
+  double streaming_interval_s = 2.0;
   // What happens to a conversation's KV cache between its turns:
   // keep: stays in HBM (evicted least recently used first to host memory, then
   //       NVMe, then dropped, when new requests need the room);

@@ -41,7 +41,7 @@ std::vector<Request> BatchScheduler::admit() {
       continue;
     }
     std::optional<KeptCache> kept = memory_.take_kept(r.session);
-    const bool hit = kept && policy_ == KvPolicy::keep && kept->tokens == r.history_tokens;
+    const bool hit = kept && policy_ == KvPolicy::keep && r.cache_reusable && kept->tokens == r.history_tokens;
     if (kept && !hit) {  // stale: not this turn's history
       memory_.release(kept->units);
       kept.reset();
@@ -110,7 +110,8 @@ IterationPlan BatchScheduler::plan() const {
     if (!s.in_prefill()) continue;
     const long chunk = std::min(budget, s.prefill_tokens - s.prefill_done);
     plan.members.push_back(i);
-    plan.work.push_back(SequenceWork{chunk, s.kv_tokens, s.prefill_done + chunk == s.prefill_tokens});
+    const bool last = s.prefill_done + chunk == s.prefill_tokens;
+    plan.work.push_back(SequenceWork{chunk, s.kv_tokens, last && s.request.output_tokens > 0});
     budget -= chunk;
   }
   for (const SequenceWork& w : plan.work) plan.tokens += w.new_tokens;
@@ -124,7 +125,7 @@ std::vector<Sequence> BatchScheduler::finish_iteration(const IterationPlan& plan
     s.kv_tokens += plan.work[k].new_tokens;
     if (s.in_prefill()) {
       s.prefill_done += plan.work[k].new_tokens;
-      if (!s.in_prefill()) {  // the prefill's last chunk yields the next token
+      if (!s.in_prefill() && s.request.output_tokens > 0) {  // the last chunk yields the next token
         if (s.generated == 0) s.first_token_s = end_s;
         ++s.generated;
       }

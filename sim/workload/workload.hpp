@@ -5,6 +5,7 @@
 // request only when its previous reply is done.
 
 #include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -13,7 +14,14 @@
 
 namespace convsim {
 
+// reply: answers a human turn; summary: the model summarises the history (context
+// policy summary); ingest: words streamed in while the person speaks, prefilled
+// with no output.
+enum class RequestKind { reply, summary, ingest };
+std::string_view request_kind_name(RequestKind kind);
+
 struct Request {
+  RequestKind kind = RequestKind::reply;
   long id = 0;            // unique, in order of creation
   int session = 0;        // conversation, or closed-loop slot of a request stream
   long turn = 0;          // reply number within the session, from 0
@@ -24,6 +32,12 @@ struct Request {
   long output_tokens = 1;   // tokens of the reply
   double human_speech_s = 0;  // how long the human turn took to speak
   double reply_speech_s = 0;  // how long the reply takes to speak
+  // Whether history_tokens are the same tokens the session's cache holds. False
+  // when the context was cut (window), restarted (after a summary) or rebuilt
+  // around retrieved chunks: the cache cannot be reused.
+  bool cache_reusable = true;
+  double host_delay_s = 0;  // host work before the request reaches the GPUs (retrieval)
+  double ready_s() const { return arrival_s + host_delay_s; }
 };
 
 // How a reply went, as the workload needs it to continue the session.
@@ -40,8 +54,9 @@ class Workload {
   // closed-loop slot's first request, every open-loop arrival.
   std::vector<Request> initial_requests();
 
-  // The request that follows `done` in its session, if any.
-  std::optional<Request> follow_up(const Request& done, const ReplyOutcome& outcome);
+  // The requests that follow `done` in its session (none after an ingest chunk: the
+  // rest of its turn was issued with it).
+  std::vector<Request> follow_up(const Request& done, const ReplyOutcome& outcome);
 
   // Time by which the generator stops issuing new human turns, 0 for streams.
   double horizon_s() const;
@@ -51,10 +66,14 @@ class Workload {
     Rng rng;
     int next_speaker = 0;
     long turns = 0;
-    long history_tokens = 0;
+    long context_tokens = 0;  // the history the model sees next turn (full, window, summary)
+    long recent_tokens = 0;   // the conversation so far (retrieval's recent window)
+    std::optional<Request> after_summary;  // the reply waiting for its summary
   };
 
-  std::optional<Request> conversation_turn(int session, double start_s);
+  // The requests of the human turn starting at `start_s` (none past the duration).
+  std::vector<Request> conversation_turn(int session, double start_s);
+  Request base_request(int session, RequestKind kind);
   Request stream_request(int slot, double arrival_s);
 
   const Scenario& scenario_;

@@ -273,3 +273,26 @@ TEST_CASE("breakpoint says so when --from already fails or --to does not, and wa
                 w.path("int.log")) == 2);
   CHECK(read_file(w.dir / "int.log").find("conversation.sessions is an integer") != std::string::npos);
 }
+
+TEST_CASE("tools/plot draws a compare folder (bars included) and a single run folder") {
+  if (std::system("/usr/bin/python3 -c 'import matplotlib' > /dev/null 2>&1") != 0) {
+    WARN("Debian's python3-matplotlib is missing (tools/setup installs it): tools/plot not tested");
+    return;
+  }
+  const Workspace w("plot");
+  REQUIRE(convsim(fmt::format("compare '{}' -o '{}'", w.scenario.string(), w.path("all")), w.path("log")) == 0);
+  const std::string plot = fmt::format("{}/tools/plot", CONVSIM_SOURCE_DIR);
+  for (const char* folder : {"all", "all/kept"}) {
+    const std::string command = fmt::format("'{}' '{}' --log --format png,svg > '{}' 2>&1", plot, w.path(folder),
+                                            w.path("plot.log"));
+    INFO(read_file(w.dir / "plot.log"));
+    REQUIRE(std::system(command.c_str()) == 0);
+    for (const char* figure : {"energy_per_reply", "latency", "power"}) {
+      for (const char* format : {"png", "svg"}) {
+        CHECK(fs::file_size(w.dir / folder / "plots" / fmt::format("{}.{}", figure, format)) > 1000);
+      }
+    }
+  }
+  CHECK(fs::is_regular_file(w.dir / "all" / "plots" / "compare.png"));
+  CHECK_FALSE(fs::exists(w.dir / "all" / "kept" / "plots" / "compare.png"));  // one run: no bars
+}

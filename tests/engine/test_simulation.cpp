@@ -246,3 +246,20 @@ TEST_CASE("a cache offloaded to host memory comes back in its bytes over the PCI
   CHECK(actual_s == Approx(expected_s).epsilon(1e-6));
   fs::remove_all(dir);
 }
+
+TEST_CASE("streaming ingestion lowers TTFT: only the last interval's words are left to prefill") {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("convsim-streaming-{}", ::getpid());
+  auto median_ttft = [&](const std::string& ingestion) {
+    const std::string command = fmt::format(
+        "{} run {} -q -o {} --set context.ingestion={} --set conversation.duration_min=20 "
+        "--set conversation.probe_minutes=[1] --set model.preset=llama-3.1-70b --set cluster.nodes=1 "
+        "--set parallelism.pp=1 --set context.streaming_interval_s=1",
+        CONVSIM_BINARY, test::source_path("scenarios/podcast-10h.yaml"), (dir / ingestion).string(), ingestion);
+    REQUIRE(std::system(command.c_str()) == 0);
+    return nlohmann::json::parse(read_file(dir / ingestion / "summary.json"))["ttft_s"]["p50"].get<double>();
+  };
+  const double at_end = median_ttft("at_turn_end"), streaming = median_ttft("streaming");
+  INFO("TTFT p50 at turn end " << at_end << " s, streaming " << streaming << " s");
+  CHECK(streaming < at_end);
+  fs::remove_all(dir);
+}

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -60,8 +61,9 @@ TEST_CASE("a conversation's turn arrives when the human finishes speaking, with 
   CHECK(first[0].history_tokens == 0);
   // The reply (40 tokens = 30.08 words at 150 words/min = 12.03 s of speech) starts
   // being spoken at the first token, at 31 s; the next turn starts after it and the pause.
-  const auto next = w.follow_up(first[0], ReplyOutcome{31.0, 33.0});
-  REQUIRE(next.has_value());
+  const auto follow = w.follow_up(first[0], ReplyOutcome{31.0, 33.0});
+  REQUIRE(follow.size() == 1);
+  const Request* next = &follow[0];
   const double speech_s = 40 / 1.33 / 150 * 60;
   CHECK(first[0].reply_speech_s == Approx(speech_s));
   CHECK(next->arrival_s == Approx(31.0 + speech_s + 2.0 + 30.0));
@@ -79,7 +81,7 @@ TEST_CASE("no human turn starts after the conversation's duration") {
     pending.pop_back();
     ++turns;
     CHECK(r.arrival_s - r.human_speech_s < 60.0);
-    if (auto n = w.follow_up(r, ReplyOutcome{r.arrival_s + 0.1, r.arrival_s + 1.0})) pending.push_back(*n);
+    for (const Request& n : w.follow_up(r, ReplyOutcome{r.arrival_s + 0.1, r.arrival_s + 1.0})) pending.push_back(n);
   }
   CHECK(turns >= 2);
 }
@@ -101,10 +103,121 @@ cluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 1}
     CHECK(r.prompt_tokens >= 100);
     CHECK(r.prompt_tokens <= 200);
     CHECK(r.output_tokens == 5);
-    if (auto n = w.follow_up(r, ReplyOutcome{1.0, 2.0})) {
-      pending.push_back(*n);
+    for (const Request& n : w.follow_up(r, ReplyOutcome{1.0, 2.0})) {
+      pending.push_back(n);
       ++issued;
     }
   }
   CHECK(issued == 10);
+}
+
+namespace {
+
+// Plays a conversation through, each request answered 1 s after it arrives.
+std::vector<Request> play(const Scenario& s, int max_requests = 10000) {
+  Workload w(s);
+  std::vector<Request> pending = w.initial_requests(), all;
+  while (!pending.empty() && static_cast<int>(all.size()) < max_requests) {
+    std::sort(pending.begin(), pending.end(), [](const Request& a, const Request& b) { return a.arrival_s > b.arrival_s; });
+    const Request r = pending.back();
+    pending.pop_back();
+    all.push_back(r);
+    for (const Request& n : w.follow_up(r, ReplyOutcome{r.arrival_s + 0.5, r.arrival_s + 1.0})) pending.push_back(n);
+  }
+  return all;
+}
+
+const std::vector<Override> kLongTurns = {{"conversation.duration_min", "120"},
+                                          {"conversation.probe_minutes", "[]"},
+                                          {"conversation.speakers", "[{name: a, words_per_min: 150, turn_words: {fixed: 300}}]"},
+                                          {"conversation.pause_s", "{fixed: 1}"}};
+
+std::vector<Override> with(std::vector<Override> base, std::vector<Override> more) {
+  base.insert(base.end(), more.begin(), more.end());
+  return base;
+}
+
+}  // namespace
+
+TEST_CASE("the window policy caps the context, and a cut context is not reused from the cache") {
+  const Scenario s = test::scenario_from(test::kSmallConversation,
+                                         with(kLongTurns, {{"context.policy", "window"}, {"context.window_tokens", "2000"}}));
+  bool cut = false;
+  for (const Request& r : play(s)) {
+    CHECK(r.history_tokens + r.prompt_tokens <= 2000);
+    if (!r.cache_reusable) {
+      cut = true;
+      CHECK(r.history_tokens + r.prompt_tokens == 2000);
+    }
+  }
+  CHECK(cut);
+}
+
+TEST_CASE("the summary policy's context is a sawtooth: it grows to the threshold, then restarts from the summary") {
+  const Scenario s = test::scenario_from(
+      test::kSmallConversation,
+      with(kLongTurns, {{"context.policy", "summary"}, {"context.summary_every_tokens", "3000"},
+                        {"context.summary_tokens", "500"}, {"context.summary_instruction_tokens", "50"}}));
+  const std::vector<Request> all = play(s);
+  int summaries = 0;
+  long previous = -1;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const Request& r = all[i];
+    if (r.kind == RequestKind::summary) {
+      ++summaries;
+      CHECK(r.history_tokens >= 3000);
+      CHECK(r.prompt_tokens == 50);
+      CHECK(r.output_tokens == 500);
+      REQUIRE(i + 1 < all.size());
+      CHECK(all[i + 1].kind == RequestKind::reply);
+      CHECK(all[i + 1].history_tokens == 500);  // restarts from the summary
+      CHECK(all[i + 1].arrival_s == r.arrival_s);  // still due at the end of the turn
+      CHECK_FALSE(all[i + 1].cache_reusable);
+      continue;
+    }
+    if (previous >= 0 && r.cache_reusable) CHECK(r.history_tokens > previous);  // growing between summaries
+    previous = r.history_tokens;
+  }
+  CHECK(summaries >= 3);
+}
+
+TEST_CASE("retrieval puts k chunks plus the recent window in every context, after the host's latency") {
+  const Scenario s = test::scenario_from(
+      test::kSmallConversation,
+      with(kLongTurns, {{"context.policy", "retrieval"}, {"context.retrieval_chunks", "4"},
+                        {"context.retrieval_chunk_tokens", "256"}, {"context.window_tokens", "1000"},
+                        {"context.retrieval_latency_s", "0.2"}}));
+  const std::vector<Request> all = play(s, 50);
+  REQUIRE(all.size() > 5);
+  for (const Request& r : all) {
+    CHECK(r.history_tokens <= 4 * 256 + 1000);
+    CHECK(r.history_tokens >= 4 * 256);
+    CHECK(r.host_delay_s == 0.2);
+    CHECK_FALSE(r.cache_reusable);
+  }
+  CHECK(all.back().history_tokens == 4 * 256 + 1000);  // the recent window is full by then
+}
+
+TEST_CASE("streaming ingestion prefills the words as they are spoken, leaving the last interval for the reply") {
+  const Scenario s = test::scenario_from(
+      test::kSmallConversation,
+      with(kLongTurns, {{"context.ingestion", "streaming"}, {"context.streaming_interval_s", "10"}}));
+  Workload w(s);
+  const std::vector<Request> first = w.initial_requests();
+  // 300 words at 150 words/min take 120 s: 11 chunks at 10, 20, ..., 110 s, then the reply at 120 s.
+  REQUIRE(first.size() == 12);
+  long ingested = 0;
+  for (int k = 0; k < 11; ++k) {
+    CHECK(first[k].kind == RequestKind::ingest);
+    CHECK(first[k].arrival_s == Approx(10.0 * (k + 1)));
+    CHECK(first[k].output_tokens == 0);
+    CHECK(first[k].history_tokens == ingested);
+    ingested += first[k].prompt_tokens;
+  }
+  const Request& reply = first.back();
+  CHECK(reply.kind == RequestKind::reply);
+  CHECK(reply.arrival_s == Approx(120.0));
+  CHECK(reply.history_tokens == ingested);
+  CHECK(reply.history_tokens + reply.prompt_tokens == 399);  // 300 words * 1.33
+  CHECK(reply.prompt_tokens == 399 - std::lround(399 * 110.0 / 120.0));
 }
