@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include <fmt/format.h>
 
 namespace convsim {
 
@@ -38,57 +37,6 @@ EnergySplit energy_split(const RunResult& result, const Scenario& scenario) {
 
 double reply_facility_energy_j(const ReplyRecord& reply, const Scenario& scenario) {
   return (reply.energy_j + reply.network_energy_j) * scenario.cluster.pue;
-}
-
-namespace {
-
-// Seconds per spoken reply token: the pace tokens must at least keep.
-double speech_s_per_token(const ReplyRecord& r) {
-  return r.output_tokens > 0 ? r.reply_speech_s / static_cast<double>(r.output_tokens) : 0.0;
-}
-
-bool speech_applies(const Scenario& s) { return s.conversation.has_value() && s.slo.speech_realtime; }
-
-}  // namespace
-
-bool slo_ok(const ReplyRecord& r, const Scenario& s) {
-  if (!r.served) return false;
-  if (r.kind != "reply") return true;  // summaries and streamed chunks have no objective of their own
-  if (r.ttft_s > s.slo.ttft_s || r.tpot_s > s.slo.tpot_s) return false;
-  return !(speech_applies(s) && r.tpot_s > speech_s_per_token(r));
-}
-
-std::vector<FailureRecord> failure_points(const RunResult& result, const Scenario& s) {
-  std::vector<FailureRecord> out = result.failures;
-  const ReplyRecord* first_ttft = nullptr;
-  const ReplyRecord* first_tpot = nullptr;
-  const ReplyRecord* first_speech = nullptr;
-  auto earlier = [](const ReplyRecord* a, const ReplyRecord& b) { return !a || b.start_s < a->start_s; };
-  for (const ReplyRecord& r : result.replies) {
-    if (!r.served || r.kind != "reply") continue;
-    if (r.ttft_s > s.slo.ttft_s && earlier(first_ttft, r)) first_ttft = &r;
-    if (r.tpot_s > s.slo.tpot_s && earlier(first_tpot, r)) first_tpot = &r;
-    if (speech_applies(s) && r.tpot_s > speech_s_per_token(r) && earlier(first_speech, r)) first_speech = &r;
-  }
-  if (first_ttft) {
-    out.push_back({"slo_ttft", first_ttft->start_s,
-                   fmt::format("TTFT {:.3f} s > {:.3f} s (context {} tokens, prompt {}, queued {:.3f} s)",
-                               first_ttft->ttft_s, s.slo.ttft_s, first_ttft->context_tokens,
-                               first_ttft->prompt_tokens, first_ttft->queue_s)});
-  }
-  if (first_tpot) {
-    out.push_back({"slo_tpot", first_tpot->start_s,
-                   fmt::format("TPOT {:.4f} s > {:.4f} s (context {} tokens)", first_tpot->tpot_s, s.slo.tpot_s,
-                               first_tpot->context_tokens)});
-  }
-  if (first_speech) {
-    out.push_back({"speech_realtime", first_speech->start_s,
-                   fmt::format("tokens come every {:.4f} s but are spoken every {:.4f} s", first_speech->tpot_s,
-                               speech_s_per_token(*first_speech))});
-  }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const FailureRecord& a, const FailureRecord& b) { return a.time_s < b.time_s; });
-  return out;
 }
 
 }  // namespace convsim

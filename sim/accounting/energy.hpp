@@ -1,5 +1,5 @@
 #pragma once
-// Energy accounts of a run, and the failure points found in its records.
+// Energy accounts of a run.
 //
 // Conservation: the GPUs' metered energy (each GPU's active energy plus idle power
 // over the rest of the reserved span) equals the replies' attributed energy plus
@@ -38,11 +38,5 @@ double reply_host_energy_j(const ReplyRecord& reply, const Scenario& scenario);
 // Nodes holding at least one GPU in use.
 int nodes_in_use(const Scenario& scenario);
 
-// Whether a served reply met every objective (TTFT, TPOT and, for conversations
-// with speech_realtime, producing tokens at least as fast as they are spoken).
-bool slo_ok(const ReplyRecord& reply, const Scenario& scenario);
-
-// Engine failures plus the first miss of each objective, ordered by time.
-std::vector<FailureRecord> failure_points(const RunResult& result, const Scenario& scenario);
 
 }  // namespace convsim

@@ -39,9 +39,11 @@ struct ReplyRecord {
 };
 
 struct FailureRecord {
-  std::string kind;   // memory, context_limit, slo_ttft, slo_tpot, speech_realtime
+  std::string kind;   // memory, context_limit, slo_ttft, slo_tpot, speech_realtime, unstable_queue
   double time_s = 0;
   std::string cause;
+  // What the time went to: compute, memory_bandwidth, network, queueing, capacity.
+  std::string cause_class;
 };
 
 // One GPU's meter: what it drew while active. Idle power fills the rest of the run.

@@ -53,7 +53,7 @@ void add_iteration(ReplyBreakdown& out, const Scenario& s, const IterationCost& 
 
 }  // namespace
 
-ReplyBreakdown explain_reply(const Scenario& s, const CostModel& cost, const ReplyRecord& reply) {
+ReplyBreakdown explain_reply(const Scenario& s, const CostModel& cost, const ReplyRecord& reply, ReplyPhase phase) {
   ReplyBreakdown out;
   for (int i = 0; i < kKernelClasses; ++i) {
     out.rows.push_back(BreakdownRow{std::string(kernel_class_name(static_cast<KernelClass>(i)))});
@@ -63,7 +63,7 @@ ReplyBreakdown explain_reply(const Scenario& s, const CostModel& cost, const Rep
 
   out.prefill_tokens = reply.context_tokens - reply.cached_tokens;
   long done = 0;
-  while (done < out.prefill_tokens) {
+  while (phase != ReplyPhase::decode && done < out.prefill_tokens) {
     const long chunk = std::min(s.serving.prefill_chunk_tokens, out.prefill_tokens - done);
     const bool last = done + chunk == out.prefill_tokens;
     const IterationCost c = cost.iteration({SequenceWork{chunk, reply.cached_tokens + done, last}});
@@ -71,7 +71,7 @@ ReplyBreakdown explain_reply(const Scenario& s, const CostModel& cost, const Rep
     out.prefill_s += c.uncontended_s;
     done += chunk;
   }
-  for (long k = 1; k < reply.output_tokens; ++k) {
+  for (long k = 1; phase != ReplyPhase::prefill && k < reply.output_tokens; ++k) {
     const IterationCost c = cost.iteration({SequenceWork{1, reply.context_tokens + k - 1, true}});
     add_iteration(out, s, c);
     out.decode_s += c.uncontended_s;

@@ -36,7 +36,10 @@ struct ReplyBreakdown {
   double total_energy_j() const;
 };
 
-ReplyBreakdown explain_reply(const Scenario& scenario, const CostModel& cost, const ReplyRecord& reply);
+enum class ReplyPhase { all, prefill, decode };
+
+ReplyBreakdown explain_reply(const Scenario& scenario, const CostModel& cost, const ReplyRecord& reply,
+                             ReplyPhase phase = ReplyPhase::all);
 
 std::string format_breakdown(const ReplyBreakdown& breakdown, const ReplyRecord& reply);
 

@@ -51,7 +51,7 @@ struct RunContext {
     for (const FailureRecord& f : result.failures) {
       if (f.kind == kind) return;  // the first occurrence of each kind is the failure point
     }
-    result.failures.push_back(FailureRecord{kind, time_s, cause});
+    result.failures.push_back(FailureRecord{kind, time_s, cause, "capacity"});
   }
 };
 
@@ -320,7 +320,8 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
         "memory", 0.0,
         fmt::format("weights and workspace need {:.1f} GB on the busiest GPU, which has {:.1f} GB of HBM; "
                     "no KV cache fits (tp = {}, pp = {})",
-                    need / kGb, scenario.cluster.gpu.hbm_bytes / kGb, p.tp, p.pp)});
+                    need / kGb, scenario.cluster.gpu.hbm_bytes / kGb, p.tp, p.pp),
+        "capacity"});
     for (const Request& r : workload.initial_requests()) {
       ReplyRecord rec;
       rec.session = r.session;

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "sim/accounting/energy.hpp"
+#include "sim/analysis/failures.hpp"
 #include "sim/accounting/stats.hpp"
 
 namespace convsim {
@@ -115,8 +116,13 @@ nlohmann::ordered_json summary_json(const RunResult& result, const std::vector<R
   j["energy_j"] = {{"gpu_active", e.gpu_active_j}, {"gpu_idle", e.gpu_idle_j}, {"network", e.network_j},
                    {"host", e.host_j},             {"facility", e.facility_j}, {"total", e.total_j()}};
   j["failures"] = nlohmann::ordered_json::array();
-  for (const FailureRecord& f : failure_points(result, scenario)) {
-    j["failures"].push_back({{"kind", f.kind}, {"time_s", f.time_s}, {"minute", f.time_s / 60.0}, {"cause", f.cause}});
+  const CostModel cost(scenario);
+  for (const FailureRecord& f : failure_points(result, scenario, cost)) {
+    j["failures"].push_back({{"kind", f.kind},
+                             {"time_s", f.time_s},
+                             {"minute", f.time_s / 60.0},
+                             {"cause_class", f.cause_class},
+                             {"cause", f.cause}});
   }
   j["kv_cache"] = {{"hit_rate", context_tokens > 0 ? cached_tokens / context_tokens : 0.0},
                    {"evictions", result.kv_evictions},

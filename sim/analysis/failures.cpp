@@ -1,0 +1,134 @@
+#include "sim/analysis/failures.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "sim/analysis/explain.hpp"
+
+namespace convsim {
+namespace {
+
+// Seconds per spoken reply token: the pace tokens must at least keep.
+double speech_s_per_token(const ReplyRecord& r) {
+  return r.output_tokens > 0 ? r.reply_speech_s / static_cast<double>(r.output_tokens) : 0.0;
+}
+
+bool speech_applies(const Scenario& s) { return s.conversation.has_value() && s.slo.speech_realtime; }
+
+// The largest share of `observed_s`: queueing (what the reply waited, plus what its
+// iterations took beyond its own cost) or its own compute, memory or network time.
+std::string cause_class(const ReplyBreakdown& own, double observed_s, double queued_s) {
+  double compute_s = 0, memory_s = 0, network_s = 0;
+  for (const BreakdownRow& row : own.rows) {
+    if (row.name == "communication") {
+      network_s += row.time_s;
+    } else if (row.flops > 0 || row.hbm_bytes > 0) {
+      (row.compute_bound() ? compute_s : memory_s) += row.time_s;
+    }
+  }
+  const double own_s = compute_s + memory_s + network_s;
+  const double queueing_s = queued_s + std::max(0.0, observed_s - queued_s - own_s);
+  const std::map<double, const char*, std::greater<>> ranked = {
+      {queueing_s, "queueing"}, {compute_s, "compute"}, {memory_s, "memory_bandwidth"}, {network_s, "network"}};
+  return ranked.begin()->second;
+}
+
+std::string share_text(const ReplyBreakdown& own) {
+  double compute_s = 0, memory_s = 0, network_s = 0;
+  for (const BreakdownRow& row : own.rows) {
+    if (row.name == "communication") network_s += row.time_s;
+    else if (row.flops > 0 || row.hbm_bytes > 0) (row.compute_bound() ? compute_s : memory_s) += row.time_s;
+  }
+  return fmt::format("own work: compute-bound {:.3f} s, memory-bound {:.3f} s, network {:.3f} s", compute_s, memory_s,
+                     network_s);
+}
+
+// The first reply from which every later reply's queueing delay stays above the
+// TTFT objective, when the delay keeps growing: arrivals outpace service.
+const ReplyRecord* unstable_from(const std::vector<const ReplyRecord*>& replies, const Scenario& s, double* slope) {
+  if (replies.size() < 20) return nullptr;
+  const std::size_t half = replies.size() / 2;
+  double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (std::size_t i = half; i < replies.size(); ++i) {
+    const double x = replies[i]->start_s, y = replies[i]->queue_s;
+    n += 1, sx += x, sy += y, sxx += x * x, sxy += x * y;
+  }
+  const double denominator = n * sxx - sx * sx;
+  if (denominator <= 0) return nullptr;
+  *slope = (n * sxy - sx * sy) / denominator;
+  if (*slope <= kUnstableQueueSlope || replies.back()->queue_s <= s.slo.ttft_s) return nullptr;
+  std::size_t first = replies.size() - 1;
+  while (first > 0 && replies[first - 1]->queue_s > s.slo.ttft_s) --first;
+  return replies[first];
+}
+
+}  // namespace
+
+bool slo_ok(const ReplyRecord& r, const Scenario& s) {
+  if (!r.served) return false;
+  if (r.kind != "reply") return true;  // summaries and streamed chunks have no objective of their own
+  if (r.ttft_s > s.slo.ttft_s || r.tpot_s > s.slo.tpot_s) return false;
+  return !(speech_applies(s) && r.tpot_s > speech_s_per_token(r));
+}
+
+std::vector<FailureRecord> failure_points(const RunResult& result, const Scenario& s, const CostModel& cost) {
+  std::vector<FailureRecord> out = result.failures;
+  for (FailureRecord& f : out) {
+    if (f.cause_class.empty()) f.cause_class = "capacity";
+  }
+  std::vector<const ReplyRecord*> replies;
+  for (const ReplyRecord& r : result.replies) {
+    if (r.served && r.kind == "reply") replies.push_back(&r);
+  }
+  std::stable_sort(replies.begin(), replies.end(),
+                   [](const ReplyRecord* a, const ReplyRecord* b) { return a->start_s < b->start_s; });
+  const ReplyRecord* first_ttft = nullptr;
+  const ReplyRecord* first_tpot = nullptr;
+  const ReplyRecord* first_speech = nullptr;
+  for (const ReplyRecord* r : replies) {
+    if (!first_ttft && r->ttft_s > s.slo.ttft_s) first_ttft = r;
+    if (!first_tpot && r->tpot_s > s.slo.tpot_s) first_tpot = r;
+    if (!first_speech && speech_applies(s) && r->tpot_s > speech_s_per_token(*r)) first_speech = r;
+  }
+  if (first_ttft) {
+    const ReplyBreakdown own = explain_reply(s, cost, *first_ttft, ReplyPhase::prefill);
+    const double queued_s = first_ttft->queue_s;
+    out.push_back({"slo_ttft", first_ttft->start_s,
+                   fmt::format("TTFT {:.3f} s > {:.3f} s (context {} tokens, {} prefilled, queued {:.3f} s; {})",
+                               first_ttft->ttft_s, s.slo.ttft_s, first_ttft->context_tokens, own.prefill_tokens,
+                               queued_s, share_text(own)),
+                   cause_class(own, first_ttft->ttft_s, queued_s)});
+  }
+  auto decode_failure = [&](const ReplyRecord* r, const char* kind, const std::string& text) {
+    ReplyBreakdown own = explain_reply(s, cost, *r, ReplyPhase::decode);
+    const double steps = std::max(1.0, static_cast<double>(r->output_tokens - 1));
+    for (BreakdownRow& row : own.rows) row.time_s /= steps;  // per token
+    out.push_back({kind, r->start_s, fmt::format("{}; per token, {}", text, share_text(own)),
+                   cause_class(own, r->tpot_s, 0.0)});
+  };
+  if (first_tpot) {
+    decode_failure(first_tpot, "slo_tpot",
+                   fmt::format("TPOT {:.4f} s > {:.4f} s (context {} tokens)", first_tpot->tpot_s, s.slo.tpot_s,
+                               first_tpot->context_tokens));
+  }
+  if (first_speech) {
+    decode_failure(first_speech, "speech_realtime",
+                   fmt::format("tokens come every {:.4f} s but are spoken every {:.4f} s", first_speech->tpot_s,
+                               speech_s_per_token(*first_speech)));
+  }
+  double slope = 0;
+  if (const ReplyRecord* r = unstable_from(replies, s, &slope)) {
+    out.push_back({"unstable_queue", r->start_s,
+                   fmt::format("arrivals outpace service: from here every request waits over {:.3f} s, and the wait "
+                               "grows by {:.1f} s per minute",
+                               s.slo.ttft_s, slope * 60.0),
+                   "queueing"});
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const FailureRecord& a, const FailureRecord& b) { return a.time_s < b.time_s; });
+  return out;
+}
+
+}  // namespace convsim

@@ -1,0 +1,86 @@
+// Failure points found in whole runs. One simulation per TEST_CASE.
+
+#include <algorithm>
+
+#include <catch2/catch.hpp>
+
+#include "sim/analysis/failures.hpp"
+#include "sim/engine/iteration_cost.hpp"
+#include "sim/engine/simulation.hpp"
+#include "tests/support/scenario_fixture.hpp"
+
+using namespace convsim;
+
+namespace {
+
+const FailureRecord* find(const std::vector<FailureRecord>& failures, const std::string& kind) {
+  for (const FailureRecord& f : failures) {
+    if (f.kind == kind) return &f;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("the reported TTFT failure minute is the first reply whose prefill, computed by hand, passes the objective") {
+  // One conversation, cache dropped: each reply prefills the whole history, alone on
+  // its GPU, so its TTFT is the sum of its prefill chunks' uncontended cost.
+  const Scenario s = test::scenario_from(test::kSmallConversation,
+                                         {{"context.kv_between_turns", "drop"},
+                                          {"model.preset", "llama-3.1-70b"},
+                                          {"cluster.gpus_per_node", "4"},
+                                          {"parallelism.tp", "4"},
+                                          {"slo.ttft_s", "0.15"},
+                                          {"conversation.duration_min", "30"}});
+  const RunResult r = simulate(s);
+  const CostModel cost(s);
+  std::vector<ReplyRecord> replies = r.replies;
+  std::sort(replies.begin(), replies.end(), [](const ReplyRecord& a, const ReplyRecord& b) { return a.start_s < b.start_s; });
+  double crossing_s = -1;
+  for (const ReplyRecord& reply : replies) {
+    double prefill_s = 0;
+    for (long done = 0; done < reply.context_tokens;) {
+      const long chunk = std::min(s.serving.prefill_chunk_tokens, reply.context_tokens - done);
+      prefill_s += cost.iteration({SequenceWork{chunk, done, done + chunk == reply.context_tokens}}).uncontended_s;
+      done += chunk;
+    }
+    CHECK(reply.ttft_s == Approx(prefill_s).epsilon(1e-9));
+    if (crossing_s < 0 && prefill_s > 0.15) crossing_s = reply.start_s;
+  }
+  REQUIRE(crossing_s > 0);
+  const auto failures = failure_points(r, s, cost);
+  const FailureRecord* ttft = find(failures, "slo_ttft");
+  REQUIRE(ttft != nullptr);
+  CHECK(ttft->time_s == crossing_s);
+  CHECK(ttft->cause_class == "compute");  // a long prefill alone on its GPUs
+}
+
+TEST_CASE("arrivals faster than the replica serves them are reported as an unstable queue") {
+  const Scenario s = test::scenario_from(R"(
+name: overload
+requests: {count: 3000, input_tokens: {fixed: 2000}, output_tokens: {fixed: 200}, arrival: {rate_per_s: 40}}
+model: {preset: llama-3.1-8b}
+cluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 1}
+serving: {max_batch_seqs: 128, prefill_chunk_tokens: 4096}
+slo: {ttft_s: 1.0, tpot_s: 0.2}
+)");
+  const RunResult r = simulate(s);
+  const auto failures = failure_points(r, s, CostModel(s));
+  const FailureRecord* unstable = find(failures, "unstable_queue");
+  REQUIRE(unstable != nullptr);
+  CHECK(unstable->cause_class == "queueing");
+}
+
+TEST_CASE("a load the replica keeps up with is not an unstable queue") {
+  const Scenario s = test::scenario_from(R"(
+name: light
+requests: {count: 600, input_tokens: {fixed: 500}, output_tokens: {fixed: 100}, arrival: {rate_per_s: 2}}
+model: {preset: llama-3.1-8b}
+cluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 1}
+slo: {ttft_s: 1.0, tpot_s: 0.2}
+)");
+  const RunResult r = simulate(s);
+  const auto failures = failure_points(r, s, CostModel(s));
+  CHECK(find(failures, "unstable_queue") == nullptr);
+  CHECK(find(failures, "slo_ttft") == nullptr);
+}
