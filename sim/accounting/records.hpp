@@ -38,6 +38,16 @@ struct ReplyRecord {
   std::string failure;          // empty, or the kind of the first failure that hit it
 };
 
+// A span of time on a timeline track, for trace.json (Chrome/Perfetto trace).
+struct TraceSlice {
+  std::string track;  // "gpu 3" or a link ("stage 0 -> 1 send")
+  std::string name;   // prefill, decode, mixed, all-reduce, send, kv offload, kv restore
+  double start_s = 0;
+  double duration_s = 0;
+  long tokens = 0;
+  int sequences = 0;
+};
+
 struct FailureRecord {
   std::string kind;   // memory, context_limit, slo_ttft, slo_tpot, speech_realtime, unstable_queue
   double time_s = 0;
@@ -61,6 +71,8 @@ struct RunResult {
   std::vector<int> replica_gpus;     // GPUs per replica
   double end_s = 0;                  // the reserved span: max(last event, horizon)
   double network_energy_j = 0;
+  std::vector<TraceSlice> trace;     // only when asked for (RunOptions::trace), capped
+  bool trace_truncated = false;
   LogHistogram inter_token_s;        // one sample per decode token: its iteration's span
   GpuTimeline timeline{0, 0.25};     // per GPU over time, for gpus.csv
   long iterations = 0;

@@ -25,9 +25,12 @@ std::string default_output_dir(const Scenario& scenario);
 
 // Simulates `scenario` and writes turns.csv, summary.json and timing.json into
 // `dir`. Returns the summary.
-nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string& dir, bool progress);
+// With `trace`, also writes trace.json.
+nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string& dir, bool progress,
+                                     bool trace = false);
 
-int command_run(const std::string& path, const std::vector<std::string>& sets, std::string dir, bool quiet);
+int command_run(const std::string& path, const std::vector<std::string>& sets, std::string dir, bool quiet,
+                bool trace = false);
 int command_check(const std::string& path, const std::vector<std::string>& sets);
 int command_catalog(const std::string& what);
 

@@ -31,9 +31,10 @@ std::vector<Override> parse_overrides(const std::vector<std::string>& sets) {
 std::string default_output_dir(const Scenario& scenario) { return (fs::path("out") / scenario.name).string(); }
 
 // Runs one simulation and writes its outputs. Returns the summary.
-nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string& dir, bool progress) {
+nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string& dir, bool progress, bool trace) {
   fs::create_directories(dir);
-  const RunResult result = simulate(scenario, RunOptions{progress});
+  const RunResult result = simulate(scenario, RunOptions{progress, trace});
+  if (trace) write_trace_json((fs::path(dir) / "trace.json").string(), result, scenario);
   const std::vector<ReplyRecord> sorted = sorted_replies(result.replies);
   write_turns_csv((fs::path(dir) / "turns.csv").string(), sorted, scenario);
   write_gpus_csv((fs::path(dir) / "gpus.csv").string(), result, scenario);
@@ -47,11 +48,12 @@ nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string
   return summary;
 }
 
-int command_run(const std::string& path, const std::vector<std::string>& sets, std::string dir, bool quiet) {
+int command_run(const std::string& path, const std::vector<std::string>& sets, std::string dir, bool quiet,
+                bool trace) {
   const Catalog catalog = load_catalog(default_catalog_dir());
   const Scenario scenario = load_scenario(path, parse_overrides(sets), catalog);
   if (dir.empty()) dir = default_output_dir(scenario);
-  const nlohmann::ordered_json summary = run_and_write(scenario, dir, !quiet && isatty(STDERR_FILENO));
+  const nlohmann::ordered_json summary = run_and_write(scenario, dir, !quiet && isatty(STDERR_FILENO), trace);
   if (!quiet) std::cout << run_table(summary) << "\noutputs in " << dir << "/\n";
   return 0;
 }

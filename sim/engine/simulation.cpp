@@ -44,8 +44,18 @@ struct RunContext {
   Workload& workload;
   RunResult& result;
   bool progress = false;
+  bool trace = false;
   std::chrono::steady_clock::time_point wall_start = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_progress = wall_start;
+
+  void add_slice(TraceSlice slice) {
+    if (!trace || slice.duration_s <= 0) return;
+    if (result.trace.size() >= kMaxTraceSlices) {
+      result.trace_truncated = true;
+      return;
+    }
+    result.trace.push_back(std::move(slice));
+  }
 
   void record_failure(const std::string& kind, double time_s, const std::string& cause) {
     for (const FailureRecord& f : result.failures) {
@@ -213,6 +223,21 @@ class ReplicaActor {
                                 (send_bytes > 0 ? 1 : 0);
 
       const double comm_s = latency_s + allreduce_s + send_s;
+      if (run_.trace) {
+        const std::string kind = plan.decode_tokens == static_cast<long>(plan.members.size()) ? "decode"
+                                 : plan.decode_tokens == 0                                       ? "prefill"
+                                                                                                 : "mixed";
+        const int sequences = static_cast<int>(plan.members.size());
+        for (int r = 0; r < p.tp; ++r) {
+          const std::string track = fmt::format("gpu {}", first_gpu_ + s * p.tp + r);
+          run_.add_slice({track, kind, stage_start_s, stage.timing.compute_s + latency_s, plan.tokens, sequences});
+          run_.add_slice({track, "all-reduce", stage_start_s + stage.timing.compute_s + latency_s, allreduce_s,
+                          plan.tokens, sequences});
+        }
+        run_.add_slice({fmt::format("replica {} stage {} -> {}", index_, s, s + 1), "send",
+                        stage_start_s + stage.timing.compute_s + latency_s + allreduce_s, send_s, plan.tokens,
+                        sequences});
+      }
       const double gpu_energy_j = stage.timing.compute_s * stage.busy_power_w + comm_s * comm_w;
       const double gpu_time_s = stage.timing.compute_s + comm_s;
       for (int r = 0; r < p.tp; ++r) {
@@ -345,7 +370,7 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
   configure_exact_models(engine);
   const Platform platform = build_platform(scenario.cluster);
 
-  RunContext run{scenario, cost_model, platform, workload, result, options.progress};
+  RunContext run{scenario, cost_model, platform, workload, result, options.progress, options.trace};
   std::vector<std::unique_ptr<ReplicaActor>> replicas;
   for (int r = 0; r < p.dp; ++r) replicas.push_back(std::make_unique<ReplicaActor>(r, run));
   for (const Request& r : workload.initial_requests()) {

@@ -9,7 +9,11 @@ namespace convsim {
 
 struct RunOptions {
   bool progress = false;  // report simulated time on stderr during long runs
+  bool trace = false;     // record timeline slices for trace.json (at most kMaxTraceSlices)
 };
+
+// A ten-hour run on 64 GPUs has millions of slices; the trace keeps the first ones.
+inline constexpr std::size_t kMaxTraceSlices = 400'000;
 
 RunResult simulate(const Scenario& scenario, const RunOptions& options = {});
 

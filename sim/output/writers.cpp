@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -184,6 +185,44 @@ void write_gpus_csv(const std::string& path, const RunResult& result, const Scen
           << ',' << number(b.busy_s / width_s) << ',' << number(memory_bytes) << '\n';
     }
   }
+}
+
+void write_trace_json(const std::string& path, const RunResult& result, const Scenario& scenario) {
+  std::ofstream out(path);
+  if (!out) throw std::runtime_error(fmt::format("{}: cannot write file", path));
+  std::map<std::string, int> threads;  // track -> thread id, in order of first use
+  const int links_pid = scenario.cluster.nodes;
+  auto pid_of = [&](const std::string& track) {
+    if (track.rfind("gpu ", 0) == 0) return std::stoi(track.substr(4)) / scenario.cluster.gpus_per_node;
+    return links_pid;
+  };
+  out << "{\"displayTimeUnit\": \"ms\", \"otherData\": {\"scenario\": " << nlohmann::json(scenario.name).dump()
+      << ", \"truncated\": " << (result.trace_truncated ? "true" : "false") << "},\n\"traceEvents\": [\n";
+  bool first = true;
+  auto separator = [&]() -> const char* {
+    const char* s = first ? "" : ",\n";
+    first = false;
+    return s;
+  };
+  for (int node = 0; node <= links_pid; ++node) {
+    const std::string name = node == links_pid ? "links" : fmt::format("node {}", node);
+    out << separator() << fmt::format(R"({{"ph": "M", "name": "process_name", "pid": {}, "args": {{"name": "{}"}}}})",
+                                      node, name);
+  }
+  for (const TraceSlice& slice : result.trace) {
+    auto [it, added] = threads.emplace(slice.track, static_cast<int>(threads.size()));
+    if (added) {
+      out << separator()
+          << fmt::format(R"({{"ph": "M", "name": "thread_name", "pid": {}, "tid": {}, "args": {{"name": "{}"}}}})",
+                         pid_of(slice.track), it->second, slice.track);
+    }
+    out << separator()
+        << fmt::format(R"({{"ph": "X", "name": "{}", "pid": {}, "tid": {}, "ts": {:.3f}, "dur": {:.3f}, )"
+                       R"("args": {{"tokens": {}, "sequences": {}}}}})",
+                       slice.name, pid_of(slice.track), it->second, slice.start_s * 1e6, slice.duration_s * 1e6,
+                       slice.tokens, slice.sequences);
+  }
+  out << "\n]}\n";
 }
 
 void write_json(const std::string& path, const nlohmann::ordered_json& json) {

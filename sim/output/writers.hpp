@@ -38,6 +38,11 @@ nlohmann::ordered_json summary_json(const RunResult& result, const std::vector<R
 
 void write_json(const std::string& path, const nlohmann::ordered_json& json);
 
+// trace.json in the Chrome trace event format (chrome://tracing, ui.perfetto.dev):
+// one process per node (links in a process of their own), one thread per GPU or
+// link, a complete event ("ph": "X") per slice, times in microseconds.
+void write_trace_json(const std::string& path, const RunResult& result, const Scenario& scenario);
+
 // gpus.csv: per GPU and time bin (GpuTimeline): gpu, node, start_s, end_s, state
 // (busy, communicating or idle: where most of the bin went), power_w (mean, idle
 // included), utilisation (busy fraction), memory_bytes (peak; carried over bins

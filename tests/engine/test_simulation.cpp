@@ -263,3 +263,29 @@ TEST_CASE("streaming ingestion lowers TTFT: only the last interval's words are l
   CHECK(streaming < at_end);
   fs::remove_all(dir);
 }
+
+TEST_CASE("trace.json parses and holds one slice per GPU, all-reduce and send of every iteration") {
+  // TP2 x PP2: each iteration puts, per stage, a compute and an all-reduce slice on
+  // each of its 2 GPUs, and one send between the stages: 2 * (2 + 2) + 1 = 9.
+  const fs::path dir = fs::temp_directory_path() / fmt::format("convsim-trace-{}", ::getpid());
+  const std::string command = fmt::format(
+      "{} run {} -q --trace -o {} --set conversation.duration_min=3 --set conversation.probe_minutes=[1] "
+      "--set model.preset=llama-3.1-8b --set cluster.nodes=2 --set cluster.gpus_per_node=2 --set parallelism.tp=2 "
+      "--set parallelism.pp=2",
+      CONVSIM_BINARY, test::source_path("scenarios/podcast-10h.yaml"), dir.string());
+  REQUIRE(std::system(command.c_str()) == 0);
+  const auto trace = nlohmann::json::parse(read_file(dir / "trace.json"));
+  const auto summary = nlohmann::json::parse(read_file(dir / "summary.json"));
+  long slices = 0;
+  for (const auto& event : trace["traceEvents"]) {
+    if (event["ph"] == "X") {
+      ++slices;
+      CHECK(event["dur"].get<double>() > 0);
+    }
+  }
+  const long iterations = summary["run"]["iterations"].get<long>();
+  REQUIRE(iterations > 10);
+  CHECK(slices == 9 * iterations);
+  CHECK(trace["otherData"]["truncated"] == false);
+  fs::remove_all(dir);
+}
