@@ -131,6 +131,9 @@ ShardedVariants collect_shards(const std::vector<std::string>& dirs) {
       }
       if (manifest.contains("shard")) counts.insert(manifest["shard"].value("count", 0L));
       for (const std::string& name : ran) {
+        if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
+          throw ConfigError(fmt::format("{}: variant name '{}' is not a folder name", path.string(), name));
+        }
         if (std::find(variants.begin(), variants.end(), name) == variants.end()) {
           throw ConfigError(fmt::format("{}: ran '{}', which is not one of its variants", path.string(), name));
         }
@@ -204,6 +207,7 @@ struct ProbeFailure {
   double time_s = 0;
   double minute = 0;
   std::string cause;
+  std::string cause_class;  // compute, memory bandwidth, ... when summary.json has it
 };
 
 struct Probe {
@@ -215,7 +219,8 @@ struct Probe {
 };
 
 std::string describe(const ProbeFailure& f) {
-  return fmt::format("{} at minute {:.2f} ({:.1f} s): {}", f.kind, f.minute, f.time_s, f.cause);
+  const std::string cause_class = f.cause_class.empty() ? "" : fmt::format(" [{}]", f.cause_class);
+  return fmt::format("{} at minute {:.2f} ({:.1f} s): {}{}", f.kind, f.minute, f.time_s, f.cause, cause_class);
 }
 
 Json probe_json(const Probe& p) {
@@ -225,6 +230,7 @@ Json probe_json(const Probe& p) {
                     {"time_s", p.failure->time_s},
                     {"minute", p.failure->minute},
                     {"cause", p.failure->cause}};
+    if (!p.failure->cause_class.empty()) j["failure"]["cause_class"] = p.failure->cause_class;
   }
   return j;
 }
@@ -359,7 +365,7 @@ class Bisection {
     const Json summary = read_json(fs::path(p.dir) / "summary.json");
     for (const Json& f : summary["failures"]) {
       ProbeFailure failure{f["kind"].get<std::string>(), f["time_s"].get<double>(), f["minute"].get<double>(),
-                           f["cause"].get<std::string>()};
+                           f["cause"].get<std::string>(), f.value("cause_class", std::string())};
       if (!request_.kind.empty() && failure.kind != request_.kind) {
         p.ignored.push_back(failure.kind);
         continue;

@@ -150,6 +150,7 @@ nlohmann::ordered_json summary_json(const RunResult& result, const std::vector<R
     }
     j["probes"].push_back(p);
   }
+  j["slo"] = {{"ttft_s", scenario.slo.ttft_s}, {"tpot_s", scenario.slo.tpot_s}};
   j["run"] = {{"convsim_version", CONVSIM_VERSION},
               {"scenario_hash", scenario.source_text_hash},
               {"seed", scenario.seed},
