@@ -130,3 +130,33 @@ TEST_CASE("small all-reduces inside an NVLink node use the one-shot kernel, larg
   CHECK(plan_allreduce(8, 64 * 1024, false).algorithm == AllReducePlan::Algorithm::ring);
   CHECK(plan_allreduce(1, 64 * 1024, true).latency_steps == 0);
 }
+
+TEST_CASE("on a large cluster's per-node zones, transfers take latency + bytes / bandwidth as on a small one") {
+  const ClusterSpec cluster = h100_cluster(kFlatZoneMaxNodes + 4);
+  const double bytes = 1e9;
+  double nvlink_s = 0, ib_s = 0, far_s = 0;
+  simulate(cluster, [&](const Platform& p) {
+    nvlink_s = timed([&] { run_pairwise_send({p.gpus[8]}, {p.gpus[9]}, bytes); });
+    ib_s = timed([&] { run_pairwise_send({p.gpus[0]}, {p.gpus[8]}, bytes); });
+    far_s = timed([&] { run_pairwise_send({p.gpus[3]}, {p.gpus[8 * (kFlatZoneMaxNodes + 3) + 5]}, bytes); });
+  });
+  CHECK(nvlink_s == Approx(cluster.scale_up.latency_s + bytes / cluster.scale_up.bandwidth_bytes_per_s).epsilon(1e-9));
+  const double ib_expected_s = cluster.scale_out.latency_s + bytes / cluster.scale_out.bandwidth_bytes_per_s;
+  CHECK(ib_s == Approx(ib_expected_s).epsilon(1e-9));
+  CHECK(far_s == Approx(ib_expected_s).epsilon(1e-9));
+}
+
+TEST_CASE("eight GPUs of one node sending to another node at once each get their NIC's full rate") {
+  const ClusterSpec cluster = h100_cluster(kFlatZoneMaxNodes + 1);
+  const double bytes = 1e9;
+  double all_s = 0;
+  simulate(cluster, [&](const Platform& p) {
+    HostList src, dst;
+    for (int g = 0; g < 8; ++g) {
+      src.push_back(p.gpus[g]);
+      dst.push_back(p.gpus[8 + g]);
+    }
+    all_s = timed([&] { run_pairwise_send(src, dst, bytes); });
+  });
+  CHECK(all_s == Approx(cluster.scale_out.latency_s + bytes / cluster.scale_out.bandwidth_bytes_per_s).epsilon(1e-9));
+}
