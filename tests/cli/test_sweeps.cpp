@@ -13,6 +13,8 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
+
+#include "tests/support/scenario_fixture.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -21,30 +23,25 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// One conversation on one H100 with Llama-3.1-8B for five minutes (~0.05 s to
-// simulate); the third variant's TTFT objective is below any TTFT, so it fails.
-const char* kScenario = R"(name: sweep-test
-seed: 3
-conversation:
-  duration_min: 5
-  speakers:
-    - {name: alice, words_per_min: 150, turn_words: {median: 40, sigma: 0.5}}
-    - {name: bob, words_per_min: 150, turn_words: {median: 40, sigma: 0.5}}
-  pause_s: {median: 0.7, sigma: 0.3}
-  tokens_per_word: 1.33
-  model_replies: {after: every_turn, output_tokens: {fixed: 30}}
-  probe_minutes: [1, 3]
-model: {preset: llama-3.1-8b}
-context: {policy: full, kv_between_turns: keep}
-cluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 1, pue: 1.3, host_power_w_per_node: 500}
-parallelism: {tp: 1, pp: 1}
-serving: {max_batch_seqs: 16, prefill_chunk_tokens: 2048}
-slo: {ttft_s: 0.5, tpot_s: 0.05}
-compare:
+// The shared small conversation (tests/support/scenario_fixture.hpp: one H100,
+// Llama-3.1-8B) cut to five minutes, with three variants; the third variant's TTFT
+// objective is below any TTFT, so it fails.
+std::string sweep_scenario() {
+  std::string text = ::convsim::test::kSmallConversation;
+  auto replace = [&text](const std::string& from, const std::string& to) {
+    const auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+  };
+  replace("name: small-conversation", "name: sweep-test");
+  replace("duration_min: 20", "duration_min: 5");
+  replace("probe_minutes: [1, 10]", "probe_minutes: [1, 3]");
+  return text + R"(compare:
   - {name: kept, set: {context.kv_between_turns: keep}}
   - {name: dropped, set: {context.kv_between_turns: drop}}
   - {name: "strict, 1 ms", set: {slo.ttft_s: 0.001}}
 )";
+}
 
 // A fresh folder holding the scenario file, removed at the end of the test.
 struct Workspace {
@@ -54,7 +51,7 @@ struct Workspace {
       : dir(fs::temp_directory_path() / fmt::format("convsim-{}-{}", name, ::getpid())), scenario(dir / "s.yaml") {
     fs::remove_all(dir);
     fs::create_directories(dir);
-    std::ofstream(scenario) << kScenario;
+    std::ofstream(scenario) << sweep_scenario();
   }
   ~Workspace() { fs::remove_all(dir); }
   std::string path(const std::string& relative) const { return (dir / relative).string(); }
@@ -68,7 +65,7 @@ std::string read_file(const fs::path& path) {
 }
 
 // Runs `convsim ARGS`, its stdout and stderr into `log`; returns its exit code.
-int convsim(const std::string& args, const fs::path& log) {
+int run_convsim(const std::string& args, const fs::path& log) {
   const std::string command = fmt::format("{} {} > '{}' 2>&1", CONVSIM_BINARY, args, log.string());
   const int status = std::system(command.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -107,7 +104,7 @@ Json summary(const fs::path& dir) { return Json::parse(read_file(dir / "summary.
 
 TEST_CASE("compare.csv has one row per variant, in the scenario's order, with energy per reply and the first failure") {
   const Workspace w("compare");
-  REQUIRE(convsim(fmt::format("compare '{}' -o '{}' --jobs 2", w.scenario.string(), w.path("all")), w.path("log")) ==
+  REQUIRE(run_convsim(fmt::format("compare '{}' -o '{}' --jobs 2", w.scenario.string(), w.path("all")), w.path("log")) ==
           0);
   const auto rows = csv_rows(w.dir / "all" / "compare.csv");
   REQUIRE(rows.size() == 4);
@@ -151,9 +148,9 @@ TEST_CASE("compare.csv has one row per variant, in the scenario's order, with en
 TEST_CASE("shards 1/2 and 2/2, merged, equal the whole compare byte for byte") {
   const Workspace w("shards");
   const std::string s = w.scenario.string();
-  REQUIRE(convsim(fmt::format("compare '{}' -o '{}'", s, w.path("all")), w.path("log")) == 0);
-  REQUIRE(convsim(fmt::format("compare '{}' -o '{}' --shard 1/2", s, w.path("one")), w.path("log")) == 0);
-  REQUIRE(convsim(fmt::format("compare '{}' -o '{}' --shard 2/2", s, w.path("two")), w.path("log")) == 0);
+  REQUIRE(run_convsim(fmt::format("compare '{}' -o '{}'", s, w.path("all")), w.path("log")) == 0);
+  REQUIRE(run_convsim(fmt::format("compare '{}' -o '{}' --shard 1/2", s, w.path("one")), w.path("log")) == 0);
+  REQUIRE(run_convsim(fmt::format("compare '{}' -o '{}' --shard 2/2", s, w.path("two")), w.path("log")) == 0);
   // Variant k runs in shard k % 2 + 1: kept and "strict, 1 ms" in 1/2, dropped in 2/2.
   const Json one = Json::parse(read_file(w.dir / "one" / "shard-1-of-2.json"));
   CHECK(one["ran"] == Json::array({"kept", "strict, 1 ms"}));
@@ -162,7 +159,7 @@ TEST_CASE("shards 1/2 and 2/2, merged, equal the whole compare byte for byte") {
   CHECK_FALSE(fs::exists(w.dir / "two" / "kept"));
   CHECK_FALSE(fs::exists(w.dir / "one" / "compare.csv"));  // incomplete shards write no table
 
-  REQUIRE(convsim(fmt::format("merge '{}' '{}' -o '{}'", w.path("one"), w.path("two"), w.path("merged")),
+  REQUIRE(run_convsim(fmt::format("merge '{}' '{}' -o '{}'", w.path("one"), w.path("two"), w.path("merged")),
                   w.path("log")) == 0);
   const std::string whole_csv = read_file(w.dir / "all" / "compare.csv");
   CHECK(whole_csv.size() > 100);
@@ -171,30 +168,30 @@ TEST_CASE("shards 1/2 and 2/2, merged, equal the whole compare byte for byte") {
   CHECK(read_file(w.dir / "merged" / "dropped" / "turns.csv") == read_file(w.dir / "all" / "dropped" / "turns.csv"));
 
   // Both shards into one folder: the last to finish writes the table.
-  REQUIRE(convsim(fmt::format("compare '{}' -o '{}' --shard 2/2", s, w.path("shared")), w.path("log")) == 0);
+  REQUIRE(run_convsim(fmt::format("compare '{}' -o '{}' --shard 2/2", s, w.path("shared")), w.path("log")) == 0);
   CHECK_FALSE(fs::exists(w.dir / "shared" / "compare.csv"));
-  REQUIRE(convsim(fmt::format("compare '{}' -o '{}' --shard 1/2", s, w.path("shared")), w.path("log")) == 0);
+  REQUIRE(run_convsim(fmt::format("compare '{}' -o '{}' --shard 1/2", s, w.path("shared")), w.path("log")) == 0);
   CHECK(read_file(w.dir / "shared" / "compare.csv") == whole_csv);
 }
 
 TEST_CASE("merge fails, naming the variant, when one is missing or appears twice") {
   const Workspace w("merge-errors");
   const std::string s = w.scenario.string();
-  REQUIRE(convsim(fmt::format("compare '{}' -o '{}' --shard 1/2", s, w.path("one")), w.path("log")) == 0);
-  CHECK(convsim(fmt::format("merge '{}'", w.path("one")), w.path("missing.log")) == 1);
+  REQUIRE(run_convsim(fmt::format("compare '{}' -o '{}' --shard 1/2", s, w.path("one")), w.path("log")) == 0);
+  CHECK(run_convsim(fmt::format("merge '{}'", w.path("one")), w.path("missing.log")) == 1);
   const std::string missing = read_file(w.dir / "missing.log");
   INFO(missing);
   CHECK(missing.find("1 of 3 variants missing: 'dropped' (shard 2/2)") != std::string::npos);
   CHECK_FALSE(fs::exists(w.dir / "one" / "compare.csv"));
 
-  REQUIRE(convsim(fmt::format("compare '{}' -o '{}' --shard 1/2", s, w.path("again")), w.path("log")) == 0);
-  CHECK(convsim(fmt::format("merge '{}' '{}' -o '{}'", w.path("one"), w.path("again"), w.path("out")),
+  REQUIRE(run_convsim(fmt::format("compare '{}' -o '{}' --shard 1/2", s, w.path("again")), w.path("log")) == 0);
+  CHECK(run_convsim(fmt::format("merge '{}' '{}' -o '{}'", w.path("one"), w.path("again"), w.path("out")),
                 w.path("twice.log")) == 1);
   const std::string twice = read_file(w.dir / "twice.log");
   INFO(twice);
   CHECK(twice.find("variant 'kept' appears twice") != std::string::npos);
 
-  CHECK(convsim(fmt::format("compare '{}' --shard 3/2", s), w.path("usage.log")) == 2);
+  CHECK(run_convsim(fmt::format("compare '{}' --shard 3/2", s), w.path("usage.log")) == 2);
 }
 
 TEST_CASE("breakpoint finds the session count where a TTFT miss first appears, and direct runs agree just below and at it") {
@@ -203,7 +200,7 @@ TEST_CASE("breakpoint finds the session count where a TTFT miss first appears, a
   // All sessions start together on one GPU; 20 ms to the first token is missed once
   // enough prefills queue behind each other.
   const std::string sets = "--set conversation.session_stagger_s=0 --set slo.ttft_s=0.02 --set conversation.duration_min=3";
-  REQUIRE(convsim(fmt::format("breakpoint '{}' --vary conversation.sessions --from 1 --to 600 --jobs 2 {} -o '{}'",
+  REQUIRE(run_convsim(fmt::format("breakpoint '{}' --vary conversation.sessions --from 1 --to 600 --jobs 2 {} -o '{}'",
                               s, sets, w.path("bp")),
                   w.path("log")) == 0);
   const Json result = Json::parse(read_file(w.dir / "bp" / "breakpoint.json"));
@@ -218,7 +215,7 @@ TEST_CASE("breakpoint finds the session count where a TTFT miss first appears, a
   // By hand: one run just below the breakpoint passes, one at it fails in the same way.
   for (const long sessions : {breakpoint - 1, breakpoint}) {
     const fs::path out = w.dir / fmt::format("direct-{}", sessions);
-    REQUIRE(convsim(fmt::format("run '{}' -q {} --set conversation.sessions={} -o '{}'", s, sets, sessions,
+    REQUIRE(run_convsim(fmt::format("run '{}' -q {} --set conversation.sessions={} -o '{}'", s, sets, sessions,
                                 out.string()),
                     w.path("log")) == 0);
     const Json failures = summary(out)["failures"];
@@ -235,7 +232,7 @@ TEST_CASE("breakpoint finds the session count where a TTFT miss first appears, a
 TEST_CASE("breakpoint on slo.ttft_s downward lands within the tolerance below the largest TTFT of the run") {
   const Workspace w("breakpoint-slo");
   const std::string s = w.scenario.string();
-  REQUIRE(convsim(fmt::format("breakpoint '{}' --vary slo.ttft_s --from 1 --to 0.0001 --tolerance 0.0002 --kind "
+  REQUIRE(run_convsim(fmt::format("breakpoint '{}' --vary slo.ttft_s --from 1 --to 0.0001 --tolerance 0.0002 --kind "
                               "slo_ttft -o '{}'",
                               s, w.path("bp")),
                   w.path("log")) == 0);
@@ -259,17 +256,17 @@ TEST_CASE("breakpoint on slo.ttft_s downward lands within the tolerance below th
 TEST_CASE("breakpoint says so when --from already fails or --to does not, and wants integers for an integer key") {
   const Workspace w("breakpoint-ends");
   const std::string s = w.scenario.string();
-  REQUIRE(convsim(fmt::format("breakpoint '{}' --vary slo.ttft_s --from 0.001 --to 1 -o '{}'", s, w.path("a")),
+  REQUIRE(run_convsim(fmt::format("breakpoint '{}' --vary slo.ttft_s --from 0.001 --to 1 -o '{}'", s, w.path("a")),
                   w.path("from.log")) == 0);
   CHECK(read_file(w.dir / "from.log").find("slo.ttft_s = 0.001 (--from) already fails: slo_ttft") != std::string::npos);
   CHECK(Json::parse(read_file(w.dir / "a" / "breakpoint.json"))["status"] == "fails_at_from");
 
-  REQUIRE(convsim(fmt::format("breakpoint '{}' --vary slo.ttft_s --from 1 --to 0.9 -o '{}'", s, w.path("b")),
+  REQUIRE(run_convsim(fmt::format("breakpoint '{}' --vary slo.ttft_s --from 1 --to 0.9 -o '{}'", s, w.path("b")),
                   w.path("to.log")) == 0);
   CHECK(read_file(w.dir / "to.log").find("slo.ttft_s = 0.9 (--to) does not fail") != std::string::npos);
   CHECK(Json::parse(read_file(w.dir / "b" / "breakpoint.json"))["status"] == "passes_at_to");
 
-  CHECK(convsim(fmt::format("breakpoint '{}' --vary conversation.sessions --from 1.5 --to 8 -o '{}'", s, w.path("c")),
+  CHECK(run_convsim(fmt::format("breakpoint '{}' --vary conversation.sessions --from 1.5 --to 8 -o '{}'", s, w.path("c")),
                 w.path("int.log")) == 2);
   CHECK(read_file(w.dir / "int.log").find("conversation.sessions is an integer") != std::string::npos);
 }
@@ -280,7 +277,7 @@ TEST_CASE("tools/plot draws a compare folder (bars included) and a single run fo
     return;
   }
   const Workspace w("plot");
-  REQUIRE(convsim(fmt::format("compare '{}' -o '{}'", w.scenario.string(), w.path("all")), w.path("log")) == 0);
+  REQUIRE(run_convsim(fmt::format("compare '{}' -o '{}'", w.scenario.string(), w.path("all")), w.path("log")) == 0);
   const std::string plot = fmt::format("{}/tools/plot", CONVSIM_SOURCE_DIR);
   for (const auto& [folder, formats] : {std::pair{"all", "png,svg"}, std::pair{"all/kept", "png"}}) {
     const std::string command = fmt::format("'{}' '{}' --log --format {} > '{}' 2>&1", plot, w.path(folder), formats,
