@@ -10,6 +10,7 @@
 
 #include "sim/accounting/energy.hpp"
 #include "sim/analysis/failures.hpp"
+#include "sim/engine/simulation.hpp"
 #include "sim/accounting/stats.hpp"
 
 namespace convsim {
@@ -223,6 +224,23 @@ void write_trace_json(const std::string& path, const RunResult& result, const Sc
                        slice.name, pid_of(slice.track), it->second, slice.start_s * 1e6, slice.duration_s * 1e6,
                        slice.tokens, slice.sequences);
   }
+  // A track per conversation: each request as an async span from its arrival to its
+  // last token (Perfetto groups async events by category and id).
+  std::size_t spans = 0;
+  for (const ReplyRecord& r : result.replies) {
+    if (!r.served || spans++ >= kMaxTraceSlices) continue;
+    const std::string name = fmt::format("{} {} of session {}", r.kind, r.turn, r.session);
+    out << separator()
+        << fmt::format(R"({{"ph": "b", "cat": "conversation", "name": "{}", "id": {}, "pid": {}, "ts": {:.3f}, )"
+                       R"("args": {{"context_tokens": {}, "cached_tokens": {}, "ttft_s": {:.6f}}}}})",
+                       name, r.session, links_pid + 1, r.start_s * 1e6, r.context_tokens, r.cached_tokens, r.ttft_s);
+    out << separator()
+        << fmt::format(R"({{"ph": "e", "cat": "conversation", "name": "{}", "id": {}, "pid": {}, "ts": {:.3f}}})", name,
+                       r.session, links_pid + 1, (r.start_s + r.e2e_s) * 1e6);
+  }
+  out << separator()
+      << fmt::format(R"({{"ph": "M", "name": "process_name", "pid": {}, "args": {{"name": "conversations"}}}})",
+                     links_pid + 1);
   out << "\n]}\n";
 }
 

@@ -276,13 +276,15 @@ TEST_CASE("trace.json parses and holds one slice per GPU, all-reduce and send of
   REQUIRE(std::system(command.c_str()) == 0);
   const auto trace = nlohmann::json::parse(read_file(dir / "trace.json"));
   const auto summary = nlohmann::json::parse(read_file(dir / "summary.json"));
-  long slices = 0;
+  long slices = 0, conversation_spans = 0;
   for (const auto& event : trace["traceEvents"]) {
     if (event["ph"] == "X") {
       ++slices;
       CHECK(event["dur"].get<double>() > 0);
     }
+    if (event["ph"] == "b") ++conversation_spans;
   }
+  CHECK(conversation_spans == summary["replies"].get<long>());  // one span per reply on its conversation's track
   const long iterations = summary["run"]["iterations"].get<long>();
   REQUIRE(iterations > 10);
   CHECK(slices == 9 * iterations);
