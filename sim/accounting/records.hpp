@@ -49,7 +49,7 @@ struct TraceSlice {
 };
 
 struct FailureRecord {
-  std::string kind;   // memory, context_limit, slo_ttft, slo_tpot, speech_realtime, unstable_queue
+  std::string kind;   // memory, context_limit, fault, slo_ttft, slo_tpot, speech_realtime, unstable_queue
   double time_s = 0;
   std::string cause;
   // What the time went to: compute, memory_bandwidth, network, queueing, capacity.
@@ -79,6 +79,7 @@ struct RunResult {
   long activities = 0;
   long kv_evictions = 0;
   long preemptions = 0;              // sequences preempted for KV blocks and recomputed
+  long faults_applied = 0;           // losses of GPUs or nodes that took a replica down
   long kv_offloads = 0;              // caches moved out of HBM (between turns or evicted)
   long kv_restores = 0;              // caches brought back for a turn
   long kv_tier_drops = 0;            // caches that fit in no tier and were lost

@@ -14,6 +14,9 @@ void configure_exact_models(sg4::Engine& engine) {
   engine.set_config("host/model:ptask_L07");
   engine.set_config("network/crosstraffic:0");
   engine.set_config("network/TCP-gamma:0");
+  // One actor per replica: 10,000 GPUs make 1,250 actors, whose default 8 MiB stacks
+  // would reserve 10 GB of address space. Our actors' stacks stay shallow.
+  engine.set_config("contexts/stack-size:512");
 }
 
 namespace {
@@ -52,6 +55,9 @@ Platform build_hierarchical(const ClusterSpec& cluster) {
                             cluster.scale_out.latency_s / 2.0);
       sg4::Link* pcie =
           port(zone, fmt::format("pcie-{}-{}", n, g), cluster.host_link.bandwidth_bytes_per_s, cluster.host_link.latency_s);
+      platform.nvlinks.push_back(nvlinks.back());
+      platform.nics.push_back(nic);
+      platform.pcie.push_back(pcie);
       zone->add_route(host->get_netpoint(), gateway, nullptr, nullptr, {sg4::LinkInRoute(nic, D::UP)}, true);
       zone->add_route(host->get_netpoint(), cpu->get_netpoint(), nullptr, nullptr, {sg4::LinkInRoute(pcie, D::UP)}, true);
       zone->add_route(host->get_netpoint(), nvme->get_netpoint(), nullptr, nullptr,
@@ -127,6 +133,9 @@ Platform build_platform(const ClusterSpec& cluster) {
     zone->add_route(platform.gpus[a]->get_netpoint(), platform.nvme[node]->get_netpoint(), nullptr, nullptr,
                     {sg4::LinkInRoute(pcie[a], D::UP), sg4::LinkInRoute(nvme_links[node], D::UP)}, true);
   }
+  platform.nvlinks = nvlinks;
+  platform.nics = nics;
+  platform.pcie = pcie;
   zone->seal();
   return platform;
 }

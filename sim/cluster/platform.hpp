@@ -37,6 +37,7 @@ struct Platform {
   std::vector<simgrid::s4u::Host*> gpus;  // node-major: node * gpus_per_node + local index
   std::vector<simgrid::s4u::Host*> cpus;  // one per node: host memory
   std::vector<simgrid::s4u::Host*> nvme;  // one per node: the node's NVMe drives
+  std::vector<simgrid::s4u::Link*> nvlinks, nics, pcie;  // per GPU: its NVLink port, NIC, PCIe link
   int nodes = 0;
   int gpus_per_node = 0;
   int node_of(int gpu) const { return gpu / gpus_per_node; }

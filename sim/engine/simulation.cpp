@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <cstdio>
 #include <memory>
 #include <deque>
@@ -89,6 +90,10 @@ class ReplicaActor {
       for (int r = 0; r < p.tp; ++r) hosts.push_back(run.platform.gpus[first_gpu_ + s * p.tp + r]);
       stage_hosts_.push_back(hosts);
     }
+    for (const FaultSpec& f : run.scenario.faults) {
+      const bool loss = f.kind == FaultSpec::Kind::gpu_lost || f.kind == FaultSpec::Kind::node_lost;
+      if (loss && hits_replica(f)) losses_.push_back(&f);
+    }
   }
 
   sg4::Host* home() const { return stage_hosts_[0][0]; }
@@ -96,6 +101,7 @@ class ReplicaActor {
 
   void operator()() {
     for (;;) {
+      apply_losses();
       const double now = sg4::Engine::get_clock();
       while (!pending_.empty() && pending_.top().ready_s() <= now) {
         Request r = pending_.top();
@@ -115,7 +121,7 @@ class ReplicaActor {
       } else if (tiers_.restoring()) {
         tiers_.wait(pending_.empty() ? -1.0 : pending_.top().ready_s());
       } else if (!pending_.empty()) {
-        sg4::this_actor::sleep_until(pending_.top().ready_s());
+        sg4::this_actor::sleep_until(std::min(pending_.top().ready_s(), next_loss_s()));
       } else {
         break;
       }
@@ -126,6 +132,58 @@ class ReplicaActor {
   }
 
  private:
+  // Whether a fault's GPU or node is one of this replica's.
+  bool hits_replica(const FaultSpec& f) const {
+    const int count = run_.scenario.parallelism.gpus_per_replica();
+    for (int g = first_gpu_; g < first_gpu_ + count; ++g) {
+      if (f.kind == FaultSpec::Kind::node_lost ? run_.platform.node_of(g) == f.node : g == f.gpu) return true;
+    }
+    return false;
+  }
+
+  double next_loss_s() const {
+    double next = std::numeric_limits<double>::infinity();
+    for (const FaultSpec* f : losses_) next = std::min(next, f->at_s);
+    return next;
+  }
+
+  // A lost GPU or node takes the replica down until repaired: the KV caches it held
+  // are gone and its running sequences start over.
+  void apply_losses() {
+    for (auto it = losses_.begin(); it != losses_.end();) {
+      const FaultSpec& f = **it;
+      if (sg4::Engine::get_clock() < f.at_s) {
+        ++it;
+        continue;
+      }
+      const int caches = memory_.drop_all_kept();
+      const int running = scheduler_.preempt_all();
+      const std::string what = f.kind == FaultSpec::Kind::node_lost ? fmt::format("node {}", f.node)
+                                                                    : fmt::format("GPU {}", f.gpu);
+      run_.record_failure("fault", f.at_s,
+                          fmt::format("{} lost at minute {:.2f}: replica {} down until minute {:.2f}; {} kept KV "
+                                      "caches lost, {} running sequences start over",
+                                      what, f.at_s / 60.0, index_, (f.at_s + f.repair_s) / 60.0, caches, running));
+      ++run_.result.faults_applied;
+      const double back_s = f.at_s + f.repair_s;
+      it = losses_.erase(it);
+      if (back_s > sg4::Engine::get_clock()) sg4::this_actor::sleep_until(back_s);
+    }
+  }
+
+  // A TP group computes at the pace of its slowest GPU.
+  double slowdown(int stage) const {
+    const double now = sg4::Engine::get_clock();
+    double factor = 1.0;
+    const int tp = run_.scenario.parallelism.tp;
+    for (const FaultSpec& f : run_.scenario.faults) {
+      if (f.kind != FaultSpec::Kind::gpu_slow || now < f.at_s || (f.until_s >= 0 && now >= f.until_s)) continue;
+      const int first = first_gpu_ + stage * tp;
+      if (f.gpu >= first && f.gpu < first + tp) factor = std::max(factor, f.factor);
+    }
+    return factor;
+  }
+
   void admit_or_fail(const Request& r) {
     const long context = r.history_tokens + r.prompt_tokens + r.output_tokens;
     const long limit = run_.scenario.model.spec.max_context_tokens;
@@ -205,7 +263,8 @@ class ReplicaActor {
       // accounted on the GPUs here.
       const double route_latency_s = stage.work.allreduces > 0 ? cluster.scale_up.latency_s : 0.0;
       const double latency_s = std::max(0.0, stage.collective_latency_s - route_latency_s);
-      run_compute(hosts, stage.timing.compute_s + latency_s);
+      const double compute_s = stage.timing.compute_s * slowdown(s);
+      run_compute(hosts, compute_s + latency_s);
       double t = sg4::Engine::get_clock();
       const double allreduce_bytes = run_allreduce(hosts, stage.allreduce, stage.work.allreduces);
       const double allreduce_s = sg4::Engine::get_clock() - t;
@@ -230,22 +289,22 @@ class ReplicaActor {
         const int sequences = static_cast<int>(plan.members.size());
         for (int r = 0; r < p.tp; ++r) {
           const std::string track = fmt::format("gpu {}", first_gpu_ + s * p.tp + r);
-          run_.add_slice({track, kind, stage_start_s, stage.timing.compute_s + latency_s, plan.tokens, sequences});
-          run_.add_slice({track, "all-reduce", stage_start_s + stage.timing.compute_s + latency_s, allreduce_s,
+          run_.add_slice({track, kind, stage_start_s, compute_s + latency_s, plan.tokens, sequences});
+          run_.add_slice({track, "all-reduce", stage_start_s + compute_s + latency_s, allreduce_s,
                           plan.tokens, sequences});
         }
         run_.add_slice({fmt::format("replica {} stage {} -> {}", index_, s, s + 1), "send",
-                        stage_start_s + stage.timing.compute_s + latency_s + allreduce_s, send_s, plan.tokens,
+                        stage_start_s + compute_s + latency_s + allreduce_s, send_s, plan.tokens,
                         sequences});
       }
-      const double gpu_energy_j = stage.timing.compute_s * stage.busy_power_w + comm_s * comm_w;
-      const double gpu_time_s = stage.timing.compute_s + comm_s;
+      const double gpu_energy_j = compute_s * stage.busy_power_w + comm_s * comm_w;
+      const double gpu_time_s = compute_s + comm_s;
       for (int r = 0; r < p.tp; ++r) {
         const int gpu = first_gpu_ + s * p.tp + r;
         GpuMeter& meter = run_.result.gpus[gpu];
         meter.active_energy_j += gpu_energy_j;
         meter.active_time_s += gpu_time_s;
-        run_.result.timeline.add(gpu, stage_start_s, stage.timing.compute_s, comm_s, gpu_energy_j, memory_bytes);
+        run_.result.timeline.add(gpu, stage_start_s, compute_s, comm_s, gpu_energy_j, memory_bytes);
       }
       active_energy_j += gpu_energy_j * p.tp;
       active_time_s += gpu_time_s * p.tp;
@@ -324,7 +383,18 @@ class ReplicaActor {
   KvMemory memory_;
   BatchScheduler scheduler_;
   KvTierManager tiers_;
+  std::vector<const FaultSpec*> losses_;  // losses of this replica's GPUs, not yet applied
 };
+
+// Slows one link for a while (a daemon: it does not keep the run going).
+void run_link_fault(const FaultSpec& f, simgrid::s4u::Link* link) {
+  const double bandwidth = link->get_bandwidth();
+  sg4::this_actor::sleep_until(f.at_s);
+  link->set_bandwidth(bandwidth / f.factor);
+  if (f.until_s < 0) return;
+  sg4::this_actor::sleep_until(f.until_s);
+  link->set_bandwidth(bandwidth);
+}
 
 }  // namespace
 
@@ -383,6 +453,16 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
   for (int r = 0; r < p.dp; ++r) {
     ReplicaActor* actor = replicas[r].get();
     sg4::Actor::create(fmt::format("replica-{}", r), actor->home(), [actor] { (*actor)(); });
+  }
+  for (const FaultSpec& f : scenario.faults) {
+    if (f.kind != FaultSpec::Kind::link_slow) continue;
+    const std::vector<sg4::Link*>& links = f.link == FaultSpec::Link::nvlink ? platform.nvlinks
+                                           : f.link == FaultSpec::Link::nic  ? platform.nics
+                                                                             : platform.pcie;
+    sg4::Link* link = links[static_cast<std::size_t>(f.gpu)];
+    sg4::Actor::create(fmt::format("fault-{}", link->get_name()), platform.gpus[f.gpu], [&f, link] {
+      run_link_fault(f, link);
+    })->daemonize();
   }
   engine.run();
   if (options.progress) std::fprintf(stderr, "\n");

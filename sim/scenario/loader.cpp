@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include "sim/scenario/config_error.hpp"
+#include "sim/scenario/fault_reader.hpp"
 #include "sim/scenario/overrides.hpp"
 #include "sim/scenario/yaml_reader.hpp"
 
@@ -506,7 +507,7 @@ std::vector<Variant> read_compare(const Locator& at, const YAML::Node& list,
 Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Catalog& catalog) {
   const MapReader root(at, root_node, "", "the scenario");
   root.allow_only({"name", "seed", "conversation", "requests", "model", "context", "cluster",
-                   "parallelism", "serving", "slo", "compare"});
+                   "parallelism", "serving", "slo", "compare", "faults"});
   Scenario s;
   s.name = root.string("name");
   s.seed = static_cast<std::uint64_t>(root.integer_or("seed", 1, Limits::at_least(0)));
@@ -537,6 +538,9 @@ Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Cat
     s.serving = read_serving(root.child("serving"));
   }
   if (root.has("slo")) s.slo = read_slo(root.child("slo"));
+  if (const auto faults = root.find("faults")) {
+    s.faults = read_faults(at, *faults, root.spot("faults"), s.cluster, s.parallelism);
+  }
   if (const auto compare = root.find("compare")) {
     s.variants = read_compare(at, *compare, root.spot("compare"));
   }

@@ -145,6 +145,26 @@ struct SloSpec {
   bool speech_realtime = true;  // the reply is produced at least as fast as spoken
 };
 
+// Something that goes wrong at a given time.
+// gpu_slow: the GPU computes `factor` times slower (a TP group runs at its slowest);
+// link_slow: one of the GPU's links (nvlink, nic or pcie) carries 1/factor of its
+//   bandwidth; both until until_s (or the end);
+// gpu_lost / node_lost: every replica with a GPU there stops for repair_s; the KV
+//   caches it held are lost (their conversations prefill their history again) and
+//   the sequences it was running start over when it is back.
+struct FaultSpec {
+  enum class Kind { gpu_slow, link_slow, gpu_lost, node_lost };
+  enum class Link { nvlink, nic, pcie };
+  Kind kind = Kind::gpu_slow;
+  double at_s = 0;
+  int gpu = 0;
+  int node = 0;
+  Link link = Link::nvlink;
+  double factor = 1.0;
+  double until_s = -1;  // < 0: to the end
+  double repair_s = 0;
+};
+
 // One named set of overrides for `convsim compare`.
 struct Variant {
   std::string name;
@@ -165,6 +185,7 @@ struct Scenario {
   ServingSpec serving;
   SloSpec slo;
   std::vector<Variant> variants;
+  std::vector<FaultSpec> faults;
 };
 
 }  // namespace convsim

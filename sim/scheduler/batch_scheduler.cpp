@@ -80,6 +80,12 @@ void BatchScheduler::preempt(std::size_t index) {
   preempted_.push_front(s);
 }
 
+int BatchScheduler::preempt_all() {
+  const int count = static_cast<int>(running_.size());
+  while (!running_.empty()) preempt(running_.size() - 1);
+  return count;
+}
+
 int BatchScheduler::reserve_next_tokens() {
   int preempted = 0;
   for (std::size_t i = 0; i < running_.size();) {

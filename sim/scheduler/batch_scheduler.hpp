@@ -85,6 +85,10 @@ class BatchScheduler {
   // preempted. Call before plan().
   int reserve_next_tokens();
 
+  // Preempts every running sequence (its GPUs were lost): each starts over, its
+  // context prefilled again. Returns how many.
+  int preempt_all();
+
   // REQUIRES: has_running().
   IterationPlan plan() const;
 

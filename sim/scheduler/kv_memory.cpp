@@ -38,6 +38,14 @@ bool KvMemory::try_reserve(long units) {
   return true;
 }
 
+int KvMemory::drop_all_kept() {
+  const int dropped = static_cast<int>(kept_.size());
+  used_units_ -= kept_units_;
+  kept_units_ = 0;
+  kept_.clear();
+  return dropped;
+}
+
 void KvMemory::release(long units) {
   used_units_ -= units;
   assert(used_units_ >= 0 && "released more KV memory than reserved");

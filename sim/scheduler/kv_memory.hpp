@@ -45,6 +45,9 @@ class KvMemory {
 
   void release(long units);
 
+  // Frees every kept cache (the GPUs holding them were lost). Returns how many.
+  int drop_all_kept();
+
   // Called with each kept cache evicted to make room (to spill it to another tier).
   void on_evict(std::function<void(int session, const KeptCache&)> callback) { on_evict_ = std::move(callback); }
 

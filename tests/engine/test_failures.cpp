@@ -84,3 +84,43 @@ slo: {ttft_s: 1.0, tpot_s: 0.2}
   CHECK(find(failures, "unstable_queue") == nullptr);
   CHECK(find(failures, "slo_ttft") == nullptr);
 }
+
+TEST_CASE("a GPU slowed twofold from the start makes every decode step of a lone reply exactly twice as long") {
+  const Scenario s = test::scenario_from(std::string(test::kSmallConversation) +
+                                         "faults: [{at_min: 0, kind: gpu_slow, gpu: 0, factor: 2}]\n");
+  const RunResult r = simulate(s);
+  const CostModel cost(s);
+  REQUIRE(r.replies.size() > 5);
+  for (const ReplyRecord& reply : r.replies) {
+    double decode_s = 0;  // one GPU: no collectives, all of it is compute
+    for (long k = 1; k < reply.output_tokens; ++k) {
+      decode_s += cost.iteration({SequenceWork{1, reply.context_tokens + k - 1, true}}).uncontended_s;
+    }
+    CHECK(reply.e2e_s - reply.ttft_s == Approx(2 * decode_s).epsilon(1e-9));
+  }
+}
+
+TEST_CASE("a lost GPU takes its replica down until repaired and its conversation's cache is gone") {
+  // Lost at minute 5 for 2 minutes: a turn arriving in between waits for the repair,
+  // and the first turn after the loss finds no cache and prefills its history.
+  const Scenario s = test::scenario_from(std::string(test::kSmallConversation) +
+                                         "faults: [{at_min: 5, kind: gpu_lost, gpu: 0, repair_min: 2}]\n");
+  const RunResult r = simulate(s);
+  const auto failures = failure_points(r, s, CostModel(s));
+  const FailureRecord* fault = find(failures, "fault");
+  REQUIRE(fault != nullptr);
+  CHECK(fault->time_s == 300.0);
+  std::vector<ReplyRecord> replies = r.replies;
+  std::sort(replies.begin(), replies.end(), [](const ReplyRecord& a, const ReplyRecord& b) { return a.start_s < b.start_s; });
+  const ReplyRecord* first_after = nullptr;
+  for (const ReplyRecord& reply : replies) {
+    if (reply.start_s >= 300.0 || reply.start_s + reply.e2e_s > 300.0) {
+      first_after = &reply;
+      break;
+    }
+    CHECK(reply.cached_tokens == reply.context_tokens - reply.prompt_tokens);  // kept, before the loss
+  }
+  REQUIRE(first_after != nullptr);
+  CHECK(first_after->cached_tokens == 0);
+  if (first_after->start_s < 420.0) CHECK(first_after->start_s + first_after->ttft_s >= 420.0);
+}
