@@ -46,6 +46,7 @@ struct TraceSlice {
   double duration_s = 0;
   long tokens = 0;
   int sequences = 0;
+  double bytes = 0;   // KV transfers: bytes moved
 };
 
 struct FailureRecord {

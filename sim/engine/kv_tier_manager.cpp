@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 namespace sg4 = simgrid::s4u;
 
 namespace convsim {
@@ -21,7 +23,8 @@ double replica_share(const Scenario& s, double per_node) {
 
 KvTierManager::KvTierManager(const Scenario& scenario, const CostModel& cost, const Platform& platform,
                              int first_gpu, KvMemory& memory, BatchScheduler& scheduler, RunResult& result)
-    : scenario_(scenario),
+    : first_gpu_(first_gpu),
+      scenario_(scenario),
       cost_(cost),
       memory_(memory),
       scheduler_(scheduler),
@@ -58,7 +61,7 @@ double KvTierManager::move_out(int session, long tokens, KvTier tier, double las
     return 0.0;
   }
   sg4::ExecPtr transfer = start_pairwise_send(gpus_, tier_hosts(*landed), bytes / static_cast<double>(gpus_.size()));
-  if (transfer) in_flight_.push_back(transfer);
+  if (transfer) in_flight_.push_back(Transfer{transfer, sg4::Engine::get_clock(), bytes});
   ++result_.kv_offloads;
   result_.kv_transfer_bytes += bytes;
   const double energy_j = transfer_energy_j(bytes);
@@ -71,7 +74,7 @@ bool KvTierManager::start_restore(const Request& request, const OffloadedCache& 
   if (!memory_.try_reserve(units)) return false;
   sg4::ExecPtr transfer =
       start_pairwise_send(tier_hosts(cache.tier), gpus_, cache.bytes / static_cast<double>(gpus_.size()));
-  restoring_.push_back(Restore{request, cache, units, transfer});
+  restoring_.push_back(Restore{request, cache, units, transfer, sg4::Engine::get_clock()});
   ++result_.kv_restores;
   result_.kv_transfer_bytes += cache.bytes;
   const double energy_j = transfer_energy_j(cache.bytes);
@@ -95,6 +98,7 @@ void KvTierManager::poll() {
       ++it;
       continue;
     }
+    trace("kv restore", it->transfer, it->cache.bytes);
     memory_.keep(it->request.session, KeptCache{it->cache.tokens, it->units, now});
     scheduler_.add_waiting(it->request);
     it = restoring_.erase(it);
@@ -105,7 +109,12 @@ void KvTierManager::poll() {
     scheduler_.add_waiting(blocked_.front().first);
     blocked_.pop_front();
   }
-  in_flight_.erase(std::remove_if(in_flight_.begin(), in_flight_.end(), [](const sg4::ExecPtr& t) { return t->test(); }),
+  in_flight_.erase(std::remove_if(in_flight_.begin(), in_flight_.end(),
+                                  [this](const Transfer& t) {
+                                    if (!t.activity->test()) return false;
+                                    trace("kv offload", t.activity, t.bytes);
+                                    return true;
+                                  }),
                    in_flight_.end());
 }
 
@@ -140,8 +149,19 @@ void KvTierManager::wait(double until_s) {
   sg4::Exec::wait_any_for(transfers, until_s < 0 ? -1.0 : std::max(0.0, until_s - now));
 }
 
+void KvTierManager::trace(const char* name, const sg4::ExecPtr& transfer, double bytes) {
+  if (!tracer_ || !transfer) return;
+  TraceSlice slice{fmt::format("gpu {} pcie", first_gpu_), name, transfer->get_start_time(),
+                   transfer->get_finish_time() - transfer->get_start_time(), 0, 1};
+  slice.bytes = bytes;
+  tracer_(slice);
+}
+
 void KvTierManager::finish() {
-  for (const sg4::ExecPtr& t : in_flight_) t->wait();
+  for (const Transfer& t : in_flight_) {
+    t.activity->wait();
+    trace("kv offload", t.activity, t.bytes);
+  }
   in_flight_.clear();
   // Transfers for sessions that did not come back go to their last reply.
   for (const auto& [session, energy_j] : pending_energy_j_) {

@@ -9,6 +9,7 @@
 // session's replies.
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <vector>
 
@@ -51,18 +52,29 @@ class KvTierManager {
   // Waits for every transfer in flight (at the end of the run).
   void finish();
 
+  // Receives a slice for each transfer when it ends (for trace.json).
+  void on_transfer(std::function<void(TraceSlice)> tracer) { tracer_ = std::move(tracer); }
+
  private:
   struct Restore {
     Request request;
     OffloadedCache cache;
     long units = 0;
     simgrid::s4u::ExecPtr transfer;
+    double start_s = 0;
   };
+  struct Transfer {
+    simgrid::s4u::ExecPtr activity;
+    double start_s = 0;
+    double bytes = 0;
+  };
+  void trace(const char* name, const simgrid::s4u::ExecPtr& transfer, double bytes);
   bool start_restore(const Request& request, const OffloadedCache& cache);
   double move_out(int session, long tokens, KvTier tier, double last_use_s);
   HostList tier_hosts(KvTier tier) const;
   double transfer_energy_j(double bytes) const;
 
+  int first_gpu_;
   const Scenario& scenario_;
   const CostModel& cost_;
   KvMemory& memory_;
@@ -74,7 +86,8 @@ class KvTierManager {
   KvTiers tiers_;
   std::vector<Restore> restoring_;
   std::deque<std::pair<Request, OffloadedCache>> blocked_;  // waiting for HBM room
-  std::vector<simgrid::s4u::ExecPtr> in_flight_;            // offloads and spills
+  std::vector<Transfer> in_flight_;                         // offloads and spills
+  std::function<void(TraceSlice)> tracer_;
   std::map<int, double> pending_energy_j_;
 };
 

@@ -90,6 +90,7 @@ class ReplicaActor {
       for (int r = 0; r < p.tp; ++r) hosts.push_back(run.platform.gpus[first_gpu_ + s * p.tp + r]);
       stage_hosts_.push_back(hosts);
     }
+    tiers_.on_transfer([&run](TraceSlice slice) { run.add_slice(std::move(slice)); });
     for (const FaultSpec& f : run.scenario.faults) {
       const bool loss = f.kind == FaultSpec::Kind::gpu_lost || f.kind == FaultSpec::Kind::node_lost;
       if (loss && hits_replica(f)) losses_.push_back(&f);

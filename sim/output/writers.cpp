@@ -219,10 +219,11 @@ void write_trace_json(const std::string& path, const RunResult& result, const Sc
                          pid_of(slice.track), it->second, slice.track);
     }
     out << separator()
-        << fmt::format(R"({{"ph": "X", "name": "{}", "pid": {}, "tid": {}, "ts": {:.3f}, "dur": {:.3f}, )"
-                       R"("args": {{"tokens": {}, "sequences": {}}}}})",
+        << fmt::format(R"({{"ph": "X", "name": "{}", "pid": {}, "tid": {}, "ts": {:.3f}, "dur": {:.3f}, "args": {}}})",
                        slice.name, pid_of(slice.track), it->second, slice.start_s * 1e6, slice.duration_s * 1e6,
-                       slice.tokens, slice.sequences);
+                       slice.bytes > 0 ? fmt::format(R"({{"bytes": {:.0f}}})", slice.bytes)
+                                       : fmt::format(R"({{"tokens": {}, "sequences": {}}})", slice.tokens,
+                                                     slice.sequences));
   }
   // A track per conversation: each request as an async span from its arrival to its
   // last token (Perfetto groups async events by category and id).
