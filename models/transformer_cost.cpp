@@ -246,6 +246,49 @@ double activation_bytes(const ModelSpec& m, int tp, long tokens) {
   return static_cast<double>(tokens) * widest * kActivationBytes;
 }
 
+namespace {
+
+// One layer's matrices and attention, added to `work`. Returns its blocks (mixer
+// and FFN present), each bringing its norm and residual add.
+int add_layer(StageWork& work, const ModelSpec& m, Precisions p, int tp, const BatchShape& b, Mixer mixer, Ffn ffn) {
+  const double w = element_bytes(p.weights);
+  switch (mixer) {
+    case Mixer::attention: add_attention(work, m, p, tp, b, false); break;
+    case Mixer::sliding_attention: add_attention(work, m, p, tp, b, true); break;
+    case Mixer::state_space: add_state_space(work, m, p, tp, b); break;
+    case Mixer::none: break;
+  }
+  switch (ffn) {
+    case Ffn::dense: add_dense_ffn(work, m, p, tp, b); break;
+    case Ffn::experts: add_experts(work, m, p, tp, b); break;
+    case Ffn::none: break;
+  }
+  if (ffn != Ffn::experts) {
+    work.weight_bytes_read += (mixer_params_per_gpu(m, mixer, tp) + ffn_params_per_gpu(m, ffn, tp)) * w;
+  } else {
+    const MoeSpec& e = *m.moe;
+    const double d = m.d_model;
+    work.weight_bytes_read +=
+        (mixer_params_per_gpu(m, mixer, tp) + d * e.experts + e.shared_experts * 3.0 * d * e.shared_expert_ffn_dim / tp) * w;
+  }
+  return (mixer != Mixer::none ? 1 : 0) + (ffn != Ffn::none ? 1 : 0);
+}
+
+// `count` times `layer`'s work added to `work`.
+void add_scaled(StageWork& work, const StageWork& layer, int count) {
+  for (int i = 0; i < kKernelClasses; ++i) {
+    work.by_class[i].flops += count * layer.by_class[i].flops;
+    work.by_class[i].hbm_bytes += count * layer.by_class[i].hbm_bytes;
+    work.by_class[i].kernels += count * layer.by_class[i].kernels;
+  }
+  work.kv_bytes_read += count * layer.kv_bytes_read;
+  work.kv_bytes_written += count * layer.kv_bytes_written;
+  work.state_bytes += count * layer.state_bytes;
+  work.weight_bytes_read += count * layer.weight_bytes_read;
+}
+
+}  // namespace
+
 StageWork stage_work(const ModelSpec& m, Precisions p, Sharding s, const std::vector<SequenceWork>& batch) {
   StageWork work;
   const BatchShape b = shape_of(m, batch);
@@ -255,28 +298,16 @@ StageWork stage_work(const ModelSpec& m, Precisions p, Sharding s, const std::ve
   const int first = first_layer_of(m.layers, s.pp, s.stage);
   const int count = stage_layers(m.layers, s.pp, s.stage);
   int blocks = 0;
-  for (int layer = first; layer < first + count; ++layer) {
+  // Runs of identical layers are computed once and scaled (a dense model is one run).
+  for (int layer = first; layer < first + count;) {
     const Mixer mixer = m.mixer(layer);
     const Ffn ffn = m.ffn(layer);
-    switch (mixer) {
-      case Mixer::attention: add_attention(work, m, p, s.tp, b, false); break;
-      case Mixer::sliding_attention: add_attention(work, m, p, s.tp, b, true); break;
-      case Mixer::state_space: add_state_space(work, m, p, s.tp, b); break;
-      case Mixer::none: break;
-    }
-    switch (ffn) {
-      case Ffn::dense: add_dense_ffn(work, m, p, s.tp, b); break;
-      case Ffn::experts: add_experts(work, m, p, s.tp, b); break;
-      case Ffn::none: break;
-    }
-    blocks += (mixer != Mixer::none ? 1 : 0) + (ffn != Ffn::none ? 1 : 0);
-    if (ffn != Ffn::experts) {
-      work.weight_bytes_read += (mixer_params_per_gpu(m, mixer, s.tp) + ffn_params_per_gpu(m, ffn, s.tp)) * w;
-    } else {
-      const MoeSpec& e = *m.moe;
-      work.weight_bytes_read += (mixer_params_per_gpu(m, mixer, s.tp) + d * e.experts +
-                                 e.shared_experts * 3.0 * d * e.shared_expert_ffn_dim / s.tp) * w;
-    }
+    int run = 1;
+    while (layer + run < first + count && m.mixer(layer + run) == mixer && m.ffn(layer + run) == ffn) ++run;
+    StageWork one;
+    blocks += run * add_layer(one, m, p, s.tp, b, mixer, ffn);
+    add_scaled(work, one, run);
+    layer += run;
   }
 
   KernelWork& elementwise = work[KernelClass::elementwise];

@@ -12,12 +12,8 @@ double ring_allreduce_link_bytes(int p, double buffer_bytes) {
 
 int ring_allreduce_steps(int p) { return p <= 1 ? 0 : 2 * (p - 1); }
 
-void run_compute(const HostList& hosts, double duration_s) {
-  if (duration_s <= 0) return;
-  std::vector<double> flops;
-  flops.reserve(hosts.size());
-  for (const sg4::Host* h : hosts) flops.push_back(duration_s * h->get_speed());
-  sg4::this_actor::parallel_execute(hosts, flops, {});  // no traffic: no byte matrix to route
+void run_compute(double duration_s) {
+  if (duration_s > 0) sg4::this_actor::sleep_for(duration_s);
 }
 
 AllReducePlan plan_allreduce(int p, double buffer_bytes, bool nvlink_connected) {

@@ -28,6 +28,7 @@ CostModel::CostModel(const Scenario& scenario) : scenario_(scenario) {
   for (int s = 0; s < scenario.parallelism.pp; ++s) {
     stage_sequence_.push_back(sequence_bytes_of(m, scenario.model.kv_cache, sharding(s)));
     stage_free_bytes_.push_back(free_bytes(s));
+    stage_weight_bytes_.push_back(stage_weight_bytes(m, scenario.model.weights, sharding(s)));
   }
   model_sequence_ = sequence_bytes_of(m, scenario.model.kv_cache, Sharding{1, 1, 0});
 }
@@ -110,9 +111,9 @@ double CostModel::gpu_memory_bytes(long kv_units, long iteration_tokens) const {
   const double used = static_cast<double>(kv_units) / static_cast<double>(KvMemory::kUnitsPerPool);
   double worst = 0;
   for (int s = 0; s < scenario_.parallelism.pp; ++s) {
-    const Sharding sh = sharding(s);
-    const double bytes = stage_weight_bytes(scenario_.model.spec, scenario_.model.weights, sh) +
-                         used * free_bytes(s) + activation_bytes(scenario_.model.spec, sh.tp, iteration_tokens) +
+    const double bytes = stage_weight_bytes_[static_cast<std::size_t>(s)] +
+                         used * stage_free_bytes_[static_cast<std::size_t>(s)] +
+                         activation_bytes(scenario_.model.spec, scenario_.parallelism.tp, iteration_tokens) +
                          scenario_.serving.workspace_bytes_per_gpu;
     worst = std::max(worst, bytes);
   }

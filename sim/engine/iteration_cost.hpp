@@ -79,6 +79,7 @@ class CostModel {
   double free_bytes(int stage) const;
   std::vector<SequenceBytes> stage_sequence_;  // per stage, per GPU
   std::vector<double> stage_free_bytes_;
+  std::vector<double> stage_weight_bytes_;  // per GPU of each stage
   SequenceBytes model_sequence_;  // whole model, all GPUs
 };
 

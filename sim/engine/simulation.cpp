@@ -265,7 +265,7 @@ class ReplicaActor {
       const double route_latency_s = stage.work.allreduces > 0 ? cluster.scale_up.latency_s : 0.0;
       const double latency_s = std::max(0.0, stage.collective_latency_s - route_latency_s);
       const double compute_s = stage.timing.compute_s * slowdown(s);
-      run_compute(hosts, compute_s + latency_s);
+      run_compute(compute_s + latency_s);
       double t = sg4::Engine::get_clock();
       const double allreduce_bytes = run_allreduce(hosts, stage.allreduce, stage.work.allreduces);
       const double allreduce_s = sg4::Engine::get_clock() - t;
