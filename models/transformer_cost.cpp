@@ -110,14 +110,16 @@ void add_state_space(StageWork& work, const ModelSpec& m, Precisions p, int tp, 
   scan.kernels += 2;  // causal convolution, chunked scan
 }
 
-void add_experts(StageWork& work, const ModelSpec& m, Precisions p, int tp, const BatchShape& b) {
+void add_experts(StageWork& work, const ModelSpec& m, Precisions p, int tp, int ep, const BatchShape& b) {
   const MoeSpec& e = *m.moe;
   const double d = m.d_model, w = element_bytes(p.weights);
   KernelWork& mlp = work[KernelClass::mlp];
   add_matmul(mlp, d, e.experts, b.tokens, w);  // router, replicated
-  const double cols = static_cast<double>(e.expert_ffn_dim) / tp;
-  const double distinct = expected_distinct_experts(e.experts, e.top_k, b.tokens);
-  const double assignments = b.tokens * e.top_k;
+  // Split over tp (each expert's columns), or whole experts spread over ep GPUs.
+  const double cols = static_cast<double>(e.expert_ffn_dim) / (ep > 1 ? 1 : tp);
+  const double distinct = expected_distinct_experts(e.experts, e.top_k, b.tokens) / ep;
+  const double all_assignments = b.tokens * e.top_k;
+  const double assignments = ep > 1 ? std::min(all_assignments, e.imbalance * all_assignments / ep) : all_assignments;
   // Grouped GEMMs: every assignment runs gate+up and down of its expert; each
   // touched expert's weights are read once.
   mlp.flops += 2.0 * assignments * 3.0 * d * cols;
@@ -153,9 +155,14 @@ double mixer_params_per_gpu(const ModelSpec& m, Mixer mixer, int tp) {
   return d * q + 2.0 * d * kv + q * d;
 }
 
-double ffn_params_per_gpu(const ModelSpec& m, Ffn ffn, int tp) {
-  if (ffn == Ffn::experts) return m.d_model * static_cast<double>(m.moe->experts) + (ffn_params(m, ffn, false) - m.d_model * static_cast<double>(m.moe->experts)) / tp;
-  return ffn_params(m, ffn, false) / tp;
+double ffn_params_per_gpu(const ModelSpec& m, Ffn ffn, int tp, int ep) {
+  if (ffn != Ffn::experts) return ffn_params(m, ffn, false) / tp;
+  const MoeSpec& e = *m.moe;
+  const double d = m.d_model;
+  const double router = d * e.experts;
+  const double routed = static_cast<double>(e.experts) * 3.0 * d * e.expert_ffn_dim;  // split tp ways or ep ways
+  const double shared = e.shared_experts * 3.0 * d * e.shared_expert_ffn_dim / tp;
+  return router + routed / (ep > 1 ? ep : tp) + shared;
 }
 
 }  // namespace
@@ -210,7 +217,7 @@ double stage_weight_bytes(const ModelSpec& m, Precision weights, Sharding s) {
     const Mixer mixer = m.mixer(layer);
     const Ffn ffn = m.ffn(layer);
     const double norms = (mixer != Mixer::none ? 1.0 : 0.0) + (ffn != Ffn::none ? 1.0 : 0.0);
-    bytes += (mixer_params_per_gpu(m, mixer, s.tp) + ffn_params_per_gpu(m, ffn, s.tp)) * w +
+    bytes += (mixer_params_per_gpu(m, mixer, s.tp) + ffn_params_per_gpu(m, ffn, s.tp, s.ep)) * w +
              norms * m.d_model * kActivationBytes;
   }
   const double vocab_slice = static_cast<double>(m.vocab_tokens) * m.d_model / s.tp;
@@ -250,7 +257,8 @@ namespace {
 
 // One layer's matrices and attention, added to `work`. Returns its blocks (mixer
 // and FFN present), each bringing its norm and residual add.
-int add_layer(StageWork& work, const ModelSpec& m, Precisions p, int tp, const BatchShape& b, Mixer mixer, Ffn ffn) {
+int add_layer(StageWork& work, const ModelSpec& m, Precisions p, int tp, int ep, const BatchShape& b, Mixer mixer,
+              Ffn ffn) {
   const double w = element_bytes(p.weights);
   switch (mixer) {
     case Mixer::attention: add_attention(work, m, p, tp, b, false); break;
@@ -260,11 +268,11 @@ int add_layer(StageWork& work, const ModelSpec& m, Precisions p, int tp, const B
   }
   switch (ffn) {
     case Ffn::dense: add_dense_ffn(work, m, p, tp, b); break;
-    case Ffn::experts: add_experts(work, m, p, tp, b); break;
+    case Ffn::experts: add_experts(work, m, p, tp, ep, b); break;
     case Ffn::none: break;
   }
   if (ffn != Ffn::experts) {
-    work.weight_bytes_read += (mixer_params_per_gpu(m, mixer, tp) + ffn_params_per_gpu(m, ffn, tp)) * w;
+    work.weight_bytes_read += (mixer_params_per_gpu(m, mixer, tp) + ffn_params_per_gpu(m, ffn, tp, ep)) * w;
   } else {
     const MoeSpec& e = *m.moe;
     const double d = m.d_model;
@@ -305,7 +313,7 @@ StageWork stage_work(const ModelSpec& m, Precisions p, Sharding s, const std::ve
     int run = 1;
     while (layer + run < first + count && m.mixer(layer + run) == mixer && m.ffn(layer + run) == ffn) ++run;
     StageWork one;
-    blocks += run * add_layer(one, m, p, s.tp, b, mixer, ffn);
+    blocks += run * add_layer(one, m, p, s.tp, s.ep, b, mixer, ffn);
     add_scaled(work, one, run);
     layer += run;
   }

@@ -22,7 +22,9 @@
 // per iteration, whatever its context.
 // Mixture of experts: every token runs top_k routed experts (+ shared ones); the
 // weights read are those of the distinct experts the batch touches, expected
-// E * (1 - (1 - k/E)^T) for T tokens routed uniformly.
+// E * (1 - (1 - k/E)^T) for T tokens routed uniformly. With expert parallelism ep,
+// a GPU holds E/ep whole experts, reads the distinct ones among them (1/ep of the
+// total) and computes min(T*k, imbalance * T*k/ep) assignments: the busiest GPU's.
 
 #include <array>
 #include <string_view>
@@ -54,6 +56,7 @@ struct Sharding {
   int tp = 1;
   int pp = 1;
   int stage = 0;  // 0 .. pp-1
+  int ep = 1;     // 1, or tp: whole experts on each GPU of the TP group
 };
 
 struct Precisions {

@@ -38,7 +38,7 @@ double CostModel::kv_bytes_for(double tokens) const {
 }
 
 Sharding CostModel::sharding(int stage) const {
-  return Sharding{scenario_.parallelism.tp, scenario_.parallelism.pp, stage};
+  return Sharding{scenario_.parallelism.tp, scenario_.parallelism.pp, stage, scenario_.parallelism.ep};
 }
 
 bool CostModel::tp_inside_node() const {

@@ -372,18 +372,35 @@ ParallelismSpec read_parallelism(const MapReader& root, const ModelSpec& model,
   YAML::Node here = root.node();
   YAML::Node tp_spot = here;
   YAML::Node pp_spot = here;
+  YAML::Node ep_spot = here;
   if (root.has("parallelism")) {
     const MapReader p = root.child("parallelism");
-    p.allow_only({"tp", "pp", "dp"});
+    p.allow_only({"tp", "pp", "dp", "ep"});
     spec.tp = p.int_or("tp", spec.tp, Limits::at_least(1));
     spec.pp = p.int_or("pp", spec.pp, Limits::at_least(1));
     spec.dp = p.int_or("dp", spec.dp, Limits::at_least(1));
+    spec.ep = p.int_or("ep", spec.ep, Limits::at_least(1));
     // reset() rebinds; operator= would overwrite the node in the tree.
     here.reset(p.node());
     tp_spot.reset(p.spot("tp"));
     pp_spot.reset(p.spot("pp"));
+    if (p.has("ep")) ep_spot.reset(p.spot("ep"));
   }
   const int tp = spec.tp;
+  if (spec.ep > 1) {
+    if (!model.moe) {
+      at.fail(ep_spot, fmt::format("parallelism.ep = {}: {} has no experts to spread", spec.ep, model.name));
+    }
+    if (spec.ep != tp) {
+      at.fail(ep_spot, fmt::format("parallelism.ep = {} must be 1 or parallelism.tp = {}: experts are spread over "
+                                   "the tensor-parallel group",
+                                   spec.ep, tp));
+    }
+    if (model.moe->experts % spec.ep != 0) {
+      at.fail(ep_spot, fmt::format("parallelism.ep = {} must divide the {} experts of {}", spec.ep,
+                                   model.moe->experts, model.name));
+    }
+  }
   const bool divides_heads = model.heads % tp == 0;
   const bool fits_kv_heads = model.kv_heads % tp == 0 || tp % model.kv_heads == 0;
   if (!divides_heads && !fits_kv_heads) {
@@ -407,7 +424,7 @@ ParallelismSpec read_parallelism(const MapReader& root, const ModelSpec& model,
                                    model.name, ssm_heads));
     }
   }
-  if (model.moe && model.moe->expert_ffn_dim % tp != 0) {
+  if (model.moe && spec.ep == 1 && model.moe->expert_ffn_dim % tp != 0) {
     at.fail(tp_spot, fmt::format("parallelism.tp = {} must divide the experts' ffn dim of {} = {}", tp, model.name,
                                  model.moe->expert_ffn_dim));
   }

@@ -126,6 +126,11 @@ struct ClusterSpec {
 
 struct ParallelismSpec {
   int tp = 1;  // tensor parallel degree, inside a node
+  // Expert parallelism: 1 (every expert split over the TP group) or tp (each GPU of
+  // the TP group holds whole experts, experts / tp of them; the busiest GPU gets
+  // moe.imbalance times its share of the tokens; the all-reduce after the MoE layer
+  // combines the experts' outputs, as vLLM's expert parallelism inside a TP group).
+  int ep = 1;
   int pp = 1;  // pipeline stages
   int dp = 1;  // replicas
   int gpus_per_replica() const { return tp * pp; }

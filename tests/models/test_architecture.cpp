@@ -183,3 +183,28 @@ TEST_CASE("every catalog MoE model's active parameter count is within 2% of its 
     CHECK(active_params(model) == Approx(model.active_params_published).epsilon(0.02));
   }
 }
+
+TEST_CASE("with experts spread over the TP group, a GPU holds and reads whole experts, the busiest computing imbalance times its share") {
+  ModelSpec m = small_moe();  // 64 experts, top 4, expert FFN 512, one shared expert of 1024
+  const std::vector<SequenceWork> batch(64, SequenceWork{1, 100, true});
+  const double d = 1024, w = 2.0;
+  // Each of the 4 GPUs holds 16 whole experts instead of a quarter of all 64: the
+  // same bytes per GPU, held differently.
+  CHECK(stage_weight_bytes(m, Precision::bf16, Sharding{4, 1, 0, 4}) ==
+        Approx(stage_weight_bytes(m, Precision::bf16, Sharding{4, 1, 0, 1})));
+  const StageWork tp_only = stage_work(m, {}, Sharding{4, 1, 0, 1}, batch);
+  const StageWork uniform = stage_work(m, {}, Sharding{4, 1, 0, 4}, batch);
+  m.moe->imbalance = 2.0;
+  const StageWork skewed = stage_work(m, {}, Sharding{4, 1, 0, 4}, batch);
+  // Expert FLOPs: 64 tokens x top 4 = 256 assignments; spread over 4 GPUs 64 each,
+  // the busiest 128 with imbalance 2; each costs 2 * 3 * d * 512 FLOPs.
+  const double per_assignment = 2.0 * 3 * d * 512;
+  const double router_and_shared = 2.0 * d * 64 * 64 + 2.0 * 64 * 3 * d * 1024 / 4;
+  CHECK(tp_only[KernelClass::mlp].flops == Approx(4 * (router_and_shared + 256 * per_assignment / 4)));
+  CHECK(uniform[KernelClass::mlp].flops == Approx(4 * (router_and_shared + 64 * per_assignment)));
+  CHECK(skewed[KernelClass::mlp].flops == Approx(4 * (router_and_shared + 128 * per_assignment)));
+  // Weights read: the distinct experts touched, a quarter of them on each GPU, whole:
+  // as many bytes as a quarter of each touched expert; imbalance moves tokens, not weights.
+  CHECK(uniform.weight_bytes_read == Approx(tp_only.weight_bytes_read).margin(1e-3 * w * d * 512));
+  CHECK(uniform.weight_bytes_read == Approx(skewed.weight_bytes_read));
+}
