@@ -86,6 +86,28 @@ std::string error_of(const std::string& text, const std::vector<Override>& overr
 
 TEST_CASE("each bad scenario is reported with its exact located message", "[scenario][errors]") {
   const std::vector<Case> cases = {
+      {"a fault of an unknown kind names the four kinds",
+       kValid + "faults: [{at_min: 5, kind: gpu_melt, gpu: 0, repair_min: 1}]\n",
+       {},
+       "s.yaml:5:28: faults[0].kind: unknown value 'gpu_melt'; allowed: gpu_slow, link_slow, gpu_lost, node_lost"},
+      {"a fault names one of the GPUs the replicas use",
+       kValid + "faults: [{at_min: 1, kind: gpu_slow, gpu: 9, factor: 2}]\n",
+       {},
+       "s.yaml:5:43: faults[0].gpu must be in [0, 0], got 9"},
+      {"expert parallelism needs a model with experts",
+       kValid + "parallelism: {ep: 2}\n",
+       {},
+       "s.yaml:5:19: parallelism.ep = 2: dense-70b has no experts to spread"},
+      {"a summary must be shorter than the history it summarises",
+       "name: x\n" + kConversation + kModel70b +
+           "context: {policy: summary, summary_every_tokens: 100, summary_tokens: 200}\n",
+       {},
+       "s.yaml:4:71: context.summary_tokens = 200 must be < context.summary_every_tokens = 100"},
+      {"streaming ingestion needs the full-history policy",
+       "name: x\n" + kConversation + kModel70b + "context: {policy: window, ingestion: streaming}\n",
+       {},
+       "s.yaml:4:38: context.ingestion: streaming needs context.policy full (the words streamed in extend the "
+       "cached history), got window"},
       {"unknown key close to a known one gets a did-you-mean",
        "name: x\n"
        "conversation:\n"
