@@ -7,6 +7,7 @@
 #include <memory>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <queue>
 #include <set>
 
@@ -18,6 +19,7 @@
 #include "sim/cluster/platform.hpp"
 #include "sim/engine/iteration_cost.hpp"
 #include "sim/engine/kv_tier_manager.hpp"
+#include "sim/engine/router.hpp"
 #include "sim/scheduler/batch_scheduler.hpp"
 #include "sim/workload/workload.hpp"
 
@@ -66,7 +68,7 @@ struct RunContext {
   }
 };
 
-class ReplicaActor {
+class ReplicaActor : public RoutedReplica {
  public:
   ReplicaActor(int index, RunContext& run)
       : index_(index),
@@ -99,6 +101,13 @@ class ReplicaActor {
 
   sg4::Host* home() const { return stage_hosts_[0][0]; }
   void accept(const Request& request) { pending_.push(request); }
+  void use_router(Router* router) { router_ = router; }
+  int load() const override { return static_cast<int>(pending_.size()) + scheduler_.queued(); }
+  void deliver(const Request& request) override {
+    pending_.push(request);
+    wake();
+  }
+  void wake() override { cv_->notify_all(); }
 
   void operator()() {
     for (;;) {
@@ -122,7 +131,12 @@ class ReplicaActor {
       } else if (tiers_.restoring()) {
         tiers_.wait(pending_.empty() ? -1.0 : pending_.top().ready_s());
       } else if (!pending_.empty()) {
-        sg4::this_actor::sleep_until(std::min(pending_.top().ready_s(), next_loss_s()));
+        wait_until(std::min(pending_.top().ready_s(), next_loss_s()));
+      } else if (router_) {
+        if (router_->idle(index_)) break;
+        wait_until(next_loss_s());  // a delivery, the end of the run, or a loss
+        if (router_->finished()) break;
+        router_->busy(index_);
       } else {
         break;
       }
@@ -235,8 +249,28 @@ class ReplicaActor {
     return rec;
   }
 
+  // Without a router a replica sleeps; with one, a delivery may wake it earlier.
+  void wait_until(double time_s) {
+    if (!router_) {
+      sg4::this_actor::sleep_until(time_s);
+      return;
+    }
+    std::unique_lock<sg4::Mutex> lock(*mutex_);
+    if (time_s == std::numeric_limits<double>::infinity()) {
+      cv_->wait(lock);
+    } else {
+      cv_->wait_until(lock, time_s);
+    }
+  }
+
   void continue_session(const Request& r, const ReplyOutcome& outcome) {
-    for (const Request& next : run_.workload.follow_up(r, outcome)) pending_.push(next);
+    for (const Request& next : run_.workload.follow_up(r, outcome)) {
+      if (router_) {
+        router_->push(next);
+      } else {
+        pending_.push(next);
+      }
+    }
     if (!run_.scenario.conversation) return;
     busy_sessions_.erase(r.session);
     auto parked = parked_.find(r.session);
@@ -385,6 +419,9 @@ class ReplicaActor {
   BatchScheduler scheduler_;
   KvTierManager tiers_;
   std::vector<const FaultSpec*> losses_;  // losses of this replica's GPUs, not yet applied
+  Router* router_ = nullptr;
+  sg4::MutexPtr mutex_ = sg4::Mutex::create();
+  sg4::ConditionVariablePtr cv_ = sg4::ConditionVariable::create();
 };
 
 // Slows one link for a while (a daemon: it does not keep the run going).
@@ -444,12 +481,23 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
   RunContext run{scenario, cost_model, platform, workload, result, options.progress, options.trace};
   std::vector<std::unique_ptr<ReplicaActor>> replicas;
   for (int r = 0; r < p.dp; ++r) replicas.push_back(std::make_unique<ReplicaActor>(r, run));
-  for (const Request& r : workload.initial_requests()) {
-    // Sessions (and closed-loop slots) stay on one replica; streams spread by id.
-    const long key = scenario.conversation || scenario.requests->arrival == RequestStreamSpec::Arrival::concurrency
-                         ? r.session
-                         : r.id;
-    replicas[static_cast<std::size_t>(key % p.dp)]->accept(r);
+  std::unique_ptr<Router> router;
+  if (scenario.serving.routing != ServingSpec::Routing::affinity) {
+    std::vector<RoutedReplica*> targets;
+    for (auto& replica : replicas) targets.push_back(replica.get());
+    router = std::make_unique<Router>(scenario.serving.routing, scenario.conversation.has_value(), targets);
+    for (auto& replica : replicas) replica->use_router(router.get());
+    for (const Request& r : workload.initial_requests()) router->push(r);
+    Router* body = router.get();
+    sg4::Actor::create("router", platform.gpus[0], [body] { (*body)(); });
+  } else {
+    for (const Request& r : workload.initial_requests()) {
+      // Sessions (and closed-loop slots) stay on one replica; streams spread by id.
+      const long key = scenario.conversation || scenario.requests->arrival == RequestStreamSpec::Arrival::concurrency
+                           ? r.session
+                           : r.id;
+      replicas[static_cast<std::size_t>(key % p.dp)]->accept(r);
+    }
   }
   for (int r = 0; r < p.dp; ++r) {
     ReplicaActor* actor = replicas[r].get();

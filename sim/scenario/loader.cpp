@@ -288,8 +288,12 @@ ParallelismSpec read_parallelism(const MapReader& root, const ModelSpec& model,
 }
 
 ServingSpec read_serving(const MapReader& s) {
-  s.allow_only({"max_batch_seqs", "prefill_chunk_tokens", "kv_block_tokens", "workspace_bytes_per_gpu"});
+  s.allow_only({"max_batch_seqs", "prefill_chunk_tokens", "kv_block_tokens", "workspace_bytes_per_gpu", "routing"});
   ServingSpec spec;
+  const std::string routing = s.choice_or("routing", "affinity", {"affinity", "round_robin", "least_loaded"});
+  spec.routing = routing == "round_robin"    ? ServingSpec::Routing::round_robin
+                 : routing == "least_loaded" ? ServingSpec::Routing::least_loaded
+                                             : ServingSpec::Routing::affinity;
   spec.max_batch_seqs = s.int_or("max_batch_seqs", spec.max_batch_seqs, Limits::at_least(1));
   spec.prefill_chunk_tokens =
       s.integer_or("prefill_chunk_tokens", spec.prefill_chunk_tokens, Limits::at_least(1));

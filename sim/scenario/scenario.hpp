@@ -138,6 +138,11 @@ struct ParallelismSpec {
 };
 
 struct ServingSpec {
+  // Where requests go: affinity (session k on replica k mod dp, streams round-robin
+  // by id, decided up front), round_robin or least_loaded (decided when a request is
+  // due; a conversation then stays on the replica of its first request).
+  enum class Routing { affinity, round_robin, least_loaded };
+  Routing routing = Routing::affinity;
   int max_batch_seqs = 256;             // sequences in one iteration
   long prefill_chunk_tokens = 8192;     // token budget of one iteration (prefill + decode)
   long kv_block_tokens = 16;            // KV cache page size (vLLM's default block)

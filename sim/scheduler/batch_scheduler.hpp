@@ -74,6 +74,7 @@ class BatchScheduler {
   void add_waiting(const Request& request) { waiting_.push_back(request); }
   bool has_waiting() const { return !waiting_.empty() || !preempted_.empty(); }
   bool has_running() const { return !running_.empty(); }
+  int queued() const { return static_cast<int>(waiting_.size() + preempted_.size() + running_.size()); }
 
   // Admits preempted sequences first, then waiting requests, while they fit.
   // Requests that can never fit (their final KV footprint exceeds the whole

@@ -1,6 +1,7 @@
 // Failure points found in whole runs. One simulation per TEST_CASE.
 
 #include <algorithm>
+#include <map>
 
 #include <catch2/catch.hpp>
 
@@ -123,4 +124,41 @@ TEST_CASE("a lost GPU takes its replica down until repaired and its conversation
   REQUIRE(first_after != nullptr);
   CHECK(first_after->cached_tokens == 0);
   if (first_after->start_s < 420.0) CHECK(first_after->start_s + first_after->ttft_s >= 420.0);
+}
+
+TEST_CASE("routing by load: a conversation stays on the replica of its first turn") {
+  const Scenario s = test::scenario_from(test::kSmallConversation,
+                                         {{"serving.routing", "least_loaded"},
+                                          {"conversation.sessions", "6"},
+                                          {"conversation.session_stagger_s", "3"},
+                                          {"cluster.gpus_per_node", "2"},
+                                          {"parallelism.dp", "2"},
+                                          {"conversation.duration_min", "5"},
+                                          {"conversation.probe_minutes", "[1]"}});
+  const RunResult r = simulate(s);
+  REQUIRE(r.replies.size() > 12);
+  std::map<int, int> replica_of;
+  for (const ReplyRecord& reply : r.replies) {
+    auto [it, first] = replica_of.emplace(reply.session, reply.replica);
+    CHECK(it->second == reply.replica);  // sticks where its cache is
+    (void)first;
+  }
+  CHECK(replica_of.size() == 6);
+}
+
+TEST_CASE("routing by load splits a burst of equal requests evenly over the replicas") {
+  const Scenario s = test::scenario_from(R"(
+name: burst
+requests: {count: 8, input_tokens: {fixed: 500}, output_tokens: {fixed: 20}, arrival: {all_at_once: true}}
+model: {preset: llama-3.1-8b}
+cluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 2}
+parallelism: {dp: 2}
+serving: {routing: least_loaded}
+)");
+  const RunResult r = simulate(s);
+  REQUIRE(r.replies.size() == 8);
+  std::map<int, int> per_replica;
+  for (const ReplyRecord& reply : r.replies) ++per_replica[reply.replica];
+  CHECK(per_replica[0] == 4);
+  CHECK(per_replica[1] == 4);
 }

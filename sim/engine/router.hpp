@@ -1,0 +1,72 @@
+#pragma once
+// Routes requests to replicas when they are due (serving.routing round_robin or
+// least_loaded; affinity, the default, places each session on replica
+// session mod dp up front and needs no router). A conversation's first request is
+// routed, and the session then stays on that replica (its KV cache is there);
+// every request of a plain stream is routed.
+//
+// Replicas wait for work on a condition variable; the run ends when every replica
+// is idle and nothing is queued.
+
+#include <map>
+#include <queue>
+#include <vector>
+
+#include <simgrid/s4u.hpp>
+
+#include "sim/scenario/scenario.hpp"
+#include "sim/workload/workload.hpp"
+
+namespace convsim {
+
+class RoutedReplica {
+ public:
+  virtual ~RoutedReplica() = default;
+  // Requests queued or running: what least_loaded compares.
+  virtual int load() const = 0;
+  // Hands a due request to the replica and wakes it.
+  virtual void deliver(const Request& request) = 0;
+  // Wakes the replica (the run is over).
+  virtual void wake() = 0;
+};
+
+class Router {
+ public:
+  Router(ServingSpec::Routing policy, bool conversations, std::vector<RoutedReplica*> replicas);
+
+  // Queues a request until it is due, or sends it straight to its session's replica.
+  void push(const Request& request);
+
+  // The router actor's body.
+  void operator()();
+
+  // Replica idle protocol: a replica with nothing to do calls idle(); it returns
+  // true when the run is over (every replica idle, nothing queued).
+  bool idle(int replica);
+  void busy(int replica);
+  bool finished() const { return finished_; }
+
+ private:
+  struct Later {
+    bool operator()(const Request& a, const Request& b) const {
+      return a.ready_s() != b.ready_s() ? a.ready_s() > b.ready_s() : a.id > b.id;
+    }
+  };
+  int choose(const Request& request);
+  void send(int replica, const Request& request);
+  void finish();
+
+  ServingSpec::Routing policy_;
+  bool conversations_;
+  std::vector<RoutedReplica*> replicas_;
+  std::priority_queue<Request, std::vector<Request>, Later> queue_;
+  std::map<int, int> session_replica_;
+  std::vector<bool> idle_;
+  int idle_count_ = 0;
+  int next_ = 0;  // round robin
+  bool finished_ = false;
+  simgrid::s4u::MutexPtr mutex_ = simgrid::s4u::Mutex::create();
+  simgrid::s4u::ConditionVariablePtr wake_ = simgrid::s4u::ConditionVariable::create();
+};
+
+}  // namespace convsim
