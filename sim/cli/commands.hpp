@@ -128,6 +128,10 @@ int command_breakpoint(const BreakpointRequest& request);
 // non-empty `dir`, also writes dir/validate.csv. Returns 0 however large the errors.
 int command_validate(const std::string& only, int jobs, const std::string& dir);
 
+// Prints the cluster's topology: GPUs, links, bisection bandwidth, a path between two
+// GPUs (to_gpu < 0: the last one).
+int command_topology(const std::string& path, const std::vector<std::string>& sets, int from_gpu, int to_gpu);
+
 // Simulates the scenario, then breaks down the first reply of `session` starting at
 // or after `minute` by kernel class. Throws ConfigError when there is none.
 int command_explain(const std::string& path, const std::vector<std::string>& sets, double minute, int session);

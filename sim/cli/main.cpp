@@ -76,6 +76,13 @@ int main(int argc, char** argv) {
   explain->add_option("--session", explain_session, "which conversation (default 0)")->check(CLI::NonNegativeNumber);
   explain->add_option("--set", sets, "override a key: key.path=value (repeatable)");
 
+  int topology_from = 0, topology_to = -1;
+  auto* topology = app.add_subcommand("topology", "the cluster's GPUs, links, bisection bandwidth and a path");
+  topology->add_option("scenario", scenario_path, "scenario file")->required();
+  topology->add_option("--from", topology_from, "first GPU of the path (default 0)")->check(CLI::NonNegativeNumber);
+  topology->add_option("--to", topology_to, "last GPU of the path (default the last GPU)")->check(CLI::NonNegativeNumber);
+  topology->add_option("--set", sets, "override a key: key.path=value (repeatable)");
+
   std::string validate_only;
   auto* validate = app.add_subcommand("validate", "calibration cases: measured, predicted, error of each");
   validate->add_option("--only", validate_only, "one group of cases")
@@ -100,6 +107,7 @@ int main(int argc, char** argv) {
       return command_breakpoint(bp);
     }
     if (*validate) return command_validate(validate_only, jobs, output_dir);
+    if (*topology) return command_topology(scenario_path, sets, topology_from, topology_to);
     if (*explain) return command_explain(scenario_path, sets, explain_minute, explain_session);
   } catch (const ConfigError& e) {
     std::cerr << e.what() << '\n';

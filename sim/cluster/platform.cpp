@@ -19,6 +19,10 @@ void configure_exact_models(sg4::Engine& engine) {
   engine.set_config("contexts/stack-size:512");
 }
 
+double uplink_bytes_per_s(const ClusterSpec& cluster) {
+  return cluster.gpus_per_node * cluster.scale_out.bandwidth_bytes_per_s / cluster.oversubscription;
+}
+
 namespace {
 
 using D = sg4::LinkInRoute::Direction;
@@ -72,8 +76,7 @@ Platform build_hierarchical(const ClusterSpec& cluster) {
       }
     }
     zone->seal();
-    sg4::Link* uplink =
-        port(top, fmt::format("uplink-{}", n), cluster.gpus_per_node * cluster.scale_out.bandwidth_bytes_per_s, 0);
+    sg4::Link* uplink = port(top, fmt::format("uplink-{}", n), uplink_bytes_per_s(cluster), 0);
     top->add_route(zone->get_netpoint(), nullptr, gateway, nullptr, {sg4::LinkInRoute(uplink, D::UP)}, true);
   }
   top->seal();
@@ -89,15 +92,9 @@ Platform build_platform(const ClusterSpec& cluster) {
   platform.gpus_per_node = cluster.gpus_per_node;
   const double speed = cluster.gpu.peak_for(Precision::bf16);
   auto* zone = sg4::create_full_zone("cluster");
-  sg4::Link* spine = nullptr;
-  if (cluster.nodes > 1) {
-    spine = zone->create_link("spine", cluster.scale_out.bandwidth_bytes_per_s)
-                ->set_latency(0)
-                ->set_sharing_policy(sg4::Link::SharingPolicy::FATPIPE)
-                ->seal();
-  }
-  std::vector<sg4::Link*> nvlinks, nics, pcie, nvme_links;
+  std::vector<sg4::Link*> nvlinks, nics, pcie, nvme_links, uplinks;
   for (int n = 0; n < cluster.nodes; ++n) {
+    uplinks.push_back(port(zone, fmt::format("uplink-{}", n), uplink_bytes_per_s(cluster), 0));
     platform.cpus.push_back(zone->create_host(fmt::format("cpu-{}", n), 1e9)->seal());
     platform.nvme.push_back(zone->create_host(fmt::format("nvme-{}", n), 1e9)->seal());
     nvme_links.push_back(zone->create_split_duplex_link(fmt::format("nvme-{}", n), cluster.nvme_bytes_per_s_per_node)
@@ -121,7 +118,8 @@ Platform build_platform(const ClusterSpec& cluster) {
       if (platform.node_of(a) == platform.node_of(b)) {
         links = {sg4::LinkInRoute(nvlinks[a], D::UP), sg4::LinkInRoute(nvlinks[b], D::DOWN)};
       } else {
-        links = {sg4::LinkInRoute(nics[a], D::UP), sg4::LinkInRoute(spine), sg4::LinkInRoute(nics[b], D::DOWN)};
+        links = {sg4::LinkInRoute(nics[a], D::UP), sg4::LinkInRoute(uplinks[platform.node_of(a)], D::UP),
+                 sg4::LinkInRoute(uplinks[platform.node_of(b)], D::DOWN), sg4::LinkInRoute(nics[b], D::DOWN)};
       }
       zone->add_route(platform.gpus[a]->get_netpoint(), platform.gpus[b]->get_netpoint(), nullptr, nullptr, links, true);
     }

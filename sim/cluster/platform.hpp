@@ -2,11 +2,12 @@
 // The cluster as a SimGrid platform. GPUs are hosts (speed: the GPU's BF16 peak);
 // each has its own NVLink port (a split-duplex link to its node's switch) and its
 // own NIC (a split-duplex link to the scale-out network). Nodes are joined by a
-// non-blocking spine: a fat-pipe link on which every flow gets the full rate, so
-// the NICs are the bottlenecks.
+// fat-tree core through per-node uplinks (non-blocking by default: the NICs are the
+// bottlenecks).
 //
 // Routes: GPU to GPU in a node crosses [nvlink_a, nvlink_b]; across nodes
-// [nic_a, spine, nic_b]. Each port link carries half of its fabric's hop latency,
+// [nic_a, uplink_A, uplink_B, nic_b], each node's uplink (to a two-level fat-tree's
+// core) carrying its NICs together over cluster.oversubscription. Each port link carries half of its fabric's hop latency,
 // so a route's latency is exactly the fabric's latency_s.
 //
 // For KV caches moved out of HBM, each node also has a CPU host (its DRAM) and an
@@ -44,6 +45,9 @@ struct Platform {
 };
 
 inline constexpr int kFlatZoneMaxNodes = 16;
+
+// A node's uplink to the scale-out core: its NICs together over the oversubscription.
+double uplink_bytes_per_s(const ClusterSpec& cluster);
 
 Platform build_platform(const ClusterSpec& cluster);
 

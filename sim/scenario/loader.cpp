@@ -181,7 +181,8 @@ ContextSpec read_context(const MapReader& c) {
 }
 
 ClusterSpec read_cluster(const MapReader& c, const Catalog& catalog) {
-  c.allow_only({"gpu", "nodes", "gpus_per_node", "scale_up", "scale_out", "pue", "host_power_w_per_node",
+  c.allow_only({"gpu", "nodes", "gpus_per_node", "scale_up", "scale_out", "oversubscription", "pue",
+                "host_power_w_per_node",
                 "host_link", "host_memory_bytes_per_node", "nvme_bytes_per_node", "nvme_bytes_per_s_per_node"});
   ClusterSpec spec;
   spec.gpu = gpu_preset(c, catalog);
@@ -191,6 +192,7 @@ ClusterSpec read_cluster(const MapReader& c, const Catalog& catalog) {
   spec.scale_out =
       fabric_preset(c, catalog, "scale_out", FabricKind::scale_out, kDefaultScaleOut);
   spec.pue = c.number_or("pue", spec.pue, Limits::between(1.0, 3.0));
+  spec.oversubscription = c.number_or("oversubscription", spec.oversubscription, Limits::between(1.0, 64.0));
   spec.host_power_w_per_node =
       c.number_or("host_power_w_per_node", spec.host_power_w_per_node, Limits::at_least(0));
   spec.host_link = fabric_preset(c, catalog, "host_link", FabricKind::scale_up, kDefaultHostLink);

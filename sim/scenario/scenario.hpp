@@ -113,6 +113,9 @@ struct ClusterSpec {
   int gpus_per_node = 8;
   FabricSpec scale_up;
   FabricSpec scale_out;
+  // Scale-out fat-tree: each node's uplink to the core carries gpus_per_node NICs'
+  // worth of bandwidth divided by this (1: non-blocking, 2: 2:1 oversubscribed).
+  double oversubscription = 1.0;
   double pue = 1.2;                 // facility energy = IT energy * pue
   double host_power_w_per_node = 0; // CPUs, memory, NICs of a node, drawn all run long
   // Memory tiers for KV caches. Defaults: a DGX H100 node (NVIDIA DGX H100 datasheet:

@@ -160,3 +160,20 @@ TEST_CASE("eight GPUs of one node sending to another node at once each get their
   });
   CHECK(all_s == Approx(cluster.scale_out.latency_s + bytes / cluster.scale_out.bandwidth_bytes_per_s).epsilon(1e-9));
 }
+
+TEST_CASE("eight GPUs sending across a 2:1 oversubscribed uplink each get half their NIC's rate") {
+  ClusterSpec cluster = h100_cluster(2);
+  cluster.oversubscription = 2;
+  const double bytes = 1e9;
+  double all_s = 0;
+  simulate(cluster, [&](const Platform& p) {
+    HostList src, dst;
+    for (int g = 0; g < 8; ++g) {
+      src.push_back(p.gpus[g]);
+      dst.push_back(p.gpus[8 + g]);
+    }
+    all_s = timed([&] { run_pairwise_send(src, dst, bytes); });
+  });
+  // The uplink carries 8 x 50 / 2 = 200 GB/s shared by 8 flows: 25 GB/s each.
+  CHECK(all_s == Approx(cluster.scale_out.latency_s + bytes / (cluster.scale_out.bandwidth_bytes_per_s / 2)).epsilon(1e-9));
+}

@@ -1,0 +1,37 @@
+// convsim topology: the cluster's GPUs, links, bisection bandwidth and a path.
+
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "sim/cli/commands.hpp"
+#include "sim/cluster/topology.hpp"
+#include "sim/scenario/config_error.hpp"
+
+namespace convsim::cli {
+
+int command_topology(const std::string& path, const std::vector<std::string>& sets, int from_gpu, int to_gpu) {
+  const Catalog catalog = load_catalog(default_catalog_dir());
+  const Scenario scenario = load_scenario(path, parse_overrides(sets), catalog);
+  const ClusterSpec& c = scenario.cluster;
+  const int gpus = c.nodes * c.gpus_per_node;
+  if (to_gpu < 0) to_gpu = gpus - 1;
+  if (from_gpu >= gpus || to_gpu >= gpus) {
+    throw ConfigError(fmt::format("{}: --from {} --to {}: the cluster has GPUs 0 to {}", path, from_gpu, to_gpu, gpus - 1));
+  }
+  const TopologySummary t = summarize_topology(c, from_gpu, to_gpu);
+  std::cout << fmt::format(
+      "{}: {} nodes x {} {} = {} GPUs; {} links: {} ports ({:.0f} GB/s per GPU per direction), {} NICs ({:.0f} "
+      "GB/s), node uplinks of {:.0f} GB/s ({}:1 oversubscription)\n",
+      scenario.name, c.nodes, c.gpus_per_node, c.gpu.name, t.gpus, t.links, c.scale_up.name,
+      c.scale_up.bandwidth_bytes_per_s / 1e9, c.scale_out.name, c.scale_out.bandwidth_bytes_per_s / 1e9, c.gpus_per_node * c.scale_out.bandwidth_bytes_per_s / c.oversubscription / 1e9,
+      c.oversubscription);
+  std::cout << fmt::format("bisection bandwidth (first half of the nodes to the second): {:.1f} GB/s per direction\n",
+                           t.bisection_bytes_per_s / 1e9);
+  std::cout << fmt::format("path from GPU {} to GPU {}:", from_gpu, to_gpu);
+  for (const std::string& link : t.path) std::cout << ' ' << link;
+  std::cout << '\n';
+  return 0;
+}
+
+}  // namespace convsim::cli
