@@ -20,6 +20,9 @@ inline constexpr int kExitRunFailed = 3; // a run that failed
 
 std::vector<Override> parse_overrides(const std::vector<std::string>& sets);
 
+// Prints the scenario's warnings on stderr.
+void print_warnings(const Scenario& scenario);
+
 // out/<scenario name>
 std::string default_output_dir(const Scenario& scenario);
 

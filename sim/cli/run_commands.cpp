@@ -28,6 +28,10 @@ std::vector<Override> parse_overrides(const std::vector<std::string>& sets) {
   return out;
 }
 
+void print_warnings(const Scenario& scenario) {
+  for (const std::string& warning : scenario.warnings) std::cerr << warning << '\n';
+}
+
 std::string default_output_dir(const Scenario& scenario) { return (fs::path("out") / scenario.name).string(); }
 
 // Runs one simulation and writes its outputs. Returns the summary.
@@ -52,6 +56,7 @@ int command_run(const std::string& path, const std::vector<std::string>& sets, s
                 bool trace) {
   const Catalog catalog = load_catalog(default_catalog_dir());
   const Scenario scenario = load_scenario(path, parse_overrides(sets), catalog);
+  print_warnings(scenario);
   if (dir.empty()) dir = default_output_dir(scenario);
   const nlohmann::ordered_json summary = run_and_write(scenario, dir, !quiet && isatty(STDERR_FILENO), trace);
   if (!quiet) std::cout << run_table(summary) << "\noutputs in " << dir << "/\n";
@@ -61,6 +66,7 @@ int command_run(const std::string& path, const std::vector<std::string>& sets, s
 int command_check(const std::string& path, const std::vector<std::string>& sets) {
   const Catalog catalog = load_catalog(default_catalog_dir());
   const Scenario scenario = load_scenario(path, parse_overrides(sets), catalog);
+  print_warnings(scenario);
   std::cout << fmt::format("{}: ok ({} on {} x {} {}, tp {} pp {} dp {}, {} compare variants)\n", path,
                            scenario.model.spec.name, scenario.cluster.nodes, scenario.cluster.gpus_per_node,
                            scenario.cluster.gpu.name, scenario.parallelism.tp, scenario.parallelism.pp,

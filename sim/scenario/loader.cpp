@@ -206,8 +206,8 @@ ClusterSpec read_cluster(const MapReader& c, const Catalog& catalog) {
 
 // Reads parallelism (all degrees 1 when absent) and checks it against the model
 // and the cluster.
-ParallelismSpec read_parallelism(const MapReader& root, const ModelSpec& model,
-                                 const ClusterSpec& cluster) {
+ParallelismSpec read_parallelism(const MapReader& root, const ModelSpec& model, const ClusterSpec& cluster,
+                                 std::vector<std::string>& warnings) {
   const Locator& at = root.locator();
   ParallelismSpec spec;
   YAML::Node here = root.node();
@@ -273,6 +273,11 @@ ParallelismSpec read_parallelism(const MapReader& root, const ModelSpec& model,
     at.fail(tp_spot, fmt::format("parallelism.tp = {} exceeds cluster.gpus_per_node = {}: "
                                  "tensor parallelism stays inside a node",
                                  tp, cluster.gpus_per_node));
+  }
+  if (tp > 1 && cluster.gpus_per_node % tp != 0) {
+    warnings.push_back(fmt::format("{}: warning: parallelism.tp = {} does not divide cluster.gpus_per_node = {}: some "
+                                   "tensor-parallel groups cross nodes and all-reduce over the scale-out network",
+                                   at.where(tp_spot), tp, cluster.gpus_per_node));
   }
   if (spec.pp > model.layers) {
     at.fail(pp_spot, fmt::format("parallelism.pp = {} exceeds model.layers = {}", spec.pp,
@@ -395,7 +400,7 @@ Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Cat
     s.context = read_context(root.child("context"));
   }
   s.cluster = read_cluster(root.child("cluster"), catalog);
-  s.parallelism = read_parallelism(root, s.model.spec, s.cluster);
+  s.parallelism = read_parallelism(root, s.model.spec, s.cluster, s.warnings);
   if (root.has("serving")) {
     s.serving = read_serving(root.child("serving"));
   }

@@ -199,6 +199,8 @@ struct Scenario {
   SloSpec slo;
   std::vector<Variant> variants;
   std::vector<FaultSpec> faults;
+  // Valid but probably unintended ("file:line:column: warning: ..."), printed by the CLI.
+  std::vector<std::string> warnings;
 };
 
 }  // namespace convsim

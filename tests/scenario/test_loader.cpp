@@ -311,3 +311,15 @@ TEST_CASE("a scenario file records its path and the FNV-1a hash of its text",
 }
 
 }  // namespace convsim
+
+TEST_CASE("a tensor-parallel group that would cross nodes is allowed, with a located warning") {
+  const convsim::Scenario s = convsim::load_scenario_text(R"(name: straddle
+requests: {count: 1}
+model: {preset: llama-3.1-8b}
+cluster: {gpu: h100-sxm, nodes: 2, gpus_per_node: 6}
+parallelism: {tp: 4, dp: 3}
+)", "t.yaml", {}, convsim::load_catalog(convsim::default_catalog_dir()));
+  REQUIRE(s.warnings.size() == 1);
+  CHECK(s.warnings[0] == "t.yaml:5:19: warning: parallelism.tp = 4 does not divide cluster.gpus_per_node = 6: some "
+                         "tensor-parallel groups cross nodes and all-reduce over the scale-out network");
+}
