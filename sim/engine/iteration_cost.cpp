@@ -31,6 +31,16 @@ CostModel::CostModel(const Scenario& scenario) : scenario_(scenario) {
     stage_weight_bytes_.push_back(stage_weight_bytes(m, scenario.model.weights, sharding(s)));
   }
   model_sequence_ = sequence_bytes_of(m, scenario.model.kv_cache, Sharding{1, 1, 0});
+  double attention_layers = 0;
+  for (int layer = 0; layer < m.layers; ++layer) {
+    const Mixer mixer = m.mixer(layer);
+    attention_layers += mixer == Mixer::attention || mixer == Mixer::sliding_attention ? 1.0 : 0.0;
+  }
+  const double peak = scenario.cluster.gpu.peak_for(Precision::bf16);
+  share_.bandwidth = scenario.cluster.gpu.hbm_bytes_per_s;
+  share_.weights_s = element_bytes(scenario.model.weights) * total_params(m) / share_.bandwidth;
+  share_.per_token_s = 2.0 * active_params(m) / peak;
+  share_.attention_s_per_pair = 4.0 * attention_layers * attention_width(m) / peak;
 }
 
 double CostModel::kv_bytes_for(double tokens) const {
@@ -105,6 +115,24 @@ long CostModel::kv_footprint_units(long tokens) const {
     worst = std::max(worst, stage_sequence_[s].at(static_cast<double>(tokens), window) / stage_free_bytes_[s]);
   }
   return static_cast<long>(std::ceil(worst * static_cast<double>(KvMemory::kUnitsPerPool)));
+}
+
+std::vector<double> CostModel::work_shares(const std::vector<SequenceWork>& batch) const {
+  double tokens = 0;
+  for (const SequenceWork& w : batch) tokens += static_cast<double>(w.new_tokens);
+  const double window = static_cast<double>(scenario_.model.spec.window_tokens);
+  std::vector<double> shares;
+  shares.reserve(batch.size());
+  double sum = 0;
+  for (const SequenceWork& w : batch) {
+    const double n = static_cast<double>(w.new_tokens), c = static_cast<double>(w.context_tokens);
+    const double attention_s = share_.attention_s_per_pair * attention_pairs(n, c, window);
+    const double kv_s = kv_bytes_for(c + n) / share_.bandwidth;
+    shares.push_back(n / tokens * share_.weights_s + n * share_.per_token_s + attention_s + kv_s);
+    sum += shares.back();
+  }
+  for (double& share : shares) share /= sum;
+  return shares;
 }
 
 double CostModel::gpu_memory_bytes(long kv_units, long iteration_tokens) const {

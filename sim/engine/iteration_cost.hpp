@@ -37,6 +37,12 @@ class CostModel {
 
   IterationCost iteration(const std::vector<SequenceWork>& batch) const;
 
+  // Each sequence's share of an iteration's work, summing to 1: the weights read
+  // once for the batch and the matmuls are split by tokens; a sequence's own
+  // attention FLOPs and KV-cache reads count for it alone; FLOPs and bytes are
+  // weighed by the GPU's peak and bandwidth.
+  std::vector<double> work_shares(const std::vector<SequenceWork>& batch) const;
+
   // Memory of the busiest GPU: weights, KV cache using `kv_units` of the pool (see
   // KvMemory), activations of an iteration of `iteration_tokens`, and the workspace.
   double gpu_memory_bytes(long kv_units, long iteration_tokens) const;
@@ -81,6 +87,12 @@ class CostModel {
   std::vector<double> stage_free_bytes_;
   std::vector<double> stage_weight_bytes_;  // per GPU of each stage
   SequenceBytes model_sequence_;  // whole model, all GPUs
+  struct ShareConstants {  // for work_shares: times of the whole model on one GPU
+    double bandwidth = 0;
+    double weights_s = 0;
+    double per_token_s = 0;
+    double attention_s_per_pair = 0;
+  } share_;
 };
 
 }  // namespace convsim

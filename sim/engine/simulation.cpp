@@ -355,10 +355,11 @@ class ReplicaActor : public RoutedReplica {
     ++run_.result.iterations;
 
     std::vector<Sequence>& running = scheduler_.running();
+    const std::vector<double> shares = run_.cost_model.work_shares(plan.work);
     for (std::size_t k = 0; k < plan.members.size(); ++k) {
       Sequence& seq = running[plan.members[k]];
       const SequenceWork& w = plan.work[k];
-      const double share = static_cast<double>(w.new_tokens) / static_cast<double>(plan.tokens);
+      const double share = shares[k];
       seq.energy_j += iteration_energy_j * share;
       seq.network_energy_j += network_energy_j * share;
       seq.flops += cost.flops * share;

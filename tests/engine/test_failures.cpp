@@ -162,3 +162,17 @@ serving: {routing: least_loaded}
   CHECK(per_replica[0] == 4);
   CHECK(per_replica[1] == 4);
 }
+
+TEST_CASE("a long-context sequence takes a larger share of a shared iteration than a short one, shares summing to 1") {
+  const Scenario s = test::scenario_from(test::kSmallConversation);
+  const CostModel cost(s);
+  const auto equal = cost.work_shares({SequenceWork{1, 1000, true}, SequenceWork{1, 1000, true}});
+  CHECK(equal[0] == Approx(0.5));
+  CHECK(equal[1] == Approx(0.5));
+  const auto uneven = cost.work_shares({SequenceWork{1, 100, true}, SequenceWork{1, 100000, true}});
+  CHECK(uneven[0] + uneven[1] == Approx(1.0));
+  // Llama-3.1-8B reads 131 kB of KV per token of context: 13 GB for the long one,
+  // against 16 GB of weights shared by both: it carries well over half.
+  CHECK(uneven[1] > 0.6);
+  CHECK(uneven[1] < 0.9);
+}
