@@ -146,9 +146,10 @@ TEST_CASE("on a large cluster's per-node zones, transfers take latency + bytes /
   CHECK(far_s == Approx(ib_expected_s).epsilon(1e-9));
 }
 
-TEST_CASE("eight GPUs of one node sending to another node at once each get their NIC's full rate") {
-  const ClusterSpec cluster = h100_cluster(kFlatZoneMaxNodes + 1);
-  const double bytes = 1e9;
+namespace {
+
+// Each GPU of node 0 sends `bytes` to the same GPU of node 1, all at once.
+double node_to_node_s(const ClusterSpec& cluster, double bytes) {
   double all_s = 0;
   simulate(cluster, [&](const Platform& p) {
     HostList src, dst;
@@ -158,6 +159,15 @@ TEST_CASE("eight GPUs of one node sending to another node at once each get their
     }
     all_s = timed([&] { run_pairwise_send(src, dst, bytes); });
   });
+  return all_s;
+}
+
+}  // namespace
+
+TEST_CASE("eight GPUs of one node sending to another node at once each get their NIC's full rate") {
+  const ClusterSpec cluster = h100_cluster(kFlatZoneMaxNodes + 1);
+  const double bytes = 1e9;
+  const double all_s = node_to_node_s(cluster, bytes);
   CHECK(all_s == Approx(cluster.scale_out.latency_s + bytes / cluster.scale_out.bandwidth_bytes_per_s).epsilon(1e-9));
 }
 
@@ -165,15 +175,7 @@ TEST_CASE("eight GPUs sending across a 2:1 oversubscribed uplink each get half t
   ClusterSpec cluster = h100_cluster(2);
   cluster.oversubscription = 2;
   const double bytes = 1e9;
-  double all_s = 0;
-  simulate(cluster, [&](const Platform& p) {
-    HostList src, dst;
-    for (int g = 0; g < 8; ++g) {
-      src.push_back(p.gpus[g]);
-      dst.push_back(p.gpus[8 + g]);
-    }
-    all_s = timed([&] { run_pairwise_send(src, dst, bytes); });
-  });
+  const double all_s = node_to_node_s(cluster, bytes);
   // The uplink carries 8 x 50 / 2 = 200 GB/s shared by 8 flows: 25 GB/s each.
   CHECK(all_s == Approx(cluster.scale_out.latency_s + bytes / (cluster.scale_out.bandwidth_bytes_per_s / 2)).epsilon(1e-9));
 }

@@ -1,0 +1,44 @@
+#pragma once
+// What the replicas of one run share: the scenario, the cost model, the platform,
+// the workload, and the records they append to. One per simulation.
+
+#include <chrono>
+#include <string>
+
+#include "sim/accounting/records.hpp"
+#include "sim/cluster/platform.hpp"
+#include "sim/engine/iteration_cost.hpp"
+#include "sim/engine/simulation.hpp"
+#include "sim/workload/workload.hpp"
+
+namespace convsim {
+
+struct RunContext {
+  const Scenario& scenario;
+  const CostModel& cost_model;
+  const Platform& platform;
+  Workload& workload;
+  RunResult& result;
+  bool progress = false;
+  bool trace = false;
+  std::chrono::steady_clock::time_point wall_start = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_progress = wall_start;
+
+  void add_slice(TraceSlice slice) {
+    if (!trace || slice.duration_s <= 0) return;
+    if (result.trace.size() >= kMaxTraceSlices) {
+      result.trace_truncated = true;
+      return;
+    }
+    result.trace.push_back(std::move(slice));
+  }
+
+  void record_failure(const std::string& kind, double time_s, const std::string& cause) {
+    for (const FailureRecord& f : result.failures) {
+      if (f.kind == kind) return;  // the first occurrence of each kind is the failure point
+    }
+    result.failures.push_back(FailureRecord{kind, time_s, cause, "capacity"});
+  }
+};
+
+}  // namespace convsim
