@@ -73,14 +73,14 @@ int main(int argc, char** argv) {
   explain->add_option("--minute", explain_minute, "the first reply starting at or after this minute")
       ->required()
       ->check(CLI::NonNegativeNumber);
-  explain->add_option("--session", explain_session, "which conversation (default 0)")->check(CLI::NonNegativeNumber);
+  explain->add_option("--session", explain_session, "which conversation (default 0)")->check(CLI::Range(0, 10'000'000));
   explain->add_option("--set", sets, "override a key: key.path=value (repeatable)");
 
   int topology_from = 0, topology_to = -1;
   auto* topology = app.add_subcommand("topology", "the cluster's GPUs, links, bisection bandwidth and a path");
   topology->add_option("scenario", scenario_path, "scenario file")->required();
-  topology->add_option("--from", topology_from, "first GPU of the path (default 0)")->check(CLI::NonNegativeNumber);
-  topology->add_option("--to", topology_to, "last GPU of the path (default the last GPU)")->check(CLI::NonNegativeNumber);
+  topology->add_option("--from", topology_from, "first GPU of the path (default 0)")->check(CLI::Range(0, 10'000'000));
+  topology->add_option("--to", topology_to, "last GPU of the path (default the last GPU)")->check(CLI::Range(0, 10'000'000));
   topology->add_option("--set", sets, "override a key: key.path=value (repeatable)");
 
   std::string validate_only;

@@ -18,6 +18,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "sim/scenario/config_error.hpp"
+#include "sim/scenario/text_util.hpp"
 
 namespace convsim {
 
@@ -67,24 +68,6 @@ struct Limits {
 // Describes a node for "got ..." in messages: 'text', a list, an empty list, a map,
 // an empty map, nothing.
 std::string describe_node(const YAML::Node& node);
-
-// The value of a finite number written as a YAML scalar ("5", "-0.5", "1e9"), or
-// nullopt (words, ".inf", ".nan", "0x10").
-std::optional<double> parse_number(std::string_view text);
-
-// A number written without trailing zeros: 1 -> "1", 0.5 -> "0.5".
-std::string format_number(double v);
-
-// Levenshtein distance (insertions, deletions and substitutions cost one).
-std::size_t edit_distance(std::string_view a, std::string_view b);
-
-// The closest candidate to a misspelled `word`, or "" when none is close: a
-// candidate `word` is a prefix of, or one within edit distance 2 (and less than
-// the length of `word`) of the candidate or of its part before the first '-'
-// ("h100" for "h100-sxm"). Ties go to the earlier candidate.
-std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
-
-std::string join(const std::vector<std::string>& items, std::string_view separator = ", ");
 
 // Typed reads of one node. `path` names the value in messages.
 double read_number(const Locator& at, const YAML::Node& node, const std::string& path,
@@ -163,16 +146,10 @@ class MapReader {
   std::string what_;
 };
 
-// "a.b.c" -> {"a", "b", "c"} (empty segments kept, for the caller to reject).
-std::vector<std::string> split_key_path(std::string_view key_path);
-
 // Fails unless the tree can be walked safely: yaml-cpp turns an alias inside its own
 // anchor (`&a [*a]`) into a cycle, and nested aliases can expand a few lines into
 // billions of nodes. Allows at most 100,000 nodes (aliases expanded) and 100 levels.
 void check_walkable(const YAML::Node& root, const Locator& at);
-
-// The whole file; fails with "FILE: cannot read file".
-std::string read_text_file(const std::string& path);
 
 // Parses a single YAML document (an empty text gives a null node). Fails with
 // "FILE:LINE:COLUMN: YAML syntax error: ..." or when the text holds several documents,

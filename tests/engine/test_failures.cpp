@@ -57,6 +57,9 @@ TEST_CASE("the reported TTFT failure minute is the first reply whose prefill, co
 }
 
 TEST_CASE("arrivals faster than the replica serves them are reported as an unstable queue") {
+  // Each request's prefill alone is 2 * 8.0e9 params * 2,000 tokens = 32 TFLOP: at
+  // most ~31 per second at the H100's 989 TFLOP/s peak, fewer at any efficiency.
+  // 40 arrive per second: the queue can only grow.
   const Scenario s = test::scenario_from(R"(
 name: overload
 requests: {count: 3000, input_tokens: {fixed: 2000}, output_tokens: {fixed: 200}, arrival: {rate_per_s: 40}}
@@ -73,6 +76,8 @@ slo: {ttft_s: 1.0, tpot_s: 0.2}
 }
 
 TEST_CASE("a load the replica keeps up with is not an unstable queue") {
+  // 2 requests per second of 500 + 100 tokens: ~10 TFLOP/s of matmuls and ~200 decode
+  // steps per second that batch together, a few percent of what one H100 does.
   const Scenario s = test::scenario_from(R"(
 name: light
 requests: {count: 600, input_tokens: {fixed: 500}, output_tokens: {fixed: 100}, arrival: {rate_per_s: 2}}

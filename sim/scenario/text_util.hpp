@@ -1,0 +1,43 @@
+#pragma once
+// Text helpers of the loaders: did-you-mean suggestions, joining lists, splitting
+// key paths, reading a file.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace convsim {
+
+// Numbers as YAML scalars: a leading '+' is allowed; ".inf", ".nan" and their
+// spellings are not finite.
+enum class NumberParse { ok, not_a_number, not_finite };
+NumberParse parse_double(std::string_view text, double& out);
+std::string_view without_plus(std::string_view s);
+
+// The value of a finite number written as a YAML scalar ("5", "-0.5", "1e9"), or
+// nullopt (words, ".inf", ".nan", "0x10").
+std::optional<double> parse_number(std::string_view text);
+
+// A number written without trailing zeros: 1 -> "1", 0.5 -> "0.5".
+std::string format_number(double v);
+
+// Levenshtein distance (insertions, deletions and substitutions cost one).
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
+// The closest candidate to a misspelled `word`, or "" when none is close: a
+// candidate `word` is a prefix of, or one within edit distance 2 (and less than
+// the length of `word`) of the candidate or of its part before the first '-'
+// ("h100" for "h100-sxm"). Ties go to the earlier candidate.
+std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
+
+std::string join(const std::vector<std::string>& items, std::string_view separator = ", ");
+
+// "a.b.c" -> {"a", "b", "c"} (empty segments kept, for the caller to reject).
+std::vector<std::string> split_key_path(std::string_view key_path);
+
+// The whole file; fails with "FILE: cannot read file".
+std::string read_text_file(const std::string& path);
+
+}  // namespace convsim
