@@ -76,7 +76,7 @@ slo: {ttft_s: 1.0, tpot_s: 0.2}
 }
 
 TEST_CASE("a load the replica keeps up with is not an unstable queue") {
-  // 2 requests per second of 500 + 100 tokens: ~10 TFLOP/s of matmuls and ~200 decode
+  // 2 requests per second of 500 + 100 tokens: 2 * 600 * 16 GFLOP = ~19 TFLOP/s and 200 decode
   // steps per second that batch together, a few percent of what one H100 does.
   const Scenario s = test::scenario_from(R"(
 name: light
