@@ -35,22 +35,103 @@ struct BatchShape {
   double pairs_window = 0;  // the same, each token seeing at most the window
   double read_full = 0;     // sum (c_i + n_i): cached tokens read, full attention
   double read_window = 0;   // sum (min(c_i, W) + n_i)
+  // Context parallelism: per rank and attention layer, bytes passed around the
+  // ring (full and windowed layers) and rows each rank reads instead of read_*.
+  double ring_bytes_full = 0;
+  double ring_bytes_window = 0;
+  double moe_tokens = 0;    // tokens routed to the stage's experts (all groups')
 };
 
-BatchShape shape_of(const ModelSpec& m, const std::vector<SequenceWork>& batch) {
-  BatchShape b;
-  const double window = static_cast<double>(m.window_tokens);
-  for (const SequenceWork& seq : batch) {
-    const double n = static_cast<double>(seq.new_tokens);
-    const double c = static_cast<double>(seq.context_tokens);
-    b.tokens += n;
-    b.emitting += seq.emits_token ? 1.0 : 0.0;
-    b.sequences += 1.0;
-    b.pairs_full += attention_pairs(n, c, 0);
-    b.pairs_window += attention_pairs(n, c, window);
-    b.read_full += c + n;
-    b.read_window += std::min(c, window) + n;
+// Bytes per cached token of one attention layer on one GPU (K and V rows, or the
+// MLA latent), and bytes per token of its query (what ring attention passes
+// instead of KV when cheaper).
+double kv_row_bytes(const ModelSpec& m, Precisions p, int tp) {
+  const double kv_elem = element_bytes(p.kv_cache);
+  if (m.mla) return (static_cast<double>(m.mla->kv_lora_rank) + m.mla->qk_rope_head_dim) * kv_elem;
+  return 2.0 * kv_heads_per_gpu(m, tp) * m.head_dim * kv_elem;
+}
+
+double query_bytes(const ModelSpec& m, int tp) {
+  if (m.mla) {
+    return static_cast<double>(m.heads) / tp * (static_cast<double>(m.mla->kv_lora_rank) + m.mla->qk_rope_head_dim) *
+           kActivationBytes;
   }
+  return attention_width(m) / tp * kActivationBytes;
+}
+
+// One sequence of n new tokens over c cached ones, added to the shape. With cp > 1
+// the rows read and the ring's bytes are those of one rank (see the header).
+void add_sequence(BatchShape& b, double n, double c, bool emits, double window, int cp, double row_bytes,
+                  double q_bytes) {
+  b.tokens += n;
+  b.emitting += emits ? 1.0 : 0.0;
+  b.sequences += 1.0;
+  b.pairs_full += attention_pairs(n, c, 0);
+  b.pairs_window += attention_pairs(n, c, window);
+  const double rows_full = c + n;
+  const double rows_window = (window > 0 ? std::min(c, window) : c) + n;
+  if (cp == 1) {
+    b.read_full += rows_full;
+    b.read_window += rows_window;
+    return;
+  }
+  const double steps = cp - 1.0, queries = 2.0 * n / cp * q_bytes;
+  auto ring = [&](double rows, double& read, double& bytes) {
+    const double kv = rows / cp * row_bytes;
+    read += kv <= queries ? rows : rows / cp;
+    bytes += steps * std::min(kv, queries);
+  };
+  ring(rows_full, b.read_full, b.ring_bytes_full);
+  ring(rows_window, b.read_window, b.ring_bytes_window);
+}
+
+BatchShape shape_of(const ModelSpec& m, Precisions p, Sharding s, const std::vector<SequenceWork>& batch) {
+  const double window = static_cast<double>(m.window_tokens);
+  const double row = kv_row_bytes(m, p, s.tp), q = query_bytes(m, s.tp);
+  const int groups = s.attention_groups();
+  if (groups == 1) {
+    BatchShape b;
+    double decode = 0, decode_emitting = 0;
+    for (const SequenceWork& seq : batch) {
+      add_sequence(b, static_cast<double>(seq.new_tokens), static_cast<double>(seq.context_tokens), seq.emits_token,
+                   window, s.cp, row, q);
+      if (seq.new_tokens == 1) {
+        decode += 1.0;
+        decode_emitting += seq.emits_token ? 1.0 : 0.0;
+      }
+    }
+    b.moe_tokens = b.tokens;
+    if (s.cp > 1) {  // the busiest rank: its share of prefill tokens, decode tokens dealt round-robin
+      const double cp = s.cp;
+      b.tokens = std::ceil(decode / cp) + (b.tokens - decode) / cp;
+      b.emitting = std::ceil(decode_emitting / cp) + (b.emitting - decode_emitting) / cp;
+      b.pairs_full /= cp;
+      b.pairs_window /= cp;
+      b.moe_tokens = b.tokens;
+    }
+    return b;
+  }
+  // Wide EP: sequences dealt round-robin to the attention groups; each quantity is
+  // that of the busiest group.
+  std::vector<BatchShape> shares(static_cast<std::size_t>(groups));
+  double all_tokens = 0;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const SequenceWork& seq = batch[i];
+    add_sequence(shares[i % shares.size()], static_cast<double>(seq.new_tokens),
+                 static_cast<double>(seq.context_tokens), seq.emits_token, window, 1, row, q);
+    all_tokens += static_cast<double>(seq.new_tokens);
+  }
+  BatchShape b;
+  for (const BatchShape& g : shares) {
+    b.tokens = std::max(b.tokens, g.tokens);
+    b.emitting = std::max(b.emitting, g.emitting);
+    b.sequences = std::max(b.sequences, g.sequences);
+    b.pairs_full = std::max(b.pairs_full, g.pairs_full);
+    b.pairs_window = std::max(b.pairs_window, g.pairs_window);
+    b.read_full = std::max(b.read_full, g.read_full);
+    b.read_window = std::max(b.read_window, g.read_window);
+  }
+  b.moe_tokens = all_tokens;
   return b;
 }
 
@@ -88,6 +169,7 @@ void add_attention(StageWork& work, const ModelSpec& m, Precisions p, int tp, co
   }
   work.kv_bytes_read += read * row_bytes;
   work.kv_bytes_written += b.tokens * row_bytes;
+  work.ring_bytes += windowed ? b.ring_bytes_window : b.ring_bytes_full;
   attn.hbm_bytes += read * row_bytes + b.tokens * row_bytes + b.tokens * 2.0 * query_cols * kActivationBytes;
   attn.kernels += 1;
 }
@@ -110,15 +192,17 @@ void add_state_space(StageWork& work, const ModelSpec& m, Precisions p, int tp, 
   scan.kernels += 2;  // causal convolution, chunked scan
 }
 
-void add_experts(StageWork& work, const ModelSpec& m, Precisions p, int tp, int ep, const BatchShape& b) {
+void add_experts(StageWork& work, const ModelSpec& m, Precisions p, Sharding s, const BatchShape& b) {
   const MoeSpec& e = *m.moe;
   const double d = m.d_model, w = element_bytes(p.weights);
+  const int tp = s.tp, ep = s.ep;
   KernelWork& mlp = work[KernelClass::mlp];
   add_matmul(mlp, d, e.experts, b.tokens, w);  // router, replicated
   // Split over tp (each expert's columns), or whole experts spread over ep GPUs.
   const double cols = static_cast<double>(e.expert_ffn_dim) / (ep > 1 ? 1 : tp);
-  const double distinct = expected_distinct_experts(e.experts, e.top_k, b.tokens) / ep;
-  const double all_assignments = b.tokens * e.top_k;
+  const double tokens = b.moe_tokens;  // wide EP: every group's tokens reach the experts
+  const double distinct = expected_distinct_experts(e.experts, e.top_k, tokens) / ep;
+  const double all_assignments = tokens * e.top_k;
   const double assignments = ep > 1 ? std::min(all_assignments, e.imbalance * all_assignments / ep) : all_assignments;
   // Grouped GEMMs: every assignment runs gate+up and down of its expert; each
   // touched expert's weights are read once.
@@ -130,6 +214,10 @@ void add_experts(StageWork& work, const ModelSpec& m, Precisions p, int tp, int 
     const double shared_cols = static_cast<double>(e.shared_experts) * e.shared_expert_ffn_dim / tp;
     add_matmul(mlp, d, 2.0 * shared_cols, b.tokens, w);
     add_matmul(mlp, shared_cols, d, b.tokens, w);
+  }
+  if (ep > tp) {  // dispatch to and combine from the experts' GPUs
+    work.all_to_alls += 2;
+    work.all_to_all_bytes += 2.0 * tokens / ep * e.top_k * d * kActivationBytes * (ep - 1.0) / ep;
   }
 }
 
@@ -228,7 +316,8 @@ double stage_weight_bytes(const ModelSpec& m, Precision weights, Sharding s) {
 
 double stage_sequence_bytes(const ModelSpec& m, Precision kv_cache, Sharding s, double context_tokens) {
   const double kv_elem = element_bytes(kv_cache);
-  const double row = m.mla ? kv_row_elements(m) : 2.0 * kv_heads_per_gpu(m, s.tp) * m.head_dim;
+  // Context-parallel ranks hold 1/cp of the tokens each.
+  const double row = (m.mla ? kv_row_elements(m) : 2.0 * kv_heads_per_gpu(m, s.tp) * m.head_dim) / s.cp;
   const int first = first_layer_of(m.layers, s.pp, s.stage);
   const int count = stage_layers(m.layers, s.pp, s.stage);
   double bytes = 0;
@@ -257,18 +346,22 @@ namespace {
 
 // One layer's matrices and attention, added to `work`. Returns its blocks (mixer
 // and FFN present), each bringing its norm and residual add.
-int add_layer(StageWork& work, const ModelSpec& m, Precisions p, int tp, int ep, const BatchShape& b, Mixer mixer,
+int add_layer(StageWork& work, const ModelSpec& m, Precisions p, Sharding s, const BatchShape& b, Mixer mixer,
               Ffn ffn) {
   const double w = element_bytes(p.weights);
+  const int tp = s.tp, ep = s.ep;
   switch (mixer) {
-    case Mixer::attention: add_attention(work, m, p, tp, b, false); break;
-    case Mixer::sliding_attention: add_attention(work, m, p, tp, b, true); break;
+    case Mixer::attention:
+    case Mixer::sliding_attention:
+      add_attention(work, m, p, tp, b, mixer == Mixer::sliding_attention);
+      work.ring_steps += s.cp - 1;
+      break;
     case Mixer::state_space: add_state_space(work, m, p, tp, b); break;
     case Mixer::none: break;
   }
   switch (ffn) {
     case Ffn::dense: add_dense_ffn(work, m, p, tp, b); break;
-    case Ffn::experts: add_experts(work, m, p, tp, ep, b); break;
+    case Ffn::experts: add_experts(work, m, p, s, b); break;
     case Ffn::none: break;
   }
   if (ffn != Ffn::experts) {
@@ -293,14 +386,18 @@ void add_scaled(StageWork& work, const StageWork& layer, int count) {
   work.kv_bytes_written += count * layer.kv_bytes_written;
   work.state_bytes += count * layer.state_bytes;
   work.weight_bytes_read += count * layer.weight_bytes_read;
+  work.ring_bytes += count * layer.ring_bytes;
+  work.ring_steps += count * layer.ring_steps;
+  work.all_to_all_bytes += count * layer.all_to_all_bytes;
+  work.all_to_alls += count * layer.all_to_alls;
 }
 
 }  // namespace
 
 StageWork stage_work(const ModelSpec& m, Precisions p, Sharding s, const std::vector<SequenceWork>& batch) {
   StageWork work;
-  const BatchShape b = shape_of(m, batch);
-  work.tokens = static_cast<long>(b.tokens);
+  const BatchShape b = shape_of(m, p, s, batch);
+  work.tokens = b.tokens;
   const double w = element_bytes(p.weights);
   const double d = m.d_model;
   const int first = first_layer_of(m.layers, s.pp, s.stage);
@@ -313,7 +410,7 @@ StageWork stage_work(const ModelSpec& m, Precisions p, Sharding s, const std::ve
     int run = 1;
     while (layer + run < first + count && m.mixer(layer + run) == mixer && m.ffn(layer + run) == ffn) ++run;
     StageWork one;
-    blocks += run * add_layer(one, m, p, s.tp, s.ep, b, mixer, ffn);
+    blocks += run * add_layer(one, m, p, s, b, mixer, ffn);
     add_scaled(work, one, run);
     layer += run;
   }

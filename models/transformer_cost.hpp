@@ -25,6 +25,19 @@
 // E * (1 - (1 - k/E)^T) for T tokens routed uniformly. With expert parallelism ep,
 // a GPU holds E/ep whole experts, reads the distinct ones among them (1/ep of the
 // total) and computes min(T*k, imbalance * T*k/ep) assignments: the busiest GPU's.
+// Wide EP (ep > tp): attention, dense layers and the LM head run on ep / tp groups
+// of tp GPUs, each with a share of the sequences (the busiest group's share is
+// taken); the experts see the whole stage's T tokens; every MoE layer moves
+// 2 * (T / ep) * top_k * d_model activations per GPU by all-to-all, (ep - 1) / ep
+// of them to other GPUs.
+// Context parallelism cp: each rank of a stage holds 1/cp of every sequence's KV
+// and computes 1/cp of the attention pairs; prefill tokens are split evenly,
+// decode tokens go whole to one rank (round-robin). Per attention layer and
+// sequence, ring attention passes either the KV shards ((c + n) / cp rows, each
+// rank then reads all c + n rows) or the queries and partial outputs (2 * n / cp
+// rows, each rank reads its own (c + n) / cp rows), cp - 1 times: the cheaper one,
+// as in Yang et al., "Context Parallelism for Scalable Million-Token Inference"
+// (arXiv:2411.01783), which passes KV for full prefill and Q for decode.
 
 #include <array>
 #include <string_view>
@@ -56,7 +69,10 @@ struct Sharding {
   int tp = 1;
   int pp = 1;
   int stage = 0;  // 0 .. pp-1
-  int ep = 1;     // 1, or tp: whole experts on each GPU of the TP group
+  int ep = 1;     // 1; tp: whole experts on each GPU of the TP group; k * tp: wide EP
+  int cp = 1;     // context-parallel ranks (ring attention), each with its own TP group
+  // Wide EP: attention and dense layers run data-parallel over ep / tp groups.
+  int attention_groups() const { return ep > tp ? ep / tp : 1; }
 };
 
 struct Precisions {
@@ -74,7 +90,16 @@ struct StageWork {
   int allreduces = 0;               // tensor-parallel all-reduces (2 per layer when tp > 1)
   double allreduce_buffer_bytes = 0;  // size of each all-reduce's buffer
   double send_bytes = 0;        // activations to the next stage (0 on the last)
-  long tokens = 0;
+  // Context parallelism: bytes each GPU passes to the next rank of its ring over
+  // all attention layers (KV blocks or queries, whichever is smaller per sequence),
+  // in ring_steps steps (cp - 1 per attention layer), overlapped with attention.
+  double ring_bytes = 0;
+  int ring_steps = 0;
+  // Wide EP: dispatch and combine of every MoE layer, bytes each GPU sends to the
+  // others of the stage (and receives) over all its MoE layers.
+  double all_to_all_bytes = 0;
+  int all_to_alls = 0;
+  double tokens = 0;  // tokens this GPU processes (a share when cp > 1 or ep > tp)
 
   KernelWork& operator[](KernelClass c) { return by_class[static_cast<int>(c)]; }
   const KernelWork& operator[](KernelClass c) const { return by_class[static_cast<int>(c)]; }
@@ -111,7 +136,7 @@ double stage_weight_bytes(const ModelSpec& model, Precision weights, Sharding sh
 
 // Bytes of KV cache held by one GPU of the stage for one sequence of
 // `context_tokens` (sliding-window layers hold at most the window), plus the
-// sequence's fixed state in state-space layers.
+// sequence's fixed state in state-space layers. With cp > 1, a rank holds 1/cp of the tokens.
 double stage_sequence_bytes(const ModelSpec& model, Precision kv_cache, Sharding sharding, double context_tokens);
 
 // Activation memory of one GPU for an iteration of `tokens` tokens: the widest

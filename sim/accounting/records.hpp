@@ -85,6 +85,7 @@ struct RunResult {
   long kv_restores = 0;              // caches brought back for a turn
   long kv_tier_drops = 0;            // caches that fit in no tier and were lost
   double kv_transfer_bytes = 0;      // moved between HBM and host memory or NVMe
+  double kv_handoff_bytes = 0;       // disaggregated prefill: KV caches sent to decode replicas
   double wall_s = 0;
 };
 

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sim/engine/simulation.hpp"
 #include "sim/scenario/loader.hpp"
 
 namespace convsim::cli {
@@ -28,12 +29,11 @@ std::string default_output_dir(const Scenario& scenario);
 
 // Simulates `scenario` and writes turns.csv, summary.json and timing.json into
 // `dir`. Returns the summary.
-// With `trace`, also writes trace.json.
-nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string& dir, bool progress,
-                                     bool trace = false);
+// With options.trace, also writes trace.json.
+nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string& dir, const RunOptions& options);
 
 int command_run(const std::string& path, const std::vector<std::string>& sets, std::string dir, bool quiet,
-                bool trace = false);
+                RunOptions options = {});
 int command_check(const std::string& path, const std::vector<std::string>& sets);
 int command_catalog(const std::string& what);
 

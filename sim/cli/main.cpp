@@ -26,8 +26,11 @@ int main(int argc, char** argv) {
   run->add_option("-o,--output", output_dir, "output folder (default out/<scenario name>)");
   run->add_option("--set", sets, "override a key: key.path=value (repeatable)");
   run->add_flag("-q,--quiet", quiet, "print nothing on success");
-  bool trace = false;
-  run->add_flag("--trace", trace, "also write trace.json (Chrome/Perfetto), at most 400,000 slices");
+  RunOptions run_options;
+  run->add_flag("--trace", run_options.trace, "also write trace.json (Chrome/Perfetto), at most 400,000 slices");
+  run->add_flag("--simgrid-every-transfer", run_options.simgrid_every_transfer,
+                "run every collective and send as a SimGrid activity, even where no other traffic shares the "
+                "links (slower; the same times)");
 
   auto* check = app.add_subcommand("check", "validate a scenario without running it");
   check->add_option("scenario", scenario_path, "scenario file")->required();
@@ -97,7 +100,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kExitUsage;
   }
   try {
-    if (*run) return command_run(scenario_path, sets, output_dir, quiet, trace);
+    if (*run) return command_run(scenario_path, sets, output_dir, quiet, run_options);
     if (*check) return command_check(scenario_path, sets);
     if (*catalog) return command_catalog(catalog_what);
     if (*compare) return command_compare(scenario_path, sets, output_dir, jobs, shard);

@@ -35,9 +35,10 @@ void print_warnings(const Scenario& scenario) {
 std::string default_output_dir(const Scenario& scenario) { return (fs::path("out") / scenario.name).string(); }
 
 // Runs one simulation and writes its outputs. Returns the summary.
-nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string& dir, bool progress, bool trace) {
+nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string& dir, const RunOptions& options) {
+  const bool trace = options.trace;
   fs::create_directories(dir);
-  const RunResult result = simulate(scenario, RunOptions{progress, trace});
+  const RunResult result = simulate(scenario, options);
   if (trace) write_trace_json((fs::path(dir) / "trace.json").string(), result, scenario);
   const std::vector<ReplyRecord> sorted = sorted_replies(result.replies);
   write_turns_csv((fs::path(dir) / "turns.csv").string(), sorted, scenario);
@@ -53,12 +54,13 @@ nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string
 }
 
 int command_run(const std::string& path, const std::vector<std::string>& sets, std::string dir, bool quiet,
-                bool trace) {
+                RunOptions options) {
   const Catalog catalog = load_catalog(default_catalog_dir());
   const Scenario scenario = load_scenario(path, parse_overrides(sets), catalog);
   print_warnings(scenario);
   if (dir.empty()) dir = default_output_dir(scenario);
-  const nlohmann::ordered_json summary = run_and_write(scenario, dir, !quiet && isatty(STDERR_FILENO), trace);
+  options.progress = !quiet && isatty(STDERR_FILENO);
+  const nlohmann::ordered_json summary = run_and_write(scenario, dir, options);
   if (!quiet) std::cout << run_table(summary) << "\noutputs in " << dir << "/\n";
   return 0;
 }
@@ -162,7 +164,7 @@ int command_compare(const std::string& path, const std::vector<std::string>& set
                        for (const auto& [key, value] : variant.sets) overrides.push_back(Override{key, value});
                        Scenario v = load_scenario(path, overrides, catalog);
                        v.name = scenario.name + "/" + variant.name;
-                       run_and_write(v, (fs::path(dir) / variant.name).string(), false);
+                       run_and_write(v, (fs::path(dir) / variant.name).string(), RunOptions{});
                      }});
   }
   fs::create_directories(dir);

@@ -291,7 +291,7 @@ class Bisection {
     }
     for (const Probe& p : probes) {
       tasks.push_back({fmt::format("breakpoint[{}={}]", request_.key_path, p.text), [this, &p]() {
-                         run_and_write(load(p.text), p.dir, false);
+                         run_and_write(load(p.text), p.dir, RunOptions{});
                        }});
     }
     const int failed = run_in_children(tasks, request_.jobs, [&](std::size_t index, bool ok) {

@@ -81,6 +81,31 @@ sg4::ExecPtr pairwise_task(const HostList& src, const HostList& dst, double byte
 
 }  // namespace
 
+sg4::ExecPtr start_flows(const std::vector<Flow>& flows) {
+  HostList hosts;
+  std::vector<std::pair<std::size_t, std::size_t>> pairs;
+  std::vector<double> amounts;
+  auto index_of = [&hosts](sg4::Host* h) {
+    auto it = std::find(hosts.begin(), hosts.end(), h);
+    if (it != hosts.end()) return static_cast<std::size_t>(it - hosts.begin());
+    hosts.push_back(h);
+    return hosts.size() - 1;
+  };
+  for (const Flow& f : flows) {
+    if (f.src == f.dst || f.bytes <= 0) continue;
+    pairs.emplace_back(index_of(f.src), index_of(f.dst));
+    amounts.push_back(f.bytes);
+  }
+  if (pairs.empty()) return nullptr;
+  const std::size_t n = hosts.size();
+  std::vector<double> bytes(n * n, 0.0);
+  for (std::size_t k = 0; k < pairs.size(); ++k) bytes[pairs[k].first * n + pairs[k].second] += amounts[k];
+  sg4::ExecPtr task =
+      sg4::Exec::init()->set_flops_amounts(std::vector<double>(n, 0.0))->set_bytes_amounts(bytes)->set_hosts(hosts);
+  task->start();
+  return task;
+}
+
 sg4::ExecPtr start_pairwise_send(const HostList& src, const HostList& dst, double bytes_each) {
   double moved = 0;
   sg4::ExecPtr task = pairwise_task(src, dst, bytes_each, &moved);

@@ -58,6 +58,19 @@ double run_ring_allreduce(const HostList& hosts, double buffer_bytes, int count)
 // instead of p(p-1). Returns the bytes put on links.
 double run_allreduce(const HostList& hosts, const AllReducePlan& plan, int count);
 
+// One flow of a parallel task: `bytes` from src to dst.
+struct Flow {
+  simgrid::s4u::Host* src = nullptr;
+  simgrid::s4u::Host* dst = nullptr;
+  double bytes = 0;
+};
+
+// Starts all `flows` as one parallel task (flows with src == dst or no bytes are
+// skipped) and returns it, or nullptr when nothing moves. An uncontended task takes
+// the slowest route's latency plus, over the links it crosses, the largest bytes /
+// bandwidth.
+simgrid::s4u::ExecPtr start_flows(const std::vector<Flow>& flows);
+
 // Starts host src[i] sending `bytes_each` to dst[i], all at once, without waiting:
 // the caller keeps the returned activity until it completes (nullptr when there is
 // nothing to send).

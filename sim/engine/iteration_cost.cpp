@@ -48,7 +48,8 @@ double CostModel::kv_bytes_for(double tokens) const {
 }
 
 Sharding CostModel::sharding(int stage) const {
-  return Sharding{scenario_.parallelism.tp, scenario_.parallelism.pp, stage, scenario_.parallelism.ep};
+  const ParallelismSpec& p = scenario_.parallelism;
+  return Sharding{p.tp, p.pp, stage, p.ep, p.cp};
 }
 
 bool CostModel::tp_inside_node() const {
@@ -93,6 +94,33 @@ IterationCost CostModel::iteration(const std::vector<SequenceWork>& batch) const
   return cost;
 }
 
+std::vector<std::vector<SequenceWork>> split_micro_batches(const std::vector<SequenceWork>& batch, int count) {
+  long total = 0;
+  for (const SequenceWork& w : batch) total += w.new_tokens;
+  const long parts = std::max(1L, std::min<long>(count, total));
+  const long target = (total + parts - 1) / parts;
+  std::vector<std::vector<SequenceWork>> micro(1);
+  long filled = 0;
+  for (const SequenceWork& w : batch) {
+    SequenceWork rest = w;
+    while (rest.new_tokens > 0) {
+      if (filled >= target && static_cast<long>(micro.size()) < parts) {
+        micro.emplace_back();
+        filled = 0;
+      }
+      // A decode token cannot be split; a prefill chunk is cut at the target.
+      const long room = static_cast<long>(micro.size()) < parts ? target - filled : rest.new_tokens;
+      const long take = std::min(rest.new_tokens, std::max(1L, room));
+      SequenceWork part{take, rest.context_tokens, rest.emits_token && take == rest.new_tokens};
+      micro.back().push_back(part);
+      filled += take;
+      rest.context_tokens += take;
+      rest.new_tokens -= take;
+    }
+  }
+  return micro;
+}
+
 double CostModel::free_bytes(int stage) const {
   const Sharding sh = sharding(stage);
   const long iteration_tokens = scenario_.serving.prefill_chunk_tokens + scenario_.serving.max_batch_seqs;
@@ -114,6 +142,9 @@ long CostModel::kv_footprint_units(long tokens) const {
   for (std::size_t s = 0; s < stage_sequence_.size(); ++s) {
     worst = std::max(worst, stage_sequence_[s].at(static_cast<double>(tokens), window) / stage_free_bytes_[s]);
   }
+  // Wide EP: a sequence lives in one of the attention groups, whose pools together
+  // make the replica's.
+  worst /= scenario_.parallelism.attention_groups();
   return static_cast<long>(std::ceil(worst * static_cast<double>(KvMemory::kUnitsPerPool)));
 }
 

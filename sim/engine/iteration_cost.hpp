@@ -31,6 +31,11 @@ struct IterationCost {
   double hbm_bytes = 0;      // all GPUs of the replica
 };
 
+// The iteration's work cut into at most `count` micro-batches of about equal new
+// tokens, in order: a prefill chunk may be cut (its later part sees the earlier as
+// context; only the last part emits a token), a decode token is not.
+std::vector<std::vector<SequenceWork>> split_micro_batches(const std::vector<SequenceWork>& batch, int count);
+
 class CostModel {
  public:
   explicit CostModel(const Scenario& scenario);

@@ -15,26 +15,27 @@ bool offloads(const Scenario& s) {
 }
 
 // A replica's share of its nodes' host memory and NVMe.
-double replica_share(const Scenario& s, double per_node) {
-  return per_node * s.parallelism.gpus_per_replica() / s.cluster.gpus_per_node;
+double replica_share(const Scenario& s, std::size_t gpus, double per_node) {
+  return per_node * static_cast<double>(gpus) / s.cluster.gpus_per_node;
 }
 
 }  // namespace
 
 KvTierManager::KvTierManager(const Scenario& scenario, const CostModel& cost, const Platform& platform,
-                             int first_gpu, KvMemory& memory, BatchScheduler& scheduler, RunResult& result)
-    : first_gpu_(first_gpu),
+                             std::vector<int> gpu_ids, KvMemory& memory, BatchScheduler& scheduler,
+                             RunResult& result)
+    : gpu_ids_(std::move(gpu_ids)),
       scenario_(scenario),
       cost_(cost),
       memory_(memory),
       scheduler_(scheduler),
       result_(result),
       platform_(platform),
-      tiers_(replica_share(scenario, scenario.cluster.host_memory_bytes_per_node),
-             replica_share(scenario, scenario.cluster.nvme_bytes_per_node)) {
-  for (int g = 0; g < scenario.parallelism.gpus_per_replica(); ++g) {
-    gpus_.push_back(platform.gpus[first_gpu + g]);
-    gpu_nodes_.push_back(platform.node_of(first_gpu + g));
+      tiers_(replica_share(scenario, gpu_ids_.size(), scenario.cluster.host_memory_bytes_per_node),
+             replica_share(scenario, gpu_ids_.size(), scenario.cluster.nvme_bytes_per_node)) {
+  for (int g : gpu_ids_) {
+    gpus_.push_back(platform.gpus[static_cast<std::size_t>(g)]);
+    gpu_nodes_.push_back(platform.node_of(g));
   }
   if (scenario.conversation && scenario.context.kv_between_turns == ContextSpec::KvBetweenTurns::keep) {
     memory_.on_evict([this](int session, const KeptCache& cache) {
@@ -151,7 +152,7 @@ void KvTierManager::wait(double until_s) {
 
 void KvTierManager::trace(const char* name, const sg4::ExecPtr& transfer, double bytes) {
   if (!tracer_ || !transfer) return;
-  TraceSlice slice{fmt::format("gpu {} pcie", first_gpu_), name, transfer->get_start_time(),
+  TraceSlice slice{fmt::format("gpu {} pcie", gpu_ids_.front()), name, transfer->get_start_time(),
                    transfer->get_finish_time() - transfer->get_start_time(), 0, 1};
   slice.bytes = bytes;
   tracer_(slice);

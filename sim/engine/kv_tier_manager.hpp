@@ -26,7 +26,7 @@ namespace convsim {
 
 class KvTierManager {
  public:
-  KvTierManager(const Scenario& scenario, const CostModel& cost, const Platform& platform, int first_gpu,
+  KvTierManager(const Scenario& scenario, const CostModel& cost, const Platform& platform, std::vector<int> gpu_ids,
                 KvMemory& memory, BatchScheduler& scheduler, RunResult& result);
 
   // A request arrives. If its history waits outside HBM, starts bringing it back and
@@ -74,7 +74,7 @@ class KvTierManager {
   HostList tier_hosts(KvTier tier) const;
   double transfer_energy_j(double bytes) const;
 
-  int first_gpu_;
+  std::vector<int> gpu_ids_;  // the replica's GPUs
   const Scenario& scenario_;
   const CostModel& cost_;
   KvMemory& memory_;

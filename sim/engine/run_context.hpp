@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "sim/accounting/records.hpp"
 #include "sim/cluster/platform.hpp"
@@ -21,6 +22,7 @@ struct RunContext {
   RunResult& result;
   bool progress = false;
   bool trace = false;
+  std::vector<int> rank_of_gpu;  // meters and timelines are kept by rank
   std::chrono::steady_clock::time_point wall_start = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_progress = wall_start;
 

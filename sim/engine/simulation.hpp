@@ -10,6 +10,9 @@ namespace convsim {
 struct RunOptions {
   bool progress = false;  // report simulated time on stderr during long runs
   bool trace = false;     // record timeline slices for trace.json (at most kMaxTraceSlices)
+  // Run every collective and send as a SimGrid activity, even for replicas whose
+  // links nothing else shares (which otherwise compute the same times directly).
+  bool simgrid_every_transfer = false;
 };
 
 // A ten-hour run on 64 GPUs has millions of slices; the trace keeps the first ones.

@@ -10,6 +10,7 @@
 #include "sim/scenario/config_error.hpp"
 #include "sim/scenario/fault_reader.hpp"
 #include "sim/scenario/overrides.hpp"
+#include "sim/scenario/parallelism_reader.hpp"
 #include "sim/scenario/workload_reader.hpp"
 #include "sim/scenario/yaml_reader.hpp"
 
@@ -201,96 +202,6 @@ ClusterSpec read_cluster(const MapReader& c, const Catalog& catalog) {
   spec.nvme_bytes_per_node = c.number_or("nvme_bytes_per_node", spec.nvme_bytes_per_node, Limits::at_least(0));
   spec.nvme_bytes_per_s_per_node =
       c.number_or("nvme_bytes_per_s_per_node", spec.nvme_bytes_per_s_per_node, Limits::positive());
-  return spec;
-}
-
-// Reads parallelism (all degrees 1 when absent) and checks it against the model
-// and the cluster.
-ParallelismSpec read_parallelism(const MapReader& root, const ModelSpec& model, const ClusterSpec& cluster,
-                                 std::vector<std::string>& warnings) {
-  const Locator& at = root.locator();
-  ParallelismSpec spec;
-  YAML::Node here = root.node();
-  YAML::Node tp_spot = here;
-  YAML::Node pp_spot = here;
-  YAML::Node ep_spot = here;
-  if (root.has("parallelism")) {
-    const MapReader p = root.child("parallelism");
-    p.allow_only({"tp", "pp", "dp", "ep"});
-    spec.tp = p.int_or("tp", spec.tp, Limits::at_least(1));
-    spec.pp = p.int_or("pp", spec.pp, Limits::at_least(1));
-    spec.dp = p.int_or("dp", spec.dp, Limits::at_least(1));
-    spec.ep = p.int_or("ep", spec.ep, Limits::at_least(1));
-    // reset() rebinds; operator= would overwrite the node in the tree.
-    here.reset(p.node());
-    tp_spot.reset(p.spot("tp"));
-    pp_spot.reset(p.spot("pp"));
-    if (p.has("ep")) ep_spot.reset(p.spot("ep"));
-  }
-  const int tp = spec.tp;
-  if (spec.ep > 1) {
-    if (!model.moe) {
-      at.fail(ep_spot, fmt::format("parallelism.ep = {}: {} has no experts to spread", spec.ep, model.name));
-    }
-    if (spec.ep != tp) {
-      at.fail(ep_spot, fmt::format("parallelism.ep = {} must be 1 or parallelism.tp = {}: experts are spread over "
-                                   "the tensor-parallel group",
-                                   spec.ep, tp));
-    }
-    if (model.moe->experts % spec.ep != 0) {
-      at.fail(ep_spot, fmt::format("parallelism.ep = {} must divide the {} experts of {}", spec.ep,
-                                   model.moe->experts, model.name));
-    }
-  }
-  const bool divides_heads = model.heads % tp == 0;
-  const bool fits_kv_heads = model.kv_heads % tp == 0 || tp % model.kv_heads == 0;
-  if (!divides_heads && !fits_kv_heads) {
-    at.fail(tp_spot, fmt::format("parallelism.tp = {} must divide model.heads = {} and "
-                                 "model.kv_heads = {}",
-                                 tp, model.heads, model.kv_heads));
-  }
-  if (!divides_heads) {
-    at.fail(tp_spot,
-            fmt::format("parallelism.tp = {} must divide model.heads = {}", tp, model.heads));
-  }
-  if (!fits_kv_heads) {
-    at.fail(tp_spot, fmt::format("parallelism.tp = {} must divide model.kv_heads = {} or be a "
-                                 "multiple of it",
-                                 tp, model.kv_heads));
-  }
-  if (model.ssm) {
-    const long ssm_heads = static_cast<long>(ssm_inner_dim(model)) / model.ssm->head_dim;
-    if (ssm_heads % tp != 0) {
-      at.fail(tp_spot, fmt::format("parallelism.tp = {} must divide the state-space heads of {} = {}", tp,
-                                   model.name, ssm_heads));
-    }
-  }
-  if (model.moe && spec.ep == 1 && model.moe->expert_ffn_dim % tp != 0) {
-    at.fail(tp_spot, fmt::format("parallelism.tp = {} must divide the experts' ffn dim of {} = {}", tp, model.name,
-                                 model.moe->expert_ffn_dim));
-  }
-  if (tp > cluster.gpus_per_node) {
-    at.fail(tp_spot, fmt::format("parallelism.tp = {} exceeds cluster.gpus_per_node = {}: "
-                                 "tensor parallelism stays inside a node",
-                                 tp, cluster.gpus_per_node));
-  }
-  if (tp > 1 && cluster.gpus_per_node % tp != 0) {
-    warnings.push_back(fmt::format("{}: warning: parallelism.tp = {} does not divide cluster.gpus_per_node = {}: some "
-                                   "tensor-parallel groups cross nodes and all-reduce over the scale-out network",
-                                   at.where(tp_spot), tp, cluster.gpus_per_node));
-  }
-  if (spec.pp > model.layers) {
-    at.fail(pp_spot, fmt::format("parallelism.pp = {} exceeds model.layers = {}", spec.pp,
-                                 model.layers));
-  }
-  const long long used = static_cast<long long>(spec.tp) * spec.pp * spec.dp;
-  const long long available = static_cast<long long>(cluster.nodes) * cluster.gpus_per_node;
-  if (used > available) {
-    at.fail(here, fmt::format("parallelism: tp * pp * dp = {} * {} * {} = {} GPUs, but the "
-                              "cluster has nodes * gpus_per_node = {} * {} = {}",
-                              spec.tp, spec.pp, spec.dp, used, cluster.nodes,
-                              cluster.gpus_per_node, available));
-  }
   return spec;
 }
 

@@ -127,17 +127,63 @@ struct ClusterSpec {
   double nvme_bytes_per_s_per_node = 25.0e9;
 };
 
+// How one replica's GPUs divide the work, and how many replicas there are.
+// A replica's GPUs are ranked tp fastest, then cp (or the wide expert-parallel
+// group), then pp; replicas follow one another, and a disaggregated prefill pool
+// comes after the decode replicas. Rank k runs on GPU k unless `placement` says
+// otherwise.
 struct ParallelismSpec {
-  int tp = 1;  // tensor parallel degree, inside a node
-  // Expert parallelism: 1 (every expert split over the TP group) or tp (each GPU of
-  // the TP group holds whole experts, experts / tp of them; the busiest GPU gets
-  // moe.imbalance times its share of the tokens; the all-reduce after the MoE layer
-  // combines the experts' outputs, as vLLM's expert parallelism inside a TP group).
+  int tp = 1;  // tensor parallel degree: an all-reduce after each mixer and FFN
+  // Expert parallelism: 1 (every expert split over the TP group), tp (each GPU of
+  // the TP group holds whole experts, experts / tp of them, and the all-reduce after
+  // the MoE layer combines their outputs, as vLLM's expert parallelism inside a TP
+  // group), or a multiple of tp: wide EP, where a stage has ep GPUs, attention runs
+  // data-parallel over ep / tp groups of tp GPUs (each with its share of the batch's
+  // sequences), the experts are spread over all ep GPUs, and every MoE layer
+  // dispatches each token to its top_k experts and combines their outputs by
+  // all-to-all. In every case the busiest GPU gets moe.imbalance times its share.
   int ep = 1;
+  // Context parallelism: cp groups of tp GPUs per stage, each holding 1/cp of every
+  // sequence's KV cache and processing 1/cp of the iteration's tokens; attention
+  // runs as a ring (KV blocks, or queries when cheaper, passed cp - 1 times around,
+  // overlapped with the attention compute).
+  int cp = 1;
   int pp = 1;  // pipeline stages
-  int dp = 1;  // replicas
-  int gpus_per_replica() const { return tp * pp; }
-  int gpus_used() const { return tp * pp * dp; }
+  // Each iteration's tokens split into this many micro-batches pipelined through
+  // the stages and flushed at the end of the iteration (GPipe): with equal stages
+  // the GPUs idle (pp - 1) / (micro_batches + pp - 1) of the iteration.
+  int micro_batches = 1;
+  int dp = 1;  // replicas (decode replicas when prefill is disaggregated)
+  // Disaggregated prefill: a pool of prefill replicas of their own size. Requests
+  // are prefilled there, their KV cache (context and first token) is sent over the
+  // network to a decode replica, which decodes the rest.
+  struct Prefill {
+    int replicas = 0;  // 0: prefill and decode share replicas
+    int tp = 1;
+    int pp = 1;
+    int cp = 1;
+    int ep = 1;  // 1 or tp
+  } prefill;
+  std::vector<int> placement;  // empty: rank k on GPU k; else GPU of each rank
+  int stage_gpus() const { return ep > tp ? ep : tp * cp; }
+  int attention_groups() const { return ep > tp ? ep / tp : 1; }
+  int gpus_per_replica() const { return stage_gpus() * pp; }
+  int prefill_gpus_per_replica() const { return prefill.tp * prefill.cp * prefill.pp; }
+  bool disaggregated() const { return prefill.replicas > 0; }
+  int gpus_used() const { return gpus_per_replica() * dp + prefill.replicas * prefill_gpus_per_replica(); }
+  // The GPU that rank `rank` (0 .. gpus_used()-1) runs on.
+  int gpu_of(int rank) const { return placement.empty() ? rank : placement[static_cast<std::size_t>(rank)]; }
+  // The layout of the prefill pool's replicas as a ParallelismSpec of their own.
+  ParallelismSpec prefill_layout() const {
+    ParallelismSpec p;
+    p.tp = prefill.tp;
+    p.pp = prefill.pp;
+    p.cp = prefill.cp;
+    p.ep = prefill.ep;
+    p.micro_batches = micro_batches;
+    p.dp = prefill.replicas;
+    return p;
+  }
 };
 
 struct ServingSpec {

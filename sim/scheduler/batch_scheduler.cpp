@@ -41,16 +41,18 @@ std::vector<Request> BatchScheduler::admit() {
       continue;
     }
     std::optional<KeptCache> kept = memory_.take_kept(r.session);
-    const bool hit = kept && policy_ == KvPolicy::keep && r.cache_reusable && kept->tokens == r.history_tokens;
+    // The kept cache serves as a prefix of this turn's history (all of it, unless
+    // another replica produced the last reply: disaggregated decode).
+    const bool hit = kept && policy_ == KvPolicy::keep && r.cache_reusable && kept->tokens <= r.history_tokens;
     if (kept && !hit) {  // stale: not this turn's history
       memory_.release(kept->units);
       kept.reset();
     }
     Sequence s;
     s.request = r;
-    s.cached_tokens = hit ? r.history_tokens : 0;
+    s.cached_tokens = r.kv_transferred ? r.history_tokens : hit ? kept->tokens : 0;
     s.kv_tokens = s.cached_tokens;
-    s.prefill_tokens = r.prompt_tokens + (hit ? 0 : r.history_tokens);
+    s.prefill_tokens = r.history_tokens + r.prompt_tokens - s.cached_tokens;
     s.reserved_units = kept ? kept->units : 0;  // the kept cache becomes part of its reservation
     s.reserved_tokens = kept ? blocks_of(kept->tokens) : 0;
     if (!resize(s, r.history_tokens + r.prompt_tokens + 1)) {  // wait for room

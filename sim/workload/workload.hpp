@@ -37,7 +37,17 @@ struct Request {
   // around retrieved chunks: the cache cannot be reused.
   bool cache_reusable = true;
   double host_delay_s = 0;  // host work before the request reaches the GPUs (retrieval)
+  // Disaggregated decode: the KV cache of history_tokens arrived from a prefill
+  // replica; nothing is prefilled.
+  bool kv_transferred = false;
   double ready_s() const { return arrival_s + host_delay_s; }
+};
+
+// Orders a priority queue so the request due first (then the oldest) is on top.
+struct RequestLater {
+  bool operator()(const Request& a, const Request& b) const {
+    return a.ready_s() != b.ready_s() ? a.ready_s() > b.ready_s() : a.id > b.id;
+  }
 };
 
 // How a reply went, as the workload needs it to continue the session.

@@ -258,7 +258,7 @@ TEST_CASE("each bad scenario is reported with its exact located message", "[scen
            "cluster: {gpu: h100-sxm, nodes: 8, gpus_per_node: 8}\n"
            "parallelism: {tp: 8, pp: 16}\n",
        {},
-       "s.yaml:5:14: parallelism: tp * pp * dp = 8 * 16 * 1 = 128 GPUs, but the cluster has "
+       "s.yaml:5:14: parallelism: tp * cp * pp * dp = 8 * 1 * 16 * 1 = 128 GPUs, but the cluster has "
        "nodes * gpus_per_node = 8 * 8 = 64"},
       {"tensor parallelism beyond a node",
        "name: x\n" + kConversation + kModel405b +
@@ -326,7 +326,7 @@ TEST_CASE("each bad scenario is reported with its exact located message", "[scen
            "compare:\n"
            "  - {name: one-node, set: {cluster.nodes: 1}}\n",
        {},
-       "s.yaml:7:5: compare[one-node]: parallelism: tp * pp * dp = 8 * 1 * 2 = 16 GPUs, but "
+       "s.yaml:7:5: compare[one-node]: parallelism: tp * cp * pp * dp = 8 * 1 * 1 * 2 = 16 GPUs, but "
        "the cluster has nodes * gpus_per_node = 1 * 8 = 8"},
       {"a compare variant cannot hold compare",
        kValid +

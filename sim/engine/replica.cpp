@@ -1,0 +1,451 @@
+#include "sim/engine/replica.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "sim/cluster/collectives.hpp"
+
+namespace sg4 = simgrid::s4u;
+
+namespace convsim {
+namespace {
+
+constexpr double kGb = 1e9;
+// A route from GPU to GPU crosses two port links; fabric presets give the energy
+// of one crossing.
+constexpr double kLinkCrossingsPerRoute = 2.0;
+
+BatchScheduler::KvPolicy kv_policy(const Scenario& s, ReplicaRole role) {
+  // A request stream has no history to reuse: its caches are freed at once. A
+  // decode replica gets each turn's cache from a prefill replica. Offloaded caches
+  // are kept until the tier manager moves them out.
+  const bool keeps = s.conversation && s.context.kv_between_turns != ContextSpec::KvBetweenTurns::drop;
+  return keeps && role != ReplicaRole::decode ? BatchScheduler::KvPolicy::keep : BatchScheduler::KvPolicy::drop;
+}
+
+std::vector<int> flatten(const std::vector<std::vector<int>>& stages) {
+  std::vector<int> gpus;
+  for (const auto& stage : stages) gpus.insert(gpus.end(), stage.begin(), stage.end());
+  return gpus;
+}
+
+}  // namespace
+
+void Handoff::finished_one() {
+  if (--unfinished > 0) return;
+  for (ReplicaActor* r : prefill) r->wake();
+  for (ReplicaActor* r : decode) r->wake();
+}
+
+ReplicaActor::ReplicaActor(int index, ReplicaRole role, const Scenario& layout, const CostModel& cost,
+                           int first_rank, RunContext& run)
+    : index_(index),
+      role_(role),
+      run_(run),
+      layout_(layout),
+      cost_(cost),
+      stage_gpus_(replica_stage_gpus(layout.parallelism, run.scenario.parallelism, first_rank)),
+      memory_(KvMemory::kUnitsPerPool),
+      scheduler_(BatchLimits{layout.serving.max_batch_seqs, layout.serving.prefill_chunk_tokens,
+                             layout.serving.kv_block_tokens},
+                 kv_policy(layout, role), memory_, [&cost](long tokens) { return cost.kv_footprint_units(tokens); }),
+      tiers_(layout, cost, run.platform, flatten(stage_gpus_), memory_, scheduler_, run.result),
+      runner_(run.scenario, layout.parallelism, run.platform, stage_gpus_, fmt::format("replica {}", index)) {
+  tiers_.on_transfer([&run](TraceSlice slice) { run.add_slice(std::move(slice)); });
+  for (const FaultSpec& f : run.scenario.faults) {
+    const bool loss = f.kind == FaultSpec::Kind::gpu_lost || f.kind == FaultSpec::Kind::node_lost;
+    if (loss && hits_replica(f)) losses_.push_back(&f);
+  }
+}
+
+sg4::Host* ReplicaActor::home() const { return run_.platform.gpus[static_cast<std::size_t>(stage_gpus_[0][0])]; }
+
+std::vector<int> ReplicaActor::gpus() const { return flatten(stage_gpus_); }
+
+void ReplicaActor::deliver(const Request& request) {
+  pending_.push(request);
+  wake();
+}
+
+void ReplicaActor::operator()() {
+  for (;;) {
+    apply_losses();
+    const double now = sg4::Engine::get_clock();
+    while (!pending_.empty() && pending_.top().ready_s() <= now) {
+      Request r = pending_.top();
+      pending_.pop();
+      // A conversation's requests are served one after another, in order.
+      if (run_.scenario.conversation && !busy_sessions_.insert(r.session).second) {
+        parked_[r.session].push_back(r);
+        continue;
+      }
+      admit_or_fail(r);
+    }
+    tiers_.poll();
+    for (const Request& r : scheduler_.admit()) fail_memory(r);
+    if (scheduler_.has_running()) scheduler_.reserve_next_tokens();
+    if (scheduler_.has_running()) {
+      run_iteration();
+    } else if (tiers_.restoring()) {
+      tiers_.wait(pending_.empty() ? -1.0 : pending_.top().ready_s());
+    } else if (!pending_.empty()) {
+      wait_until(std::min(pending_.top().ready_s(), next_loss_s()));
+    } else if (!wait_for_work()) {
+      break;
+    }
+  }
+  tiers_.finish();
+  run_.result.kv_evictions += memory_.evictions();
+  run_.result.preemptions += scheduler_.preemptions();
+}
+
+bool ReplicaActor::wait_for_work() {
+  if (router_) {
+    if (router_->idle(index_)) return false;
+    wait_until(next_loss_s());  // a delivery, the end of the run, or a loss
+    if (router_->finished()) return false;
+    router_->busy(index_);
+    return true;
+  }
+  if (handoff_ && handoff_->unfinished > 0) {
+    wait_until(next_loss_s());  // a delivery, the last reply anywhere, or a loss
+    return true;
+  }
+  return false;
+}
+
+// Whether a fault's GPU or node is one of this replica's.
+bool ReplicaActor::hits_replica(const FaultSpec& f) const {
+  for (int g : gpus()) {
+    if (f.kind == FaultSpec::Kind::node_lost ? run_.platform.node_of(g) == f.node : g == f.gpu) return true;
+  }
+  return false;
+}
+
+double ReplicaActor::next_loss_s() const {
+  double next = std::numeric_limits<double>::infinity();
+  for (const FaultSpec* f : losses_) next = std::min(next, f->at_s);
+  return next;
+}
+
+// A lost GPU or node takes the replica down until repaired: the KV caches it held
+// are gone and its running sequences start over.
+void ReplicaActor::apply_losses() {
+  for (auto it = losses_.begin(); it != losses_.end();) {
+    const FaultSpec& f = **it;
+    if (sg4::Engine::get_clock() < f.at_s) {
+      ++it;
+      continue;
+    }
+    const int caches = memory_.drop_all_kept();
+    const int running = scheduler_.preempt_all();
+    const std::string what =
+        f.kind == FaultSpec::Kind::node_lost ? fmt::format("node {}", f.node) : fmt::format("GPU {}", f.gpu);
+    run_.record_failure("fault", f.at_s,
+                        fmt::format("{} lost at minute {:.2f}: replica {} down until minute {:.2f}; {} kept KV "
+                                    "caches lost, {} running sequences start over",
+                                    what, f.at_s / 60.0, index_, (f.at_s + f.repair_s) / 60.0, caches, running));
+    ++run_.result.faults_applied;
+    const double back_s = f.at_s + f.repair_s;
+    it = losses_.erase(it);
+    if (back_s > sg4::Engine::get_clock()) sg4::this_actor::sleep_until(back_s);
+  }
+}
+
+// A stage computes at the pace of its slowest GPU.
+double ReplicaActor::slowdown(int stage) const {
+  const double now = sg4::Engine::get_clock();
+  double factor = 1.0;
+  for (const FaultSpec& f : run_.scenario.faults) {
+    if (f.kind != FaultSpec::Kind::gpu_slow || now < f.at_s || (f.until_s >= 0 && now >= f.until_s)) continue;
+    const std::vector<int>& stage_gpus = stage_gpus_[static_cast<std::size_t>(stage)];
+    if (std::find(stage_gpus.begin(), stage_gpus.end(), f.gpu) != stage_gpus.end()) factor = std::max(factor, f.factor);
+  }
+  return factor;
+}
+
+void ReplicaActor::admit_or_fail(const Request& r) {
+  const long context = r.history_tokens + r.prompt_tokens + r.output_tokens;
+  const long limit = run_.scenario.model.spec.max_context_tokens;
+  if (context > limit) {
+    const std::string cause =
+        fmt::format("context of {} tokens (history {} + prompt {} + reply {}) exceeds the model's {} tokens", context,
+                    r.history_tokens, r.prompt_tokens, r.output_tokens, limit);
+    fail(r, "context_limit", cause);
+    return;
+  }
+  Request admitted = r;
+  if (role_ == ReplicaRole::prefill) {  // up to the first token; a decode replica does the rest
+    originals_[r.id] = r;
+    admitted.output_tokens = std::min(r.output_tokens, 1L);
+  }
+  if (!tiers_.hold_for_restore(admitted)) scheduler_.add_waiting(admitted);
+}
+
+void ReplicaActor::fail_memory(const Request& r) {
+  const long tokens = r.history_tokens + r.prompt_tokens + r.output_tokens;
+  const double share =
+      static_cast<double>(cost_.kv_footprint_units(tokens)) / static_cast<double>(KvMemory::kUnitsPerPool);
+  const double pool_gb = cost_.kv_pool_bytes_min() / kGb;
+  fail(r, "memory",
+       fmt::format("KV cache of {} tokens needs {:.1f} GB on the busiest GPU; {:.1f} GB are free there after "
+                   "weights, activations and workspace",
+                   tokens, share * pool_gb, pool_gb));
+}
+
+void ReplicaActor::fail(const Request& failed, const std::string& kind, const std::string& cause) {
+  const auto original = originals_.find(failed.id);
+  const Request r = original != originals_.end() ? original->second : failed;
+  if (original != originals_.end()) originals_.erase(original);
+  const double now = sg4::Engine::get_clock();
+  run_.record_failure(kind, now, cause);
+  ReplyRecord rec = base_record(r);
+  rec.failure = kind;
+  run_.result.replies.push_back(rec);
+  continue_session(r, ReplyOutcome{now, now});
+  if (handoff_) handoff_->finished_one();
+}
+
+ReplyRecord ReplicaActor::base_record(const Request& r) const {
+  ReplyRecord rec;
+  rec.kind = std::string(request_kind_name(r.kind));
+  rec.host_delay_s = r.host_delay_s;
+  rec.session = r.session;
+  rec.turn = r.turn;
+  rec.speaker = r.speaker;
+  rec.replica = index_;
+  rec.start_s = r.arrival_s;
+  rec.context_tokens = r.history_tokens + r.prompt_tokens;
+  rec.prompt_tokens = r.prompt_tokens;
+  rec.output_tokens = r.output_tokens;
+  rec.human_speech_s = r.human_speech_s;
+  rec.reply_speech_s = r.reply_speech_s;
+  return rec;
+}
+
+// Without a router or a handoff a replica sleeps; with one, a delivery may wake it
+// earlier.
+void ReplicaActor::wait_until(double time_s) {
+  if (!router_ && !handoff_) {
+    sg4::this_actor::sleep_until(time_s);
+    return;
+  }
+  std::unique_lock<sg4::Mutex> lock(*mutex_);
+  if (time_s == std::numeric_limits<double>::infinity()) {
+    cv_->wait(lock);
+  } else {
+    cv_->wait_until(lock, time_s);
+  }
+}
+
+void ReplicaActor::continue_session(const Request& r, const ReplyOutcome& outcome) {
+  for (const Request& next : run_.workload.follow_up(r, outcome)) {
+    if (handoff_) {
+      ++handoff_->unfinished;
+      handoff_->prefill_for(next.session)->deliver(next);
+    } else if (router_) {
+      router_->push(next);
+    } else {
+      pending_.push(next);
+    }
+  }
+  if (!run_.scenario.conversation) return;
+  busy_sessions_.erase(r.session);
+  auto parked = parked_.find(r.session);
+  if (parked != parked_.end() && !parked->second.empty()) {
+    pending_.push(parked->second.front());  // already due: served next
+    parked->second.pop_front();
+  }
+}
+
+void ReplicaActor::run_iteration() {
+  const IterationPlan plan = scheduler_.plan();
+  std::vector<IterationCost> micro;
+  double flops = 0, hbm_bytes = 0;
+  for (const auto& part : split_micro_batches(plan.work, layout_.parallelism.micro_batches)) {
+    micro.push_back(cost_.iteration(part));
+    flops += micro.back().flops;
+    hbm_bytes += micro.back().hbm_bytes;
+  }
+  const double start_s = sg4::Engine::get_clock();
+  const double memory_bytes = cost_.gpu_memory_bytes(memory_.used_units(), plan.tokens);
+  const int sequences = static_cast<int>(plan.members.size());
+  const std::string kind = plan.decode_tokens == sequences ? "decode" : plan.decode_tokens == 0 ? "prefill" : "mixed";
+  const std::function<void(TraceSlice)> sink = [this, sequences](TraceSlice slice) {
+    slice.sequences = sequences;
+    run_.add_slice(std::move(slice));
+  };
+  const IterationRun ran =
+      runner_.run(micro, [this](int stage) { return slowdown(stage); }, kind, run_.trace ? &sink : nullptr);
+
+  double active_energy_j = 0, active_time_s = 0;
+  for (std::size_t s = 0; s < stage_gpus_.size(); ++s) {
+    const StageActivity& a = ran.stages[s];
+    for (int gpu : stage_gpus_[s]) {
+      const int rank = run_.rank_of_gpu[static_cast<std::size_t>(gpu)];
+      GpuMeter& meter = run_.result.gpus[static_cast<std::size_t>(rank)];
+      meter.active_energy_j += a.energy_j;
+      meter.active_time_s += a.compute_s + a.comm_s;
+      run_.result.timeline.add(rank, start_s, a.compute_s, a.comm_s, a.energy_j, memory_bytes);
+      active_energy_j += a.energy_j;
+      active_time_s += a.compute_s + a.comm_s;
+    }
+  }
+  const double span_s = ran.span_s;
+  const double gpus = static_cast<double>(layout_.parallelism.gpus_per_replica());
+  const double iteration_energy_j = active_energy_j + layout_.cluster.gpu.power_idle_w * (span_s * gpus - active_time_s);
+  run_.result.replica_busy_s[static_cast<std::size_t>(index_)] += span_s;
+  run_.result.inter_token_s.add(span_s, plan.decode_tokens);
+  run_.result.network_energy_j += ran.network_energy_j;
+  run_.result.activities += ran.activities;
+  ++run_.result.iterations;
+
+  std::vector<Sequence>& running = scheduler_.running();
+  const std::vector<double> shares = cost_.work_shares(plan.work);
+  for (std::size_t k = 0; k < plan.members.size(); ++k) {
+    Sequence& seq = running[static_cast<std::size_t>(plan.members[k])];
+    const SequenceWork& w = plan.work[k];
+    const double share = shares[k];
+    seq.energy_j += iteration_energy_j * share;
+    seq.network_energy_j += ran.network_energy_j * share;
+    seq.flops += flops * share;
+    seq.hbm_bytes += hbm_bytes * share;
+    seq.net_bytes += ran.net_bytes * share;
+    seq.kv_bytes += cost_.kv_bytes_for(static_cast<double>(w.context_tokens + 2 * w.new_tokens));
+    seq.peak_gpu_mem_bytes = std::max(seq.peak_gpu_mem_bytes, memory_bytes);
+  }
+  const double end_s = sg4::Engine::get_clock();
+  for (const Sequence& seq : scheduler_.finish_iteration(plan, start_s, end_s)) {
+    const auto original = originals_.find(seq.request.id);
+    if (role_ == ReplicaRole::prefill && original != originals_.end() && original->second.output_tokens > 1) {
+      hand_off(seq);
+    } else {
+      complete(seq);
+    }
+  }
+  report_progress(end_s);
+}
+
+void ReplicaActor::complete(const Sequence& seq) {
+  Request request = seq.request;
+  const auto original = originals_.find(request.id);
+  if (original != originals_.end()) {  // a prefill replica's request that needed no decode
+    request = original->second;
+    originals_.erase(original);
+  }
+  const auto part = handoff_ ? handoff_->parts.find(request.id) : std::map<long, Handoff::PrefillPart>::iterator{};
+  const bool decoded = handoff_ && part != handoff_->parts.end();
+  const Handoff::PrefillPart prefill = decoded ? part->second : Handoff::PrefillPart{};
+  if (decoded) {
+    request = prefill.original;
+    handoff_->parts.erase(part);
+  }
+  const double first_token_s = decoded ? prefill.first_token_s : seq.first_token_s;
+  ReplyRecord rec = base_record(request);
+  rec.served = true;
+  rec.cached_tokens = decoded ? prefill.cached_tokens : seq.cached_tokens;
+  rec.queue_s = (decoded ? prefill.scheduled_s : seq.scheduled_s) - request.arrival_s;
+  rec.ttft_s = request.output_tokens > 0 ? first_token_s - request.arrival_s : 0.0;
+  rec.e2e_s = seq.done_s - request.arrival_s;
+  rec.tpot_s = request.output_tokens > 1
+                   ? (seq.done_s - first_token_s) / static_cast<double>(request.output_tokens - 1)
+                   : 0.0;
+  rec.energy_j = seq.energy_j + prefill.energy_j;
+  rec.network_energy_j = seq.network_energy_j + prefill.network_energy_j +
+                         tiers_.take_pending_energy(request.session) + tiers_.after_reply(request.session);
+  rec.flops = seq.flops + prefill.flops;
+  rec.hbm_bytes = seq.hbm_bytes + prefill.hbm_bytes;
+  rec.net_bytes = seq.net_bytes + prefill.net_bytes;
+  rec.kv_bytes = seq.kv_bytes + prefill.kv_bytes;
+  rec.peak_gpu_mem_bytes = std::max(seq.peak_gpu_mem_bytes, prefill.peak_gpu_mem_bytes);
+  run_.result.replies.push_back(rec);
+  continue_session(request, ReplyOutcome{request.output_tokens > 0 ? first_token_s : seq.done_s, seq.done_s});
+  if (handoff_) handoff_->finished_one();
+}
+
+// The prefill is done and the first token out: the KV cache of the context goes
+// to the session's decode replica, by a transfer of its own so this replica goes on.
+void ReplicaActor::hand_off(const Sequence& seq) {
+  const Request original = originals_.at(seq.request.id);
+  originals_.erase(seq.request.id);
+  Handoff::PrefillPart part;
+  part.original = original;
+  part.prefill_replica = index_;
+  part.cached_tokens = seq.cached_tokens;
+  part.scheduled_s = seq.scheduled_s;
+  part.first_token_s = seq.first_token_s;
+  part.energy_j = seq.energy_j;
+  part.network_energy_j = seq.network_energy_j + tiers_.take_pending_energy(original.session) +
+                          tiers_.after_reply(original.session);
+  part.flops = seq.flops;
+  part.hbm_bytes = seq.hbm_bytes;
+  part.net_bytes = seq.net_bytes;
+  part.kv_bytes = seq.kv_bytes;
+  part.peak_gpu_mem_bytes = seq.peak_gpu_mem_bytes;
+
+  ReplicaActor* target = handoff_->decode_for(original.session);
+  const long context = original.history_tokens + original.prompt_tokens;
+  const double bytes = cost_.kv_bytes_for(static_cast<double>(context));
+  const std::vector<int> src = gpus(), dst = target->gpus();
+  const std::size_t count = std::max(src.size(), dst.size());
+  std::vector<Flow> flows;
+  double transfer_energy_j = 0;
+  for (std::size_t f = 0; f < count; ++f) {
+    const int a = src[f % src.size()], b = dst[f % dst.size()];
+    const double each = bytes / static_cast<double>(count);
+    flows.push_back(Flow{run_.platform.gpus[static_cast<std::size_t>(a)], run_.platform.gpus[static_cast<std::size_t>(b)],
+                         each});
+    const FabricSpec& fabric =
+        run_.platform.node_of(a) == run_.platform.node_of(b) ? layout_.cluster.scale_up : layout_.cluster.scale_out;
+    if (a != b) transfer_energy_j += each * fabric.energy_j_per_byte * kLinkCrossingsPerRoute;
+  }
+  part.network_energy_j += transfer_energy_j;
+  run_.result.network_energy_j += transfer_energy_j;
+  part.net_bytes += bytes;
+  run_.result.kv_handoff_bytes += bytes;
+  handoff_->parts[original.id] = part;
+
+  Request next = original;
+  next.history_tokens = context;
+  next.prompt_tokens = 0;
+  next.output_tokens = original.output_tokens - 1;
+  next.kv_transferred = true;
+  next.host_delay_s = 0;
+  RunContext* run = &run_;
+  const std::string track = fmt::format("replica {} -> {} kv", index_, target->index_);
+  sg4::Actor::create("kv-handoff", home(), [flows, target, next, run, track, bytes]() mutable {
+    const double start_s = sg4::Engine::get_clock();
+    sg4::ExecPtr transfer = start_flows(flows);
+    if (transfer) transfer->wait();
+    next.arrival_s = sg4::Engine::get_clock();
+    run->add_slice({track, "kv handoff", start_s, next.arrival_s - start_s, next.history_tokens, 1, bytes});
+    target->deliver(next);
+  });
+  // The session may go on here (a streamed chunk) while the reply decodes elsewhere.
+  busy_sessions_.erase(original.session);
+  auto parked = parked_.find(original.session);
+  if (parked != parked_.end() && !parked->second.empty()) {
+    pending_.push(parked->second.front());
+    parked->second.pop_front();
+  }
+}
+
+void ReplicaActor::report_progress(double now_s) {
+  if (!run_.progress || (run_.result.iterations & 1023) != 0) return;
+  const auto wall = std::chrono::steady_clock::now();
+  if (wall - run_.last_progress < std::chrono::milliseconds(500)) return;
+  run_.last_progress = wall;
+  const double horizon_s = run_.workload.horizon_s();
+  if (horizon_s > 0) {
+    std::fprintf(stderr, "\r[convsim] simulated %.1f of %.1f min, %zu replies ", now_s / 60.0, horizon_s / 60.0,
+                 run_.result.replies.size());
+  } else {
+    std::fprintf(stderr, "\r[convsim] simulated %.1f s, %zu replies ", now_s, run_.result.replies.size());
+  }
+}
+
+}  // namespace convsim

@@ -1,0 +1,113 @@
+#pragma once
+// One replica of the model: an actor that admits requests, batches them
+// iteration by iteration (BatchScheduler), runs each iteration on its GPUs
+// (IterationRunner), meters energy and writes reply records.
+//
+// With disaggregated prefill, a prefill replica runs each request up to its first
+// token, then hands the KV cache to a decode replica (see Handoff), which decodes
+// the rest and writes the record of the whole reply.
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <queue>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <simgrid/s4u.hpp>
+
+#include "sim/engine/kv_tier_manager.hpp"
+#include "sim/engine/router.hpp"
+#include "sim/engine/run_context.hpp"
+#include "sim/engine/stage_runner.hpp"
+#include "sim/scheduler/batch_scheduler.hpp"
+
+namespace convsim {
+
+enum class ReplicaRole { whole, prefill, decode };
+
+class ReplicaActor;
+
+// Disaggregated serving: which replicas prefill and decode, the requests not yet
+// finished anywhere (replicas stop when none is left), and what each handed-off
+// request's prefill cost.
+struct Handoff {
+  struct PrefillPart {
+    Request original;
+    int prefill_replica = 0;
+    long cached_tokens = 0;
+    double scheduled_s = 0;
+    double first_token_s = 0;
+    double energy_j = 0;
+    double network_energy_j = 0;  // its prefill's share plus the KV transfer
+    double flops = 0, hbm_bytes = 0, net_bytes = 0, kv_bytes = 0, peak_gpu_mem_bytes = 0;
+  };
+  std::vector<ReplicaActor*> prefill, decode;
+  std::map<long, PrefillPart> parts;  // by request id
+  long unfinished = 0;
+
+  ReplicaActor* prefill_for(int session) const { return prefill[static_cast<std::size_t>(session) % prefill.size()]; }
+  ReplicaActor* decode_for(int session) const { return decode[static_cast<std::size_t>(session) % decode.size()]; }
+  void finished_one();
+};
+
+class ReplicaActor : public RoutedReplica {
+ public:
+  // `layout` is this replica's scenario (its own parallelism for a prefill pool);
+  // `first_rank` its first rank in the whole layout.
+  ReplicaActor(int index, ReplicaRole role, const Scenario& layout, const CostModel& cost, int first_rank,
+               RunContext& run);
+
+  simgrid::s4u::Host* home() const;
+  std::vector<int> gpus() const;
+  IterationRunner& runner() { return runner_; }
+  void accept(const Request& request) { pending_.push(request); }
+  void use_router(Router* router) { router_ = router; }
+  void use_handoff(Handoff* handoff) { handoff_ = handoff; }
+  int load() const override { return static_cast<int>(pending_.size()) + scheduler_.queued(); }
+  void deliver(const Request& request) override;
+  void wake() override { cv_->notify_all(); }
+
+  void operator()();
+
+ private:
+  bool hits_replica(const FaultSpec& f) const;
+  double next_loss_s() const;
+  void apply_losses();
+  double slowdown(int stage) const;
+  void admit_or_fail(const Request& r);
+  void fail_memory(const Request& r);
+  void fail(const Request& r, const std::string& kind, const std::string& cause);
+  ReplyRecord base_record(const Request& r) const;
+  void wait_until(double time_s);
+  // Idle with nothing due: returns false when the run is over for this replica.
+  bool wait_for_work();
+  void continue_session(const Request& r, const ReplyOutcome& outcome);
+  void run_iteration();
+  void complete(const Sequence& seq);
+  void hand_off(const Sequence& seq);
+  void report_progress(double now_s);
+
+  int index_;
+  ReplicaRole role_;
+  RunContext& run_;
+  const Scenario& layout_;
+  const CostModel& cost_;
+  std::vector<std::vector<int>> stage_gpus_;
+  std::priority_queue<Request, std::vector<Request>, RequestLater> pending_;
+  std::set<int> busy_sessions_;                // sessions with a request in flight
+  std::map<int, std::deque<Request>> parked_;  // their next requests, in order
+  std::map<long, Request> originals_;          // prefill role: requests as they arrived
+  KvMemory memory_;
+  BatchScheduler scheduler_;
+  KvTierManager tiers_;
+  IterationRunner runner_;
+  std::vector<const FaultSpec*> losses_;  // losses of this replica's GPUs, not yet applied
+  Router* router_ = nullptr;
+  Handoff* handoff_ = nullptr;
+  simgrid::s4u::MutexPtr mutex_ = simgrid::s4u::Mutex::create();
+  simgrid::s4u::ConditionVariablePtr cv_ = simgrid::s4u::ConditionVariable::create();
+};
+
+}  // namespace convsim

@@ -1,0 +1,103 @@
+#pragma once
+// How one replica runs an iteration on its GPUs.
+//
+// The iteration's micro-batches go through the pipeline stages in ticks (GPipe):
+// in tick k, stage s works on micro-batch k - s, so m micro-batches over p stages
+// take m + p - 1 ticks. A tick has phases, each as long as its slowest stage:
+//   compute   every stage's kernels (without attention when cp > 1), plus the
+//             latency steps of its collectives beyond the first of each;
+//   ring      (cp > 1) ring attention: the KV blocks (or queries) pass around the
+//             context-parallel ring while attention computes: max of the two;
+//   all-reduce the tensor-parallel all-reduces of every stage;
+//   all-to-all (ep > tp) MoE dispatch and combine;
+//   send      activations to the next stage.
+// With one micro-batch the stages simply run one after another.
+//
+// Each communication phase is one SimGrid parallel task for all stages of the
+// tick (contention with other replicas' traffic is SimGrid's). When no other
+// traffic can touch a replica's links (see set_exclusive), the phases are computed
+// instead as SimGrid would for an uncontended task: the slowest route's latency
+// plus the largest bytes / bandwidth over the links crossed; the iteration is then
+// a single timed wait. tests/engine/test_layouts.cpp checks that both give the
+// same times.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <simgrid/s4u.hpp>
+
+#include "sim/accounting/records.hpp"
+#include "sim/cluster/platform.hpp"
+#include "sim/engine/iteration_cost.hpp"
+
+namespace convsim {
+
+// Ranks of one replica's GPUs by stage: stage s holds ranks s * stage_gpus() ..
+// (s + 1) * stage_gpus() - 1 after `first_rank`, tp fastest.
+std::vector<std::vector<int>> replica_stage_gpus(const ParallelismSpec& layout, const ParallelismSpec& whole,
+                                                 int first_rank);
+
+// What an iteration cost each GPU of a stage (all GPUs of a stage do the same).
+struct StageActivity {
+  double compute_s = 0;
+  double comm_s = 0;    // in collectives and sends, waiting for them included
+  double energy_j = 0;  // compute at the stage's busy power, communication at comm power
+};
+
+struct IterationRun {
+  double span_s = 0;
+  std::vector<StageActivity> stages;
+  double net_bytes = 0;         // put on links, all GPUs
+  double network_energy_j = 0;  // links
+  long activities = 0;          // SimGrid activities and timed waits
+};
+
+class IterationRunner {
+ public:
+  // `name` labels its pipeline-link trace tracks ("replica 3").
+  IterationRunner(const Scenario& scenario, const ParallelismSpec& layout, const Platform& platform,
+                  std::vector<std::vector<int>> stage_gpus, std::string name);
+
+  // Every link the replica's collectives and sends cross.
+  std::vector<const simgrid::s4u::Link*> links() const;
+
+  // Exclusive: no other traffic shares its links, so phases are computed.
+  void set_exclusive(bool exclusive) { exclusive_ = exclusive; }
+  bool exclusive() const { return exclusive_; }
+
+  // Runs the iteration whose micro-batches cost `micro` (each stage's compute
+  // scaled by slowdown(stage)), blocking the calling actor for its span. Trace
+  // slices go to `trace` when given, compute slices named `kind`.
+  IterationRun run(const std::vector<IterationCost>& micro, const std::function<double(int)>& slowdown,
+                   const std::string& kind, const std::function<void(TraceSlice)>* trace);
+
+  const std::vector<int>& gpus_of(int stage) const { return stage_gpus_[static_cast<std::size_t>(stage)]; }
+
+ private:
+  // The flows of one kind of communication of one stage, each carrying the same
+  // bytes, and what an uncontended run of them costs per byte.
+  struct Pattern {
+    std::vector<std::pair<int, int>> flows;  // GPU ids
+    double latency_s = 0;                    // slowest route
+    double seconds_per_flow_byte = 0;        // max over links of flows crossing it / bandwidth
+    double energy_j_per_flow_byte = 0;       // over all flows and the links each crosses
+  };
+  enum Kind { allreduce, ring, all_to_all, send, kinds };
+  Pattern make_pattern(std::vector<std::pair<int, int>> flows) const;
+  // A phase of a tick: `bytes[s]` per flow of pattern `kind` for each active stage,
+  // while the GPUs compute for `overlap_s`; `extra_s` of latency follows the
+  // transfer. Returns max(overlap, transfer + extra), computed or measured on SimGrid.
+  double run_phase(Kind kind, const std::vector<int>& stages, const std::vector<double>& bytes, double overlap_s,
+                   double extra_s, IterationRun& run);
+
+  const Scenario& scenario_;
+  const ParallelismSpec& layout_;
+  const Platform& platform_;
+  std::vector<std::vector<int>> stage_gpus_;
+  std::vector<std::vector<Pattern>> patterns_;  // [stage][kind]
+  std::string name_;
+  bool exclusive_ = false;
+};
+
+}  // namespace convsim
