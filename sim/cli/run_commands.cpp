@@ -56,7 +56,7 @@ nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string
 int command_run(const std::string& path, const std::vector<std::string>& sets, std::string dir, bool quiet,
                 RunOptions options) {
   const Catalog catalog = load_catalog(default_catalog_dir());
-  const Scenario scenario = load_scenario(path, parse_overrides(sets), catalog);
+  const Scenario scenario = load_scenario(path, parse_overrides(sets), catalog, VariantCheck::skip);
   print_warnings(scenario);
   if (dir.empty()) dir = default_output_dir(scenario);
   options.progress = !quiet && isatty(STDERR_FILENO);
@@ -162,7 +162,7 @@ int command_compare(const std::string& path, const std::vector<std::string>& set
     tasks.push_back({"compare[" + variant.name + "]", [&path, &base, &catalog, &scenario, &dir, &variant]() {
                        std::vector<Override> overrides = base;
                        for (const auto& [key, value] : variant.sets) overrides.push_back(Override{key, value});
-                       Scenario v = load_scenario(path, overrides, catalog);
+                       Scenario v = load_scenario(path, overrides, catalog, VariantCheck::skip);
                        v.name = scenario.name + "/" + variant.name;
                        run_and_write(v, (fs::path(dir) / variant.name).string(), RunOptions{});
                      }});

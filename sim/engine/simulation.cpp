@@ -94,14 +94,22 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
                              p.prefill_gpus_per_replica());
 
   const CostModel cost_model(scenario);
+  // A disaggregated prefill pool has its own layout and cost model.
+  Scenario prefill_scenario = scenario;
+  prefill_scenario.parallelism = p.prefill_layout();
+  const CostModel prefill_cost(prefill_scenario);
   Workload workload(scenario);
-  if (!cost_model.weights_fit()) {
-    const double need = cost_model.weight_bytes_per_gpu_max() + scenario.serving.workspace_bytes_per_gpu;
+  const bool pool_fits = !p.disaggregated() || prefill_cost.weights_fit();
+  if (!cost_model.weights_fit() || !pool_fits) {
+    const CostModel& tight = cost_model.weights_fit() ? prefill_cost : cost_model;
+    const ParallelismSpec& layout = cost_model.weights_fit() ? prefill_scenario.parallelism : p;
+    const double need = tight.weight_bytes_per_gpu_max() + scenario.serving.workspace_bytes_per_gpu;
     result.failures.push_back(FailureRecord{
         "memory", 0.0,
-        fmt::format("weights and workspace need {:.1f} GB on the busiest GPU, which has {:.1f} GB of HBM; "
-                    "no KV cache fits (tp = {}, pp = {})",
-                    need / kGb, scenario.cluster.gpu.hbm_bytes / kGb, p.tp, p.pp),
+        fmt::format("weights and workspace need {:.1f} GB on the busiest GPU{}, which has {:.1f} GB of HBM; "
+                    "no KV cache fits (tp = {}, cp = {}, ep = {}, pp = {})",
+                    need / kGb, cost_model.weights_fit() ? " of the prefill pool" : "",
+                    scenario.cluster.gpu.hbm_bytes / kGb, layout.tp, layout.cp, layout.ep, layout.pp),
         "capacity"});
     for (const Request& r : workload.initial_requests()) {
       ReplyRecord rec;
@@ -125,11 +133,6 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
   sg4::Engine engine(&argc, argv);
   configure_exact_models(engine);
   const Platform platform = build_platform(scenario.cluster);
-
-  // A disaggregated prefill pool has its own layout and cost model.
-  Scenario prefill_scenario = scenario;
-  prefill_scenario.parallelism = p.prefill_layout();
-  const CostModel prefill_cost(prefill_scenario);
 
   RunContext run{scenario, cost_model, platform, workload, result, options.progress, options.trace, {}};
   run.rank_of_gpu.assign(platform.gpus.size(), -1);

@@ -132,7 +132,8 @@ nlohmann::ordered_json summary_json(const RunResult& result, const std::vector<R
                    {"offloads", result.kv_offloads},
                    {"restores", result.kv_restores},
                    {"tier_drops", result.kv_tier_drops},
-                   {"transfer_bytes", result.kv_transfer_bytes}};
+                   {"transfer_bytes", result.kv_transfer_bytes},
+                   {"handoff_bytes", result.kv_handoff_bytes}};
   j["probes"] = nlohmann::ordered_json::array();
   for (const ProbeRow& row : probe_rows(sorted, scenario)) {
     nlohmann::ordered_json p = {{"minute", row.minute}};

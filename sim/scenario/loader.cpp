@@ -314,6 +314,13 @@ Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Cat
   s.parallelism = read_parallelism(root, s.model.spec, s.cluster, s.warnings);
   if (root.has("serving")) {
     s.serving = read_serving(root.child("serving"));
+    if (s.parallelism.disaggregated() && s.serving.routing != ServingSpec::Routing::affinity) {
+      const MapReader serving = root.child("serving");
+      serving.locator().fail(serving.spot("routing"),
+                             "serving.routing must be affinity with a disaggregated prefill pool "
+                             "(parallelism.prefill): sessions go to prefill replica session mod replicas and "
+                             "decode replica session mod dp");
+    }
   }
   if (root.has("slo")) s.slo = read_slo(root.child("slo"));
   if (const auto faults = root.find("faults")) {
@@ -349,13 +356,13 @@ void check_variant(const std::string& text, const std::string& source_name,
 }
 
 Scenario load_tree(const std::string& text, const std::string& source_name,
-                   const std::vector<Override>& overrides, const Catalog& catalog) {
+                   const std::vector<Override>& overrides, const Catalog& catalog, VariantCheck variants) {
   Locator at(source_name);
   const YAML::Node root = tree_with_overrides(text, source_name, overrides, at);
   Scenario scenario = read_scenario(root, at, catalog);
   scenario.source_path = source_name;
   scenario.source_text_hash = fnv1a_hex(text);
-  for (std::size_t i = 0; i < scenario.variants.size(); ++i) {
+  for (std::size_t i = 0; variants == VariantCheck::each && i < scenario.variants.size(); ++i) {
     check_variant(text, source_name, overrides, catalog, i);
   }
   return scenario;
@@ -364,9 +371,9 @@ Scenario load_tree(const std::string& text, const std::string& source_name,
 }  // namespace
 
 Scenario load_scenario_text(const std::string& text, const std::string& source_name,
-                            const std::vector<Override>& overrides, const Catalog& catalog) {
+                            const std::vector<Override>& overrides, const Catalog& catalog, VariantCheck variants) {
   try {
-    return load_tree(text, source_name, overrides, catalog);
+    return load_tree(text, source_name, overrides, catalog, variants);
   } catch (const YAML::Exception& e) {
     // A yaml-cpp failure the checks above did not foresee: still a located error.
     throw ConfigError(fmt::format("{}: {}", source_name, e.what()));
@@ -374,8 +381,8 @@ Scenario load_scenario_text(const std::string& text, const std::string& source_n
 }
 
 Scenario load_scenario(const std::string& path, const std::vector<Override>& overrides,
-                       const Catalog& catalog) {
-  return load_scenario_text(read_text_file(path), path, overrides, catalog);
+                       const Catalog& catalog, VariantCheck variants) {
+  return load_scenario_text(read_text_file(path), path, overrides, catalog, variants);
 }
 
 }  // namespace convsim

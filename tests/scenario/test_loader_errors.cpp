@@ -260,6 +260,29 @@ TEST_CASE("each bad scenario is reported with its exact located message", "[scen
        {},
        "s.yaml:5:14: parallelism: tp * cp * pp * dp = 8 * 1 * 16 * 1 = 128 GPUs, but the cluster has "
        "nodes * gpus_per_node = 8 * 8 = 64"},
+      {"a disaggregated prefill pool counts against the cluster's GPUs",
+       kValid + "parallelism: {tp: 8, prefill: {replicas: 1, tp: 8}}\n",
+       {},
+       "s.yaml:5:14: parallelism: tp * cp * pp * dp = 8 * 1 * 1 * 1 + prefill 1 replicas * 8 GPUs = 16 GPUs, but "
+       "the cluster has nodes * gpus_per_node = 1 * 8 = 8"},
+      {"a disaggregated prefill pool routes by session",
+       kValid + "parallelism: {tp: 2, prefill: {replicas: 1, tp: 2}}\nserving: {routing: least_loaded}\n",
+       {},
+       "s.yaml:6:20: serving.routing must be affinity with a disaggregated prefill pool (parallelism.prefill): "
+       "sessions go to prefill replica session mod replicas and decode replica session mod dp"},
+      {"a placement names one GPU per rank",
+       kValid + "parallelism: {tp: 2, placement: [0, 1, 2]}\n",
+       {},
+       "s.yaml:5:33: parallelism.placement lists 3 GPUs, but the layout has 2 ranks (one GPU per rank, in rank "
+       "order: tp fastest, then cp or ep, then pp, then replicas, then the prefill pool)"},
+      {"a placement uses each GPU once",
+       kValid + "parallelism: {tp: 2, placement: [0, 0]}\n",
+       {},
+       "s.yaml:5:37: parallelism.placement[1]: GPU 0 is placed twice"},
+      {"at least one micro-batch",
+       kValid + "parallelism: {micro_batches: 0}\n",
+       {},
+       "s.yaml:5:30: parallelism.micro_batches must be in [1, 4096], got 0"},
       {"tensor parallelism beyond a node",
        "name: x\n" + kConversation + kModel405b +
            "cluster: {gpu: h100-sxm, nodes: 2, gpus_per_node: 8}\n"

@@ -1,0 +1,173 @@
+// Layouts on the simulated cluster: the pipeline bubble, context-parallel
+// prefill scaling, the disaggregated KV handoff, and computed phases agreeing with
+// SimGrid. Each TEST_CASE simulates once in-process, or runs the binary.
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "sim/accounting/energy.hpp"
+#include "sim/engine/iteration_cost.hpp"
+#include "sim/engine/simulation.hpp"
+#include "tests/support/scenario_fixture.hpp"
+
+using namespace convsim;
+namespace fs = std::filesystem;
+
+namespace {
+
+// One request of `input` prompt tokens and `output` reply tokens.
+std::string one_request(const std::string& model, long input, long output, const std::string& cluster,
+                        const std::string& parallelism, long chunk_tokens) {
+  return fmt::format(R"(
+name: one-request
+requests: {{count: 1, input_tokens: {{fixed: {}}}, output_tokens: {{fixed: {}}}, arrival: {{concurrency: 1}}}}
+model: {{preset: {}}}
+cluster: {}
+parallelism: {}
+serving: {{max_batch_seqs: 8, prefill_chunk_tokens: {}}}
+slo: {{ttft_s: 100, tpot_s: 10}}
+)",
+                     input, output, model, cluster, parallelism, chunk_tokens);
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void check_conservation(const RunResult& r, const Scenario& s) {
+  const EnergySplit e = energy_split(r, s);
+  CHECK(e.gpu_active_j + e.gpu_idle_j == Approx(metered_gpu_energy_j(r)).epsilon(1e-9));
+}
+
+// Runs the binary; returns the folder's summary.json.
+nlohmann::json run_binary(const std::string& scenario_path, const std::string& args, const fs::path& dir) {
+  fs::create_directories(dir.parent_path());
+  const std::string command =
+      fmt::format("{} run {} -q -o {} {} > {}.log 2>&1", CONVSIM_BINARY, scenario_path, dir.string(), args, dir.string());
+  REQUIRE(std::system(command.c_str()) == 0);
+  return nlohmann::json::parse(read_file(dir / "summary.json"));
+}
+
+}  // namespace
+
+TEST_CASE("m micro-batches through p equal stages leave the GPUs idle (p-1)/(m+p-1) of the iteration") {
+  // Eight 4,096-token prompts prefilled in one iteration, cut into eight equal
+  // micro-batches (one prompt each), through Llama-3.1-8B's 32 layers as 4 stages
+  // of 8. Prefill is compute-bound, so the stages take equal times but for the
+  // last one's LM head (one token per prompt: its weights read, 1.5% of a stage).
+  const int p = 4, m = 8;
+  std::string yaml = one_request("llama-3.1-8b", 4096, 1, "{gpu: h100-sxm, nodes: 1, gpus_per_node: 4}",
+                                 fmt::format("{{tp: 1, pp: {}, micro_batches: {}}}", p, m), 32768);
+  yaml.replace(yaml.find("count: 1"), 8, "count: 8");
+  yaml.replace(yaml.find("concurrency: 1"), 14, "concurrency: 8");
+  const Scenario s = test::scenario_from(yaml);
+  const RunResult r = simulate(s);
+  REQUIRE(r.iterations == 1);
+  REQUIRE(r.replies.size() == 8);
+  const double span_s = r.replica_busy_s[0];
+  double busy_s = 0;
+  for (const GpuMeter& g : r.gpus) busy_s += g.active_time_s;
+  const double idle_fraction = 1.0 - busy_s / (p * span_s);
+  CHECK(idle_fraction == Approx((p - 1.0) / (m + p - 1.0)).margin(0.01));
+  // Against the unsplit batch, whose stages run one after another: (m + p - 1) / (m p).
+  const CostModel cost(s);
+  const double unsplit_s = cost.iteration(std::vector<SequenceWork>(8, SequenceWork{4096, 0, true})).uncontended_s;
+  CHECK(span_s / unsplit_s == Approx((m + p - 1.0) / (m * p)).epsilon(0.05));
+  check_conservation(r, s);
+}
+
+TEST_CASE("context-parallel prefill of a long prompt scales close to 1/cp but a short one does not") {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("convsim-cp-{}", ::getpid());
+  fs::create_directories(dir);
+  auto ttft = [&](long prompt, int cp) {
+    const fs::path file = dir / fmt::format("cp{}-{}.yaml", cp, prompt);
+    std::ofstream(file) << one_request("llama-3.1-70b", prompt, 1,
+                                       "{gpu: h100-sxm, nodes: 4, gpus_per_node: 8, scale_out: ib-ndr}",
+                                       fmt::format("{{tp: 8, cp: {}}}", cp), 8192);
+    const auto summary = run_binary(file.string(), "", dir / fmt::format("out-cp{}-{}", cp, prompt));
+    return summary["ttft_s"]["p50"].get<double>();
+  };
+  const double long1 = ttft(65536, 1), long2 = ttft(65536, 2), long4 = ttft(65536, 4);
+  INFO("64k prompt TTFT: cp1 " << long1 << " s, cp2 " << long2 << " s, cp4 " << long4 << " s");
+  CHECK(long1 / long2 > 1.8);  // within 10% of 2
+  CHECK(long1 / long2 <= 2.0 + 1e-9);
+  CHECK(long1 / long4 > 3.4);  // within 15% of 4
+  CHECK(long1 / long4 <= 4.0 + 1e-9);
+  // 256 tokens: weights read by every rank and (cp - 1) ring steps per layer over
+  // InfiniBand dominate; four ranks do not even halve the time.
+  const double short1 = ttft(256, 1), short4 = ttft(256, 4);
+  INFO("256-token prompt TTFT: cp1 " << short1 << " s, cp4 " << short4 << " s");
+  CHECK(short1 / short4 < 2.0);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a disaggregated prefill sends the context's KV cache in its bytes over the path bandwidth") {
+  // Decode replica on node 0 (ranks 0-7), prefill replica on node 1 (ranks 8-15):
+  // eight GPU-to-GPU flows, one per NIC, each 1/8 of the cache.
+  const long prompt = 4096, output = 10;
+  const Scenario s = test::scenario_from(one_request(
+      "llama-3.1-70b", prompt, output, "{gpu: h100-sxm, nodes: 2, gpus_per_node: 8, scale_out: ib-ndr}",
+      "{tp: 8, prefill: {replicas: 1, tp: 8}}", 8192));
+  RunOptions options;
+  options.trace = true;
+  const RunResult r = simulate(s, options);
+  REQUIRE(r.replies.size() == 1);
+  const ModelSpec& m = s.model.spec;
+  const double kv_bytes = static_cast<double>(prompt) * m.layers * 2.0 * m.kv_heads * m.head_dim * 2.0;
+  CHECK(r.kv_handoff_bytes == Approx(kv_bytes).epsilon(1e-12));
+  const FabricSpec& ib = s.cluster.scale_out;
+  const double expected_s = ib.latency_s + kv_bytes / 8 / ib.bandwidth_bytes_per_s;
+  int handoffs = 0;
+  for (const TraceSlice& slice : r.trace) {
+    if (slice.name != "kv handoff") continue;
+    ++handoffs;
+    CHECK(slice.duration_s == Approx(expected_s).epsilon(1e-9));
+  }
+  CHECK(handoffs == 1);
+  // The reply: first token from the prefill replica, the rest decoded after the handoff.
+  const ReplyRecord& reply = r.replies[0];
+  CHECK(reply.served);
+  CHECK(reply.replica == 0);
+  CHECK(reply.e2e_s - reply.ttft_s > expected_s);
+  check_conservation(r, s);
+}
+
+TEST_CASE("computed phases equal SimGrid's for every layout of the six-layout scenario") {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("convsim-fast-{}", ::getpid());
+  const std::string scenario = test::source_path("scenarios/podcast-10h-layouts.yaml");
+  const std::vector<std::string> layouts = {
+      "",
+      "--set parallelism.micro_batches=4",
+      "--set parallelism.cp=2",
+      "--set 'parallelism.prefill={replicas: 1, tp: 8, pp: 8}'",
+      "--set model.preset=moe-1t --set parallelism.ep=64 --set parallelism.pp=1"};
+  for (std::size_t k = 0; k < layouts.size(); ++k) {
+    INFO("layout: " << layouts[k]);
+    const std::string args = "--set conversation.duration_min=6 --set conversation.probe_minutes=[1,5] " + layouts[k];
+    const auto computed = run_binary(scenario, args, dir / fmt::format("computed-{}", k));
+    const auto simgrid = run_binary(scenario, args + " --simgrid-every-transfer", dir / fmt::format("simgrid-{}", k));
+    REQUIRE(computed["replies"].get<long>() > 5);
+    CHECK(computed["replies"] == simgrid["replies"]);
+    for (const char* key : {"ttft_s", "tpot_s"}) {
+      for (const char* stat : {"p50", "p99", "mean"}) {
+        CHECK(computed[key][stat].get<double>() == Approx(simgrid[key][stat].get<double>()).epsilon(1e-9));
+      }
+    }
+    CHECK(computed["energy_j"]["total"].get<double>() ==
+          Approx(simgrid["energy_j"]["total"].get<double>()).epsilon(1e-9));
+  }
+  fs::remove_all(dir);
+}
