@@ -7,6 +7,7 @@
 
 #include <fmt/core.h>
 
+#include "sim/scenario/cluster_reader.hpp"
 #include "sim/scenario/config_error.hpp"
 #include "sim/scenario/fault_reader.hpp"
 #include "sim/scenario/overrides.hpp"
@@ -181,8 +182,8 @@ ContextSpec read_context(const MapReader& c) {
 }
 
 ClusterSpec read_cluster(const MapReader& c, const Catalog& catalog) {
-  c.allow_only({"gpu", "nodes", "gpus_per_node", "scale_up", "scale_out", "oversubscription", "pue",
-                "host_power_w_per_node",
+  c.allow_only({"gpu", "nodes", "gpus_per_node", "scale_up", "scale_out", "scale_up_topology",
+                "pcie_switches_per_node", "scale_out_topology", "oversubscription", "pue", "host_power_w_per_node",
                 "host_link", "host_memory_bytes_per_node", "nvme_bytes_per_node", "nvme_bytes_per_s_per_node"});
   ClusterSpec spec;
   spec.gpu = gpu_preset(c, catalog);
@@ -191,6 +192,7 @@ ClusterSpec read_cluster(const MapReader& c, const Catalog& catalog) {
   spec.scale_up = fabric_preset(c, catalog, "scale_up", FabricKind::scale_up, kDefaultScaleUp);
   spec.scale_out =
       fabric_preset(c, catalog, "scale_out", FabricKind::scale_out, kDefaultScaleOut);
+  read_cluster_topology(c, catalog, spec);
   spec.pue = c.number_or("pue", spec.pue, Limits::between(1.0, 3.0));
   spec.oversubscription = c.number_or("oversubscription", spec.oversubscription, Limits::between(1.0, 64.0));
   spec.host_power_w_per_node =
