@@ -23,17 +23,21 @@ std::vector<std::string> pcie_fabrics(const Catalog& catalog) {
 
 }  // namespace
 
-void read_cluster_topology(const MapReader& c, const Catalog& catalog, ClusterSpec& spec) {
+void read_cluster_topology(const MapReader& c, const Catalog& catalog, ClusterSpec& spec,
+                           std::vector<std::string>& warnings) {
   const Locator& at = c.locator();
   const std::string up = c.choice_or("scale_up_topology", "nvswitch", {"nvswitch", "pcie_switch"});
   spec.scale_up_topology = up == "pcie_switch" ? ScaleUpTopology::pcie_switch : ScaleUpTopology::nvswitch;
   const std::string out = c.choice_or("scale_out_topology", "fat_tree", {"fat_tree", "rail_optimized"});
   spec.scale_out_topology = out == "rail_optimized" ? ScaleOutTopology::rail_optimized : ScaleOutTopology::fat_tree;
 
+  // A key of the other scale-up topology is a warning, not an error: a compare
+  // variant switching topology cannot remove the base's keys.
   if (spec.scale_up_topology == ScaleUpTopology::nvswitch) {
     if (c.has("pcie_switches_per_node")) {
-      at.fail(c.spot("pcie_switches_per_node"),
-              "cluster.pcie_switches_per_node: only used with cluster.scale_up_topology: pcie_switch (here nvswitch)");
+      warnings.push_back(fmt::format("{}: warning: cluster.pcie_switches_per_node: not used with "
+                                     "cluster.scale_up_topology: nvswitch",
+                                     at.where(c.spot("pcie_switches_per_node"))));
     }
   } else {
     // Two switches by default, as in 8-GPU PCIe servers with one switch per CPU
@@ -54,9 +58,10 @@ void read_cluster_topology(const MapReader& c, const Catalog& catalog, ClusterSp
                           spec.scale_up.name, pcie.empty() ? "none" : join(pcie)));
     }
     if (c.has("host_link")) {
-      at.fail(c.spot("host_link"),
-              "cluster.host_link: not used with cluster.scale_up_topology: pcie_switch (the GPUs reach host "
-              "memory through their PCIe switch, over cluster.scale_up)");
+      warnings.push_back(fmt::format("{}: warning: cluster.host_link: not used with cluster.scale_up_topology: "
+                                     "pcie_switch (the GPUs reach host memory through their PCIe switch, over "
+                                     "cluster.scale_up)",
+                                     at.where(c.spot("host_link"))));
     }
   }
 

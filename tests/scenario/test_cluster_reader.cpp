@@ -68,9 +68,6 @@ TEST_CASE("each bad cluster topology value is reported with its exact located me
        "holds as many GPUs"},
       {"at least one PCIe switch", "  scale_up_topology: pcie_switch\n  scale_up: pcie4\n  pcie_switches_per_node: 0\n",
        "test.yaml:8:27: cluster.pcie_switches_per_node must be >= 1, got 0"},
-      {"PCIe switches only on PCIe nodes", "  pcie_switches_per_node: 2\n",
-       "test.yaml:6:27: cluster.pcie_switches_per_node: only used with cluster.scale_up_topology: pcie_switch (here "
-       "nvswitch)"},
       {"PCIe nodes need a PCIe fabric", "  scale_up_topology: pcie_switch\n  scale_up: nvlink4\n",
        "test.yaml:7:13: cluster.scale_up: 'nvlink4' is not a PCIe fabric; cluster.scale_up_topology pcie_switch "
        "needs one: pcie4, pcie5"},
@@ -78,10 +75,6 @@ TEST_CASE("each bad cluster topology value is reported with its exact located me
        "  scale_up_topology: pcie_switch\n",
        "test.yaml:5:3: cluster.scale_up: 'nvlink4' is not a PCIe fabric; cluster.scale_up_topology pcie_switch "
        "needs one: pcie4, pcie5"},
-      {"PCIe nodes reach host memory through their switches, not a host link",
-       "  scale_up_topology: pcie_switch\n  scale_up: pcie5\n  host_link: pcie5\n",
-       "test.yaml:8:14: cluster.host_link: not used with cluster.scale_up_topology: pcie_switch (the GPUs reach host "
-       "memory through their PCIe switch, over cluster.scale_up)"},
       {"rail-optimised clusters are bounded", "  nodes: 65\n  scale_out_topology: rail_optimized\n",
        "test.yaml:7:23: cluster.scale_out_topology: rail_optimized is limited to " +
            std::to_string(kRailOptimizedMaxGpus) + " GPUs, but nodes * gpus_per_node = 65 * 8 = 520; use fat_tree"},
@@ -90,4 +83,21 @@ TEST_CASE("each bad cluster topology value is reported with its exact located me
     INFO(c.rule);
     CHECK(error_of(c.lines) == c.expected);
   }
+}
+
+TEST_CASE("a key the chosen scale-up topology does not use is a located warning, so compare variants can switch") {
+  const Scenario nvswitch = test::scenario_from(kHead + "  pcie_switches_per_node: 2\n");
+  CHECK(nvswitch.warnings == std::vector<std::string>{"test.yaml:6:27: warning: cluster.pcie_switches_per_node: not "
+                                                      "used with cluster.scale_up_topology: nvswitch"});
+  const Scenario pcie =
+      test::scenario_from(kHead + "  scale_up_topology: pcie_switch\n  scale_up: pcie5\n  host_link: pcie5\n");
+  CHECK(pcie.warnings == std::vector<std::string>{"test.yaml:8:14: warning: cluster.host_link: not used with "
+                                                  "cluster.scale_up_topology: pcie_switch (the GPUs reach host memory "
+                                                  "through their PCIe switch, over cluster.scale_up)"});
+  // A PCIe base with four switches and a variant back on NVSwitch: both load.
+  const Scenario compared = test::scenario_from(
+      kHead + "  scale_up_topology: pcie_switch\n  scale_up: pcie5\n  pcie_switches_per_node: 4\n" +
+      "compare:\n  - {name: nvswitch, set: {cluster.scale_up_topology: nvswitch, cluster.scale_up: nvlink4}}\n");
+  CHECK(compared.cluster.pcie_switches_per_node == 4);
+  CHECK(compared.variants.size() == 1);
 }
