@@ -6,11 +6,11 @@
 // split-duplex link of the same name; every route is the graph's route, link by
 // link. A GPU-to-GPU route's latency is exactly its fabric's latency_s.
 //
-// Up to kFlatZoneMaxNodes nodes, and for rail-optimised scale-out at any size, all
-// hosts sit in one full zone with an explicit route per pair of GPUs and per GPU to
-// its CPU and NVMe: measured 25% faster per simulated iteration than a zone per
-// node (route resolution through the zone hierarchy dominated), at the price of N^2/2
-// routes. Larger fat-tree clusters get a full zone per node (its in-node routes from
+// Up to kFlatZoneMaxNodes nodes, and for rail-optimised scale-out (up to
+// kRailOptimizedMaxGpus GPUs), all hosts sit in one full zone with an explicit route
+// per pair of GPUs and per GPU to its CPU and NVMe: measured 25% faster per simulated
+// iteration than a zone per node (route resolution through the zone hierarchy
+// dominated), at the price of N^2/2 routes. Larger fat-tree clusters get a full zone per node (its in-node routes from
 // the graph; its leaf as gateway, reached over the GPU's NIC) under a star zone whose
 // route for each node is the graph's route from its leaf to the core (its uplink):
 // O(nodes) routes. A cross-node route is then [nic_a, uplink_A, uplink_B, nic_b], as
