@@ -20,14 +20,34 @@ int command_topology(const std::string& path, const std::vector<std::string>& se
     throw ConfigError(fmt::format("{}: --from {} --to {}: the cluster has GPUs 0 to {}", path, from_gpu, to_gpu, gpus - 1));
   }
   const TopologySummary t = summarize_topology(c, from_gpu, to_gpu);
-  std::cout << fmt::format(
-      "{}: {} nodes x {} {} = {} GPUs; {} links: {} ports ({:.0f} GB/s per GPU per direction), {} NICs ({:.0f} "
-      "GB/s), node uplinks of {:.0f} GB/s ({}:1 oversubscription)\n",
-      scenario.name, c.nodes, c.gpus_per_node, c.gpu.name, t.gpus, t.links, c.scale_up.name,
-      c.scale_up.bandwidth_bytes_per_s / 1e9, c.scale_out.name, c.scale_out.bandwidth_bytes_per_s / 1e9, c.gpus_per_node * c.scale_out.bandwidth_bytes_per_s / c.oversubscription / 1e9,
-      c.oversubscription);
+  const double gb = 1e9;
+  std::cout << fmt::format("{}: {} nodes x {} {} = {} GPUs; {} links\n", scenario.name, c.nodes, c.gpus_per_node,
+                           c.gpu.name, t.gpus, t.links);
+  if (scale_up_is_nvswitch(c)) {
+    std::cout << fmt::format("scale-up: NVSwitch, {} ports of {:.1f} GB/s per GPU per direction\n", c.scale_up.name,
+                             c.scale_up.bandwidth_bytes_per_s / gb);
+  } else {
+    std::cout << fmt::format("scale-up: {} PCIe switches per node, {} ports of {:.1f} GB/s per GPU per direction, "
+                             "one x16 uplink of {:.1f} GB/s per switch to the CPU\n",
+                             c.pcie_switches_per_node, c.scale_up.name, c.scale_up.bandwidth_bytes_per_s / gb,
+                             c.scale_up.bandwidth_bytes_per_s / gb);
+  }
+  if (c.scale_out_topology == ScaleOutTopology::fat_tree) {
+    std::cout << fmt::format("scale-out: fat-tree, {} NICs of {:.1f} GB/s, node uplinks of {:.1f} GB/s ({}:1 "
+                             "oversubscription)\n",
+                             c.scale_out.name, c.scale_out.bandwidth_bytes_per_s / gb, uplink_bytes_per_s(c) / gb,
+                             c.oversubscription);
+  } else {
+    std::cout << fmt::format("scale-out: rail-optimised, {} rails of {} NICs of {:.1f} GB/s ({}), rail uplinks of "
+                             "{:.1f} GB/s to the spine ({}:1 oversubscription)\n",
+                             c.gpus_per_node, c.nodes, c.scale_out.bandwidth_bytes_per_s / gb, c.scale_out.name,
+                             rail_uplink_bytes_per_s(c) / gb, c.oversubscription);
+  }
   std::cout << fmt::format("bisection bandwidth (first half of the nodes to the second): {:.1f} GB/s per direction\n",
-                           t.bisection_bytes_per_s / 1e9);
+                           t.bisection_bytes_per_s / gb);
+  std::cout << fmt::format("node bisection bandwidth (first half of a node's GPUs to the second): {:.1f} GB/s per "
+                           "direction\n",
+                           t.node_bisection_bytes_per_s / gb);
   std::cout << fmt::format("path from GPU {} to GPU {}:", from_gpu, to_gpu);
   for (const std::string& link : t.path) std::cout << ' ' << link;
   std::cout << '\n';

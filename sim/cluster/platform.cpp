@@ -19,65 +19,136 @@ void configure_exact_models(sg4::Engine& engine) {
   engine.set_config("contexts/stack-size:512");
 }
 
-double uplink_bytes_per_s(const ClusterSpec& cluster) {
-  return cluster.gpus_per_node * cluster.scale_out.bandwidth_bytes_per_s / cluster.oversubscription;
-}
-
 namespace {
 
 using D = sg4::LinkInRoute::Direction;
 
-sg4::Link* port(sg4::NetZone* zone, const std::string& name, double bytes_per_s, double latency_s) {
-  return zone->create_split_duplex_link(name, bytes_per_s)->set_latency(latency_s)->seal();
-}
+// SimGrid's side of the lowering: the links and hosts made so far, by graph id.
+class Lowering {
+ public:
+  Lowering(const Topology& topology, Platform& platform)
+      : topology_(topology), platform_(platform), links_(topology.link_count(), nullptr),
+        hosts_(boost::num_vertices(topology.graph()), nullptr) {}
 
-// Large clusters: a full zone per node (its GPUs, CPU, NVMe and a switch as
-// gateway) under a star zone, each node reaching the others through its own
-// uplink of gpus_per_node NICs' worth of bandwidth (non-blocking). O(nodes) routes.
-Platform build_hierarchical(const ClusterSpec& cluster) {
+  sg4::Link* link(sg4::NetZone* zone, int id) {
+    sg4::Link*& made = links_[static_cast<std::size_t>(id)];
+    if (made == nullptr) {
+      const TopologyLink& l = topology_.link(id);
+      made = zone->create_split_duplex_link(l.name, l.bytes_per_s)->set_latency(l.latency_s)->seal();
+    }
+    return made;
+  }
+
+  // Creates every link of `node` in `zone`, in the graph's order (deterministic ids).
+  void links_of_node(sg4::NetZone* zone, int node) {
+    for (std::size_t id = 0; id < topology_.link_count(); ++id) {
+      if (topology_.link(static_cast<int>(id)).node == node) link(zone, static_cast<int>(id));
+    }
+  }
+
+  // The CPU, the NVMe target and the GPUs of `node`, as hosts of `zone`, and the
+  // GPUs' links in the Platform's per-GPU lists.
+  void hosts_of_node(sg4::NetZone* zone, int node, double gpu_speed) {
+    platform_.cpus.push_back(host(zone, topology_.cpu(node), 1e9));
+    platform_.nvme.push_back(host(zone, topology_.nvme(node), 1e9));
+    const bool nvswitch = scale_up_is_nvswitch(topology_.cluster());
+    for (int g = 0; g < topology_.cluster().gpus_per_node; ++g) {
+      const TopologyVertexId gpu = topology_.gpu(node * topology_.cluster().gpus_per_node + g);
+      platform_.gpus.push_back(host(zone, gpu, gpu_speed));
+      for (auto [e, end] = boost::out_edges(gpu, topology_.graph()); e != end; ++e) {
+        const TopologyLink& l = topology_.graph()[*e];
+        sg4::Link* made = link(zone, l.id);
+        if (l.kind == LinkKind::gpu_port) platform_.nvlinks.push_back(made);
+        if (l.kind == LinkKind::gpu_port && !nvswitch) platform_.pcie.push_back(made);
+        if (l.kind == LinkKind::host_link) platform_.pcie.push_back(made);
+        if (l.kind == LinkKind::nic) platform_.nics.push_back(made);
+      }
+    }
+  }
+
+  std::vector<sg4::LinkInRoute> links_of(sg4::NetZone* zone, const std::vector<Hop>& route) {
+    std::vector<sg4::LinkInRoute> out;
+    out.reserve(route.size());
+    for (const Hop& hop : route) out.emplace_back(link(zone, hop.link), hop.up ? D::UP : D::DOWN);
+    return out;
+  }
+
+  // The graph's route between two hosts, added to `zone` both ways.
+  void add_route(sg4::NetZone* zone, TopologyVertexId from, TopologyVertexId to) {
+    zone->add_route(hosts_[from]->get_netpoint(), hosts_[to]->get_netpoint(), nullptr, nullptr,
+                    links_of(zone, topology_.route(from, to)), true);
+  }
+
+  // Routes from every GPU of `node` to its CPU and NVMe, and to the other GPUs of the
+  // node (or, with `all_gpus`, of the cluster: the flat zone).
+  void gpu_routes(sg4::NetZone* zone, int node, bool all_gpus) {
+    const int per_node = topology_.cluster().gpus_per_node;
+    const int last = all_gpus ? topology_.gpu_count() : (node + 1) * per_node;
+    for (int a = node * per_node; a < (node + 1) * per_node; ++a) {
+      for (int b = a + 1; b < last; ++b) add_route(zone, topology_.gpu(a), topology_.gpu(b));
+      add_route(zone, topology_.gpu(a), topology_.cpu(node));
+      add_route(zone, topology_.gpu(a), topology_.nvme(node));
+    }
+  }
+
+ private:
+  sg4::Host* host(sg4::NetZone* zone, TopologyVertexId v, double speed) {
+    hosts_[v] = zone->create_host(topology_.graph()[v].name, speed)->seal();
+    return hosts_[v];
+  }
+
+  const Topology& topology_;
+  Platform& platform_;
+  std::vector<sg4::Link*> links_;
+  std::vector<sg4::Host*> hosts_;
+};
+
+Platform start(const ClusterSpec& cluster) {
   Platform platform;
   platform.nodes = cluster.nodes;
   platform.gpus_per_node = cluster.gpus_per_node;
-  const double speed = cluster.gpu.peak_for(Precision::bf16);
+  return platform;
+}
+
+Platform build_flat(const Topology& topology) {
+  const ClusterSpec& cluster = topology.cluster();
+  Platform platform = start(cluster);
+  Lowering lowering(topology, platform);
+  auto* zone = sg4::create_full_zone("cluster");
+  for (int n = 0; n < cluster.nodes; ++n) {
+    lowering.links_of_node(zone, n);
+    lowering.hosts_of_node(zone, n, cluster.gpu.peak_for(Precision::bf16));
+  }
+  for (std::size_t id = 0; id < topology.link_count(); ++id) lowering.link(zone, static_cast<int>(id));
+  for (int n = 0; n < cluster.nodes; ++n) lowering.gpu_routes(zone, n, true);
+  zone->seal();
+  return platform;
+}
+
+// Fat-tree clusters beyond kFlatZoneMaxNodes: a full zone per node under a star zone.
+Platform build_hierarchical(const Topology& topology) {
+  const ClusterSpec& cluster = topology.cluster();
+  xbt_assert(cluster.scale_out_topology == ScaleOutTopology::fat_tree && cluster.nodes > 1,
+             "the zone-per-node lowering needs a fat-tree of several nodes");
+  Platform platform = start(cluster);
+  Lowering lowering(topology, platform);
   auto* top = sg4::create_star_zone("cluster");
   for (int n = 0; n < cluster.nodes; ++n) {
     auto* zone = sg4::create_full_zone(fmt::format("node-{}", n));
     zone->set_parent(top);
-    auto* gateway = zone->create_router(fmt::format("node-{}-switch", n));
-    sg4::Host* cpu = zone->create_host(fmt::format("cpu-{}", n), 1e9)->seal();
-    sg4::Host* nvme = zone->create_host(fmt::format("nvme-{}", n), 1e9)->seal();
-    platform.cpus.push_back(cpu);
-    platform.nvme.push_back(nvme);
-    sg4::Link* nvme_link = port(zone, fmt::format("nvme-{}", n), cluster.nvme_bytes_per_s_per_node, 0);
-    std::vector<sg4::Host*> hosts;
-    std::vector<sg4::Link*> nvlinks;
+    const TopologyVertexId leaf = topology.leaf(n);
+    auto* gateway = zone->create_router(topology.graph()[leaf].name);
+    lowering.links_of_node(zone, n);
+    lowering.hosts_of_node(zone, n, cluster.gpu.peak_for(Precision::bf16));
+    lowering.gpu_routes(zone, n, false);
     for (int g = 0; g < cluster.gpus_per_node; ++g) {
-      sg4::Host* host = zone->create_host(fmt::format("gpu-{}-{}", n, g), speed)->seal();
-      nvlinks.push_back(port(zone, fmt::format("nvlink-{}-{}", n, g), cluster.scale_up.bandwidth_bytes_per_s,
-                             cluster.scale_up.latency_s / 2.0));
-      sg4::Link* nic = port(zone, fmt::format("nic-{}-{}", n, g), cluster.scale_out.bandwidth_bytes_per_s,
-                            cluster.scale_out.latency_s / 2.0);
-      sg4::Link* pcie =
-          port(zone, fmt::format("pcie-{}-{}", n, g), cluster.host_link.bandwidth_bytes_per_s, cluster.host_link.latency_s);
-      platform.nvlinks.push_back(nvlinks.back());
-      platform.nics.push_back(nic);
-      platform.pcie.push_back(pcie);
-      zone->add_route(host->get_netpoint(), gateway, nullptr, nullptr, {sg4::LinkInRoute(nic, D::UP)}, true);
-      zone->add_route(host->get_netpoint(), cpu->get_netpoint(), nullptr, nullptr, {sg4::LinkInRoute(pcie, D::UP)}, true);
-      zone->add_route(host->get_netpoint(), nvme->get_netpoint(), nullptr, nullptr,
-                      {sg4::LinkInRoute(pcie, D::UP), sg4::LinkInRoute(nvme_link, D::UP)}, true);
-      hosts.push_back(host);
-      platform.gpus.push_back(host);
-    }
-    for (int a = 0; a < cluster.gpus_per_node; ++a) {
-      for (int b = a + 1; b < cluster.gpus_per_node; ++b) {
-        zone->add_route(hosts[a]->get_netpoint(), hosts[b]->get_netpoint(), nullptr, nullptr,
-                        {sg4::LinkInRoute(nvlinks[a], D::UP), sg4::LinkInRoute(nvlinks[b], D::DOWN)}, true);
-      }
+      const TopologyVertexId gpu = topology.gpu(n * cluster.gpus_per_node + g);
+      zone->add_route(platform.gpus[static_cast<std::size_t>(gpu)]->get_netpoint(), gateway, nullptr, nullptr,
+                      lowering.links_of(zone, topology.route(gpu, leaf, Plane::scale_out)), true);
     }
     zone->seal();
-    sg4::Link* uplink = port(top, fmt::format("uplink-{}", n), uplink_bytes_per_s(cluster), 0);
-    top->add_route(zone->get_netpoint(), nullptr, gateway, nullptr, {sg4::LinkInRoute(uplink, D::UP)}, true);
+    top->add_route(zone->get_netpoint(), nullptr, gateway, nullptr,
+                   lowering.links_of(top, topology.route(leaf, topology.core(), Plane::scale_out)), true);
   }
   top->seal();
   return platform;
@@ -86,56 +157,11 @@ Platform build_hierarchical(const ClusterSpec& cluster) {
 }  // namespace
 
 Platform build_platform(const ClusterSpec& cluster) {
-  if (cluster.nodes > kFlatZoneMaxNodes) return build_hierarchical(cluster);
-  Platform platform;
-  platform.nodes = cluster.nodes;
-  platform.gpus_per_node = cluster.gpus_per_node;
-  const double speed = cluster.gpu.peak_for(Precision::bf16);
-  auto* zone = sg4::create_full_zone("cluster");
-  std::vector<sg4::Link*> nvlinks, nics, pcie, nvme_links, uplinks;
-  for (int n = 0; n < cluster.nodes; ++n) {
-    uplinks.push_back(port(zone, fmt::format("uplink-{}", n), uplink_bytes_per_s(cluster), 0));
-    platform.cpus.push_back(zone->create_host(fmt::format("cpu-{}", n), 1e9)->seal());
-    platform.nvme.push_back(zone->create_host(fmt::format("nvme-{}", n), 1e9)->seal());
-    nvme_links.push_back(zone->create_split_duplex_link(fmt::format("nvme-{}", n), cluster.nvme_bytes_per_s_per_node)
-                             ->set_latency(0)
-                             ->seal());
-    for (int g = 0; g < cluster.gpus_per_node; ++g) {
-      platform.gpus.push_back(zone->create_host(fmt::format("gpu-{}-{}", n, g), speed)->seal());
-      nvlinks.push_back(zone->create_split_duplex_link(fmt::format("nvlink-{}-{}", n, g), cluster.scale_up.bandwidth_bytes_per_s)
-                            ->set_latency(cluster.scale_up.latency_s / 2.0)->seal());
-      nics.push_back(zone->create_split_duplex_link(fmt::format("nic-{}-{}", n, g), cluster.scale_out.bandwidth_bytes_per_s)
-                         ->set_latency(cluster.scale_out.latency_s / 2.0)->seal());
-      pcie.push_back(zone->create_split_duplex_link(fmt::format("pcie-{}-{}", n, g), cluster.host_link.bandwidth_bytes_per_s)
-                         ->set_latency(cluster.host_link.latency_s)
-                         ->seal());
-    }
+  const Topology topology(cluster);
+  if (cluster.nodes > kFlatZoneMaxNodes && cluster.scale_out_topology == ScaleOutTopology::fat_tree) {
+    return build_hierarchical(topology);
   }
-  const int total = static_cast<int>(platform.gpus.size());
-  for (int a = 0; a < total; ++a) {
-    for (int b = a + 1; b < total; ++b) {
-      std::vector<sg4::LinkInRoute> links;
-      if (platform.node_of(a) == platform.node_of(b)) {
-        links = {sg4::LinkInRoute(nvlinks[a], D::UP), sg4::LinkInRoute(nvlinks[b], D::DOWN)};
-      } else {
-        links = {sg4::LinkInRoute(nics[a], D::UP), sg4::LinkInRoute(uplinks[platform.node_of(a)], D::UP),
-                 sg4::LinkInRoute(uplinks[platform.node_of(b)], D::DOWN), sg4::LinkInRoute(nics[b], D::DOWN)};
-      }
-      zone->add_route(platform.gpus[a]->get_netpoint(), platform.gpus[b]->get_netpoint(), nullptr, nullptr, links, true);
-    }
-  }
-  for (int a = 0; a < total; ++a) {
-    const int node = platform.node_of(a);
-    zone->add_route(platform.gpus[a]->get_netpoint(), platform.cpus[node]->get_netpoint(), nullptr, nullptr,
-                    {sg4::LinkInRoute(pcie[a], D::UP)}, true);
-    zone->add_route(platform.gpus[a]->get_netpoint(), platform.nvme[node]->get_netpoint(), nullptr, nullptr,
-                    {sg4::LinkInRoute(pcie[a], D::UP), sg4::LinkInRoute(nvme_links[node], D::UP)}, true);
-  }
-  platform.nvlinks = nvlinks;
-  platform.nics = nics;
-  platform.pcie = pcie;
-  zone->seal();
-  return platform;
+  return build_flat(topology);
 }
 
 }  // namespace convsim

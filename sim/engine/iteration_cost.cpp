@@ -6,6 +6,7 @@
 
 #include "models/power.hpp"
 #include "sim/cluster/collectives.hpp"
+#include "sim/cluster/topology.hpp"
 #include "sim/scheduler/kv_memory.hpp"
 
 namespace convsim {
@@ -76,9 +77,10 @@ IterationCost CostModel::iteration(const std::vector<SequenceWork>& batch) const
     const double compute_utilisation = t > 0 ? stage.work.flops() / (t * gpu.peak_for(model.weights)) : 0.0;
     stage.busy_power_w = busy_power_w(gpu, memory_utilisation, compute_utilisation);
     const FabricSpec& up = scenario_.cluster.scale_up;
-    // A TP group inside one node sits on the NVLink switch: every GPU reaches every
-    // other directly.
-    stage.allreduce = plan_allreduce(tp, stage.work.allreduce_buffer_bytes, tp_inside_node());
+    // A TP group inside one NVSwitch node: every GPU reaches every other directly
+    // (vLLM's custom all-reduce); on PCIe-switch nodes NCCL's ring.
+    stage.allreduce = plan_allreduce(tp, stage.work.allreduce_buffer_bytes,
+                                     tp_inside_node() && scale_up_is_nvswitch(scenario_.cluster));
     stage.collective_latency_s = stage.work.allreduces * stage.allreduce.latency_steps * up.latency_s;
     stage.allreduce_bandwidth_s = stage.allreduce.port_bytes * stage.work.allreduces / up.bandwidth_bytes_per_s;
     if (stage.work.send_bytes > 0) {

@@ -7,6 +7,7 @@
 
 #include <fmt/core.h>
 
+#include "sim/scenario/cluster_reader.hpp"
 #include "sim/scenario/config_error.hpp"
 #include "sim/scenario/fault_reader.hpp"
 #include "sim/scenario/overrides.hpp"
@@ -181,9 +182,9 @@ ContextSpec read_context(const MapReader& c) {
   return spec;
 }
 
-ClusterSpec read_cluster(const MapReader& c, const Catalog& catalog) {
-  c.allow_only({"gpu", "nodes", "gpus_per_node", "scale_up", "scale_out", "oversubscription", "pue",
-                "host_power_w_per_node",
+ClusterSpec read_cluster(const MapReader& c, const Catalog& catalog, std::vector<std::string>& warnings) {
+  c.allow_only({"gpu", "nodes", "gpus_per_node", "scale_up", "scale_out", "scale_up_topology",
+                "pcie_switches_per_node", "scale_out_topology", "oversubscription", "pue", "host_power_w_per_node",
                 "host_link", "host_memory_bytes_per_node", "nvme_bytes_per_node", "nvme_bytes_per_s_per_node"});
   ClusterSpec spec;
   spec.gpu = gpu_preset(c, catalog);
@@ -192,6 +193,7 @@ ClusterSpec read_cluster(const MapReader& c, const Catalog& catalog) {
   spec.scale_up = fabric_preset(c, catalog, "scale_up", FabricKind::scale_up, kDefaultScaleUp);
   spec.scale_out =
       fabric_preset(c, catalog, "scale_out", FabricKind::scale_out, kDefaultScaleOut);
+  read_cluster_topology(c, catalog, spec, warnings);
   spec.pue = c.number_or("pue", spec.pue, Limits::between(1.0, 3.0));
   spec.oversubscription = c.number_or("oversubscription", spec.oversubscription, Limits::between(1.0, 64.0));
   spec.host_power_w_per_node =
@@ -310,7 +312,7 @@ Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Cat
   if (root.has("context")) {
     s.context = read_context(root.child("context"));
   }
-  s.cluster = read_cluster(root.child("cluster"), catalog);
+  s.cluster = read_cluster(root.child("cluster"), catalog, s.warnings);
   s.parallelism = read_parallelism(root, s.model.spec, s.cluster, s.warnings);
   if (root.has("serving")) {
     s.serving = read_serving(root.child("serving"));

@@ -107,20 +107,39 @@ struct ContextSpec {
   KvBetweenTurns kv_between_turns = KvBetweenTurns::keep;
 };
 
+// How a node's GPUs reach each other (cluster.scale_up_topology): every GPU's port
+// on one NVSwitch, or GPUs split over PCIe switches joined at the CPU's root complex.
+enum class ScaleUpTopology { nvswitch, pcie_switch };
+// How nodes reach each other (cluster.scale_out_topology): a two-level fat-tree
+// (each node's NICs to its leaf, leaves to a core), or rail-optimised (NIC g of every
+// node to rail switch g, rail switches to a spine). See sim/cluster/topology.hpp.
+enum class ScaleOutTopology { fat_tree, rail_optimized };
+
+// Rail-optimised clusters are lowered to SimGrid with one explicit route per pair of
+// GPUs (a zone hierarchy cannot follow rails and nodes at once), so their size is
+// bounded: 512 GPUs (130,000 routes) build in 0.3 s, 1,024 GPUs would take 2.2 s
+// (build/convsim_bench_platform NODES rail_optimized).
+inline constexpr int kRailOptimizedMaxGpus = 512;
+
 struct ClusterSpec {
   GpuSpec gpu;
   int nodes = 1;
   int gpus_per_node = 8;
   FabricSpec scale_up;
   FabricSpec scale_out;
-  // Scale-out fat-tree: each node's uplink to the core carries gpus_per_node NICs'
-  // worth of bandwidth divided by this (1: non-blocking, 2: 2:1 oversubscribed).
+  ScaleUpTopology scale_up_topology = ScaleUpTopology::nvswitch;
+  // pcie_switch nodes: GPUs in contiguous blocks of gpus_per_node / this per switch.
+  int pcie_switches_per_node = 2;
+  ScaleOutTopology scale_out_topology = ScaleOutTopology::fat_tree;
+  // Scale-out uplinks carry their NICs' bandwidth divided by this (1: non-blocking,
+  // 2: 2:1 oversubscribed): fat-tree, each node's uplink to the core (gpus_per_node
+  // NICs); rail-optimised, each rail switch's uplink to the spine (nodes NICs).
   double oversubscription = 1.0;
   double pue = 1.2;                 // facility energy = IT energy * pue
   double host_power_w_per_node = 0; // CPUs, memory, NICs of a node, drawn all run long
   // Memory tiers for KV caches. Defaults: a DGX H100 node (NVIDIA DGX H100 datasheet:
   // 2 TB of system memory, 8 x 3.84 TB NVMe U.2 data drives, PCIe Gen5 to the GPUs).
-  FabricSpec host_link;                     // GPU <-> CPU, one per GPU (default pcie5)
+  FabricSpec host_link;  // GPU <-> CPU, one per GPU on nvswitch nodes (default pcie5)
   double host_memory_bytes_per_node = 2.0e12;
   double nvme_bytes_per_node = 30.72e12;
   // 8 drives at PCIe 4.0 x4 (7.88 GB/s link rate each); 25 GB/s taken as sustained.

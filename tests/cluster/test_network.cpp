@@ -13,10 +13,13 @@
 #include "sim/cluster/collectives.hpp"
 #include "sim/cluster/platform.hpp"
 #include "sim/validation/calibration.hpp"
+#include "tests/support/platform_fixture.hpp"
 #include "tests/support/scenario_fixture.hpp"
 
 namespace sg4 = simgrid::s4u;
 using namespace convsim;
+using test::simulate;
+using test::timed;
 
 namespace {
 
@@ -28,25 +31,6 @@ ClusterSpec h100_cluster(int nodes) {
   c.scale_up = test::catalog().fabrics.at("nvlink4");
   c.scale_out = test::catalog().fabrics.at("ib-ndr");
   return c;
-}
-
-// Builds the platform, runs `body` in an actor on GPU 0, returns when done.
-void simulate(const ClusterSpec& cluster, const std::function<void(const Platform&)>& body) {
-  int argc = 2;
-  char arg0[] = "test";
-  char arg1[] = "--log=root.thres:critical";
-  char* argv[] = {arg0, arg1, nullptr};
-  sg4::Engine engine(&argc, argv);
-  configure_exact_models(engine);
-  const Platform platform = build_platform(cluster);
-  sg4::Actor::create("test", platform.gpus[0], [&] { body(platform); });
-  engine.run();
-}
-
-double timed(const std::function<void()>& action) {
-  const double start = sg4::Engine::get_clock();
-  action();
-  return sg4::Engine::get_clock() - start;
 }
 
 }  // namespace
