@@ -234,6 +234,13 @@ TEST_CASE("the serving cases cover every batch size in the ML.ENERGY extract for
     CHECK(batches == std::vector<int>(in_csv.begin(), in_csv.end()));
     CHECK(batches.front() == 8);
     for (const int tested : kServingTestedBatches) CHECK(in_csv.count(tested) == 1);
+    // ... and the tests hold every batch of the extract up to kServingMaxTestedBatch.
+    for (const int batch : in_csv) {
+      INFO("batch " << batch);
+      const bool tested = std::find(kServingTestedBatches.begin(), kServingTestedBatches.end(), batch) !=
+                          kServingTestedBatches.end();
+      CHECK(tested == (batch <= kServingMaxTestedBatch));
+    }
     CHECK(fs::exists(calibration_scenario_dir() + "/" + model.scenario));
   }
   // The extract's largest batches: 768 for the 8B model, 1024 for the 70B.
