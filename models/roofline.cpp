@@ -1,6 +1,7 @@
 #include "models/roofline.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace convsim {
 
@@ -10,7 +11,13 @@ KernelTiming kernel_time(const GpuSpec& gpu, const KernelWork& work, double peak
   const double compute_s = work.flops / (peak_flops_per_s * gpu.efficiency.compute);
   const double memory_s = work.hbm_bytes / (gpu.hbm_bytes_per_s * memory_efficiency);
   t.compute_bound = compute_s > memory_s;
-  t.time_s = std::max(compute_s, memory_s) + work.kernels * overhead_per_kernel_s;
+  // Scaled by the larger term so that the powers neither overflow nor underflow.
+  const double larger_s = std::max(compute_s, memory_s);
+  const double p = gpu.efficiency.roofline_exponent;
+  const double blended_s =
+      larger_s > 0 ? larger_s * std::pow(std::pow(compute_s / larger_s, p) + std::pow(memory_s / larger_s, p), 1.0 / p)
+                   : 0.0;
+  t.time_s = std::max(blended_s, larger_s) + work.kernels * overhead_per_kernel_s;
   t.floor_s = std::max(work.flops / peak_flops_per_s, work.hbm_bytes / gpu.hbm_bytes_per_s);
   return t;
 }

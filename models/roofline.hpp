@@ -13,8 +13,11 @@ struct KernelTiming {
   bool compute_bound = false;
 };
 
-// time = max(flops / (peak * eff_compute), bytes / (bandwidth * memory_efficiency))
-//        + kernels * overhead
+// With compute_s = flops / (peak * eff_compute) and memory_s = bytes / (bandwidth *
+// memory_efficiency), p = gpu.efficiency.roofline_exponent:
+//   time = (compute_s^p + memory_s^p)^(1/p) + kernels * overhead
+// never below max(compute_s, memory_s) + kernels * overhead; compute_bound when
+// compute_s > memory_s.
 KernelTiming kernel_time(const GpuSpec& gpu, const KernelWork& work, double peak_flops_per_s,
                          double overhead_per_kernel_s, double memory_efficiency);
 

@@ -2,8 +2,11 @@
 """Fit the roofline efficiencies of a GPU on Vidur's measured H100 operator times.
 
 Model (the same one convsim uses, see models/roofline.hpp):
-    time_s = max(flops / (peak_flops_per_s * eff_compute),
-                 bytes / (hbm_bytes_per_s * eff_memory)) + kernel_overhead_s
+    compute_s = flops / (peak_flops_per_s * eff_compute)
+    memory_s = bytes / (hbm_bytes_per_s * eff_memory)
+    time_s = (compute_s**p + memory_s**p)**(1/p) + kernel_overhead_s
+where p (roofline_exponent) blends the two roofs near the ridge point (p = inf is
+their max).
 The operators are the linear layers of Llama-2-7B and Llama-2-70B (QKV, output,
 MLP up and down projections) for 1..16384 tokens and tensor-parallel degree 1..8.
 Fitted by a grid search minimising the median absolute relative error.
@@ -51,18 +54,25 @@ def main():
             for row in csv.DictReader(f):
                 ops.extend(linear_ops(row))
 
-    def errors(ec, em, overhead_s):
-        return [abs(max(fl / (PEAK_FLOPS_PER_S * ec), by / (HBM_BYTES_PER_S * em)) + overhead_s - t) / t
+    def blend(compute_s, memory_s, p):
+        if p == float("inf"):
+            return max(compute_s, memory_s)
+        return (compute_s**p + memory_s**p) ** (1 / p)
+
+    def errors(ec, em, overhead_s, p):
+        return [abs(blend(fl / (PEAK_FLOPS_PER_S * ec), by / (HBM_BYTES_PER_S * em), p) + overhead_s - t) / t
                 for _, fl, by, t in ops]
 
-    grid_c = [x / 100 for x in range(50, 96)]
-    grid_m = [x / 100 for x in range(60, 100)]
-    grid_o = [x * 1e-6 for x in range(0, 11)]
-    best = min(itertools.product(grid_c, grid_m, grid_o),
+    grid_c = [x / 100 for x in range(60, 90, 2)]
+    grid_m = [x / 100 for x in range(80, 100, 2)]
+    grid_o = [x * 1e-6 for x in range(0, 11, 2)]
+    grid_p = [2, 3, 4, 6, float("inf")]
+    best = min(itertools.product(grid_c, grid_m, grid_o, grid_p),
                key=lambda p: statistics.median(errors(*p)))
     errs = sorted(errors(*best))
     print(f"operators: {len(ops)}")
-    print(f"eff_compute: {best[0]:.2f}  eff_memory: {best[1]:.2f}  kernel_overhead_s: {best[2]:.1e}")
+    print(f"eff_compute: {best[0]:.2f}  eff_memory: {best[1]:.2f}  kernel_overhead_s: {best[2]:.1e}  "
+          f"roofline_exponent: {best[3]}")
     print(f"relative error: median {statistics.median(errs):.3f}  p90 {errs[int(0.9 * len(errs))]:.3f}")
 
 

@@ -1,7 +1,7 @@
 // The roofline with the fitted H100 efficiencies against Vidur's measured operator
 // times (data/calibration/vidur_h100_llama2_{7b,70b}_mlp.csv: Llama-2-7B and 70B
 // linear layers, 1..16384 tokens, TP 1..8). Tolerance: median relative error under
-// 10% and 90th percentile under 25% (the fit reaches 7.9% and 23.3%). The cases and
+// 10% and 90th percentile under 25% (the fit reaches 6.7% and 19.9%). The cases and
 // the prediction formula are those of sim/validation/calibration.hpp, which
 // `convsim validate` prints.
 

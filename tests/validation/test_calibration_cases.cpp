@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -120,15 +121,23 @@ TEST_CASE("linear-layer shapes split the heads and the FFN over TP, and an unkno
                     "(known: attn_pre_proj, attn_post_proj, mlp_up_proj, mlp_down_proj)");
 }
 
-TEST_CASE("an operator's predicted time is max(flops / (peak eff), bytes / (bandwidth eff)) + one kernel overhead") {
-  const GpuSpec gpu = round_gpu();
+TEST_CASE("an operator's predicted time is (compute^p + memory^p)^(1/p) + one kernel overhead") {
+  GpuSpec gpu = round_gpu();
+  gpu.efficiency.roofline_exponent = 2.0;
   const LinearShape up{4096, 11008};  // Llama-2-7B gated up projection at TP2
-  // 1024 tokens: 2 * 1024 * 4096 * 11008 FLOPs at 0.5 * 1e15 (compute-bound).
+  for (const double tokens : {1.0, 256.0, 1024.0}) {
+    // 2 t k n FLOPs at 0.5 * 1e15; the BF16 weight and activations, 2 (k n + t (k + n))
+    // bytes, at 0.8 * 2e12.
+    const double compute_s = 2.0 * tokens * 4096 * 11008 / 0.5e15;
+    const double memory_s = 2.0 * (4096.0 * 11008 + tokens * (4096 + 11008)) / 1.6e12;
+    const double expected_s = std::sqrt(compute_s * compute_s + memory_s * memory_s) + 1e-5;
+    INFO(tokens << " tokens: Expectation: " << expected_s << " s  Actual: " << predict_linear_s(gpu, tokens, up) << " s");
+    CHECK(predict_linear_s(gpu, tokens, up) == Approx(expected_s).epsilon(1e-12));
+  }
+  // A very large exponent is the plain roofline, max(compute, memory).
+  gpu.efficiency.roofline_exponent = 1e6;
   const double prefill_s = 2.0 * 1024 * 4096 * 11008 / 0.5e15 + 1e-5;
-  CHECK(predict_linear_s(gpu, 1024, up) == Approx(prefill_s).epsilon(1e-12));
-  // 1 token: the BF16 weight and the activations, 2 (k n + k + n) bytes at 0.8 * 2e12.
-  const double decode_s = 2.0 * (4096.0 * 11008 + 4096 + 11008) / 1.6e12 + 1e-5;
-  CHECK(predict_linear_s(gpu, 1, up) == Approx(decode_s).epsilon(1e-12));
+  CHECK(predict_linear_s(gpu, 1024, up) == Approx(prefill_s).epsilon(1e-9));
 }
 
 TEST_CASE("operator cases: four linear operators per profile row, Vidur's milliseconds in seconds") {
@@ -149,7 +158,8 @@ TEST_CASE("operator cases: four linear operators per profile row, Vidur's millis
   CHECK(up.tokens == 1024);
   CHECK(up.line == 2);
   CHECK(up.measured_s == Approx(0.3e-3));
-  CHECK(up.predicted_s == Approx(2.0 * 1024 * 4096 * 11008 / 0.5e15 + 1e-5).epsilon(1e-12));
+  // The prediction is the formula checked above, on the row's shape at TP2.
+  CHECK(up.predicted_s == predict_linear_s(gpu, 1024, LinearShape{4096, 11008}));
   CHECK(cases[7].model == kOperatorProfiles[1].model);
   CHECK(cases[7].op == "mlp_down_proj");
   CHECK(cases[7].measured_s == Approx(4e-3));
@@ -224,6 +234,13 @@ TEST_CASE("the serving cases cover every batch size in the ML.ENERGY extract for
     CHECK(batches == std::vector<int>(in_csv.begin(), in_csv.end()));
     CHECK(batches.front() == 8);
     for (const int tested : kServingTestedBatches) CHECK(in_csv.count(tested) == 1);
+    // ... and the tests hold every batch of the extract up to kServingMaxTestedBatch.
+    for (const int batch : in_csv) {
+      INFO("batch " << batch);
+      const bool tested = std::find(kServingTestedBatches.begin(), kServingTestedBatches.end(), batch) !=
+                          kServingTestedBatches.end();
+      CHECK(tested == (batch <= kServingMaxTestedBatch));
+    }
     CHECK(fs::exists(calibration_scenario_dir() + "/" + model.scenario));
   }
   // The extract's largest batches: 768 for the 8B model, 1024 for the 70B.
