@@ -7,12 +7,28 @@
 namespace convsim {
 namespace {
 
+// Where quantile q of n sorted values lies: between the values at `below` and
+// `above`, `fraction` of the way.
+struct Rank {
+  std::size_t below = 0;
+  std::size_t above = 0;
+  double fraction = 0;
+};
+
+Rank rank(std::size_t n, double q) {
+  const double position = q * static_cast<double>(n - 1);
+  Rank r;
+  r.below = static_cast<std::size_t>(std::floor(position));
+  r.above = std::min(r.below + 1, n - 1);
+  r.fraction = position - static_cast<double>(r.below);
+  return r;
+}
+
+double interpolate(double below, double above, double fraction) { return below + (above - below) * fraction; }
+
 double quantile(const std::vector<double>& sorted, double q) {
-  const double position = q * static_cast<double>(sorted.size() - 1);
-  const std::size_t below = static_cast<std::size_t>(std::floor(position));
-  const std::size_t above = std::min(below + 1, sorted.size() - 1);
-  const double fraction = position - static_cast<double>(below);
-  return sorted[below] + (sorted[above] - sorted[below]) * fraction;
+  const Rank r = rank(sorted.size(), q);
+  return interpolate(sorted[r.below], sorted[r.above], r.fraction);
 }
 
 }  // namespace
@@ -26,6 +42,34 @@ Percentiles percentiles(std::vector<double> values) {
   p.p50 = quantile(values, 0.50);
   p.p90 = quantile(values, 0.90);
   p.p99 = quantile(values, 0.99);
+  return p;
+}
+
+ExactPercentiles::ExactPercentiles(std::size_t chunk_values)
+    : values_(chunk_values, std::less<double>(), "latency samples") {}
+
+Percentiles ExactPercentiles::result() {
+  Percentiles p;
+  const std::size_t n = values_.size();
+  if (n == 0) return p;
+  const double quantiles[] = {0.50, 0.90, 0.99};
+  double* targets[] = {&p.p50, &p.p90, &p.p99};
+  Rank ranks[3];
+  double below[3] = {}, above[3] = {};
+  for (int k = 0; k < 3; ++k) ranks[k] = rank(n, quantiles[k]);
+  double sum = 0;
+  std::size_t i = 0;
+  values_.for_each([&](double v) {
+    sum += v;
+    for (int k = 0; k < 3; ++k) {
+      if (i == ranks[k].below) below[k] = v;
+      if (i == ranks[k].above) above[k] = v;
+    }
+    ++i;
+  });
+  p.count = static_cast<long>(n);
+  p.mean = sum / static_cast<double>(n);
+  for (int k = 0; k < 3; ++k) *targets[k] = interpolate(below[k], above[k], ranks[k].fraction);
   return p;
 }
 

@@ -1,7 +1,11 @@
 #pragma once
 // Summary statistics over reply records.
 
+#include <cstddef>
+#include <functional>
 #include <vector>
+
+#include "sim/accounting/external_sort.hpp"
 
 namespace convsim {
 
@@ -15,6 +19,18 @@ struct Percentiles {
 
 // Percentiles by linear interpolation between closest ranks; zeros for no values.
 Percentiles percentiles(std::vector<double> values);
+
+// The same percentiles, bit for bit, of more values than should stay in memory: the
+// values are sorted externally (at most chunk_values in memory) and read back once.
+class ExactPercentiles {
+ public:
+  explicit ExactPercentiles(std::size_t chunk_values);
+  void add(double value) { values_.push_back(value); }
+  Percentiles result();
+
+ private:
+  ExternalSort<double, std::less<double>> values_;
+};
 
 // A histogram of positive durations in logarithmic bins (kBinsPerDecade per factor
 // of ten, from kMinValue): constant memory however many samples, percentiles

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -45,24 +46,43 @@ std::string share_text(const ReplyBreakdown& own) {
                      network_s);
 }
 
-// The first reply from which every later reply's queueing delay stays above the
-// TTFT objective, when the delay keeps growing: arrivals outpace service.
-const ReplyRecord* unstable_from(const std::vector<const ReplyRecord*>& replies, const Scenario& s, double* slope) {
-  if (replies.size() < 20) return nullptr;
-  const std::size_t half = replies.size() / 2;
-  double n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
-  for (std::size_t i = half; i < replies.size(); ++i) {
-    const double x = replies[i]->start_s, y = replies[i]->queue_s;
-    n += 1, sx += x, sy += y, sxx += x * x, sxy += x * y;
+// Reads served replies in order of start time, one at a time, and finds the first
+// reply from which every later reply's queueing delay stays above the TTFT objective,
+// when the delay keeps growing (the least-squares slope over the later half of the
+// replies): arrivals outpace service.
+class UnstableQueue {
+ public:
+  UnstableQueue(std::size_t replies, double ttft_s) : replies_(replies), ttft_s_(ttft_s) {}
+
+  void add(const ReplyRecord& r) {
+    if (index_++ >= replies_ / 2) {
+      const double x = r.start_s, y = r.queue_s;
+      n_ += 1, sx_ += x, sy_ += y, sxx_ += x * x, sxy_ += x * y;
+    }
+    if (r.queue_s > ttft_s_) {
+      if (!over_since_) over_since_ = r;
+    } else {
+      over_since_.reset();
+    }
   }
-  const double denominator = n * sxx - sx * sx;
-  if (denominator <= 0) return nullptr;
-  *slope = (n * sxy - sx * sy) / denominator;
-  if (*slope <= kUnstableQueueSlope || replies.back()->queue_s <= s.slo.ttft_s) return nullptr;
-  std::size_t first = replies.size() - 1;
-  while (first > 0 && replies[first - 1]->queue_s > s.slo.ttft_s) --first;
-  return replies[first];
-}
+
+  // The reply the trailing stretch over the objective starts at, when unstable.
+  std::optional<ReplyRecord> from(double* slope) const {
+    if (replies_ < 20) return std::nullopt;
+    const double denominator = n_ * sxx_ - sx_ * sx_;
+    if (denominator <= 0) return std::nullopt;
+    *slope = (n_ * sxy_ - sx_ * sy_) / denominator;
+    if (*slope <= kUnstableQueueSlope || !over_since_) return std::nullopt;
+    return over_since_;
+  }
+
+ private:
+  std::size_t replies_;
+  double ttft_s_;
+  std::size_t index_ = 0;
+  double n_ = 0, sx_ = 0, sy_ = 0, sxx_ = 0, sxy_ = 0;
+  std::optional<ReplyRecord> over_since_;  // first of the replies since the last one within the objective
+};
 
 }  // namespace
 
@@ -78,20 +98,17 @@ std::vector<FailureRecord> failure_points(const RunResult& result, const Scenari
   for (FailureRecord& f : out) {
     if (f.cause_class.empty()) f.cause_class = "capacity";
   }
-  std::vector<const ReplyRecord*> replies;
-  for (const ReplyRecord& r : result.replies) {
-    if (r.served && r.kind == "reply") replies.push_back(&r);
-  }
-  std::stable_sort(replies.begin(), replies.end(),
-                   [](const ReplyRecord* a, const ReplyRecord* b) { return a->start_s < b->start_s; });
-  const ReplyRecord* first_ttft = nullptr;
-  const ReplyRecord* first_tpot = nullptr;
-  const ReplyRecord* first_speech = nullptr;
-  for (const ReplyRecord* r : replies) {
-    if (!first_ttft && r->ttft_s > s.slo.ttft_s) first_ttft = r;
-    if (!first_tpot && r->tpot_s > s.slo.tpot_s) first_tpot = r;
-    if (!first_speech && speech_applies(s) && r->tpot_s > speech_s_per_token(*r)) first_speech = r;
-  }
+  // Served replies by start time (equal ones in order of completion).
+  auto replies = result.replies.sorted([](const ReplyRecord& r) { return r.served && r.kind == "reply"; },
+                                       [](const auto& a, const auto& b) { return a.start_s < b.start_s; });
+  std::optional<ReplyRecord> first_ttft, first_tpot, first_speech;
+  UnstableQueue queue(replies.size(), s.slo.ttft_s);
+  replies.for_each([&](const ReplyRecord& r) {
+    if (!first_ttft && r.ttft_s > s.slo.ttft_s) first_ttft = r;
+    if (!first_tpot && r.tpot_s > s.slo.tpot_s) first_tpot = r;
+    if (!first_speech && speech_applies(s) && r.tpot_s > speech_s_per_token(r)) first_speech = r;
+    queue.add(r);
+  });
   if (first_ttft) {
     const ReplyBreakdown own = explain_reply(s, cost, *first_ttft, ReplyPhase::prefill);
     const double queued_s = first_ttft->queue_s;
@@ -101,7 +118,7 @@ std::vector<FailureRecord> failure_points(const RunResult& result, const Scenari
                                queued_s, share_text(own)),
                    cause_class(own, first_ttft->ttft_s, queued_s)});
   }
-  auto decode_failure = [&](const ReplyRecord* r, const char* kind, const std::string& text) {
+  auto decode_failure = [&](const std::optional<ReplyRecord>& r, const char* kind, const std::string& text) {
     ReplyBreakdown own = explain_reply(s, cost, *r, ReplyPhase::decode);
     const double steps = std::max(1.0, static_cast<double>(r->output_tokens - 1));
     for (BreakdownRow& row : own.rows) row.time_s /= steps;  // per token
@@ -119,7 +136,7 @@ std::vector<FailureRecord> failure_points(const RunResult& result, const Scenari
                                speech_s_per_token(*first_speech)));
   }
   double slope = 0;
-  if (const ReplyRecord* r = unstable_from(replies, s, &slope)) {
+  if (const std::optional<ReplyRecord> r = queue.from(&slope)) {
     out.push_back({"unstable_queue", r->start_s,
                    fmt::format("arrivals outpace service: from here every request waits over {:.3f} s, and the wait "
                                "grows by {:.1f} s per minute",

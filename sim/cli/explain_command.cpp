@@ -1,6 +1,7 @@
 // convsim explain: where the time and energy of one reply go.
 
 #include <iostream>
+#include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -17,14 +18,14 @@ int command_explain(const std::string& path, const std::vector<std::string>& set
   const Catalog catalog = load_catalog(default_catalog_dir());
   const Scenario scenario = load_scenario(path, parse_overrides(sets), catalog);
   const RunResult result = simulate(scenario);
-  const std::vector<ReplyRecord> sorted = sorted_replies(result.replies);
-  const ReplyRecord* chosen = nullptr;
+  SortedTurns sorted = sorted_replies(result.replies);
+  std::optional<ReplyRecord> chosen;
   double last_minute = 0;
-  for (const ReplyRecord& r : sorted) {
-    if (r.session != session) continue;
+  sorted.for_each([&](const ReplyRecord& r) {
+    if (r.session != session) return;
     last_minute = r.start_s / 60.0;
-    if (!chosen && r.start_s >= minute * 60.0) chosen = &r;
-  }
+    if (!chosen && r.start_s >= minute * 60.0) chosen = r;
+  });
   if (!chosen) {
     throw ConfigError(fmt::format("{}: --minute {}: no reply of session {} starts at or after it (the last starts at "
                                   "minute {:.2f})",

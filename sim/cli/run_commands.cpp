@@ -40,7 +40,7 @@ nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string
   fs::create_directories(dir);
   const RunResult result = simulate(scenario, options);
   if (trace) write_trace_json((fs::path(dir) / "trace.json").string(), result, scenario);
-  const std::vector<ReplyRecord> sorted = sorted_replies(result.replies);
+  SortedTurns sorted = sorted_replies(result.replies);
   write_turns_csv((fs::path(dir) / "turns.csv").string(), sorted, scenario);
   write_gpus_csv((fs::path(dir) / "gpus.csv").string(), result, scenario);
   nlohmann::ordered_json summary = summary_json(result, sorted, scenario);

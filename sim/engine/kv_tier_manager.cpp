@@ -165,14 +165,7 @@ void KvTierManager::finish() {
   }
   in_flight_.clear();
   // Transfers for sessions that did not come back go to their last reply.
-  for (const auto& [session, energy_j] : pending_energy_j_) {
-    for (auto it = result_.replies.rbegin(); it != result_.replies.rend(); ++it) {
-      if (it->session == session) {
-        it->network_energy_j += energy_j;
-        break;
-      }
-    }
-  }
+  result_.replies.add_network_energy_to_last(pending_energy_j_);
   pending_energy_j_.clear();
 }
 

@@ -20,8 +20,8 @@ constexpr double kJoulesPerWh = 3600.0;
 
 std::string number(double v) { return fmt::format("{:.9g}", v); }
 
-nlohmann::ordered_json percentiles_json(const std::vector<double>& values) {
-  const Percentiles p = percentiles(values);
+nlohmann::ordered_json percentiles_json(ExactPercentiles& values) {
+  const Percentiles p = values.result();
   return {{"mean", p.mean}, {"p50", p.p50}, {"p90", p.p90}, {"p99", p.p99}};
 }
 
@@ -32,39 +32,32 @@ std::string speaker_name(const ReplyRecord& r, const Scenario& s) {
 
 }  // namespace
 
-std::vector<ReplyRecord> sorted_replies(std::vector<ReplyRecord> replies) {
-  std::stable_sort(replies.begin(), replies.end(), [](const ReplyRecord& a, const ReplyRecord& b) {
-    if (a.start_s != b.start_s) return a.start_s < b.start_s;
-    if (a.session != b.session) return a.session < b.session;
-    return a.turn < b.turn;
-  });
-  return replies;
+SortedTurns sorted_replies(const ReplyStore& replies) {
+  return replies.sorted([](const ReplyRecord&) { return true; }, TurnOrder{});
 }
 
-std::vector<ProbeRow> probe_rows(const std::vector<ReplyRecord>& sorted, const Scenario& scenario) {
+std::vector<ProbeRow> probe_rows(SortedTurns& sorted, const Scenario& scenario) {
   std::vector<ProbeRow> rows;
   if (!scenario.conversation) return rows;
-  for (double minute : scenario.conversation->probe_minutes) {
-    ProbeRow row{minute, nullptr};
-    for (const ReplyRecord& r : sorted) {
-      if (r.session == 0 && r.kind == "reply" && r.start_s >= minute * 60.0) {
-        row.reply = &r;
-        break;
-      }
+  for (double minute : scenario.conversation->probe_minutes) rows.push_back(ProbeRow{minute, std::nullopt});
+  if (rows.empty()) return rows;
+  sorted.for_each([&](const ReplyRecord& r) {
+    if (r.session != 0 || r.kind != "reply") return;
+    for (ProbeRow& row : rows) {
+      if (!row.reply && r.start_s >= row.minute * 60.0) row.reply = r;
     }
-    rows.push_back(row);
-  }
+  });
   return rows;
 }
 
-void write_turns_csv(const std::string& path, const std::vector<ReplyRecord>& sorted, const Scenario& scenario) {
+void write_turns_csv(const std::string& path, SortedTurns& sorted, const Scenario& scenario) {
   std::ofstream out(path);
   if (!out) throw std::runtime_error(fmt::format("{}: cannot write file", path));
   out << "session,turn,speaker,start_s,minute,context_tokens,prompt_tokens,cached_tokens,output_tokens,"
          "queue_s,ttft_s,tpot_s,e2e_s,energy_j,facility_energy_j,flops,hbm_bytes,net_bytes,kv_bytes,"
          "peak_gpu_mem_bytes,slo_ok,failure,replica,network_energy_j,human_speech_s,reply_speech_s,kind,"
          "host_delay_s,host_energy_j\n";
-  for (const ReplyRecord& r : sorted) {
+  sorted.for_each([&](const ReplyRecord& r) {
     auto served = [&r](double v) { return r.served ? number(v) : std::string(); };
     out << r.session << ',' << r.turn << ',' << speaker_name(r, scenario) << ',' << number(r.start_s) << ','
         << number(r.start_s / 60.0) << ',' << r.context_tokens << ',' << r.prompt_tokens << ',' << r.cached_tokens
@@ -75,35 +68,34 @@ void write_turns_csv(const std::string& path, const std::vector<ReplyRecord>& so
         << r.failure << ',' << r.replica << ',' << number(r.network_energy_j) << ',' << number(r.human_speech_s)
         << ',' << number(r.reply_speech_s) << ',' << r.kind << ',' << number(r.host_delay_s) << ','
         << number(reply_host_energy_j(r, scenario)) << '\n';
-  }
+  });
+  out.flush();
+  if (!out) throw std::runtime_error(fmt::format("{}: cannot write file", path));
 }
 
-nlohmann::ordered_json summary_json(const RunResult& result, const std::vector<ReplyRecord>& sorted,
-                                    const Scenario& scenario) {
-  std::vector<double> ttft, tpot, e2e;
+nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted, const Scenario& scenario) {
+  const std::size_t chunk_values = result.replies.chunk_records();
+  ExactPercentiles ttft(chunk_values), tpot(chunk_values), e2e(chunk_values);
   double output_tokens = 0, context_tokens = 0, cached_tokens = 0;
-  long served = 0, slo_met = 0;
-  for (const ReplyRecord& r : sorted) {
+  long served = 0, slo_met = 0, failed = 0, other = 0;
+  sorted.for_each([&](const ReplyRecord& r) {
+    if (r.kind != "reply") ++other;
+    else if (!r.served) ++failed;
     output_tokens += r.served ? static_cast<double>(r.output_tokens) : 0.0;
-    if (!r.served || r.kind != "reply") continue;
+    if (!r.served || r.kind != "reply") return;
     ++served;
     slo_met += slo_ok(r, scenario) ? 1 : 0;
-    ttft.push_back(r.ttft_s);
-    tpot.push_back(r.tpot_s);
-    e2e.push_back(r.e2e_s);
+    ttft.add(r.ttft_s);
+    tpot.add(r.tpot_s);
+    e2e.add(r.e2e_s);
     context_tokens += static_cast<double>(r.context_tokens);
     cached_tokens += static_cast<double>(r.cached_tokens);
-  }
+  });
   const EnergySplit e = energy_split(result, scenario);
   const double gpu_j = e.gpu_active_j + e.gpu_idle_j;
   nlohmann::ordered_json j;
   j["scenario"] = scenario.name;
   j["replies"] = served;
-  long failed = 0, other = 0;
-  for (const ReplyRecord& r : sorted) {
-    if (r.kind != "reply") ++other;
-    else if (!r.served) ++failed;
-  }
   j["failed_replies"] = failed;
   j["other_requests"] = other;  // summaries and streamed-in chunks
   j["slo_met_fraction"] = served > 0 ? static_cast<double>(slo_met) / static_cast<double>(served) : 0.0;

@@ -2,6 +2,7 @@
 // Output files of a run. Writers only format records; they compute nothing new
 // except the summary statistics taken from sim/accounting/.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,29 +13,40 @@
 
 namespace convsim {
 
+// The row order of turns.csv: start time, session, turn; equal ones in order of
+// completion. Compares ReplyRecord or StoredReply.
+struct TurnOrder {
+  template <class Record>
+  bool operator()(const Record& a, const Record& b) const {
+    if (a.start_s != b.start_s) return a.start_s < b.start_s;
+    if (a.session != b.session) return a.session < b.session;
+    return a.turn < b.turn;
+  }
+};
+using SortedTurns = SortedReplies<TurnOrder>;
+
+// Every record in TurnOrder (sorted on disk beyond one chunk; see ReplyStore).
+SortedTurns sorted_replies(const ReplyStore& replies);
+
 // One row of the probe table: the first reply of session 0 starting at or after a
 // probe minute.
 struct ProbeRow {
   double minute = 0;
-  const ReplyRecord* reply = nullptr;  // nullptr when no reply starts after the minute
+  std::optional<ReplyRecord> reply;  // none when no reply starts after the minute
 };
 
-std::vector<ProbeRow> probe_rows(const std::vector<ReplyRecord>& replies, const Scenario& scenario);
+std::vector<ProbeRow> probe_rows(SortedTurns& sorted, const Scenario& scenario);
 
 // Human-brain reference: 20 W (Raichle & Gusnard, PNAS 99:10237, 2002) for the
 // time the reply takes to speak.
 inline constexpr double kBrainPowerW = 20.0;
 
-// Replies sorted by start time, session, turn: the row order of turns.csv.
-std::vector<ReplyRecord> sorted_replies(std::vector<ReplyRecord> replies);
-
-void write_turns_csv(const std::string& path, const std::vector<ReplyRecord>& sorted, const Scenario& scenario);
+void write_turns_csv(const std::string& path, SortedTurns& sorted, const Scenario& scenario);
 
 // summary.json: the keys of the design contract, energy split, failure points,
 // probe rows and run metadata (no wall time: the file is byte-identical across runs
 // of the same scenario and seed).
-nlohmann::ordered_json summary_json(const RunResult& result, const std::vector<ReplyRecord>& sorted,
-                                    const Scenario& scenario);
+nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted, const Scenario& scenario);
 
 void write_json(const std::string& path, const nlohmann::ordered_json& json);
 

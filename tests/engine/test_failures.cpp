@@ -35,7 +35,7 @@ TEST_CASE("the reported TTFT failure minute is the first reply whose prefill, co
                                           {"conversation.duration_min", "30"}});
   const RunResult r = simulate(s);
   const CostModel cost(s);
-  std::vector<ReplyRecord> replies = r.replies;
+  std::vector<ReplyRecord> replies(r.replies.begin(), r.replies.end());
   std::sort(replies.begin(), replies.end(), [](const ReplyRecord& a, const ReplyRecord& b) { return a.start_s < b.start_s; });
   double crossing_s = -1;
   for (const ReplyRecord& reply : replies) {
@@ -116,7 +116,7 @@ TEST_CASE("a lost GPU takes its replica down until repaired and its conversation
   const FailureRecord* fault = find(failures, "fault");
   REQUIRE(fault != nullptr);
   CHECK(fault->time_s == 300.0);
-  std::vector<ReplyRecord> replies = r.replies;
+  std::vector<ReplyRecord> replies(r.replies.begin(), r.replies.end());
   std::sort(replies.begin(), replies.end(), [](const ReplyRecord& a, const ReplyRecord& b) { return a.start_s < b.start_s; });
   const ReplyRecord* first_after = nullptr;
   for (const ReplyRecord& reply : replies) {

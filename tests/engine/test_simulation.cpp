@@ -119,7 +119,7 @@ TEST_CASE("a batch-1 decode in the simulation takes exactly the cost model's unc
                                           {"parallelism.tp", "4"}});
   const RunResult r = simulate(s);
   REQUIRE(r.replies.size() == 1);
-  const ReplyRecord& reply = r.replies[0];
+  const ReplyRecord reply = *r.replies.begin();
   const CostModel cost(s);
   double expected_decode_s = 0;
   for (long k = 1; k < reply.output_tokens; ++k) {

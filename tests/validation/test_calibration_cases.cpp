@@ -279,9 +279,11 @@ TEST_CASE("serving metrics: median ITL, metered GPU energy per output token and 
   RunResult r;
   r.end_s = 10;
   r.gpus = {GpuMeter{3000, 6, 100}, GpuMeter{2000, 4, 100}};  // metered 3000 + 400 + 2000 + 600 = 6000 J
-  r.replies.resize(2);
-  r.replies[0].output_tokens = 100;
-  r.replies[1].output_tokens = 200;
+  for (long output_tokens : {100, 200}) {
+    ReplyRecord reply;
+    reply.output_tokens = output_tokens;
+    r.replies.push_back(reply);
+  }
   for (int i = 0; i < 99; ++i) r.inter_token_s.add(0.01);
   r.inter_token_s.add(1.0);
   const ServingMetrics m = serving_metrics(r);
