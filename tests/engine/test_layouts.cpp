@@ -138,7 +138,7 @@ TEST_CASE("a disaggregated prefill sends the context's KV cache in its bytes ove
   }
   CHECK(handoffs == 1);
   // The reply: first token from the prefill replica, the rest decoded after the handoff.
-  const ReplyRecord& reply = r.replies[0];
+  const ReplyRecord reply = *r.replies.begin();
   CHECK(reply.served);
   CHECK(reply.replica == 0);
   CHECK(reply.e2e_s - reply.ttft_s > expected_s);
