@@ -14,9 +14,12 @@ KernelTiming kernel_time(const GpuSpec& gpu, const KernelWork& work, double peak
   // Scaled by the larger term so that the powers neither overflow nor underflow.
   const double larger_s = std::max(compute_s, memory_s);
   const double p = gpu.efficiency.roofline_exponent;
-  const double blended_s =
-      larger_s > 0 ? larger_s * std::pow(std::pow(compute_s / larger_s, p) + std::pow(memory_s / larger_s, p), 1.0 / p)
-                   : 0.0;
+  double blended_s = 0;
+  if (larger_s > 0) {
+    const double c = compute_s / larger_s, m = memory_s / larger_s;
+    // p = 2 (the fitted value) is the Euclidean norm: a square root, not three powers.
+    blended_s = larger_s * (p == 2.0 ? std::sqrt(c * c + m * m) : std::pow(std::pow(c, p) + std::pow(m, p), 1.0 / p));
+  }
   t.time_s = std::max(blended_s, larger_s) + work.kernels * overhead_per_kernel_s;
   t.floor_s = std::max(work.flops / peak_flops_per_s, work.hbm_bytes / gpu.hbm_bytes_per_s);
   return t;

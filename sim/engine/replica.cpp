@@ -266,10 +266,16 @@ void ReplicaActor::run_iteration() {
   const IterationPlan plan = scheduler_.plan();
   std::vector<IterationCost> micro;
   double flops = 0, hbm_bytes = 0;
-  for (const auto& part : split_micro_batches(plan.work, layout_.parallelism.micro_batches)) {
-    micro.push_back(cost_.iteration(part));
-    flops += micro.back().flops;
-    hbm_bytes += micro.back().hbm_bytes;
+  if (layout_.parallelism.micro_batches == 1) {
+    micro.push_back(cost_.iteration(plan.work));
+  } else {
+    for (const auto& part : split_micro_batches(plan.work, layout_.parallelism.micro_batches)) {
+      micro.push_back(cost_.iteration(part));
+    }
+  }
+  for (const IterationCost& c : micro) {
+    flops += c.flops;
+    hbm_bytes += c.hbm_bytes;
   }
   const double start_s = sg4::Engine::get_clock();
   const double memory_bytes = cost_.gpu_memory_bytes(memory_.used_units(), plan.tokens);

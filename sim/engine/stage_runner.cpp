@@ -161,13 +161,24 @@ IterationRun IterationRunner::run(const std::vector<IterationCost>& micro, const
   run.stages.assign(stages, StageActivity{});
   const double start_s = sg4::Engine::get_clock();
   double t = 0;  // since start_s
-  std::vector<double> factor(stages);
+  // Per stage, reused from iteration to iteration.
+  Scratch& x = scratch_;
+  for (std::vector<double>* v : {&x.factor, &x.ar_bytes, &x.ring_bytes, &x.a2a_bytes, &x.send_bytes, &x.own_pre_s,
+                                 &x.own_attention_s}) {
+    v->assign(stages, 0.0);
+  }
+  std::vector<double>& factor = x.factor;
+  std::vector<double>& ar_bytes = x.ar_bytes;
+  std::vector<double>& ring_bytes = x.ring_bytes;
+  std::vector<double>& a2a_bytes = x.a2a_bytes;
+  std::vector<double>& send_bytes = x.send_bytes;
+  std::vector<double>& own_pre_s = x.own_pre_s;
+  std::vector<double>& own_attention_s = x.own_attention_s;
   for (int s = 0; s < p; ++s) factor[static_cast<std::size_t>(s)] = slowdown(s);
-  std::vector<double> ar_bytes(stages), ring_bytes(stages), a2a_bytes(stages), send_bytes(stages), own_pre_s(stages),
-      own_attention_s(stages);
 
   for (int k = 0; k < m + p - 1; ++k) {
-    std::vector<int> active;
+    std::vector<int>& active = x.active;
+    active.clear();
     double pre_s = 0, attention_s = 0, ring_extra_s = 0;
     for (int s = std::max(0, k - m + 1); s <= std::min(k, p - 1); ++s) {
       const std::size_t i = static_cast<std::size_t>(s);

@@ -98,6 +98,10 @@ class IterationRunner {
   std::vector<std::vector<Pattern>> patterns_;  // [stage][kind]
   std::string name_;
   bool exclusive_ = false;
+  struct Scratch {  // run()'s per-stage working values
+    std::vector<double> factor, ar_bytes, ring_bytes, a2a_bytes, send_bytes, own_pre_s, own_attention_s;
+    std::vector<int> active;
+  } scratch_;
 };
 
 }  // namespace convsim
