@@ -171,3 +171,28 @@ TEST_CASE("computed phases equal SimGrid's for every layout of the six-layout sc
   }
   fs::remove_all(dir);
 }
+
+TEST_CASE("an explicit placement that splits a tensor-parallel group warns and all-reduces over the NICs") {
+  const std::string cluster = "{gpu: h100-sxm, nodes: 2, gpus_per_node: 2, scale_out: ib-ndr}";
+  const std::string split_yaml =
+      one_request("llama-3.1-8b", 512, 64, cluster, "{tp: 2, placement: [1, 2]}", 8192);
+  const Scenario split = test::scenario_from(split_yaml);
+  REQUIRE(split.warnings.size() == 1);
+  CHECK(split.warnings[0].find("warning: parallelism.placement puts a tensor-parallel group 0 (ranks 0..1) on more "
+                               "than one node") != std::string::npos);
+  CHECK(split.parallelism.gpu_of(0) == 1);
+  CHECK(split.parallelism.gpu_of(1) == 2);
+  // The same request with the group inside node 0, then split over nodes 0 and 1.
+  const fs::path dir = fs::temp_directory_path() / fmt::format("convsim-placement-{}", ::getpid());
+  fs::create_directories(dir);
+  std::ofstream(dir / "split.yaml") << split_yaml;
+  std::ofstream(dir / "inside.yaml") << one_request("llama-3.1-8b", 512, 64, cluster, "{tp: 2, placement: [0, 1]}",
+                                                    8192);
+  const auto inside = run_binary((dir / "inside.yaml").string(), "", dir / "inside");
+  const auto across = run_binary((dir / "split.yaml").string(), "", dir / "split");
+  // 2 all-reduces per layer, 32 layers: each pays InfiniBand's latency instead of NVLink's.
+  const double inside_s = inside["tpot_s"]["p50"].get<double>(), across_s = across["tpot_s"]["p50"].get<double>();
+  INFO("TPOT inside a node " << inside_s << " s, across nodes " << across_s << " s");
+  CHECK(across_s > inside_s + 64 * (1.7e-5 - 2.6e-6));
+  fs::remove_all(dir);
+}
