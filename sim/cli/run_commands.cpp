@@ -69,10 +69,17 @@ int command_check(const std::string& path, const std::vector<std::string>& sets)
   const Catalog catalog = load_catalog(default_catalog_dir());
   const Scenario scenario = load_scenario(path, parse_overrides(sets), catalog);
   print_warnings(scenario);
-  std::cout << fmt::format("{}: ok ({} on {} x {} {}, tp {} pp {} dp {}, {} compare variants)\n", path,
-                           scenario.model.spec.name, scenario.cluster.nodes, scenario.cluster.gpus_per_node,
-                           scenario.cluster.gpu.name, scenario.parallelism.tp, scenario.parallelism.pp,
-                           scenario.parallelism.dp, scenario.variants.size());
+  const ParallelismSpec& p = scenario.parallelism;
+  std::string layout = fmt::format("tp {} pp {} dp {}", p.tp, p.pp, p.dp);
+  if (p.cp > 1) layout += fmt::format(" cp {}", p.cp);
+  if (p.ep > 1) layout += fmt::format(" ep {}", p.ep);
+  if (p.micro_batches > 1) layout += fmt::format(" micro_batches {}", p.micro_batches);
+  if (p.disaggregated()) {
+    layout += fmt::format(" + prefill {} x (tp {} pp {})", p.prefill.replicas, p.prefill.tp, p.prefill.pp);
+  }
+  std::cout << fmt::format("{}: ok ({} on {} x {} {}, {}, {} compare variants)\n", path, scenario.model.spec.name,
+                           scenario.cluster.nodes, scenario.cluster.gpus_per_node, scenario.cluster.gpu.name, layout,
+                           scenario.variants.size());
   return 0;
 }
 

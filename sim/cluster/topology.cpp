@@ -1,6 +1,7 @@
 #include "sim/cluster/topology.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include <boost/graph/push_relabel_max_flow.hpp>
@@ -181,15 +182,18 @@ std::vector<std::string> Topology::names(const std::vector<Hop>& route) const {
 namespace {
 
 using FlowTraits = boost::adjacency_list_traits<boost::vecS, boost::vecS, boost::directedS>;
+// Capacities in whole bytes per second: push-relabel checks exact flow
+// conservation (an assertion in Boost), which floating-point capacities can miss by
+// a rounding; link rates are whole numbers of bytes per second anyway.
 struct FlowArc {
-  double capacity = 0;
-  double residual = 0;
+  long long capacity = 0;
+  long long residual = 0;
   FlowTraits::edge_descriptor reverse;
 };
 using FlowGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS, boost::no_property, FlowArc>;
 
 // An arc u -> v of `capacity` with its zero-capacity reverse (the residual graph's).
-void add_arc(FlowGraph& g, std::size_t u, std::size_t v, double capacity) {
+void add_arc(FlowGraph& g, std::size_t u, std::size_t v, long long capacity) {
   auto forward = boost::add_edge(u, v, g).first;
   auto backward = boost::add_edge(v, u, g).first;
   g[forward] = FlowArc{capacity, 0, backward};
@@ -205,19 +209,22 @@ double Topology::max_flow_bytes_per_s(const std::vector<TopologyVertexId>& sourc
   // One graph: edge descriptors stored as reverse arcs do not survive a copy.
   FlowGraph g(vertices + 2);
   const std::size_t source = vertices, sink = vertices + 1;
+  long long total = 0;
   for (const auto& e : links_) {
     const TopologyLink& link = graph_[e];
     if (!in_plane(link.kind, plane)) continue;
     const std::size_t a = boost::source(e, graph_), b = boost::target(e, graph_);
-    add_arc(g, a, b, link.bytes_per_s);  // split duplex: the full rate each way
-    add_arc(g, b, a, link.bytes_per_s);
+    const long long rate = std::llround(link.bytes_per_s);
+    add_arc(g, a, b, rate);  // split duplex: the full rate each way
+    add_arc(g, b, a, rate);
+    total += 2 * rate;
   }
-  const double unbounded = 1e30;
+  const long long unbounded = total + 1;  // more than any cut
   for (const TopologyVertexId v : sources) add_arc(g, source, v, unbounded);
   for (const TopologyVertexId v : sinks) add_arc(g, v, sink, unbounded);
-  return boost::push_relabel_max_flow(g, source, sink, boost::get(&FlowArc::capacity, g),
+  return static_cast<double>(boost::push_relabel_max_flow(g, source, sink, boost::get(&FlowArc::capacity, g),
                                       boost::get(&FlowArc::residual, g), boost::get(&FlowArc::reverse, g),
-                                      boost::get(boost::vertex_index, g));
+                                      boost::get(boost::vertex_index, g)));
 }
 
 TopologySummary summarize_topology(const ClusterSpec& c, int from_gpu, int to_gpu) {

@@ -54,7 +54,15 @@ Sharding CostModel::sharding(int stage) const {
 }
 
 bool CostModel::tp_inside_node() const {
-  return scenario_.cluster.gpus_per_node % scenario_.parallelism.tp == 0;
+  const ParallelismSpec& p = scenario_.parallelism;
+  const int per_node = scenario_.cluster.gpus_per_node;
+  if (p.placement.empty()) return per_node % p.tp == 0;
+  for (int first = 0; first + p.tp <= p.gpus_per_replica() * p.dp; first += p.tp) {
+    for (int r = 1; r < p.tp; ++r) {
+      if (p.gpu_of(first + r) / per_node != p.gpu_of(first) / per_node) return false;
+    }
+  }
+  return true;
 }
 
 bool CostModel::send_crosses_nodes(int stage) const {
