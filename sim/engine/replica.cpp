@@ -198,13 +198,29 @@ void ReplicaActor::fail_memory(const Request& r) {
 }
 
 void ReplicaActor::fail(const Request& failed, const std::string& kind, const std::string& cause) {
-  const auto original = originals_.find(failed.id);
-  const Request r = original != originals_.end() ? original->second : failed;
-  if (original != originals_.end()) originals_.erase(original);
+  // The request as it arrived: a prefill replica keeps it; a decode replica finds
+  // it with its prefill's part.
+  Request r = failed;
+  Handoff::PrefillPart prefill;  // what its prefill cost, if it had one elsewhere
+  if (const auto original = originals_.find(failed.id); original != originals_.end()) {
+    r = original->second;
+    originals_.erase(original);
+  } else if (handoff_) {
+    if (const auto part = handoff_->parts.find(failed.id); part != handoff_->parts.end()) {
+      prefill = part->second;
+      r = prefill.original;
+      handoff_->parts.erase(part);
+    }
+  }
   const double now = sg4::Engine::get_clock();
   run_.record_failure(kind, now, cause);
   ReplyRecord rec = base_record(r);
   rec.failure = kind;
+  rec.energy_j = prefill.energy_j;  // energy already spent stays attributed
+  rec.network_energy_j = prefill.network_energy_j;
+  rec.flops = prefill.flops;
+  rec.hbm_bytes = prefill.hbm_bytes;
+  rec.net_bytes = prefill.net_bytes;
   run_.result.replies.push_back(rec);
   continue_session(r, ReplyOutcome{now, now});
   if (handoff_) handoff_->finished_one();
