@@ -168,6 +168,14 @@ TEST_CASE("computed phases equal SimGrid's for every layout of the six-layout sc
     }
     CHECK(computed["energy_j"]["total"].get<double>() ==
           Approx(simgrid["energy_j"]["total"].get<double>()).epsilon(1e-9));
+    // Energy conserved: replies' attributed energy plus idle equals the GPUs' meters
+    // (mean metered power times the span); and no board above its power limit.
+    const double span_s = computed["run"]["simulated_s"].get<double>();
+    const double gpus = computed["run"]["gpus"].get<double>();
+    const double metered_j = computed["gpu_power_w_mean"].get<double>() * span_s;
+    CHECK(computed["energy_j"]["gpu_active"].get<double>() + computed["energy_j"]["gpu_idle"].get<double>() ==
+          Approx(metered_j).epsilon(1e-9));
+    CHECK(computed["gpu_power_w_mean"].get<double>() / gpus <= 700.0);  // H100 SXM board limit
   }
   fs::remove_all(dir);
 }
