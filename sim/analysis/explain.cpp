@@ -19,7 +19,7 @@ namespace {
 // Adds one iteration (this reply alone) to the rows.
 void add_iteration(ReplyBreakdown& out, const Scenario& s, const IterationCost& cost) {
   const GpuSpec& gpu = s.cluster.gpu;
-  const int tp = s.parallelism.tp;
+  const int stage_gpus = s.parallelism.stage_gpus();  // all do the same work
   const double comm_w = communication_power_w(gpu);
   double span_s = 0, active_gpu_s = 0;
   for (const StageCost& stage : cost.stages) {
@@ -31,19 +31,19 @@ void add_iteration(ReplyBreakdown& out, const Scenario& s, const IterationCost& 
                                   i == static_cast<int>(KernelClass::lm_head)
                               ? gpu.peak_for(s.model.weights == Precision::fp8 ? Precision::fp8 : Precision::bf16)
                               : gpu.peak_for(Precision::bf16);
-      row.flops += work.flops * tp;
-      row.hbm_bytes += work.hbm_bytes * tp;
+      row.flops += work.flops * stage_gpus;
+      row.hbm_bytes += work.hbm_bytes * stage_gpus;
       row.time_s += timing.time_s;
       row.compute_s += work.flops / (peak * gpu.efficiency.compute);
       row.memory_s += work.hbm_bytes / (gpu.hbm_bytes_per_s * gpu.efficiency.memory);
-      row.energy_j += timing.time_s * stage.busy_power_w * tp;
+      row.energy_j += timing.time_s * stage.busy_power_w * stage_gpus;
     }
-    const double comm_s = stage.collective_latency_s + stage.allreduce_bandwidth_s + stage.send_s;
+    const double comm_s = stage.communication_s();
     BreakdownRow& comm = out.rows[kKernelClasses];
     comm.time_s += comm_s;
-    comm.energy_j += comm_s * comm_w * tp;
+    comm.energy_j += comm_s * comm_w * stage_gpus;
     span_s += stage.timing.compute_s + comm_s;
-    active_gpu_s += (stage.timing.compute_s + comm_s) * tp;
+    active_gpu_s += (stage.timing.compute_s + comm_s) * stage_gpus;
   }
   BreakdownRow& idle = out.rows[kKernelClasses + 1];
   const double waiting_gpu_s = span_s * s.parallelism.gpus_per_replica() - active_gpu_s;

@@ -95,10 +95,24 @@ IterationCost CostModel::iteration(const std::vector<SequenceWork>& batch) const
       const FabricSpec& f = send_crosses_nodes(s) ? scenario_.cluster.scale_out : up;
       stage.send_s = f.latency_s + stage.work.send_bytes / tp / f.bandwidth_bytes_per_s;
     }
-    cost.uncontended_s += t + stage.collective_latency_s + stage.allreduce_bandwidth_s + stage.send_s;
+    // Ring attention and the all-to-all stay on the NVLink switch when the stage's
+    // GPUs share a node (default placement), else they cross the scale-out fabric.
+    const int width = scenario_.parallelism.stage_gpus();
+    const int per_node = scenario_.cluster.gpus_per_node;
+    const FabricSpec& wide = width <= per_node && per_node % width == 0 ? up : scenario_.cluster.scale_out;
+    if (stage.work.ring_bytes > 0) {  // overlapped with the attention kernels
+      const double ring_s = stage.work.ring_steps * wide.latency_s + stage.work.ring_bytes / wide.bandwidth_bytes_per_s;
+      stage.ring_exposed_s =
+          std::max(0.0, ring_s - stage.timing.by_class[static_cast<int>(KernelClass::attention)].time_s);
+    }
+    if (stage.work.all_to_all_bytes > 0) {
+      stage.all_to_all_s =
+          stage.work.all_to_alls * wide.latency_s + stage.work.all_to_all_bytes / wide.bandwidth_bytes_per_s;
+    }
+    cost.uncontended_s += t + stage.communication_s();
     cost.floor_s += stage.timing.floor_s;
-    cost.flops += stage.work.flops() * tp;
-    cost.hbm_bytes += stage.work.hbm_bytes() * tp;
+    cost.flops += stage.work.flops() * width;  // the busiest GPU's work on every GPU of the stage
+    cost.hbm_bytes += stage.work.hbm_bytes() * width;
     cost.stages.push_back(stage);
   }
   return cost;

@@ -21,6 +21,11 @@ struct StageCost {
   double collective_latency_s = 0;  // allreduces * latency steps * hop latency
   double allreduce_bandwidth_s = 0; // uncontended: allreduces * per-port bytes / bandwidth
   double send_s = 0;                // uncontended: latency + bytes / bandwidth to the next stage
+  double ring_exposed_s = 0;        // ring attention beyond the attention kernels it overlaps
+  double all_to_all_s = 0;          // uncontended: wide-EP dispatch and combine
+  double communication_s() const {
+    return collective_latency_s + allreduce_bandwidth_s + send_s + ring_exposed_s + all_to_all_s;
+  }
 };
 
 struct IterationCost {
