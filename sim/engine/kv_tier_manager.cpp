@@ -75,7 +75,16 @@ bool KvTierManager::start_restore(const Request& request, const OffloadedCache& 
   if (!memory_.try_reserve(units)) return false;
   sg4::ExecPtr transfer =
       start_pairwise_send(tier_hosts(cache.tier), gpus_, cache.bytes / static_cast<double>(gpus_.size()));
-  restoring_.push_back(Restore{request, cache, units, transfer, sg4::Engine::get_clock()});
+  Restore restore{request, cache, units, transfer, sg4::Engine::get_clock(), nullptr};
+  if (transfer && restored_) {  // the watcher alone waits on the transfer
+    restore.done = std::make_shared<bool>(false);
+    sg4::Actor::create("kv-restore", gpus_.front(), [transfer, done = restore.done, notify = restored_] {
+      transfer->wait();
+      *done = true;
+      notify();
+    });
+  }
+  restoring_.push_back(restore);
   ++result_.kv_restores;
   result_.kv_transfer_bytes += cache.bytes;
   const double energy_j = transfer_energy_j(cache.bytes);
@@ -95,7 +104,8 @@ bool KvTierManager::hold_for_restore(const Request& request) {
 void KvTierManager::poll() {
   const double now = sg4::Engine::get_clock();
   for (auto it = restoring_.begin(); it != restoring_.end();) {
-    if (it->transfer && !it->transfer->test()) {
+    const bool finished = !it->transfer || (it->done ? *it->done : it->transfer->test());
+    if (!finished) {
       ++it;
       continue;
     }
@@ -135,6 +145,13 @@ double KvTierManager::take_pending_energy(int session) {
   const double energy_j = it->second;
   pending_energy_j_.erase(it);
   return energy_j;
+}
+
+bool KvTierManager::restore_in_flight() const {
+  for (const Restore& r : restoring_) {
+    if (r.done && !*r.done) return true;
+  }
+  return false;
 }
 
 void KvTierManager::wait(double until_s) {

@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <vector>
 
 #include <simgrid/s4u.hpp>
@@ -55,6 +56,13 @@ class KvTierManager {
   // Receives a slice for each transfer when it ends (for trace.json).
   void on_transfer(std::function<void(TraceSlice)> tracer) { tracer_ = std::move(tracer); }
 
+  // Called when a restore's transfer ends, from an actor of its own that waits for
+  // it: a replica that also waits for deliveries (router, disaggregation) then
+  // waits on its condition variable instead of on the transfers (wait_on_signal()).
+  void on_restored(std::function<void()> notify) { restored_ = std::move(notify); }
+  // Whether a restore is on its way and will call on_restored's function.
+  bool restore_in_flight() const;
+
  private:
   struct Restore {
     Request request;
@@ -62,6 +70,7 @@ class KvTierManager {
     long units = 0;
     simgrid::s4u::ExecPtr transfer;
     double start_s = 0;
+    std::shared_ptr<bool> done;  // set by its watcher, when there is one
   };
   struct Transfer {
     simgrid::s4u::ExecPtr activity;
@@ -88,6 +97,7 @@ class KvTierManager {
   std::deque<std::pair<Request, OffloadedCache>> blocked_;  // waiting for HBM room
   std::vector<Transfer> in_flight_;                         // offloads and spills
   std::function<void(TraceSlice)> tracer_;
+  std::function<void()> restored_;
   std::map<int, double> pending_energy_j_;
 };
 

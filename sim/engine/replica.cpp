@@ -90,6 +90,9 @@ void ReplicaActor::operator()() {
     if (scheduler_.has_running()) scheduler_.reserve_next_tokens();
     if (scheduler_.has_running()) {
       run_iteration();
+    } else if (tiers_.restore_in_flight()) {  // woken by its end or by a delivery
+      wait_until(std::min(pending_.empty() ? std::numeric_limits<double>::infinity() : pending_.top().ready_s(),
+                          next_loss_s()));
     } else if (tiers_.restoring()) {
       tiers_.wait(pending_.empty() ? -1.0 : pending_.top().ready_s());
     } else if (!pending_.empty()) {

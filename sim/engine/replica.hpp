@@ -63,8 +63,15 @@ class ReplicaActor : public RoutedReplica {
   std::vector<int> gpus() const;
   IterationRunner& runner() { return runner_; }
   void accept(const Request& request) { pending_.push(request); }
-  void use_router(Router* router) { router_ = router; }
-  void use_handoff(Handoff* handoff) { handoff_ = handoff; }
+  // With a router or a handoff, deliveries wake the replica, restores too.
+  void use_router(Router* router) {
+    router_ = router;
+    tiers_.on_restored([this] { wake(); });
+  }
+  void use_handoff(Handoff* handoff) {
+    handoff_ = handoff;
+    tiers_.on_restored([this] { wake(); });
+  }
   int load() const override { return static_cast<int>(pending_.size()) + scheduler_.queued(); }
   void deliver(const Request& request) override;
   void wake() override { cv_->notify_all(); }
