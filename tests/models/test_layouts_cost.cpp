@@ -2,6 +2,8 @@
 // GPU's work, checked against formulas written here from the definitions in
 // models/transformer_cost.hpp (no simulation).
 
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "models/transformer_cost.hpp"
@@ -35,12 +37,19 @@ TEST_CASE("wide EP moves 2 * top_k * d_model activations per token per MoE layer
   const double per_token_per_layer = 2.0 * e.top_k * m.d_model * kBf16Bytes * (ep - 1.0) / ep;
   CHECK(w.all_to_all_bytes == Approx(moe_layers * per_token_per_layer * tokens / ep).epsilon(1e-12));
   CHECK(w.all_to_alls == 2 * moe_layers);
-  // Experts see every group's tokens; the busiest GPU computes imbalance * its share.
-  const double assignments = e.imbalance * tokens * e.top_k / ep;
-  const double expert_flops = moe_layers * 2.0 * assignments * 3.0 * m.d_model * e.expert_ffn_dim;
-  CHECK(w[KernelClass::mlp].flops >= expert_flops);
   // Attention runs on ep / tp = 8 groups: the busiest holds 512 / 8 sequences.
-  CHECK(w.tokens == Approx(tokens / (ep / tp)));
+  const double local = static_cast<double>(tokens) / (ep / tp);
+  CHECK(w.tokens == Approx(local));
+  // FFN FLOPs of the busiest GPU: experts see every group's tokens (imbalance times
+  // its share of the assignments, whole experts); the router and the shared expert
+  // run on its group's tokens, the shared expert split tp ways; layer 0 is dense.
+  const double d = m.d_model;
+  const double assignments = std::min(1.0, e.imbalance / ep) * tokens * e.top_k;
+  const double shared_cols = static_cast<double>(e.shared_experts) * e.shared_expert_ffn_dim / tp;
+  const double per_moe_layer = 2.0 * d * e.experts * local + 2.0 * assignments * 3.0 * d * e.expert_ffn_dim +
+                               2.0 * local * d * 2.0 * shared_cols + 2.0 * local * shared_cols * d;
+  const double dense_layer = 2.0 * local * d * 2.0 * m.ffn_dim / tp + 2.0 * local * m.ffn_dim / tp * d;
+  CHECK(w[KernelClass::mlp].flops == Approx(moe_layers * per_moe_layer + dense_layer).epsilon(1e-12));
   // Inside the TP group there is no all-to-all.
   const StageWork narrow = stage_work(m, Precisions{}, Sharding{tp, 1, 0, tp, 1}, batch);
   CHECK(narrow.all_to_all_bytes == 0);
