@@ -11,6 +11,39 @@
 
 namespace convsim {
 
+// What a request has been charged so far: its share of the iterations it took
+// part in, and its transfers. Summed over the parts of a reply (a disaggregated
+// reply has a prefill part and a decode part).
+struct Attribution {
+  double energy_j = 0;          // GPU energy (active and in-iteration waiting)
+  double network_energy_j = 0;  // links
+  double flops = 0;
+  double hbm_bytes = 0;
+  double net_bytes = 0;
+  double kv_bytes = 0;          // KV-cache bytes read and written
+  double peak_gpu_mem_bytes = 0;
+
+  Attribution& operator+=(const Attribution& other) {
+    energy_j += other.energy_j;
+    network_energy_j += other.network_energy_j;
+    flops += other.flops;
+    hbm_bytes += other.hbm_bytes;
+    net_bytes += other.net_bytes;
+    kv_bytes += other.kv_bytes;
+    peak_gpu_mem_bytes = peak_gpu_mem_bytes > other.peak_gpu_mem_bytes ? peak_gpu_mem_bytes : other.peak_gpu_mem_bytes;
+    return *this;
+  }
+  void copy_to(ReplyRecord& record) const {
+    record.energy_j = energy_j;
+    record.network_energy_j = network_energy_j;
+    record.flops = flops;
+    record.hbm_bytes = hbm_bytes;
+    record.net_bytes = net_bytes;
+    record.kv_bytes = kv_bytes;
+    record.peak_gpu_mem_bytes = peak_gpu_mem_bytes;
+  }
+};
+
 // A span of time on a timeline track, for trace.json (Chrome/Perfetto trace).
 struct TraceSlice {
   std::string track;  // "gpu 3" or a link ("stage 0 -> 1 send")

@@ -219,11 +219,7 @@ void ReplicaActor::fail(const Request& failed, const std::string& kind, const st
   run_.record_failure(kind, now, cause);
   ReplyRecord rec = base_record(r);
   rec.failure = kind;
-  rec.energy_j = prefill.energy_j;  // energy already spent stays attributed
-  rec.network_energy_j = prefill.network_energy_j;
-  rec.flops = prefill.flops;
-  rec.hbm_bytes = prefill.hbm_bytes;
-  rec.net_bytes = prefill.net_bytes;
+  prefill.charged.copy_to(rec);  // energy already spent stays attributed
   run_.result.replies.push_back(rec);
   continue_session(r, ReplyOutcome{now, now});
   if (handoff_) handoff_->finished_one();
@@ -335,13 +331,13 @@ void ReplicaActor::run_iteration() {
     Sequence& seq = running[static_cast<std::size_t>(plan.members[k])];
     const SequenceWork& w = plan.work[k];
     const double share = shares[k];
-    seq.energy_j += iteration_energy_j * share;
-    seq.network_energy_j += ran.network_energy_j * share;
-    seq.flops += flops * share;
-    seq.hbm_bytes += hbm_bytes * share;
-    seq.net_bytes += ran.net_bytes * share;
-    seq.kv_bytes += cost_.kv_bytes_for(static_cast<double>(w.context_tokens + 2 * w.new_tokens));
-    seq.peak_gpu_mem_bytes = std::max(seq.peak_gpu_mem_bytes, memory_bytes);
+    seq.charged += Attribution{iteration_energy_j * share,
+                               ran.network_energy_j * share,
+                               flops * share,
+                               hbm_bytes * share,
+                               ran.net_bytes * share,
+                               cost_.kv_bytes_for(static_cast<double>(w.context_tokens + 2 * w.new_tokens)),
+                               memory_bytes};
   }
   const double end_s = sg4::Engine::get_clock();
   for (const Sequence& seq : scheduler_.finish_iteration(plan, start_s, end_s)) {
@@ -379,14 +375,11 @@ void ReplicaActor::complete(const Sequence& seq) {
   rec.tpot_s = request.output_tokens > 1
                    ? (seq.done_s - first_token_s) / static_cast<double>(request.output_tokens - 1)
                    : 0.0;
-  rec.energy_j = seq.energy_j + prefill.energy_j;
-  rec.network_energy_j = seq.network_energy_j + prefill.network_energy_j +
-                         tiers_.take_pending_energy(request.session) + tiers_.after_reply(request.session);
-  rec.flops = seq.flops + prefill.flops;
-  rec.hbm_bytes = seq.hbm_bytes + prefill.hbm_bytes;
-  rec.net_bytes = seq.net_bytes + prefill.net_bytes;
-  rec.kv_bytes = seq.kv_bytes + prefill.kv_bytes;
-  rec.peak_gpu_mem_bytes = std::max(seq.peak_gpu_mem_bytes, prefill.peak_gpu_mem_bytes);
+  Attribution charged = seq.charged;
+  charged += prefill.charged;
+  charged.network_energy_j += tiers_.take_pending_energy(request.session);
+  charged.network_energy_j += tiers_.after_reply(request.session);
+  charged.copy_to(rec);
   run_.result.replies.push_back(rec);
   continue_session(request, ReplyOutcome{request.output_tokens > 0 ? first_token_s : seq.done_s, seq.done_s});
   if (handoff_) handoff_->finished_one();
@@ -403,14 +396,9 @@ void ReplicaActor::hand_off(const Sequence& seq) {
   part.cached_tokens = seq.cached_tokens;
   part.scheduled_s = seq.scheduled_s;
   part.first_token_s = seq.first_token_s;
-  part.energy_j = seq.energy_j;
-  part.network_energy_j = seq.network_energy_j + tiers_.take_pending_energy(original.session) +
-                          tiers_.after_reply(original.session);
-  part.flops = seq.flops;
-  part.hbm_bytes = seq.hbm_bytes;
-  part.net_bytes = seq.net_bytes;
-  part.kv_bytes = seq.kv_bytes;
-  part.peak_gpu_mem_bytes = seq.peak_gpu_mem_bytes;
+  part.charged = seq.charged;
+  part.charged.network_energy_j += tiers_.take_pending_energy(original.session);
+  part.charged.network_energy_j += tiers_.after_reply(original.session);
 
   ReplicaActor* target = handoff_->decode_for(original.session);
   const long context = original.history_tokens + original.prompt_tokens;
@@ -428,9 +416,9 @@ void ReplicaActor::hand_off(const Sequence& seq) {
         run_.platform.node_of(a) == run_.platform.node_of(b) ? layout_.cluster.scale_up : layout_.cluster.scale_out;
     if (a != b) transfer_energy_j += each * fabric.energy_j_per_byte * kLinkCrossingsPerRoute;
   }
-  part.network_energy_j += transfer_energy_j;
+  part.charged.network_energy_j += transfer_energy_j;
   run_.result.network_energy_j += transfer_energy_j;
-  part.net_bytes += bytes;
+  part.charged.net_bytes += bytes;
   run_.result.kv_handoff_bytes += bytes;
   handoff_->parts[original.id] = part;
 

@@ -39,9 +39,7 @@ struct Handoff {
     long cached_tokens = 0;
     double scheduled_s = 0;
     double first_token_s = 0;
-    double energy_j = 0;
-    double network_energy_j = 0;  // its prefill's share plus the KV transfer
-    double flops = 0, hbm_bytes = 0, net_bytes = 0, kv_bytes = 0, peak_gpu_mem_bytes = 0;
+    Attribution charged;  // its prefill's share, its KV-tier transfers and the handoff
   };
   std::vector<ReplicaActor*> prefill, decode;
   std::map<long, PrefillPart> parts;  // by request id

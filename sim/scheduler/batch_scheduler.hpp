@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "models/transformer_cost.hpp"
+#include "sim/accounting/records.hpp"
 #include "sim/scheduler/kv_memory.hpp"
 #include "sim/workload/workload.hpp"
 
@@ -35,14 +36,7 @@ struct Sequence {
   double scheduled_s = -1;  // start of its first iteration
   double first_token_s = -1;
   double done_s = -1;
-  // Attributed by share of the iterations it took part in.
-  double energy_j = 0;
-  double network_energy_j = 0;
-  double flops = 0;
-  double hbm_bytes = 0;
-  double net_bytes = 0;
-  double kv_bytes = 0;
-  double peak_gpu_mem_bytes = 0;
+  Attribution charged;  // by share of the iterations it took part in
 
   bool in_prefill() const { return prefill_done < prefill_tokens; }
   long final_tokens() const { return request.history_tokens + request.prompt_tokens + request.output_tokens; }
