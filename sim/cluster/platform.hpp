@@ -48,4 +48,13 @@ inline constexpr int kFlatZoneMaxNodes = 16;
 // REQUIRES: an Engine exists, configured by configure_exact_models().
 Platform build_platform(const ClusterSpec& cluster);
 
+// Link energy of one byte from GPU a to GPU b (a != b): a route crosses two port
+// links (GPU to switch, switch to GPU) and fabric presets give the energy of one
+// crossing; scale-up inside a node, scale-out across nodes.
+inline double route_energy_j_per_byte(const ClusterSpec& cluster, const Platform& platform, int a, int b) {
+  const FabricSpec& fabric = platform.node_of(a) == platform.node_of(b) ? cluster.scale_up : cluster.scale_out;
+  constexpr double kLinkCrossingsPerRoute = 2.0;
+  return fabric.energy_j_per_byte * kLinkCrossingsPerRoute;
+}
+
 }  // namespace convsim

@@ -15,9 +15,6 @@ namespace convsim {
 namespace {
 
 constexpr double kGb = 1e9;
-// A route from GPU to GPU crosses two port links; fabric presets give the energy
-// of one crossing.
-constexpr double kLinkCrossingsPerRoute = 2.0;
 
 BatchScheduler::KvPolicy kv_policy(const Scenario& s, ReplicaRole role) {
   // A request stream has no history to reuse: its caches are freed at once. A
@@ -412,9 +409,7 @@ void ReplicaActor::hand_off(const Sequence& seq) {
     const double each = bytes / static_cast<double>(count);
     flows.push_back(Flow{run_.platform.gpus[static_cast<std::size_t>(a)], run_.platform.gpus[static_cast<std::size_t>(b)],
                          each});
-    const FabricSpec& fabric =
-        run_.platform.node_of(a) == run_.platform.node_of(b) ? layout_.cluster.scale_up : layout_.cluster.scale_out;
-    if (a != b) transfer_energy_j += each * fabric.energy_j_per_byte * kLinkCrossingsPerRoute;
+    if (a != b) transfer_energy_j += each * route_energy_j_per_byte(layout_.cluster, run_.platform, a, b);
   }
   part.charged.network_energy_j += transfer_energy_j;
   run_.result.network_energy_j += transfer_energy_j;

@@ -14,10 +14,6 @@ namespace sg4 = simgrid::s4u;
 namespace convsim {
 namespace {
 
-// A route from GPU to GPU crosses two port links (GPU to switch, switch to GPU);
-// fabric presets give the energy of one crossing.
-constexpr double kLinkCrossingsPerRoute = 2.0;
-
 // Ring flows i -> i+1 inside each consecutive group of `size` GPUs of `gpus`,
 // taking every `stride`-th GPU from `offset` (a TP group: stride 1; a CP ring of
 // TP rank t: offset t, stride tp).
@@ -86,9 +82,7 @@ IterationRunner::Pattern IterationRunner::make_pattern(std::vector<std::pair<int
                                                             &latency_s);
     pattern.latency_s = std::max(pattern.latency_s, latency_s);
     for (const sg4::Link* link : route) load[link] += 1.0;
-    const ClusterSpec& c = scenario_.cluster;
-    const FabricSpec& fabric = platform_.node_of(a) == platform_.node_of(b) ? c.scale_up : c.scale_out;
-    pattern.energy_j_per_flow_byte += fabric.energy_j_per_byte * kLinkCrossingsPerRoute;
+    pattern.energy_j_per_flow_byte += route_energy_j_per_byte(scenario_.cluster, platform_, a, b);
   }
   for (const auto& [link, flows_on_link] : load) {
     pattern.seconds_per_flow_byte = std::max(pattern.seconds_per_flow_byte, flows_on_link / link->get_bandwidth());

@@ -57,12 +57,7 @@ struct Workspace {
   std::string path(const std::string& relative) const { return (dir / relative).string(); }
 };
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ::convsim::test::read_file;
 
 // Runs `convsim ARGS`, its stdout and stderr into `log`; returns its exit code.
 int run_convsim(const std::string& args, const fs::path& log) {

@@ -40,12 +40,7 @@ slo: {{ttft_s: 100, tpot_s: 10}}
                      input, output, model, cluster, parallelism, chunk_tokens);
 }
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ::convsim::test::read_file;
 
 void check_conservation(const RunResult& r, const Scenario& s) {
   const EnergySplit e = energy_split(r, s);

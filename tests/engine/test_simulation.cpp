@@ -22,12 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ::convsim::test::read_file;
 
 void check_conservation(const RunResult& r, const Scenario& s) {
   const EnergySplit e = energy_split(r, s);

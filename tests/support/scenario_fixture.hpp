@@ -1,6 +1,9 @@
 #pragma once
 // Small scenarios for tests, built from YAML text against the real catalog.
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -16,6 +19,14 @@ inline const Catalog& catalog() {
 
 inline Scenario scenario_from(const std::string& yaml, const std::vector<Override>& overrides = {}) {
   return load_scenario_text(yaml, "test.yaml", overrides, catalog());
+}
+
+// The whole text of a file ("" when it cannot be read).
+inline std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 inline std::string source_path(const std::string& relative) { return std::string(CONVSIM_SOURCE_DIR) + "/" + relative; }
