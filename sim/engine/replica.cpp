@@ -51,7 +51,8 @@ ReplicaActor::ReplicaActor(int index, ReplicaRole role, const Scenario& layout, 
                              layout.serving.kv_block_tokens},
                  kv_policy(layout, role), memory_, [&cost](long tokens) { return cost.kv_footprint_units(tokens); }),
       tiers_(layout, cost, run.platform, flatten(stage_gpus_), memory_, scheduler_, run.result),
-      runner_(run.scenario, layout.parallelism, run.platform, stage_gpus_, fmt::format("replica {}", index)) {
+      runner_(run.scenario, layout.parallelism, run.platform, stage_gpus_, fmt::format("replica {}", index)),
+      engine_(make_serving_engine(run.scenario.serving.engine)) {
   tiers_.on_transfer([&run](TraceSlice slice) { run.add_slice(std::move(slice)); });
   for (const FaultSpec& f : run.scenario.faults) {
     const bool loss = f.kind == FaultSpec::Kind::gpu_lost || f.kind == FaultSpec::Kind::node_lost;
@@ -297,8 +298,11 @@ void ReplicaActor::run_iteration() {
     slice.sequences = sequences;
     run_.add_slice(std::move(slice));
   };
-  const IterationRun ran =
-      runner_.run(micro, [this](int stage) { return slowdown(stage); }, kind, run_.trace ? &sink : nullptr);
+  double gpu_s = 0;
+  for (const IterationCost& c : micro) gpu_s += c.uncontended_s;
+  const double host_s = engine_->exposed_host_s(engine_->host_s(sequences), gpu_s);
+  const IterationRun ran = runner_.run(micro, [this](int stage) { return slowdown(stage); }, kind,
+                                       run_.trace ? &sink : nullptr, host_s);
 
   double active_energy_j = 0, active_time_s = 0;
   for (std::size_t s = 0; s < stage_gpus_.size(); ++s) {
@@ -307,10 +311,17 @@ void ReplicaActor::run_iteration() {
       const int rank = run_.rank_of_gpu[static_cast<std::size_t>(gpu)];
       GpuMeter& meter = run_.result.gpus[static_cast<std::size_t>(rank)];
       meter.active_energy_j += a.energy_j;
-      meter.active_time_s += a.compute_s + a.comm_s;
-      run_.result.timeline.add(rank, start_s, a.compute_s, a.comm_s, a.energy_j, memory_bytes);
+      meter.active_time_s += a.compute_s + a.comm_s + a.host_s;
+      meter.compute_s += a.compute_s;
+      meter.comm_s += a.comm_s;
+      meter.host_s += a.host_s;
+      meter.hbm_bytes += a.hbm_bytes;
+      meter.bf16_flops += a.bf16_flops;
+      meter.fp8_flops += a.fp8_flops;
+      // The engine's host time is a wait inside the iteration, shown with the collectives'.
+      run_.result.timeline.add(rank, start_s, a.compute_s, a.comm_s + a.host_s, a.energy_j, memory_bytes);
       active_energy_j += a.energy_j;
-      active_time_s += a.compute_s + a.comm_s;
+      active_time_s += a.compute_s + a.comm_s + a.host_s;
     }
   }
   const double span_s = ran.span_s;
@@ -318,6 +329,10 @@ void ReplicaActor::run_iteration() {
   const double iteration_energy_j = active_energy_j + layout_.cluster.gpu.power_idle_w * (span_s * gpus - active_time_s);
   run_.result.replica_busy_s[static_cast<std::size_t>(index_)] += span_s;
   run_.result.inter_token_s.add(span_s, plan.decode_tokens);
+  if (plan.decode_tokens > 0) {
+    ++run_.result.decode_iterations;
+    run_.result.decode_tokens += static_cast<double>(plan.decode_tokens);
+  }
   run_.result.network_energy_j += ran.network_energy_j;
   run_.result.activities += ran.activities;
   ++run_.result.iterations;

@@ -20,6 +20,7 @@
 #include "sim/engine/kv_tier_manager.hpp"
 #include "sim/engine/router.hpp"
 #include "sim/engine/run_context.hpp"
+#include "sim/engine/serving_engine.hpp"
 #include "sim/engine/stage_runner.hpp"
 #include "sim/scheduler/batch_scheduler.hpp"
 
@@ -108,6 +109,7 @@ class ReplicaActor : public RoutedReplica {
   BatchScheduler scheduler_;
   KvTierManager tiers_;
   IterationRunner runner_;
+  std::unique_ptr<ServingEngine> engine_;  // the scenario's serving.engine
   std::vector<const FaultSpec*> losses_;  // losses of this replica's GPUs, not yet applied
   Router* router_ = nullptr;
   Handoff* handoff_ = nullptr;

@@ -147,7 +147,8 @@ double IterationRunner::run_phase(Kind kind, const std::vector<int>& stages, con
 }
 
 IterationRun IterationRunner::run(const std::vector<IterationCost>& micro, const std::function<double(int)>& slowdown,
-                                  const std::string& kind, const std::function<void(TraceSlice)>* trace) {
+                                  const std::string& kind, const std::function<void(TraceSlice)>* trace,
+                                  double host_s) {
   const int p = layout_.pp, m = static_cast<int>(micro.size());
   const std::size_t stages = static_cast<std::size_t>(p);
   const double comm_w = communication_power_w(scenario_.cluster.gpu);
@@ -169,6 +170,18 @@ IterationRun IterationRunner::run(const std::vector<IterationCost>& micro, const
   std::vector<double>& own_pre_s = x.own_pre_s;
   std::vector<double>& own_attention_s = x.own_attention_s;
   for (int s = 0; s < p; ++s) factor[static_cast<std::size_t>(s)] = slowdown(s);
+  if (host_s > 0) {  // the engine schedules and launches before any GPU works
+    const double host_w = host_wait_power_w(scenario_.cluster.gpu);
+    for (StageActivity& a : run.stages) {
+      a.host_s += host_s;
+      a.energy_j += host_s * host_w;
+    }
+    if (!exclusive_) {
+      sg4::this_actor::sleep_for(host_s);
+      ++run.activities;
+    }
+    t += host_s;
+  }
 
   for (int k = 0; k < m + p - 1; ++k) {
     std::vector<int>& active = x.active;
@@ -186,7 +199,9 @@ IterationRun IterationRunner::run(const std::vector<IterationCost>& micro, const
       const double ar_steps = c.allreduce.port_bytes > 0 ? c.work.allreduces * c.allreduce.latency_steps - 1.0 : 0.0;
       const double a2a_steps = c.work.all_to_all_bytes > 0 ? c.work.all_to_alls - 1.0 : 0.0;
       const double ring_steps = c.work.ring_bytes > 0 ? c.work.ring_steps - 1.0 : 0.0;
-      const double extra_s = ar_steps * pat[allreduce].latency_s + a2a_steps * pat[all_to_all].latency_s;
+      const double a2a_kernels_s =
+          c.work.all_to_all_bytes > 0 ? c.work.all_to_alls * scenario_.serving.engine.moe_all_to_all_kernel_s : 0.0;
+      const double extra_s = ar_steps * pat[allreduce].latency_s + a2a_steps * pat[all_to_all].latency_s + a2a_kernels_s;
       own_pre_s[i] = compute_s - attention + extra_s;
       own_attention_s[i] = attention;
       pre_s = std::max(pre_s, own_pre_s[i]);
@@ -199,6 +214,12 @@ IterationRun IterationRunner::run(const std::vector<IterationCost>& micro, const
       StageActivity& a = run.stages[i];
       a.compute_s += compute_s;
       a.comm_s += extra_s;
+      if (c.timing.compute_s > 0) {
+        const WorkRates rates = work_rates(scenario_.cluster.gpu, scenario_.model.weights, c.work, c.timing.compute_s);
+        a.hbm_bytes += c.work.hbm_bytes();
+        a.bf16_flops += rates.bf16_flops_per_s * c.timing.compute_s;
+        a.fp8_flops += rates.fp8_flops_per_s * c.timing.compute_s;
+      }
       a.energy_j += compute_s * c.busy_power_w + extra_s * comm_w;
     }
     const double tick_s = t;

@@ -42,6 +42,8 @@ std::vector<std::vector<int>> replica_stage_gpus(const ParallelismSpec& layout, 
 struct StageActivity {
   double compute_s = 0;
   double comm_s = 0;    // in collectives and sends, waiting for them included
+  double host_s = 0;    // waiting for the engine's CPU side to launch the iteration
+  double hbm_bytes = 0, bf16_flops = 0, fp8_flops = 0;  // work done (for the power fit's features)
   double energy_j = 0;  // compute at the stage's busy power, communication at comm power
 };
 
@@ -69,8 +71,10 @@ class IterationRunner {
   // Runs the iteration whose micro-batches cost `micro` (each stage's compute
   // scaled by slowdown(stage)), blocking the calling actor for its span. Trace
   // slices go to `trace` when given, compute slices named `kind`.
+  // host_s: the engine's CPU-side time that precedes the GPU work (every GPU of the
+  // replica waits through it at its host-wait power).
   IterationRun run(const std::vector<IterationCost>& micro, const std::function<double(int)>& slowdown,
-                   const std::string& kind, const std::function<void(TraceSlice)>* trace);
+                   const std::string& kind, const std::function<void(TraceSlice)>* trace, double host_s = 0);
 
   const std::vector<int>& gpus_of(int stage) const { return stage_gpus_[static_cast<std::size_t>(stage)]; }
 

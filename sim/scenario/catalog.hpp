@@ -1,11 +1,12 @@
 #pragma once
-// The catalog of presets: models/catalog/{models,gpus,fabrics}/*.yaml, one file
+// The catalog of presets: models/catalog/{models,gpus,fabrics,engines}/*.yaml, one file
 // per preset, each citing its sources.
 
 #include <map>
 #include <string>
 
 #include "models/architecture.hpp"
+#include "models/engine_profile.hpp"
 #include "models/hardware.hpp"
 
 namespace convsim {
@@ -14,6 +15,7 @@ struct Catalog {
   std::map<std::string, ModelSpec> models;
   std::map<std::string, GpuSpec> gpus;
   std::map<std::string, FabricSpec> fabrics;
+  std::map<std::string, EngineProfile> engines;
 };
 
 // The folder holding the catalog: $CONVSIM_CATALOG if set, else the source tree's

@@ -207,9 +207,26 @@ ClusterSpec read_cluster(const MapReader& c, const Catalog& catalog, std::vector
   return spec;
 }
 
-ServingSpec read_serving(const MapReader& s) {
-  s.allow_only({"max_batch_seqs", "prefill_chunk_tokens", "kv_block_tokens", "workspace_bytes_per_gpu", "routing"});
+const EngineProfile& engine_profile(const MapReader& m, const Catalog& catalog) {
+  const std::string name = m.string_or("engine", "vllm");
+  const auto it = catalog.engines.find(name);
+  if (it == catalog.engines.end()) {
+    if (!m.has("engine")) throw ConfigError(fmt::format("the catalog has no engine profile 'vllm' (engines/vllm.yaml)"));
+    m.locator().fail(m.spot("engine"), unknown_name_message(m.child_path("engine"), "serving engine", name,
+                                                            names_of(catalog.engines)));
+  }
+  return it->second;
+}
+
+// serving: the engine's profile first, then its defaults for what the scenario
+// leaves out.
+ServingSpec read_serving(const MapReader& s, const Catalog& catalog) {
+  s.allow_only({"engine", "max_batch_seqs", "prefill_chunk_tokens", "kv_block_tokens", "workspace_bytes_per_gpu",
+                "routing"});
   ServingSpec spec;
+  spec.engine = engine_profile(s, catalog);
+  spec.max_batch_seqs = spec.engine.default_max_batch_seqs;
+  spec.prefill_chunk_tokens = spec.engine.default_prefill_chunk_tokens;
   const std::string routing = s.choice_or("routing", "affinity", {"affinity", "round_robin", "least_loaded"});
   spec.routing = routing == "round_robin"    ? ServingSpec::Routing::round_robin
                  : routing == "least_loaded" ? ServingSpec::Routing::least_loaded
@@ -314,8 +331,10 @@ Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Cat
   }
   s.cluster = read_cluster(root.child("cluster"), catalog, s.warnings);
   s.parallelism = read_parallelism(root, s.model.spec, s.cluster, s.warnings);
-  if (root.has("serving")) {
-    s.serving = read_serving(root.child("serving"));
+  if (!root.has("serving")) {
+    s.serving = read_serving(MapReader(at, YAML::Node(YAML::NodeType::Map), "serving", "serving"), catalog);
+  } else {
+    s.serving = read_serving(root.child("serving"), catalog);
     if (s.parallelism.disaggregated() && s.serving.routing != ServingSpec::Routing::affinity) {
       const MapReader serving = root.child("serving");
       serving.locator().fail(serving.spot("routing"),

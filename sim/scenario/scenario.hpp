@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "models/architecture.hpp"
+#include "models/engine_profile.hpp"
 #include "models/hardware.hpp"
 #include "models/precision.hpp"
 
@@ -211,6 +212,9 @@ struct ServingSpec {
   // due; a conversation then stays on the replica of its first request).
   enum class Routing { affinity, round_robin, least_loaded };
   Routing routing = Routing::affinity;
+  // serving.engine: the engine's profile (models/catalog/engines/), whose defaults
+  // fill max_batch_seqs and prefill_chunk_tokens when the scenario leaves them out.
+  EngineProfile engine;  // vllm with no host costs until the catalog's profile is read
   int max_batch_seqs = 256;             // sequences in one iteration
   long prefill_chunk_tokens = 8192;     // token budget of one iteration (prefill + decode)
   long kv_block_tokens = 16;            // KV cache page size (vLLM's default block)

@@ -1,0 +1,50 @@
+#pragma once
+// What a serving engine adds to the GPU's work, and what it decides by default:
+// the data of a profile in models/catalog/engines/*.yaml. How an engine uses it
+// (whether its CPU side overlaps the GPU, whether it pipelines prefill chunks) is
+// its implementation's (sim/engine/serving_engine.hpp).
+
+#include <string>
+#include <vector>
+
+namespace convsim {
+
+// How the engine all-reduces inside an NVSwitch node: its own one-shot/two-shot
+// kernels (vLLM's custom all-reduce, TensorRT-LLM's AUTO strategy, SGLang's custom
+// all-reduce), or NCCL's ring everywhere.
+enum class EngineAllReduce { custom, nccl };
+
+// The engines convsim has an implementation of (sim/engine/serving_engine.hpp's
+// registry holds one per name; a test checks that they agree).
+inline constexpr const char* kEngineNames[] = {"vllm", "sglang", "trtllm"};
+
+struct EngineProfile {
+  std::string name = "vllm";
+  std::string description;
+  // CPU-side time of one iteration: scheduling, input preparation, sampling,
+  // detokenisation and output processing. It runs on the host, so it does not
+  // scale with the GPU: iteration_host_s + host_s_per_sequence * scheduled sequences.
+  double iteration_host_s = 0;
+  double host_s_per_sequence = 0;
+  // Decode-only batches run as CUDA graphs captured at these sizes: a batch of n is
+  // padded to the smallest capture size >= n; above the largest, kernels are
+  // launched one by one, each paying eager_launch_s more.
+  std::vector<int> cuda_graph_batch_sizes;
+  double eager_launch_s = 0;
+  // Defaults where the scenario does not say.
+  int default_max_batch_seqs = 256;
+  long default_prefill_chunk_tokens = 8192;
+  EngineAllReduce allreduce = EngineAllReduce::custom;
+  // Fixed time of one MoE dispatch or combine kernel (expert parallelism beyond the
+  // TP group), before its bytes: what all-to-all kernels take for a single token.
+  double moe_all_to_all_kernel_s = 0;
+  std::string fitted_by;  // the command that produced the fitted figures, if any
+  std::vector<std::string> sources;
+
+  // The CUDA-graph batch a decode batch of n sequences runs as (n itself above the
+  // largest capture size, or with no graphs).
+  long padded_decode_batch(long n) const;
+  bool runs_eager(long n) const { return cuda_graph_batch_sizes.empty() || n > cuda_graph_batch_sizes.back(); }
+};
+
+}  // namespace convsim

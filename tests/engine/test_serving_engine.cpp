@@ -1,0 +1,153 @@
+// Serving-engine profiles (models/catalog/engines/, sim/engine/serving_engine.hpp):
+// their effects checked against formulas written here.
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include "sim/accounting/reply_store.hpp"
+#include "sim/engine/iteration_cost.hpp"
+#include "sim/engine/serving_engine.hpp"
+#include "sim/engine/simulation.hpp"
+#include "tests/support/scenario_fixture.hpp"
+
+using namespace convsim;
+
+namespace {
+
+// `batch` requests of equal lengths all at once: after the first iterations
+// prefill them, every decode iteration carries exactly `batch` sequences.
+std::string equal_requests(int batch) {
+  return fmt::format(R"(
+name: equal-requests
+seed: 1
+requests:
+  count: {0}
+  input_tokens: {{fixed: 100}}
+  output_tokens: {{fixed: 40}}
+  arrival: {{all_at_once: true}}
+model: {{preset: llama-3.1-8b}}
+cluster: {{gpu: h100-sxm, nodes: 1, gpus_per_node: 1, pue: 1.0}}
+parallelism: {{tp: 1, pp: 1}}
+serving: {{engine: vllm, max_batch_seqs: {0}, prefill_chunk_tokens: 8192}}
+slo: {{ttft_s: 100, tpot_s: 100, speech_realtime: false}}
+)",
+                     batch);
+}
+
+// The mean TPOT of the run's replies, simulated in a child process (one
+// simulation per process).
+double mean_tpot_in_child(const Scenario& scenario) {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    close(fds[0]);
+    const RunResult result = simulate(scenario);
+    double sum = 0, count = 0;
+    for (const ReplyRecord& r : result.replies) {
+      sum += r.tpot_s;
+      count += 1;
+    }
+    const double mean = sum / count;
+    std::_Exit(write(fds[1], &mean, sizeof mean) == static_cast<ssize_t>(sizeof mean) ? 0 : 1);
+  }
+  close(fds[1]);
+  double mean = 0;
+  const bool read_ok = read(fds[0], &mean, sizeof mean) == static_cast<ssize_t>(sizeof mean);
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(read_ok);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  return mean;
+}
+
+}  // namespace
+
+TEST_CASE("the engine's host time adds iteration_host_s + host_s_per_sequence x batch to every decode step") {
+  const int batch = 24;
+  Scenario without = test::scenario_from(equal_requests(batch));
+  without.serving.engine.iteration_host_s = 0;
+  without.serving.engine.host_s_per_sequence = 0;
+  Scenario with = without;
+  with.serving.engine.iteration_host_s = 1.5e-3;
+  with.serving.engine.host_s_per_sequence = 80e-6;
+  const double added_s = 1.5e-3 + 80e-6 * batch;  // vLLM exposes all of it
+  const double tpot_without = mean_tpot_in_child(without);
+  const double tpot_with = mean_tpot_in_child(with);
+  INFO(fmt::format("Expectation: TPOT grows by {:.6f} s. Actual: {:.6f} -> {:.6f} s", added_s, tpot_without,
+                   tpot_with));
+  CHECK(tpot_with - tpot_without == Approx(added_s).epsilon(1e-6));
+}
+
+TEST_CASE("an overlapping engine hides the host time its GPU step covers; vLLM exposes all of it") {
+  const Catalog& catalog = test::catalog();
+  for (const std::string& name : serving_engine_names()) {
+    INFO(name);
+    REQUIRE(catalog.engines.count(name) == 1);
+    const auto engine = make_serving_engine(catalog.engines.at(name));
+    const bool overlaps = name != "vllm";
+    CHECK(engine->exposed_host_s(3e-3, 1e-3) == Approx(overlaps ? 2e-3 : 3e-3));
+    CHECK(engine->exposed_host_s(3e-3, 5e-3) == Approx(overlaps ? 0.0 : 3e-3));
+    CHECK(engine->pipelines_prefill_chunks() == overlaps);  // SGLang and TensorRT-LLM do, vLLM does not
+  }
+}
+
+TEST_CASE("every engine name has a profile in the catalog and an implementation in the registry") {
+  const Catalog& catalog = test::catalog();
+  CHECK(catalog.engines.size() == std::size(kEngineNames));
+  for (const char* name : kEngineNames) {
+    INFO(name);
+    REQUIRE(catalog.engines.count(name) == 1);
+    CHECK(make_serving_engine(catalog.engines.at(name))->profile().name == name);
+  }
+}
+
+TEST_CASE("a decode batch of 9 runs as the CUDA graph of 16: its matmuls cost 2 x params x 16 FLOPs") {
+  const Scenario s = test::scenario_from(equal_requests(9));
+  REQUIRE(s.serving.engine.padded_decode_batch(9) == 16);  // vLLM captures 1, 2, 4, 8, 16, 24, ...
+  const CostModel cost(s);
+  const std::vector<SequenceWork> batch(9, SequenceWork{1, 500, true});
+  const IterationCost it = cost.iteration(batch);
+  // Llama-3.1-8B projections per layer: fused QKV d x (q + 2 kv) and output q x d,
+  // with d = 4096, q = 32 x 128, kv = 8 x 128; 32 layers.
+  const double d = 4096, q = 32 * 128, kv = 8 * 128;
+  const double projection_params = 32 * (d * (q + 2 * kv) + q * d);
+  CHECK(it.stages[0].work[KernelClass::projections].flops == Approx(2 * projection_params * 16).epsilon(1e-12));
+}
+
+TEST_CASE("an unknown serving engine is refused with its location and the known ones") {
+  try {
+    test::scenario_from(equal_requests(4), {{"serving.engine", "vllmm"}});
+    FAIL("accepted an unknown engine");
+  } catch (const ConfigError& e) {
+    const std::string message = e.what();
+    INFO(message);
+    CHECK(message.find("test.yaml:") == 0);
+    CHECK(message.find("did you mean 'vllm'") != std::string::npos);
+    CHECK(message.find("sglang") != std::string::npos);
+    CHECK(message.find("trtllm") != std::string::npos);
+  }
+}
+
+TEST_CASE("the engine's defaults fill the batch limit and token budget the scenario leaves out") {
+  const std::string text = R"(
+name: defaults
+requests: {count: 4, input_tokens: {fixed: 10}, output_tokens: {fixed: 10}, arrival: {concurrency: 1}}
+model: {preset: llama-3.1-8b}
+cluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 1}
+parallelism: {tp: 1}
+serving: {engine: trtllm}
+)";
+  const Scenario s = test::scenario_from(text);
+  CHECK(s.serving.max_batch_seqs == test::catalog().engines.at("trtllm").default_max_batch_seqs);
+  CHECK(s.serving.prefill_chunk_tokens == test::catalog().engines.at("trtllm").default_prefill_chunk_tokens);
+}
