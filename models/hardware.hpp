@@ -34,25 +34,25 @@ struct Efficiency {
   // attention reads most of the bytes. With the blended roofline and the fitted
   // request lengths of scenarios/calibration/, ITL is within 12.5% at every batch
   // 8..512 of both models.
-  double attention_memory = 0.45;
+  double attention_memory = 0.90;
 };
 
-// GPU board power from what the GPU is doing (see models/power.hpp):
-//   power_w = idle_w + (max_w - idle_w) * min(1, memory * u_memory + compute * u_compute)
-// while computing, idle_w + (max_w - idle_w) * communication while waiting on
-// transfers. Defaults: fitted jointly on Llama-3.1-8B (1 H100) and Llama-3.1-70B
-// (4 H100, TP4) at batch 8, 64 and 256 of The ML.ENERGY Leaderboard v3 by
-// tools/fit_power.py (grid search over full simulations, minimising the worst error
-// of mean power and energy per token: within 12% and 13% then). With the blended
-// roofline and the fitted request lengths, at every batch 8..512: energy per token
-// within 18.3%, power within 7% for the 70B model but 8-17% low for the 8B one (a
-// refit over every batch is due). compute > 1 means the
-// board limit is reached before the tensor cores are fully used, as H100s under
-// dense matmuls are.
+// GPU board power in physical units (see models/power.hpp):
+//   busy:      static_w + j_per_hbm_byte * HBM bytes/s + j_per_flop(precision) * FLOP/s
+//   host wait: static_w (clocks up, waiting for the engine's CPU side to launch work)
+//   collective: static_w + collective_w (SMs spinning in NCCL/custom all-reduce kernels)
+// each capped at the board limit. Fitted per GPU model on every batch size of the
+// ML.ENERGY measurements by tools/fit_serving.py (no GPU borrows another's fit);
+// the command and the resulting figures are in the preset. Defaults are the H100
+// fit's order of magnitude, only for presets that have none.
 struct PowerCoefficients {
-  double memory = 0.8;
-  double compute = 2.0;
-  double communication = 0.1;
+  double static_w = 200;          // a clocked-up GPU running kernels, before data moves
+  double j_per_hbm_byte = 160e-12;  // DRAM access + on-chip movement of one HBM byte
+  double j_per_flop_bf16 = 0.25e-12; // one dense BF16 tensor-core FLOP
+  // FP8 tensor cores do twice the FLOPs of BF16 at the same board power (datasheet
+  // peaks: 2x at equal TDP), so one FP8 FLOP costs half: j_per_flop_bf16 / 2 unless given.
+  double j_per_flop_fp8 = 0.125e-12;
+  double collective_w = 100;      // above static_w while waiting in a collective kernel
 };
 
 struct GpuSpec {

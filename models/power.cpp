@@ -4,14 +4,17 @@
 
 namespace convsim {
 
-double busy_power_w(const GpuSpec& gpu, double memory_utilisation, double compute_utilisation) {
+double busy_power_w(const GpuSpec& gpu, const WorkRates& rates) {
   const PowerCoefficients& k = gpu.power;
-  const double load = std::clamp(k.memory * memory_utilisation + k.compute * compute_utilisation, 0.0, 1.0);
-  return gpu.power_idle_w + (gpu.power_max_w - gpu.power_idle_w) * load;
+  const double p = k.static_w + k.j_per_hbm_byte * rates.hbm_bytes_per_s + k.j_per_flop_bf16 * rates.bf16_flops_per_s +
+                   k.j_per_flop_fp8 * rates.fp8_flops_per_s;
+  return std::min(p, gpu.power_max_w);
 }
 
+double host_wait_power_w(const GpuSpec& gpu) { return std::min(gpu.power.static_w, gpu.power_max_w); }
+
 double communication_power_w(const GpuSpec& gpu) {
-  return gpu.power_idle_w + (gpu.power_max_w - gpu.power_idle_w) * std::clamp(gpu.power.communication, 0.0, 1.0);
+  return std::min(gpu.power.static_w + gpu.power.collective_w, gpu.power_max_w);
 }
 
 }  // namespace convsim

@@ -1,22 +1,33 @@
 #pragma once
-// GPU board power from what the GPU is doing. Between idle and the board limit the
-// dynamic range is filled in proportion to how hard the memory system and the
-// tensor cores are driven:
-//   power_w = idle_w + (max_w - idle_w) * min(1, k_memory * u_memory + k_compute * u_compute)
-// where u_memory = achieved HBM bytes/s / datasheet bandwidth and u_compute =
-// achieved FLOP/s / datasheet peak over the busy interval. While a GPU waits on a
-// collective it draws idle_w + (max_w - idle_w) * k_communication.
-// The coefficients are the GPU preset's power_coefficients (see PowerCoefficients
-// in models/hardware.hpp for how they were fitted); GPUs without their own use
-// the H100 fit, as fractions of their own idle-to-limit range.
+// GPU board power in physical units. While a GPU runs kernels it draws
+//   P = static_w + j_per_hbm_byte * (HBM bytes / s)
+//              + j_per_flop_bf16 * (BF16 FLOP / s) + j_per_flop_fp8 * (FP8 FLOP / s)
+// capped at the board limit (power_max_w): the energy of an iteration is a fixed
+// draw for its time plus a cost per byte moved and per FLOP computed, so energy
+// follows the work, whatever the GPU. While it waits on the engine's CPU side it
+// draws static_w; while it waits in a collective, static_w + collective_w; with
+// nothing scheduled, power_idle_w. The coefficients are the GPU preset's
+// power_coefficients (see PowerCoefficients in models/hardware.hpp).
 
 #include "models/hardware.hpp"
 
 namespace convsim {
 
-// Never above gpu.power_max_w, never below gpu.power_idle_w.
-double busy_power_w(const GpuSpec& gpu, double memory_utilisation, double compute_utilisation);
+// Work rates of a busy interval, per GPU.
+struct WorkRates {
+  double hbm_bytes_per_s = 0;
+  double bf16_flops_per_s = 0;  // attention, elementwise, and matmuls in BF16 (or dequantised)
+  double fp8_flops_per_s = 0;   // matmuls on FP8 tensor cores
+};
 
+// static_w + the per-byte and per-FLOP terms, never above gpu.power_max_w.
+double busy_power_w(const GpuSpec& gpu, const WorkRates& rates);
+
+// Waiting for the host to schedule and launch the next iteration.
+double host_wait_power_w(const GpuSpec& gpu);
+
+// Waiting inside a collective (spinning kernels), never above gpu.power_max_w.
 double communication_power_w(const GpuSpec& gpu);
+
 
 }  // namespace convsim

@@ -40,6 +40,11 @@ struct BatchShape {
   double ring_bytes_full = 0;
   double ring_bytes_window = 0;
   double moe_tokens = 0;    // tokens routed to the stage's experts (all groups')
+  // Sequences with more than one new token (prefill chunks): their pairs and the
+  // rows (c_i + n_i) they attend over, for MLA's un-absorbed prefill form.
+  double pairs_prefill = 0;
+  double rows_prefill = 0;
+  double decode_tokens = 0;  // tokens of single-token (decode) sequences
 };
 
 // Bytes per cached token of one attention layer on one GPU (K and V rows, or the
@@ -67,6 +72,12 @@ void add_sequence(BatchShape& b, double n, double c, bool emits, double window, 
   b.emitting += emits ? 1.0 : 0.0;
   b.sequences += 1.0;
   b.pairs_full += attention_pairs(n, c, 0);
+  if (n > 1) {
+    b.pairs_prefill += attention_pairs(n, c, 0);
+    b.rows_prefill += c + n;
+  } else {
+    b.decode_tokens += n;
+  }
   b.pairs_window += attention_pairs(n, c, window);
   const double rows_full = c + n;
   const double rows_window = (window > 0 ? std::min(c, window) : c) + n;
@@ -107,6 +118,9 @@ BatchShape shape_of(const ModelSpec& m, Precisions p, Sharding s, const std::vec
       b.emitting = std::ceil(decode_emitting / cp) + (b.emitting - decode_emitting) / cp;
       b.pairs_full /= cp;
       b.pairs_window /= cp;
+      b.pairs_prefill /= cp;
+      b.rows_prefill /= cp;
+      b.decode_tokens = std::ceil(decode / cp);
       b.moe_tokens = b.tokens;
     }
     return b;
@@ -130,6 +144,9 @@ BatchShape shape_of(const ModelSpec& m, Precisions p, Sharding s, const std::vec
     b.pairs_window = std::max(b.pairs_window, g.pairs_window);
     b.read_full = std::max(b.read_full, g.read_full);
     b.read_window = std::max(b.read_window, g.read_window);
+    b.pairs_prefill = std::max(b.pairs_prefill, g.pairs_prefill);
+    b.rows_prefill = std::max(b.rows_prefill, g.rows_prefill);
+    b.decode_tokens = std::max(b.decode_tokens, g.decode_tokens);
   }
   b.moe_tokens = all_tokens;
   return b;
@@ -153,9 +170,17 @@ void add_attention(StageWork& work, const ModelSpec& m, Precisions p, int tp, co
       add_matmul(proj, d, heads * qk, b.tokens, w);
     }
     add_matmul(proj, d, latent, b.tokens, w);
-    add_matmul(proj, a.kv_lora_rank, heads * (a.qk_nope_head_dim + a.v_head_dim), b.tokens, w);
+    // Decode runs the absorbed form: the up-projection applies to each new token's
+    // query and output, and attention works on the latent, 2 h (2 L + r) FLOPs per
+    // pair. Prefill runs the un-absorbed form (vLLM's MLA backend): the cached
+    // latents of the whole context are up-projected to keys and values, and
+    // attention costs 2 h (d_nope + r) + 2 h d_v FLOPs per pair.
+    const double prefill_pairs = windowed ? 0.0 : b.pairs_prefill;
+    const double up_rows = windowed ? b.tokens : b.decode_tokens + b.rows_prefill;
+    add_matmul(proj, a.kv_lora_rank, heads * (a.qk_nope_head_dim + a.v_head_dim), up_rows, w);
     add_matmul(proj, heads * a.v_head_dim, d, b.tokens, w);
-    attn.flops += 2.0 * heads * (2.0 * a.kv_lora_rank + a.qk_rope_head_dim) * pairs;
+    attn.flops += 2.0 * heads * (2.0 * a.kv_lora_rank + a.qk_rope_head_dim) * (pairs - prefill_pairs) +
+                  2.0 * heads * (qk + a.v_head_dim) * prefill_pairs;
     row_bytes = latent * kv_elem;
     query_cols = heads * latent;
   } else {
@@ -201,15 +226,13 @@ void add_experts(StageWork& work, const ModelSpec& m, Precisions p, Sharding s, 
   // Split over tp (each expert's columns), or whole experts spread over ep GPUs.
   const double cols = static_cast<double>(e.expert_ffn_dim) / (ep > 1 ? 1 : tp);
   const double tokens = b.moe_tokens;  // wide EP: every group's tokens reach the experts
-  const double distinct = expected_distinct_experts(e.experts, e.top_k, tokens) / ep;
-  const double all_assignments = tokens * e.top_k;
-  const double assignments = ep > 1 ? std::min(all_assignments, e.imbalance * all_assignments / ep) : all_assignments;
+  const BusiestExpertRank busiest = busiest_expert_rank(e, ep, tokens);
   // Grouped GEMMs: every assignment runs gate+up and down of its expert; each
-  // touched expert's weights are read once.
-  mlp.flops += 2.0 * assignments * 3.0 * d * cols;
-  mlp.hbm_bytes += distinct * 3.0 * d * cols * w + assignments * (2.0 * d + 3.0 * cols) * kActivationBytes;
+  // touched expert's weights are read once. The iteration waits for the busiest GPU.
+  mlp.flops += 2.0 * busiest.assignments * 3.0 * d * cols;
+  mlp.hbm_bytes += busiest.distinct_experts * 3.0 * d * cols * w + busiest.assignments * (2.0 * d + 3.0 * cols) * kActivationBytes;
   mlp.kernels += 2;
-  work.weight_bytes_read += distinct * 3.0 * d * cols * w;
+  work.weight_bytes_read += busiest.distinct_experts * 3.0 * d * cols * w;
   if (e.shared_experts > 0) {
     const double shared_cols = static_cast<double>(e.shared_experts) * e.shared_expert_ffn_dim / tp;
     add_matmul(mlp, d, 2.0 * shared_cols, b.tokens, w);
@@ -288,6 +311,50 @@ double expected_distinct_experts(int experts, int top_k, double tokens) {
   if (tokens <= 0) return 0.0;
   const double e = experts;
   return e * (1.0 - std::pow(1.0 - top_k / e, tokens));
+}
+
+double expected_max_standard_normal(int count) {
+  if (count <= 1) return 0.0;
+  // Blom (1958): the expected largest of n standard normal draws is close to
+  // the quantile (n - 0.375) / (n + 0.25); the quantile by Acklam's rational
+  // approximation of the inverse normal CDF (relative error below 1.2e-9).
+  const double q = (count - 0.375) / (count + 0.25);
+  static constexpr double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+                                 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00};
+  static constexpr double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                                 6.680131188771972e+01, -1.328068155288572e+01};
+  static constexpr double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                                 -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00};
+  static constexpr double dd[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                                  3.754408661907416e+00};
+  if (q > 0.97575) {
+    const double t = std::sqrt(-2.0 * std::log(1.0 - q));
+    return -(((((c[0] * t + c[1]) * t + c[2]) * t + c[3]) * t + c[4]) * t + c[5]) /
+           ((((dd[0] * t + dd[1]) * t + dd[2]) * t + dd[3]) * t + 1.0);
+  }
+  const double r = q - 0.5, r2 = r * r;
+  return (((((a[0] * r2 + a[1]) * r2 + a[2]) * r2 + a[3]) * r2 + a[4]) * r2 + a[5]) * r /
+         (((((b[0] * r2 + b[1]) * r2 + b[2]) * r2 + b[3]) * r2 + b[4]) * r2 + 1.0);
+}
+
+BusiestExpertRank busiest_expert_rank(const MoeSpec& e, int ep, double tokens) {
+  BusiestExpertRank busiest;
+  if (tokens <= 0) return busiest;
+  const double experts = e.experts, k = e.top_k, all = tokens * k;
+  const double q = 1.0 - std::pow(1.0 - k / experts, tokens);  // one expert is touched
+  if (ep <= 1) {  // every GPU holds a slice of every expert
+    busiest.distinct_experts = experts * q;
+    busiest.assignments = all;
+    return busiest;
+  }
+  const double z = expected_max_standard_normal(ep);
+  const double per_rank = experts / ep;
+  const double distinct = per_rank * q + z * std::sqrt(per_rank * q * (1.0 - q));
+  const double share = 1.0 / ep;
+  const double assignments = all * share + z * std::sqrt(all * share * (1.0 - share));
+  busiest.distinct_experts = std::min(per_rank, e.imbalance * distinct);
+  busiest.assignments = std::min(all, e.imbalance * assignments);
+  return busiest;
 }
 
 double attention_pairs(double n, double c, double window) {

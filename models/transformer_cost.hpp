@@ -14,17 +14,21 @@
 //   KV bytes written  = sum_i n_i * 2 * (kv_heads / tp) * head_dim * kv bytes
 // Sliding window of W: each new token attends to at most W tokens, and at most
 // min(c_i, W) + n_i cached tokens are read.
-// MLA (weights absorbed): per token pair 2 * (heads / tp) * (2 * kv_lora_rank +
-// rope dim) FLOPs over a latent of kv_lora_rank + rope dim per token, replicated on
-// every tensor-parallel GPU.
+// MLA: a latent of kv_lora_rank + rope dim per token is cached, replicated on every
+// tensor-parallel GPU. Decode runs the absorbed form, 2 * (heads / tp) *
+// (2 * kv_lora_rank + rope dim) FLOPs per token pair; prefill chunks run the
+// un-absorbed form as vLLM's MLA backend does: the context's latents (c + n rows)
+// are up-projected to keys and values, then 2 * (heads / tp) * (qk_nope + rope +
+// v_head_dim) FLOPs per pair.
 // State space (Mamba-2): projections as matmuls, kSsmScanFlops FLOPs per state
 // element per token, and every sequence reads and writes its fixed-size state once
 // per iteration, whatever its context.
 // Mixture of experts: every token runs top_k routed experts (+ shared ones); the
 // weights read are those of the distinct experts the batch touches, expected
 // E * (1 - (1 - k/E)^T) for T tokens routed uniformly. With expert parallelism ep,
-// a GPU holds E/ep whole experts, reads the distinct ones among them (1/ep of the
-// total) and computes min(T*k, imbalance * T*k/ep) assignments: the busiest GPU's.
+// a GPU holds E/ep whole experts and the iteration waits for the busiest GPU: the
+// one that touches the most distinct experts and computes the most assignments
+// (see busiest_expert_rank).
 // Wide EP (ep > tp): attention, dense layers and the LM head run on ep / tp groups
 // of tp GPUs, each with a share of the sequences (the busiest group's share is
 // taken); the experts see the whole stage's T tokens; every MoE layer moves
@@ -122,6 +126,24 @@ inline constexpr double kSsmScanFlops = 6.0;
 // Expected distinct experts touched when `tokens` tokens each pick top_k of
 // `experts` uniformly: experts * (1 - (1 - top_k / experts)^tokens).
 double expected_distinct_experts(int experts, int top_k, double tokens);
+
+// The expected largest of `count` independent standard normal draws (0 for one).
+double expected_max_standard_normal(int count);
+
+// The GPU of an expert-parallel group with the most expert work, which the
+// iteration waits for. With T tokens each routed to top_k of E experts uniformly,
+// an expert is touched with probability q = 1 - (1 - top_k/E)^T; a rank holding
+// n = E/ep experts touches Binomial(n, q) of them and receives about
+// Binomial(T top_k, 1/ep) assignments. The busiest of ep ranks is taken at the
+// expected maximum of ep normal approximations: mean + z_ep * standard deviation
+// (z_ep = expected_max_standard_normal(ep)), times moe.imbalance (skew beyond
+// uniform routing), at most n experts and T top_k assignments. ep <= 1: every GPU
+// reads a slice of the E q distinct experts and computes all assignments.
+struct BusiestExpertRank {
+  double distinct_experts = 0;
+  double assignments = 0;
+};
+BusiestExpertRank busiest_expert_rank(const MoeSpec& moe, int ep, double tokens);
 
 // Token pairs attended to by n new tokens over c cached ones, each new token seeing
 // at most `window` tokens (window <= 0: unbounded): n * (c + n/2) when unbounded.

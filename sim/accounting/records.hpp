@@ -68,6 +68,9 @@ struct GpuMeter {
   double active_energy_j = 0;
   double active_time_s = 0;
   double idle_power_w = 0;
+  // What the active time was spent on, and the work done (validation features).
+  double compute_s = 0, comm_s = 0, host_s = 0;
+  double hbm_bytes = 0, bf16_flops = 0, fp8_flops = 0;
 };
 
 struct RunResult {
@@ -83,6 +86,8 @@ struct RunResult {
   LogHistogram inter_token_s;        // one sample per decode token: its iteration's span
   GpuTimeline timeline{0, 0.25};     // per GPU over time, for gpus.csv
   long iterations = 0;
+  long decode_iterations = 0;        // iterations that carried at least one decode token
+  double decode_tokens = 0;          // decode tokens over those iterations
   long activities = 0;
   long kv_evictions = 0;
   long preemptions = 0;              // sequences preempted for KV blocks and recomputed

@@ -129,7 +129,14 @@ int command_breakpoint(const BreakpointRequest& request);
 // The calibration cases, measured beside predicted. `only` is "" (all), "operators",
 // "collectives" or "serving"; `jobs` serving simulations run at once; with a
 // non-empty `dir`, also writes dir/validate.csv. Returns 0 however large the errors.
-int command_validate(const std::string& only, int jobs, const std::string& dir);
+// cross_validate: also predict every serving row with the fold fitted without its
+// model (models/catalog/fits/serving.yaml).
+int command_validate(const std::string& only, int jobs, const std::string& dir, bool cross_validate = true);
+
+// The serving rows (sim/validation/serving_rows.hpp), in-sample and, with
+// cross_validate, leave-one-model-out; writes dir/serving.csv when dir is given.
+// False when a simulation failed.
+bool report_serving_rows(const Catalog& catalog, int jobs, bool cross_validate, const std::string& dir);
 
 // Prints the cluster's topology: GPUs, links, bisection bandwidth, a path between two
 // GPUs (to_gpu < 0: the last one).

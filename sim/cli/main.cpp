@@ -91,7 +91,10 @@ int main(int argc, char** argv) {
   validate->add_option("--only", validate_only, "one group of cases")
       ->check(CLI::IsMember({"operators", "collectives", "serving"}));
   validate->add_option("-j,--jobs", jobs, "serving simulations run at once")->check(CLI::Range(1, 256));
-  validate->add_option("-o,--output", output_dir, "also write validate.csv into this folder");
+  validate->add_option("-o,--output", output_dir, "also write validate.csv and serving.csv into this folder");
+  bool validate_in_sample = false;
+  validate->add_flag("--in-sample", validate_in_sample,
+                     "serving: only the catalog's figures, no leave-one-model-out folds (what the fit reads)");
 
   try {
     app.parse(argc, argv);
@@ -109,7 +112,7 @@ int main(int argc, char** argv) {
       if (*tolerance_option) bp.tolerance = bp_tolerance;
       return command_breakpoint(bp);
     }
-    if (*validate) return command_validate(validate_only, jobs, output_dir);
+    if (*validate) return command_validate(validate_only, jobs, output_dir, !validate_in_sample);
     if (*topology) return command_topology(scenario_path, sets, topology_from, topology_to);
     if (*explain) return command_explain(scenario_path, sets, explain_minute, explain_session);
   } catch (const ConfigError& e) {

@@ -2,9 +2,6 @@
 // beside predicted with the error of each, so that a user sees how far to trust a
 // figure. It reports and exits 0 however large the errors; the tests assert.
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -164,144 +161,6 @@ void report_collectives(const Catalog& catalog, std::vector<CsvLine>& csv) {
   }
 }
 
-// ---- serving ----
-
-struct ServingOutcome {
-  ServingCase c;
-  std::optional<ServingMetrics> predicted;  // empty when the simulation failed
-};
-
-// Simulates every case, each in a child process (SimGrid allows one simulation per
-// process), `jobs` at a time. The child writes its metrics to a pipe.
-std::vector<ServingOutcome> simulate_all(const std::vector<ServingCase>& cases, const Catalog& catalog, int jobs) {
-  std::vector<ServingOutcome> outcomes;
-  for (const ServingCase& c : cases) outcomes.push_back({c, std::nullopt});
-  struct Child {
-    std::size_t index;
-    int read_fd;
-  };
-  std::map<pid_t, Child> running;
-  auto reap_one = [&]() {
-    int status = 0;
-    const pid_t pid = wait(&status);
-    const auto it = running.find(pid);
-    if (it == running.end()) return;
-    ServingMetrics m;
-    const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-                    read(it->second.read_fd, &m, sizeof m) == static_cast<ssize_t>(sizeof m);
-    if (ok) outcomes[it->second.index].predicted = m;
-    close(it->second.read_fd);
-    running.erase(it);
-  };
-  for (std::size_t i = 0; i < cases.size(); ++i) {
-    while (static_cast<int>(running.size()) >= jobs) reap_one();
-    int fds[2];
-    if (pipe(fds) != 0) throw std::runtime_error("validate: cannot create a pipe");
-    std::cout.flush();
-    std::cerr.flush();
-    const pid_t pid = fork();
-    if (pid < 0) throw std::runtime_error("validate: cannot fork");
-    if (pid == 0) {
-      close(fds[0]);
-      try {
-        const ServingMetrics m = simulate_serving(cases[i], catalog);
-        // sizeof m is far below PIPE_BUF: one write, whole, without a reader yet.
-        const bool written = write(fds[1], &m, sizeof m) == static_cast<ssize_t>(sizeof m);
-        std::_Exit(written ? 0 : kExitRunFailed);
-      } catch (const std::exception& e) {
-        std::cerr << "validate[" << cases[i].model.model << " batch " << cases[i].batch << "]: " << e.what() << '\n';
-        std::_Exit(kExitRunFailed);
-      }
-    }
-    close(fds[1]);
-    running.emplace(pid, Child{i, fds[0]});
-  }
-  while (!running.empty()) reap_one();
-  return outcomes;
-}
-
-struct Metric {
-  const char* name;  // in validate.csv
-  const char* label;
-  double scale;  // printed value = value * scale
-  const char* format;
-  double ServingMetrics::*field;
-};
-const Metric kServingMetrics[] = {
-    {"median_itl_s", "median ITL ms", 1e3, "{:>7.2f}", &ServingMetrics::median_itl_s},
-    {"energy_per_token_j", "energy J/token", 1.0, "{:>7.4f}", &ServingMetrics::energy_per_token_j},
-    {"power_w", "mean GPU power W", 1.0, "{:>7.0f}", &ServingMetrics::power_w},
-};
-
-// The largest |error| of each metric over the outcomes with batch <= max_batch.
-std::string worst_errors(const std::vector<ServingOutcome>& outcomes, int max_batch) {
-  std::string out;
-  for (const Metric& metric : kServingMetrics) {
-    const ServingOutcome* worst = nullptr;
-    double worst_error = -1;
-    for (const ServingOutcome& o : outcomes) {
-      if (!o.predicted || o.c.batch > max_batch) continue;
-      const double e = std::abs(signed_relative_error((*o.predicted).*metric.field, o.c.measured.*metric.field));
-      if (e > worst_error) {
-        worst_error = e;
-        worst = &o;
-      }
-    }
-    if (worst == nullptr) continue;
-    const std::string model = worst->c.model.model;
-    out += fmt::format("{}{} {} ({} batch {})", out.empty() ? "" : ", ", metric.name, abs_percent(worst_error),
-                       model.substr(model.find('/') + 1), worst->c.batch);
-  }
-  return out;
-}
-
-bool report_serving(const Catalog& catalog, int jobs, std::vector<CsvLine>& csv) {
-  std::vector<ServingCase> cases;
-  for (const ServingModel& model : kServingModels) {
-    for (const ServingCase& c : serving_cases(model, default_calibration_dir())) cases.push_back(c);
-  }
-  std::cout << fmt::format(
-      "serving: ML.ENERGY v3 ({}: vLLM, steady state, GPU energy) against simulations of {}/ with "
-      "serving.max_batch_seqs = requests.arrival.concurrency = B, requests.count = 20 B ({} points, {} at a time)\n",
-      kServingFile, calibration_scenario_dir(), cases.size(), jobs);
-  const std::vector<ServingOutcome> outcomes = simulate_all(cases, catalog, jobs);
-  bool all_ok = true;
-  for (const ServingModel& model : kServingModels) {
-    std::string head = fmt::format("  {:>6} ", "batch"), units = fmt::format("  {:>6} ", "");
-    for (const Metric& metric : kServingMetrics) {
-      head += fmt::format("| {:<25} ", metric.label);
-      units += fmt::format("| {:>7} {:>7} {:>8} ", "meas", "pred", "error");
-    }
-    std::cout << fmt::format("\n  {} at TP{} ({})\n", model.model, model.tp, model.scenario) << trim_right(head)
-              << "\n" << trim_right(units) << "\n";
-    for (const ServingOutcome& o : outcomes) {
-      if (std::string(o.c.model.model) != model.model) continue;
-      const bool tested = std::find(kServingTestedBatches.begin(), kServingTestedBatches.end(), o.c.batch) !=
-                          kServingTestedBatches.end();
-      std::string line = fmt::format("  {:>5}{} ", o.c.batch, tested ? "*" : " ");
-      if (!o.predicted) {
-        all_ok = false;
-        std::cout << line << "| simulation failed (see above)\n";
-        continue;
-      }
-      for (const Metric& metric : kServingMetrics) {
-        const double measured = o.c.measured.*metric.field, predicted = (*o.predicted).*metric.field;
-        line += "| " + fmt::format(fmt::runtime(metric.format), measured * metric.scale) + ' ' +
-                fmt::format(fmt::runtime(metric.format), predicted * metric.scale) + ' ' +
-                fmt::format("{:>8} ", percent(signed_relative_error(predicted, measured)));
-        csv.push_back({"serving", fmt::format("{} tp{} batch {}", model.model, model.tp, o.c.batch), metric.name,
-                       measured, predicted});
-      }
-      std::cout << trim_right(line) << "\n";
-    }
-  }
-  std::cout << "\n  * the batches the tests check (ctest -R ML.ENERGY)\n";
-  std::cout << fmt::format("  worst |error| over batches 8..{}: {}\n", kServingMaxTestedBatch,
-                           worst_errors(outcomes, kServingMaxTestedBatch));
-  std::cout << fmt::format("  worst |error| over all batches: {}\n", worst_errors(outcomes, 1 << 30));
-  return all_ok;
-}
-
 void write_csv(const std::string& path, const std::vector<CsvLine>& lines) {
   std::ofstream out(path);
   if (!out) throw std::runtime_error(path + ": cannot write");
@@ -314,7 +173,7 @@ void write_csv(const std::string& path, const std::vector<CsvLine>& lines) {
 
 }  // namespace
 
-int command_validate(const std::string& only, int jobs, const std::string& dir) {
+int command_validate(const std::string& only, int jobs, const std::string& dir, bool cross_validate) {
   const Catalog catalog = load_catalog(default_catalog_dir());
   std::vector<CsvLine> csv;
   std::cout << "convsim validate: predictions against the measurements in " << default_calibration_dir()
@@ -322,7 +181,7 @@ int command_validate(const std::string& only, int jobs, const std::string& dir) 
   if (only.empty() || only == "operators") report_operators(catalog, csv);
   if (only.empty() || only == "collectives") report_collectives(catalog, csv);
   bool serving_ok = true;
-  if (only.empty() || only == "serving") serving_ok = report_serving(catalog, jobs, csv);
+  if (only.empty() || only == "serving") serving_ok = report_serving_rows(catalog, jobs, cross_validate, dir);
   if (!dir.empty()) {
     fs::create_directories(dir);
     const std::string path = (fs::path(dir) / "validate.csv").string();

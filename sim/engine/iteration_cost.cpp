@@ -71,7 +71,34 @@ bool CostModel::send_crosses_nodes(int stage) const {
   return (stage * tp) / g != ((stage + 1) * tp) / g;
 }
 
+WorkRates work_rates(const GpuSpec& gpu, Precision weights, const StageWork& work, double time_s) {
+  const bool fp8_matmuls = weights == Precision::fp8 && gpu.peak_flops_per_s.count(Precision::fp8) > 0;
+  const double matmul_flops = work[KernelClass::projections].flops + work[KernelClass::mlp].flops +
+                              work[KernelClass::lm_head].flops;
+  WorkRates rates;
+  rates.hbm_bytes_per_s = work.hbm_bytes() / time_s;
+  rates.fp8_flops_per_s = fp8_matmuls ? matmul_flops / time_s : 0.0;
+  rates.bf16_flops_per_s = (work.flops() - (fp8_matmuls ? matmul_flops : 0.0)) / time_s;
+  return rates;
+}
+
 IterationCost CostModel::iteration(const std::vector<SequenceWork>& batch) const {
+  // A decode-only batch runs as the CUDA graph of the next captured size: the
+  // padding rows go through every matmul (their attention is one token each).
+  const EngineProfile& engine = scenario_.serving.engine;
+  const bool decode_only = std::all_of(batch.begin(), batch.end(), [](const SequenceWork& w) { return w.new_tokens == 1; });
+  const long n = static_cast<long>(batch.size());
+  const long padded = decode_only ? engine.padded_decode_batch(n) : n;
+  if (padded > n) {
+    std::vector<SequenceWork> with_padding = batch;
+    with_padding.resize(static_cast<std::size_t>(padded), SequenceWork{1, 0, false});
+    return iteration_of(with_padding, false);
+  }
+  return iteration_of(batch, decode_only && engine.runs_eager(n) && engine.eager_launch_s > 0);
+}
+
+IterationCost CostModel::iteration_of(const std::vector<SequenceWork>& batch, bool eager) const {
+  const EngineProfile& engine = scenario_.serving.engine;
   IterationCost cost;
   const ModelChoice& model = scenario_.model;
   const GpuSpec& gpu = scenario_.cluster.gpu;
@@ -80,10 +107,13 @@ IterationCost CostModel::iteration(const std::vector<SequenceWork>& batch) const
     StageCost stage;
     stage.work = stage_work(model.spec, Precisions{model.weights, model.kv_cache}, sharding(s), batch);
     stage.timing = stage_time(gpu, model.weights, stage.work);
+    if (eager) {  // launched one by one, outside any captured graph
+      int kernels = 0;
+      for (const KernelWork& k : stage.work.by_class) kernels += k.kernels;
+      stage.timing.compute_s += kernels * scenario_.serving.engine.eager_launch_s;
+    }
     const double t = stage.timing.compute_s;
-    const double memory_utilisation = t > 0 ? stage.work.hbm_bytes() / (t * gpu.hbm_bytes_per_s) : 0.0;
-    const double compute_utilisation = t > 0 ? stage.work.flops() / (t * gpu.peak_for(model.weights)) : 0.0;
-    stage.busy_power_w = busy_power_w(gpu, memory_utilisation, compute_utilisation);
+    stage.busy_power_w = t > 0 ? busy_power_w(gpu, work_rates(gpu, model.weights, stage.work, t)) : host_wait_power_w(gpu);
     const FabricSpec& up = scenario_.cluster.scale_up;
     // A TP group inside one NVSwitch node: every GPU reaches every other directly
     // (vLLM's custom all-reduce); on PCIe-switch nodes NCCL's ring.
@@ -106,8 +136,8 @@ IterationCost CostModel::iteration(const std::vector<SequenceWork>& batch) const
           std::max(0.0, ring_s - stage.timing.by_class[static_cast<int>(KernelClass::attention)].time_s);
     }
     if (stage.work.all_to_all_bytes > 0) {
-      stage.all_to_all_s =
-          stage.work.all_to_alls * wide.latency_s + stage.work.all_to_all_bytes / wide.bandwidth_bytes_per_s;
+      stage.all_to_all_s = stage.work.all_to_alls * (wide.latency_s + engine.moe_all_to_all_kernel_s) +
+                           stage.work.all_to_all_bytes / wide.bandwidth_bytes_per_s;
     }
     cost.uncontended_s += t + stage.communication_s();
     cost.floor_s += stage.timing.floor_s;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "models/power.hpp"
 #include "models/roofline.hpp"
 #include "models/transformer_cost.hpp"
 #include "sim/cluster/collectives.hpp"
@@ -28,6 +29,10 @@ struct StageCost {
   }
 };
 
+// The rates at which one GPU moves HBM bytes and computes FLOPs (by tensor-core
+// precision) while it runs `work` for time_s. REQUIRES: time_s > 0.
+WorkRates work_rates(const GpuSpec& gpu, Precision weights, const StageWork& work, double time_s);
+
 struct IterationCost {
   std::vector<StageCost> stages;
   double uncontended_s = 0;  // sum over stages of compute, collectives and sends
@@ -45,6 +50,8 @@ class CostModel {
  public:
   explicit CostModel(const Scenario& scenario);
 
+  // The iteration as the serving engine runs it: a decode-only batch padded to its
+  // CUDA-graph size, or launched kernel by kernel above the largest one.
   IterationCost iteration(const std::vector<SequenceWork>& batch) const;
 
   // Each sequence's share of an iteration's work, summing to 1: the weights read
@@ -90,6 +97,7 @@ class CostModel {
   };
   static SequenceBytes sequence_bytes_of(const ModelSpec& model, Precision kv_cache, Sharding sharding);
 
+  IterationCost iteration_of(const std::vector<SequenceWork>& batch, bool eager) const;
   const Scenario& scenario_;
   Sharding sharding(int stage) const;
   double free_bytes(int stage) const;

@@ -6,7 +6,9 @@
 #include <vector>
 
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
+#include "models/power.hpp"
 #include "sim/scenario/config_error.hpp"
 #include "sim/scenario/yaml_reader.hpp"
 
@@ -79,10 +81,25 @@ GpuSpec read_gpu(const MapReader& m) {
   }
   if (m.has("power_coefficients")) {
     const MapReader k = m.child("power_coefficients");
-    k.allow_only({"memory", "compute", "communication"});
-    gpu.power.memory = k.number_or("memory", gpu.power.memory, Limits::at_least(0));
-    gpu.power.compute = k.number_or("compute", gpu.power.compute, Limits::at_least(0));
-    gpu.power.communication = k.number_or("communication", gpu.power.communication, Limits::between(0, 1));
+    k.allow_only({"static_w", "j_per_hbm_byte", "j_per_flop_bf16", "j_per_flop_fp8", "collective_w", "fitted_by"});
+    PowerCoefficients& c = gpu.power;
+    c.static_w = k.number("static_w", Limits::at_least(0));
+    c.j_per_hbm_byte = k.number("j_per_hbm_byte", Limits::at_least(0));
+    c.j_per_flop_bf16 = k.number("j_per_flop_bf16", Limits::at_least(0));
+    c.j_per_flop_fp8 = k.number_or("j_per_flop_fp8", c.j_per_flop_bf16 / 2, Limits::at_least(0));
+    c.collective_w = k.number("collective_w", Limits::at_least(0));
+    k.string_or("fitted_by", "");
+    if (c.static_w < gpu.power_idle_w || c.static_w >= gpu.power_max_w) {
+      at.fail(k.spot("static_w"), fmt::format("static_w = {} must be in [power_idle_w, power_max_w) = [{}, {})",
+                                              format_number(c.static_w), format_number(gpu.power_idle_w),
+                                              format_number(gpu.power_max_w)));
+    }
+    if (c.static_w + c.collective_w > gpu.power_max_w) {
+      at.fail(k.spot("collective_w"), fmt::format("static_w + collective_w = {} W is above power_max_w = {} W: a GPU "
+                                                  "waiting in a collective cannot draw more than its board limit",
+                                                  format_number(c.static_w + c.collective_w),
+                                                  format_number(gpu.power_max_w)));
+    }
   }
   gpu.sources = m.string_list("sources");
   m.string_or("notes", "");
@@ -104,6 +121,48 @@ FabricSpec read_fabric(const MapReader& m) {
   fabric.sources = m.string_list("sources");
   m.string_or("notes", "");
   return fabric;
+}
+
+EngineProfile read_engine(const MapReader& m) {
+  m.allow_only({"name", "description", "iteration_host_s", "host_s_per_sequence", "cuda_graph_batch_sizes",
+                "eager_launch_s", "default_max_batch_seqs", "default_prefill_chunk_tokens", "allreduce",
+                "moe_all_to_all_kernel_s", "fitted_by",
+                "sources", "notes"});
+  EngineProfile e;
+  e.name = m.string("name");
+  std::vector<std::string> known(std::begin(kEngineNames), std::end(kEngineNames));
+  if (std::find(known.begin(), known.end(), e.name) == known.end()) {
+    m.locator().fail(m.spot("name"), fmt::format("no serving engine implementation is named '{}' (there are: {})",
+                                                 e.name, fmt::join(known, ", ")));
+  }
+  e.description = m.string("description");
+  e.iteration_host_s = m.number("iteration_host_s", Limits::at_least(0));
+  e.host_s_per_sequence = m.number("host_s_per_sequence", Limits::at_least(0));
+  if (m.has("cuda_graph_batch_sizes")) {
+    const YAML::Node list = m.get("cuda_graph_batch_sizes");
+    if (!list.IsSequence()) m.locator().fail(list, "cuda_graph_batch_sizes must be a list of batch sizes");
+    for (const YAML::Node& item : list) {
+      long long n = 0;
+      try {
+        n = item.as<long long>();
+      } catch (const YAML::Exception&) {
+        m.locator().fail(item, "a CUDA-graph batch size must be a whole number >= 1");
+      }
+      if (n < 1 || (!e.cuda_graph_batch_sizes.empty() && n <= e.cuda_graph_batch_sizes.back())) {
+        m.locator().fail(item, "CUDA-graph batch sizes must be >= 1 and increasing");
+      }
+      e.cuda_graph_batch_sizes.push_back(static_cast<int>(n));
+    }
+  }
+  e.eager_launch_s = m.number_or("eager_launch_s", 0.0, Limits::at_least(0));
+  e.default_max_batch_seqs = m.int_value("default_max_batch_seqs", Limits::at_least(1));
+  e.default_prefill_chunk_tokens = m.integer("default_prefill_chunk_tokens", Limits::at_least(1));
+  e.allreduce = m.choice("allreduce", {"custom", "nccl"}) == "custom" ? EngineAllReduce::custom : EngineAllReduce::nccl;
+  e.moe_all_to_all_kernel_s = m.number("moe_all_to_all_kernel_s", Limits::at_least(0));
+  e.fitted_by = m.string_or("fitted_by", "");
+  e.sources = m.string_list("sources");
+  m.string_or("notes", "");
+  return e;
 }
 
 template <typename Spec>
@@ -149,6 +208,7 @@ Catalog load_catalog(const std::string& dir) {
   load_folder<ModelSpec>(root / "models", catalog.models, &read_model_preset, "the model preset");
   load_folder<GpuSpec>(root / "gpus", catalog.gpus, &read_gpu, "the GPU preset");
   load_folder<FabricSpec>(root / "fabrics", catalog.fabrics, &read_fabric, "the fabric preset");
+  load_folder<EngineProfile>(root / "engines", catalog.engines, &read_engine, "the engine profile");
   return catalog;
 }
 

@@ -116,16 +116,34 @@ TEST_CASE("FP8 weights halve the weight bytes and use the FP8 peak where the GPU
   CHECK(mlp_fp8.time_s < mlp_bf16.time_s);
 }
 
-TEST_CASE("GPU power stays between idle and the board limit whatever the load") {
+TEST_CASE("busy power is static + J/byte x bytes/s + J/FLOP x FLOP/s, capped at the board limit") {
   for (const auto& [name, gpu] : test::catalog().gpus) {
-    for (double um : {0.0, 0.3, 1.0, 5.0}) {
-      for (double uc : {0.0, 0.3, 1.0, 5.0}) {
-        const double p = busy_power_w(gpu, um, uc);
-        INFO(name << " u_memory " << um << " u_compute " << uc);
-        CHECK(p >= gpu.power_idle_w);
-        CHECK(p <= gpu.power_max_w);
-      }
-    }
-    CHECK(communication_power_w(gpu) <= gpu.power_max_w);
+    INFO(name);
+    const PowerCoefficients& k = gpu.power;
+    const WorkRates light{0.5e12, 20e12, 0};  // a decode step's order of magnitude
+    const double expected = k.static_w + k.j_per_hbm_byte * 0.5e12 + k.j_per_flop_bf16 * 20e12;
+    CHECK(busy_power_w(gpu, light) == Approx(std::min(expected, gpu.power_max_w)).epsilon(1e-12));
+    const WorkRates fp8{0, 0, 100e12};
+    CHECK(busy_power_w(gpu, fp8) ==
+          Approx(std::min(k.static_w + k.j_per_flop_fp8 * 100e12, gpu.power_max_w)).epsilon(1e-12));
+    // Far beyond any roof the formula would exceed the board limit: the cap holds.
+    const WorkRates beyond{1e15, 1e18, 0};
+    CHECK(k.static_w + k.j_per_hbm_byte * 1e15 + k.j_per_flop_bf16 * 1e18 > gpu.power_max_w);
+    CHECK(busy_power_w(gpu, beyond) == gpu.power_max_w);
+    CHECK(communication_power_w(gpu) == Approx(k.static_w + k.collective_w));
+    CHECK(host_wait_power_w(gpu) == Approx(k.static_w));
   }
+}
+
+TEST_CASE("an H200 does not draw less than an H100 on the same memory-bound work (same die, faster HBM)") {
+  const GpuSpec& h100 = test::catalog().gpus.at("h100-sxm");
+  const GpuSpec& h200 = test::catalog().gpus.at("h200");
+  // 10 GB of weights streamed at each GPU's memory roof, 2 FLOPs per byte.
+  const double bytes = 10e9;
+  const double h100_s = bytes / (h100.hbm_bytes_per_s * h100.efficiency.memory);
+  const double h200_s = bytes / (h200.hbm_bytes_per_s * h200.efficiency.memory);
+  const double h100_w = busy_power_w(h100, WorkRates{bytes / h100_s, 2 * bytes / h100_s, 0});
+  const double h200_w = busy_power_w(h200, WorkRates{bytes / h200_s, 2 * bytes / h200_s, 0});
+  INFO("H100 " << h100_w << " W, H200 " << h200_w << " W");
+  CHECK(h200_w >= h100_w);
 }

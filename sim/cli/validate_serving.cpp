@@ -1,0 +1,208 @@
+// convsim validate, serving part: every measured serving configuration (ML.ENERGY v3
+// and TensorRT-LLM's throughput table) simulated twice, with the catalog's fitted
+// figures (in-sample) and with the figures fitted without the row's model
+// (leave-one-model-out), each in its own process. Prints the error statistics and
+// writes serving.csv (one line per row and mode, with the features the fitting
+// script reads).
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "sim/cli/commands.hpp"
+#include "sim/scenario/serving_fits.hpp"
+#include "sim/validation/cross_validation.hpp"
+#include "sim/validation/serving_rows.hpp"
+
+namespace fs = std::filesystem;
+
+namespace convsim::cli {
+namespace {
+
+struct Job {
+  const ServingRow* row;
+  const FittedFigures* fit;  // nullptr: the catalog as it is (in-sample)
+  std::string mode;          // in_sample or cross_validated
+  std::optional<ServingOutcomeMetrics> predicted;
+};
+
+// Each job in a child process (one simulation per process), `jobs` at a time; the
+// child writes its metrics (plain doubles) to a pipe.
+void run_jobs(std::vector<Job>& work, const Catalog& catalog, int jobs) {
+  std::map<pid_t, std::pair<std::size_t, int>> running;
+  std::size_t done = 0;
+  auto reap_one = [&]() {
+    int status = 0;
+    const pid_t pid = wait(&status);
+    const auto it = running.find(pid);
+    if (it == running.end()) return;
+    ServingOutcomeMetrics m;
+    const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+                    read(it->second.second, &m, sizeof m) == static_cast<ssize_t>(sizeof m);
+    if (ok) work[it->second.first].predicted = m;
+    close(it->second.second);
+    running.erase(it);
+    ++done;
+    if (isatty(STDERR_FILENO) != 0) std::cerr << fmt::format("\r  {}/{} simulations", done, work.size()) << std::flush;
+  };
+  for (std::size_t i = 0; i < work.size(); ++i) {
+    while (static_cast<int>(running.size()) >= jobs) reap_one();
+    int fds[2];
+    if (pipe(fds) != 0) throw std::runtime_error("validate: cannot create a pipe");
+    std::cout.flush();
+    std::cerr.flush();
+    const pid_t pid = fork();
+    if (pid < 0) throw std::runtime_error("validate: cannot fork");
+    if (pid == 0) {
+      close(fds[0]);
+      try {
+        const ServingOutcomeMetrics m = simulate_row(*work[i].row, catalog, work[i].fit);
+        const bool written = write(fds[1], &m, sizeof m) == static_cast<ssize_t>(sizeof m);
+        std::_Exit(written ? 0 : kExitRunFailed);
+      } catch (const std::exception& e) {
+        std::cerr << "validate[" << work[i].row->label() << "]: " << e.what() << '\n';
+        std::_Exit(kExitRunFailed);
+      }
+    }
+    close(fds[1]);
+    running.emplace(pid, std::make_pair(i, fds[0]));
+  }
+  while (!running.empty()) reap_one();
+  if (isatty(STDERR_FILENO) != 0) std::cerr << "\n";
+}
+
+struct Metric {
+  const char* name;
+  double ServingOutcomeMetrics::*field;
+};
+constexpr Metric kMlenergyMetrics[] = {
+    {"median ITL", &ServingOutcomeMetrics::median_itl_s},
+    {"GPU energy per output token", &ServingOutcomeMetrics::energy_per_token_j},
+    {"mean GPU power", &ServingOutcomeMetrics::power_w},
+    {"output throughput", &ServingOutcomeMetrics::output_tokens_per_s},
+};
+
+std::vector<ErrorPoint> points_of(const std::vector<Job>& work, const std::string& source, const std::string& mode,
+                                  double ServingOutcomeMetrics::*field) {
+  std::vector<ErrorPoint> points;
+  for (const Job& j : work) {
+    if (j.row->source != source || j.mode != mode || !j.predicted) continue;
+    points.push_back({j.row->measured.*field, (*j.predicted).*field,
+                      {j.row->family, j.row->gpu, j.row->precision, batch_bucket(j.row->batch), j.row->task}});
+  }
+  return points;
+}
+
+std::string pct(double f) { return fmt::format("{:+.1f}%", 100 * f); }
+std::string abs_pct(double f) { return fmt::format("{:.1f}%", 100 * f); }
+
+void print_stats_header() {
+  std::cout << fmt::format("  {:<30} {:>5} {:>12} {:>11} {:>9} {:>11}\n", "", "rows", "median |err|", "median err",
+                           "worst", "within 25%");
+}
+
+void print_stats(const ErrorStats& s, const std::string& indent = "") {
+  std::cout << fmt::format("  {:<30} {:>5} {:>12} {:>11} {:>9} {:>11}\n", indent + s.group, s.count,
+                           abs_pct(s.median_abs), pct(s.median_signed), abs_pct(s.worst_abs), abs_pct(s.within_25));
+}
+
+void write_serving_csv(const std::string& path, const std::vector<Job>& work) {
+  std::ofstream out(path);
+  if (!out) throw std::runtime_error(path + ": cannot write");
+  out << "source,line,preset,fold,family,gpu,precision,task,tp,ep,batch,mode,"
+         "measured_itl_s,predicted_itl_s,measured_energy_per_token_j,predicted_energy_per_token_j,"
+         "measured_power_w,predicted_power_w,measured_output_tokens_per_s,predicted_output_tokens_per_s,"
+         "span_s,output_tokens,decode_sequences_mean,gpu_compute_s,gpu_comm_s,gpu_host_s,gpu_idle_s,hbm_bytes,"
+         "bf16_flops,fp8_flops\n";
+  for (const Job& j : work) {
+    if (!j.predicted) continue;
+    const ServingRow& r = *j.row;
+    const ServingOutcomeMetrics& p = *j.predicted;
+    out << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},", r.source, r.line, r.preset, fold_of(r), r.family, r.gpu,
+                       r.precision, r.task, r.tp, r.ep, r.batch, j.mode)
+        << fmt::format("{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},", r.measured.median_itl_s,
+                       p.median_itl_s, r.measured.energy_per_token_j, p.energy_per_token_j, r.measured.power_w,
+                       p.power_w, r.measured.output_tokens_per_s, p.output_tokens_per_s)
+        << fmt::format("{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g}\n", p.span_s,
+                       p.output_tokens, p.decode_sequences_mean, p.gpu_compute_s, p.gpu_comm_s, p.gpu_host_s,
+                       p.gpu_idle_s, p.hbm_bytes, p.bf16_flops, p.fp8_flops);
+  }
+}
+
+}  // namespace
+
+bool report_serving_rows(const Catalog& catalog, int jobs, bool cross_validate, const std::string& dir) {
+  const std::string data = default_calibration_dir();
+  const std::vector<ServingRow> mlenergy = mlenergy_rows(data);
+  const std::vector<ServingRow> trtllm = trtllm_rows(data);
+  std::optional<ServingFits> fits;
+  if (cross_validate) fits = load_serving_fits(default_serving_fits_path());
+  std::vector<Job> work;
+  for (const auto* rows : {&mlenergy, &trtllm}) {
+    for (const ServingRow& row : *rows) {
+      work.push_back({&row, nullptr, "in_sample", std::nullopt});
+      if (!cross_validate || row.source != "mlenergy") continue;
+      const auto fold = fits->without.find(fold_of(row));
+      if (fold == fits->without.end()) {
+        throw std::runtime_error(fmt::format("{}: no fold without '{}' (rerun tools/fit_serving.py)", fits->path,
+                                             fold_of(row)));
+      }
+      work.push_back({&row, &fold->second, "cross_validated", std::nullopt});
+    }
+  }
+  std::cout << fmt::format(
+      "serving: {} rows of {} (vLLM, H100 and B200) and {} of {} (TensorRT-LLM, H100 and H200), {} simulations, "
+      "{} at a time\n",
+      mlenergy.size(), kMlenergyFile, trtllm.size(), kTrtllmFile, work.size(), jobs);
+  run_jobs(work, catalog, jobs);
+  bool all_ok = true;
+  for (const Job& j : work) {
+    if (!j.predicted) {
+      all_ok = false;
+      std::cout << "  simulation failed: " << j.row->label() << " (" << j.mode << ")\n";
+    }
+  }
+  std::vector<std::string> modes = {"in_sample"};
+  if (cross_validate) modes.insert(modes.begin(), "cross_validated");
+  for (const std::string& mode : modes) {
+    std::cout << (mode == "cross_validated"
+                      ? fmt::format("\n  leave-one-model-out: each model predicted with the figures fitted without it "
+                                    "({})\n",
+                                    fits->path)
+                      : std::string("\n  in-sample: the catalog's figures, fitted on every row\n"));
+    print_stats_header();
+    for (const Metric& metric : kMlenergyMetrics) {
+      print_stats(error_stats(metric.name, points_of(work, "mlenergy", mode, metric.field)));
+    }
+    if (mode != modes.front()) continue;
+    for (const Metric& metric : kMlenergyMetrics) {
+      std::cout << fmt::format("\n  {} by group ({})\n", metric.name, mode);
+      const std::vector<ErrorStats> groups = error_breakdown(points_of(work, "mlenergy", mode, metric.field));
+      for (std::size_t i = 1; i < groups.size(); ++i) print_stats(groups[i], "  ");
+    }
+  }
+  std::cout << "\n  TensorRT-LLM maximum throughput (trtllm engine profile)\n";
+  print_stats_header();
+  const std::vector<ErrorPoint> trt = points_of(work, "trtllm", "in_sample", &ServingOutcomeMetrics::output_tokens_per_s);
+  print_stats(error_stats("output throughput", trt));
+  for (const ErrorStats& s : error_breakdown(trt)) {
+    if (s.group != "all" && s.group.find("batch") == std::string::npos) print_stats(s, "  ");
+  }
+  if (!dir.empty()) {
+    fs::create_directories(dir);
+    const std::string path = (fs::path(dir) / "serving.csv").string();
+    write_serving_csv(path, work);
+    std::cout << "\n  every row in " << path << "\n";
+  }
+  return all_ok;
+}
+
+}  // namespace convsim::cli

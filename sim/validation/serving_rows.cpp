@@ -1,0 +1,196 @@
+#include "sim/validation/serving_rows.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "sim/accounting/energy.hpp"
+#include "sim/engine/simulation.hpp"
+#include "sim/scenario/loader.hpp"
+
+namespace convsim {
+namespace {
+
+struct KnownModel {
+  const char* name;    // as the measurement file writes it
+  const char* preset;  // catalog model
+  const char* family;
+};
+
+// Both Llama-3.x-70B checkpoints share one architecture: they form one
+// cross-validation fold (ServingRow::preset of the 3.3 rows is llama-3.3-70b, its
+// fold is llama-3.1-70b's, see fold_of).
+constexpr KnownModel kModels[] = {
+    {"meta-llama/Llama-3.1-8B-Instruct", "llama-3.1-8b", "dense"},
+    {"meta-llama/Llama-3.1-70B-Instruct", "llama-3.1-70b", "dense"},
+    {"meta-llama/Llama-3.3-70B-Instruct", "llama-3.3-70b", "dense"},
+    {"meta-llama/Llama-3.1-405B-Instruct", "llama-3.1-405b", "dense"},
+    {"Qwen/Qwen3-8B", "qwen3-8b", "dense"},
+    {"Qwen/Qwen3-14B", "qwen3-14b", "dense"},
+    {"Qwen/Qwen3-32B", "qwen3-32b", "dense"},
+    {"google/gemma-3-12b-it", "gemma-3-12b", "dense"},
+    {"Qwen/Qwen3-235B-A22B-Instruct-2507", "qwen3-235b-a22b", "moe"},
+    {"Qwen/Qwen3-235B-A22B-Thinking-2507", "qwen3-235b-a22b", "moe"},
+    {"meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8", "llama-4-maverick", "moe"},
+    {"nvidia/NVIDIA-Nemotron-Nano-12B-v2", "nemotron-nano-12b-v2", "hybrid"},
+    {"Llama 3.1 8B", "llama-3.1-8b", "dense"},
+    {"Llama 3.3 70B", "llama-3.3-70b", "dense"},
+    {"Llama 3.1 405B", "llama-3.1-405b", "dense"},
+};
+
+const KnownModel& known_model(const CsvRow& row, const std::string& name) {
+  for (const KnownModel& m : kModels) {
+    if (name == m.name) return m;
+  }
+  throw CalibrationDataError(fmt::format("{}:{}: column 'model': no catalog preset is mapped to '{}'", row.path(),
+                                         row.line(), name));
+}
+
+std::string gpu_preset(const CsvRow& row) {
+  const std::string& gpu = row.text("gpu");
+  if (gpu == "H100") return "h100-sxm";
+  if (gpu == "H200") return "h200";
+  if (gpu == "B200") return "b200";
+  throw CalibrationDataError(
+      fmt::format("{}:{}: column 'gpu': '{}' is not one of H100, H200, B200", row.path(), row.line(), gpu));
+}
+
+int whole(const CsvRow& row, const char* column) { return static_cast<int>(std::lround(row.number(column))); }
+
+std::string join_path(const std::string& dir, const std::string& file) { return dir + "/" + file; }
+
+// Prompt lengths of GPQA: not published; a question with its four choices is a few
+// hundred tokens (GPQA, Rein et al., arXiv:2311.12022: questions average about 130
+// words, choices about 15 each, plus the benchmark's instruction).
+constexpr double kGpqaPromptMedianTokens = 300;
+constexpr double kGpqaPromptSigma = 0.3;
+constexpr double kChatPromptMedianTokens = 200;  // tools/fit_workload.py
+constexpr double kChatPromptSigma = 0.7;
+// Requests per client: enough for a steady state of every batch, bounded so that
+// long reasoning outputs (GPQA: 7,000-9,000 tokens) do not make a run long.
+constexpr double kOutputTokensPerClient = 8000;
+
+}  // namespace
+
+std::string ServingRow::label() const {
+  return fmt::format("{} {} tp{} ep{} {} {} batch {}", preset, gpu, tp, ep, precision, task, batch);
+}
+
+std::vector<ServingRow> mlenergy_rows(const std::string& data_dir) {
+  std::vector<ServingRow> rows;
+  for (const CsvRow& row : read_csv(join_path(data_dir, kMlenergyFile))) {
+    const KnownModel& m = known_model(row, row.text("model"));
+    ServingRow r;
+    r.source = "mlenergy";
+    r.line = row.line();
+    r.model = row.text("model");
+    r.preset = m.preset;
+    r.family = m.family;
+    r.gpu = gpu_preset(row);
+    r.precision = row.text("weight_precision") == "fp8" ? "fp8" : "bf16";
+    r.task = row.text("task");
+    r.num_gpus = whole(row, "num_gpus");
+    r.tp = whole(row, "tp");
+    r.ep = whole(row, "ep");
+    r.batch = whole(row, "max_num_seqs");
+    r.input_tokens = r.task == "gpqa" ? kGpqaPromptMedianTokens : kChatPromptMedianTokens;
+    r.output_tokens = row.number("avg_output_len");
+    r.output_cv = row.number("output_len_cv");
+    const double per_client = std::clamp(std::round(kOutputTokensPerClient / r.output_tokens), 3.0, 20.0);
+    r.requests = static_cast<long>(per_client) * r.batch;
+    r.measured.median_itl_s = row.number("median_itl_ms") * 1e-3;
+    r.measured.energy_per_token_j = row.number("energy_per_token_j");
+    r.measured.power_w = row.number("avg_power_w");
+    r.measured.output_tokens_per_s = row.number("output_tok_per_s");
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+std::vector<ServingRow> trtllm_rows(const std::string& data_dir) {
+  std::vector<ServingRow> rows;
+  for (const CsvRow& row : read_csv(join_path(data_dir, kTrtllmFile))) {
+    const KnownModel& m = known_model(row, row.text("model"));
+    ServingRow r;
+    r.source = "trtllm";
+    r.line = row.line();
+    r.model = row.text("model");
+    r.preset = m.preset;
+    r.family = m.family;
+    r.gpu = gpu_preset(row);
+    r.precision = row.text("precision");
+    r.tp = whole(row, "tp");
+    r.num_gpus = r.tp;
+    r.input_tokens = row.number("isl");
+    r.output_tokens = row.number("osl");
+    r.task = fmt::format("{:.0f}/{:.0f}", r.input_tokens, r.output_tokens);
+    r.requests = whole(row, "num_requests");
+    r.measured.output_tokens_per_s = row.number("output_tok_per_s");
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+std::string fold_of(const ServingRow& row) { return row.preset == "llama-3.3-70b" ? "llama-3.1-70b" : row.preset; }
+
+std::string row_scenario_path(const ServingRow& row) {
+  return join_path(calibration_scenario_dir(), row.source == "trtllm" ? "trtllm-perf.yaml" : "mlenergy-v3.yaml");
+}
+
+std::vector<Override> row_overrides(const ServingRow& row) {
+  std::vector<Override> o = {
+      {"model.preset", row.preset},
+      {"model.weights", row.precision},
+      {"cluster.gpu", row.gpu},
+      {"cluster.gpus_per_node", std::to_string(row.num_gpus)},
+      {"parallelism.tp", std::to_string(row.tp)},
+      {"requests.count", std::to_string(row.requests)},
+  };
+  if (row.ep > 1) o.push_back({"parallelism.ep", std::to_string(row.ep)});
+  if (row.source == "trtllm") {
+    o.push_back({"model.kv_cache", row.precision});  // FP8 KV cache with the FP8 checkpoints
+    o.push_back({"requests.input_tokens", fmt::format("{{fixed: {:.0f}}}", row.input_tokens)});
+    o.push_back({"requests.output_tokens", fmt::format("{{fixed: {:.0f}}}", row.output_tokens)});
+    return o;
+  }
+  // Lognormal with the row's mean and coefficient of variation:
+  // sigma^2 = ln(1 + cv^2), median = mean / exp(sigma^2 / 2).
+  const double sigma = std::sqrt(std::log1p(row.output_cv * row.output_cv));
+  const double median = row.output_tokens / std::exp(sigma * sigma / 2);
+  const bool gpqa = row.task == "gpqa";
+  o.push_back({"requests.output_tokens", fmt::format("{{median: {:.1f}, sigma: {:.4f}}}", median, sigma)});
+  o.push_back({"requests.input_tokens", fmt::format("{{median: {:.0f}, sigma: {}}}", row.input_tokens,
+                                                    gpqa ? kGpqaPromptSigma : kChatPromptSigma)});
+  o.push_back({"serving.max_batch_seqs", std::to_string(row.batch)});
+  o.push_back({"requests.arrival.concurrency", std::to_string(row.batch)});
+  return o;
+}
+
+ServingOutcomeMetrics simulate_row(const ServingRow& row, const Catalog& catalog, const FittedFigures* fit) {
+  Scenario scenario = load_scenario(row_scenario_path(row), row_overrides(row), catalog);
+  if (fit != nullptr) apply_fit(scenario, *fit);
+  const RunResult result = simulate(scenario);
+  ServingOutcomeMetrics m;
+  for (const ReplyRecord& reply : result.replies) m.output_tokens += static_cast<double>(reply.output_tokens);
+  const double gpu_j = metered_gpu_energy_j(result);
+  m.span_s = result.end_s;
+  m.median_itl_s = result.inter_token_s.percentiles().p50;
+  m.energy_per_token_j = gpu_j / m.output_tokens;
+  m.power_w = gpu_j / result.end_s;
+  m.output_tokens_per_s = m.output_tokens / result.end_s;
+  m.decode_sequences_mean =
+      result.decode_iterations > 0 ? result.decode_tokens / static_cast<double>(result.decode_iterations) : 0.0;
+  for (const GpuMeter& g : result.gpus) {
+    m.gpu_compute_s += g.compute_s;
+    m.gpu_comm_s += g.comm_s;
+    m.gpu_host_s += g.host_s;
+    m.gpu_idle_s += result.end_s - g.active_time_s;
+    m.hbm_bytes += g.hbm_bytes;
+    m.bf16_flops += g.bf16_flops;
+    m.fp8_flops += g.fp8_flops;
+  }
+  return m;
+}
+
+}  // namespace convsim

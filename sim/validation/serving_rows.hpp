@@ -1,0 +1,77 @@
+#pragma once
+// Every measured serving configuration convsim is validated on, as a scenario:
+//   - The ML.ENERGY Leaderboard v3 (data/calibration/mlenergy_v3.csv, 230 rows):
+//     vLLM on H100 and B200, dense, MoE with expert parallelism, FP8, Mamba hybrids,
+//     chat and long reasoning outputs; median ITL, GPU energy per output token, mean
+//     GPU power and output throughput;
+//   - TensorRT-LLM's maximum offline throughput (data/calibration/
+//     trtllm_perf_overview.csv, 60 rows): FP8 on H100 and H200, output tokens per s.
+// A row becomes a scenario by overrides of a template (scenarios/calibration/),
+// and is predicted with the catalog's fitted figures or with those of a
+// cross-validation fold (fitted without the row's model, see serving_fits.hpp).
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/scenario/catalog.hpp"
+#include "sim/scenario/overrides.hpp"
+#include "sim/validation/calibration.hpp"
+#include "sim/scenario/serving_fits.hpp"
+
+namespace convsim {
+
+inline constexpr const char* kMlenergyFile = "mlenergy_v3.csv";
+inline constexpr const char* kTrtllmFile = "trtllm_perf_overview.csv";
+
+// What a serving run is judged on, and what the fit reads from it.
+struct ServingOutcomeMetrics {
+  double median_itl_s = 0;
+  double energy_per_token_j = 0;  // metered GPU energy per output token
+  double power_w = 0;             // metered GPU energy over the span, all GPUs
+  double output_tokens_per_s = 0;
+  // Features for tools/fit_serving.py, totals over every GPU of the run.
+  double span_s = 0;
+  double output_tokens = 0;
+  double decode_sequences_mean = 0;  // sequences per decode-carrying iteration
+  double gpu_compute_s = 0, gpu_comm_s = 0, gpu_host_s = 0, gpu_idle_s = 0;
+  double hbm_bytes = 0, bf16_flops = 0, fp8_flops = 0;
+};
+
+struct ServingRow {
+  std::string source;  // "mlenergy" or "trtllm"
+  int line = 0;        // in its file
+  std::string model;   // the file's name for it
+  std::string preset;  // the catalog model
+  std::string family;  // dense, moe or hybrid
+  std::string gpu;     // the catalog GPU
+  std::string precision;  // bf16 or fp8
+  std::string task;       // lm-arena-chat, gpqa, or "isl/osl" for TensorRT-LLM
+  int num_gpus = 1, tp = 1, ep = 1;
+  int batch = 0;          // max_num_seqs (ML.ENERGY) or the engine default (TensorRT-LLM)
+  long requests = 0;
+  double input_tokens = 0, output_tokens = 0, output_cv = 0;  // means and spread
+  ServingOutcomeMetrics measured;  // the file's figures (throughput only, for TensorRT-LLM)
+
+  std::string label() const;  // "Qwen3-8B H100 tp1 ep1 bf16 lm-arena-chat batch 64"
+};
+
+// The rows of both files. Throws CalibrationDataError (file:line) on a model or GPU
+// the mapping does not know, or a malformed cell.
+std::vector<ServingRow> mlenergy_rows(const std::string& data_dir);
+std::vector<ServingRow> trtllm_rows(const std::string& data_dir);
+
+// The cross-validation fold a row belongs to: its model preset, except that both
+// Llama-3.x-70B checkpoints (one architecture) form one fold, llama-3.1-70b.
+std::string fold_of(const ServingRow& row);
+
+// The template scenario and the overrides that make it the row's configuration.
+std::string row_scenario_path(const ServingRow& row);
+std::vector<Override> row_overrides(const ServingRow& row);
+
+// Loads the row's scenario, puts `fit` into it when given (the cross-validation
+// fold's figures), simulates it and returns its metrics. REQUIRES: no simulation
+// has run in this process (a SimGrid limit). Throws ConfigError.
+ServingOutcomeMetrics simulate_row(const ServingRow& row, const Catalog& catalog, const FittedFigures* fit);
+
+}  // namespace convsim

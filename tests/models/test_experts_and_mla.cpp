@@ -1,0 +1,54 @@
+// The busiest expert-parallel rank and MLA's two forms, against hand-worked cases.
+
+#include <cmath>
+
+#include <catch2/catch.hpp>
+
+#include "models/transformer_cost.hpp"
+#include "tests/support/scenario_fixture.hpp"
+
+using namespace convsim;
+
+TEST_CASE("the expected largest of n standard normals follows Blom's quantile (n - 0.375) / (n + 0.25)") {
+  // Standard normal table: the 0.72222 quantile is 0.5895, the 0.92647 quantile 1.4342.
+  CHECK(expected_max_standard_normal(1) == 0.0);
+  CHECK(expected_max_standard_normal(2) == Approx(0.5895).margin(2e-4));
+  CHECK(expected_max_standard_normal(8) == Approx(1.4342).margin(2e-4));
+  // Exact values for comparison (Tippett 1925): 0.5642 for 2, 1.4236 for 8.
+  CHECK(expected_max_standard_normal(2) == Approx(0.5642).margin(0.03));
+  CHECK(expected_max_standard_normal(8) == Approx(1.4236).margin(0.03));
+}
+
+TEST_CASE("the busiest of 2 expert-parallel ranks: 8 experts, top 2, one token, worked by hand") {
+  MoeSpec moe;
+  moe.experts = 8;
+  moe.top_k = 2;
+  moe.expert_ffn_dim = 16;
+  // q = 1 - (1 - 2/8)^1 = 0.25 that an expert is touched; a rank holds 4.
+  // distinct: 4 x 0.25 + z2 sqrt(4 x 0.25 x 0.75) = 1 + 0.5895 x 0.8660 = 1.5105
+  // assignments: 2 x 1/2 + z2 sqrt(2 x 1/2 x 1/2) = 1 + 0.5895 x 0.7071 = 1.4168
+  const BusiestExpertRank r = busiest_expert_rank(moe, 2, 1.0);
+  CHECK(r.distinct_experts == Approx(1.5105).margin(3e-4));
+  CHECK(r.assignments == Approx(1.4168).margin(3e-4));
+  // Without expert parallelism every GPU reads E q = 2 experts' slices, all 2 assignments.
+  const BusiestExpertRank all = busiest_expert_rank(moe, 1, 1.0);
+  CHECK(all.distinct_experts == Approx(2.0));
+  CHECK(all.assignments == Approx(2.0));
+  // Many tokens touch every expert: the busiest rank holds all 4 of its experts.
+  CHECK(busiest_expert_rank(moe, 2, 1000.0).distinct_experts == Approx(4.0));
+  // imbalance 1.5 scales the busiest rank's work, up to what it holds.
+  moe.imbalance = 1.5;
+  CHECK(busiest_expert_rank(moe, 2, 1.0).distinct_experts == Approx(1.5 * 1.5105).margin(5e-4));
+}
+
+TEST_CASE("MLA prefill FLOPs follow the un-absorbed form, decode the absorbed one (DeepSeek-V3)") {
+  const ModelSpec& m = test::catalog().models.at("deepseek-v3");
+  REQUIRE(m.mla);
+  const double h = 128, nope = 128, rope = 64, v = 128, latent_rank = 512, layers = 61;
+  // One prompt of 1,000 tokens over no context: n (c + n / 2) = 500,000 pairs per layer.
+  const StageWork prefill = stage_work(m, Precisions{}, Sharding{}, {SequenceWork{1000, 0, true}});
+  CHECK(prefill[KernelClass::attention].flops == Approx(layers * 2 * h * (nope + rope + v) * 500000.0));
+  // One decode token over 999 cached: 1 x (999 + 1/2) pairs, absorbed 2 h (2 L + r) each.
+  const StageWork decode = stage_work(m, Precisions{}, Sharding{}, {SequenceWork{1, 999, true}});
+  CHECK(decode[KernelClass::attention].flops == Approx(layers * 2 * h * (2 * latent_rank + rope) * 999.5));
+}

@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""Fit the serving figures convsim cannot take from a datasheet, on every row of the
+ML.ENERGY measurements (data/calibration/mlenergy_v3.csv), and the same figures
+without each model in turn (leave-one-model-out folds).
+
+What is fitted, and why it is a physical quantity:
+- vLLM's CPU-side time per iteration, iteration_host_s + host_s_per_sequence * n
+  (scheduling, input preparation, sampling, detokenisation of n sequences): it runs
+  on the host, so one pair serves H100 and B200 alike. Fitted on the median ITL: a
+  first pass simulates every row with no host time; the residual measured - simulated
+  ITL is regressed on the simulated decode batch (least squares on relative errors,
+  coefficients >= 0).
+- Per GPU model, the power coefficients of models/power.hpp: static_w (W while
+  running kernels), j_per_hbm_byte, j_per_flop_bf16 (FP8 half of it) and
+  collective_w. A second pass, with the fitted host time, gives each row's GPU
+  seconds computing, communicating, waiting on the host and idle, its HBM bytes and
+  FLOPs; mean power is linear in the coefficients, so they are fitted by
+  non-negative least squares on relative power errors, leaving out rows measured at
+  the board limit (there the cap, not the coefficients, sets the power).
+  Rows at batch < 8 are absent from the data; every other batch is used.
+
+Writes models/catalog/fits/serving.yaml (all rows and one fold per model) and puts
+the all-rows figures into models/catalog/engines/{vllm,sglang,trtllm}.yaml and the
+GPU presets (h100-sxm, b200; h200 takes h100-sxm's, the same GH100 die).
+
+Usage: tools/fit_serving.py [build/convsim] [--jobs N]   (about 10 minutes on 2 cores)
+"""
+import csv
+import itertools
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CATALOG = os.path.join(ROOT, "models", "catalog")
+FITTED_GPUS = ["h100-sxm", "b200"]
+SAME_DIE = {"h200": "h100-sxm"}  # GH100 in both: same static and per-FLOP draw; HBM3e per byte taken as HBM3's
+POWER_KEYS = ["static_w", "j_per_hbm_byte", "j_per_flop_bf16", "collective_w"]
+CAP_MARGIN = 0.97  # rows whose measured per-GPU power is within 3% of the board limit
+
+
+def read_yaml_number(text, key):
+    m = re.search(rf"^\s*{key}:\s*([0-9.eE+-]+)", text, flags=re.M)
+    return float(m.group(1)) if m else None
+
+
+def set_yaml_number(text, key, value):
+    return re.sub(rf"^(\s*{key}:\s*)([0-9.eE+-]+)", lambda m: f"{m.group(1)}{value:.6g}", text, count=1, flags=re.M)
+
+
+def set_power_block(text, k, note):
+    block = (f"power_coefficients:        # {note}\n"
+             f"  static_w: {k['static_w']:.4g}\n  j_per_hbm_byte: {k['j_per_hbm_byte']:.4g}\n"
+             f"  j_per_flop_bf16: {k['j_per_flop_bf16']:.4g}\n  collective_w: {k['collective_w']:.4g}\n")
+    return re.sub(r"power_coefficients:.*?\n(?=\S)", block, text, flags=re.S)
+
+
+def run_validate(binary, catalog, out, jobs):
+    env = dict(os.environ, CONVSIM_CATALOG=catalog)
+    subprocess.run([binary, "validate", "--only", "serving", "--in-sample", "-j", str(jobs), "-o", out], env=env,
+                   check=True, stdout=subprocess.DEVNULL)
+    with open(os.path.join(out, "serving.csv")) as f:
+        return [r for r in csv.DictReader(f) if r["source"] == "mlenergy" and r["mode"] == "in_sample"]
+
+
+def solve(a, b):
+    """Least squares a x = b by the normal equations (small systems)."""
+    n = len(a[0])
+    m = [[sum(r[i] * r[j] for r in a) for j in range(n)] + [sum(r[i] * y for r, y in zip(a, b))] for i in range(n)]
+    for c in range(n):
+        p = max(range(c, n), key=lambda r: abs(m[r][c]))
+        m[c], m[p] = m[p], m[c]
+        if abs(m[c][c]) < 1e-300:
+            return None
+        for r in range(n):
+            if r != c:
+                f = m[r][c] / m[c][c]
+                m[r] = [x - f * y for x, y in zip(m[r], m[c])]
+    return [m[i][n] / m[i][i] for i in range(n)]
+
+
+def nnls(a, b):
+    """Non-negative least squares by trying every support (few unknowns)."""
+    n = len(a[0])
+    best, best_cost = [0.0] * n, float("inf")
+    for support in itertools.product([0, 1], repeat=n):
+        cols = [i for i in range(n) if support[i]]
+        if not cols:
+            continue
+        x = solve([[r[i] for i in cols] for r in a], b)
+        if x is None or min(x) < 0:
+            continue
+        full = [0.0] * n
+        for i, v in zip(cols, x):
+            full[i] = v
+        cost = sum((sum(ri * xi for ri, xi in zip(r, full)) - y) ** 2 for r, y in zip(a, b))
+        if cost < best_cost:
+            best, best_cost = full, cost
+    return best
+
+
+def fit_host(rows):
+    """measured ITL - simulated GPU-only ITL = host_fixed + host_per_seq * decode batch, relative errors."""
+    a, b = [], []
+    for r in rows:
+        measured = float(r["measured_itl_s"])
+        a.append([1 / measured, float(r["decode_sequences_mean"]) / measured])
+        b.append((measured - float(r["predicted_itl_s"])) / measured)
+    fixed, per_seq = nnls(a, b)
+    return fixed, per_seq
+
+
+def fit_power(rows, gpu_spec):
+    """measured mean power (all GPUs) = sum of the terms / span, relative errors."""
+    a, b = [], []
+    for r in rows:
+        span = float(r["span_s"])
+        measured = float(r["measured_power_w"])  # all GPUs, as the features are totals over them
+        per_gpu = measured / max(float(r["tp"]), float(r["ep"]))
+        if per_gpu >= CAP_MARGIN * gpu_spec["power_max_w"]:
+            continue
+        active = float(r["gpu_compute_s"]) + float(r["gpu_host_s"]) + float(r["gpu_comm_s"])
+        idle_j = gpu_spec["power_idle_w"] * float(r["gpu_idle_s"])
+        flops = float(r["bf16_flops"]) + 0.5 * float(r["fp8_flops"])
+        a.append([active / span / measured, float(r["gpu_comm_s"]) / span / measured,
+                  float(r["hbm_bytes"]) / span / measured, flops / span / measured])
+        b.append(1.0 - idle_j / span / measured)
+    static, collective, per_byte, per_flop = nnls(a, b)
+    return {"static_w": static, "collective_w": collective, "j_per_hbm_byte": per_byte, "j_per_flop_bf16": per_flop}
+
+
+def gpu_spec(name):
+    text = open(os.path.join(CATALOG, "gpus", name + ".yaml")).read()
+    return {"power_idle_w": read_yaml_number(text, "power_idle_w"), "power_max_w": read_yaml_number(text, "power_max_w")}
+
+
+def figures_yaml(host, power, indent):
+    pad = " " * indent
+    out = f"{pad}iteration_host_s: {host[0]:.6g}\n{pad}host_s_per_sequence: {host[1]:.6g}\n{pad}power:\n"
+    for gpu in sorted(power):
+        k = power[gpu]
+        out += f"{pad}  {gpu}: {{" + ", ".join(f"{key}: {k[key]:.6g}" for key in POWER_KEYS) + "}\n"
+    return out
+
+
+def main():
+    args = [a for a in sys.argv[1:]]
+    jobs = 2
+    if "--jobs" in args:
+        i = args.index("--jobs")
+        jobs = int(args[i + 1])
+        del args[i:i + 2]
+    binary = args[0] if args else os.path.join(ROOT, "build", "convsim")
+    work = tempfile.mkdtemp(prefix="convsim-fit-")
+    try:
+        catalog = os.path.join(work, "catalog")
+        shutil.copytree(CATALOG, catalog)
+        vllm = os.path.join(catalog, "engines", "vllm.yaml")
+        text = open(vllm).read()
+        text = set_yaml_number(set_yaml_number(text, "iteration_host_s", 0.0), "host_s_per_sequence", 0.0)
+        open(vllm, "w").write(text)
+        print("pass 1: every row without host time", file=sys.stderr)
+        first = run_validate(binary, catalog, os.path.join(work, "pass1"), jobs)
+        folds = sorted({r["fold"] for r in first})
+        host = {"all": fit_host(first)}
+        for fold in folds:
+            host[fold] = fit_host([r for r in first if r["fold"] != fold])
+        text = set_yaml_number(set_yaml_number(text, "iteration_host_s", host["all"][0]), "host_s_per_sequence",
+                               host["all"][1])
+        open(vllm, "w").write(text)
+        print("pass 2: every row with the fitted host time", file=sys.stderr)
+        second = run_validate(binary, catalog, os.path.join(work, "pass2"), jobs)
+        power = {}
+        for key in ["all"] + folds:
+            rows = [r for r in second if key == "all" or r["fold"] != key]
+            power[key] = {g: fit_power([r for r in rows if r["gpu"] == g], gpu_spec(g)) for g in FITTED_GPUS}
+            for same, source in SAME_DIE.items():
+                power[key][same] = dict(power[key][source])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    command = "tools/fit_serving.py " + " ".join(sys.argv[1:])
+    out = ["# Written by tools/fit_serving.py: do not edit by hand; rerun it after changing the cost",
+           "# or power model. `all` is fitted on every row of data/calibration/mlenergy_v3.csv (the",
+           "# catalog's presets carry it); `without.<model>` on every row but that model's, which",
+           "# `convsim validate` uses to predict that model's rows (leave-one-model-out).",
+           f"fitted_by: \"{command.strip()}\"", "all:", figures_yaml(host["all"], power["all"], 2).rstrip(), "without:"]
+    for fold in folds:
+        out.append(f"  {fold}:")
+        out.append(figures_yaml(host[fold], power[fold], 4).rstrip())
+    os.makedirs(os.path.join(CATALOG, "fits"), exist_ok=True)
+    with open(os.path.join(CATALOG, "fits", "serving.yaml"), "w") as f:
+        f.write("\n".join(out) + "\n")
+    for engine in ["vllm", "sglang", "trtllm"]:
+        path = os.path.join(CATALOG, "engines", engine + ".yaml")
+        text = open(path).read()
+        text = set_yaml_number(set_yaml_number(text, "iteration_host_s", host["all"][0]), "host_s_per_sequence",
+                               host["all"][1])
+        with open(path, "w") as f:
+            f.write(text)
+    for gpu, k in power["all"].items():
+        path = os.path.join(CATALOG, "gpus", gpu + ".yaml")
+        note = ("fitted by tools/fit_serving.py on ML.ENERGY v3" if gpu in FITTED_GPUS
+                else f"{SAME_DIE[gpu]}'s fit: the same die (tools/fit_serving.py)")
+        text = open(path).read()
+        with open(path, "w") as f:
+            f.write(set_power_block(text, k, note))
+    print(f"host: {host['all'][0] * 1e3:.3f} ms per iteration + {host['all'][1] * 1e6:.1f} us per sequence")
+    for gpu in FITTED_GPUS:
+        k = power["all"][gpu]
+        print(f"{gpu}: static {k['static_w']:.0f} W, {k['j_per_hbm_byte'] * 1e12:.0f} pJ/byte, "
+              f"{k['j_per_flop_bf16'] * 1e12:.3f} pJ/FLOP (BF16), collective +{k['collective_w']:.0f} W")
+
+
+if __name__ == "__main__":
+    main()
