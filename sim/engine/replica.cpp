@@ -152,7 +152,7 @@ void ReplicaActor::apply_losses() {
     ++run_.result.faults_applied;
     const double back_s = f.at_s + f.repair_s;
     it = losses_.erase(it);
-    if (back_s > sg4::Engine::get_clock()) sg4::this_actor::sleep_until(back_s);
+    alarm_.sleep_until(back_s);
   }
 }
 
@@ -243,15 +243,11 @@ ReplyRecord ReplicaActor::base_record(const Request& r) const {
 // earlier.
 void ReplicaActor::wait_until(double time_s) {
   if (!router_ && !handoff_) {
-    sg4::this_actor::sleep_until(time_s);
+    alarm_.sleep_until(time_s);
     return;
   }
   std::unique_lock<sg4::Mutex> lock(*mutex_);
-  if (time_s == std::numeric_limits<double>::infinity()) {
-    cv_->wait(lock);
-  } else {
-    cv_->wait_until(lock, time_s);
-  }
+  alarm_.wait_until(lock, *cv_, time_s);
 }
 
 void ReplicaActor::continue_session(const Request& r, const ReplyOutcome& outcome) {
@@ -275,8 +271,10 @@ void ReplicaActor::continue_session(const Request& r, const ReplyOutcome& outcom
 }
 
 void ReplicaActor::run_iteration() {
-  const IterationPlan plan = scheduler_.plan();
-  std::vector<IterationCost> micro;
+  IterationPlan& plan = plan_;
+  scheduler_.plan_into(plan);
+  std::vector<IterationCost>& micro = micro_;
+  micro.clear();
   double flops = 0, hbm_bytes = 0;
   if (layout_.parallelism.micro_batches == 1) {
     micro.push_back(cost_.iteration(plan.work));
@@ -297,7 +295,7 @@ void ReplicaActor::run_iteration() {
     slice.sequences = sequences;
     run_.add_slice(std::move(slice));
   };
-  const IterationRun ran =
+  const IterationRun& ran =
       runner_.run(micro, [this](int stage) { return slowdown(stage); }, kind, run_.trace ? &sink : nullptr);
 
   double active_energy_j = 0, active_time_s = 0;
