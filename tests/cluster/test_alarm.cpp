@@ -33,7 +33,7 @@ void run_actors(const std::vector<std::function<void()>>& actors) {
 
 }  // namespace
 
-TEST_CASE("an alarm wakes its actor at the date asked; a date not later than now does not block") {
+TEST_CASE("an alarm wakes its actor at the date asked, and a date not later than now does not block") {
   const double first_s = 1.5, step_s = 0.25, past_s = 1.0;
   std::vector<double> woke_s;
   run_actors({[&] {
