@@ -153,7 +153,7 @@ void ReplicaActor::apply_losses() {
     ++run_.result.faults_applied;
     const double back_s = f.at_s + f.repair_s;
     it = losses_.erase(it);
-    if (back_s > sg4::Engine::get_clock()) sg4::this_actor::sleep_until(back_s);
+    alarm_.sleep_until(back_s);
   }
 }
 
@@ -244,15 +244,11 @@ ReplyRecord ReplicaActor::base_record(const Request& r) const {
 // earlier.
 void ReplicaActor::wait_until(double time_s) {
   if (!router_ && !handoff_) {
-    sg4::this_actor::sleep_until(time_s);
+    alarm_.sleep_until(time_s);
     return;
   }
   std::unique_lock<sg4::Mutex> lock(*mutex_);
-  if (time_s == std::numeric_limits<double>::infinity()) {
-    cv_->wait(lock);
-  } else {
-    cv_->wait_until(lock, time_s);
-  }
+  alarm_.wait_until(lock, *cv_, time_s);
 }
 
 void ReplicaActor::continue_session(const Request& r, const ReplyOutcome& outcome) {
@@ -276,8 +272,10 @@ void ReplicaActor::continue_session(const Request& r, const ReplyOutcome& outcom
 }
 
 void ReplicaActor::run_iteration() {
-  const IterationPlan plan = scheduler_.plan();
-  std::vector<IterationCost> micro;
+  IterationPlan& plan = plan_;
+  scheduler_.plan_into(plan);
+  std::vector<IterationCost>& micro = micro_;
+  micro.clear();
   double flops = 0, hbm_bytes = 0;
   if (layout_.parallelism.micro_batches == 1) {
     micro.push_back(cost_.iteration(plan.work));
@@ -301,8 +299,8 @@ void ReplicaActor::run_iteration() {
   double gpu_s = 0;
   for (const IterationCost& c : micro) gpu_s += c.uncontended_s;
   const double host_s = engine_->exposed_host_s(engine_->host_s(sequences), gpu_s);
-  const IterationRun ran = runner_.run(micro, [this](int stage) { return slowdown(stage); }, kind,
-                                       run_.trace ? &sink : nullptr, host_s);
+  const IterationRun& ran = runner_.run(micro, [this](int stage) { return slowdown(stage); }, kind,
+                                        run_.trace ? &sink : nullptr, host_s);
 
   double active_energy_j = 0, active_time_s = 0;
   for (std::size_t s = 0; s < stage_gpus_.size(); ++s) {

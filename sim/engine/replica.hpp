@@ -17,6 +17,7 @@
 
 #include <simgrid/s4u.hpp>
 
+#include "sim/cluster/alarm.hpp"
 #include "sim/engine/kv_tier_manager.hpp"
 #include "sim/engine/router.hpp"
 #include "sim/engine/run_context.hpp"
@@ -115,6 +116,9 @@ class ReplicaActor : public RoutedReplica {
   Handoff* handoff_ = nullptr;
   simgrid::s4u::MutexPtr mutex_ = simgrid::s4u::Mutex::create();
   simgrid::s4u::ConditionVariablePtr cv_ = simgrid::s4u::ConditionVariable::create();
+  Alarm alarm_;  // its timed waits
+  IterationPlan plan_;                // the current iteration's, reused
+  std::vector<IterationCost> micro_;  // its micro-batches' costs, reused
 };
 
 }  // namespace convsim

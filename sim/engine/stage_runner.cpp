@@ -131,7 +131,7 @@ double IterationRunner::run_phase(Kind kind, const std::vector<int>& stages, con
   sg4::ExecPtr task = moves ? start_flows(flows) : nullptr;
   if (task) ++run.activities;
   if (overlap_s > 0) {
-    sg4::this_actor::sleep_for(overlap_s);
+    alarm_.sleep_for(overlap_s);
     ++run.activities;
   }
   double end_s = start_s + overlap_s;
@@ -140,20 +140,20 @@ double IterationRunner::run_phase(Kind kind, const std::vector<int>& stages, con
     end_s = std::max(end_s, task->get_finish_time() + extra_s);
   }
   if (end_s > sg4::Engine::get_clock()) {
-    sg4::this_actor::sleep_until(end_s);
+    alarm_.sleep_until(end_s);
     ++run.activities;
   }
   return sg4::Engine::get_clock() - start_s;
 }
 
-IterationRun IterationRunner::run(const std::vector<IterationCost>& micro, const std::function<double(int)>& slowdown,
-                                  const std::string& kind, const std::function<void(TraceSlice)>* trace,
-                                  double host_s) {
+const IterationRun& IterationRunner::run(const std::vector<IterationCost>& micro,
+                                         const std::function<double(int)>& slowdown, const std::string& kind,
+                                         const std::function<void(TraceSlice)>* trace, double host_s) {
   const int p = layout_.pp, m = static_cast<int>(micro.size());
   const std::size_t stages = static_cast<std::size_t>(p);
   const double comm_w = communication_power_w(scenario_.cluster.gpu);
-  IterationRun run;
-  run.stages.assign(stages, StageActivity{});
+  IterationRun& run = run_;
+  run.reset(stages);
   const double start_s = sg4::Engine::get_clock();
   double t = 0;  // since start_s
   // Per stage, reused from iteration to iteration.
@@ -177,7 +177,7 @@ IterationRun IterationRunner::run(const std::vector<IterationCost>& micro, const
       a.energy_j += host_s * host_w;
     }
     if (!exclusive_) {
-      sg4::this_actor::sleep_for(host_s);
+      alarm_.sleep_for(host_s);
       ++run.activities;
     }
     t += host_s;
@@ -224,7 +224,7 @@ IterationRun IterationRunner::run(const std::vector<IterationCost>& micro, const
     }
     const double tick_s = t;
     if (!exclusive_ && pre_s > 0) {
-      sg4::this_actor::sleep_for(pre_s);
+      alarm_.sleep_for(pre_s);
       ++run.activities;
     }
     t += pre_s;
@@ -262,7 +262,7 @@ IterationRun IterationRunner::run(const std::vector<IterationCost>& micro, const
     }
   }
   if (exclusive_ && t > 0) {
-    sg4::this_actor::sleep_for(t);
+    alarm_.sleep_for(t);
     ++run.activities;
   }
   run.span_s = exclusive_ ? t : sg4::Engine::get_clock() - start_s;

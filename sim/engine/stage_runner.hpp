@@ -19,7 +19,8 @@
 // instead as SimGrid would for an uncontended task: the slowest route's latency
 // plus the largest bytes / bandwidth over the links crossed; the iteration is then
 // a single timed wait. tests/engine/test_layouts.cpp checks that both give the
-// same times.
+// same times. Timed waits are Alarms (a kernel timer, not a solver action), so a
+// replica waiting on its iteration costs nothing at other replicas' events.
 
 #include <functional>
 #include <string>
@@ -28,6 +29,7 @@
 #include <simgrid/s4u.hpp>
 
 #include "sim/accounting/records.hpp"
+#include "sim/cluster/alarm.hpp"
 #include "sim/cluster/platform.hpp"
 #include "sim/engine/iteration_cost.hpp"
 
@@ -53,6 +55,15 @@ struct IterationRun {
   double net_bytes = 0;         // put on links, all GPUs
   double network_energy_j = 0;  // links
   long activities = 0;          // SimGrid activities and timed waits
+
+  // All zero over `stage_count` stages, keeping the vector's capacity.
+  void reset(std::size_t stage_count) {
+    span_s = 0;
+    stages.assign(stage_count, StageActivity{});
+    net_bytes = 0;
+    network_energy_j = 0;
+    activities = 0;
+  }
 };
 
 class IterationRunner {
@@ -70,11 +81,11 @@ class IterationRunner {
 
   // Runs the iteration whose micro-batches cost `micro` (each stage's compute
   // scaled by slowdown(stage)), blocking the calling actor for its span. Trace
-  // slices go to `trace` when given, compute slices named `kind`.
-  // host_s: the engine's CPU-side time that precedes the GPU work (every GPU of the
-  // replica waits through it at its host-wait power).
-  IterationRun run(const std::vector<IterationCost>& micro, const std::function<double(int)>& slowdown,
-                   const std::string& kind, const std::function<void(TraceSlice)>* trace, double host_s = 0);
+  // slices go to `trace` when given, compute slices named `kind`. The result is
+  // valid until the next call. host_s: the engine's CPU-side time that precedes the
+  // GPU work (every GPU of the replica waits through it at its host-wait power).
+  const IterationRun& run(const std::vector<IterationCost>& micro, const std::function<double(int)>& slowdown,
+                          const std::string& kind, const std::function<void(TraceSlice)>* trace, double host_s = 0);
 
   const std::vector<int>& gpus_of(int stage) const { return stage_gpus_[static_cast<std::size_t>(stage)]; }
 
@@ -102,10 +113,12 @@ class IterationRunner {
   std::vector<std::vector<Pattern>> patterns_;  // [stage][kind]
   std::string name_;
   bool exclusive_ = false;
+  Alarm alarm_;  // the replica's timed waits (compute phases, computed iterations)
   struct Scratch {  // run()'s per-stage working values
     std::vector<double> factor, ar_bytes, ring_bytes, a2a_bytes, send_bytes, own_pre_s, own_attention_s;
     std::vector<int> active;
   } scratch_;
+  IterationRun run_;  // run()'s result, reused
 };
 
 }  // namespace convsim

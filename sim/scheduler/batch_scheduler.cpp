@@ -104,6 +104,15 @@ int BatchScheduler::reserve_next_tokens() {
 
 IterationPlan BatchScheduler::plan() const {
   IterationPlan plan;
+  plan_into(plan);
+  return plan;
+}
+
+void BatchScheduler::plan_into(IterationPlan& plan) const {
+  plan.members.clear();
+  plan.work.clear();
+  plan.tokens = 0;
+  plan.decode_tokens = 0;
   long budget = limits_.token_budget;
   for (int i = 0; i < static_cast<int>(running_.size()); ++i) {
     const Sequence& s = running_[i];
@@ -123,7 +132,6 @@ IterationPlan BatchScheduler::plan() const {
     budget -= chunk;
   }
   for (const SequenceWork& w : plan.work) plan.tokens += w.new_tokens;
-  return plan;
 }
 
 std::vector<Sequence> BatchScheduler::finish_iteration(const IterationPlan& plan, double start_s, double end_s) {

@@ -86,6 +86,9 @@ class BatchScheduler {
 
   // REQUIRES: has_running().
   IterationPlan plan() const;
+  // The same plan written into `out`, whose vectors keep their capacity: a plan
+  // reused from iteration to iteration allocates nothing. REQUIRES: has_running().
+  void plan_into(IterationPlan& out) const;
 
   // Applies an iteration that ran over [start_s, end_s]: progress, first tokens,
   // completions. Finished sequences leave the batch and are returned.

@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -171,6 +173,71 @@ TEST_CASE("computed phases equal SimGrid's for every layout of the six-layout sc
     CHECK(computed["energy_j"]["gpu_active"].get<double>() + computed["energy_j"]["gpu_idle"].get<double>() ==
           Approx(metered_j).epsilon(1e-9));
     CHECK(computed["gpu_power_w_mean"].get<double>() / gpus <= 700.0);  // H100 SXM board limit
+  }
+  fs::remove_all(dir);
+}
+
+namespace {
+
+// turns.csv as rows of fields.
+std::vector<std::vector<std::string>> csv_rows(const fs::path& path) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream text(read_file(path));
+  std::string line;
+  while (std::getline(text, line)) {
+    std::vector<std::string> fields;
+    std::istringstream cells(line);
+    std::string cell;
+    while (std::getline(cells, cell, ',')) fields.push_back(cell);
+    rows.push_back(fields);
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("many replicas waiting on timers give every reply the times SimGrid gives it, shared links or not") {
+  // bench-1000-conversations shrunk to 4 nodes: one TP8 replica per node (links of
+  // their own: computed), the same routed by load (a router actor, replicas woken
+  // by deliveries), and two TP4 replicas per node offloading KV caches to host
+  // memory (transfers through SimGrid beside computed iterations).
+  const fs::path dir = fs::temp_directory_path() / fmt::format("convsim-replicas-{}", ::getpid());
+  const std::string scenario = test::source_path("scenarios/bench/bench-1000-conversations.yaml");
+  const std::string shrunk =
+      "--set cluster.nodes=4 --set parallelism.dp=4 --set conversation.sessions=24 "
+      "--set conversation.duration_min=4 --set conversation.probe_minutes=[1,3] ";
+  const std::vector<std::string> cases = {
+      "", "--set serving.routing=least_loaded",
+      "--set parallelism.tp=4 --set parallelism.dp=8 --set context.kv_between_turns=offload_cpu"};
+  for (std::size_t k = 0; k < cases.size(); ++k) {
+    INFO("case: " << cases[k]);
+    const auto computed = run_binary(scenario, shrunk + cases[k], dir / fmt::format("computed-{}", k));
+    run_binary(scenario, shrunk + cases[k] + " --simgrid-every-transfer", dir / fmt::format("simgrid-{}", k));
+    const auto a = csv_rows(dir / fmt::format("computed-{}", k) / "turns.csv");
+    const auto b = csv_rows(dir / fmt::format("simgrid-{}", k) / "turns.csv");
+    REQUIRE(computed["replies"].get<long>() > 50);
+    REQUIRE(a.size() == b.size());
+    const std::vector<std::string>& header = a[0];
+    int compared = 0;
+    for (std::size_t row = 1; row < a.size(); ++row) {
+      REQUIRE(a[row].size() == header.size());
+      REQUIRE(b[row].size() == header.size());
+      for (std::size_t c = 0; c < header.size(); ++c) {
+        const std::string& column = header[c];
+        if (column == "session" || column == "turn" || column == "replica" || column == "failure") {
+          CHECK(a[row][c] == b[row][c]);
+        } else if (column == "start_s" || column == "ttft_s" || column == "e2e_s" || column == "energy_j") {
+          if (a[row][c].empty() || b[row][c].empty()) {
+            CHECK(a[row][c] == b[row][c]);
+            continue;
+          }
+          INFO("row " << row << " column " << column);
+          CHECK(std::stod(a[row][c]) == Approx(std::stod(b[row][c])).epsilon(1e-9));
+          ++compared;
+        }
+      }
+    }
+    CHECK(compared > 200);
   }
   fs::remove_all(dir);
 }

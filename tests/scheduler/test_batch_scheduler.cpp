@@ -73,6 +73,32 @@ TEST_CASE("two requests in the same iteration decode together, one token each") 
   CHECK(finished.size() == 2);  // 3 tokens: one from prefill, two decodes
 }
 
+TEST_CASE("a plan written over the previous one holds this iteration's work only") {
+  // Iteration 1: prompts of 100 and 200 tokens (one chunk each, 300 tokens).
+  // Iteration 2: both decode, one token each, over contexts of 100 and 200.
+  KvMemory memory(1'000'000);
+  BatchScheduler scheduler(BatchLimits{8, 4096}, BatchScheduler::KvPolicy::drop, memory);
+  scheduler.add_waiting(request(0, 0, 0, 100, 3));
+  scheduler.add_waiting(request(1, 1, 0, 200, 3));
+  scheduler.admit();
+  IterationPlan plan;
+  scheduler.plan_into(plan);
+  CHECK(plan.tokens == 100 + 200);
+  CHECK(plan.decode_tokens == 0);
+  scheduler.finish_iteration(plan, 0, 1);
+  scheduler.reserve_next_tokens();
+  const std::size_t capacity = plan.work.capacity();
+  scheduler.plan_into(plan);
+  CHECK(plan.members == std::vector<int>{0, 1});
+  REQUIRE(plan.work.size() == 2);
+  CHECK(plan.tokens == 2);
+  CHECK(plan.decode_tokens == 2);
+  CHECK(plan.work[0].new_tokens == 1);
+  CHECK(plan.work[0].context_tokens == 100);
+  CHECK(plan.work[1].context_tokens == 200);
+  CHECK(plan.work.capacity() == capacity);  // reused, not reallocated
+}
+
 TEST_CASE("with keep, the next turn finds its history cached and prefills only its prompt") {
   KvMemory memory(100'000);
   BatchScheduler scheduler(BatchLimits{8, 8192}, BatchScheduler::KvPolicy::keep, memory);
