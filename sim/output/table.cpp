@@ -54,23 +54,32 @@ std::string run_table(const Json& s) {
                      num(s["tpot_s"], "p99"), num(s, "output_tokens_per_s"));
   const Json& e = s["energy_j"];
   out += fmt::format(
-      "energy: GPU active {:.1f} Wh, GPU idle {:.1f} Wh, network {:.2f} Wh, host {:.1f} Wh, facility {:.1f} Wh "
-      "(total {:.1f} Wh); {:.3f} J per output token; mean GPU power {:.0f} W\n",
+      "energy: GPU active {:.1f} Wh, GPU idle {:.1f} Wh, network {:.2f} Wh, host {:.1f} Wh, switches {:.1f} Wh "
+      "(IT {:.1f} Wh), facility {:.1f} Wh; per output token {:.3f} J GPU, {:.3f} J facility; mean GPU power {:.0f} W "
+      "per GPU\n",
       num(e, "gpu_active") / 3600, num(e, "gpu_idle") / 3600, num(e, "network") / 3600, num(e, "host") / 3600,
-      num(e, "facility") / 3600, num(e, "total") / 3600, num(s, "energy_per_output_token_j"),
+      num(e, "switches") / 3600, num(e, "it") / 3600, num(e, "facility") / 3600,
+      num(s, "gpu_energy_per_output_token_j"), num(s, "facility_energy_per_output_token_j"),
       num(s, "gpu_power_w_mean"));
+  if (s.contains("carbon")) {
+    out += fmt::format("carbon {:.1f} gCO2e at {:.0f} gCO2e/kWh; cost ${:.2f} (energy ${:.2f}, GPU-hours ${:.2f})\n",
+                       num(s["carbon"], "gco2e"), num(s["carbon"], "grid_gco2e_per_kwh"), num(s["cost_usd"], "total"),
+                       num(s["cost_usd"], "energy"), num(s["cost_usd"], "gpu_hours"));
+  }
   if (!s["probes"].empty()) {
-    out += fmt::format("\n{:>7} {:>9} {:>9} {:>9} {:>9} {:>12} {:>12}\n", "minute", "context", "cached", "TTFT s",
-                       "e2e s", "reply Wh", "brain Wh");
+    out += fmt::format("\n{:>7} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>10} {:>10}\n", "minute", "context",
+                       "cached", "TTFT s", "e2e s", "GPU Wh", "IT Wh", "reserve Wh", "all-in Wh", "brain Wh");
     for (const Json& p : s["probes"]) {
       if (!p.contains("ttft_s")) {
         out += fmt::format("{:>7.0f} {:>9}\n", num(p, "minute"),
                            p.contains("failure") ? p["failure"].get<std::string>() : "no reply");
         continue;
       }
-      out += fmt::format("{:>7.0f} {:>9} {:>9} {:>9.3f} {:>9.3f} {:>12.4f} {:>12.5f}\n", num(p, "minute"),
-                         p["context_tokens"].get<long>(), p["cached_tokens"].get<long>(), num(p, "ttft_s"),
-                         num(p, "e2e_s"), num(p, "energy_wh"), num(p, "brain_energy_wh"));
+      out += fmt::format("{:>7.0f} {:>9} {:>9} {:>9.3f} {:>9.3f} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.5f}\n",
+                         num(p, "minute"), p["context_tokens"].get<long>(), p["cached_tokens"].get<long>(),
+                         num(p, "ttft_s"), num(p, "e2e_s"), num(p, "gpu_energy_wh"), num(p, "it_energy_wh"),
+                         num(p, "reserved_energy_wh"), num(p, "all_in_facility_energy_wh"),
+                         num(p, "brain_energy_wh"));
     }
   }
   out += "\nfailure points:";
@@ -98,7 +107,12 @@ std::string probe_comparison_table(const std::vector<std::pair<std::string, Json
   const Metric metrics[] = {{"context tokens", "context_tokens", "{:>11.0f}"},
                             {"time to first token, s", "ttft_s", "{:>11.3f}"},
                             {"reply end to end, s", "e2e_s", "{:>11.3f}"},
-                            {"reply GPU + network energy, Wh", "energy_wh", "{:>11.3f}"}};
+                            {"reply GPU energy, Wh", "gpu_energy_wh", "{:>11.3f}"},
+                            {"reply all-in IT energy (GPUs, host, switches, network, reservation), Wh",
+                             "all_in_it_energy_wh", "{:>11.3f}"},
+                            {"reply all-in facility energy (IT x PUE), Wh", "all_in_facility_energy_wh", "{:>11.3f}"},
+                            {"of which its share of the reservation between turns (IT), Wh", "reserved_energy_wh",
+                             "{:>11.3f}"}};
   std::string out;
   for (const Metric& metric : metrics) {
     out += fmt::format("{}\n{}\n", metric.title, header);
