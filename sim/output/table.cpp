@@ -156,7 +156,8 @@ std::string variant_table(const std::vector<std::pair<std::string, Json>>& varia
 std::string compare_csv(const std::vector<std::pair<std::string, Json>>& variants) {
   std::string out =
       "variant,ttft_p50_s,ttft_p99_s,tpot_p50_s,tpot_p99_s,energy_gpu_j,energy_total_j,first_failure,"
-      "energy_per_reply_j,energy_total_wh,gpu_hours,first_failure_kind,first_failure_minute,first_failure_cause\n";
+      "energy_per_reply_j,energy_total_wh,gpu_hours,first_failure_kind,first_failure_minute,first_failure_cause,"
+      "gco2e,cost_usd\n";
   for (const auto& [name, s] : variants) {
     const Json& e = s["energy_j"];
     std::string kind, minute, cause;
@@ -167,11 +168,14 @@ std::string compare_csv(const std::vector<std::pair<std::string, Json>>& variant
       cause = f["cause"].get<std::string>();
     }
     const std::string per_reply = num(s, "replies") > 0 ? fmt::format("{:.9g}", energy_per_reply_j(s)) : "";
-    out += fmt::format("{},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{},{},{:.9g},{:.9g},{},{},{}\n", csv_field(name),
+    const double gco2e = s.contains("carbon") ? num(s["carbon"], "gco2e") : 0.0;
+    const double cost_usd = s.contains("cost_usd") ? num(s["cost_usd"], "total") : 0.0;
+    out += fmt::format("{},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{},{},{:.9g},{:.9g},{},{},{},{:.9g},{:.9g}\n",
+                       csv_field(name),
                        num(s["ttft_s"], "p50"), num(s["ttft_s"], "p99"), num(s["tpot_s"], "p50"),
                        num(s["tpot_s"], "p99"), num(e, "gpu_active") + num(e, "gpu_idle"), num(e, "total"),
                        csv_field(kind), per_reply, num(e, "total") / kJoulesPerWh, gpu_hours(s), csv_field(kind),
-                       minute, csv_field(cause));
+                       minute, csv_field(cause), gco2e, cost_usd);
   }
   return out;
 }
