@@ -81,8 +81,8 @@ TEST_CASE("each bad power, carbon or price value is reported with its exact loca
       {"an unknown term", "  system_power: {gpu_idle_w: 10}\n",
        "test.yaml:6:18: unknown key 'gpu_idle_w' in cluster.system_power; did you mean 'cpu_idle_w'?"},
       {"an unknown system", "  system: dgx-h800\n",
-       "test.yaml:6:11: cluster.system: unknown value 'dgx-h800'; allowed: none, dgx-b200, dgx-h100, dgx-h200, "
-       "gb200-nvl72"},
+       "test.yaml:6:11: cluster.system: unknown value 'dgx-h800'; allowed: none, dgx-a100, dgx-b200, dgx-h100, "
+       "dgx-h200, gb200-nvl72"},
       {"an unknown grid region", "  grid_region: mars\n",
        "test.yaml:6:16: cluster.grid_region: unknown value 'mars'; allowed: world, china, india, united-states, "
        "european-union, germany, france, poland, united-kingdom, norway"},
