@@ -81,6 +81,11 @@ struct FabricSpec {
   double bandwidth_bytes_per_s = 0;  // per GPU, per direction
   double latency_s = 0;              // one-way, small message, GPU to GPU
   double energy_j_per_byte = 0;
+  // Switch power (NVSwitch, PCIe switch, InfiniBand or Ethernet switch) per port in
+  // use, drawn all run long; scale-up fabrics also say how many ports each GPU uses
+  // (its NVLink links). See models/system_power.hpp.
+  double switch_w_per_port = 0;
+  int switch_ports_per_gpu = 1;
   std::vector<std::string> sources;
 };
 

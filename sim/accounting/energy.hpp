@@ -1,25 +1,53 @@
 #pragma once
-// Energy accounts of a run.
+// Energy accounts of a run: every meter, and what the requests were charged.
 //
-// Conservation: the GPUs' metered energy (each GPU's active energy plus idle power
-// over the rest of the reserved span) equals the replies' attributed energy plus
-// the idle energy outside iterations. Both sides are computed independently here.
-
-#include <vector>
+// Meters (computed here from the run's times, independently of the charges):
+//   GPUs: each GPU's active energy plus idle power over the rest of the span;
+//   host: the nodes in use at node_idle_w all run long, plus the CPUs' extra power
+//     over each replica's iterations (its share of its nodes) and the memory and
+//     drives' extra power over the KV transfers (models/system_power.hpp);
+//   switches: each GPU in use's fabric switch ports all run long;
+//   network: bytes moved times each link's energy per byte.
+// Charges: each request's record carries its GPU, network and host energy while
+// served, and its share of the reservation between its turns (reserved_energy_j).
+// Conservation: charged + unattributed = every meter, where unattributed is the
+// replicas' hardware at idle while charged to nobody (no conversation open on the
+// replica, repairs, the end of the run) and the idle node slots no replica uses.
 
 #include "sim/accounting/records.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace convsim {
 
+// What a replica's hardware draws beside its GPUs' boards: its share of its nodes'
+// host power (GPUs / gpus_per_node) and its GPUs' switch ports.
+struct ReplicaPower {
+  double gpu_idle_w = 0;   // its GPUs at idle
+  double host_idle_w = 0;  // host share and switch ports, while it waits
+  double host_busy_w = 0;  // the same while it iterates (CPUs active)
+  double idle_w() const { return gpu_idle_w + host_idle_w; }
+};
+ReplicaPower replica_power(const Scenario& scenario, int gpus);
+
+// The fraction of a node's host memory and drives a replica's KV transfers use.
+double node_fraction(const Scenario& scenario, int gpus);
+
 struct EnergySplit {
-  double gpu_active_j = 0;  // attributed to replies (their energy_j summed)
-  double gpu_idle_j = 0;    // reserved GPUs outside iterations, at idle power
-  double network_j = 0;     // links (attributed to replies too)
-  double host_j = 0;        // host power of the nodes in use over the span
-  double facility_j = 0;    // (pue - 1) * IT energy
-  double it_j() const { return gpu_active_j + gpu_idle_j + network_j + host_j; }
-  double total_j() const { return it_j() + facility_j; }
+  // Meters.
+  double gpu_active_j = 0;  // GPU energy charged to requests (their energy_j summed)
+  double gpu_idle_j = 0;    // the rest of the GPUs' meters
+  double network_j = 0;     // links, per byte
+  double host_j = 0;        // nodes in use: CPUs, memory, drives, NICs, fans, other
+  double switch_j = 0;      // fabric switch ports of the GPUs in use
+  double pue = 1;
+  double gpu_j() const { return gpu_active_j + gpu_idle_j; }
+  double it_j() const { return gpu_j() + network_j + host_j + switch_j; }
+  double pue_overhead_j() const { return (pue - 1.0) * it_j(); }  // cooling, power delivery
+  double facility_j() const { return pue * it_j(); }              // at the facility's meter
+  // Charges (IT energy): rows while served, rows' reservation shares, and the rest.
+  double served_j = 0;
+  double reserved_j = 0;
+  double unattributed_j = 0;
 };
 
 // The GPUs' own meter: sum over GPUs of active energy + idle_power * (span - active time).
@@ -27,16 +55,19 @@ double metered_gpu_energy_j(const RunResult& result);
 
 EnergySplit energy_split(const RunResult& result, const Scenario& scenario);
 
-// Facility energy of one reply: its GPU and network energy times PUE.
+// A request's IT energy while served: GPU + network + host.
+double reply_it_energy_j(const ReplyRecord& reply);
+// The same at the facility's meter: times PUE.
 double reply_facility_energy_j(const ReplyRecord& reply, const Scenario& scenario);
-
-// The reply's share of its replica's host power while the host worked for it
-// (retrieval): host_delay_s * host power per node * the replica's share of a node.
-// Already inside the host energy account, which runs all run long.
-double reply_host_energy_j(const ReplyRecord& reply, const Scenario& scenario);
+// Everything it is charged, reservation included, at the facility's meter.
+double reply_all_in_facility_energy_j(const ReplyRecord& reply, const Scenario& scenario);
+// Grams of CO2e of its all-in facility energy at cluster.grid_gco2e_per_kwh.
+double reply_gco2e(const ReplyRecord& reply, const Scenario& scenario);
+// Dollars: its all-in facility energy at cluster.usd_per_kwh, plus its GPU-seconds
+// (served and reserved) at cluster.gpu_hour_usd.
+double reply_cost_usd(const ReplyRecord& reply, const Scenario& scenario);
 
 // Nodes holding at least one GPU in use.
 int nodes_in_use(const Scenario& scenario);
-
 
 }  // namespace convsim

@@ -15,8 +15,13 @@ namespace convsim {
 // part in, and its transfers. Summed over the parts of a reply (a disaggregated
 // reply has a prefill part and a decode part).
 struct Attribution {
-  double energy_j = 0;          // GPU energy (active and in-iteration waiting)
+  double energy_j = 0;          // GPU energy (active and in-iteration waiting, restore waits)
   double network_energy_j = 0;  // links
+  double host_energy_j = 0;     // host and switches (see ReplyRecord)
+  double reserved_energy_j = 0; // its share of the reservation between turns
+  double gpu_s = 0;
+  double reserved_gpu_s = 0;
+  double restore_energy_j = 0;  // of the above, its cache's restore
   double flops = 0;
   double hbm_bytes = 0;
   double net_bytes = 0;
@@ -26,6 +31,11 @@ struct Attribution {
   Attribution& operator+=(const Attribution& other) {
     energy_j += other.energy_j;
     network_energy_j += other.network_energy_j;
+    host_energy_j += other.host_energy_j;
+    reserved_energy_j += other.reserved_energy_j;
+    gpu_s += other.gpu_s;
+    reserved_gpu_s += other.reserved_gpu_s;
+    restore_energy_j += other.restore_energy_j;
     flops += other.flops;
     hbm_bytes += other.hbm_bytes;
     net_bytes += other.net_bytes;
@@ -33,9 +43,24 @@ struct Attribution {
     peak_gpu_mem_bytes = peak_gpu_mem_bytes > other.peak_gpu_mem_bytes ? peak_gpu_mem_bytes : other.peak_gpu_mem_bytes;
     return *this;
   }
+  Attribution& operator+=(const EnergyCharge& c) {
+    energy_j += c.energy_j;
+    network_energy_j += c.network_energy_j;
+    host_energy_j += c.host_energy_j;
+    reserved_energy_j += c.reserved_energy_j;
+    gpu_s += c.gpu_s;
+    reserved_gpu_s += c.reserved_gpu_s;
+    restore_energy_j += c.restore_energy_j;
+    return *this;
+  }
   void copy_to(ReplyRecord& record) const {
     record.energy_j = energy_j;
     record.network_energy_j = network_energy_j;
+    record.host_energy_j = host_energy_j;
+    record.reserved_energy_j = reserved_energy_j;
+    record.gpu_s = gpu_s;
+    record.reserved_gpu_s = reserved_gpu_s;
+    record.restore_energy_j = restore_energy_j;
     record.flops = flops;
     record.hbm_bytes = hbm_bytes;
     record.net_bytes = net_bytes;
@@ -79,6 +104,15 @@ struct RunResult {
   std::vector<GpuMeter> gpus;        // the GPUs reserved by the replicas
   std::vector<double> replica_busy_s;  // summed iteration spans per replica
   std::vector<int> replica_gpus;     // GPUs per replica
+  // Per replica, the waits charged to nobody: no conversation open on it (before the
+  // first, after the last), repairs, and the end of the run after it stopped.
+  std::vector<double> replica_unattributed_s;
+  std::vector<double> replica_stopped_s;  // when each replica's actor ended
+  // KV transfers through host memory and NVMe, in seconds times the fraction of a
+  // node's memory or drives they used (the moving replica's GPUs / GPUs per node).
+  double dram_active_node_s = 0;
+  double nvme_read_node_s = 0;
+  double nvme_write_node_s = 0;
   double end_s = 0;                  // the reserved span: max(last event, horizon)
   double network_energy_j = 0;
   std::vector<TraceSlice> trace;     // only when asked for (RunOptions::trace), capped

@@ -49,6 +49,11 @@ StoredReply to_stored(const ReplyRecord& r, StringIds& strings) {
   s.host_delay_s = r.host_delay_s;
   s.energy_j = r.energy_j;
   s.network_energy_j = r.network_energy_j;
+  s.host_energy_j = r.host_energy_j;
+  s.reserved_energy_j = r.reserved_energy_j;
+  s.gpu_s = r.gpu_s;
+  s.reserved_gpu_s = r.reserved_gpu_s;
+  s.restore_energy_j = r.restore_energy_j;
   s.flops = r.flops;
   s.hbm_bytes = r.hbm_bytes;
   s.net_bytes = r.net_bytes;
@@ -81,6 +86,11 @@ ReplyRecord to_record(const StoredReply& s, const StringIds& strings) {
   r.host_delay_s = s.host_delay_s;
   r.energy_j = s.energy_j;
   r.network_energy_j = s.network_energy_j;
+  r.host_energy_j = s.host_energy_j;
+  r.reserved_energy_j = s.reserved_energy_j;
+  r.gpu_s = s.gpu_s;
+  r.reserved_gpu_s = s.reserved_gpu_s;
+  r.restore_energy_j = s.restore_energy_j;
   r.flops = s.flops;
   r.hbm_bytes = s.hbm_bytes;
   r.net_bytes = s.net_bytes;
@@ -124,21 +134,28 @@ void ReplyStore::read_window(std::size_t first, std::size_t count, std::vector<S
   file_->read(first * sizeof(StoredReply), window->data(), window->size() * sizeof(StoredReply));
 }
 
-void ReplyStore::add_network_energy_to_last(const std::map<int, double>& energy_j_by_session) {
+void ReplyStore::add_to_last_record(const std::map<int, EnergyCharge>& charge_by_session) {
   if (!error_.empty()) return;
   try {
-    add_to_last(energy_j_by_session);
+    add_to_last(charge_by_session);
   } catch (const SpillError& e) {
     error_ = e.what();
   }
 }
 
-void ReplyStore::add_to_last(const std::map<int, double>& energy_j_by_session) {
+void ReplyStore::add_to_last(const std::map<int, EnergyCharge>& charge_by_session) {
   std::set<int> missing;
-  for (const auto& [session, energy_j] : energy_j_by_session) missing.insert(session);
+  for (const auto& [session, charge] : charge_by_session) missing.insert(session);
   auto visit = [&](StoredReply& r) {
     if (missing.erase(r.session) == 0) return false;
-    r.network_energy_j += energy_j_by_session.at(r.session);
+    const EnergyCharge& c = charge_by_session.at(r.session);
+    r.energy_j += c.energy_j;
+    r.network_energy_j += c.network_energy_j;
+    r.host_energy_j += c.host_energy_j;
+    r.reserved_energy_j += c.reserved_energy_j;
+    r.gpu_s += c.gpu_s;
+    r.reserved_gpu_s += c.reserved_gpu_s;
+    r.restore_energy_j += c.restore_energy_j;
     return true;
   };
   for (auto it = buffer_.rbegin(); it != buffer_.rend() && !missing.empty(); ++it) visit(*it);

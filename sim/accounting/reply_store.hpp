@@ -4,8 +4,8 @@
 // buffer is written to a temporary file (SpillFile) as a chunk. Readers stream the
 // records back: in order of completion (begin()/end(), an input iterator), or sorted
 // (sorted(), an external merge sort). Memory: one chunk of compact records (a
-// StoredReply is 176 bytes; the default chunk 2.9 MB), the few distinct strings,
-// and while sorting about one more chunk; disk: 176 bytes per record and per sort.
+// StoredReply is 216 bytes; the default chunk 2.9 MB), the few distinct strings,
+// and while sorting about one more chunk; disk: 216 bytes per record and per sort.
 
 #include <algorithm>
 #include <cstddef>
@@ -47,6 +47,11 @@ struct StoredReply {
   double host_delay_s = 0;
   double energy_j = 0;
   double network_energy_j = 0;
+  double host_energy_j = 0;
+  double reserved_energy_j = 0;
+  double gpu_s = 0;
+  double reserved_gpu_s = 0;
+  double restore_energy_j = 0;
   double flops = 0;
   double hbm_bytes = 0;
   double net_bytes = 0;
@@ -112,10 +117,10 @@ class ReplyStore {
   // The most records ever held in memory at once (at most chunk_records()).
   std::size_t peak_buffered_records() const { return peak_buffered_; }
 
-  // Adds energy_j_by_session[s] to the network energy of session s's last record
-  // (sessions without a record are skipped). Reads back from the newest record and
-  // stops once every session is found: at most one pass over the file.
-  void add_network_energy_to_last(const std::map<int, double>& energy_j_by_session);
+  // Adds charge_by_session[s] to session s's last record (sessions without a record
+  // are skipped). Reads back from the newest record and stops once every session is
+  // found: at most one pass over the file.
+  void add_to_last_record(const std::map<int, EnergyCharge>& charge_by_session);
 
   // Input iterator over the records in order of completion. Each iterator reads the
   // file through its own window; the records must not change while it is used.
@@ -169,7 +174,7 @@ class ReplyStore {
 
  private:
   void throw_if_failed() const;
-  void add_to_last(const std::map<int, double>& energy_j_by_session);
+  void add_to_last(const std::map<int, EnergyCharge>& charge_by_session);
   // Reads `count` spilled records from index `first` on.
   void read_window(std::size_t first, std::size_t count, std::vector<StoredReply>* window) const;
 

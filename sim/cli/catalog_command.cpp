@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "models/architecture.hpp"
+#include "models/system_power.hpp"
 #include "sim/cli/commands.hpp"
 
 namespace convsim::cli {
@@ -39,12 +40,24 @@ int command_catalog(const std::string& what) {
     }
   }
   if (what.empty() || what == "fabrics") {
-    std::cout << fmt::format("\n{:<10} {:<10} {:>10} {:>11} {:>9}\n", "fabric", "kind", "GB/s/dir", "latency us",
-                             "pJ/byte");
+    std::cout << fmt::format("\n{:<10} {:<10} {:>10} {:>11} {:>9} {:>12}\n", "fabric", "kind", "GB/s/dir",
+                             "latency us", "pJ/byte", "switch W/GPU");
     for (const auto& [name, f] : catalog.fabrics) {
-      std::cout << fmt::format("{:<10} {:<10} {:>10.0f} {:>11.1f} {:>9.1f}\n", name,
+      std::cout << fmt::format("{:<10} {:<10} {:>10.0f} {:>11.1f} {:>9.1f} {:>12.1f}\n", name,
                                f.kind == FabricKind::scale_up ? "scale-up" : "scale-out",
-                               f.bandwidth_bytes_per_s / 1e9, f.latency_s * 1e6, f.energy_j_per_byte * 1e12);
+                               f.bandwidth_bytes_per_s / 1e9, f.latency_s * 1e6, f.energy_j_per_byte * 1e12,
+                               f.switch_w_per_port * f.switch_ports_per_gpu);
+    }
+    std::cout << "(switch W per GPU: scale-up ports per GPU; scale-out one leaf port, plus the uplink and spine ports "
+                 "across nodes)\n";
+  }
+  if (what.empty() || what == "systems") {
+    std::cout << fmt::format("\n{:<12} {:<9} {:>5} {:>9} {:>12} {:>13} {:>10} {:>9}\n", "system", "gpu", "GPUs",
+                             "max kW", "host idle W", "CPU active W", "NIC ports", "$/GPU-h");
+    for (const auto& [name, sys] : catalog.systems) {
+      std::cout << fmt::format("{:<12} {:<9} {:>5} {:>9.1f} {:>12.0f} {:>13.0f} {:>10} {:>9.2f}\n", name, sys.gpu,
+                               sys.gpus_per_node, sys.power_max_w / 1e3, node_idle_w(sys), sys.cpu_active_w,
+                               sys.nic_ports, sys.gpu_hour_usd);
     }
   }
   return 0;

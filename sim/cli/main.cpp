@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
   check->add_option("--set", sets, "override a key: key.path=value (repeatable)");
 
   auto* catalog = app.add_subcommand("catalog", "list presets");
-  catalog->add_option("what", catalog_what, "models, gpus or fabrics")->check(CLI::IsMember({"models", "gpus", "fabrics"}));
+  catalog->add_option("what", catalog_what, "models, gpus, fabrics or systems")
+      ->check(CLI::IsMember({"models", "gpus", "fabrics", "systems"}));
 
   auto* compare = app.add_subcommand("compare", "run the scenario's compare: variants side by side");
   compare->add_option("scenario", scenario_path, "scenario file")->required();

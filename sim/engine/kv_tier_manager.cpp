@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include "models/system_power.hpp"
+#include "sim/accounting/energy.hpp"
+
 namespace sg4 = simgrid::s4u;
 
 namespace convsim {
@@ -39,7 +42,7 @@ KvTierManager::KvTierManager(const Scenario& scenario, const CostModel& cost, co
   }
   if (scenario.conversation && scenario.context.kv_between_turns == ContextSpec::KvBetweenTurns::keep) {
     memory_.on_evict([this](int session, const KeptCache& cache) {
-      pending_energy_j_[session] += move_out(session, cache.tokens, KvTier::host, cache.last_use_s);
+      pending_[session].network_energy_j += move_out(session, cache.tokens, KvTier::host, cache.last_use_s);
     });
   }
 }
@@ -62,7 +65,7 @@ double KvTierManager::move_out(int session, long tokens, KvTier tier, double las
     return 0.0;
   }
   sg4::ExecPtr transfer = start_pairwise_send(gpus_, tier_hosts(*landed), bytes / static_cast<double>(gpus_.size()));
-  if (transfer) in_flight_.push_back(Transfer{transfer, sg4::Engine::get_clock(), bytes});
+  if (transfer) in_flight_.push_back(Transfer{transfer, sg4::Engine::get_clock(), bytes, session, *landed});
   ++result_.kv_offloads;
   result_.kv_transfer_bytes += bytes;
   const double energy_j = transfer_energy_j(bytes);
@@ -89,7 +92,8 @@ bool KvTierManager::start_restore(const Request& request, const OffloadedCache& 
   result_.kv_transfer_bytes += cache.bytes;
   const double energy_j = transfer_energy_j(cache.bytes);
   result_.network_energy_j += energy_j;
-  pending_energy_j_[request.session] += energy_j;
+  pending_[request.session].network_energy_j += energy_j;
+  pending_[request.session].restore_energy_j += energy_j;
   return true;
 }
 
@@ -110,6 +114,7 @@ void KvTierManager::poll() {
       continue;
     }
     trace("kv restore", it->transfer, it->cache.bytes);
+    charge_tier_time(it->request.session, it->cache.tier, true, it->transfer);
     memory_.keep(it->request.session, KeptCache{it->cache.tokens, it->units, now});
     scheduler_.add_waiting(it->request);
     it = restoring_.erase(it);
@@ -124,6 +129,7 @@ void KvTierManager::poll() {
                                   [this](const Transfer& t) {
                                     if (!t.activity->test()) return false;
                                     trace("kv offload", t.activity, t.bytes);
+                                    charge_tier_time(t.session, t.tier, false, t.activity);
                                     return true;
                                   }),
                    in_flight_.end());
@@ -139,12 +145,39 @@ double KvTierManager::after_reply(int session) {
   return move_out(session, kept->tokens, tier, sg4::Engine::get_clock());
 }
 
-double KvTierManager::take_pending_energy(int session) {
-  auto it = pending_energy_j_.find(session);
-  if (it == pending_energy_j_.end()) return 0.0;
-  const double energy_j = it->second;
-  pending_energy_j_.erase(it);
-  return energy_j;
+EnergyCharge KvTierManager::take_pending(int session) {
+  auto it = pending_.find(session);
+  if (it == pending_.end()) return {};
+  const EnergyCharge charge = it->second;
+  pending_.erase(it);
+  return charge;
+}
+
+std::vector<int> KvTierManager::restoring_sessions() const {
+  std::vector<int> sessions;
+  for (const Restore& r : restoring_) sessions.push_back(r.request.session);
+  for (const auto& [request, cache] : blocked_) sessions.push_back(request.session);
+  return sessions;
+}
+
+void KvTierManager::charge_tier_time(int session, KvTier tier, bool restore, const sg4::ExecPtr& transfer) {
+  if (!transfer) return;
+  const double node_s = node_fraction(scenario_, static_cast<int>(gpus_.size())) *
+                        (transfer->get_finish_time() - transfer->get_start_time());
+  const SystemSpec& system = scenario_.cluster.system;
+  double extra_w = 0;
+  if (tier == KvTier::host) {
+    result_.dram_active_node_s += node_s;
+    extra_w = dram_extra_w(system);
+  } else if (restore) {
+    result_.nvme_read_node_s += node_s;
+    extra_w = nvme_read_extra_w(system);
+  } else {
+    result_.nvme_write_node_s += node_s;
+    extra_w = nvme_write_extra_w(system);
+  }
+  pending_[session].host_energy_j += extra_w * node_s;
+  if (restore) pending_[session].restore_energy_j += extra_w * node_s;
 }
 
 bool KvTierManager::restore_in_flight() const {
@@ -179,11 +212,12 @@ void KvTierManager::finish() {
   for (const Transfer& t : in_flight_) {
     t.activity->wait();
     trace("kv offload", t.activity, t.bytes);
+    charge_tier_time(t.session, t.tier, false, t.activity);
   }
   in_flight_.clear();
   // Transfers for sessions that did not come back go to their last reply.
-  result_.replies.add_network_energy_to_last(pending_energy_j_);
-  pending_energy_j_.clear();
+  result_.replies.add_to_last_record(pending_);
+  pending_.clear();
 }
 
 }  // namespace convsim

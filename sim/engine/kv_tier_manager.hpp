@@ -5,8 +5,9 @@
 // - keep: caches evicted from HBM under pressure spill to host memory, then NVMe;
 // - a request whose history waits outside HBM is held while its cache comes back
 //   (asynchronously: other sequences keep running), then admitted with a cache hit.
-// Transfer energy (bytes times the link's energy per byte) is attributed to the
-// session's replies.
+// Transfer energy (bytes times the link's energy per byte) and the extra power of
+// host memory or NVMe over each transfer's duration (models/system_power.hpp) are
+// attributed to the session's replies.
 
 #include <deque>
 #include <functional>
@@ -42,8 +43,13 @@ class KvTierManager {
   // Returns the transfer energy to attribute to that reply.
   double after_reply(int session);
 
-  // Transfer energy made for `session` not yet attributed (restores, spills).
-  double take_pending_energy(int session);
+  // Energy spent for `session` not yet attributed (restores, spills, finished
+  // offloads), and the restore waits the replica charges (add_pending).
+  EnergyCharge take_pending(int session);
+  void add_pending(int session, const EnergyCharge& charge) { pending_[session] += charge; }
+
+  // Sessions whose cache is on its way back to HBM or waits for room there.
+  std::vector<int> restoring_sessions() const;
 
   bool restoring() const { return !restoring_.empty() || !blocked_.empty(); }
 
@@ -76,7 +82,11 @@ class KvTierManager {
     simgrid::s4u::ExecPtr activity;
     double start_s = 0;
     double bytes = 0;
+    int session = 0;
+    KvTier tier = KvTier::host;
   };
+  // Charges the memory or drives' extra power over a finished transfer.
+  void charge_tier_time(int session, KvTier tier, bool restore, const simgrid::s4u::ExecPtr& transfer);
   void trace(const char* name, const simgrid::s4u::ExecPtr& transfer, double bytes);
   bool start_restore(const Request& request, const OffloadedCache& cache);
   double move_out(int session, long tokens, KvTier tier, double last_use_s);
@@ -98,7 +108,7 @@ class KvTierManager {
   std::vector<Transfer> in_flight_;                         // offloads and spills
   std::function<void(TraceSlice)> tracer_;
   std::function<void()> restored_;
-  std::map<int, double> pending_energy_j_;
+  std::map<int, EnergyCharge> pending_;
 };
 
 }  // namespace convsim

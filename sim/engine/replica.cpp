@@ -52,7 +52,8 @@ ReplicaActor::ReplicaActor(int index, ReplicaRole role, const Scenario& layout, 
                  kv_policy(layout, role), memory_, [&cost](long tokens) { return cost.kv_footprint_units(tokens); }),
       tiers_(layout, cost, run.platform, flatten(stage_gpus_), memory_, scheduler_, run.result),
       runner_(run.scenario, layout.parallelism, run.platform, stage_gpus_, fmt::format("replica {}", index)),
-      engine_(make_serving_engine(run.scenario.serving.engine)) {
+      engine_(make_serving_engine(run.scenario.serving.engine)),
+      power_(replica_power(layout, layout.parallelism.gpus_per_replica())) {
   tiers_.on_transfer([&run](TraceSlice slice) { run.add_slice(std::move(slice)); });
   for (const FaultSpec& f : run.scenario.faults) {
     const bool loss = f.kind == FaultSpec::Kind::gpu_lost || f.kind == FaultSpec::Kind::node_lost;
@@ -86,19 +87,29 @@ void ReplicaActor::operator()() {
     tiers_.poll();
     for (const Request& r : scheduler_.admit()) fail_memory(r);
     if (scheduler_.has_running()) scheduler_.reserve_next_tokens();
+    const double waited_from_s = sg4::Engine::get_clock();
     if (scheduler_.has_running()) {
       run_iteration();
     } else if (tiers_.restore_in_flight()) {  // woken by its end or by a delivery
       wait_until(std::min(pending_.empty() ? std::numeric_limits<double>::infinity() : pending_.top().ready_s(),
                           next_loss_s()));
+      charge_wait(waited_from_s, true);
     } else if (tiers_.restoring()) {
       tiers_.wait(pending_.empty() ? -1.0 : pending_.top().ready_s());
+      charge_wait(waited_from_s, true);
     } else if (!pending_.empty()) {
       wait_until(std::min(pending_.top().ready_s(), next_loss_s()));
-    } else if (!wait_for_work()) {
-      break;
+      charge_wait(waited_from_s, false);
+    } else {
+      const bool more = wait_for_work();
+      charge_wait(waited_from_s, false);
+      if (!more) break;
     }
   }
+  run_.result.replica_stopped_s[static_cast<std::size_t>(index_)] = sg4::Engine::get_clock();
+  // Reservation shares of conversations cut by the end of the run go to their last record.
+  run_.result.replies.add_to_last_record(reserved_);
+  reserved_.clear();
   tiers_.finish();
   run_.result.kv_evictions += memory_.evictions();
   run_.result.preemptions += scheduler_.preemptions();
@@ -153,7 +164,9 @@ void ReplicaActor::apply_losses() {
     ++run_.result.faults_applied;
     const double back_s = f.at_s + f.repair_s;
     it = losses_.erase(it);
-    alarm_.sleep_until(back_s);
+    const double down_from_s = sg4::Engine::get_clock();
+    if (back_s > down_from_s) alarm_.sleep_until(back_s);
+    run_.result.replica_unattributed_s[static_cast<std::size_t>(index_)] += sg4::Engine::get_clock() - down_from_s;
   }
 }
 
@@ -170,6 +183,7 @@ double ReplicaActor::slowdown(int stage) const {
 }
 
 void ReplicaActor::admit_or_fail(const Request& r) {
+  if (run_.scenario.conversation) seen_sessions_.insert(r.session);
   const long context = r.history_tokens + r.prompt_tokens + r.output_tokens;
   const long limit = run_.scenario.model.spec.max_context_tokens;
   if (context > limit) {
@@ -217,7 +231,9 @@ void ReplicaActor::fail(const Request& failed, const std::string& kind, const st
   run_.record_failure(kind, now, cause);
   ReplyRecord rec = base_record(r);
   rec.failure = kind;
-  prefill.charged.copy_to(rec);  // energy already spent stays attributed
+  Attribution charged = prefill.charged;  // energy already spent stays attributed
+  charged += take_charges(r.session);
+  charged.copy_to(rec);
   run_.result.replies.push_back(rec);
   continue_session(r, ReplyOutcome{now, now});
   if (handoff_) handoff_->finished_one();
@@ -252,7 +268,11 @@ void ReplicaActor::wait_until(double time_s) {
 }
 
 void ReplicaActor::continue_session(const Request& r, const ReplyOutcome& outcome) {
-  for (const Request& next : run_.workload.follow_up(r, outcome)) {
+  const std::vector<Request> next_requests = run_.workload.follow_up(r, outcome);
+  if (run_.scenario.conversation && r.kind == RequestKind::reply && next_requests.empty()) {
+    run_.finished_sessions.insert(r.session);
+  }
+  for (const Request& next : next_requests) {
     if (handoff_) {
       ++handoff_->unfinished;
       handoff_->prefill_for(next.session)->deliver(next);
@@ -341,13 +361,17 @@ void ReplicaActor::run_iteration() {
     Sequence& seq = running[static_cast<std::size_t>(plan.members[k])];
     const SequenceWork& w = plan.work[k];
     const double share = shares[k];
-    seq.charged += Attribution{iteration_energy_j * share,
-                               ran.network_energy_j * share,
-                               flops * share,
-                               hbm_bytes * share,
-                               ran.net_bytes * share,
-                               cost_.kv_bytes_for(static_cast<double>(w.context_tokens + 2 * w.new_tokens)),
-                               memory_bytes};
+    Attribution a;
+    a.energy_j = iteration_energy_j * share;
+    a.network_energy_j = ran.network_energy_j * share;
+    a.host_energy_j = power_.host_busy_w * span_s * share;
+    a.gpu_s = gpus * span_s * share;
+    a.flops = flops * share;
+    a.hbm_bytes = hbm_bytes * share;
+    a.net_bytes = ran.net_bytes * share;
+    a.kv_bytes = cost_.kv_bytes_for(static_cast<double>(w.context_tokens + 2 * w.new_tokens));
+    a.peak_gpu_mem_bytes = memory_bytes;
+    seq.charged += a;
   }
   const double end_s = sg4::Engine::get_clock();
   for (const Sequence& seq : scheduler_.finish_iteration(plan, start_s, end_s)) {
@@ -387,7 +411,7 @@ void ReplicaActor::complete(const Sequence& seq) {
                    : 0.0;
   Attribution charged = seq.charged;
   charged += prefill.charged;
-  charged.network_energy_j += tiers_.take_pending_energy(request.session);
+  charged += take_charges(request.session);
   charged.network_energy_j += tiers_.after_reply(request.session);
   charged.copy_to(rec);
   run_.result.replies.push_back(rec);
@@ -407,7 +431,7 @@ void ReplicaActor::hand_off(const Sequence& seq) {
   part.scheduled_s = seq.scheduled_s;
   part.first_token_s = seq.first_token_s;
   part.charged = seq.charged;
-  part.charged.network_energy_j += tiers_.take_pending_energy(original.session);
+  part.charged += take_charges(original.session);
   part.charged.network_energy_j += tiers_.after_reply(original.session);
 
   ReplicaActor* target = handoff_->decode_for(original.session);
@@ -453,6 +477,54 @@ void ReplicaActor::hand_off(const Sequence& seq) {
     pending_.push(parked->second.front());
     parked->second.pop_front();
   }
+}
+
+void ReplicaActor::charge_wait(double from_s, bool for_restore) {
+  const double waited_s = sg4::Engine::get_clock() - from_s;
+  if (waited_s <= 0) return;
+  const double gpus = static_cast<double>(layout_.parallelism.gpus_per_replica());
+  if (for_restore) {
+    const std::vector<int> sessions = tiers_.restoring_sessions();
+    if (!sessions.empty()) {
+      const double each_s = waited_s / static_cast<double>(sessions.size());
+      for (int session : sessions) {
+        EnergyCharge c;
+        c.energy_j = power_.gpu_idle_w * each_s;
+        c.host_energy_j = power_.host_idle_w * each_s;
+        c.gpu_s = gpus * each_s;
+        c.restore_energy_j = c.energy_j + c.host_energy_j;
+        tiers_.add_pending(session, c);
+      }
+      return;
+    }
+  }
+  std::vector<int> open;
+  for (auto it = seen_sessions_.begin(); it != seen_sessions_.end();) {
+    if (run_.finished_sessions.count(*it) > 0) {
+      it = seen_sessions_.erase(it);
+    } else {
+      open.push_back(*it++);
+    }
+  }
+  if (open.empty()) {
+    run_.result.replica_unattributed_s[static_cast<std::size_t>(index_)] += waited_s;
+    return;
+  }
+  const double each_s = waited_s / static_cast<double>(open.size());
+  for (int session : open) {
+    EnergyCharge& c = reserved_[session];
+    c.reserved_energy_j += power_.idle_w() * each_s;
+    c.reserved_gpu_s += gpus * each_s;
+  }
+}
+
+EnergyCharge ReplicaActor::take_charges(int session) {
+  EnergyCharge charge = tiers_.take_pending(session);
+  if (const auto it = reserved_.find(session); it != reserved_.end()) {
+    charge += it->second;
+    reserved_.erase(it);
+  }
+  return charge;
 }
 
 void ReplicaActor::report_progress(double now_s) {

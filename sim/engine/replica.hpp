@@ -6,6 +6,14 @@
 // With disaggregated prefill, a prefill replica runs each request up to its first
 // token, then hands the KV cache to a decode replica (see Handoff), which decodes
 // the rest and writes the record of the whole reply.
+//
+// Energy follows cause. An iteration's energy (its GPUs, its share of its nodes'
+// host and switches) is split among its sequences by their share of its work. When
+// the replica waits, its hardware at idle is charged to:
+// - the sessions whose KV cache is being restored, if the wait is for a restore;
+// - otherwise the conversations open on it (seen here, last turn not yet done), in
+//   equal shares, as their reservation (reserved_energy_j of their next record);
+// - otherwise nobody (RunResult::replica_unattributed_s).
 
 #include <deque>
 #include <map>
@@ -18,6 +26,7 @@
 #include <simgrid/s4u.hpp>
 
 #include "sim/cluster/alarm.hpp"
+#include "sim/accounting/energy.hpp"
 #include "sim/engine/kv_tier_manager.hpp"
 #include "sim/engine/router.hpp"
 #include "sim/engine/run_context.hpp"
@@ -95,6 +104,10 @@ class ReplicaActor : public RoutedReplica {
   void complete(const Sequence& seq);
   void hand_off(const Sequence& seq);
   void report_progress(double now_s);
+  // Charges the replica's idle hardware from `from_s` to now (see above).
+  void charge_wait(double from_s, bool for_restore);
+  // What the session is owed so far here (restore charges, reservation), taken.
+  EnergyCharge take_charges(int session);
 
   int index_;
   ReplicaRole role_;
@@ -111,6 +124,9 @@ class ReplicaActor : public RoutedReplica {
   KvTierManager tiers_;
   IterationRunner runner_;
   std::unique_ptr<ServingEngine> engine_;  // the scenario's serving.engine
+  ReplicaPower power_;
+  std::set<int> seen_sessions_;                  // conversations served here
+  std::map<int, EnergyCharge> reserved_;         // reservation shares not yet on a record
   std::vector<const FaultSpec*> losses_;  // losses of this replica's GPUs, not yet applied
   Router* router_ = nullptr;
   Handoff* handoff_ = nullptr;

@@ -3,6 +3,7 @@
 // the workload, and the records they append to. One per simulation.
 
 #include <chrono>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct RunContext {
   bool progress = false;
   bool trace = false;
   std::vector<int> rank_of_gpu;  // meters and timelines are kept by rank
+  // Conversations whose last turn is done: no longer charged for the replicas
+  // they reserve (see ReplicaActor::charge_wait).
+  std::set<int> finished_sessions;
   std::chrono::steady_clock::time_point wall_start = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_progress = wall_start;
 

@@ -92,6 +92,8 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
   result.replica_gpus.assign(static_cast<std::size_t>(p.dp), p.gpus_per_replica());
   result.replica_gpus.insert(result.replica_gpus.end(), static_cast<std::size_t>(p.prefill.replicas),
                              p.prefill_gpus_per_replica());
+  result.replica_unattributed_s.assign(result.replica_gpus.size(), 0.0);
+  result.replica_stopped_s.assign(result.replica_gpus.size(), 0.0);
 
   const CostModel cost_model(scenario);
   // A disaggregated prefill pool has its own layout and cost model.
@@ -122,6 +124,7 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
       result.replies.push_back(rec);
     }
     result.end_s = workload.horizon_s();
+    result.replica_unattributed_s.assign(result.replica_gpus.size(), result.end_s);  // nothing ran
     return result;
   }
 
@@ -193,6 +196,9 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
   if (options.progress) std::fprintf(stderr, "\n");
 
   result.end_s = std::max(sg4::Engine::get_clock(), workload.horizon_s());
+  for (std::size_t k = 0; k < result.replica_stopped_s.size(); ++k) {  // idle to the end, charged to nobody
+    result.replica_unattributed_s[k] += result.end_s - result.replica_stopped_s[k];
+  }
   result.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   return result;
 }

@@ -54,23 +54,32 @@ std::string run_table(const Json& s) {
                      num(s["tpot_s"], "p99"), num(s, "output_tokens_per_s"));
   const Json& e = s["energy_j"];
   out += fmt::format(
-      "energy: GPU active {:.1f} Wh, GPU idle {:.1f} Wh, network {:.2f} Wh, host {:.1f} Wh, facility {:.1f} Wh "
-      "(total {:.1f} Wh); {:.3f} J per output token; mean GPU power {:.0f} W\n",
+      "energy: GPU active {:.1f} Wh, GPU idle {:.1f} Wh, network {:.2f} Wh, host {:.1f} Wh, switches {:.1f} Wh "
+      "(IT {:.1f} Wh), facility {:.1f} Wh; per output token {:.3f} J GPU, {:.3f} J facility; mean GPU power {:.0f} W "
+      "per GPU\n",
       num(e, "gpu_active") / 3600, num(e, "gpu_idle") / 3600, num(e, "network") / 3600, num(e, "host") / 3600,
-      num(e, "facility") / 3600, num(e, "total") / 3600, num(s, "energy_per_output_token_j"),
+      num(e, "switches") / 3600, num(e, "it") / 3600, num(e, "facility") / 3600,
+      num(s, "gpu_energy_per_output_token_j"), num(s, "facility_energy_per_output_token_j"),
       num(s, "gpu_power_w_mean"));
+  if (s.contains("carbon")) {
+    out += fmt::format("carbon {:.1f} gCO2e at {:.0f} gCO2e/kWh; cost ${:.2f} (energy ${:.2f}, GPU-hours ${:.2f})\n",
+                       num(s["carbon"], "gco2e"), num(s["carbon"], "grid_gco2e_per_kwh"), num(s["cost_usd"], "total"),
+                       num(s["cost_usd"], "energy"), num(s["cost_usd"], "gpu_hours"));
+  }
   if (!s["probes"].empty()) {
-    out += fmt::format("\n{:>7} {:>9} {:>9} {:>9} {:>9} {:>12} {:>12}\n", "minute", "context", "cached", "TTFT s",
-                       "e2e s", "reply Wh", "brain Wh");
+    out += fmt::format("\n{:>7} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>10} {:>10}\n", "minute", "context",
+                       "cached", "TTFT s", "e2e s", "GPU Wh", "IT Wh", "reserve Wh", "all-in Wh", "brain Wh");
     for (const Json& p : s["probes"]) {
       if (!p.contains("ttft_s")) {
         out += fmt::format("{:>7.0f} {:>9}\n", num(p, "minute"),
                            p.contains("failure") ? p["failure"].get<std::string>() : "no reply");
         continue;
       }
-      out += fmt::format("{:>7.0f} {:>9} {:>9} {:>9.3f} {:>9.3f} {:>12.4f} {:>12.5f}\n", num(p, "minute"),
-                         p["context_tokens"].get<long>(), p["cached_tokens"].get<long>(), num(p, "ttft_s"),
-                         num(p, "e2e_s"), num(p, "energy_wh"), num(p, "brain_energy_wh"));
+      out += fmt::format("{:>7.0f} {:>9} {:>9} {:>9.3f} {:>9.3f} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.4f} {:>10.5f}\n",
+                         num(p, "minute"), p["context_tokens"].get<long>(), p["cached_tokens"].get<long>(),
+                         num(p, "ttft_s"), num(p, "e2e_s"), num(p, "gpu_energy_wh"), num(p, "it_energy_wh"),
+                         num(p, "reserved_energy_wh"), num(p, "all_in_facility_energy_wh"),
+                         num(p, "brain_energy_wh"));
     }
   }
   out += "\nfailure points:";
@@ -98,7 +107,12 @@ std::string probe_comparison_table(const std::vector<std::pair<std::string, Json
   const Metric metrics[] = {{"context tokens", "context_tokens", "{:>11.0f}"},
                             {"time to first token, s", "ttft_s", "{:>11.3f}"},
                             {"reply end to end, s", "e2e_s", "{:>11.3f}"},
-                            {"reply GPU + network energy, Wh", "energy_wh", "{:>11.3f}"}};
+                            {"reply GPU energy, Wh", "gpu_energy_wh", "{:>11.3f}"},
+                            {"reply all-in IT energy (GPUs, host, switches, network, reservation), Wh",
+                             "all_in_it_energy_wh", "{:>11.3f}"},
+                            {"reply all-in facility energy (IT x PUE), Wh", "all_in_facility_energy_wh", "{:>11.3f}"},
+                            {"of which its share of the reservation between turns (IT), Wh", "reserved_energy_wh",
+                             "{:>11.3f}"}};
   std::string out;
   for (const Metric& metric : metrics) {
     out += fmt::format("{}\n{}\n", metric.title, header);
@@ -142,7 +156,8 @@ std::string variant_table(const std::vector<std::pair<std::string, Json>>& varia
 std::string compare_csv(const std::vector<std::pair<std::string, Json>>& variants) {
   std::string out =
       "variant,ttft_p50_s,ttft_p99_s,tpot_p50_s,tpot_p99_s,energy_gpu_j,energy_total_j,first_failure,"
-      "energy_per_reply_j,energy_total_wh,gpu_hours,first_failure_kind,first_failure_minute,first_failure_cause\n";
+      "energy_per_reply_j,energy_total_wh,gpu_hours,first_failure_kind,first_failure_minute,first_failure_cause,"
+      "gco2e,cost_usd\n";
   for (const auto& [name, s] : variants) {
     const Json& e = s["energy_j"];
     std::string kind, minute, cause;
@@ -153,11 +168,14 @@ std::string compare_csv(const std::vector<std::pair<std::string, Json>>& variant
       cause = f["cause"].get<std::string>();
     }
     const std::string per_reply = num(s, "replies") > 0 ? fmt::format("{:.9g}", energy_per_reply_j(s)) : "";
-    out += fmt::format("{},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{},{},{:.9g},{:.9g},{},{},{}\n", csv_field(name),
+    const double gco2e = s.contains("carbon") ? num(s["carbon"], "gco2e") : 0.0;
+    const double cost_usd = s.contains("cost_usd") ? num(s["cost_usd"], "total") : 0.0;
+    out += fmt::format("{},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{},{},{:.9g},{:.9g},{},{},{},{:.9g},{:.9g}\n",
+                       csv_field(name),
                        num(s["ttft_s"], "p50"), num(s["ttft_s"], "p99"), num(s["tpot_s"], "p50"),
                        num(s["tpot_s"], "p99"), num(e, "gpu_active") + num(e, "gpu_idle"), num(e, "total"),
                        csv_field(kind), per_reply, num(e, "total") / kJoulesPerWh, gpu_hours(s), csv_field(kind),
-                       minute, csv_field(cause));
+                       minute, csv_field(cause), gco2e, cost_usd);
   }
   return out;
 }

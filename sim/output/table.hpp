@@ -28,7 +28,7 @@ std::string variant_table(const std::vector<std::pair<std::string, nlohmann::ord
 // idle and facility included, per reply served; empty without replies),
 // energy_total_wh, gpu_hours (GPUs used times the simulated span),
 // first_failure_kind, first_failure_minute, first_failure_cause (empty without a
-// failure). Fields holding a comma or a quote are quoted (RFC 4180).
+// failure), gco2e and cost_usd (the run's, from summary.json). Fields holding a comma or a quote are quoted (RFC 4180).
 std::string compare_csv(const std::vector<std::pair<std::string, nlohmann::ordered_json>>& variants);
 
 }  // namespace convsim

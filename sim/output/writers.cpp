@@ -56,7 +56,8 @@ void write_turns_csv(const std::string& path, SortedTurns& sorted, const Scenari
   out << "session,turn,speaker,start_s,minute,context_tokens,prompt_tokens,cached_tokens,output_tokens,"
          "queue_s,ttft_s,tpot_s,e2e_s,energy_j,facility_energy_j,flops,hbm_bytes,net_bytes,kv_bytes,"
          "peak_gpu_mem_bytes,slo_ok,failure,replica,network_energy_j,human_speech_s,reply_speech_s,kind,"
-         "host_delay_s,host_energy_j\n";
+         "host_delay_s,host_energy_j,reserved_energy_j,it_energy_j,all_in_facility_energy_j,gpu_s,reserved_gpu_s,"
+         "gco2e,cost_usd,restore_energy_j\n";
   sorted.for_each([&](const ReplyRecord& r) {
     auto served = [&r](double v) { return r.served ? number(v) : std::string(); };
     out << r.session << ',' << r.turn << ',' << speaker_name(r, scenario) << ',' << number(r.start_s) << ','
@@ -67,7 +68,10 @@ void write_turns_csv(const std::string& path, SortedTurns& sorted, const Scenari
         << number(r.kv_bytes) << ',' << number(r.peak_gpu_mem_bytes) << ',' << (slo_ok(r, scenario) ? 1 : 0) << ','
         << r.failure << ',' << r.replica << ',' << number(r.network_energy_j) << ',' << number(r.human_speech_s)
         << ',' << number(r.reply_speech_s) << ',' << r.kind << ',' << number(r.host_delay_s) << ','
-        << number(reply_host_energy_j(r, scenario)) << '\n';
+        << number(r.host_energy_j) << ',' << number(r.reserved_energy_j) << ',' << number(reply_it_energy_j(r)) << ','
+        << number(reply_all_in_facility_energy_j(r, scenario)) << ',' << number(r.gpu_s) << ','
+        << number(r.reserved_gpu_s) << ',' << number(reply_gco2e(r, scenario)) << ','
+        << number(reply_cost_usd(r, scenario)) << ',' << number(r.restore_energy_j) << '\n';
   });
   out.flush();
   if (!out) throw std::runtime_error(fmt::format("{}: cannot write file", path));
@@ -92,7 +96,8 @@ nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted
     cached_tokens += static_cast<double>(r.cached_tokens);
   });
   const EnergySplit e = energy_split(result, scenario);
-  const double gpu_j = e.gpu_active_j + e.gpu_idle_j;
+  const double gpu_j = e.gpu_j();
+  const double gpus_used = static_cast<double>(scenario.parallelism.gpus_used());
   nlohmann::ordered_json j;
   j["scenario"] = scenario.name;
   j["replies"] = served;
@@ -100,15 +105,34 @@ nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted
   j["other_requests"] = other;  // summaries and streamed-in chunks
   j["slo_met_fraction"] = served > 0 ? static_cast<double>(slo_met) / static_cast<double>(served) : 0.0;
   j["output_tokens_per_s"] = result.end_s > 0 ? output_tokens / result.end_s : 0.0;
-  j["gpu_power_w_mean"] = result.end_s > 0 ? metered_gpu_energy_j(result) / result.end_s : 0.0;
-  j["energy_per_output_token_j"] = output_tokens > 0 ? gpu_j / output_tokens : 0.0;
+  const double gpu_power_w_total = result.end_s > 0 ? metered_gpu_energy_j(result) / result.end_s : 0.0;
+  j["gpu_power_w_mean"] = gpu_power_w_total / gpus_used;  // per GPU
+  j["gpu_power_w_total"] = gpu_power_w_total;             // all GPUs in use, summed
+  auto per_token = [output_tokens](double energy_j) { return output_tokens > 0 ? energy_j / output_tokens : 0.0; };
+  j["energy_per_output_token_j"] = per_token(gpu_j);  // = gpu_energy_per_output_token_j
+  j["gpu_energy_per_output_token_j"] = per_token(gpu_j);
+  j["it_energy_per_output_token_j"] = per_token(e.it_j());
+  j["facility_energy_per_output_token_j"] = per_token(e.facility_j());
   j["ttft_s"] = percentiles_json(ttft);
   j["tpot_s"] = percentiles_json(tpot);
   j["e2e_s"] = percentiles_json(e2e);
   const Percentiles itl = result.inter_token_s.percentiles();
   j["itl_s"] = {{"mean", itl.mean}, {"p50", itl.p50}, {"p90", itl.p90}, {"p99", itl.p99}};
-  j["energy_j"] = {{"gpu_active", e.gpu_active_j}, {"gpu_idle", e.gpu_idle_j}, {"network", e.network_j},
-                   {"host", e.host_j},             {"facility", e.facility_j}, {"total", e.total_j()}};
+  j["energy_j"] = {{"gpu_active", e.gpu_active_j}, {"gpu_idle", e.gpu_idle_j},     {"network", e.network_j},
+                   {"host", e.host_j},             {"switches", e.switch_j},        {"it", e.it_j()},
+                   {"pue_overhead", e.pue_overhead_j()}, {"facility", e.facility_j()}, {"total", e.facility_j()}};
+  j["energy_attribution_j"] = {
+      {"served", e.served_j}, {"reserved", e.reserved_j}, {"unattributed", e.unattributed_j}};
+  const double facility_kwh = e.facility_j() / 3.6e6;
+  const double gpu_hours = gpus_used * result.end_s / 3600.0;
+  j["carbon"] = {{"grid_region", scenario.cluster.grid_region},
+                 {"grid_gco2e_per_kwh", scenario.cluster.grid_gco2e_per_kwh},
+                 {"gco2e", facility_kwh * scenario.cluster.grid_gco2e_per_kwh}};
+  j["cost_usd"] = {{"usd_per_kwh", scenario.cluster.usd_per_kwh},
+                   {"gpu_hour_usd", scenario.cluster.gpu_hour_usd},
+                   {"energy", facility_kwh * scenario.cluster.usd_per_kwh},
+                   {"gpu_hours", gpu_hours * scenario.cluster.gpu_hour_usd},
+                   {"total", facility_kwh * scenario.cluster.usd_per_kwh + gpu_hours * scenario.cluster.gpu_hour_usd}};
   j["failures"] = nlohmann::ordered_json::array();
   const CostModel cost(scenario);
   for (const FailureRecord& f : failure_points(result, scenario, cost)) {
@@ -137,7 +161,14 @@ nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted
       p["ttft_s"] = r.ttft_s;
       p["e2e_s"] = r.e2e_s;
       p["energy_wh"] = (r.energy_j + r.network_energy_j) / kJoulesPerWh;
+      p["gpu_energy_wh"] = r.energy_j / kJoulesPerWh;
+      p["it_energy_wh"] = reply_it_energy_j(r) / kJoulesPerWh;
       p["facility_energy_wh"] = reply_facility_energy_j(r, scenario) / kJoulesPerWh;
+      p["reserved_energy_wh"] = r.reserved_energy_j / kJoulesPerWh;
+      p["all_in_it_energy_wh"] = (reply_it_energy_j(r) + r.reserved_energy_j) / kJoulesPerWh;
+      p["all_in_facility_energy_wh"] = reply_all_in_facility_energy_j(r, scenario) / kJoulesPerWh;
+      p["gco2e"] = reply_gco2e(r, scenario);
+      p["cost_usd"] = reply_cost_usd(r, scenario);
       p["brain_energy_wh"] = kBrainPowerW * r.reply_speech_s / kJoulesPerWh;
     } else if (row.reply) {
       p["failure"] = row.reply->failure;

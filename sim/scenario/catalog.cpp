@@ -10,6 +10,7 @@
 
 #include "models/power.hpp"
 #include "sim/scenario/config_error.hpp"
+#include "sim/scenario/text_util.hpp"
 #include "sim/scenario/yaml_reader.hpp"
 
 namespace convsim {
@@ -108,7 +109,7 @@ GpuSpec read_gpu(const MapReader& m) {
 
 FabricSpec read_fabric(const MapReader& m) {
   m.allow_only({"name", "kind", "description", "bandwidth_bytes_per_s", "latency_s",
-                "energy_j_per_byte", "sources", "notes"});
+                "energy_j_per_byte", "switch_w_per_port", "switch_ports_per_gpu", "sources", "notes"});
   FabricSpec fabric;
   fabric.name = m.string("name");
   fabric.kind = m.choice("kind", {"scale_up", "scale_out"}) == "scale_up"
@@ -118,6 +119,8 @@ FabricSpec read_fabric(const MapReader& m) {
   fabric.bandwidth_bytes_per_s = m.number("bandwidth_bytes_per_s", Limits::positive());
   fabric.latency_s = m.number("latency_s", Limits::at_least(0));
   fabric.energy_j_per_byte = m.number("energy_j_per_byte", Limits::at_least(0));
+  fabric.switch_w_per_port = m.number_or("switch_w_per_port", 0.0, Limits::at_least(0));
+  fabric.switch_ports_per_gpu = m.int_or("switch_ports_per_gpu", 1, Limits::at_least(0));
   fabric.sources = m.string_list("sources");
   m.string_or("notes", "");
   return fabric;
@@ -165,6 +168,23 @@ EngineProfile read_engine(const MapReader& m) {
   return e;
 }
 
+SystemSpec read_system(const MapReader& m) {
+  m.allow_only({"name", "description", "gpu", "gpus_per_node", "power_max_w", "cpu_idle_w", "cpu_active_w",
+                "dram_idle_w", "dram_active_w", "nvme_drives", "nvme_idle_w", "nvme_read_w", "nvme_write_w",
+                "nic_ports", "nic_w_per_port", "fans_w", "gpu_hour_usd", "sources", "notes"});
+  SystemSpec s;
+  s.name = m.string("name");
+  s.description = m.string("description");
+  s.gpu = m.string("gpu");
+  s.gpus_per_node = m.int_value("gpus_per_node", Limits::at_least(1));
+  s.power_max_w = m.number("power_max_w", Limits::positive());
+  read_system_power_terms(m, s);
+  s.gpu_hour_usd = m.number("gpu_hour_usd", Limits::at_least(0));
+  s.sources = m.string_list("sources");
+  m.string_or("notes", "");
+  return s;
+}
+
 template <typename Spec>
 void load_folder(const fs::path& folder, std::map<std::string, Spec>& out,
                  Spec (*read)(const MapReader&), const char* what) {
@@ -191,6 +211,39 @@ ModelSpec read_model_preset(const MapReader& m) { return read_model_spec(m, fals
 
 }  // namespace
 
+void read_system_power_terms(const MapReader& m, SystemSpec& s) {
+  const Limits watts = Limits::at_least(0);
+  s.cpu_idle_w = m.number_or("cpu_idle_w", s.cpu_idle_w, watts);
+  s.cpu_active_w = m.number_or("cpu_active_w", s.cpu_active_w, watts);
+  s.dram_idle_w = m.number_or("dram_idle_w", s.dram_idle_w, watts);
+  s.dram_active_w = m.number_or("dram_active_w", s.dram_active_w, watts);
+  s.nvme_drives = m.int_or("nvme_drives", s.nvme_drives, Limits::at_least(0));
+  s.nvme_idle_w = m.number_or("nvme_idle_w", s.nvme_idle_w, watts);
+  s.nvme_read_w = m.number_or("nvme_read_w", s.nvme_read_w, watts);
+  s.nvme_write_w = m.number_or("nvme_write_w", s.nvme_write_w, watts);
+  s.nic_ports = m.int_or("nic_ports", s.nic_ports, Limits::at_least(0));
+  s.nic_w_per_port = m.number_or("nic_w_per_port", s.nic_w_per_port, watts);
+  s.fans_w = m.number_or("fans_w", s.fans_w, watts);
+  // An active power below its idle power would make work cheaper than waiting.
+  struct Pair {
+    const char* idle;
+    double SystemSpec::*idle_w;
+    const char* active;
+    double SystemSpec::*active_w;
+  };
+  const Pair pairs[] = {{"cpu_idle_w", &SystemSpec::cpu_idle_w, "cpu_active_w", &SystemSpec::cpu_active_w},
+                        {"dram_idle_w", &SystemSpec::dram_idle_w, "dram_active_w", &SystemSpec::dram_active_w},
+                        {"nvme_idle_w", &SystemSpec::nvme_idle_w, "nvme_read_w", &SystemSpec::nvme_read_w},
+                        {"nvme_idle_w", &SystemSpec::nvme_idle_w, "nvme_write_w", &SystemSpec::nvme_write_w}};
+  for (const Pair& p : pairs) {
+    if (s.*p.active_w >= s.*p.idle_w) continue;
+    const std::string prefix = m.path().empty() ? "" : m.path() + ".";
+    m.locator().fail(m.has(p.active) ? m.spot(p.active) : m.spot(p.idle),
+                     fmt::format("{}{} = {} must be >= {}{} = {}", prefix, p.active, format_number(s.*p.active_w),
+                                 prefix, p.idle, format_number(s.*p.idle_w)));
+  }
+}
+
 std::string default_catalog_dir() {
   if (const char* dir = std::getenv("CONVSIM_CATALOG"); dir != nullptr && *dir != '\0') {
     return dir;
@@ -209,6 +262,7 @@ Catalog load_catalog(const std::string& dir) {
   load_folder<GpuSpec>(root / "gpus", catalog.gpus, &read_gpu, "the GPU preset");
   load_folder<FabricSpec>(root / "fabrics", catalog.fabrics, &read_fabric, "the fabric preset");
   load_folder<EngineProfile>(root / "engines", catalog.engines, &read_engine, "the engine profile");
+  load_folder<SystemSpec>(root / "systems", catalog.systems, &read_system, "the system preset");
   return catalog;
 }
 

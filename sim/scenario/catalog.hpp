@@ -1,5 +1,5 @@
 #pragma once
-// The catalog of presets: models/catalog/{models,gpus,fabrics,engines}/*.yaml, one file
+// The catalog of presets: models/catalog/{models,gpus,fabrics,engines,systems}/*.yaml, one file
 // per preset, each citing its sources.
 
 #include <map>
@@ -8,6 +8,7 @@
 #include "models/architecture.hpp"
 #include "models/engine_profile.hpp"
 #include "models/hardware.hpp"
+#include "models/system_power.hpp"
 
 namespace convsim {
 
@@ -16,6 +17,7 @@ struct Catalog {
   std::map<std::string, GpuSpec> gpus;
   std::map<std::string, FabricSpec> fabrics;
   std::map<std::string, EngineProfile> engines;
+  std::map<std::string, SystemSpec> systems;  // systems/: a node's parts besides its GPUs
 };
 
 // The folder holding the catalog: $CONVSIM_CATALOG if set, else the source tree's
@@ -34,5 +36,11 @@ class MapReader;  // sim/scenario/yaml_reader.hpp
 // leave out name (default "inline"), description, sources and params_published.
 // Throws ConfigError.
 ModelSpec read_model_spec(const MapReader& map, bool inline_model);
+
+// Reads the power terms of a system (cpu_idle_w ... fans_w; each >= 0, an active
+// power >= its idle power) from a map, over the values already in `system`: shared
+// by the system presets and the scenario's cluster.system_power overrides.
+// Throws ConfigError.
+void read_system_power_terms(const MapReader& map, SystemSpec& system);
 
 }  // namespace convsim

@@ -12,6 +12,7 @@
 #include "sim/scenario/fault_reader.hpp"
 #include "sim/scenario/overrides.hpp"
 #include "sim/scenario/parallelism_reader.hpp"
+#include "sim/scenario/power_reader.hpp"
 #include "sim/scenario/workload_reader.hpp"
 #include "sim/scenario/yaml_reader.hpp"
 
@@ -185,7 +186,8 @@ ContextSpec read_context(const MapReader& c) {
 ClusterSpec read_cluster(const MapReader& c, const Catalog& catalog, std::vector<std::string>& warnings) {
   c.allow_only({"gpu", "nodes", "gpus_per_node", "scale_up", "scale_out", "scale_up_topology",
                 "pcie_switches_per_node", "scale_out_topology", "oversubscription", "pue", "host_power_w_per_node",
-                "host_link", "host_memory_bytes_per_node", "nvme_bytes_per_node", "nvme_bytes_per_s_per_node"});
+                "host_link", "host_memory_bytes_per_node", "nvme_bytes_per_node", "nvme_bytes_per_s_per_node",
+                "system", "system_power", "grid_region", "grid_gco2e_per_kwh", "usd_per_kwh", "gpu_hour_usd"});
   ClusterSpec spec;
   spec.gpu = gpu_preset(c, catalog);
   spec.nodes = c.int_or("nodes", spec.nodes, Limits::at_least(1));
@@ -204,6 +206,7 @@ ClusterSpec read_cluster(const MapReader& c, const Catalog& catalog, std::vector
   spec.nvme_bytes_per_node = c.number_or("nvme_bytes_per_node", spec.nvme_bytes_per_node, Limits::at_least(0));
   spec.nvme_bytes_per_s_per_node =
       c.number_or("nvme_bytes_per_s_per_node", spec.nvme_bytes_per_s_per_node, Limits::positive());
+  read_cluster_power(c, catalog, spec, warnings);
   return spec;
 }
 

@@ -12,6 +12,7 @@
 #include "models/architecture.hpp"
 #include "models/engine_profile.hpp"
 #include "models/hardware.hpp"
+#include "models/system_power.hpp"
 #include "models/precision.hpp"
 
 namespace convsim {
@@ -137,7 +138,19 @@ struct ClusterSpec {
   // NICs); rail-optimised, each rail switch's uplink to the spine (nodes NICs).
   double oversubscription = 1.0;
   double pue = 1.2;                 // facility energy = IT energy * pue
-  double host_power_w_per_node = 0; // CPUs, memory, NICs of a node, drawn all run long
+  double host_power_w_per_node = 0; // drawn all run long on top of `system` (its other_w)
+  // Everything a node draws besides its GPUs (models/system_power.hpp): the
+  // cluster.system preset (default: the one carrying cluster.gpu; "none" for no
+  // host hardware), its per-node terms scaled by gpus_per_node / the preset's GPUs
+  // per node, then cluster.system_power's overrides.
+  SystemSpec system;
+  // Carbon and money: grams of CO2e per kWh drawn from the grid (cluster.grid_region's
+  // figure, models/grid_regions.hpp, or given), the price of a kWh, and of a
+  // GPU-hour (the system preset's, or given).
+  std::string grid_region = "world";
+  double grid_gco2e_per_kwh = 480;
+  double usd_per_kwh = 0.08;
+  double gpu_hour_usd = 0;
   // Memory tiers for KV caches. Defaults: a DGX H100 node (NVIDIA DGX H100 datasheet:
   // 2 TB of system memory, 8 x 3.84 TB NVMe U.2 data drives, PCIe Gen5 to the GPUs).
   FabricSpec host_link;  // GPU <-> CPU, one per GPU on nvswitch nodes (default pcie5)

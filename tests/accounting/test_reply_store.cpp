@@ -44,6 +44,11 @@ std::vector<ReplyRecord> sample_records(int count) {
     r.host_delay_s = 1e-3 * i;
     r.energy_j = 100.0 / (i + 1);
     r.network_energy_j = 1.0 / (i + 3);
+    r.host_energy_j = 10.0 / (i + 2);
+    r.reserved_energy_j = 30.0 / (i + 5);
+    r.gpu_s = 0.5 * i;
+    r.reserved_gpu_s = 0.25 * i;
+    r.restore_energy_j = 0.125 * i;
     r.flops = 1e12 * i;
     r.hbm_bytes = 1e9 * i;
     r.net_bytes = 1e6 * i;
@@ -63,7 +68,8 @@ bool same(const ReplyRecord& a, const ReplyRecord& b) {
          a.reply_speech_s == b.reply_speech_s && a.host_delay_s == b.host_delay_s && a.energy_j == b.energy_j &&
          a.network_energy_j == b.network_energy_j && a.flops == b.flops && a.hbm_bytes == b.hbm_bytes &&
          a.net_bytes == b.net_bytes && a.kv_bytes == b.kv_bytes && a.peak_gpu_mem_bytes == b.peak_gpu_mem_bytes &&
-         a.failure == b.failure;
+         a.host_energy_j == b.host_energy_j && a.reserved_energy_j == b.reserved_energy_j && a.gpu_s == b.gpu_s &&
+         a.reserved_gpu_s == b.reserved_gpu_s && a.restore_energy_j == b.restore_energy_j && a.failure == b.failure;
 }
 
 ReplyStore store_of(const std::vector<ReplyRecord>& records, std::size_t chunk_records) {
@@ -114,15 +120,23 @@ TEST_CASE("a sorted stream of the store is std::stable_sort of all its records, 
   }
 }
 
-TEST_CASE("late network energy goes to each session's last record, whether in memory or on disk") {
+TEST_CASE("late charges go to each session's last record, whether in memory or on disk") {
   const std::vector<ReplyRecord> records = sample_records(40);
-  const std::map<int, double> late_j = {{0, 1.5}, {2, 2.5}, {4, 4.0}, {99, 8.0}};  // no record of session 99
+  auto charge = [](double j) { return EnergyCharge{j, 2 * j, 3 * j, 4 * j, 5 * j, 6 * j, 7 * j}; };
+  const std::map<int, EnergyCharge> late_j = {
+      {0, charge(1.5)}, {2, charge(2.5)}, {4, charge(4.0)}, {99, charge(8.0)}};  // no record of session 99
   // Expected by the definition: walk back from the newest record to the session's first hit.
   std::vector<ReplyRecord> expected = records;
-  for (const auto& [session, energy_j] : late_j) {
+  for (const auto& [session, c] : late_j) {
     for (auto it = expected.rbegin(); it != expected.rend(); ++it) {
       if (it->session == session) {
-        it->network_energy_j += energy_j;
+        it->energy_j += c.energy_j;
+        it->network_energy_j += c.network_energy_j;
+        it->host_energy_j += c.host_energy_j;
+        it->reserved_energy_j += c.reserved_energy_j;
+        it->gpu_s += c.gpu_s;
+        it->reserved_gpu_s += c.reserved_gpu_s;
+        it->restore_energy_j += c.restore_energy_j;
         break;
       }
     }
@@ -130,7 +144,7 @@ TEST_CASE("late network energy goes to each session's last record, whether in me
   for (std::size_t chunk : {1, 3, 5000}) {
     INFO("chunk of " << chunk << " records");
     ReplyStore store = store_of(records, chunk);
-    store.add_network_energy_to_last(late_j);
+    store.add_to_last_record(late_j);
     const std::vector<ReplyRecord> got(store.begin(), store.end());
     REQUIRE(got.size() == expected.size());
     for (std::size_t i = 0; i < got.size(); ++i) CHECK(same(got[i], expected[i]));

@@ -107,7 +107,8 @@ TEST_CASE("compare.csv has one row per variant, in the scenario's order, with en
   const std::vector<std::string> expected_header = {
       "variant",          "ttft_p50_s",         "ttft_p99_s",          "tpot_p50_s",      "tpot_p99_s",
       "energy_gpu_j",     "energy_total_j",     "first_failure",       "energy_per_reply_j", "energy_total_wh",
-      "gpu_hours",        "first_failure_kind", "first_failure_minute", "first_failure_cause"};
+      "gpu_hours",        "first_failure_kind", "first_failure_minute", "first_failure_cause", "gco2e",
+      "cost_usd"};
   CHECK(header == expected_header);
   auto column = [&header](const char* name) {
     return static_cast<std::size_t>(std::find(header.begin(), header.end(), name) - header.begin());
@@ -125,6 +126,14 @@ TEST_CASE("compare.csv has one row per variant, in the scenario's order, with en
           Approx(total_j / s["replies"].get<double>()).epsilon(1e-8));
     CHECK(std::stod(row[column("gpu_hours")]) ==
           Approx(1 * s["run"]["simulated_s"].get<double>() / 3600).epsilon(1e-8));  // one GPU
+    // Carbon: facility kWh times the grid's intensity; dollars: kWh at the price plus GPU-hours at theirs.
+    const double kwh = total_j / 3.6e6;
+    CHECK(std::stod(row[column("gco2e")]) ==
+          Approx(kwh * s["carbon"]["grid_gco2e_per_kwh"].get<double>()).epsilon(1e-8));
+    CHECK(std::stod(row[column("cost_usd")]) ==
+          Approx(kwh * s["cost_usd"]["usd_per_kwh"].get<double>() +
+                 s["run"]["simulated_s"].get<double>() / 3600 * s["cost_usd"]["gpu_hour_usd"].get<double>())
+              .epsilon(1e-8));
   }
   CHECK(rows[1][column("first_failure_kind")].empty());
   CHECK(rows[1][column("first_failure_cause")].empty());

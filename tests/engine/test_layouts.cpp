@@ -47,6 +47,7 @@ using ::convsim::test::read_file;
 void check_conservation(const RunResult& r, const Scenario& s) {
   const EnergySplit e = energy_split(r, s);
   CHECK(e.gpu_active_j + e.gpu_idle_j == Approx(metered_gpu_energy_j(r)).epsilon(1e-9));
+  CHECK(e.served_j + e.reserved_j + e.unattributed_j == Approx(e.it_j()).epsilon(1e-9));
 }
 
 // Runs the binary; returns the folder's summary.json.
@@ -165,14 +166,20 @@ TEST_CASE("computed phases equal SimGrid's for every layout of the six-layout sc
     }
     CHECK(computed["energy_j"]["total"].get<double>() ==
           Approx(simgrid["energy_j"]["total"].get<double>()).epsilon(1e-9));
+    // Every meter is charged to a row or left unattributed, whatever the layout.
+    const auto& charged = computed["energy_attribution_j"];
+    CHECK(charged["served"].get<double>() + charged["reserved"].get<double>() +
+              charged["unattributed"].get<double>() ==
+          Approx(computed["energy_j"]["it"].get<double>()).epsilon(1e-9));
     // Energy conserved: replies' attributed energy plus idle equals the GPUs' meters
     // (mean metered power times the span); and no board above its power limit.
     const double span_s = computed["run"]["simulated_s"].get<double>();
     const double gpus = computed["run"]["gpus"].get<double>();
-    const double metered_j = computed["gpu_power_w_mean"].get<double>() * span_s;
+    const double metered_j = computed["gpu_power_w_total"].get<double>() * span_s;
     CHECK(computed["energy_j"]["gpu_active"].get<double>() + computed["energy_j"]["gpu_idle"].get<double>() ==
           Approx(metered_j).epsilon(1e-9));
-    CHECK(computed["gpu_power_w_mean"].get<double>() / gpus <= 700.0);  // H100 SXM board limit
+    CHECK(computed["gpu_power_w_mean"].get<double>() == Approx(computed["gpu_power_w_total"].get<double>() / gpus));
+    CHECK(computed["gpu_power_w_mean"].get<double>() <= 700.0);  // per GPU: the H100 SXM board limit
   }
   fs::remove_all(dir);
 }

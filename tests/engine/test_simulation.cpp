@@ -26,13 +26,17 @@ using ::convsim::test::read_file;
 
 void check_conservation(const RunResult& r, const Scenario& s) {
   const EnergySplit e = energy_split(r, s);
-  double replies_network_j = 0;
-  for (const ReplyRecord& reply : r.replies) replies_network_j += reply.network_energy_j;
+  double replies_network_j = 0, rows_j = 0;
+  for (const ReplyRecord& reply : r.replies) {
+    replies_network_j += reply.network_energy_j;
+    rows_j += reply.energy_j + reply.network_energy_j + reply.host_energy_j + reply.reserved_energy_j;
+  }
   const double metered_j = metered_gpu_energy_j(r);
-  INFO("replies " << e.gpu_active_j << " J + idle " << e.gpu_idle_j << " J vs metered " << metered_j << " J");
-  CHECK(e.gpu_active_j + e.gpu_idle_j == Approx(metered_j).epsilon(1e-9));
+  const double every_meter_j = metered_j + e.host_j + e.switch_j + r.network_energy_j;
+  INFO("rows " << rows_j << " J + unattributed " << e.unattributed_j << " J vs meters " << every_meter_j << " J");
+  CHECK(rows_j + e.unattributed_j == Approx(every_meter_j).epsilon(1e-9));
   CHECK(replies_network_j == Approx(r.network_energy_j).epsilon(1e-9));
-  CHECK(e.facility_j == Approx((s.cluster.pue - 1) * (metered_j + r.network_energy_j + e.host_j)).epsilon(1e-9));
+  CHECK(e.facility_j() == Approx(s.cluster.pue * every_meter_j).epsilon(1e-9));
 }
 
 }  // namespace
@@ -42,8 +46,13 @@ TEST_CASE("energy is conserved: replies plus idle equal the GPUs' metered energy
   const RunResult r = simulate(s);
   REQUIRE(r.replies.size() > 10);
   check_conservation(r, s);
-  // Host power over the span, for the one node in use.
-  CHECK(energy_split(r, s).host_j == Approx(500.0 * r.end_s));
+}
+
+TEST_CASE("with no system preset, host energy is cluster.host_power_w_per_node times the span") {
+  const Scenario s = test::scenario_from(test::kSmallConversation, {{"cluster.system", "none"}});
+  const RunResult r = simulate(s);
+  check_conservation(r, s);
+  CHECK(energy_split(r, s).host_j == Approx(500.0 * r.end_s).epsilon(1e-12));
 }
 
 TEST_CASE("energy is conserved with tensor and pipeline parallelism over two nodes, KV dropped") {
@@ -73,7 +82,7 @@ TEST_CASE("energy is conserved for every GPU preset, and mean power stays under 
     REQUIRE(std::system(command.c_str()) == 0);
     const auto summary = nlohmann::json::parse(read_file(out / "summary.json"));
     const double simulated_s = summary["run"]["simulated_s"];
-    const double metered_j = summary["gpu_power_w_mean"].get<double>() * simulated_s;
+    const double metered_j = summary["gpu_power_w_total"].get<double>() * simulated_s;
     const auto& e = summary["energy_j"];
     INFO(name);
     CHECK(e["gpu_active"].get<double>() + e["gpu_idle"].get<double>() == Approx(metered_j).epsilon(1e-9));

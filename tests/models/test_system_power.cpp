@@ -1,0 +1,56 @@
+// The system presets and the host and switch power formulas.
+
+#include <catch2/catch.hpp>
+
+#include "models/system_power.hpp"
+#include "tests/support/scenario_fixture.hpp"
+
+using namespace convsim;
+
+TEST_CASE("a node's idle power is the sum of its parts' idle powers") {
+  SystemSpec s;
+  s.cpu_idle_w = 200;
+  s.dram_idle_w = 96;
+  s.nvme_drives = 8;
+  s.nvme_idle_w = 5;
+  s.nic_ports = 12;
+  s.nic_w_per_port = 17;
+  s.fans_w = 300;
+  s.other_w = 50;
+  CHECK(node_idle_w(s) == 200 + 96 + 8 * 5 + 12 * 17 + 300 + 50);
+  s.cpu_active_w = 700;
+  s.nvme_read_w = 14;
+  s.nvme_write_w = 18;
+  CHECK(cpu_extra_w(s) == 500);
+  CHECK(nvme_read_extra_w(s) == 8 * 9);
+  CHECK(nvme_write_extra_w(s) == 8 * 13);
+}
+
+TEST_CASE("a GPU carries its scale-up switch ports, and its share of leaf and spine ports across nodes") {
+  FabricSpec up, out;
+  up.switch_w_per_port = 1.5;
+  up.switch_ports_per_gpu = 18;
+  out.switch_w_per_port = 12;
+  CHECK(switch_w_per_gpu(up, out, 1, 1.0) == 27);             // one node: no scale-out switch
+  CHECK(switch_w_per_gpu(up, out, 4, 1.0) == 27 + 12 * 3);    // leaf port, leaf uplink, spine port
+  CHECK(switch_w_per_gpu(up, out, 4, 2.0) == 27 + 12 * 2);    // 2:1, half the uplinks
+}
+
+TEST_CASE("no system preset's parts at full power exceed the vendor's maximum system power") {
+  const Catalog& catalog = test::catalog();
+  REQUIRE(catalog.systems.size() >= 5);
+  for (const auto& [name, s] : catalog.systems) {
+    INFO(name);
+    REQUIRE(catalog.gpus.count(s.gpu) == 1);
+    CHECK(!s.sources.empty());
+    const FabricSpec& nvlink =
+        catalog.fabrics.at(s.gpu == "b200" ? "nvlink5" : s.gpu == "a100-sxm" ? "nvlink3" : "nvlink4");
+    const double gpus_w = s.gpus_per_node * catalog.gpus.at(s.gpu).power_max_w;
+    const double parts_w = s.cpu_active_w + s.dram_active_w + s.nvme_drives * std::max(s.nvme_read_w, s.nvme_write_w) +
+                           s.nic_ports * s.nic_w_per_port + s.fans_w +
+                           s.gpus_per_node * nvlink.switch_w_per_port * nvlink.switch_ports_per_gpu;
+    CHECK(gpus_w + parts_w <= s.power_max_w);
+    // And the parts are a real share of it, not zero.
+    CHECK(parts_w >= 0.1 * s.power_max_w);
+  }
+}

@@ -1,0 +1,101 @@
+// The cluster section's power, carbon and price keys: defaults from the system
+// presets, overrides, and each bad value reported at its spot with the allowed range.
+
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "models/system_power.hpp"
+#include "sim/scenario/config_error.hpp"
+#include "tests/support/scenario_fixture.hpp"
+
+using namespace convsim;
+
+namespace {
+
+// Lines 1-5; the cluster's further keys start on line 6, two spaces in.
+const std::string kHead =
+    "name: x\n"
+    "conversation: {duration_min: 10, speakers: [{name: a, turn_words: 5}]}\n"
+    "model: {preset: llama-3.1-8b}\n"
+    "cluster:\n"
+    "  gpu: h100-sxm\n";
+
+std::string error_of(const std::string& cluster_lines) {
+  try {
+    test::scenario_from(kHead + cluster_lines);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("a cluster's nodes are the system preset carrying its GPU, any term of which can be set to zero") {
+  const ClusterSpec dgx = test::scenario_from(kHead).cluster;
+  CHECK(dgx.system.name == "dgx-h100");
+  CHECK(dgx.system.cpu_active_w == 700);  // 2 x 350 W TDP, 8 GPUs per node as the preset
+  CHECK(dgx.grid_gco2e_per_kwh == 480);   // world, 2023 (Ember)
+  CHECK(dgx.gpu_hour_usd == dgx.system.gpu_hour_usd);
+  // Four GPUs per node: half a DGX H100's host.
+  CHECK(test::scenario_from(kHead + "  gpus_per_node: 4\n").cluster.system.cpu_idle_w == 100);
+  CHECK(test::scenario_from(kHead, {{"cluster.gpu", "b200"}}).cluster.system.name == "dgx-b200");
+  CHECK(test::scenario_from(kHead + "  gpus_per_node: 72\n", {{"cluster.gpu", "b200"}}).cluster.system.name ==
+        "gb200-nvl72");
+  const ClusterSpec zero =
+      test::scenario_from(kHead + "  system_power: {cpu_idle_w: 0, cpu_active_w: 0, fans_w: 0, nic_ports: 0}\n")
+          .cluster;
+  CHECK(node_idle_w(zero.system) == 96 + 8 * 5);  // DIMMs and drives left
+  CHECK(node_idle_w(test::scenario_from(kHead + "  system: none\n").cluster.system) == 0);
+  CHECK(test::scenario_from(kHead + "  grid_region: norway\n").cluster.grid_gco2e_per_kwh == 30);
+  CHECK(test::scenario_from(kHead + "  grid_gco2e_per_kwh: 12.5\n").cluster.grid_gco2e_per_kwh == 12.5);
+}
+
+TEST_CASE("a GPU no system preset carries gets no host power, with a located warning") {
+  const Scenario s = test::scenario_from(
+      "name: x\n"
+      "conversation: {duration_min: 10, speakers: [{name: a, turn_words: 5}]}\n"
+      "model: {preset: llama-3.1-8b}\n"
+      "cluster:\n"
+      "  gpu: mi300x\n");
+  CHECK(s.cluster.system.name == "none");
+  REQUIRE(s.warnings.size() == 1);
+  CHECK(s.warnings[0].rfind("test.yaml:5:8: warning: cluster.system: no system preset carries mi300x GPUs", 0) == 0);
+}
+
+TEST_CASE("each bad power, carbon or price value is reported with its exact located message", "[scenario][errors]") {
+  struct Case {
+    const char* rule;
+    std::string lines;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {"a negative power", "  system_power: {cpu_idle_w: -5}\n",
+       "test.yaml:6:30: cluster.system_power.cpu_idle_w must be >= 0, got -5"},
+      {"a power that is not finite", "  system_power: {fans_w: .inf}\n",
+       "test.yaml:6:26: cluster.system_power.fans_w: expected a finite number, got '.inf'"},
+      {"an active power below idle", "  system_power: {cpu_active_w: 10}\n",
+       "test.yaml:6:32: cluster.system_power.cpu_active_w = 10 must be >= cluster.system_power.cpu_idle_w = 200"},
+      {"an unknown term", "  system_power: {gpu_idle_w: 10}\n",
+       "test.yaml:6:18: unknown key 'gpu_idle_w' in cluster.system_power; did you mean 'cpu_idle_w'?"},
+      {"an unknown system", "  system: dgx-h800\n",
+       "test.yaml:6:11: cluster.system: unknown value 'dgx-h800'; allowed: none, dgx-a100, dgx-b200, dgx-h100, "
+       "dgx-h200, gb200-nvl72"},
+      {"an unknown grid region", "  grid_region: mars\n",
+       "test.yaml:6:16: cluster.grid_region: unknown value 'mars'; allowed: world, china, india, united-states, "
+       "european-union, germany, france, poland, united-kingdom, norway"},
+      {"a negative grid intensity", "  grid_gco2e_per_kwh: -1\n",
+       "test.yaml:6:23: cluster.grid_gco2e_per_kwh must be in [0, 2000], got -1"},
+      {"a region and an intensity", "  grid_region: france\n  grid_gco2e_per_kwh: 50\n",
+       "test.yaml:7:23: cluster.grid_gco2e_per_kwh and cluster.grid_region: give one of them, not both"},
+      {"a negative price", "  usd_per_kwh: -0.1\n", "test.yaml:6:16: cluster.usd_per_kwh must be in [0, 10], got -0.1"},
+      {"a GPU-hour price that is not finite", "  gpu_hour_usd: .nan\n",
+       "test.yaml:6:17: cluster.gpu_hour_usd: expected a finite number, got '.nan'"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.rule);
+    CHECK(error_of(c.lines) == c.expected);
+  }
+}
