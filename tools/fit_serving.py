@@ -39,7 +39,11 @@ CATALOG = os.path.join(ROOT, "models", "catalog")
 FITTED_GPUS = ["h100-sxm", "b200"]
 SAME_DIE = {"h200": "h100-sxm"}  # GH100 in both: same static and per-FLOP draw; HBM3e per byte taken as HBM3's
 POWER_KEYS = ["static_w", "j_per_hbm_byte", "j_per_flop_bf16", "collective_w"]
-CAP_MARGIN = 0.97  # rows whose measured per-GPU power is within 3% of the board limit
+CAP_MARGIN = 0.97
+# The floor of the energy per HBM byte: the DRAM device access alone, about 3.9 pJ/bit
+# for HBM2 (O'Connor et al., Fine-Grained DRAM, MICRO 2017); moving the byte across
+# the chip comes on top, so no fit may go below it.
+HBM_DEVICE_J_PER_BYTE = 3.9e-12 * 8  # rows whose measured per-GPU power is within 3% of the board limit
 
 
 def read_yaml_number(text, key):
@@ -82,24 +86,37 @@ def solve(a, b):
     return [m[i][n] / m[i][i] for i in range(n)]
 
 
-def nnls(a, b):
-    """Non-negative least squares by trying every support (few unknowns)."""
+def bounded_lsq(a, b, bounds):
+    """Least squares with each unknown in [low, high] (high may be None): every
+    unknown at its lower bound, its upper bound or free, the best feasible set."""
     n = len(a[0])
-    best, best_cost = [0.0] * n, float("inf")
-    for support in itertools.product([0, 1], repeat=n):
-        cols = [i for i in range(n) if support[i]]
-        if not cols:
+    best, best_cost = None, float("inf")
+    for states in itertools.product(range(3), repeat=n):
+        if any(s == 1 and bounds[i][1] is None for i, s in enumerate(states)):
             continue
-        x = solve([[r[i] for i in cols] for r in a], b)
-        if x is None or min(x) < 0:
+        fixed = [0.0] * n
+        for i, st in enumerate(states):
+            fixed[i] = bounds[i][0] if st == 0 else (bounds[i][1] if st == 1 else 0.0)
+        free = [i for i, st in enumerate(states) if st == 2]
+        rhs = [y - sum(r[i] * fixed[i] for i in range(n) if states[i] != 2) for r, y in zip(a, b)]
+        x = fixed[:]
+        if free:
+            sol = solve([[r[i] for i in free] for r in a], rhs)
+            if sol is None:
+                continue
+            for i, v in zip(free, sol):
+                x[i] = v
+        if any(x[i] < bounds[i][0] - 1e-9 * abs(bounds[i][0]) or
+               (bounds[i][1] is not None and x[i] > bounds[i][1] + 1e-9 * abs(bounds[i][1])) for i in range(n)):
             continue
-        full = [0.0] * n
-        for i, v in zip(cols, x):
-            full[i] = v
-        cost = sum((sum(ri * xi for ri, xi in zip(r, full)) - y) ** 2 for r, y in zip(a, b))
+        cost = sum((sum(ri * xi for ri, xi in zip(r, x)) - y) ** 2 for r, y in zip(a, b))
         if cost < best_cost:
-            best, best_cost = full, cost
+            best, best_cost = x, cost
     return best
+
+
+def nnls(a, b):
+    return bounded_lsq(a, b, [(0.0, None)] * len(a[0]))
 
 
 def fit_host(rows):
@@ -113,28 +130,41 @@ def fit_host(rows):
     return fixed, per_seq
 
 
-def fit_power(rows, gpu_spec):
-    """measured mean power (all GPUs) = sum of the terms / span, relative errors."""
+def fit_power(rows, spec):
+    """Measured mean power (all GPUs, steady state) against the power model's terms.
+    The features are totals over the whole simulated run; the simulated ratio of
+    steady to whole-run power (at the pass's coefficients) carries them to the
+    steady window. Bounds keep every coefficient physical: a GPU running kernels
+    draws at least its idle power; the tensor cores at their roof and a collective's
+    spinning kernels cannot draw more than the board's dynamic range; a byte costs at
+    least its DRAM access."""
     a, b = [], []
     for r in rows:
         span = float(r["span_s"])
         measured = float(r["measured_power_w"])  # all GPUs, as the features are totals over them
         per_gpu = measured / max(float(r["tp"]), float(r["ep"]))
-        if per_gpu >= CAP_MARGIN * gpu_spec["power_max_w"]:
+        if per_gpu >= CAP_MARGIN * spec["power_max_w"]:
             continue
+        steady = float(r["predicted_power_w"]) / float(r["run_power_w"])
         active = float(r["gpu_compute_s"]) + float(r["gpu_host_s"]) + float(r["gpu_comm_s"])
-        idle_j = gpu_spec["power_idle_w"] * float(r["gpu_idle_s"])
+        idle_j = spec["power_idle_w"] * float(r["gpu_idle_s"])
         flops = float(r["bf16_flops"]) + 0.5 * float(r["fp8_flops"])
-        a.append([active / span / measured, float(r["gpu_comm_s"]) / span / measured,
-                  float(r["hbm_bytes"]) / span / measured, flops / span / measured])
-        b.append(1.0 - idle_j / span / measured)
-    static, collective, per_byte, per_flop = nnls(a, b)
+        scale = steady / span / measured
+        a.append([active * scale, float(r["gpu_comm_s"]) * scale, float(r["hbm_bytes"]) * scale, flops * scale])
+        b.append(1.0 - idle_j * scale)
+    dynamic = spec["power_max_w"] - spec["power_idle_w"]
+    bounds = [(spec["power_idle_w"], spec["power_max_w"] * 0.99), (0.0, dynamic), (HBM_DEVICE_J_PER_BYTE, None),
+              (0.0, dynamic / (spec["peak_bf16"] * spec["compute_efficiency"]))]
+    static, collective, per_byte, per_flop = bounded_lsq(a, b, bounds)
     return {"static_w": static, "collective_w": collective, "j_per_hbm_byte": per_byte, "j_per_flop_bf16": per_flop}
 
 
 def gpu_spec(name):
     text = open(os.path.join(CATALOG, "gpus", name + ".yaml")).read()
-    return {"power_idle_w": read_yaml_number(text, "power_idle_w"), "power_max_w": read_yaml_number(text, "power_max_w")}
+    peak = re.search(r"^\s*bf16:\s*([0-9.eE+-]+)", text, flags=re.M)
+    compute = re.search(r"^\s*compute:\s*([0-9.eE+-]+)", text, flags=re.M)
+    return {"power_idle_w": read_yaml_number(text, "power_idle_w"), "power_max_w": read_yaml_number(text, "power_max_w"),
+            "peak_bf16": float(peak.group(1)), "compute_efficiency": float(compute.group(1)) if compute else 0.72}
 
 
 def figures_yaml(host, power, indent):

@@ -6,8 +6,7 @@
 //     roofline of models/roofline.hpp;
 //   - collectives: NCCL all-reduce and send/recv (Vidur, DGX H100) against the
 //     latency + bytes / bandwidth formulas of sim/cluster/collectives.hpp;
-//   - serving: ML.ENERGY's median inter-token latency, energy per output token and
-//     mean GPU power against a simulation of the calibration scenarios.
+//   - serving: every measured serving configuration, in sim/validation/serving_rows.hpp.
 // Each case is a plain record (name, measured, predicted); accumulators are
 // functions over records and the command line formats them.
 
@@ -187,58 +186,5 @@ std::vector<CollectiveCase> allreduce_cases(const FabricSpec& nvlink, const std:
 // across nodes (devices_per_node 1) over `scale_out`; medians.
 std::vector<CollectiveCase> send_recv_cases(const FabricSpec& scale_up, const FabricSpec& scale_out,
                                             const std::string& data_dir);
-
-// ---- serving ---------------------------------------------------------------------------
-
-inline constexpr const char* kServingFile = "mlenergy_h100.csv";
-
-// A model of the ML.ENERGY extract with the scenario that reproduces its setup.
-struct ServingModel {
-  const char* model;     // the CSV's `model`
-  int tp;                // the CSV's `tp`
-  const char* scenario;  // in calibration_scenario_dir()
-};
-inline constexpr std::array<ServingModel, 2> kServingModels = {{
-    {"meta-llama/Llama-3.1-8B-Instruct", 1, "mlenergy-llama-3.1-8b-h100.yaml"},
-    {"meta-llama/Llama-3.1-70B-Instruct", 4, "mlenergy-llama-3.1-70b-h100-tp4.yaml"},
-}};
-
-// The batches the tests hold to their tolerances: every max_num_seqs of the extract
-// from 8 to 512, for both models (a test checks that the list covers the CSV);
-// validate reports the larger ones too, where vLLM's KV cache was full (70B at 1024)
-// or nearly so.
-inline constexpr std::array<int, 10> kServingTestedBatches = {8, 16, 32, 64, 96, 128, 192, 256, 384, 512};
-inline constexpr int kServingMaxTestedBatch = 512;
-
-struct ServingMetrics {
-  double median_itl_s = 0;
-  double energy_per_token_j = 0;  // GPU energy per output token
-  double power_w = 0;             // mean GPU power
-};
-
-struct ServingCase {
-  ServingModel model;
-  int batch = 0;  // max_num_seqs
-  ServingMetrics measured;
-};
-
-// Every row of `model` (same name and TP) in the extract, by increasing batch.
-std::vector<ServingCase> serving_cases(const ServingModel& model, const std::string& data_dir);
-
-// The row of `model` at `batch`. Throws CalibrationDataError if there is none.
-ServingCase serving_case(const ServingModel& model, int batch, const std::string& data_dir);
-
-// The benchmark keeps `batch` requests in flight: serving.max_batch_seqs and a
-// closed loop of `batch` clients, 20 requests each.
-std::vector<Override> serving_overrides(int batch);
-
-// From a run's records: p50 of the inter-token latencies, metered GPU energy per
-// output token, metered GPU energy over the run's span.
-ServingMetrics serving_metrics(const RunResult& result);
-
-// Loads the case's scenario with serving_overrides, simulates it and returns its
-// metrics. REQUIRES: no simulation has run in this process (a SimGrid limit).
-// Throws ConfigError for a bad scenario.
-ServingMetrics simulate_serving(const ServingCase& c, const Catalog& catalog);
 
 }  // namespace convsim

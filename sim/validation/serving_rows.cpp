@@ -167,18 +167,56 @@ std::vector<Override> row_overrides(const ServingRow& row) {
   return o;
 }
 
+SteadyWindow steady_window(const std::vector<ReplyRecord>& replies, int concurrency) {
+  SteadyWindow w;
+  std::vector<double> first_tokens;
+  for (const ReplyRecord& r : replies) {
+    first_tokens.push_back(r.start_s + r.ttft_s);
+    w.end_s = std::max(w.end_s, r.start_s);
+  }
+  if (first_tokens.empty()) return w;
+  std::sort(first_tokens.begin(), first_tokens.end());
+  const std::size_t full = std::min(first_tokens.size(), static_cast<std::size_t>(std::max(1, concurrency))) - 1;
+  w.start_s = first_tokens[full];
+  return w;
+}
+
 ServingOutcomeMetrics simulate_row(const ServingRow& row, const Catalog& catalog, const FittedFigures* fit) {
   Scenario scenario = load_scenario(row_scenario_path(row), row_overrides(row), catalog);
   if (fit != nullptr) apply_fit(scenario, *fit);
   const RunResult result = simulate(scenario);
   ServingOutcomeMetrics m;
-  for (const ReplyRecord& reply : result.replies) m.output_tokens += static_cast<double>(reply.output_tokens);
+  std::vector<ReplyRecord> replies;
+  for (const ReplyRecord& reply : result.replies) {
+    m.output_tokens += static_cast<double>(reply.output_tokens);
+    replies.push_back(reply);
+  }
   const double gpu_j = metered_gpu_energy_j(result);
   m.span_s = result.end_s;
   m.median_itl_s = result.inter_token_s.percentiles().p50;
   m.energy_per_token_j = gpu_j / m.output_tokens;
   m.power_w = gpu_j / result.end_s;
+  m.run_power_w = m.power_w;
   m.output_tokens_per_s = m.output_tokens / result.end_s;
+  // Steady state, as the measurements are: between the batch filling up and the
+  // last request's arrival, each reply's tokens and energy counted for the part of
+  // its generation inside the window (spread evenly over it).
+  const SteadyWindow w = steady_window(replies, scenario.requests ? scenario.requests->concurrency : 1);
+  if (w.end_s > w.start_s) {
+    double tokens = 0, energy_j = 0;
+    for (const ReplyRecord& r : replies) {
+      const double from = r.start_s + r.ttft_s, to = r.start_s + r.e2e_s;
+      const double inside = std::max(0.0, std::min(to, w.end_s) - std::max(from, w.start_s));
+      const double fraction = to > from ? inside / (to - from) : (from >= w.start_s && from <= w.end_s ? 1.0 : 0.0);
+      tokens += fraction * static_cast<double>(r.output_tokens);
+      energy_j += fraction * r.energy_j;
+    }
+    if (tokens > 0) {
+      m.energy_per_token_j = energy_j / tokens;
+      m.power_w = energy_j / (w.end_s - w.start_s);
+      m.output_tokens_per_s = tokens / (w.end_s - w.start_s);
+    }
+  }
   m.decode_sequences_mean =
       result.decode_iterations > 0 ? result.decode_tokens / static_cast<double>(result.decode_iterations) : 0.0;
   for (const GpuMeter& g : result.gpus) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/accounting/reply_record.hpp"
 #include "sim/scenario/catalog.hpp"
 #include "sim/scenario/overrides.hpp"
 #include "sim/validation/calibration.hpp"
@@ -24,12 +25,15 @@ namespace convsim {
 inline constexpr const char* kMlenergyFile = "mlenergy_v3.csv";
 inline constexpr const char* kTrtllmFile = "trtllm_perf_overview.csv";
 
-// What a serving run is judged on, and what the fit reads from it.
+// What a serving run is judged on, and what the fit reads from it. Energy per token,
+// power and throughput are those of the steady window (see steady_window); the
+// features are totals over the whole run.
 struct ServingOutcomeMetrics {
   double median_itl_s = 0;
   double energy_per_token_j = 0;  // metered GPU energy per output token
   double power_w = 0;             // metered GPU energy over the span, all GPUs
   double output_tokens_per_s = 0;
+  double run_power_w = 0;  // metered GPU energy over the whole run's span (all GPUs)
   // Features for tools/fit_serving.py, totals over every GPU of the run.
   double span_s = 0;
   double output_tokens = 0;
@@ -68,6 +72,16 @@ std::string fold_of(const ServingRow& row);
 // The template scenario and the overrides that make it the row's configuration.
 std::string row_scenario_path(const ServingRow& row);
 std::vector<Override> row_overrides(const ServingRow& row);
+
+// The steady state of a closed-loop run, as serving benchmarks measure it: from the
+// moment `concurrency` replies have their first token (the batch is full) to the
+// last request's arrival (after it the batch drains). Empty (end <= start) when the
+// run is too short to have one.
+struct SteadyWindow {
+  double start_s = 0;
+  double end_s = 0;
+};
+SteadyWindow steady_window(const std::vector<ReplyRecord>& replies, int concurrency);
 
 // Loads the row's scenario, puts `fit` into it when given (the cross-validation
 // fold's figures), simulates it and returns its metrics. REQUIRES: no simulation
