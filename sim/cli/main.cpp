@@ -33,6 +33,13 @@ int main(int argc, char** argv) {
   run->add_flag("--force", force, "replace the outputs of another scenario in the output folder");
   RunOptions run_options;
   run->add_flag("--trace", run_options.trace, "also write trace.json (Chrome/Perfetto), at most 400,000 slices");
+  double trace_from_min = 0, trace_to_min = 0;
+  auto* trace_from = run->add_option("--trace-from-min", trace_from_min,
+                                     "trace only from this minute of simulated time (implies --trace)")
+                         ->check(CLI::NonNegativeNumber);
+  auto* trace_to = run->add_option("--trace-to-min", trace_to_min,
+                                   "trace only up to this minute of simulated time (implies --trace)")
+                       ->check(CLI::NonNegativeNumber);
   run->add_flag("--simgrid-every-transfer", run_options.simgrid_every_transfer,
                 "run every collective and send as a SimGrid activity, even where no other traffic shares the "
                 "links (slower; the same times)");
@@ -106,6 +113,15 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kExitUsage;
   }
   try {
+    if (*run && (*trace_from || *trace_to)) {
+      run_options.trace = true;
+      if (*trace_from) run_options.trace_from_s = trace_from_min * 60.0;
+      if (*trace_to) run_options.trace_to_s = trace_to_min * 60.0;
+      if (run_options.trace_to_s <= run_options.trace_from_s) {
+        std::cerr << "run: --trace-to-min must be after --trace-from-min\n";
+        return kExitUsage;
+      }
+    }
     if (*run) return command_run(scenario_path, sets, output_dir, quiet, run_options, force);
     if (*check) return command_check(scenario_path, sets);
     if (*catalog) return command_catalog(catalog_what);

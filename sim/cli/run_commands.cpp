@@ -44,7 +44,15 @@ nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string
   folder.remove_previous_outputs();
   write_file_atomically(folder.path("scenario.resolved.yaml"), scenario.resolved_yaml);
   const RunResult result = simulate(scenario, options);
-  if (options.trace) write_trace_json(folder.path("trace.json"), result, scenario);
+  if (options.trace) {
+    write_trace_json(folder.path("trace.json"), result, scenario);
+    if (result.trace_truncated) {
+      std::cerr << fmt::format("{}: truncated at {} slices, at minute {:.1f} of {:.1f}; trace a later window with "
+                               "--trace-from-min and --trace-to-min\n",
+                               folder.path("trace.json"), kMaxTraceSlices, result.trace_truncated_at_s / 60.0,
+                               result.end_s / 60.0);
+    }
+  }
   SortedTurns sorted = sorted_replies(result.replies);
   write_turns_csv(folder.path("turns.csv"), sorted, scenario);
   write_gpus_csv(folder.path("gpus.csv"), result, scenario);

@@ -231,7 +231,8 @@ void write_trace_json(const std::string& path, const RunResult& result, const Sc
   // last token (Perfetto groups async events by category and id).
   std::size_t spans = 0;
   for (const ReplyRecord& r : result.replies) {
-    if (!r.served || spans++ >= kMaxTraceSlices) continue;
+    if (!r.served || r.start_s + r.e2e_s < result.trace_from_s || r.start_s > result.trace_to_s) continue;
+    if (spans++ >= kMaxTraceSlices) continue;
     const std::string name = fmt::format("{} {} of session {}", r.kind, r.turn, r.session);
     out << separator()
         << fmt::format(R"({{"ph": "b", "cat": "conversation", "name": "{}", "id": {}, "pid": {}, "ts": {:.3f}, )"

@@ -331,3 +331,31 @@ TEST_CASE("SIGTERM stops a compare with exit 143 and leaves none of its children
     }
   }
 }
+
+TEST_CASE("a truncated trace says so on stderr, and --trace-from-min/--trace-to-min trace a late window") {
+  const Workspace w("trace-window");
+  const std::string s = ::convsim::test::source_path("scenarios/podcast-10h.yaml");
+  // The ten-hour conversation on 64 GPUs makes millions of slices: the cap is reached.
+  REQUIRE(run_convsim(fmt::format("run '{}' -o '{}' -q --trace", s, w.path("all")), w.path("log")) == 0);
+  const std::string log = read_file(w.path("log"));
+  INFO(log);
+  CHECK(log.find(w.path("all") + "/trace.json: truncated at 400000 slices, at minute ") != std::string::npos);
+  CHECK(Json::parse(read_file(w.dir / "all" / "trace.json"))["otherData"]["truncated"] == true);
+  // Minutes 505 to 506 only: under the cap, every slice overlapping the window.
+  REQUIRE(run_convsim(fmt::format("run '{}' -o '{}' -q --trace-from-min 505 --trace-to-min 506", s, w.path("late")),
+                      w.path("late-log")) == 0);
+  CHECK(read_file(w.path("late-log")).find("truncated") == std::string::npos);
+  const Json trace = Json::parse(read_file(w.dir / "late" / "trace.json"));
+  CHECK(trace["otherData"]["truncated"] == false);
+  long slices = 0;
+  for (const Json& e : trace["traceEvents"]) {
+    if (e["ph"] != "X") continue;
+    ++slices;
+    const double start_s = e["ts"].get<double>() * 1e-6, end_s = start_s + e["dur"].get<double>() * 1e-6;
+    CHECK(end_s >= 505 * 60.0 - 1e-6);
+    CHECK(start_s <= 506 * 60.0 + 1e-6);
+  }
+  CHECK(slices > 0);
+  CHECK(run_convsim(fmt::format("run '{}' -o '{}' -q --trace-from-min 6 --trace-to-min 5", s, w.path("bad")),
+                    w.path("bad-log")) == 2);
+}
