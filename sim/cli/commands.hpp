@@ -58,8 +58,10 @@ Shard parse_shard(const std::string& text);
 // writes its manifest dir/shard-i-of-N.json (scenario path and hash, --set, every
 // variant in order, those it ran). compare.csv and compare.md are written once every
 // variant is present (always, for the whole compare).
+// With `quiet`, prints nothing on success; otherwise, on a terminal, one line per
+// variant as it ends ("compare: 3/10 variants done").
 int command_compare(const std::string& path, const std::vector<std::string>& sets, std::string dir, int jobs,
-                    const std::string& shard = "", bool force = false);
+                    const std::string& shard = "", bool force = false, bool quiet = false);
 
 // Joins the folders of a sharded compare (their shard manifests) into `out`
 // (default: the one folder given): copies the variant folders there and writes
@@ -90,7 +92,7 @@ ShardedVariants collect_shards(const std::vector<std::string>& dirs);
 // Reads summary.json of each variant (names[k] in variant_dirs[k]), writes
 // dir/compare.csv and dir/compare.md, and prints the probe and variant tables.
 void write_comparison(const std::string& dir, const std::string& scenario_name, const std::vector<std::string>& names,
-                      const std::vector<std::string>& variant_dirs);
+                      const std::vector<std::string>& variant_dirs, bool quiet = false);
 
 // Work for a child process: `work` runs in the child and throws on failure; `label`
 // names it in the message printed then.

@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   compare->add_option("--set", sets, "override a key in every variant: key.path=value");
   compare->add_option("-j,--jobs", jobs, "variants run at once")->check(CLI::Range(1, 256));
   compare->add_flag("--force", force, "replace the outputs of another scenario in the variants' folders");
+  compare->add_flag("-q,--quiet", quiet, "print nothing on success");
   std::string shard;
   compare->add_option("--shard", shard, "run only shard i of N: the variants k (0-based) with k % N == i - 1")
       ->check(CLI::Validator([](std::string& text) { return shard_problem(text); }, "i/N"));
@@ -125,7 +126,7 @@ int main(int argc, char** argv) {
     if (*run) return command_run(scenario_path, sets, output_dir, quiet, run_options, force);
     if (*check) return command_check(scenario_path, sets);
     if (*catalog) return command_catalog(catalog_what);
-    if (*compare) return command_compare(scenario_path, sets, output_dir, jobs, shard, force);
+    if (*compare) return command_compare(scenario_path, sets, output_dir, jobs, shard, force, quiet);
     if (*merge) return command_merge(merge_dirs, output_dir);
     if (*breakpoint) {
       if (*tolerance_option) bp.tolerance = bp_tolerance;

@@ -145,7 +145,7 @@ int run_in_children(const std::vector<ChildTask>& tasks, int jobs, const std::fu
 }
 
 void write_comparison(const std::string& dir, const std::string& scenario_name, const std::vector<std::string>& names,
-                      const std::vector<std::string>& variant_dirs) {
+                      const std::vector<std::string>& variant_dirs, bool quiet) {
   std::vector<std::pair<std::string, nlohmann::ordered_json>> summaries;
   for (std::size_t k = 0; k < names.size(); ++k) {
     const fs::path summary_path = fs::path(variant_dirs[k]) / "summary.json";
@@ -160,6 +160,7 @@ void write_comparison(const std::string& dir, const std::string& scenario_name, 
   const std::string markdown = variant_table(summaries);
   write_file_atomically((fs::path(dir) / "compare.csv").string(), compare_csv(summaries));
   write_file_atomically((fs::path(dir) / "compare.md").string(), markdown);
+  if (quiet) return;
   std::cout << "scenario " << scenario_name << ": reply at each probe minute, per variant\n\n"
             << probe_comparison_table(summaries) << '\n'
             << markdown << "\noutputs in " << dir << "/\n";
@@ -167,7 +168,7 @@ void write_comparison(const std::string& dir, const std::string& scenario_name, 
 
 // Each variant runs in a child process (SimGrid allows one simulation per process).
 int command_compare(const std::string& path, const std::vector<std::string>& sets, std::string dir, int jobs,
-                    const std::string& shard_text, bool force) {
+                    const std::string& shard_text, bool force, bool quiet) {
   const Shard shard = parse_shard(shard_text);
   const bool sharded = !shard_text.empty();
   const Catalog catalog = load_catalog(default_catalog_dir());
@@ -194,7 +195,12 @@ int command_compare(const std::string& path, const std::vector<std::string>& set
                      }});
   }
   fs::create_directories(dir);
-  const int failed = run_in_children(tasks, jobs);
+  const bool progress = !quiet && isatty(STDERR_FILENO);
+  std::size_t ended = 0;
+  const int failed = run_in_children(tasks, jobs, [&](std::size_t, bool) {
+    ++ended;
+    if (progress) std::cerr << fmt::format("compare: {}/{} variants done\n", ended, tasks.size());
+  });
   if (failed > 0) {
     std::cerr << failed << " variant(s) failed\n";
     return kExitRunFailed;
@@ -205,21 +211,23 @@ int command_compare(const std::string& path, const std::vector<std::string>& set
     variant_dirs.push_back((fs::path(dir) / variant.name).string());
   }
   if (!sharded) {
-    write_comparison(dir, scenario.name, names, variant_dirs);
+    write_comparison(dir, scenario.name, names, variant_dirs, quiet);
     return 0;
   }
   write_shard_manifest(dir, scenario, sets, shard, ran);
-  std::cout << fmt::format("shard {}/{} of {}: ran {} of {} variants into {}/\n", shard.index, shard.count,
+  if (!quiet) std::cout << fmt::format("shard {}/{} of {}: ran {} of {} variants into {}/\n", shard.index, shard.count,
                            scenario.name, ran.size(), names.size(), dir);
   ShardedVariants all;
   try {
     all = collect_shards({dir});
   } catch (const ConfigError& e) {
-    std::cout << "compare.csv is written once every variant is present (or by convsim merge); not yet: " << e.what()
-              << '\n';
+    if (!quiet) {
+      std::cout << "compare.csv is written once every variant is present (or by convsim merge); not yet: "
+                << e.what() << '\n';
+    }
     return 0;
   }
-  write_comparison(dir, all.scenario, all.names, all.dirs);
+  write_comparison(dir, all.scenario, all.names, all.dirs, quiet);
   return 0;
 }
 

@@ -359,3 +359,15 @@ TEST_CASE("a truncated trace says so on stderr, and --trace-from-min/--trace-to-
   CHECK(run_convsim(fmt::format("run '{}' -o '{}' -q --trace-from-min 6 --trace-to-min 5", s, w.path("bad")),
                     w.path("bad-log")) == 2);
 }
+
+TEST_CASE("compare -q prints nothing on success and still writes compare.csv") {
+  const Workspace w("compare-quiet");
+  const std::string s = w.write("s.yaml", small_scenario("compare-quiet", 1) +
+                                              "compare:\n  - {name: kept}\n  - {name: dropped, set: "
+                                              "{context.kv_between_turns: drop}}\n");
+  REQUIRE(shell(fmt::format("{} compare '{}' -o '{}' -q > '{}' 2> '{}'", CONVSIM_BINARY, s, w.path("out"),
+                            w.path("stdout"), w.path("stderr"))) == 0);
+  CHECK(read_file(w.path("stdout")).empty());
+  CHECK(read_file(w.path("stderr")).empty());
+  CHECK(fs::exists(w.dir / "out" / "compare.csv"));
+}
