@@ -117,6 +117,9 @@ struct RunResult {
   double network_energy_j = 0;
   std::vector<TraceSlice> trace;     // only when asked for (RunOptions::trace), capped
   bool trace_truncated = false;
+  double trace_truncated_at_s = 0;   // start of the first slice left out
+  double trace_from_s = 0;           // the window traced (RunOptions)
+  double trace_to_s = 0;
   LogHistogram inter_token_s;        // one sample per decode token: its iteration's span
   GpuTimeline timeline{0, 0.25};     // per GPU over time, for gpus.csv
   long iterations = 0;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/engine/simulation.hpp"
+#include "sim/output/atomic_file.hpp"  // write_file_atomically
 #include "sim/scenario/loader.hpp"
 
 namespace convsim::cli {
@@ -27,13 +28,16 @@ void print_warnings(const Scenario& scenario);
 // out/<scenario name>
 std::string default_output_dir(const Scenario& scenario);
 
-// Simulates `scenario` and writes turns.csv, summary.json and timing.json into
-// `dir`. Returns the summary.
-// With options.trace, also writes trace.json.
-nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string& dir, const RunOptions& options);
+// Simulates `scenario` and writes scenario.resolved.yaml, turns.csv, gpus.csv,
+// timing.json (and trace.json with options.trace), then summary.json, into `dir`,
+// held as an OutputFolder (locked; another scenario's outputs refused unless
+// `force`), each file through an AtomicFile. Returns the summary. Throws
+// OutputError when a file cannot be written.
+nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string& dir, const RunOptions& options,
+                                     bool force = false);
 
 int command_run(const std::string& path, const std::vector<std::string>& sets, std::string dir, bool quiet,
-                RunOptions options = {});
+                RunOptions options = {}, bool force = false);
 int command_check(const std::string& path, const std::vector<std::string>& sets);
 int command_catalog(const std::string& what);
 
@@ -54,8 +58,10 @@ Shard parse_shard(const std::string& text);
 // writes its manifest dir/shard-i-of-N.json (scenario path and hash, --set, every
 // variant in order, those it ran). compare.csv and compare.md are written once every
 // variant is present (always, for the whole compare).
+// With `quiet`, prints nothing on success; otherwise, on a terminal, one line per
+// variant as it ends ("compare: 3/10 variants done").
 int command_compare(const std::string& path, const std::vector<std::string>& sets, std::string dir, int jobs,
-                    const std::string& shard = "");
+                    const std::string& shard = "", bool force = false, bool quiet = false);
 
 // Joins the folders of a sharded compare (their shard manifests) into `out`
 // (default: the one folder given): copies the variant folders there and writes
@@ -86,11 +92,7 @@ ShardedVariants collect_shards(const std::vector<std::string>& dirs);
 // Reads summary.json of each variant (names[k] in variant_dirs[k]), writes
 // dir/compare.csv and dir/compare.md, and prints the probe and variant tables.
 void write_comparison(const std::string& dir, const std::string& scenario_name, const std::vector<std::string>& names,
-                      const std::vector<std::string>& variant_dirs);
-
-// Writes `text` to `path` through a temporary file and a rename, so that a reader
-// (or another shard writing the same file) never sees half of it.
-void write_file_atomically(const std::string& path, const std::string& text);
+                      const std::vector<std::string>& variant_dirs, bool quiet = false);
 
 // Work for a child process: `work` runs in the child and throws on failure; `label`
 // names it in the message printed then.

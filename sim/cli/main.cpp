@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "sim/cli/commands.hpp"
+#include "sim/cli/signals.hpp"
 #include "sim/scenario/config_error.hpp"
 
 using namespace convsim;
@@ -15,6 +16,8 @@ using namespace convsim::cli;
 
 int main(int argc, char** argv) {
   CLI::App app{"convsim: discrete-event simulator of long conversations served by a GPU cluster"};
+  stop_on_signals();
+  app.set_version_flag("--version", std::string("convsim ") + CONVSIM_VERSION + " (" + CONVSIM_GIT_REVISION + ")");
   app.require_subcommand(1);
   std::string scenario_path, output_dir, catalog_what;
   std::vector<std::string> sets;
@@ -26,8 +29,17 @@ int main(int argc, char** argv) {
   run->add_option("-o,--output", output_dir, "output folder (default out/<scenario name>)");
   run->add_option("--set", sets, "override a key: key.path=value (repeatable)");
   run->add_flag("-q,--quiet", quiet, "print nothing on success");
+  bool force = false;
+  run->add_flag("--force", force, "replace the outputs of another scenario in the output folder");
   RunOptions run_options;
   run->add_flag("--trace", run_options.trace, "also write trace.json (Chrome/Perfetto), at most 400,000 slices");
+  double trace_from_min = 0, trace_to_min = 0;
+  auto* trace_from = run->add_option("--trace-from-min", trace_from_min,
+                                     "trace only from this minute of simulated time (implies --trace)")
+                         ->check(CLI::NonNegativeNumber);
+  auto* trace_to = run->add_option("--trace-to-min", trace_to_min,
+                                   "trace only up to this minute of simulated time (implies --trace)")
+                       ->check(CLI::NonNegativeNumber);
   run->add_flag("--simgrid-every-transfer", run_options.simgrid_every_transfer,
                 "run every collective and send as a SimGrid activity, even where no other traffic shares the "
                 "links (slower; the same times)");
@@ -45,6 +57,8 @@ int main(int argc, char** argv) {
   compare->add_option("-o,--output", output_dir, "output folder (default out/<scenario name>)");
   compare->add_option("--set", sets, "override a key in every variant: key.path=value");
   compare->add_option("-j,--jobs", jobs, "variants run at once")->check(CLI::Range(1, 256));
+  compare->add_flag("--force", force, "replace the outputs of another scenario in the variants' folders");
+  compare->add_flag("-q,--quiet", quiet, "print nothing on success");
   std::string shard;
   compare->add_option("--shard", shard, "run only shard i of N: the variants k (0-based) with k % N == i - 1")
       ->check(CLI::Validator([](std::string& text) { return shard_problem(text); }, "i/N"));
@@ -104,10 +118,19 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kExitUsage;
   }
   try {
-    if (*run) return command_run(scenario_path, sets, output_dir, quiet, run_options);
+    if (*run && (*trace_from || *trace_to)) {
+      run_options.trace = true;
+      if (*trace_from) run_options.trace_from_s = trace_from_min * 60.0;
+      if (*trace_to) run_options.trace_to_s = trace_to_min * 60.0;
+      if (run_options.trace_to_s <= run_options.trace_from_s) {
+        std::cerr << "run: --trace-to-min must be after --trace-from-min\n";
+        return kExitUsage;
+      }
+    }
+    if (*run) return command_run(scenario_path, sets, output_dir, quiet, run_options, force);
     if (*check) return command_check(scenario_path, sets);
     if (*catalog) return command_catalog(catalog_what);
-    if (*compare) return command_compare(scenario_path, sets, output_dir, jobs, shard);
+    if (*compare) return command_compare(scenario_path, sets, output_dir, jobs, shard, force, quiet);
     if (*merge) return command_merge(merge_dirs, output_dir);
     if (*breakpoint) {
       if (*tolerance_option) bp.tolerance = bp_tolerance;

@@ -13,10 +13,13 @@
 #include <fmt/format.h>
 
 #include "sim/cli/commands.hpp"
+#include "sim/cli/signals.hpp"
 #include "sim/engine/simulation.hpp"
+#include "sim/output/output_folder.hpp"
 #include "sim/output/table.hpp"
 #include "sim/output/writers.hpp"
 #include "sim/scenario/config_error.hpp"
+#include "sim/scenario/provenance.hpp"
 
 namespace fs = std::filesystem;
 
@@ -34,33 +37,43 @@ void print_warnings(const Scenario& scenario) {
 
 std::string default_output_dir(const Scenario& scenario) { return (fs::path("out") / scenario.name).string(); }
 
-// Runs one simulation and writes its outputs. Returns the summary.
-nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string& dir, const RunOptions& options) {
-  const bool trace = options.trace;
-  fs::create_directories(dir);
+// Runs one simulation and writes its outputs, summary.json last. Returns the summary.
+nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string& dir, const RunOptions& options,
+                                     bool force) {
+  const OutputFolder folder(dir, scenario.name, force);
+  folder.remove_previous_outputs();
+  write_file_atomically(folder.path("scenario.resolved.yaml"), scenario.resolved_yaml);
   const RunResult result = simulate(scenario, options);
-  if (trace) write_trace_json((fs::path(dir) / "trace.json").string(), result, scenario);
+  if (options.trace) {
+    write_trace_json(folder.path("trace.json"), result, scenario);
+    if (result.trace_truncated) {
+      std::cerr << fmt::format("{}: truncated at {} slices, at minute {:.1f} of {:.1f}; trace a later window with "
+                               "--trace-from-min and --trace-to-min\n",
+                               folder.path("trace.json"), kMaxTraceSlices, result.trace_truncated_at_s / 60.0,
+                               result.end_s / 60.0);
+    }
+  }
   SortedTurns sorted = sorted_replies(result.replies);
-  write_turns_csv((fs::path(dir) / "turns.csv").string(), sorted, scenario);
-  write_gpus_csv((fs::path(dir) / "gpus.csv").string(), result, scenario);
-  nlohmann::ordered_json summary = summary_json(result, sorted, scenario);
-  write_json((fs::path(dir) / "summary.json").string(), summary);
+  write_turns_csv(folder.path("turns.csv"), sorted, scenario);
+  write_gpus_csv(folder.path("gpus.csv"), result, scenario);
   nlohmann::ordered_json timing = {{"wall_s", result.wall_s},
                                    {"simulated_s_per_wall_s", result.wall_s > 0 ? result.end_s / result.wall_s : 0.0},
                                    {"simgrid_activities_per_wall_s",
                                     result.wall_s > 0 ? static_cast<double>(result.activities) / result.wall_s : 0.0}};
-  write_json((fs::path(dir) / "timing.json").string(), timing);
+  write_json(folder.path("timing.json"), timing);
+  nlohmann::ordered_json summary = summary_json(result, sorted, scenario);
+  write_json(folder.path("summary.json"), summary);
   return summary;
 }
 
 int command_run(const std::string& path, const std::vector<std::string>& sets, std::string dir, bool quiet,
-                RunOptions options) {
+                RunOptions options, bool force) {
   const Catalog catalog = load_catalog(default_catalog_dir());
   const Scenario scenario = load_scenario(path, parse_overrides(sets), catalog, VariantCheck::skip);
   print_warnings(scenario);
   if (dir.empty()) dir = default_output_dir(scenario);
   options.progress = !quiet && isatty(STDERR_FILENO);
-  const nlohmann::ordered_json summary = run_and_write(scenario, dir, options);
+  const nlohmann::ordered_json summary = run_and_write(scenario, dir, options, force);
   if (!quiet) std::cout << run_table(summary) << "\noutputs in " << dir << "/\n";
   return 0;
 }
@@ -85,6 +98,8 @@ int command_check(const std::string& path, const std::vector<std::string>& sets)
 
 int run_in_children(const std::vector<ChildTask>& tasks, int jobs, const std::function<void(std::size_t, bool)>& done) {
   std::map<pid_t, std::size_t> running;  // child -> task index
+  pid_t group = 0;  // the children's process group (signals.hpp), led by the first child alive
+  const pid_t parent = ::getpid();
   int failed = 0;
   auto reap_one = [&]() {
     int status = 0;
@@ -94,6 +109,10 @@ int run_in_children(const std::vector<ChildTask>& tasks, int jobs, const std::fu
     const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     const std::size_t index = it->second;
     running.erase(it);
+    if (running.empty()) {
+      group = 0;  // the group ends with its last member
+      set_children_group(0);
+    }
     failed += ok ? 0 : 1;
     if (done) done(index, ok);
   };
@@ -104,6 +123,7 @@ int run_in_children(const std::vector<ChildTask>& tasks, int jobs, const std::fu
     const pid_t pid = fork();
     if (pid < 0) throw std::runtime_error(fmt::format("cannot start a process for {}", tasks[next].label));
     if (pid == 0) {
+      prepare_child(group, parent);
       try {
         tasks[next].work();
         std::_Exit(0);
@@ -115,33 +135,32 @@ int run_in_children(const std::vector<ChildTask>& tasks, int jobs, const std::fu
         std::_Exit(kExitRunFailed);
       }
     }
+    if (group == 0) group = pid;
+    ::setpgid(pid, group);  // also done by the child: whichever runs first
+    set_children_group(group);
     running.emplace(pid, next);
   }
   while (!running.empty()) reap_one();
   return failed;
 }
 
-void write_file_atomically(const std::string& path, const std::string& text) {
-  const std::string temporary = fmt::format("{}.tmp-{}", path, ::getpid());
-  {
-    std::ofstream out(temporary);
-    if (!(out << text)) throw std::runtime_error(fmt::format("{}: cannot write file", temporary));
-  }
-  fs::rename(temporary, path);
-}
-
 void write_comparison(const std::string& dir, const std::string& scenario_name, const std::vector<std::string>& names,
-                      const std::vector<std::string>& variant_dirs) {
+                      const std::vector<std::string>& variant_dirs, bool quiet) {
   std::vector<std::pair<std::string, nlohmann::ordered_json>> summaries;
   for (std::size_t k = 0; k < names.size(); ++k) {
     const fs::path summary_path = fs::path(variant_dirs[k]) / "summary.json";
     std::ifstream in(summary_path);
     if (!in) throw std::runtime_error(fmt::format("{}: cannot read file", summary_path.string()));
-    summaries.emplace_back(names[k], nlohmann::ordered_json::parse(in));
+    nlohmann::ordered_json summary = nlohmann::ordered_json::parse(in);
+    if (summary.value("complete", false) != true) {
+      throw std::runtime_error(fmt::format("{}: an unfinished run (no \"complete\": true)", summary_path.string()));
+    }
+    summaries.emplace_back(names[k], std::move(summary));
   }
   const std::string markdown = variant_table(summaries);
   write_file_atomically((fs::path(dir) / "compare.csv").string(), compare_csv(summaries));
   write_file_atomically((fs::path(dir) / "compare.md").string(), markdown);
+  if (quiet) return;
   std::cout << "scenario " << scenario_name << ": reply at each probe minute, per variant\n\n"
             << probe_comparison_table(summaries) << '\n'
             << markdown << "\noutputs in " << dir << "/\n";
@@ -149,7 +168,7 @@ void write_comparison(const std::string& dir, const std::string& scenario_name, 
 
 // Each variant runs in a child process (SimGrid allows one simulation per process).
 int command_compare(const std::string& path, const std::vector<std::string>& sets, std::string dir, int jobs,
-                    const std::string& shard_text) {
+                    const std::string& shard_text, bool force, bool quiet) {
   const Shard shard = parse_shard(shard_text);
   const bool sharded = !shard_text.empty();
   const Catalog catalog = load_catalog(default_catalog_dir());
@@ -166,16 +185,22 @@ int command_compare(const std::string& path, const std::vector<std::string>& set
     if (static_cast<int>(k % static_cast<std::size_t>(shard.count)) != shard.index - 1) continue;
     const Variant& variant = scenario.variants[k];
     ran.push_back(variant.name);
-    tasks.push_back({"compare[" + variant.name + "]", [&path, &base, &catalog, &scenario, &dir, &variant]() {
+    tasks.push_back({"compare[" + variant.name + "]", [&path, &base, &catalog, &scenario, &dir, &variant, force]() {
                        std::vector<Override> overrides = base;
                        for (const auto& [key, value] : variant.sets) overrides.push_back(Override{key, value});
-                       Scenario v = load_scenario(path, overrides, catalog, VariantCheck::skip);
-                       v.name = scenario.name + "/" + variant.name;
-                       run_and_write(v, (fs::path(dir) / variant.name).string(), RunOptions{});
+                       // The variant's own name, so that its resolved scenario runs again as it.
+                       overrides.push_back(Override{"name", yaml_quoted(scenario.name + "/" + variant.name)});
+                       const Scenario v = load_scenario(path, overrides, catalog, VariantCheck::skip);
+                       run_and_write(v, (fs::path(dir) / variant.name).string(), RunOptions{}, force);
                      }});
   }
   fs::create_directories(dir);
-  const int failed = run_in_children(tasks, jobs);
+  const bool progress = !quiet && isatty(STDERR_FILENO);
+  std::size_t ended = 0;
+  const int failed = run_in_children(tasks, jobs, [&](std::size_t, bool) {
+    ++ended;
+    if (progress) std::cerr << fmt::format("compare: {}/{} variants done\n", ended, tasks.size());
+  });
   if (failed > 0) {
     std::cerr << failed << " variant(s) failed\n";
     return kExitRunFailed;
@@ -186,21 +211,23 @@ int command_compare(const std::string& path, const std::vector<std::string>& set
     variant_dirs.push_back((fs::path(dir) / variant.name).string());
   }
   if (!sharded) {
-    write_comparison(dir, scenario.name, names, variant_dirs);
+    write_comparison(dir, scenario.name, names, variant_dirs, quiet);
     return 0;
   }
   write_shard_manifest(dir, scenario, sets, shard, ran);
-  std::cout << fmt::format("shard {}/{} of {}: ran {} of {} variants into {}/\n", shard.index, shard.count,
+  if (!quiet) std::cout << fmt::format("shard {}/{} of {}: ran {} of {} variants into {}/\n", shard.index, shard.count,
                            scenario.name, ran.size(), names.size(), dir);
   ShardedVariants all;
   try {
     all = collect_shards({dir});
   } catch (const ConfigError& e) {
-    std::cout << "compare.csv is written once every variant is present (or by convsim merge); not yet: " << e.what()
-              << '\n';
+    if (!quiet) {
+      std::cout << "compare.csv is written once every variant is present (or by convsim merge); not yet: "
+                << e.what() << '\n';
+    }
     return 0;
   }
-  write_comparison(dir, all.scenario, all.names, all.dirs);
+  write_comparison(dir, all.scenario, all.names, all.dirs, quiet);
   return 0;
 }
 

@@ -165,6 +165,10 @@ ShardedVariants collect_shards(const std::vector<std::string>& dirs) {
       throw ConfigError(fmt::format("{}: missing, though {} lists variant '{}'", summary.string(),
                                     listed_in[name].string(), name));
     }
+    if (read_json(summary).value("complete", false) != true) {
+      throw ConfigError(fmt::format("{}: variant '{}' did not finish (no \"complete\": true); run its shard again",
+                                    summary.string(), name));
+    }
     out.dirs.push_back(folder_of[name]);
   }
   return out;

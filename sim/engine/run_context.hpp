@@ -3,6 +3,7 @@
 // the workload, and the records they append to. One per simulation.
 
 #include <chrono>
+#include <limits>
 #include <set>
 #include <string>
 #include <vector>
@@ -29,10 +30,15 @@ struct RunContext {
   std::set<int> finished_sessions;
   std::chrono::steady_clock::time_point wall_start = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_progress = wall_start;
+  // The window of simulated time traced (RunOptions::trace_from_s, trace_to_s).
+  double trace_from_s = 0;
+  double trace_to_s = std::numeric_limits<double>::infinity();
 
   void add_slice(TraceSlice slice) {
     if (!trace || slice.duration_s <= 0) return;
+    if (slice.start_s + slice.duration_s < trace_from_s || slice.start_s > trace_to_s) return;
     if (result.trace.size() >= kMaxTraceSlices) {
+      if (!result.trace_truncated) result.trace_truncated_at_s = slice.start_s;
       result.trace_truncated = true;
       return;
     }

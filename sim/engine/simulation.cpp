@@ -69,9 +69,19 @@ void mark_exclusive_replicas(const std::vector<std::unique_ptr<ReplicaActor>>& r
       }
     }
   }
+  // A faulted link is shared with the fault: its replicas run through SimGrid, where
+  // the changed bandwidth shows. Routes hold a split-duplex link's two directions,
+  // not the link itself.
   for (const FaultSpec& f : scenario.faults) {
     if (f.kind != FaultSpec::Kind::link_slow) continue;
-    for (const auto* links : {&platform.nvlinks, &platform.nics, &platform.pcie}) use((*links)[static_cast<std::size_t>(f.gpu)], kOther);
+    for (const auto* links : {&platform.nvlinks, &platform.nics, &platform.pcie}) {
+      const sg4::Link* link = (*links)[static_cast<std::size_t>(f.gpu)];
+      use(link, kOther);
+      if (const auto* duplex = dynamic_cast<const sg4::SplitDuplexLink*>(link)) {
+        use(duplex->get_link_up(), kOther);
+        use(duplex->get_link_down(), kOther);
+      }
+    }
   }
   for (std::size_t r = 0; r < replicas.size(); ++r) {
     bool alone = true;
@@ -138,6 +148,10 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
   const Platform platform = build_platform(scenario.cluster);
 
   RunContext run{scenario, cost_model, platform, workload, result, options.progress, options.trace, {}};
+  result.trace_from_s = options.trace_from_s;
+  result.trace_to_s = options.trace_to_s;
+  run.trace_from_s = options.trace_from_s;
+  run.trace_to_s = options.trace_to_s;
   run.rank_of_gpu.assign(platform.gpus.size(), -1);
   for (int rank = 0; rank < p.gpus_used(); ++rank) run.rank_of_gpu[static_cast<std::size_t>(p.gpu_of(rank))] = rank;
   std::vector<std::unique_ptr<ReplicaActor>> replicas;

@@ -1,4 +1,6 @@
 #pragma once
+
+#include <limits>
 // Runs a validated scenario on SimGrid and returns the records. One simulation per
 // process (a SimGrid limit): call simulate() once.
 
@@ -10,6 +12,10 @@ namespace convsim {
 struct RunOptions {
   bool progress = false;  // report simulated time on stderr during long runs
   bool trace = false;     // record timeline slices for trace.json (at most kMaxTraceSlices)
+  // Only slices overlapping [trace_from_s, trace_to_s] of simulated time are kept,
+  // so that a late window of a long run fits under the cap.
+  double trace_from_s = 0;
+  double trace_to_s = std::numeric_limits<double>::infinity();
   // Run every collective and send as a SimGrid activity, even for replicas whose
   // links nothing else shares (which otherwise compute the same times directly).
   bool simgrid_every_transfer = false;

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "sim/output/csv.hpp"
+
 namespace convsim {
 namespace {
 
@@ -27,14 +29,6 @@ double energy_per_reply_j(const Json& s) {
 }
 
 double gpu_hours(const Json& s) { return num(s["run"], "gpus") * num(s["run"], "simulated_s") / kSecondsPerHour; }
-
-// A CSV field, quoted when it holds a separator, a quote or a line break.
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
-  std::string out = "\"";
-  for (const char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
 
 // A Markdown table cell: '|' escaped.
 std::string markdown_cell(const std::string& text) {

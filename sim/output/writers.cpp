@@ -2,13 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "sim/accounting/energy.hpp"
+#include "sim/output/atomic_file.hpp"
+#include "sim/output/csv.hpp"
 #include "sim/analysis/failures.hpp"
 #include "sim/engine/simulation.hpp"
 #include "sim/accounting/stats.hpp"
@@ -51,8 +52,8 @@ std::vector<ProbeRow> probe_rows(SortedTurns& sorted, const Scenario& scenario) 
 }
 
 void write_turns_csv(const std::string& path, SortedTurns& sorted, const Scenario& scenario) {
-  std::ofstream out(path);
-  if (!out) throw std::runtime_error(fmt::format("{}: cannot write file", path));
+  AtomicFile file(path);
+  std::ostream& out = file.stream();
   out << "session,turn,speaker,start_s,minute,context_tokens,prompt_tokens,cached_tokens,output_tokens,"
          "queue_s,ttft_s,tpot_s,e2e_s,energy_j,facility_energy_j,flops,hbm_bytes,net_bytes,kv_bytes,"
          "peak_gpu_mem_bytes,slo_ok,failure,replica,network_energy_j,human_speech_s,reply_speech_s,kind,"
@@ -60,21 +61,20 @@ void write_turns_csv(const std::string& path, SortedTurns& sorted, const Scenari
          "gco2e,cost_usd,restore_energy_j\n";
   sorted.for_each([&](const ReplyRecord& r) {
     auto served = [&r](double v) { return r.served ? number(v) : std::string(); };
-    out << r.session << ',' << r.turn << ',' << speaker_name(r, scenario) << ',' << number(r.start_s) << ','
+    out << r.session << ',' << r.turn << ',' << csv_field(speaker_name(r, scenario)) << ',' << number(r.start_s) << ','
         << number(r.start_s / 60.0) << ',' << r.context_tokens << ',' << r.prompt_tokens << ',' << r.cached_tokens
         << ',' << r.output_tokens << ',' << served(r.queue_s) << ',' << served(r.ttft_s) << ',' << served(r.tpot_s)
         << ',' << served(r.e2e_s) << ',' << number(r.energy_j) << ',' << number(reply_facility_energy_j(r, scenario))
         << ',' << number(r.flops) << ',' << number(r.hbm_bytes) << ',' << number(r.net_bytes) << ','
         << number(r.kv_bytes) << ',' << number(r.peak_gpu_mem_bytes) << ',' << (slo_ok(r, scenario) ? 1 : 0) << ','
-        << r.failure << ',' << r.replica << ',' << number(r.network_energy_j) << ',' << number(r.human_speech_s)
-        << ',' << number(r.reply_speech_s) << ',' << r.kind << ',' << number(r.host_delay_s) << ','
+        << csv_field(r.failure) << ',' << r.replica << ',' << number(r.network_energy_j) << ',' << number(r.human_speech_s)
+        << ',' << number(r.reply_speech_s) << ',' << csv_field(r.kind) << ',' << number(r.host_delay_s) << ','
         << number(r.host_energy_j) << ',' << number(r.reserved_energy_j) << ',' << number(reply_it_energy_j(r)) << ','
         << number(reply_all_in_facility_energy_j(r, scenario)) << ',' << number(r.gpu_s) << ','
         << number(r.reserved_gpu_s) << ',' << number(reply_gco2e(r, scenario)) << ','
         << number(reply_cost_usd(r, scenario)) << ',' << number(r.restore_energy_j) << '\n';
   });
-  out.flush();
-  if (!out) throw std::runtime_error(fmt::format("{}: cannot write file", path));
+  file.commit();
 }
 
 nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted, const Scenario& scenario) {
@@ -99,6 +99,7 @@ nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted
   const double gpu_j = e.gpu_j();
   const double gpus_used = static_cast<double>(scenario.parallelism.gpus_used());
   nlohmann::ordered_json j;
+  j["complete"] = true;  // the file is written last: a folder without it holds an unfinished run
   j["scenario"] = scenario.name;
   j["replies"] = served;
   j["failed_replies"] = failed;
@@ -176,8 +177,15 @@ nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted
     j["probes"].push_back(p);
   }
   j["slo"] = {{"ttft_s", scenario.slo.ttft_s}, {"tpot_s", scenario.slo.tpot_s}};
+  nlohmann::ordered_json catalog_files = nlohmann::ordered_json::array();
+  for (const auto& [file, hash] : scenario.catalog_files) catalog_files.push_back({{"file", file}, {"hash", hash}});
   j["run"] = {{"convsim_version", CONVSIM_VERSION},
-              {"scenario_hash", scenario.source_text_hash},
+              {"git_revision", CONVSIM_GIT_REVISION},
+              {"scenario_hash", scenario.resolved_hash},
+              {"scenario_file", scenario.origin_path},
+              {"scenario_file_hash", scenario.origin_text_hash},
+              {"overrides", scenario.overrides},
+              {"catalog_files", catalog_files},
               {"seed", scenario.seed},
               {"simulated_s", result.end_s},
               {"iterations", result.iterations},
@@ -187,8 +195,8 @@ nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted
 }
 
 void write_gpus_csv(const std::string& path, const RunResult& result, const Scenario& scenario) {
-  std::ofstream out(path);
-  if (!out) throw std::runtime_error(fmt::format("{}: cannot write file", path));
+  AtomicFile file(path);
+  std::ostream& out = file.stream();
   out << "gpu,node,start_s,end_s,state,power_w,utilisation,memory_bytes\n";
   const GpuTimeline& t = result.timeline;
   const double bin_s = t.bin_s();
@@ -211,11 +219,12 @@ void write_gpus_csv(const std::string& path, const RunResult& result, const Scen
           << ',' << number(b.busy_s / width_s) << ',' << number(memory_bytes) << '\n';
     }
   }
+  file.commit();
 }
 
 void write_trace_json(const std::string& path, const RunResult& result, const Scenario& scenario) {
-  std::ofstream out(path);
-  if (!out) throw std::runtime_error(fmt::format("{}: cannot write file", path));
+  AtomicFile file(path);
+  std::ostream& out = file.stream();
   std::map<std::string, int> threads;  // track -> thread id, in order of first use
   const int links_pid = scenario.cluster.nodes;
   auto pid_of = [&](const std::string& track) {
@@ -253,7 +262,8 @@ void write_trace_json(const std::string& path, const RunResult& result, const Sc
   // last token (Perfetto groups async events by category and id).
   std::size_t spans = 0;
   for (const ReplyRecord& r : result.replies) {
-    if (!r.served || spans++ >= kMaxTraceSlices) continue;
+    if (!r.served || r.start_s + r.e2e_s < result.trace_from_s || r.start_s > result.trace_to_s) continue;
+    if (spans++ >= kMaxTraceSlices) continue;
     const std::string name = fmt::format("{} {} of session {}", r.kind, r.turn, r.session);
     out << separator()
         << fmt::format(R"({{"ph": "b", "cat": "conversation", "name": "{}", "id": {}, "pid": {}, "ts": {:.3f}, )"
@@ -267,12 +277,11 @@ void write_trace_json(const std::string& path, const RunResult& result, const Sc
       << fmt::format(R"({{"ph": "M", "name": "process_name", "pid": {}, "args": {{"name": "conversations"}}}})",
                      links_pid + 1);
   out << "\n]}\n";
+  file.commit();
 }
 
 void write_json(const std::string& path, const nlohmann::ordered_json& json) {
-  std::ofstream out(path);
-  if (!out) throw std::runtime_error(fmt::format("{}: cannot write file", path));
-  out << json.dump(2) << '\n';
+  write_file_atomically(path, json.dump(2) + "\n");
 }
 
 }  // namespace convsim

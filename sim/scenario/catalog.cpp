@@ -257,6 +257,7 @@ Catalog load_catalog(const std::string& dir) {
     throw ConfigError(fmt::format("{}: cannot read catalog folder", dir));
   }
   Catalog catalog;
+  catalog.dir = dir;
   const fs::path root(dir);
   load_folder<ModelSpec>(root / "models", catalog.models, &read_model_preset, "the model preset");
   load_folder<GpuSpec>(root / "gpus", catalog.gpus, &read_gpu, "the GPU preset");

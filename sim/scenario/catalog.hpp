@@ -13,6 +13,7 @@
 namespace convsim {
 
 struct Catalog {
+  std::string dir;  // the folder it was loaded from
   std::map<std::string, ModelSpec> models;
   std::map<std::string, GpuSpec> gpus;
   std::map<std::string, FabricSpec> fabrics;

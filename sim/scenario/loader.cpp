@@ -9,10 +9,13 @@
 
 #include "sim/scenario/cluster_reader.hpp"
 #include "sim/scenario/config_error.hpp"
+#include "sim/scenario/derived_limits.hpp"
 #include "sim/scenario/fault_reader.hpp"
+#include "sim/scenario/folder_name.hpp"
 #include "sim/scenario/overrides.hpp"
 #include "sim/scenario/parallelism_reader.hpp"
 #include "sim/scenario/power_reader.hpp"
+#include "sim/scenario/provenance.hpp"
 #include "sim/scenario/workload_reader.hpp"
 #include "sim/scenario/yaml_reader.hpp"
 
@@ -23,14 +26,6 @@ namespace {
 constexpr const char* kDefaultScaleUp = "nvlink4";
 constexpr const char* kDefaultScaleOut = "ib-ndr";
 constexpr const char* kDefaultHostLink = "pcie5";
-std::string fnv1a_hex(const std::string& text) {
-  std::uint64_t hash = 14695981039346656037ULL;
-  for (const char c : text) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 1099511628211ULL;
-  }
-  return fmt::format("{:016x}", hash);
-}
 
 // ---- Presets ----
 
@@ -273,11 +268,18 @@ std::vector<Variant> read_compare(const Locator& at, const YAML::Node& list,
     v.allow_only({"name", "set"});
     Variant variant;
     variant.name = v.string("name");
+    if (const std::string problem = folder_name_problem(variant.name, false); !problem.empty()) {
+      at.fail(v.spot("name"), fmt::format("{}: {}", v.child_path("name"), problem));
+    }
     if (const auto first = first_paths.find(variant.name); first != first_paths.end()) {
       at.fail(v.spot("name"), fmt::format("{}: duplicate variant name '{}' (also {})",
                                           v.child_path("name"), variant.name, first->second));
     }
     first_paths.emplace(variant.name, v.path());
+    if (!v.has("set")) {  // the baseline: the scenario as it is
+      variants.push_back(std::move(variant));
+      continue;
+    }
     const MapReader sets = v.child("set");
     std::vector<std::string> seen;
     for (const auto& entry : sets.node()) {
@@ -310,6 +312,9 @@ Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Cat
                    "parallelism", "serving", "slo", "compare", "faults"});
   Scenario s;
   s.name = root.string("name");
+  if (const std::string problem = folder_name_problem(s.name, true); !problem.empty()) {
+    at.fail(root.spot("name"), fmt::format("name: {}", problem));
+  }
   s.seed = static_cast<std::uint64_t>(root.integer_or("seed", 1, Limits::at_least(0)));
 
   const auto conversation = root.find("conversation");
@@ -353,6 +358,7 @@ Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Cat
   if (const auto compare = root.find("compare")) {
     s.variants = read_compare(at, *compare, root.spot("compare"));
   }
+  check_derived_limits(s, root);
   return s;
 }
 
@@ -363,13 +369,16 @@ void check_variant(const std::string& text, const std::string& source_name,
                    std::size_t index) {
   Locator at(source_name);
   YAML::Node root = tree_with_overrides(text, source_name, overrides, at);
+  take_origin(root, at, source_name, text, overrides);
   const MapReader top(at, root, "", "the scenario");
   const YAML::Node entry = top.get("compare")[index];
   const MapReader variant(at, entry, fmt::format("compare[{}]", index));
   const std::string name = variant.string("name");
   const std::string entry_label = fmt::format("{}: compare[{}]", at.where(entry), name);
   std::vector<std::pair<std::string, YAML::Node>> sets;
-  for (const auto& set : variant.get("set")) sets.emplace_back(set.first.Scalar(), set.second);
+  if (variant.has("set")) {
+    for (const auto& set : variant.get("set")) sets.emplace_back(set.first.Scalar(), set.second);
+  }
   for (const auto& [key_path, value] : sets) {
     const std::string label = fmt::format("{}: compare[{}]", at.where(value), name);
     apply_override(root, key_path, value, at, label);
@@ -382,10 +391,12 @@ void check_variant(const std::string& text, const std::string& source_name,
 Scenario load_tree(const std::string& text, const std::string& source_name,
                    const std::vector<Override>& overrides, const Catalog& catalog, VariantCheck variants) {
   Locator at(source_name);
-  const YAML::Node root = tree_with_overrides(text, source_name, overrides, at);
+  YAML::Node root = tree_with_overrides(text, source_name, overrides, at);
+  const Origin origin = take_origin(root, at, source_name, text, overrides);
   Scenario scenario = read_scenario(root, at, catalog);
   scenario.source_path = source_name;
   scenario.source_text_hash = fnv1a_hex(text);
+  record_provenance(scenario, root, origin, catalog);
   for (std::size_t i = 0; variants == VariantCheck::each && i < scenario.variants.size(); ++i) {
     check_variant(text, source_name, overrides, catalog, i);
   }

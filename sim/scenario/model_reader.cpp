@@ -93,7 +93,8 @@ ModelSpec read_model_spec(const MapReader& m, bool inline_model) {
     model.description = m.string("description");
     model.architecture = m.choice("architecture", architectures);
   }
-  model.layers = m.int_value("layers", kAtLeastOne);
+  // 10,000 layers: 80x the deepest published model; the cost model loops over them.
+  model.layers = m.int_value("layers", Limits::between(1, 10000));
   model.d_model = m.int_value("d_model", kAtLeastOne);
   model.mixer_pattern = read_pattern(m, "mixer_pattern", "A", "AWSN",
                                      "A (attention), W (sliding window), S (state space), N (none)", model.layers);

@@ -283,6 +283,20 @@ struct Scenario {
   std::vector<FaultSpec> faults;
   // Valid but probably unintended ("file:line:column: warning: ..."), printed by the CLI.
   std::vector<std::string> warnings;
+  // What produced the scenario, for summary.json's run metadata. The original file
+  // and its hash, and the --set overrides in order ("key.path=value"): a resolved
+  // scenario run again reports those it was made from.
+  std::string origin_path;
+  std::string origin_text_hash;
+  std::vector<std::string> overrides;
+  // The scenario after every override, as YAML (written to scenario.resolved.yaml;
+  // running it gives the same outputs); the hash of its scenario keys (without the
+  // provenance it carries), so different overrides give different hashes.
+  std::string resolved_yaml;
+  std::string resolved_hash;
+  // The catalog presets used, relative to the catalog folder, with the FNV-1a hash
+  // of each file's text.
+  std::vector<std::pair<std::string, std::string>> catalog_files;
 };
 
 }  // namespace convsim

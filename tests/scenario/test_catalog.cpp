@@ -210,7 +210,7 @@ TEST_CASE("malformed presets are rejected with located messages", "[scenario][ca
        ":7:11: kv_heads = 6 must divide heads = 32"},
       {"sizes are positive integers", "models/llama-2-7b.yaml",
        with_line(kModel, "layers: 32", "layers: 0"),
-       ":4:9: layers must be >= 1, got 0"},
+       ":4:9: layers must be in [1, 10000], got 0"},
       {"sources are a list", "models/llama-2-7b.yaml",
        with_line(kModel, "sources: [Touvron et al. 2023, Llama 2]", "sources: Touvron"),
        ":15:10: sources: expected a non-empty list of strings, got 'Touvron'"},

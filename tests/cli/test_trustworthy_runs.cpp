@@ -1,0 +1,373 @@
+// What a run leaves on disk, run through the binary: outputs complete or absent
+// (atomic files, summary.json last with "complete": true), a full disk failing with
+// exit 3, one run per folder, names confined to the output folder, RFC 4180 CSV,
+// the resolved scenario re-running byte-identical, and SIGTERM stopping a compare
+// with all its children.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/scenario_fixture.hpp"
+
+using Json = nlohmann::json;
+namespace fs = std::filesystem;
+using ::convsim::test::read_file;
+
+extern char** environ;
+
+namespace {
+
+// The shared small conversation cut to `minutes`, its text edited by `edits`.
+std::string small_scenario(const std::string& name, int minutes,
+                           const std::vector<std::pair<std::string, std::string>>& edits = {}) {
+  std::string text = ::convsim::test::kSmallConversation;
+  auto replace = [&text](const std::string& from, const std::string& to) {
+    const auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+  };
+  replace("name: small-conversation", "name: " + name);
+  replace("duration_min: 20", fmt::format("duration_min: {}", minutes));
+  replace("probe_minutes: [1, 10]", "probe_minutes: [1]");
+  for (const auto& [from, to] : edits) replace(from, to);
+  return text;
+}
+
+struct Workspace {
+  fs::path dir;
+  explicit Workspace(const std::string& name)
+      : dir(fs::temp_directory_path() / fmt::format("convsim-{}-{}", name, ::getpid())) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  ~Workspace() { fs::remove_all(dir); }
+  std::string path(const std::string& relative) const { return (dir / relative).string(); }
+  std::string write(const std::string& file, const std::string& text) const {
+    std::ofstream(dir / file) << text;
+    return path(file);
+  }
+};
+
+// Runs a shell command line; returns its exit code.
+int shell(const std::string& command) {
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int run_convsim(const std::string& args, const std::string& log) {
+  return shell(fmt::format("{} {} > '{}' 2>&1", CONVSIM_BINARY, args, log));
+}
+
+std::set<std::string> files_in(const fs::path& dir) {
+  std::set<std::string> out;
+  for (const auto& entry : fs::directory_iterator(dir)) out.insert(entry.path().filename().string());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a run writes summary.json last, marked complete, and leaves no temporary file") {
+  const Workspace w("complete");
+  const std::string s = w.write("s.yaml", small_scenario("complete", 2));
+  REQUIRE(run_convsim(fmt::format("run '{}' -o '{}' -q", s, w.path("out")), w.path("log")) == 0);
+  const Json summary = Json::parse(read_file(w.dir / "out" / "summary.json"));
+  CHECK(summary["complete"] == true);
+  const std::set<std::string> expected = {".convsim-run", "scenario.resolved.yaml", "turns.csv",
+                                          "gpus.csv",     "timing.json",            "summary.json"};
+  CHECK(files_in(w.dir / "out") == expected);
+  // summary.json is renamed into place after every other output.
+  const auto summary_time = fs::last_write_time(w.dir / "out" / "summary.json");
+  for (const char* file : {"turns.csv", "gpus.csv", "timing.json", "scenario.resolved.yaml"}) {
+    INFO(file);
+    CHECK(fs::last_write_time(w.dir / "out" / file) <= summary_time);
+  }
+}
+
+TEST_CASE("a full filesystem fails the run with exit 3 naming the file, and leaves no complete-looking folder") {
+  const Workspace w("full-disk");
+  const std::string s = w.write("s.yaml", small_scenario("full-disk", 30));
+  const std::string mount = w.path("small");
+  fs::create_directories(mount);
+  // A 16 KiB tmpfs: scenario.resolved.yaml fits, turns.csv of a 30-minute
+  // conversation (about 180 rows of ~250 bytes) does not. Without root, the mount
+  // is made in a user namespace of its own.
+  const std::string body =
+      fmt::format("mount -t tmpfs -o size=16k tmpfs '{0}' && {1} run '{2}' -o '{0}/out' -q > '{3}' 2>&1; code=$?; "
+                  "ls -a '{0}/out' > '{4}'; umount '{0}'; exit $code",
+                  mount, CONVSIM_BINARY, s, w.path("log"), w.path("listing"));
+  const std::string script = w.write("full.sh", body + "\n");
+  const std::string command = ::geteuid() == 0 ? fmt::format("sh '{}'", script)
+                                               : fmt::format("unshare --mount --map-root-user sh '{}'", script);
+  CHECK(shell(command) == 3);
+  const std::string log = read_file(w.path("log"));
+  INFO(log);
+  CHECK(log.find(mount + "/out/") != std::string::npos);
+  CHECK(log.find("cannot write file: No space left on device") != std::string::npos);
+  const std::string listing = read_file(w.path("listing"));
+  INFO(listing);
+  CHECK(listing.find("summary.json") == std::string::npos);
+  CHECK(listing.find("tmp-") == std::string::npos);
+}
+
+TEST_CASE("a second run into a folder another run holds fails at once; another scenario's folder needs --force") {
+  const Workspace w("lock");
+  const std::string a = w.write("a.yaml", small_scenario("scenario-a", 2));
+  const std::string b = w.write("b.yaml", small_scenario("scenario-b", 2));
+  const std::string out = w.path("out");
+  REQUIRE(run_convsim(fmt::format("run '{}' -o '{}' -q", a, out), w.path("log")) == 0);
+  // Held: flock(1) keeps the folder's lock file locked while the second run starts.
+  CHECK(shell(fmt::format("flock '{}/.convsim-run' {} run '{}' -o '{}' -q > '{}' 2>&1", out, CONVSIM_BINARY, a, out,
+                          w.path("held"))) == 3);
+  CHECK(read_file(w.path("held")).find("another convsim run is writing this folder") != std::string::npos);
+  // Another scenario's outputs: refused, then replaced with --force.
+  CHECK(run_convsim(fmt::format("run '{}' -o '{}' -q", b, out), w.path("other")) == 3);
+  CHECK(read_file(w.path("other")).find("holds the outputs of scenario 'scenario-a'") != std::string::npos);
+  CHECK(Json::parse(read_file(fs::path(out) / "summary.json"))["scenario"] == "scenario-a");
+  REQUIRE(run_convsim(fmt::format("run '{}' -o '{}' -q --force", b, out), w.path("forced")) == 0);
+  CHECK(Json::parse(read_file(fs::path(out) / "summary.json"))["scenario"] == "scenario-b");
+  // The same scenario runs again into its own folder.
+  CHECK(run_convsim(fmt::format("run '{}' -o '{}' -q", b, out), w.path("again")) == 0);
+}
+
+TEST_CASE("scenario and variant names that would leave the output folder are refused with their location") {
+  const Workspace w("names");
+  struct Case {
+    std::string edit_from, edit_to;
+    std::string where;  // :line:column
+  };
+  const std::string base = small_scenario("names", 2);
+  const std::vector<Case> cases = {
+      {"name: names", "name: ../x", ":2:7"},
+      {"name: names", "name: /abs", ":2:7"},
+      {"name: names", "name: a/../../b", ":2:7"},
+      {"slo: {ttft_s: 0.5, tpot_s: 0.05}\n", "slo: {ttft_s: 0.5, tpot_s: 0.05}\ncompare:\n  - {name: ../up}\n",
+       ":20:12"},
+      {"slo: {ttft_s: 0.5, tpot_s: 0.05}\n", "slo: {ttft_s: 0.5, tpot_s: 0.05}\ncompare:\n  - {name: a/b}\n",
+       ":20:12"},
+  };
+  for (const Case& c : cases) {
+    std::string text = base;
+    text.replace(text.find(c.edit_from), c.edit_from.size(), c.edit_to);
+    const std::string s = w.write("s.yaml", text);
+    INFO(c.edit_to);
+    CHECK(run_convsim(fmt::format("check '{}'", s), w.path("log")) == 1);
+    const std::string log = read_file(w.path("log"));
+    INFO(log);
+    CHECK(log.rfind(s + c.where + ": ", 0) == 0);
+  }
+  // --set is checked the same way.
+  const std::string s = w.write("s.yaml", base);
+  CHECK(run_convsim(fmt::format("run '{}' --set name=../../escape -o '{}'", s, w.path("out")), w.path("log")) == 1);
+  CHECK(!fs::exists(w.dir / "out"));
+}
+
+TEST_CASE("a speaker name with a comma and quotes round-trips through python's csv module") {
+  const Workspace w("csv");
+  const std::string speaker = "Smith, Jr. \"Bobby\"";
+  const std::string s = w.write(
+      "s.yaml", small_scenario("csv", 2, {{"{name: bob,", "{name: 'Smith, Jr. \"Bobby\"',"}}));
+  REQUIRE(run_convsim(fmt::format("run '{}' -o '{}' -q", s, w.path("out")), w.path("log")) == 0);
+  // python3 reads every row with csv.DictReader and prints the set of speakers and
+  // the number of fields of each row.
+  const std::string script = w.write("read.py", R"(import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline='')))
+header = open(sys.argv[1]).readline().rstrip('\n').split(',')
+assert all(len(r) == len(header) and None not in r for r in rows), 'a row with a wrong number of fields'
+print('\n'.join(sorted({r['speaker'] for r in rows})))
+)");
+  REQUIRE(shell(fmt::format("python3 '{}' '{}' > '{}' 2>&1", script, w.path("out/turns.csv"), w.path("speakers"))) ==
+          0);
+  CHECK(read_file(w.path("speakers")) == "Smith, Jr. \"Bobby\"\nalice\n");
+}
+
+TEST_CASE("scenario.resolved.yaml runs again to byte-identical turns.csv and summary.json") {
+  const Workspace w("resolved");
+  const std::string s = w.write("s.yaml", small_scenario("resolved", 3));
+  REQUIRE(run_convsim(fmt::format("run '{}' -o '{}' -q --set context.kv_between_turns=drop --set seed=7", s,
+                                  w.path("first")),
+                      w.path("log")) == 0);
+  REQUIRE(run_convsim(fmt::format("run '{}' -o '{}' -q", w.path("first/scenario.resolved.yaml"), w.path("again")),
+                      w.path("log")) == 0);
+  for (const char* file : {"turns.csv", "summary.json", "gpus.csv", "scenario.resolved.yaml"}) {
+    INFO(file);
+    CHECK(read_file(w.dir / "again" / file) == read_file(w.dir / "first" / file));
+  }
+  const Json summary = Json::parse(read_file(w.dir / "first" / "summary.json"));
+  CHECK(summary["run"]["overrides"] == Json::array({"context.kv_between_turns=drop", "seed=7"}));
+  CHECK(summary["run"]["scenario_file"] == s);
+  CHECK(summary["run"]["seed"] == 7);
+  // The catalog files used: the model, the GPU and the three fabrics (defaults too).
+  std::set<std::string> files;
+  for (const Json& f : summary["run"]["catalog_files"]) files.insert(f["file"].get<std::string>());
+  CHECK(files == std::set<std::string>{"models/llama-3.1-8b.yaml", "gpus/h100-sxm.yaml", "fabrics/nvlink4.yaml",
+                                       "fabrics/ib-ndr.yaml", "fabrics/pcie5.yaml"});
+}
+
+TEST_CASE("different overrides give different scenario hashes; the same scenario the same hash") {
+  const Workspace w("hash");
+  const std::string s = w.write("s.yaml", small_scenario("hash", 1));
+  auto hash = [&](const std::string& sets, const std::string& out) {
+    REQUIRE(run_convsim(fmt::format("run '{}' -o '{}' -q {}", s, w.path(out), sets), w.path("log")) == 0);
+    return Json::parse(read_file(w.dir / out / "summary.json"))["run"]["scenario_hash"].get<std::string>();
+  };
+  const std::string plain = hash("", "plain");
+  CHECK(hash("--set seed=4", "seed4") != plain);
+  CHECK(hash("--set slo.ttft_s=0.25", "slo") != plain);
+  CHECK(hash("--set seed=3", "same") == plain);  // the file's own seed
+}
+
+TEST_CASE("merge refuses a variant folder whose summary.json is not marked complete") {
+  const Workspace w("incomplete");
+  const std::string s = w.write("s.yaml", small_scenario("incomplete", 1) +
+                                              "compare:\n  - {name: kept}\n  - {name: dropped, set: "
+                                              "{context.kv_between_turns: drop}}\n");
+  REQUIRE(run_convsim(fmt::format("compare '{}' -o '{}' --shard 1/2", s, w.path("one")), w.path("log")) == 0);
+  REQUIRE(run_convsim(fmt::format("compare '{}' -o '{}' --shard 2/2", s, w.path("two")), w.path("log")) == 0);
+  REQUIRE(run_convsim(fmt::format("merge '{}' '{}' -o '{}'", w.path("one"), w.path("two"), w.path("all")),
+                      w.path("log")) == 0);
+  // A summary.json without the marker, as an older or interrupted writer leaves it.
+  const fs::path summary = w.dir / "two" / "dropped" / "summary.json";
+  Json j = Json::parse(read_file(summary));
+  j.erase("complete");
+  std::ofstream(summary) << j.dump(2);
+  CHECK(run_convsim(fmt::format("merge '{}' '{}' -o '{}'", w.path("one"), w.path("two"), w.path("all2")),
+                    w.path("log")) == 1);
+  CHECK(read_file(w.path("log")).find("variant 'dropped' did not finish") != std::string::npos);
+}
+
+TEST_CASE("convsim --version names the version and the source revision") {
+  const Workspace w("version");
+  REQUIRE(run_convsim("--version", w.path("log")) == 0);
+  CHECK(read_file(w.path("log")) == fmt::format("convsim {} ({})\n", CONVSIM_VERSION, CONVSIM_GIT_REVISION));
+}
+
+namespace {
+
+// The pids whose parent is `parent` (from /proc).
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> out;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::istringstream stat(read_file(entry.path() / "stat"));
+    std::string pid, comm, state;
+    long ppid = 0;
+    stat >> pid >> comm >> state >> ppid;  // comm is "(convsim)": no spaces
+    if (ppid == parent) out.push_back(static_cast<pid_t>(std::stol(pid)));
+  }
+  return out;
+}
+
+// Whether `pid` is still running (not gone, not a zombie).
+bool running(pid_t pid) {
+  const std::string stat = read_file(fmt::format("/proc/{}/stat", pid));
+  if (stat.empty()) return false;
+  const auto close = stat.rfind(')');
+  return close != std::string::npos && stat.size() > close + 2 && stat[close + 2] != 'Z';
+}
+
+}  // namespace
+
+TEST_CASE("SIGTERM stops a compare with exit 143 and leaves none of its children running") {
+  const Workspace w("sigterm");
+  // Two variants of a hundred ten-hour conversations: each runs for seconds.
+  const std::string s = w.write("s.yaml", small_scenario("sigterm", 600,
+                                                         {{"duration_min: 600", "duration_min: 600\n  sessions: 100"}}) +
+                                              "compare:\n  - {name: kept}\n  - {name: dropped, set: "
+                                              "{context.kv_between_turns: drop}}\n");
+  const std::string out = w.path("out");
+  std::vector<std::string> args = {CONVSIM_BINARY, "compare", s, "-o", out, "--jobs", "2"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, w.path("log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, w.path("err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t parent = 0;
+  REQUIRE(posix_spawn(&parent, CONVSIM_BINARY, &actions, nullptr, argv.data(), environ) == 0);
+  posix_spawn_file_actions_destroy(&actions);
+  std::vector<pid_t> children;
+  for (int i = 0; i < 600 && children.size() < 2; ++i) {  // up to a minute for both to start
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    children = children_of(parent);
+  }
+  REQUIRE(children.size() == 2);
+  REQUIRE(::kill(parent, SIGTERM) == 0);
+  int status = 0;
+  REQUIRE(::waitpid(parent, &status, 0) == parent);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 143);
+  for (const pid_t child : children) {
+    INFO(child);
+    CHECK(!running(child));
+  }
+  // No variant left a summary.json, nor a partial file under a final name.
+  for (const char* variant : {"kept", "dropped"}) {
+    const fs::path dir = fs::path(out) / variant;
+    if (!fs::exists(dir)) continue;
+    for (const std::string& file : files_in(dir)) {
+      INFO(file);
+      CHECK(file.find("tmp-") == std::string::npos);
+      CHECK(file != "summary.json");
+      CHECK(file != "turns.csv");
+    }
+  }
+}
+
+TEST_CASE("a truncated trace says so on stderr, and --trace-from-min/--trace-to-min trace a late window") {
+  const Workspace w("trace-window");
+  const std::string s = ::convsim::test::source_path("scenarios/podcast-10h.yaml");
+  // The ten-hour conversation on 64 GPUs makes millions of slices: the cap is reached.
+  REQUIRE(run_convsim(fmt::format("run '{}' -o '{}' -q --trace", s, w.path("all")), w.path("log")) == 0);
+  const std::string log = read_file(w.path("log"));
+  INFO(log);
+  CHECK(log.find(w.path("all") + "/trace.json: truncated at 400000 slices, at minute ") != std::string::npos);
+  CHECK(Json::parse(read_file(w.dir / "all" / "trace.json"))["otherData"]["truncated"] == true);
+  // Minutes 505 to 506 only: under the cap, every slice overlapping the window.
+  REQUIRE(run_convsim(fmt::format("run '{}' -o '{}' -q --trace-from-min 505 --trace-to-min 506", s, w.path("late")),
+                      w.path("late-log")) == 0);
+  CHECK(read_file(w.path("late-log")).find("truncated") == std::string::npos);
+  const Json trace = Json::parse(read_file(w.dir / "late" / "trace.json"));
+  CHECK(trace["otherData"]["truncated"] == false);
+  long slices = 0;
+  for (const Json& e : trace["traceEvents"]) {
+    if (e["ph"] != "X") continue;
+    ++slices;
+    const double start_s = e["ts"].get<double>() * 1e-6, end_s = start_s + e["dur"].get<double>() * 1e-6;
+    CHECK(end_s >= 505 * 60.0 - 1e-6);
+    CHECK(start_s <= 506 * 60.0 + 1e-6);
+  }
+  CHECK(slices > 0);
+  CHECK(run_convsim(fmt::format("run '{}' -o '{}' -q --trace-from-min 6 --trace-to-min 5", s, w.path("bad")),
+                    w.path("bad-log")) == 2);
+}
+
+TEST_CASE("compare -q prints nothing on success and still writes compare.csv") {
+  const Workspace w("compare-quiet");
+  const std::string s = w.write("s.yaml", small_scenario("compare-quiet", 1) +
+                                              "compare:\n  - {name: kept}\n  - {name: dropped, set: "
+                                              "{context.kv_between_turns: drop}}\n");
+  REQUIRE(shell(fmt::format("{} compare '{}' -o '{}' -q > '{}' 2> '{}'", CONVSIM_BINARY, s, w.path("out"),
+                            w.path("stdout"), w.path("stderr"))) == 0);
+  CHECK(read_file(w.path("stdout")).empty());
+  CHECK(read_file(w.path("stderr")).empty());
+  CHECK(fs::exists(w.dir / "out" / "compare.csv"));
+}
