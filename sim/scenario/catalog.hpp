@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "models/architecture.hpp"
 #include "models/hardware.hpp"
@@ -32,5 +33,18 @@ class MapReader;  // sim/scenario/yaml_reader.hpp
 // leave out name (default "inline"), description, sources and params_published.
 // Throws ConfigError.
 ModelSpec read_model_spec(const MapReader& map, bool inline_model);
+
+// `key` of `map`: a list of weight parts (attention, dense_ffn, experts,
+// embeddings) the weight precision applies to; each must exist in `model`.
+QuantizedParts read_quantized_parts(const MapReader& map, const std::string& key, const ModelSpec& model);
+
+struct ModelChoice;  // sim/scenario/scenario.hpp
+
+// Precisions against the GPU, `map` being the scenario's model section: an FP4 KV
+// cache on a GPU without FP4 tensor cores is refused (ConfigError naming the
+// precisions allowed there); FP4 weights there are a warning saying they are
+// emulated (stored in 4 bits, computed in BF16).
+void check_model_on_gpu(const MapReader& map, const ModelChoice& choice, const GpuSpec& gpu,
+                        std::vector<std::string>& warnings);
 
 }  // namespace convsim

@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include "sim/scenario/catalog.hpp"
+#include "sim/scenario/scenario.hpp"
 #include "sim/scenario/yaml_reader.hpp"
 
 namespace convsim {
@@ -74,91 +75,69 @@ SsmSpec read_ssm(const MapReader& m, int d_model) {
 
 bool has(const std::string& pattern, char letter) { return pattern.find(letter) != std::string::npos; }
 
+std::string peak_names(const GpuSpec& gpu) {
+  std::vector<std::string> names;
+  for (const auto& [precision, peak] : gpu.peak_flops_per_s) names.emplace_back(precision_name(precision));
+  return join(names);
+}
+
 }  // namespace
 
-ModelSpec read_model_spec(const MapReader& m, bool inline_model) {
-  m.allow_only({"name", "description", "architecture", "layers", "d_model", "heads", "kv_heads", "head_dim",
-                "ffn_dim", "gated_mlp", "vocab_tokens", "tied_embeddings", "max_context_tokens",
-                "params_published", "active_params_published", "mixer_pattern", "ffn_pattern", "window_tokens",
-                "default_weights", "moe", "mla", "ssm", "sources", "notes"});
-  const Locator& at = m.locator();
-  const std::vector<std::string> architectures = {"dense", "moe", "hybrid", "ssm"};
-  ModelSpec model;
-  if (inline_model) {
-    model.name = m.string_or("name", "inline");
-    model.description = m.string_or("description", "");
-    model.architecture = m.choice_or("architecture", "dense", architectures);
-  } else {
-    model.name = m.string("name");
-    model.description = m.string("description");
-    model.architecture = m.choice("architecture", architectures);
-  }
-  model.layers = m.int_value("layers", kAtLeastOne);
-  model.d_model = m.int_value("d_model", kAtLeastOne);
-  model.mixer_pattern = read_pattern(m, "mixer_pattern", "A", "AWSN",
-                                     "A (attention), W (sliding window), S (state space), N (none)", model.layers);
-  model.ffn_pattern =
-      read_pattern(m, "ffn_pattern", "D", "DEN", "D (dense MLP), E (experts), N (none)", model.layers);
-  const bool attention = has(model.mixer_pattern, 'A') || has(model.mixer_pattern, 'W');
-  if (m.has("mla")) model.mla = read_mla(m.child("mla"));
-  const Limits heads_limit = attention ? kAtLeastOne : kAtLeastZero;
-  model.heads = m.int_value("heads", heads_limit);
-  model.kv_heads = m.int_value("kv_heads", heads_limit);
-  if (model.kv_heads > 0 && model.heads % model.kv_heads != 0) {
-    at.fail(m.spot("kv_heads"), fmt::format("{} = {} must divide {} = {}", m.child_path("kv_heads"), model.kv_heads,
-                                            m.child_path("heads"), model.heads));
-  }
-  model.head_dim = m.int_value("head_dim", model.mla ? kAtLeastZero : heads_limit);
-  model.gated_mlp = m.boolean("gated_mlp");
-  if (m.has("moe")) model.moe = read_moe(m.child("moe"), model.layers);
-  const bool dense_ffn = has(model.ffn_pattern, 'D') || (model.moe && model.moe->first_dense_layers > 0);
-  model.ffn_dim = m.int_value("ffn_dim", dense_ffn ? kAtLeastOne : kAtLeastZero);
-  model.vocab_tokens = m.int_value("vocab_tokens", kAtLeastOne);
-  model.tied_embeddings = m.boolean("tied_embeddings");
-  model.max_context_tokens = m.integer("max_context_tokens", kAtLeastOne);
-  if (has(model.ffn_pattern, 'E') != model.moe.has_value()) {
-    at.fail(m.spot(model.moe ? "moe" : "ffn_pattern"),
-            fmt::format("{}: a mixture-of-experts model needs both an E in ffn_pattern and a moe: section",
-                        m.child_path(model.moe ? "moe" : "ffn_pattern")));
-  }
-  if (has(model.mixer_pattern, 'S')) {
-    if (!m.has("ssm")) {
-      at.fail(m.spot("mixer_pattern"), fmt::format("{}: state-space layers (S) need an ssm: section",
-                                                   m.child_path("mixer_pattern")));
+QuantizedParts read_quantized_parts(const MapReader& m, const std::string& key, const ModelSpec& model) {
+  const std::vector<std::string> names = m.string_list(key);
+  QuantizedParts parts{false, false, false, false};
+  const YAML::Node spot = m.spot(key);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const YAML::Node item = spot.IsSequence() ? spot[i] : spot;
+    const auto part = parse_weight_part(names[i]);
+    if (!part) {
+      m.locator().fail(item, fmt::format("{}: unknown part '{}'; allowed: {}", m.child_path(key), names[i],
+                                         weight_part_names()));
     }
-    model.ssm = read_ssm(m.child("ssm"), model.d_model);
-  } else if (m.has("ssm")) {
-    at.fail(m.spot("ssm"), fmt::format("{}: no layer is a state-space layer (S in mixer_pattern)", m.child_path("ssm")));
-  }
-  if (has(model.mixer_pattern, 'W')) {
-    if (!m.has("window_tokens")) {
-      at.fail(m.spot("mixer_pattern"), fmt::format("{}: sliding-window layers (W) need window_tokens",
-                                                   m.child_path("mixer_pattern")));
+    if (parts.has(*part)) {
+      m.locator().fail(item, fmt::format("{}: '{}' is listed twice", m.child_path(key), names[i]));
     }
-    model.window_tokens = m.integer("window_tokens", kAtLeastOne);
-  } else if (m.has("window_tokens")) {
-    at.fail(m.spot("window_tokens"),
-            fmt::format("{}: no layer uses a sliding window (W in mixer_pattern)", m.child_path("window_tokens")));
-  }
-  if (m.has("default_weights")) {
-    const std::string name = m.string("default_weights");
-    const auto precision = parse_precision(name);
-    if (!precision) {
-      at.fail(m.spot("default_weights"), fmt::format("{}: unknown precision '{}'; allowed: {}",
-                                                     m.child_path("default_weights"), name, precision_names()));
+    const bool present = *part == WeightPart::experts     ? model.moe.has_value()
+                         : *part == WeightPart::dense_ffn ? has(model.ffn_pattern, 'D') ||
+                                                                (model.moe && model.moe->first_dense_layers > 0)
+                                                          : true;
+    if (!present) {
+      m.locator().fail(item, fmt::format("{}: {} has no {} to quantise (ffn_pattern '{}')", m.child_path(key),
+                                         model.name, names[i], model.ffn_pattern));
     }
-    model.default_weights = *precision;
+    switch (*part) {
+      case WeightPart::attention: parts.attention = true; break;
+      case WeightPart::dense_ffn: parts.dense_ffn = true; break;
+      case WeightPart::experts: parts.experts = true; break;
+      case WeightPart::embeddings: parts.embeddings = true; break;
+    }
   }
-  if (inline_model) {
-    model.params_published = m.number_or("params_published", 0, Limits::positive());
-    if (m.has("sources")) model.sources = m.string_list("sources");
-  } else {
-    model.params_published = m.number("params_published", Limits::positive());
-    model.sources = m.string_list("sources");
+  return parts;
+}
+
+void check_model_on_gpu(const MapReader& m, const ModelChoice& choice, const GpuSpec& gpu,
+                        std::vector<std::string>& warnings) {
+  if (is_fp4(choice.kv_cache) && gpu.peak_flops_per_s.count(choice.kv_cache) == 0) {
+    std::vector<std::string> allowed;
+    for (Precision p : {Precision::bf16, Precision::fp8, Precision::int8, Precision::int4, Precision::nvfp4,
+                        Precision::mxfp4}) {
+      if (!is_fp4(p) || gpu.peak_flops_per_s.count(p) > 0) allowed.emplace_back(precision_name(p));
+    }
+    m.locator().fail(m.spot("kv_cache"),
+                     fmt::format("{}: {} is not supported on {}, which has no {} tensor cores (its peaks: {}); "
+                                 "allowed on {}: {}",
+                                 m.child_path("kv_cache"), precision_name(choice.kv_cache), gpu.name,
+                                 precision_name(choice.kv_cache), peak_names(gpu), gpu.name, join(allowed)));
   }
-  model.active_params_published = m.number_or("active_params_published", 0, Limits::positive());
-  m.string_or("notes", "");
-  return model;
+  if (is_fp4(choice.weights) && gpu.peak_flops_per_s.count(choice.weights) == 0) {
+    warnings.push_back(fmt::format("{}: warning: {}: {} on {}, which has no {} tensor cores (its peaks: {}): "
+                                   "emulated: the weights are stored and read at {} bits each and dequantised to "
+                                   "BF16 for the matmuls, which run at the BF16 peak",
+                                   m.locator().where(m.spot("weights")), m.child_path("weights"),
+                                   precision_name(choice.weights), gpu.name, precision_name(choice.weights),
+                                   peak_names(gpu),
+                                   format_number(element_bits(choice.weights))));
+  }
 }
 
 }  // namespace convsim
