@@ -96,6 +96,9 @@ struct ModelSpec {
   long window_tokens = 0;              // of sliding-window layers
   Precision default_weights = Precision::bf16;  // the precision the model is meant for
   QuantizedParts quantized_parts;  // where the weight precision applies (default: everywhere)
+  // Multi-token-prediction layers shipped with the model (DeepSeek-V3: 1), used only
+  // as a speculative-decoding draft; not part of the counts above.
+  int mtp_layers = 0;
   std::optional<MoeSpec> moe;
   std::optional<MlaSpec> mla;
   std::optional<SsmSpec> ssm;

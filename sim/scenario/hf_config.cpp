@@ -404,10 +404,13 @@ void read_deepseek_v3(Fields& f, Preset& p) {
   p.put_in("mla", "qk_nope_head_dim", f.integer("qk_nope_head_dim"), f.where("qk_nope_head_dim"));
   p.put_in("mla", "qk_rope_head_dim", f.integer("qk_rope_head_dim"), f.where("qk_rope_head_dim"));
   p.put_in("mla", "v_head_dim", f.integer("v_head_dim"), f.where("v_head_dim"));
-  // Routing details that do not change the FLOPs or bytes, and the MTP module,
-  // which is not part of the main model (used for speculative decoding only).
+  // Routing details that do not change the FLOPs or bytes. The MTP module is not
+  // part of the main model: it becomes mtp_layers (a speculative-decoding draft).
   f.ignore({"topk_method", "n_group", "topk_group", "routed_scaling_factor", "scoring_func", "aux_loss_alpha",
-            "seq_aux", "ep_size", "num_nextn_predict_layers"});
+            "seq_aux", "ep_size"});
+  if (f.integer_or("num_nextn_predict_layers", 0, 0) > 0) {
+    p.put("mtp_layers", f.integer("num_nextn_predict_layers"), f.where("num_nextn_predict_layers"));
+  }
   read_quantization(f, p);
 }
 
@@ -676,8 +679,8 @@ std::string hf_config_preset_yaml(const std::string& path) {
   }
   out["params_published"] = fmt::format("{:.4g}", total_params(m));
   if (m.moe) out["active_params_published"] = fmt::format("{:.4g}", active_params(m));
-  for (const char* key : {"mixer_pattern", "ffn_pattern", "window_tokens", "default_weights", "quantized_parts", "moe",
-                          "mla", "ssm"}) {
+  for (const char* key : {"mixer_pattern", "ffn_pattern", "window_tokens", "default_weights", "quantized_parts",
+                          "mtp_layers", "moe", "mla", "ssm"}) {
     if (imported.preset[key]) out[key] = imported.preset[key];
   }
   YAML::Node sources(YAML::NodeType::Sequence);

@@ -14,6 +14,7 @@
 #include "sim/scenario/hf_config.hpp"
 #include "sim/scenario/overrides.hpp"
 #include "sim/scenario/parallelism_reader.hpp"
+#include "sim/scenario/speculative_reader.hpp"
 #include "sim/scenario/workload_reader.hpp"
 #include "sim/scenario/yaml_reader.hpp"
 
@@ -228,7 +229,8 @@ ClusterSpec read_cluster(const MapReader& c, const Catalog& catalog, std::vector
 }
 
 ServingSpec read_serving(const MapReader& s) {
-  s.allow_only({"max_batch_seqs", "prefill_chunk_tokens", "kv_block_tokens", "workspace_bytes_per_gpu", "routing"});
+  s.allow_only({"max_batch_seqs", "prefill_chunk_tokens", "kv_block_tokens", "workspace_bytes_per_gpu", "routing",
+                "speculative"});
   ServingSpec spec;
   const std::string routing = s.choice_or("routing", "affinity", {"affinity", "round_robin", "least_loaded"});
   spec.routing = routing == "round_robin"    ? ServingSpec::Routing::round_robin
@@ -337,6 +339,9 @@ Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Cat
   s.parallelism = read_parallelism(root, s.model.spec, s.cluster, s.warnings);
   if (root.has("serving")) {
     s.serving = read_serving(root.child("serving"));
+    if (root.child("serving").has("speculative")) {
+      s.serving.speculative = read_speculative(root.child("serving").child("speculative"), catalog, s.model.spec);
+    }
     if (s.parallelism.disaggregated() && s.serving.routing != ServingSpec::Routing::affinity) {
       const MapReader serving = root.child("serving");
       serving.locator().fail(serving.spot("routing"),
