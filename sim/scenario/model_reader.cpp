@@ -140,4 +140,91 @@ void check_model_on_gpu(const MapReader& m, const ModelChoice& choice, const Gpu
   }
 }
 
+ModelSpec read_model_spec(const MapReader& m, bool inline_model) {
+  m.allow_only({"name", "description", "architecture", "layers", "d_model", "heads", "kv_heads", "head_dim",
+                "ffn_dim", "gated_mlp", "vocab_tokens", "tied_embeddings", "max_context_tokens",
+                "params_published", "active_params_published", "mixer_pattern", "ffn_pattern", "window_tokens",
+                "default_weights", "quantized_parts", "mtp_layers", "moe", "mla", "ssm", "sources", "notes"});
+  const Locator& at = m.locator();
+  const std::vector<std::string> architectures = {"dense", "moe", "hybrid", "ssm"};
+  ModelSpec model;
+  if (inline_model) {
+    model.name = m.string_or("name", "inline");
+    model.description = m.string_or("description", "");
+    model.architecture = m.choice_or("architecture", "dense", architectures);
+  } else {
+    model.name = m.string("name");
+    model.description = m.string("description");
+    model.architecture = m.choice("architecture", architectures);
+  }
+  model.layers = m.int_value("layers", kAtLeastOne);
+  model.d_model = m.int_value("d_model", kAtLeastOne);
+  model.mixer_pattern = read_pattern(m, "mixer_pattern", "A", "AWSN",
+                                     "A (attention), W (sliding window), S (state space), N (none)", model.layers);
+  model.ffn_pattern =
+      read_pattern(m, "ffn_pattern", "D", "DEN", "D (dense MLP), E (experts), N (none)", model.layers);
+  const bool attention = has(model.mixer_pattern, 'A') || has(model.mixer_pattern, 'W');
+  if (m.has("mla")) model.mla = read_mla(m.child("mla"));
+  const Limits heads_limit = attention ? kAtLeastOne : kAtLeastZero;
+  model.heads = m.int_value("heads", heads_limit);
+  model.kv_heads = m.int_value("kv_heads", heads_limit);
+  if (model.kv_heads > 0 && model.heads % model.kv_heads != 0) {
+    at.fail(m.spot("kv_heads"), fmt::format("{} = {} must divide {} = {}", m.child_path("kv_heads"), model.kv_heads,
+                                            m.child_path("heads"), model.heads));
+  }
+  model.head_dim = m.int_value("head_dim", model.mla ? kAtLeastZero : heads_limit);
+  model.gated_mlp = m.boolean("gated_mlp");
+  if (m.has("moe")) model.moe = read_moe(m.child("moe"), model.layers);
+  const bool dense_ffn = has(model.ffn_pattern, 'D') || (model.moe && model.moe->first_dense_layers > 0);
+  model.ffn_dim = m.int_value("ffn_dim", dense_ffn ? kAtLeastOne : kAtLeastZero);
+  model.vocab_tokens = m.int_value("vocab_tokens", kAtLeastOne);
+  model.tied_embeddings = m.boolean("tied_embeddings");
+  model.max_context_tokens = m.integer("max_context_tokens", kAtLeastOne);
+  if (has(model.ffn_pattern, 'E') != model.moe.has_value()) {
+    at.fail(m.spot(model.moe ? "moe" : "ffn_pattern"),
+            fmt::format("{}: a mixture-of-experts model needs both an E in ffn_pattern and a moe: section",
+                        m.child_path(model.moe ? "moe" : "ffn_pattern")));
+  }
+  if (has(model.mixer_pattern, 'S')) {
+    if (!m.has("ssm")) {
+      at.fail(m.spot("mixer_pattern"), fmt::format("{}: state-space layers (S) need an ssm: section",
+                                                   m.child_path("mixer_pattern")));
+    }
+    model.ssm = read_ssm(m.child("ssm"), model.d_model);
+  } else if (m.has("ssm")) {
+    at.fail(m.spot("ssm"), fmt::format("{}: no layer is a state-space layer (S in mixer_pattern)", m.child_path("ssm")));
+  }
+  if (has(model.mixer_pattern, 'W')) {
+    if (!m.has("window_tokens")) {
+      at.fail(m.spot("mixer_pattern"), fmt::format("{}: sliding-window layers (W) need window_tokens",
+                                                   m.child_path("mixer_pattern")));
+    }
+    model.window_tokens = m.integer("window_tokens", kAtLeastOne);
+  } else if (m.has("window_tokens")) {
+    at.fail(m.spot("window_tokens"),
+            fmt::format("{}: no layer uses a sliding window (W in mixer_pattern)", m.child_path("window_tokens")));
+  }
+  if (m.has("default_weights")) {
+    const std::string name = m.string("default_weights");
+    const auto precision = parse_precision(name);
+    if (!precision) {
+      at.fail(m.spot("default_weights"), fmt::format("{}: unknown precision '{}'; allowed: {}",
+                                                     m.child_path("default_weights"), name, precision_names()));
+    }
+    model.default_weights = *precision;
+  }
+  if (m.has("quantized_parts")) model.quantized_parts = read_quantized_parts(m, "quantized_parts", model);
+  model.mtp_layers = m.int_or("mtp_layers", 0, kAtLeastZero);
+  if (inline_model) {
+    model.params_published = m.number_or("params_published", 0, Limits::positive());
+    if (m.has("sources")) model.sources = m.string_list("sources");
+  } else {
+    model.params_published = m.number("params_published", Limits::positive());
+    model.sources = m.string_list("sources");
+  }
+  model.active_params_published = m.number_or("active_params_published", 0, Limits::positive());
+  m.string_or("notes", "");
+  return model;
+}
+
 }  // namespace convsim

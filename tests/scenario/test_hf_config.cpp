@@ -141,7 +141,7 @@ TEST_CASE("a Qwen2 config.json imports to Qwen2.5-7B's published shape and param
   CHECK(m.ffn_dim == 18944);
   // Qwen2.5-7B model card: 7.61B parameters (the q/k/v biases, 0.01%, are not counted).
   CHECK(total_params(m) == Approx(7.61e9).epsilon(0.02));
-  CHECK(m.name == "imported");  // no _name_or_path: the folder's name
+  CHECK(m.name == "hf_configs");  // no _name_or_path: the folder's name
 }
 
 TEST_CASE("catalog import prints a preset that loads back to the same architecture") {
