@@ -189,7 +189,7 @@ TEST_CASE("config.json problems are located at the field and name it") {
  "num_attention_heads": 64, "num_key_value_heads": 8, "head_dim": 64, "vocab_size": 1000,
  "num_local_experts": 32, "num_experts_per_tok": 4, "max_position_embeddings": 4096,
  "layer_types": ["sliding_attention", "full_attention"]})",
-                     &path) == path + ":5:2: layer_types has 2 entries but num_hidden_layers = 3");
+                     &path) == path + ":4:2: layer_types has 2 entries but num_hidden_layers = 3");
   CHECK(import_error(R"({"model_type": "qwen2", "hidden_size": 4096, "num_hidden_layers": 2,
  "num_attention_heads": 32, "intermediate_size": 11008, "vocab_size": 1000,
  "max_position_embeddings": 4096, "use_sliding_window": true})",
