@@ -16,6 +16,35 @@ double ssm_inner_dim(const ModelSpec& m) {
   return m.ssm->d_inner > 0 ? m.ssm->d_inner : static_cast<double>(m.ssm->expand) * m.d_model;
 }
 
+bool QuantizedParts::has(WeightPart part) const {
+  switch (part) {
+    case WeightPart::attention: return attention;
+    case WeightPart::dense_ffn: return dense_ffn;
+    case WeightPart::experts: return experts;
+    case WeightPart::embeddings: return embeddings;
+  }
+  return true;
+}
+
+const char* weight_part_name(WeightPart part) {
+  switch (part) {
+    case WeightPart::attention: return "attention";
+    case WeightPart::dense_ffn: return "dense_ffn";
+    case WeightPart::experts: return "experts";
+    case WeightPart::embeddings: return "embeddings";
+  }
+  return "?";
+}
+
+std::optional<WeightPart> parse_weight_part(const std::string& name) {
+  for (WeightPart part : {WeightPart::attention, WeightPart::dense_ffn, WeightPart::experts, WeightPart::embeddings}) {
+    if (name == weight_part_name(part)) return part;
+  }
+  return std::nullopt;
+}
+
+std::string weight_part_names() { return "attention, dense_ffn, experts, embeddings"; }
+
 Mixer ModelSpec::mixer(int layer) const {
   switch (mixer_pattern[static_cast<std::size_t>(layer) % mixer_pattern.size()]) {
     case 'W': return Mixer::sliding_attention;
@@ -108,6 +137,25 @@ double model_params(const ModelSpec& m, bool active_only) {
 double total_params(const ModelSpec& m) { return model_params(m, false); }
 
 double active_params(const ModelSpec& m) { return model_params(m, true); }
+
+double weight_element_bytes(const ModelSpec& m, Precision weights, WeightPart part) {
+  return m.quantized_parts.has(part) ? element_bytes(weights) : element_bytes(Precision::bf16);
+}
+
+double weight_bytes(const ModelSpec& m, Precision weights) {
+  const double norm_bytes = element_bytes(Precision::bf16);
+  const double embeddings = static_cast<double>(m.vocab_tokens) * m.d_model * (m.tied_embeddings ? 1.0 : 2.0);
+  double sum = embeddings * weight_element_bytes(m, weights, WeightPart::embeddings) + m.d_model * norm_bytes;
+  for (int layer = 0; layer < m.layers; ++layer) {
+    const Mixer mixer = m.mixer(layer);
+    const Ffn ffn = m.ffn(layer);
+    const WeightPart ffn_part = ffn == Ffn::experts ? WeightPart::experts : WeightPart::dense_ffn;
+    const double norms = (mixer != Mixer::none ? 1.0 : 0.0) + (ffn != Ffn::none ? 1.0 : 0.0);
+    sum += mixer_params(m, mixer) * weight_element_bytes(m, weights, WeightPart::attention) +
+           ffn_params(m, ffn, false) * weight_element_bytes(m, weights, ffn_part) + norms * m.d_model * norm_bytes;
+  }
+  return sum;
+}
 
 double kv_bytes_per_token(const ModelSpec& m, double kv_element_bytes) {
   double layers = 0;

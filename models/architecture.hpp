@@ -52,6 +52,29 @@ struct SsmSpec {
   int conv_kernel = 4;
 };
 
+// The parts of a model a weight precision can apply to. YAML names of
+// `quantized_parts`: attention (the mixers' projections: attention, MLA or
+// state-space), dense_ffn (dense MLPs), experts (routed and shared experts and
+// their routers), embeddings (the input embedding and the LM head).
+enum class WeightPart { attention, dense_ffn, experts, embeddings };
+
+// Which parts are stored in the chosen weight precision; the others stay in BF16.
+// gpt-oss, for example, ships its experts in MXFP4 and everything else in BF16.
+struct QuantizedParts {
+  bool attention = true;
+  bool dense_ffn = true;
+  bool experts = true;
+  bool embeddings = true;
+
+  bool has(WeightPart part) const;
+  bool all() const { return attention && dense_ffn && experts && embeddings; }
+};
+
+// "attention", "dense_ffn", "experts", "embeddings"; the list for messages.
+const char* weight_part_name(WeightPart part);
+std::optional<WeightPart> parse_weight_part(const std::string& name);
+std::string weight_part_names();
+
 struct ModelSpec {
   std::string name;
   std::string description;
@@ -72,6 +95,10 @@ struct ModelSpec {
   std::string ffn_pattern = "D";
   long window_tokens = 0;              // of sliding-window layers
   Precision default_weights = Precision::bf16;  // the precision the model is meant for
+  QuantizedParts quantized_parts;  // where the weight precision applies (default: everywhere)
+  // Multi-token-prediction layers shipped with the model (DeepSeek-V3: 1), used only
+  // as a speculative-decoding draft; not part of the counts above.
+  int mtp_layers = 0;
   std::optional<MoeSpec> moe;
   std::optional<MlaSpec> mla;
   std::optional<SsmSpec> ssm;
@@ -98,6 +125,16 @@ double total_params(const ModelSpec& model);
 
 // Parameters one token goes through (equal to total_params for non-MoE models).
 double active_params(const ModelSpec& model);
+
+// Bytes per weight of `part` when the model's weights are in `weights`: the
+// precision's element bytes (block scales included) where model.quantized_parts
+// holds the part, BF16's 2 bytes elsewhere.
+double weight_element_bytes(const ModelSpec& model, Precision weights, WeightPart part);
+
+// Bytes of all the model's weights in `weights`: each part's parameters times its
+// weight_element_bytes, norms in BF16. With every part quantised this is
+// total_params * element_bits / 8 (up to the norms' BF16 vectors).
+double weight_bytes(const ModelSpec& model, Precision weights);
 
 // Bytes of KV cache per token for the whole model, over its attention layers:
 // 2 (K and V) * kv_heads * head_dim per layer for MHA/GQA, kv_lora_rank + rope dim

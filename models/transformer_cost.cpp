@@ -153,7 +153,8 @@ BatchShape shape_of(const ModelSpec& m, Precisions p, Sharding s, const std::vec
 }
 
 void add_attention(StageWork& work, const ModelSpec& m, Precisions p, int tp, const BatchShape& b, bool windowed) {
-  const double d = m.d_model, w = element_bytes(p.weights), kv_elem = element_bytes(p.kv_cache);
+  const double d = m.d_model, kv_elem = element_bytes(p.kv_cache);
+  const double w = weight_element_bytes(m, p.weights, WeightPart::attention);  // per-part weight precision
   const double pairs = windowed ? b.pairs_window : b.pairs_full;
   const double read = windowed ? b.read_window : b.read_full;
   KernelWork& proj = work[KernelClass::projections];
@@ -201,7 +202,7 @@ void add_attention(StageWork& work, const ModelSpec& m, Precisions p, int tp, co
 
 void add_state_space(StageWork& work, const ModelSpec& m, Precisions p, int tp, const BatchShape& b) {
   const SsmSpec& s = *m.ssm;
-  const double d = m.d_model, w = element_bytes(p.weights);
+  const double d = m.d_model, w = weight_element_bytes(m, p.weights, WeightPart::attention);  // per-part
   const double inner = ssm_inner_dim(m) / tp;
   const double heads = inner / s.head_dim;
   const double bc = 2.0 * s.n_groups * s.d_state / tp;
@@ -219,7 +220,7 @@ void add_state_space(StageWork& work, const ModelSpec& m, Precisions p, int tp, 
 
 void add_experts(StageWork& work, const ModelSpec& m, Precisions p, Sharding s, const BatchShape& b) {
   const MoeSpec& e = *m.moe;
-  const double d = m.d_model, w = element_bytes(p.weights);
+  const double d = m.d_model, w = weight_element_bytes(m, p.weights, WeightPart::experts);  // per-part
   const int tp = s.tp, ep = s.ep;
   KernelWork& mlp = work[KernelClass::mlp];
   add_matmul(mlp, d, e.experts, b.tokens, w);  // router, replicated
@@ -245,7 +246,8 @@ void add_experts(StageWork& work, const ModelSpec& m, Precisions p, Sharding s, 
 }
 
 void add_dense_ffn(StageWork& work, const ModelSpec& m, Precisions p, int tp, const BatchShape& b) {
-  const double d = m.d_model, w = element_bytes(p.weights), cols = static_cast<double>(m.ffn_dim) / tp;
+  const double d = m.d_model, w = weight_element_bytes(m, p.weights, WeightPart::dense_ffn);  // per-part
+  const double cols = static_cast<double>(m.ffn_dim) / tp;
   KernelWork& mlp = work[KernelClass::mlp];
   add_matmul(mlp, d, (m.gated_mlp ? 2.0 : 1.0) * cols, b.tokens, w);  // fused gate+up
   add_matmul(mlp, cols, d, b.tokens, w);                               // down
@@ -364,7 +366,12 @@ double attention_pairs(double n, double c, double window) {
 }
 
 double stage_weight_bytes(const ModelSpec& m, Precision weights, Sharding s) {
-  const double w = element_bytes(weights);
+  // Per-part weight precision (ModelSpec::quantized_parts).
+  const double w = weight_element_bytes(m, weights, WeightPart::embeddings);
+  const double w_mixer = weight_element_bytes(m, weights, WeightPart::attention);
+  auto w_ffn = [&](Ffn ffn) {
+    return weight_element_bytes(m, weights, ffn == Ffn::experts ? WeightPart::experts : WeightPart::dense_ffn);
+  };
   const int first = first_layer_of(m.layers, s.pp, s.stage);
   const int count = stage_layers(m.layers, s.pp, s.stage);
   double bytes = 0;
@@ -372,7 +379,7 @@ double stage_weight_bytes(const ModelSpec& m, Precision weights, Sharding s) {
     const Mixer mixer = m.mixer(layer);
     const Ffn ffn = m.ffn(layer);
     const double norms = (mixer != Mixer::none ? 1.0 : 0.0) + (ffn != Ffn::none ? 1.0 : 0.0);
-    bytes += (mixer_params_per_gpu(m, mixer, s.tp) + ffn_params_per_gpu(m, ffn, s.tp, s.ep)) * w +
+    bytes += mixer_params_per_gpu(m, mixer, s.tp) * w_mixer + ffn_params_per_gpu(m, ffn, s.tp, s.ep) * w_ffn(ffn) +
              norms * m.d_model * kActivationBytes;
   }
   const double vocab_slice = static_cast<double>(m.vocab_tokens) * m.d_model / s.tp;
@@ -415,7 +422,10 @@ namespace {
 // and FFN present), each bringing its norm and residual add.
 int add_layer(StageWork& work, const ModelSpec& m, Precisions p, Sharding s, const BatchShape& b, Mixer mixer,
               Ffn ffn) {
-  const double w = element_bytes(p.weights);
+  // Per-part weight precision (ModelSpec::quantized_parts).
+  const double w_mixer = weight_element_bytes(m, p.weights, WeightPart::attention);
+  const double w_ffn =
+      weight_element_bytes(m, p.weights, ffn == Ffn::experts ? WeightPart::experts : WeightPart::dense_ffn);
   const int tp = s.tp, ep = s.ep;
   switch (mixer) {
     case Mixer::attention:
@@ -432,12 +442,12 @@ int add_layer(StageWork& work, const ModelSpec& m, Precisions p, Sharding s, con
     case Ffn::none: break;
   }
   if (ffn != Ffn::experts) {
-    work.weight_bytes_read += (mixer_params_per_gpu(m, mixer, tp) + ffn_params_per_gpu(m, ffn, tp, ep)) * w;
+    work.weight_bytes_read += mixer_params_per_gpu(m, mixer, tp) * w_mixer + ffn_params_per_gpu(m, ffn, tp, ep) * w_ffn;
   } else {
     const MoeSpec& e = *m.moe;
     const double d = m.d_model;
-    work.weight_bytes_read +=
-        (mixer_params_per_gpu(m, mixer, tp) + d * e.experts + e.shared_experts * 3.0 * d * e.shared_expert_ffn_dim / tp) * w;
+    work.weight_bytes_read += mixer_params_per_gpu(m, mixer, tp) * w_mixer +
+                              (d * e.experts + e.shared_experts * 3.0 * d * e.shared_expert_ffn_dim / tp) * w_ffn;
   }
   return (mixer != Mixer::none ? 1 : 0) + (ffn != Ffn::none ? 1 : 0);
 }
@@ -465,7 +475,7 @@ StageWork stage_work(const ModelSpec& m, Precisions p, Sharding s, const std::ve
   StageWork work;
   const BatchShape b = shape_of(m, p, s, batch);
   work.tokens = b.tokens;
-  const double w = element_bytes(p.weights);
+  const double w = weight_element_bytes(m, p.weights, WeightPart::embeddings);  // per-part weight precision
   const double d = m.d_model;
   const int first = first_layer_of(m.layers, s.pp, s.stage);
   const int count = stage_layers(m.layers, s.pp, s.stage);

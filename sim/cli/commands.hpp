@@ -40,6 +40,8 @@ int command_run(const std::string& path, const std::vector<std::string>& sets, s
                 RunOptions options = {}, bool force = false);
 int command_check(const std::string& path, const std::vector<std::string>& sets);
 int command_catalog(const std::string& what);
+// Prints the preset that the Hugging Face config.json at `path` makes.
+int command_catalog_import(const std::string& path);
 
 // A share of a compare's variants: variant k (0-based, file order) belongs to shard
 // k % count + 1. The whole compare is shard 1 of 1.

@@ -51,6 +51,10 @@ int main(int argc, char** argv) {
   auto* catalog = app.add_subcommand("catalog", "list presets");
   catalog->add_option("what", catalog_what, "models, gpus, fabrics or systems")
       ->check(CLI::IsMember({"models", "gpus", "fabrics", "systems"}));
+  std::string import_path;
+  auto* catalog_import =
+      catalog->add_subcommand("import", "print the model preset a Hugging Face config.json makes (YAML)");
+  catalog_import->add_option("config", import_path, "config.json")->required();
 
   auto* compare = app.add_subcommand("compare", "run the scenario's compare: variants side by side");
   compare->add_option("scenario", scenario_path, "scenario file")->required();
@@ -129,6 +133,7 @@ int main(int argc, char** argv) {
     }
     if (*run) return command_run(scenario_path, sets, output_dir, quiet, run_options, force);
     if (*check) return command_check(scenario_path, sets);
+    if (*catalog_import) return command_catalog_import(import_path);
     if (*catalog) return command_catalog(catalog_what);
     if (*compare) return command_compare(scenario_path, sets, output_dir, jobs, shard, force, quiet);
     if (*merge) return command_merge(merge_dirs, output_dir);

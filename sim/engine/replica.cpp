@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "sim/cluster/collectives.hpp"
+#include "sim/engine/speculative.hpp"
 
 namespace sg4 = simgrid::s4u;
 
@@ -22,6 +23,15 @@ BatchScheduler::KvPolicy kv_policy(const Scenario& s, ReplicaRole role) {
   // are kept until the tier manager moves them out.
   const bool keeps = s.conversation && s.context.kv_between_turns != ContextSpec::KvBetweenTurns::drop;
   return keeps && role != ReplicaRole::decode ? BatchScheduler::KvPolicy::keep : BatchScheduler::KvPolicy::drop;
+}
+
+// The batch limits with serving.speculative's k + 1 tokens per decoding step.
+BatchLimits speculative_limits(BatchLimits limits, const ServingSpec& serving) {
+  if (serving.speculative) {
+    limits.speculative_tokens = serving.speculative->tokens;
+    limits.tokens_per_step = expected_tokens_per_step(serving.speculative->acceptance, serving.speculative->tokens);
+  }
+  return limits;
 }
 
 std::vector<int> flatten(const std::vector<std::vector<int>>& stages) {
@@ -47,8 +57,9 @@ ReplicaActor::ReplicaActor(int index, ReplicaRole role, const Scenario& layout, 
       cost_(cost),
       stage_gpus_(replica_stage_gpus(layout.parallelism, run.scenario.parallelism, first_rank)),
       memory_(KvMemory::kUnitsPerPool),
-      scheduler_(BatchLimits{layout.serving.max_batch_seqs, layout.serving.prefill_chunk_tokens,
-                             layout.serving.kv_block_tokens},
+      scheduler_(speculative_limits(BatchLimits{layout.serving.max_batch_seqs, layout.serving.prefill_chunk_tokens,
+                                                layout.serving.kv_block_tokens},
+                                    layout.serving),
                  kv_policy(layout, role), memory_, [&cost](long tokens) { return cost.kv_footprint_units(tokens); }),
       tiers_(layout, cost, run.platform, flatten(stage_gpus_), memory_, scheduler_, run.result),
       runner_(run.scenario, layout.parallelism, run.platform, stage_gpus_, fmt::format("replica {}", index)),
@@ -309,6 +320,11 @@ void ReplicaActor::run_iteration() {
     hbm_bytes += c.hbm_bytes;
   }
   const double start_s = sg4::Engine::get_clock();
+  // Speculative decoding: the draft's passes run first, on the first stage's GPUs.
+  const DraftCost draft = draft_cost(layout_, plan.work, plan.decode_tokens);
+  if (draft.time_s > 0) run_compute(draft.time_s);
+  flops += draft.flops;
+  hbm_bytes += draft.hbm_bytes;
   const double memory_bytes = cost_.gpu_memory_bytes(memory_.used_units(), plan.tokens);
   const int sequences = static_cast<int>(plan.members.size());
   const std::string kind = plan.decode_tokens == sequences ? "decode" : plan.decode_tokens == 0 ? "prefill" : "mixed";
@@ -342,7 +358,17 @@ void ReplicaActor::run_iteration() {
       active_time_s += a.compute_s + a.comm_s + a.host_s;
     }
   }
-  const double span_s = ran.span_s;
+  if (draft.time_s > 0) {  // the draft's time and energy on the first stage's GPUs
+    const double per_gpu_j = draft.energy_j / static_cast<double>(stage_gpus_[0].size());
+    for (int gpu : stage_gpus_[0]) {
+      GpuMeter& meter = run_.result.gpus[static_cast<std::size_t>(run_.rank_of_gpu[static_cast<std::size_t>(gpu)])];
+      meter.active_energy_j += per_gpu_j;
+      meter.active_time_s += draft.time_s;
+    }
+    active_energy_j += draft.energy_j;
+    active_time_s += draft.time_s * static_cast<double>(stage_gpus_[0].size());
+  }
+  const double span_s = ran.span_s + draft.time_s;
   const double gpus = static_cast<double>(layout_.parallelism.gpus_per_replica());
   const double iteration_energy_j = active_energy_j + layout_.cluster.gpu.power_idle_w * (span_s * gpus - active_time_s);
   run_.result.replica_busy_s[static_cast<std::size_t>(index_)] += span_s;

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "models/architecture.hpp"
 #include "models/engine_profile.hpp"
@@ -43,5 +44,18 @@ ModelSpec read_model_spec(const MapReader& map, bool inline_model);
 // by the system presets and the scenario's cluster.system_power overrides.
 // Throws ConfigError.
 void read_system_power_terms(const MapReader& map, SystemSpec& system);
+
+// `key` of `map`: a list of weight parts (attention, dense_ffn, experts,
+// embeddings) the weight precision applies to; each must exist in `model`.
+QuantizedParts read_quantized_parts(const MapReader& map, const std::string& key, const ModelSpec& model);
+
+struct ModelChoice;  // sim/scenario/scenario.hpp
+
+// Precisions against the GPU, `map` being the scenario's model section: an FP4 KV
+// cache on a GPU without FP4 tensor cores is refused (ConfigError naming the
+// precisions allowed there); FP4 weights there are a warning saying they are
+// emulated (stored in 4 bits, computed in BF16).
+void check_model_on_gpu(const MapReader& map, const ModelChoice& choice, const GpuSpec& gpu,
+                        std::vector<std::string>& warnings);
 
 }  // namespace convsim

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 
 #include <fmt/core.h>
@@ -12,10 +13,12 @@
 #include "sim/scenario/derived_limits.hpp"
 #include "sim/scenario/fault_reader.hpp"
 #include "sim/scenario/folder_name.hpp"
+#include "sim/scenario/hf_config.hpp"
 #include "sim/scenario/overrides.hpp"
 #include "sim/scenario/parallelism_reader.hpp"
 #include "sim/scenario/power_reader.hpp"
 #include "sim/scenario/provenance.hpp"
+#include "sim/scenario/speculative_reader.hpp"
 #include "sim/scenario/workload_reader.hpp"
 #include "sim/scenario/yaml_reader.hpp"
 
@@ -106,16 +109,31 @@ Precision precision_value(const MapReader& m, const std::string& key, Precision 
   return *precision;
 }
 
+// model.hf_config: a path relative to the scenario file's folder (or absolute).
+std::string hf_config_path(const MapReader& m) {
+  namespace fs = std::filesystem;
+  const fs::path given(m.string("hf_config"));
+  const fs::path path = given.is_absolute() ? given : fs::path(m.locator().file()).parent_path() / given;
+  std::error_code error;
+  if (!fs::is_regular_file(path, error)) {
+    m.locator().fail(m.spot("hf_config"), fmt::format("{}: cannot read '{}'", m.child_path("hf_config"), path.string()));
+  }
+  return path.string();
+}
+
 // ---- Sections ----
 
 ModelChoice read_model(const MapReader& m, const Catalog& catalog) {
-  m.allow_only({"preset", "inline", "weights", "kv_cache"});
-  if (m.has("preset") == m.has("inline")) {
-    m.fail("model: give exactly one of 'preset' (a catalog model) or 'inline' (an architecture)");
+  m.allow_only({"preset", "inline", "hf_config", "weights", "kv_cache", "quantized_parts"});
+  if (m.has("preset") + m.has("inline") + m.has("hf_config") != 1) {
+    m.fail("model: give exactly one of 'preset' (a catalog model), 'inline' (an architecture) or 'hf_config' (a "
+           "Hugging Face config.json)");
   }
   ModelChoice choice;
   if (m.has("preset")) {
     choice.spec = model_preset(m, catalog);
+  } else if (m.has("hf_config")) {
+    choice.spec = read_hf_config(hf_config_path(m));
   } else {
     choice.spec = read_model_spec(m.child("inline"), true);
   }
@@ -123,6 +141,9 @@ ModelChoice read_model(const MapReader& m, const Catalog& catalog) {
   // stays 4-bit); the KV cache to BF16.
   choice.weights = precision_value(m, "weights", choice.spec.default_weights);
   choice.kv_cache = precision_value(m, "kv_cache", Precision::bf16);
+  if (m.has("quantized_parts")) {
+    choice.spec.quantized_parts = read_quantized_parts(m, "quantized_parts", choice.spec);
+  }
   return choice;
 }
 
@@ -220,7 +241,7 @@ const EngineProfile& engine_profile(const MapReader& m, const Catalog& catalog) 
 // leaves out.
 ServingSpec read_serving(const MapReader& s, const Catalog& catalog) {
   s.allow_only({"engine", "max_batch_seqs", "prefill_chunk_tokens", "kv_block_tokens", "workspace_bytes_per_gpu",
-                "routing"});
+                "routing", "speculative"});
   ServingSpec spec;
   spec.engine = engine_profile(s, catalog);
   spec.max_batch_seqs = spec.engine.default_max_batch_seqs;
@@ -338,11 +359,15 @@ Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Cat
     s.context = read_context(root.child("context"));
   }
   s.cluster = read_cluster(root.child("cluster"), catalog, s.warnings);
+  check_model_on_gpu(root.child("model"), s.model, s.cluster.gpu, s.warnings);
   s.parallelism = read_parallelism(root, s.model.spec, s.cluster, s.warnings);
   if (!root.has("serving")) {
     s.serving = read_serving(MapReader(at, YAML::Node(YAML::NodeType::Map), "serving", "serving"), catalog);
   } else {
     s.serving = read_serving(root.child("serving"), catalog);
+    if (root.child("serving").has("speculative")) {
+      s.serving.speculative = read_speculative(root.child("serving").child("speculative"), catalog, s.model.spec);
+    }
     if (s.parallelism.disaggregated() && s.serving.routing != ServingSpec::Routing::affinity) {
       const MapReader serving = root.child("serving");
       serving.locator().fail(serving.spot("routing"),

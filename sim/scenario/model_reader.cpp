@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include "sim/scenario/catalog.hpp"
+#include "sim/scenario/scenario.hpp"
 #include "sim/scenario/yaml_reader.hpp"
 
 namespace convsim {
@@ -74,13 +75,76 @@ SsmSpec read_ssm(const MapReader& m, int d_model) {
 
 bool has(const std::string& pattern, char letter) { return pattern.find(letter) != std::string::npos; }
 
+std::string peak_names(const GpuSpec& gpu) {
+  std::vector<std::string> names;
+  for (const auto& [precision, peak] : gpu.peak_flops_per_s) names.emplace_back(precision_name(precision));
+  return join(names);
+}
+
 }  // namespace
+
+QuantizedParts read_quantized_parts(const MapReader& m, const std::string& key, const ModelSpec& model) {
+  const std::vector<std::string> names = m.string_list(key);
+  QuantizedParts parts{false, false, false, false};
+  const YAML::Node spot = m.spot(key);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const YAML::Node item = spot.IsSequence() ? spot[i] : spot;
+    const auto part = parse_weight_part(names[i]);
+    if (!part) {
+      m.locator().fail(item, fmt::format("{}: unknown part '{}'; allowed: {}", m.child_path(key), names[i],
+                                         weight_part_names()));
+    }
+    if (parts.has(*part)) {
+      m.locator().fail(item, fmt::format("{}: '{}' is listed twice", m.child_path(key), names[i]));
+    }
+    const bool present = *part == WeightPart::experts     ? model.moe.has_value()
+                         : *part == WeightPart::dense_ffn ? has(model.ffn_pattern, 'D') ||
+                                                                (model.moe && model.moe->first_dense_layers > 0)
+                                                          : true;
+    if (!present) {
+      m.locator().fail(item, fmt::format("{}: {} has no {} to quantise (ffn_pattern '{}')", m.child_path(key),
+                                         model.name, names[i], model.ffn_pattern));
+    }
+    switch (*part) {
+      case WeightPart::attention: parts.attention = true; break;
+      case WeightPart::dense_ffn: parts.dense_ffn = true; break;
+      case WeightPart::experts: parts.experts = true; break;
+      case WeightPart::embeddings: parts.embeddings = true; break;
+    }
+  }
+  return parts;
+}
+
+void check_model_on_gpu(const MapReader& m, const ModelChoice& choice, const GpuSpec& gpu,
+                        std::vector<std::string>& warnings) {
+  if (is_fp4(choice.kv_cache) && gpu.peak_flops_per_s.count(choice.kv_cache) == 0) {
+    std::vector<std::string> allowed;
+    for (Precision p : {Precision::bf16, Precision::fp8, Precision::int8, Precision::int4, Precision::nvfp4,
+                        Precision::mxfp4}) {
+      if (!is_fp4(p) || gpu.peak_flops_per_s.count(p) > 0) allowed.emplace_back(precision_name(p));
+    }
+    m.locator().fail(m.spot("kv_cache"),
+                     fmt::format("{}: {} is not supported on {}, which has no {} tensor cores (its peaks: {}); "
+                                 "allowed on {}: {}",
+                                 m.child_path("kv_cache"), precision_name(choice.kv_cache), gpu.name,
+                                 precision_name(choice.kv_cache), peak_names(gpu), gpu.name, join(allowed)));
+  }
+  if (is_fp4(choice.weights) && gpu.peak_flops_per_s.count(choice.weights) == 0) {
+    warnings.push_back(fmt::format("{}: warning: {}: {} on {}, which has no {} tensor cores (its peaks: {}): "
+                                   "emulated: the weights are stored and read at {} bits each and dequantised to "
+                                   "BF16 for the matmuls, which run at the BF16 peak",
+                                   m.locator().where(m.spot("weights")), m.child_path("weights"),
+                                   precision_name(choice.weights), gpu.name, precision_name(choice.weights),
+                                   peak_names(gpu),
+                                   format_number(element_bits(choice.weights))));
+  }
+}
 
 ModelSpec read_model_spec(const MapReader& m, bool inline_model) {
   m.allow_only({"name", "description", "architecture", "layers", "d_model", "heads", "kv_heads", "head_dim",
                 "ffn_dim", "gated_mlp", "vocab_tokens", "tied_embeddings", "max_context_tokens",
                 "params_published", "active_params_published", "mixer_pattern", "ffn_pattern", "window_tokens",
-                "default_weights", "moe", "mla", "ssm", "sources", "notes"});
+                "default_weights", "quantized_parts", "mtp_layers", "moe", "mla", "ssm", "sources", "notes"});
   const Locator& at = m.locator();
   const std::vector<std::string> architectures = {"dense", "moe", "hybrid", "ssm"};
   ModelSpec model;
@@ -150,6 +214,8 @@ ModelSpec read_model_spec(const MapReader& m, bool inline_model) {
     }
     model.default_weights = *precision;
   }
+  if (m.has("quantized_parts")) model.quantized_parts = read_quantized_parts(m, "quantized_parts", model);
+  model.mtp_layers = m.int_or("mtp_layers", 0, kAtLeastZero);
   if (inline_model) {
     model.params_published = m.number_or("params_published", 0, Limits::positive());
     if (m.has("sources")) model.sources = m.string_list("sources");

@@ -219,6 +219,22 @@ struct ParallelismSpec {
   }
 };
 
+// Speculative decoding (serving.speculative): each step, a draft proposes `tokens`
+// (k) tokens for every decoding sequence, one after the other; the target checks
+// them in one step of k + 1 tokens per sequence and keeps the longest accepted
+// prefix plus one token of its own. With a per-position acceptance rate a, a step
+// yields (1 - a^(k+1)) / (1 - a) tokens on average (Leviathan et al., ICML 2023).
+// Methods: draft_model (a smaller catalog model with the target's tokenizer),
+// eagle (one decoder layer of the target's width on its features, EAGLE), mtp
+// (the model's own multi-token-prediction layers, DeepSeek-V3).
+struct SpeculativeSpec {
+  enum class Method { draft_model, eagle, mtp };
+  Method method = Method::mtp;
+  ModelSpec draft;          // draft_model: the draft's preset (eagle, mtp: built from the target)
+  int tokens = 1;           // k: draft tokens proposed per step
+  double acceptance = 0.8;  // a: probability each draft token is accepted, in [0, 1]
+};
+
 struct ServingSpec {
   // Where requests go: affinity (session k on replica k mod dp, streams round-robin
   // by id, decided up front), round_robin or least_loaded (decided when a request is
@@ -232,6 +248,7 @@ struct ServingSpec {
   long prefill_chunk_tokens = 8192;     // token budget of one iteration (prefill + decode)
   long kv_block_tokens = 16;            // KV cache page size (vLLM's default block)
   double workspace_bytes_per_gpu = 2e9; // runtime, CUDA context and allocator reserve
+  std::optional<SpeculativeSpec> speculative;  // none: one token per decode step
 };
 
 struct SloSpec {

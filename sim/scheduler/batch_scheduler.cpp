@@ -92,7 +92,7 @@ int BatchScheduler::reserve_next_tokens() {
   int preempted = 0;
   for (std::size_t i = 0; i < running_.size();) {
     Sequence& s = running_[i];
-    if (s.in_prefill() || resize(s, s.kv_tokens + 1)) {
+    if (s.in_prefill() || resize(s, s.kv_tokens + 1 + limits_.speculative_tokens)) {
       ++i;
       continue;
     }
@@ -118,9 +118,9 @@ void BatchScheduler::plan_into(IterationPlan& plan) const {
     const Sequence& s = running_[i];
     if (s.in_prefill()) continue;
     plan.members.push_back(i);
-    plan.work.push_back(SequenceWork{1, s.kv_tokens, true});
+    plan.work.push_back(SequenceWork{1 + limits_.speculative_tokens, s.kv_tokens, true});
     ++plan.decode_tokens;
-    --budget;
+    budget -= 1 + limits_.speculative_tokens;
   }
   for (int i = 0; i < static_cast<int>(running_.size()) && budget > 0; ++i) {
     const Sequence& s = running_[i];
@@ -138,6 +138,17 @@ std::vector<Sequence> BatchScheduler::finish_iteration(const IterationPlan& plan
   for (std::size_t k = 0; k < plan.members.size(); ++k) {
     Sequence& s = running_[plan.members[k]];
     if (s.scheduled_s < 0) s.scheduled_s = start_s;
+    if (!s.in_prefill() && limits_.speculative_tokens > 0) {
+      // Speculative step: the accepted draft tokens and the target's own token are
+      // kept (their KV with them), the rejected ones dropped.
+      s.speculative_credit += limits_.tokens_per_step;
+      const long produced = std::min(static_cast<long>(s.speculative_credit + 1e-9),
+                                     s.request.output_tokens - s.generated);
+      s.speculative_credit -= static_cast<double>(produced);
+      s.kv_tokens += produced;
+      s.generated += produced;
+      continue;
+    }
     s.kv_tokens += plan.work[k].new_tokens;
     if (s.in_prefill()) {
       s.prefill_done += plan.work[k].new_tokens;

@@ -37,6 +37,7 @@ struct Sequence {
   double first_token_s = -1;
   double done_s = -1;
   Attribution charged;  // by share of the iterations it took part in
+  double speculative_credit = 0;  // expected tokens accumulated, not yet produced
 
   bool in_prefill() const { return prefill_done < prefill_tokens; }
   long final_tokens() const { return request.history_tokens + request.prompt_tokens + request.output_tokens; }
@@ -46,13 +47,17 @@ struct BatchLimits {
   int max_batch_seqs = 256;
   long token_budget = 8192;  // prefill chunk tokens plus decode tokens per iteration
   long block_tokens = 16;    // KV is allocated in blocks of this many tokens
+  // Speculative decoding: each decoding sequence's step verifies this many draft
+  // tokens plus one (k + 1 tokens planned) and yields tokens_per_step on average.
+  int speculative_tokens = 0;
+  double tokens_per_step = 1.0;
 };
 
 struct IterationPlan {
   std::vector<int> members;        // indices into BatchScheduler::running()
   std::vector<SequenceWork> work;  // one per member
   long tokens = 0;
-  long decode_tokens = 0;  // members past their prefill (one token each)
+  long decode_tokens = 0;  // members past their prefill (one step each: 1 token, or k + 1 when speculating)
 };
 
 class BatchScheduler {

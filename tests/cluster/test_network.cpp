@@ -163,3 +163,56 @@ TEST_CASE("eight GPUs sending across a 2:1 oversubscribed uplink each get half t
   // The uplink carries 8 x 50 / 2 = 200 GB/s shared by 8 flows: 25 GB/s each.
   CHECK(all_s == Approx(cluster.scale_out.latency_s + bytes / (cluster.scale_out.bandwidth_bytes_per_s / 2)).epsilon(1e-9));
 }
+
+// ---- A whole NVLink 5 domain: 72 GPUs of a GB200 NVL72 rack as one node ----
+
+namespace {
+
+ClusterSpec gb200_nvl72() {
+  ClusterSpec c;
+  c.gpu = test::catalog().gpus.at("gb200");
+  c.nodes = 1;
+  c.gpus_per_node = 72;
+  c.scale_up = test::catalog().fabrics.at("nvlink5");
+  c.scale_out = test::catalog().fabrics.at("ib-xdr");
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("a 72-GPU tensor-parallel all-reduce on NVLink 5 follows the ring formula") {
+  const ClusterSpec cluster = gb200_nvl72();
+  const double buffer_bytes = 64.0 * 1024 * 1024;  // above the custom kernels' 8 MiB: NCCL's ring
+  const AllReducePlan plan = plan_allreduce(72, buffer_bytes, true);
+  double allreduce_s = 0;
+  simulate(cluster, [&](const Platform& p) { allreduce_s = timed([&] { run_allreduce(p.gpus, plan, 1); }); });
+  const double bandwidth = cluster.scale_up.bandwidth_bytes_per_s, latency = cluster.scale_up.latency_s;
+  // Ring: 2(p-1)/p of the buffer through each GPU's port, 2(p-1) latency steps (the
+  // activity pays one; the engine adds the rest).
+  const double expected_s = latency + 2.0 * 71 / 72 * buffer_bytes / bandwidth;
+  INFO("Expectation " << expected_s << " s, actual " << allreduce_s << " s");
+  CHECK(plan.algorithm == AllReducePlan::Algorithm::ring);
+  CHECK(plan.latency_steps == 2 * 71);
+  CHECK(plan.port_bytes == Approx(2.0 * 71 / 72 * buffer_bytes));
+  CHECK(allreduce_s == Approx(expected_s).epsilon(1e-9));
+}
+
+TEST_CASE("a 72-GPU expert-parallel all-to-all on NVLink 5 moves (p-1)/p of each GPU's buffer through its port") {
+  const ClusterSpec cluster = gb200_nvl72();
+  const double per_peer_bytes = 1.0e6;  // each GPU's buffer: 72 slices, one kept
+  double all_to_all_s = 0;
+  simulate(cluster, [&](const Platform& p) {
+    std::vector<Flow> flows;
+    for (sg4::Host* a : p.gpus) {
+      for (sg4::Host* b : p.gpus) {
+        if (a != b) flows.push_back(Flow{a, b, per_peer_bytes});
+      }
+    }
+    all_to_all_s = timed([&] { start_flows(flows)->wait(); });
+  });
+  const double buffer_bytes = 72 * per_peer_bytes;
+  const double expected_s =
+      cluster.scale_up.latency_s + 71.0 / 72.0 * buffer_bytes / cluster.scale_up.bandwidth_bytes_per_s;
+  INFO("Expectation " << expected_s << " s, actual " << all_to_all_s << " s");
+  CHECK(all_to_all_s == Approx(expected_s).epsilon(1e-9));
+}

@@ -166,6 +166,9 @@ TEST_CASE("a state-space layer's cost per token does not depend on the context")
 
 TEST_CASE("INT4 weights are a quarter of BF16 bytes, FP8 a half") {
   for (const auto& [name, model] : test::catalog().models) {
+    // Models quantised in part only (gpt-oss: experts) are checked part by part in
+    // tests/models/test_precision.cpp.
+    if (!model.quantized_parts.all()) continue;
     const double bf16 = stage_weight_bytes(model, Precision::bf16, Sharding{1, 1, 0});
     const double int4 = stage_weight_bytes(model, Precision::int4, Sharding{1, 1, 0});
     const double fp8 = stage_weight_bytes(model, Precision::fp8, Sharding{1, 1, 0});
@@ -207,4 +210,41 @@ TEST_CASE("with experts spread over the TP group, a GPU holds and reads whole ex
   // as many bytes as a quarter of each touched expert; imbalance moves tokens, not weights.
   CHECK(uniform.weight_bytes_read == Approx(tp_only.weight_bytes_read).margin(1e-3 * w * d * 512));
   CHECK(uniform.weight_bytes_read == Approx(skewed.weight_bytes_read));
+}
+
+// ---- Today's models against their published totals ----
+
+TEST_CASE("today's open models' parameter counts are within 2% of their published totals") {
+  struct Published {
+    const char* preset;
+    double total;
+    double active;
+    bool active_without_input_embedding;  // the model card leaves the embedding lookup out
+    const char* source;
+  };
+  const Published models[] = {
+      {"gpt-oss-120b", 116.83e9, 5.13e9, true, "OpenAI, gpt-oss-120b & gpt-oss-20b Model Card (Aug 2025), Table 1"},
+      {"gpt-oss-20b", 20.91e9, 3.61e9, true, "OpenAI, gpt-oss-120b & gpt-oss-20b Model Card (Aug 2025), Table 1"},
+      {"llama-4-maverick", 400e9, 17e9, false, "Meta Llama 4 model card: Maverick 17B active, 400B total"},
+      {"qwen3-coder-480b-a35b", 480e9, 35e9, false, "Qwen3-Coder model card: 480B total, 35B activated"},
+      {"kimi-k2", 1.04e12, 32.6e9, false, "Kimi Team, Kimi K2: Open Agentic Intelligence, arXiv:2507.20534"},
+  };
+  for (const Published& p : models) {
+    const ModelSpec& m = test::catalog().models.at(p.preset);
+    const double input_embedding = static_cast<double>(m.vocab_tokens) * m.d_model;
+    const double active = active_params(m) - (p.active_without_input_embedding ? input_embedding : 0.0);
+    INFO(p.preset << " (" << p.source << "): total " << total_params(m) << " vs " << p.total << ", active " << active
+                  << " vs " << p.active);
+    CHECK(total_params(m) == Approx(p.total).epsilon(0.02));
+    CHECK(active == Approx(p.active).epsilon(0.02));
+    CHECK(m.params_published == p.total);
+  }
+}
+
+TEST_CASE("kimi-k2 is the catalog's Kimi-K2-shaped moe-1t under its own name") {
+  const ModelSpec& kimi = test::catalog().models.at("kimi-k2");
+  const ModelSpec& shaped = test::catalog().models.at("moe-1t");
+  CHECK(total_params(kimi) == total_params(shaped));
+  CHECK(active_params(kimi) == active_params(shaped));
+  CHECK(kv_bytes_per_token(kimi, 1.0) == 61 * (512 + 64));  // MLA latent per layer (config.json)
 }

@@ -122,7 +122,7 @@ TEST_CASE("each bad scenario is reported with its exact located message", "[scen
        kValid + "serving: {batch_size: 8}\n",
        {},
        "s.yaml:5:11: unknown key 'batch_size' in serving; allowed: max_batch_seqs, "
-       "prefill_chunk_tokens, kv_block_tokens, workspace_bytes_per_gpu, routing"},
+       "prefill_chunk_tokens, kv_block_tokens, workspace_bytes_per_gpu, routing, speculative"},
       {"unknown key inside a list entry names the entry",
        "name: x\n"
        "conversation:\n"
@@ -188,7 +188,7 @@ TEST_CASE("each bad scenario is reported with its exact located message", "[scen
       {"unknown precision lists the precisions",
        "name: x\n" + kConversation + "model: {preset: dense-70b, weights: bf17}\n",
        {},
-       "s.yaml:3:37: model.weights: unknown precision 'bf17'; allowed: bf16, fp8, int8, int4"},
+       "s.yaml:3:37: model.weights: unknown precision 'bf17'; allowed: bf16, fp8, int8, int4, nvfp4, mxfp4"},
       {"a scale_out fabric where a scale_up one is needed",
        "name: x\n" + kConversation + kModel70b + "cluster: {gpu: h100-sxm, scale_up: ib-ndr}\n",
        {},

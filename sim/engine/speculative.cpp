@@ -1,0 +1,81 @@
+#include "sim/engine/speculative.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "models/power.hpp"
+#include "models/roofline.hpp"
+
+namespace convsim {
+
+double expected_tokens_per_step(double acceptance, int tokens) {
+  if (acceptance >= 1.0) return tokens + 1.0;
+  return (1.0 - std::pow(acceptance, tokens + 1.0)) / (1.0 - acceptance);
+}
+
+ModelSpec draft_shape(SpeculativeSpec::Method method, const ModelSpec& target) {
+  ModelSpec draft = target;
+  draft.name = target.name + (method == SpeculativeSpec::Method::eagle ? " eagle head" : " mtp");
+  if (method == SpeculativeSpec::Method::eagle) {
+    // EAGLE (Li et al., ICML 2024): one decoder layer over the target's features,
+    // with full attention and a dense MLP, and the target's LM head.
+    draft.layers = 1;
+    draft.mixer_pattern = "A";
+    draft.ffn_pattern = "D";
+    draft.window_tokens = 0;
+    draft.ssm.reset();
+    if (draft.moe) {
+      const MoeSpec& e = *draft.moe;
+      draft.ffn_dim = e.expert_ffn_dim * e.top_k + e.shared_expert_ffn_dim * e.shared_experts;
+      draft.moe.reset();
+    }
+    if (draft.heads == 0) {  // an attention-free target: a head of 64-wide heads
+      draft.head_dim = 64;
+      draft.heads = draft.kv_heads = draft.d_model / 64;
+    }
+    draft.gated_mlp = true;
+    return draft;
+  }
+  // MTP (DeepSeek-V3): mtp_layers full layers of the target's kind (its last
+  // layer's mixer and FFN), sharing the target's embedding and LM head.
+  const int last = target.layers - 1;
+  draft.layers = target.mtp_layers;
+  draft.mixer_pattern = target.mixer(last) == Mixer::sliding_attention ? "W" : "A";
+  draft.ffn_pattern = target.ffn(last) == Ffn::experts ? "E" : "D";
+  if (draft.moe) draft.moe->first_dense_layers = 0;
+  return draft;
+}
+
+DraftCost draft_cost(const Scenario& scenario, const std::vector<SequenceWork>& batch, long decoding) {
+  DraftCost cost;
+  if (!scenario.serving.speculative) return cost;
+  const SpeculativeSpec& spec = *scenario.serving.speculative;
+  const ModelSpec draft = spec.method == SpeculativeSpec::Method::draft_model
+                              ? spec.draft
+                              : draft_shape(spec.method, scenario.model.spec);
+  const int k = spec.tokens;
+  std::vector<SequenceWork> decode;
+  for (long i = 0; i < decoding && i < static_cast<long>(batch.size()); ++i) {
+    decode.push_back(SequenceWork{1, batch[static_cast<std::size_t>(i)].context_tokens, true});
+  }
+  if (decode.empty()) return cost;
+  const ParallelismSpec& p = scenario.parallelism;
+  const Sharding sharding{p.tp, 1, 0, draft.moe ? std::min(p.ep, p.tp) : 1, 1};
+  const Precision weights = spec.method == SpeculativeSpec::Method::draft_model ? draft.default_weights
+                                                                                : scenario.model.weights;
+  const GpuSpec& gpu = scenario.cluster.gpu;
+  for (int pass = 0; pass < k; ++pass) {
+    const StageWork work = stage_work(draft, Precisions{weights, scenario.model.kv_cache}, sharding, decode);
+    const double t = stage_time(gpu, weights, work).compute_s;
+    const double memory_utilisation = t > 0 ? work.hbm_bytes() / (t * gpu.hbm_bytes_per_s) : 0.0;
+    const double compute_utilisation = t > 0 ? work.flops() / (t * gpu.peak_for(weights)) : 0.0;
+    cost.time_s += t;
+    cost.energy_j += t * busy_power_w(gpu, memory_utilisation, compute_utilisation) * p.tp;
+    cost.flops += work.flops() * p.tp;
+    cost.hbm_bytes += work.hbm_bytes() * p.tp;
+    for (SequenceWork& w : decode) ++w.context_tokens;  // the next draft token sees this one
+  }
+  return cost;
+}
+
+}  // namespace convsim
