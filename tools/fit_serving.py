@@ -37,7 +37,10 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CATALOG = os.path.join(ROOT, "models", "catalog")
 FITTED_GPUS = ["h100-sxm", "b200"]
-SAME_DIE = {"h200": "h100-sxm"}  # GH100 in both: same static and per-FLOP draw; HBM3e per byte taken as HBM3's
+# GPUs with no measurement take the fit of the measured GPU whose die they share:
+# H200 and H20 are GH100 (same static and per-FLOP draw; HBM3e per byte taken as
+# HBM3's); GB200, B300 and GB300 are Blackwell GPUs like the B200.
+SAME_DIE = {"h200": "h100-sxm", "h20": "h100-sxm", "gb200": "b200", "b300": "b200", "gb300": "b200"}
 POWER_KEYS = ["static_w", "j_per_hbm_byte", "j_per_flop_bf16", "collective_w"]
 CAP_MARGIN = 0.97
 # The floor of the energy per HBM byte: the DRAM device access alone, about 3.9 pJ/bit
