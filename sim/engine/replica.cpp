@@ -53,6 +53,9 @@ ReplicaActor::ReplicaActor(int index, ReplicaRole role, const Scenario& layout, 
       tiers_(layout, cost, run.platform, flatten(stage_gpus_), memory_, scheduler_, run.result),
       runner_(run.scenario, layout.parallelism, run.platform, stage_gpus_, fmt::format("replica {}", index)) {
   tiers_.on_transfer([&run](TraceSlice slice) { run.add_slice(std::move(slice)); });
+  if (layout.serving.prefix_caching && role != ReplicaRole::decode) {
+    scheduler_.use_prefix_cache(layout.serving.prefix_cache_tokens);
+  }
   for (const FaultSpec& f : run.scenario.faults) {
     const bool loss = f.kind == FaultSpec::Kind::gpu_lost || f.kind == FaultSpec::Kind::node_lost;
     if (loss && hits_replica(f)) losses_.push_back(&f);
@@ -101,6 +104,24 @@ void ReplicaActor::operator()() {
   tiers_.finish();
   run_.result.kv_evictions += memory_.evictions();
   run_.result.preemptions += scheduler_.preemptions();
+  const PrefixCacheStats prefix = scheduler_.prefix_stats();
+  run_.result.prefix_lookup_blocks += prefix.lookup_blocks;
+  run_.result.prefix_hit_blocks += prefix.hit_blocks;
+  run_.result.prefix_lookup_tokens += prefix.lookup_tokens;
+  run_.result.prefix_hit_tokens += prefix.hit_tokens;
+  run_.result.prefix_evicted_blocks += prefix.evicted_blocks;
+}
+
+long ReplicaActor::load_tokens() const {
+  long tokens = scheduler_.load_tokens();
+  // pending_ is a priority queue: count what it holds through a copy (routers ask
+  // rarely, once per routed request).
+  auto pending = pending_;
+  for (; !pending.empty(); pending.pop()) {
+    const Request& r = pending.top();
+    tokens += r.history_tokens + r.prompt_tokens + r.output_tokens;
+  }
+  return tokens;
 }
 
 bool ReplicaActor::wait_for_work() {

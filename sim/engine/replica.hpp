@@ -71,6 +71,8 @@ class ReplicaActor : public RoutedReplica {
     tiers_.on_restored([this] { wake(); });
   }
   int load() const override { return static_cast<int>(pending_.size()) + scheduler_.queued(); }
+  long load_tokens() const override;
+  long cached_prefix_tokens(const Request& request) const override { return scheduler_.prefix_hit_tokens(request); }
   void deliver(const Request& request) override;
   void wake() override { cv_->notify_all(); }
 
