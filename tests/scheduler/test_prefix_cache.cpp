@@ -68,3 +68,15 @@ TEST_CASE("a prefix hit stops at the first block not held") {
   CHECK(cache.match({1, 2, 3}, 3) == 2);
   CHECK(cache.evictions() == 1);
 }
+
+TEST_CASE("on the Mooncake trace a 3M-token cache reaches less than half the unbounded hit rate and 50M nearly all") {
+  // Qin et al. (FAST 2025, Figure 9): a local cache of 3M tokens reaches less than
+  // half of the theoretical hit rate; about 50M tokens reach nearly all of it.
+  const auto rows = mooncake_ids();
+  const double unbounded = static_cast<double>(cache_hits(rows, 1L << 40).hit_blocks);
+  const double small = static_cast<double>(cache_hits(rows, 3'000'000 / 512).hit_blocks);
+  const double large = static_cast<double>(cache_hits(rows, 50'000'000 / 512).hit_blocks);
+  INFO("3M tokens: " << small / unbounded << " of the unbounded hits; 50M: " << large / unbounded);
+  CHECK(small / unbounded < 0.5);
+  CHECK(large / unbounded > 0.95);
+}
