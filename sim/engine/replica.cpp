@@ -268,11 +268,16 @@ void ReplicaActor::wait_until(double time_s) {
     return;
   }
   std::unique_lock<sg4::Mutex> lock(*mutex_);
+  if (woken_) {  // woken while on the way here: the caller looks again at once
+    woken_ = false;
+    return;
+  }
   if (time_s == std::numeric_limits<double>::infinity()) {
     cv_->wait(lock);
   } else {
     cv_->wait_until(lock, time_s);
   }
+  woken_ = false;
 }
 
 void ReplicaActor::continue_session(const Request& r, const ReplyOutcome& outcome) {

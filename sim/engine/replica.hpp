@@ -74,7 +74,13 @@ class ReplicaActor : public RoutedReplica {
   long load_tokens() const override;
   long cached_prefix_tokens(const Request& request) const override { return scheduler_.prefix_hit_tokens(request); }
   void deliver(const Request& request) override;
-  void wake() override { cv_->notify_all(); }
+  // Remembered until the replica next waits, so that a wake-up sent while it is on
+  // its way to the condition variable (taking the mutex is a simcall: other actors
+  // run meanwhile) is not lost.
+  void wake() override {
+    woken_ = true;
+    cv_->notify_all();
+  }
 
   void operator()();
 
@@ -115,6 +121,7 @@ class ReplicaActor : public RoutedReplica {
   Handoff* handoff_ = nullptr;
   simgrid::s4u::MutexPtr mutex_ = simgrid::s4u::Mutex::create();
   simgrid::s4u::ConditionVariablePtr cv_ = simgrid::s4u::ConditionVariable::create();
+  bool woken_ = false;
 };
 
 }  // namespace convsim

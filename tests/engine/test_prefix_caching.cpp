@@ -1,6 +1,10 @@
 // Prefix caching across requests and sessions, through whole runs. Each TEST_CASE
 // simulates once (its own process under ctest).
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 
@@ -87,4 +91,49 @@ serving: {{prefix_caching: true, prefix_cache_tokens: {}, max_batch_seqs: 1}}
   CHECK(r.prefix_lookup_blocks == expected.lookup_blocks);
   CHECK(r.prefix_hit_blocks == expected.hit_blocks);
   CHECK(expected.hit_blocks > 0);
+}
+
+namespace {
+
+// Three requests on two replicas: two at once with nothing in common, then, once
+// both are done, one that shares the second one's first two 512-token blocks.
+std::map<int, ReplyRecord> route_three(const std::string& routing) {
+  const std::filesystem::path path =
+      std::filesystem::temp_directory_path() / fmt::format("convsim-{}-route.jsonl", ::getpid());
+  std::ofstream(path) << R"({"timestamp": 0, "input_length": 2048, "output_length": 10, "hash_ids": [1, 2, 3, 4]})" "\n"
+                      << R"({"timestamp": 0, "input_length": 1024, "output_length": 10, "hash_ids": [5, 6]})" "\n"
+                      << R"({"timestamp": 60000, "input_length": 1536, "output_length": 10, "hash_ids": [5, 6, 7]})" "\n";
+  const RunResult r = simulate(test::scenario_from(fmt::format(R"(
+name: route
+requests: {{trace: {}, format: mooncake}}
+model: {{preset: llama-3.1-8b}}
+cluster: {{gpu: h100-sxm, nodes: 1, gpus_per_node: 2}}
+parallelism: {{tp: 1, dp: 2}}
+serving: {{prefix_caching: true, routing: {}}}
+)",
+                                                               path.string(), routing)));
+  std::map<int, ReplyRecord> by_row;
+  for (const ReplyRecord& reply : r.replies) by_row[reply.session] = reply;
+  return by_row;
+}
+
+}  // namespace
+
+TEST_CASE("prefix_affinity sends a request to the replica holding its prefix") {
+  const auto affinity = route_three("prefix_affinity");
+  REQUIRE(affinity.size() == 3);
+  // The second request goes where nothing is queued; the third finds its two blocks there.
+  CHECK(affinity.at(0).replica != affinity.at(1).replica);
+  CHECK(affinity.at(2).replica == affinity.at(1).replica);
+  CHECK(affinity.at(2).cached_tokens == 2 * 512);
+}
+
+TEST_CASE("round robin sends the same requests in turn, missing the prefix another replica holds") {
+  const auto round_robin = route_three("round_robin");
+  REQUIRE(round_robin.size() == 3);
+  CHECK(round_robin.at(2).replica == round_robin.at(0).replica);
+  CHECK(round_robin.at(2).cached_tokens == 0);
+  // Both replicas were idle at time 0: neither first request waited.
+  CHECK(round_robin.at(0).queue_s == Approx(0).margin(1e-9));
+  CHECK(round_robin.at(1).queue_s == Approx(0).margin(1e-9));
 }
