@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -72,6 +73,11 @@ std::optional<double> parse_wall_clock(const std::string& text) {
 
 TraceReader::TraceReader(std::string path, TraceSpec::Format format)
     : path_(std::move(path)), format_(format), in_(path_) {
+  // A FIFO or a device (/dev/zero) could block or never end: only regular files.
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path_, error)) {
+    throw ConfigError(fmt::format("{}: cannot open the trace file (no such regular file)", path_));
+  }
   if (!in_) throw ConfigError(fmt::format("{}: cannot open the trace file", path_));
   if (format_ == TraceSpec::Format::azure) {
     std::string header;

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include <filesystem>
+
 #include <fmt/core.h>
 
 #include "sim/scenario/config_error.hpp"
@@ -27,6 +29,11 @@ std::vector<std::string> split_commas(const std::string& text) {
 }  // namespace
 
 TranscriptReader::TranscriptReader(std::string path) : path_(std::move(path)), in_(path_) {
+  // A FIFO or a device (/dev/zero) could block or never end: only regular files.
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path_, error)) {
+    throw ConfigError(fmt::format("{}: cannot open the transcript file (no such regular file)", path_));
+  }
   if (!in_) throw ConfigError(fmt::format("{}: cannot open the transcript file", path_));
   std::string header;
   if (!std::getline(in_, header)) throw ConfigError(fmt::format("{}:1: empty transcript; expected the header {}", path_, kHeader));

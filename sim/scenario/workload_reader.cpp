@@ -245,6 +245,8 @@ ConversationSpec read_conversation(const MapReader& c) {
   return spec;
 }
 
+namespace {
+
 // requests.trace: a production trace, checked row by row here so that a bad row
 // stops the run before anything is simulated.
 TraceSpec read_trace(const MapReader& r) {
@@ -264,6 +266,8 @@ TraceSpec read_trace(const MapReader& r) {
   }
   return t;
 }
+
+}  // namespace
 
 RequestStreamSpec read_requests(const MapReader& r) {
   RequestStreamSpec spec;

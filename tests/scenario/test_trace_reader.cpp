@@ -99,7 +99,9 @@ TEST_CASE("malformed Mooncake rows are reported at their line, naming the key") 
 }
 
 TEST_CASE("a missing trace file and an unknown format are errors before simulating") {
-  CHECK(load_error("/nonexistent/trace.csv", "azure") == "/nonexistent/trace.csv: cannot open the trace file");
+  CHECK(load_error("/nonexistent/trace.csv", "azure") ==
+        "/nonexistent/trace.csv: cannot open the trace file (no such regular file)");
+  CHECK(load_error("/dev/zero", "mooncake") == "/dev/zero: cannot open the trace file (no such regular file)");
   const std::string path = write_trace("ok.csv", std::string(kHeader) + kGoodRow);
   CHECK_THAT(load_error(path, "splitwise"),
              Catch::Contains("requests.format: unknown value 'splitwise'") && Catch::Contains("azure, mooncake"));
