@@ -122,7 +122,8 @@ TEST_CASE("each bad scenario is reported with its exact located message", "[scen
        kValid + "serving: {batch_size: 8}\n",
        {},
        "s.yaml:5:11: unknown key 'batch_size' in serving; allowed: max_batch_seqs, "
-       "prefill_chunk_tokens, kv_block_tokens, workspace_bytes_per_gpu, routing"},
+       "prefill_chunk_tokens, kv_block_tokens, workspace_bytes_per_gpu, routing, "
+       "prefix_caching, prefix_cache_tokens"},
       {"unknown key inside a list entry names the entry",
        "name: x\n"
        "conversation:\n"
