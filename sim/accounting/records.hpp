@@ -134,6 +134,13 @@ struct RunResult {
   long kv_tier_drops = 0;            // caches that fit in no tier and were lost
   double kv_transfer_bytes = 0;      // moved between HBM and host memory or NVMe
   double kv_handoff_bytes = 0;       // disaggregated prefill: KV caches sent to decode replicas
+  // Prefix caches (serving.prefix_caching), all replicas: the blocks and tokens of
+  // the contexts looked up, those found, and the blocks evicted.
+  long prefix_lookup_blocks = 0;
+  long prefix_hit_blocks = 0;
+  long prefix_lookup_tokens = 0;
+  long prefix_hit_tokens = 0;
+  long prefix_evicted_blocks = 0;
   double wall_s = 0;
 };
 

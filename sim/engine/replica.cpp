@@ -66,6 +66,9 @@ ReplicaActor::ReplicaActor(int index, ReplicaRole role, const Scenario& layout, 
       engine_(make_serving_engine(run.scenario.serving.engine)),
       power_(replica_power(layout, layout.parallelism.gpus_per_replica())) {
   tiers_.on_transfer([&run](TraceSlice slice) { run.add_slice(std::move(slice)); });
+  if (layout.serving.prefix_caching && role != ReplicaRole::decode) {
+    scheduler_.use_prefix_cache(layout.serving.prefix_cache_tokens);
+  }
   for (const FaultSpec& f : run.scenario.faults) {
     const bool loss = f.kind == FaultSpec::Kind::gpu_lost || f.kind == FaultSpec::Kind::node_lost;
     if (loss && hits_replica(f)) losses_.push_back(&f);
@@ -124,6 +127,24 @@ void ReplicaActor::operator()() {
   tiers_.finish();
   run_.result.kv_evictions += memory_.evictions();
   run_.result.preemptions += scheduler_.preemptions();
+  const PrefixCacheStats prefix = scheduler_.prefix_stats();
+  run_.result.prefix_lookup_blocks += prefix.lookup_blocks;
+  run_.result.prefix_hit_blocks += prefix.hit_blocks;
+  run_.result.prefix_lookup_tokens += prefix.lookup_tokens;
+  run_.result.prefix_hit_tokens += prefix.hit_tokens;
+  run_.result.prefix_evicted_blocks += prefix.evicted_blocks;
+}
+
+long ReplicaActor::load_tokens() const {
+  long tokens = scheduler_.load_tokens();
+  // pending_ is a priority queue: count what it holds through a copy (routers ask
+  // rarely, once per routed request).
+  auto pending = pending_;
+  for (; !pending.empty(); pending.pop()) {
+    const Request& r = pending.top();
+    tokens += r.history_tokens + r.prompt_tokens + r.output_tokens;
+  }
+  return tokens;
 }
 
 bool ReplicaActor::wait_for_work() {
@@ -275,7 +296,12 @@ void ReplicaActor::wait_until(double time_s) {
     return;
   }
   std::unique_lock<sg4::Mutex> lock(*mutex_);
+  if (woken_) {  // woken while on the way here: the caller looks again at once
+    woken_ = false;
+    return;
+  }
   alarm_.wait_until(lock, *cv_, time_s);
+  woken_ = false;
 }
 
 void ReplicaActor::continue_session(const Request& r, const ReplyOutcome& outcome) {

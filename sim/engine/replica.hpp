@@ -82,8 +82,16 @@ class ReplicaActor : public RoutedReplica {
     tiers_.on_restored([this] { wake(); });
   }
   int load() const override { return static_cast<int>(pending_.size()) + scheduler_.queued(); }
+  long load_tokens() const override;
+  long cached_prefix_tokens(const Request& request) const override { return scheduler_.prefix_hit_tokens(request); }
   void deliver(const Request& request) override;
-  void wake() override { cv_->notify_all(); }
+  // Remembered until the replica next waits, so that a wake-up sent while it is on
+  // its way to the condition variable (taking the mutex is a simcall: other actors
+  // run meanwhile) is not lost.
+  void wake() override {
+    woken_ = true;
+    cv_->notify_all();
+  }
 
   void operator()();
 
@@ -135,6 +143,7 @@ class ReplicaActor : public RoutedReplica {
   Alarm alarm_;  // its timed waits
   IterationPlan plan_;                // the current iteration's, reused
   std::vector<IterationCost> micro_;  // its micro-batches' costs, reused
+  bool woken_ = false;
 };
 
 }  // namespace convsim

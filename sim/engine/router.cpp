@@ -1,5 +1,6 @@
 #include "sim/engine/router.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <mutex>
 
@@ -7,10 +8,49 @@ namespace sg4 = simgrid::s4u;
 
 namespace convsim {
 
-Router::Router(ServingSpec::Routing policy, bool conversations, std::vector<RoutedReplica*> replicas)
-    : policy_(policy), conversations_(conversations), replicas_(std::move(replicas)), idle_(replicas_.size(), false) {}
+Router::Router(ServingSpec::Routing policy, bool conversations, std::vector<RoutedReplica*> replicas,
+               std::function<std::optional<Request>()> pull)
+    : policy_(policy),
+      conversations_(conversations),
+      replicas_(std::move(replicas)),
+      pull_(std::move(pull)),
+      idle_(replicas_.size(), false) {
+  if (pull_) next_arrival_ = pull_();
+}
+
+std::optional<Request> Router::take_due(double now_s) {
+  const bool queued = !queue_.empty() && queue_.top().ready_s() <= now_s;
+  const bool arrived = next_arrival_ && next_arrival_->ready_s() <= now_s;
+  if (!queued && !arrived) return std::nullopt;
+  if (arrived && (!queued || Later{}(queue_.top(), *next_arrival_))) {
+    Request r = *next_arrival_;
+    next_arrival_ = pull_();
+    return r;
+  }
+  Request r = queue_.top();
+  queue_.pop();
+  return r;
+}
 
 int Router::choose(const Request& r) {
+  const int n = static_cast<int>(replicas_.size());
+  if (policy_ == ServingSpec::Routing::affinity) {
+    return static_cast<int>((conversations_ ? r.session : r.id) % n);
+  }
+  if (policy_ == ServingSpec::Routing::prefix_affinity) {
+    // The least work added: what it must prefill there, plus what is queued there.
+    int best = 0;
+    long best_cost = 0;
+    for (int k = 0; k < n; ++k) {
+      const long cost = r.history_tokens + r.prompt_tokens - replicas_[k]->cached_prefix_tokens(r) +
+                        replicas_[k]->load_tokens();
+      if (k == 0 || cost < best_cost) {
+        best = k;
+        best_cost = cost;
+      }
+    }
+    return best;
+  }
   if (policy_ == ServingSpec::Routing::least_loaded) {
     int best = 0;
     for (int k = 1; k < static_cast<int>(replicas_.size()); ++k) {
@@ -48,18 +88,20 @@ void Router::operator()() {
   std::unique_lock<sg4::Mutex> lock(*mutex_);
   while (!finished_) {
     const double now = sg4::Engine::get_clock();
-    while (!queue_.empty() && queue_.top().ready_s() <= now) {
-      const Request r = queue_.top();
-      queue_.pop();
+    while (const std::optional<Request> due = take_due(now)) {
+      const Request& r = *due;
       const int replica = choose(r);
       if (conversations_) session_replica_[r.session] = replica;
       send(replica, r);
     }
     if (finished_) break;
-    if (queue_.empty()) {
+    double next_s = std::numeric_limits<double>::infinity();
+    if (!queue_.empty()) next_s = queue_.top().ready_s();
+    if (next_arrival_) next_s = std::min(next_s, next_arrival_->ready_s());
+    if (next_s == std::numeric_limits<double>::infinity()) {
       wake_->wait(lock);
     } else {
-      wake_->wait_until(lock, queue_.top().ready_s());
+      wake_->wait_until(lock, next_s);
     }
   }
 }
@@ -69,7 +111,7 @@ bool Router::idle(int replica) {
     idle_[replica] = true;
     ++idle_count_;
   }
-  if (queue_.empty() && idle_count_ == static_cast<int>(replicas_.size())) finish();
+  if (queue_.empty() && !next_arrival_ && idle_count_ == static_cast<int>(replicas_.size())) finish();
   return finished_;
 }
 

@@ -1,14 +1,20 @@
 #pragma once
-// Routes requests to replicas when they are due (serving.routing round_robin or
-// least_loaded; affinity, the default, places each session on replica
-// session mod dp up front and needs no router). A conversation's first request is
-// routed, and the session then stays on that replica (its KV cache is there);
-// every request of a plain stream is routed.
+// Routes requests to replicas when they are due (serving.routing round_robin,
+// least_loaded or prefix_affinity; affinity, the default, places each session on
+// replica session mod dp up front and needs no router, unless the requests arrive
+// from a source pulled as the run goes, such as a trace, when the router applies
+// it). A conversation's first request is routed, and the session then stays on
+// that replica (its KV cache is there); every request of a plain stream is routed.
+//
+// A source's arrivals are pulled one at a time: the router holds the next one
+// only, so a trace is read as the run reaches it.
 //
 // Replicas wait for work on a condition variable; the run ends when every replica
 // is idle and nothing is queued.
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <queue>
 #include <vector>
 
@@ -24,6 +30,10 @@ class RoutedReplica {
   virtual ~RoutedReplica() = default;
   // Requests queued or running: what least_loaded compares.
   virtual int load() const = 0;
+  // Tokens queued, being prefilled and still to decode: prefix_affinity's load.
+  virtual long load_tokens() const = 0;
+  // Tokens of the request's context the replica's prefix cache holds now.
+  virtual long cached_prefix_tokens(const Request& request) const = 0;
   // Hands a due request to the replica and wakes it.
   virtual void deliver(const Request& request) = 0;
   // Wakes the replica (the run is over).
@@ -32,7 +42,10 @@ class RoutedReplica {
 
 class Router {
  public:
-  Router(ServingSpec::Routing policy, bool conversations, std::vector<RoutedReplica*> replicas);
+  // `pull` hands out the source's arrivals in order (nothing once exhausted); empty
+  // when every request is pushed.
+  Router(ServingSpec::Routing policy, bool conversations, std::vector<RoutedReplica*> replicas,
+         std::function<std::optional<Request>()> pull = {});
 
   // Queues a request until it is due, or sends it straight to its session's replica.
   void push(const Request& request);
@@ -53,6 +66,8 @@ class Router {
     }
   };
   int choose(const Request& request);
+  // The next request due by `now_s`, from the queue or the source, earliest first.
+  std::optional<Request> take_due(double now_s);
   void send(int replica, const Request& request);
   void finish();
 
@@ -60,6 +75,8 @@ class Router {
   bool conversations_;
   std::vector<RoutedReplica*> replicas_;
   std::priority_queue<Request, std::vector<Request>, Later> queue_;
+  std::function<std::optional<Request>()> pull_;
+  std::optional<Request> next_arrival_;  // the source's next, not yet due
   std::map<int, int> session_replica_;
   std::vector<bool> idle_;
   int idle_count_ = 0;

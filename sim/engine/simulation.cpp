@@ -123,7 +123,7 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
                     need / kGb, cost_model.weights_fit() ? " of the prefill pool" : "",
                     scenario.cluster.gpu.hbm_bytes / kGb, layout.tp, layout.cp, layout.ep, layout.pp),
         "capacity"});
-    for (const Request& r : workload.initial_requests()) {
+    for (const Request& r : workload.all_up_front()) {
       ReplyRecord rec;
       rec.session = r.session;
       rec.start_s = r.arrival_s;
@@ -168,17 +168,21 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
   }
   mark_exclusive_replicas(replicas, scenario, platform, options);
   std::unique_ptr<Router> router;
-  const std::vector<Request> initial = workload.initial_requests();
+  // A disaggregated pool is fed every request up front; otherwise a source's
+  // arrivals are pulled by the router as they fall due.
+  const std::vector<Request> initial = p.disaggregated() ? workload.all_up_front() : workload.initial_requests();
   if (p.disaggregated()) {
     for (int r = 0; r < p.dp; ++r) handoff.decode.push_back(replicas[static_cast<std::size_t>(r)].get());
     for (int r = 0; r < p.prefill.replicas; ++r) handoff.prefill.push_back(replicas[static_cast<std::size_t>(p.dp + r)].get());
     for (auto& replica : replicas) replica->use_handoff(&handoff);
     handoff.unfinished = static_cast<long>(initial.size());
     for (const Request& r : initial) handoff.prefill_for(r.session)->accept(r);
-  } else if (scenario.serving.routing != ServingSpec::Routing::affinity) {
+  } else if (scenario.serving.routing != ServingSpec::Routing::affinity || workload.has_arrivals()) {
     std::vector<RoutedReplica*> targets;
     for (auto& replica : replicas) targets.push_back(replica.get());
-    router = std::make_unique<Router>(scenario.serving.routing, scenario.conversation.has_value(), targets);
+    std::function<std::optional<Request>()> pull;
+    if (workload.has_arrivals()) pull = [&workload] { return workload.next_arrival(); };
+    router = std::make_unique<Router>(scenario.serving.routing, scenario.conversation.has_value(), targets, pull);
     for (auto& replica : replicas) replica->use_router(router.get());
     for (const Request& r : initial) router->push(r);
     Router* body = router.get();

@@ -151,6 +151,17 @@ nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted
                    {"tier_drops", result.kv_tier_drops},
                    {"transfer_bytes", result.kv_transfer_bytes},
                    {"handoff_bytes", result.kv_handoff_bytes}};
+  if (scenario.serving.prefix_caching) {
+    const auto rate = [](long part, long whole) { return whole > 0 ? static_cast<double>(part) / static_cast<double>(whole) : 0.0; };
+    j["kv_cache"]["prefix_cache"] = {
+        {"token_hit_rate", rate(result.prefix_hit_tokens, result.prefix_lookup_tokens)},
+        {"block_hit_rate", rate(result.prefix_hit_blocks, result.prefix_lookup_blocks)},
+        {"lookup_tokens", result.prefix_lookup_tokens},
+        {"hit_tokens", result.prefix_hit_tokens},
+        {"lookup_blocks", result.prefix_lookup_blocks},
+        {"hit_blocks", result.prefix_hit_blocks},
+        {"evicted_blocks", result.prefix_evicted_blocks}};
+  }
   j["probes"] = nlohmann::ordered_json::array();
   for (const ProbeRow& row : probe_rows(sorted, scenario)) {
     nlohmann::ordered_json p = {{"minute", row.minute}};

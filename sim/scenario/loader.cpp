@@ -241,15 +241,24 @@ const EngineProfile& engine_profile(const MapReader& m, const Catalog& catalog) 
 // leaves out.
 ServingSpec read_serving(const MapReader& s, const Catalog& catalog) {
   s.allow_only({"engine", "max_batch_seqs", "prefill_chunk_tokens", "kv_block_tokens", "workspace_bytes_per_gpu",
-                "routing", "speculative"});
+                "routing", "speculative", "prefix_caching", "prefix_cache_tokens"});
   ServingSpec spec;
   spec.engine = engine_profile(s, catalog);
   spec.max_batch_seqs = spec.engine.default_max_batch_seqs;
   spec.prefill_chunk_tokens = spec.engine.default_prefill_chunk_tokens;
-  const std::string routing = s.choice_or("routing", "affinity", {"affinity", "round_robin", "least_loaded"});
-  spec.routing = routing == "round_robin"    ? ServingSpec::Routing::round_robin
-                 : routing == "least_loaded" ? ServingSpec::Routing::least_loaded
-                                             : ServingSpec::Routing::affinity;
+  const std::string routing =
+      s.choice_or("routing", "affinity", {"affinity", "round_robin", "least_loaded", "prefix_affinity"});
+  spec.routing = routing == "round_robin"       ? ServingSpec::Routing::round_robin
+                 : routing == "least_loaded"    ? ServingSpec::Routing::least_loaded
+                 : routing == "prefix_affinity" ? ServingSpec::Routing::prefix_affinity
+                                                : ServingSpec::Routing::affinity;
+  spec.prefix_caching = s.boolean_or("prefix_caching", spec.prefix_caching);
+  spec.prefix_cache_tokens = s.integer_or("prefix_cache_tokens", spec.prefix_cache_tokens, Limits::at_least(0));
+  if (spec.routing == ServingSpec::Routing::prefix_affinity && !spec.prefix_caching) {
+    s.locator().fail(s.spot("routing"),
+                     "serving.routing: prefix_affinity needs serving.prefix_caching: true (it routes by the prefix "
+                     "each replica's cache holds)");
+  }
   spec.max_batch_seqs = s.int_or("max_batch_seqs", spec.max_batch_seqs, Limits::at_least(1));
   spec.prefill_chunk_tokens =
       s.integer_or("prefill_chunk_tokens", spec.prefill_chunk_tokens, Limits::at_least(1));
@@ -357,6 +366,13 @@ Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Cat
   s.model = read_model(root.child("model"), catalog);
   if (root.has("context")) {
     s.context = read_context(root.child("context"));
+    if (s.conversation && s.conversation->transcript &&
+        (s.context.policy != ContextSpec::Policy::full || s.context.ingestion != ContextSpec::Ingestion::at_turn_end)) {
+      const MapReader context = root.child("context");
+      context.locator().fail(context.node(),
+                             "conversation.transcript replays the whole history at the end of each turn: "
+                             "context.policy must be full and context.ingestion at_turn_end");
+    }
   }
   s.cluster = read_cluster(root.child("cluster"), catalog, s.warnings);
   check_model_on_gpu(root.child("model"), s.model, s.cluster.gpu, s.warnings);

@@ -48,6 +48,25 @@ struct ConversationSpec {
   double duration_min = 60;       // no human turn starts after this
   int sessions = 1;               // concurrent conversations of this shape
   double session_stagger_s = 0;   // session k starts at k * session_stagger_s
+  // How sessions start (conversation.session_arrival): all `sessions` at once
+  // (staggered), or arriving over duration_min as a Poisson process of
+  // sessions_per_hour, or of a rate that follows the hour of day (diurnal: 24 rates
+  // per hour, the run starting at start_hour; drawn by thinning).
+  enum class SessionArrival { fixed, poisson, diurnal };
+  SessionArrival session_arrival = SessionArrival::fixed;
+  double sessions_per_hour = 0;                 // poisson
+  std::vector<double> sessions_per_hour_by_hour;  // diurnal: 24 values, hour 0 first
+  double start_hour = 0;                        // diurnal: hour of day at time 0, in [0, 24)
+  // How long a session goes on (its human turns stop after this); none: until
+  // duration_min.
+  std::optional<Distribution> session_min;
+  // Transcript replay (conversation.transcript): the turns of a file instead of the
+  // generator; see TranscriptSpec.
+  struct Transcript {
+    std::string path;          // as resolved against the scenario file's folder
+    double time_scale = 1.0;   // transcript times are multiplied by this
+  };
+  std::optional<Transcript> transcript;
   std::vector<Speaker> speakers;
   Distribution pause_s = Distribution::fixed_at(0.7);  // between turns
   double tokens_per_word = 1.33;
@@ -57,8 +76,28 @@ struct ConversationSpec {
   std::vector<double> probe_minutes;
 };
 
+// A production trace replayed as a request stream (requests.trace). Rows are read
+// one at a time, never the whole file. A row at trace time t (seconds from the
+// trace's first row) is replayed when start_s <= t < start_s + duration_s, at
+// arrival (t - start_s) * time_scale (0.5: twice the rate), at most max_requests
+// of them.
+// azure: CSV `TIMESTAMP,ContextTokens,GeneratedTokens` (Azure LLM inference 2023);
+// mooncake: JSONL {timestamp (ms), input_length, output_length, hash_ids} (Mooncake
+//   FAST'25), where hash_ids name the prompt's 512-token prefix blocks.
+struct TraceSpec {
+  enum class Format { azure, mooncake };
+  std::string path;  // as resolved against the scenario file's folder
+  Format format = Format::azure;
+  double time_scale = 1.0;
+  double start_s = 0;
+  double duration_s = 0;   // 0: to the end of the trace
+  long max_requests = 0;   // 0: every row of the window
+};
+inline constexpr long kMooncakeBlockTokens = 512;  // tokens per hash_ids block (Mooncake FAST'25 traces)
+
 // A plain stream of single-turn requests, for published serving benchmarks.
 struct RequestStreamSpec {
+  std::optional<TraceSpec> trace;  // replayed instead of the fields below
   enum class Arrival { concurrency, rate, all_at_once };
   long count = 100;
   Distribution input_tokens = Distribution::fixed_at(1000);
@@ -239,11 +278,23 @@ struct ServingSpec {
   // Where requests go: affinity (session k on replica k mod dp, streams round-robin
   // by id, decided up front), round_robin or least_loaded (decided when a request is
   // due; a conversation then stays on the replica of its first request).
-  enum class Routing { affinity, round_robin, least_loaded };
+  // prefix_affinity: each request to the replica with the least work it would add:
+  //   the tokens it must prefill there (its prompt minus the longest prefix that
+  //   replica's prefix cache holds) plus the tokens queued and running there
+  //   (Dynamo's KV router and Mooncake's conductor balance the same two terms).
+  enum class Routing { affinity, round_robin, least_loaded, prefix_affinity };
   Routing routing = Routing::affinity;
   // serving.engine: the engine's profile (models/catalog/engines/), whose defaults
   // fill max_batch_seqs and prefill_chunk_tokens when the scenario leaves them out.
   EngineProfile engine;  // vllm with no host costs until the catalog's profile is read
+  // Automatic prefix caching (vLLM) / radix cache (SGLang): each replica remembers
+  // the KV blocks it computed, by a hash of the block and everything before it, and
+  // a request whose leading blocks are held skips their prefill. Held blocks live in
+  // the KV memory not reserved by running sequences and kept caches, least recently
+  // used evicted first when that memory is needed; prefix_cache_tokens caps them
+  // further (0: no cap but the memory).
+  bool prefix_caching = false;
+  long prefix_cache_tokens = 0;
   int max_batch_seqs = 256;             // sequences in one iteration
   long prefill_chunk_tokens = 8192;     // token budget of one iteration (prefill + decode)
   long kv_block_tokens = 16;            // KV cache page size (vLLM's default block)

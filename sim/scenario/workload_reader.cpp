@@ -1,11 +1,16 @@
 // Reads the workload sections of a scenario: conversation, requests, and the
 // distributions they use.
 
+#include <algorithm>
+#include <filesystem>
 #include <map>
 
 #include <fmt/core.h>
 
 #include "sim/scenario/workload_reader.hpp"
+
+#include "sim/scenario/trace_reader.hpp"
+#include "sim/scenario/transcript_reader.hpp"
 
 namespace convsim {
 namespace {
@@ -70,15 +75,117 @@ Distribution distribution_key(const MapReader& m, const std::string& key, const 
   return read_distribution(m.locator(), m.get(key), m.spot(key), m.child_path(key), bound);
 }
 
+namespace {
+
+// conversation.session_arrival: {poisson_per_hour: r} or
+// {per_hour_of_day: [24 rates], start_hour: h}.
+void read_session_arrival(const MapReader& a, ConversationSpec& spec) {
+  a.allow_only({"poisson_per_hour", "per_hour_of_day", "start_hour"});
+  if (a.has("poisson_per_hour") == a.has("per_hour_of_day")) {
+    a.fail("conversation.session_arrival: give exactly one of poisson_per_hour or per_hour_of_day");
+  }
+  if (a.has("poisson_per_hour")) {
+    if (a.has("start_hour")) {
+      a.locator().fail(a.spot("start_hour"), "conversation.session_arrival.start_hour applies to per_hour_of_day only");
+    }
+    spec.session_arrival = ConversationSpec::SessionArrival::poisson;
+    spec.sessions_per_hour = a.number("poisson_per_hour", Limits::positive());
+    return;
+  }
+  spec.session_arrival = ConversationSpec::SessionArrival::diurnal;
+  const YAML::Node rates = a.get("per_hour_of_day");
+  const std::string path = a.child_path("per_hour_of_day");
+  if (!rates.IsSequence() || rates.size() != 24) {
+    a.locator().fail(a.spot("per_hour_of_day"),
+                     fmt::format("{}: expected a list of 24 sessions-per-hour rates (hour 0 to 23), got {}", path,
+                                 rates.IsSequence() ? fmt::format("{} values", rates.size()) : describe_node(rates)));
+  }
+  double peak = 0;
+  for (std::size_t h = 0; h < 24; ++h) {
+    spec.sessions_per_hour_by_hour.push_back(
+        read_number(a.locator(), rates[h], fmt::format("{}[{}]", path, h), Limits::at_least(0)));
+    peak = std::max(peak, spec.sessions_per_hour_by_hour.back());
+  }
+  if (peak <= 0) a.locator().fail(a.spot("per_hour_of_day"), fmt::format("{}: every rate is 0; no session would start", path));
+  spec.start_hour = a.number_or("start_hour", 0, Limits::between(0, 24));
+  if (spec.start_hour >= 24) a.locator().fail(a.spot("start_hour"), "conversation.session_arrival.start_hour must be < 24");
+}
+
+std::string resolve_path(const MapReader& m, const std::string& key) {
+  const std::filesystem::path given = m.string(key);
+  const std::filesystem::path folder = std::filesystem::path(m.locator().file()).parent_path();
+  return (given.is_absolute() || folder.empty() ? given : folder / given).lexically_normal().string();
+}
+
+// conversation: {transcript: FILE, time_scale, system_prompt_tokens, probe_minutes}.
+// The file is read once here, row by row: a bad row stops the run before anything
+// is simulated; its sessions and speakers, and its length, come from it.
+ConversationSpec read_transcript_conversation(const MapReader& c) {
+  c.allow_only({"transcript", "time_scale", "system_prompt_tokens", "probe_minutes"});
+  ConversationSpec spec;
+  spec.transcript = ConversationSpec::Transcript{resolve_path(c, "transcript"), 1.0};
+  spec.transcript->time_scale = c.number_or("time_scale", 1.0, Limits::positive());
+  spec.system_prompt_tokens = c.integer_or("system_prompt_tokens", 0, Limits::at_least(0));
+  TranscriptReader reader(spec.transcript->path);
+  std::map<std::string, int> sessions;
+  double end_s = 0;
+  long replies = 0;
+  while (const std::optional<TranscriptRow> row = reader.next()) {
+    sessions.emplace(row->session, static_cast<int>(sessions.size()));
+    bool known = false;
+    for (const Speaker& s : spec.speakers) known = known || s.name == row->speaker;
+    if (!known) spec.speakers.push_back(Speaker{row->speaker, 150, Distribution::fixed_at(1)});
+    end_s = row->end_s;
+    replies += row->reply_tokens > 0 ? 1 : 0;
+  }
+  if (replies == 0) {
+    c.locator().fail(c.spot("transcript"),
+                     fmt::format("conversation.transcript: {} has no turn the model replies to (reply_tokens > 0)",
+                                 spec.transcript->path));
+  }
+  spec.sessions = static_cast<int>(sessions.size());
+  // The run lasts until the last turn ends (a little past it, so that turn's reply is served).
+  spec.duration_min = std::max(end_s * spec.transcript->time_scale / 60.0, 1.0 / 60.0);
+  if (const auto probes = c.find("probe_minutes")) {
+    if (!probes->IsSequence()) {
+      c.locator().fail(c.spot("probe_minutes"), fmt::format("conversation.probe_minutes: expected a list of minutes, got {}",
+                                                            describe_node(*probes)));
+    }
+    for (std::size_t i = 0; i < probes->size(); ++i) {
+      const std::string path = fmt::format("conversation.probe_minutes[{}]", i);
+      const double minute = read_number(c.locator(), (*probes)[i], path, Limits::at_least(0));
+      if (minute > spec.duration_min) {
+        c.locator().fail((*probes)[i], fmt::format("{} = {} must be <= the transcript's length, {} min", path,
+                                                   (*probes)[i].Scalar(), format_number(spec.duration_min)));
+      }
+      spec.probe_minutes.push_back(minute);
+    }
+  }
+  return spec;
+}
+
+}  // namespace
+
 ConversationSpec read_conversation(const MapReader& c) {
+  if (c.has("transcript")) return read_transcript_conversation(c);
   c.allow_only({"duration_min", "sessions", "session_stagger_s", "speakers", "pause_s",
-                "tokens_per_word", "system_prompt_tokens", "model_replies", "probe_minutes"});
+                "tokens_per_word", "system_prompt_tokens", "model_replies", "probe_minutes",
+                "session_arrival", "session_min", "transcript"});
   const Locator& at = c.locator();
   ConversationSpec spec;
   spec.duration_min = c.number("duration_min", Limits::positive());
   spec.sessions = c.int_or("sessions", spec.sessions, Limits::at_least(1));
   spec.session_stagger_s =
       c.number_or("session_stagger_s", spec.session_stagger_s, Limits::at_least(0));
+  if (c.has("session_arrival")) {
+    if (c.has("sessions") || c.has("session_stagger_s")) {
+      at.fail(c.spot("session_arrival"),
+              "conversation.session_arrival draws how many sessions start and when: give it without "
+              "conversation.sessions and conversation.session_stagger_s");
+    }
+    read_session_arrival(c.child("session_arrival"), spec);
+  }
+  if (c.has("session_min")) spec.session_min = distribution_key(c, "session_min", Limits::positive());
 
   const YAML::Node speakers = c.get("speakers");
   if (!speakers.IsSequence() || speakers.size() == 0) {
@@ -138,9 +245,37 @@ ConversationSpec read_conversation(const MapReader& c) {
   return spec;
 }
 
+namespace {
+
+// requests.trace: a production trace, checked row by row here so that a bad row
+// stops the run before anything is simulated.
+TraceSpec read_trace(const MapReader& r) {
+  r.allow_only({"trace", "format", "time_scale", "start_s", "duration_s", "max_requests"});
+  TraceSpec t;
+  t.path = resolve_path(r, "trace");
+  t.format = r.choice("format", {"azure", "mooncake"}) == "azure" ? TraceSpec::Format::azure
+                                                                 : TraceSpec::Format::mooncake;
+  t.time_scale = r.number_or("time_scale", t.time_scale, Limits::positive());
+  t.start_s = r.number_or("start_s", t.start_s, Limits::at_least(0));
+  t.duration_s = r.number_or("duration_s", t.duration_s, Limits::at_least(0));
+  t.max_requests = r.integer_or("max_requests", t.max_requests, Limits::at_least(0));
+  if (check_trace(t) == 0) {
+    r.locator().fail(r.spot("trace"),
+                     fmt::format("requests.trace: no row of {} falls in the window start_s = {}, duration_s = {}",
+                                 t.path, format_number(t.start_s), format_number(t.duration_s)));
+  }
+  return t;
+}
+
+}  // namespace
+
 RequestStreamSpec read_requests(const MapReader& r) {
-  r.allow_only({"count", "input_tokens", "output_tokens", "arrival"});
   RequestStreamSpec spec;
+  if (r.has("trace")) {
+    spec.trace = read_trace(r);
+    return spec;
+  }
+  r.allow_only({"count", "input_tokens", "output_tokens", "arrival", "trace"});
   spec.count = r.integer_or("count", spec.count, Limits::at_least(1));
   if (r.has("input_tokens")) {
     spec.input_tokens = distribution_key(r, "input_tokens", Limits::at_least(1));

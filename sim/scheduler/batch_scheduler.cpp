@@ -22,6 +22,45 @@ bool BatchScheduler::resize(Sequence& s, long tokens) {
   return true;
 }
 
+long BatchScheduler::prefix_match(const Request& r, long* context_blocks) const {
+  *context_blocks = 0;
+  if (!prefix_ || !r.prefix_blocks || r.kv_transferred) return 0;
+  const long block = r.prefix_block_tokens;
+  const long context = r.history_tokens + r.prompt_tokens;
+  *context_blocks = std::min(static_cast<long>(r.prefix_blocks->size()), (context + block - 1) / block);
+  return prefix_->match(*r.prefix_blocks, *context_blocks);
+}
+
+long BatchScheduler::prefix_hit_tokens(const Request& r) const {
+  long blocks = 0;
+  const long held = prefix_match(r, &blocks);
+  return std::min(held * r.prefix_block_tokens, r.history_tokens + r.prompt_tokens - 1);
+}
+
+void BatchScheduler::prefix_use(const Request& r, long blocks) {
+  if (!prefix_ || !r.prefix_blocks || blocks <= 0) return;
+  prefix_->use(*r.prefix_blocks, blocks);
+  const long block = r.prefix_block_tokens;
+  const long per_block = std::max(1L, footprint_(block));
+  long capacity = (memory_.capacity_units() - memory_.kept_units()) / per_block;
+  if (prefix_cap_tokens_ > 0) capacity = std::min(capacity, prefix_cap_tokens_ / block);
+  prefix_->shrink_to(capacity);
+}
+
+PrefixCacheStats BatchScheduler::prefix_stats() const {
+  PrefixCacheStats stats = prefix_stats_;
+  stats.evicted_blocks = prefix_ ? prefix_->evictions() : 0;
+  return stats;
+}
+
+long BatchScheduler::load_tokens() const {
+  long tokens = 0;
+  for (const Request& r : waiting_) tokens += r.history_tokens + r.prompt_tokens + r.output_tokens;
+  for (const Sequence& s : preempted_) tokens += s.prefill_tokens + s.request.output_tokens - s.generated;
+  for (const Sequence& s : running_) tokens += s.prefill_tokens - s.prefill_done + s.request.output_tokens - s.generated;
+  return tokens;
+}
+
 std::vector<Request> BatchScheduler::admit() {
   std::vector<Request> rejected;
   while (!preempted_.empty() && static_cast<int>(running_.size()) < limits_.max_batch_seqs) {
@@ -51,6 +90,11 @@ std::vector<Request> BatchScheduler::admit() {
     Sequence s;
     s.request = r;
     s.cached_tokens = r.kv_transferred ? r.history_tokens : hit ? kept->tokens : 0;
+    long context_blocks = 0;
+    const long held_blocks = prefix_match(r, &context_blocks);
+    const long prefix_tokens =
+        std::min(held_blocks * r.prefix_block_tokens, r.history_tokens + r.prompt_tokens - 1);
+    s.cached_tokens = std::max(s.cached_tokens, prefix_tokens);
     s.kv_tokens = s.cached_tokens;
     s.prefill_tokens = r.history_tokens + r.prompt_tokens - s.cached_tokens;
     s.reserved_units = kept ? kept->units : 0;  // the kept cache becomes part of its reservation
@@ -58,6 +102,13 @@ std::vector<Request> BatchScheduler::admit() {
     if (!resize(s, r.history_tokens + r.prompt_tokens + 1)) {  // wait for room
       if (kept) memory_.keep(r.session, *kept);  // back where it was, same age
       break;
+    }
+    if (context_blocks > 0) {
+      prefix_stats_.lookup_blocks += context_blocks;
+      prefix_stats_.hit_blocks += held_blocks;
+      prefix_stats_.lookup_tokens += r.history_tokens + r.prompt_tokens;
+      prefix_stats_.hit_tokens += std::max(0L, prefix_tokens);
+      prefix_use(r, held_blocks);
     }
     running_.push_back(s);
     waiting_.pop_front();
@@ -152,6 +203,11 @@ std::vector<Sequence> BatchScheduler::finish_iteration(const IterationPlan& plan
     s.kv_tokens += plan.work[k].new_tokens;
     if (s.in_prefill()) {
       s.prefill_done += plan.work[k].new_tokens;
+      if (!s.in_prefill()) {  // the context's blocks are computed: others may reuse them
+        long context_blocks = 0;
+        prefix_match(s.request, &context_blocks);
+        prefix_use(s.request, context_blocks);
+      }
       if (!s.in_prefill() && s.request.output_tokens > 0) {  // the last chunk yields the next token
         if (s.generated == 0) s.first_token_s = end_s;
         ++s.generated;
@@ -165,6 +221,7 @@ std::vector<Sequence> BatchScheduler::finish_iteration(const IterationPlan& plan
   for (Sequence& s : running_) {
     if (!done(s)) continue;
     s.done_s = end_s;
+    if (s.request.prefix_blocks) prefix_use(s.request, static_cast<long>(s.request.prefix_blocks->size()));
     if (policy_ == KvPolicy::keep) {
       // Its cache, holding every token of the turn, stays for the next one.
       resize(s, s.final_tokens());

@@ -9,16 +9,23 @@
 //   block cannot be had, the most recently admitted sequence is preempted: its
 //   KV is freed and it is recomputed later (prefilled again with the tokens it had).
 // A request whose final size could never fit is rejected at admission.
+// With a prefix cache (use_prefix_cache), a request skips the prefill of the longest
+// run of its leading blocks the cache holds (all but its last token at most, as
+// vLLM recomputes the last token to produce the first output); its blocks join the
+// cache when its prefill ends and, with its reply, when it completes. The cache
+// holds what fits in the KV memory not kept by conversations between turns.
 
 #include <deque>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "models/transformer_cost.hpp"
 #include "sim/accounting/records.hpp"
 #include "sim/scheduler/kv_memory.hpp"
-#include "sim/workload/workload.hpp"
+#include "sim/scheduler/prefix_cache.hpp"
+#include "sim/workload/request.hpp"
 
 namespace convsim {
 
@@ -51,6 +58,16 @@ struct BatchLimits {
   // tokens plus one (k + 1 tokens planned) and yields tokens_per_step on average.
   int speculative_tokens = 0;
   double tokens_per_step = 1.0;
+};
+
+// What the prefix cache served: blocks and tokens of the contexts looked up, and
+// of the leading blocks found.
+struct PrefixCacheStats {
+  long lookup_blocks = 0;
+  long hit_blocks = 0;
+  long lookup_tokens = 0;
+  long hit_tokens = 0;
+  long evicted_blocks = 0;
 };
 
 struct IterationPlan {
@@ -102,6 +119,19 @@ class BatchScheduler {
   // KvMemory units a cache of `tokens` tokens holds (whole blocks).
   long footprint_units(long tokens) const { return footprint_(blocks_of(tokens)); }
 
+  // Turns on the prefix cache, holding at most `cap_tokens` tokens (0: only the
+  // memory bounds it).
+  void use_prefix_cache(long cap_tokens) {
+    prefix_.emplace();
+    prefix_cap_tokens_ = cap_tokens;
+  }
+  bool has_prefix_cache() const { return prefix_.has_value(); }
+  // Tokens of the request's context this replica's prefix cache would serve now.
+  long prefix_hit_tokens(const Request& r) const;
+  PrefixCacheStats prefix_stats() const;
+  // Tokens waiting, being prefilled and still to decode here: the routers' load.
+  long load_tokens() const;
+
   std::vector<Sequence>& running() { return running_; }
   const KvMemory& memory() const { return memory_; }
   long preemptions() const { return preemptions_; }
@@ -111,6 +141,10 @@ class BatchScheduler {
   // Grows (or shrinks) a sequence's reservation to hold `tokens`. False if it cannot.
   bool resize(Sequence& s, long tokens);
   void preempt(std::size_t index);
+  // The leading blocks of r's context held in the prefix cache, and how many it has.
+  long prefix_match(const Request& r, long* context_blocks) const;
+  // Marks r's first `blocks` blocks used now, then evicts down to capacity.
+  void prefix_use(const Request& r, long blocks);
 
   BatchLimits limits_;
   KvPolicy policy_;
@@ -120,6 +154,9 @@ class BatchScheduler {
   std::deque<Request> waiting_;
   std::vector<Sequence> running_;
   long preemptions_ = 0;
+  std::optional<PrefixCache> prefix_;
+  long prefix_cap_tokens_ = 0;
+  PrefixCacheStats prefix_stats_;
 };
 
 }  // namespace convsim

@@ -30,6 +30,7 @@ class KvMemory {
   long capacity_units() const { return capacity_units_; }
   long used_units() const { return used_units_; }
   long evictions() const { return evictions_; }
+  long kept_units() const { return kept_units_; }  // held by conversations between turns
 
   // Tokens of `session` kept from its previous turn (0 if none or evicted).
   long kept_tokens(int session) const;

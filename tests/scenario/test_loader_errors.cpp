@@ -121,8 +121,9 @@ TEST_CASE("each bad scenario is reported with its exact located message", "[scen
       {"unknown key far from every known one lists the allowed keys",
        kValid + "serving: {batch_size: 8}\n",
        {},
-       "s.yaml:5:11: unknown key 'batch_size' in serving; allowed: max_batch_seqs, "
-       "prefill_chunk_tokens, kv_block_tokens, workspace_bytes_per_gpu, routing, speculative"},
+       "s.yaml:5:11: unknown key 'batch_size' in serving; allowed: engine, max_batch_seqs, "
+       "prefill_chunk_tokens, kv_block_tokens, workspace_bytes_per_gpu, routing, speculative, "
+       "prefix_caching, prefix_cache_tokens"},
       {"unknown key inside a list entry names the entry",
        "name: x\n"
        "conversation:\n"

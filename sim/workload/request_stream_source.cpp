@@ -1,0 +1,57 @@
+#include "sim/workload/request_stream_source.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace convsim {
+namespace {
+
+long at_least_one(double x) { return std::max(1L, std::lround(x)); }
+
+}  // namespace
+
+RequestStreamSource::RequestStreamSource(const Scenario& scenario)
+    : spec_(*scenario.requests), rng_(Rng(scenario.seed).fork(0)) {}
+
+Request RequestStreamSource::stream_request(int slot, double arrival_s) {
+  Request r;
+  r.id = next_id_++;
+  r.session = slot;
+  r.arrival_s = arrival_s;
+  r.prompt_tokens = at_least_one(sample(spec_.input_tokens, rng_));
+  r.output_tokens = at_least_one(sample(spec_.output_tokens, rng_));
+  ++issued_;
+  return r;
+}
+
+std::vector<Request> RequestStreamSource::initial_requests() {
+  std::vector<Request> out;
+  switch (spec_.arrival) {
+    case RequestStreamSpec::Arrival::all_at_once:
+      for (long i = 0; i < spec_.count; ++i) out.push_back(stream_request(static_cast<int>(i), 0.0));
+      break;
+    case RequestStreamSpec::Arrival::rate: {
+      double t = 0;
+      for (long i = 0; i < spec_.count; ++i) {
+        t += rng_.exponential(spec_.rate_per_s);
+        out.push_back(stream_request(static_cast<int>(i), t));
+      }
+      break;
+    }
+    case RequestStreamSpec::Arrival::concurrency:
+      for (long i = 0; i < std::min<long>(spec_.count, spec_.concurrency); ++i) {
+        out.push_back(stream_request(static_cast<int>(i), 0.0));
+      }
+      break;
+  }
+  return out;
+}
+
+std::vector<Request> RequestStreamSource::follow_up(const Request& done, const ReplyOutcome& outcome) {
+  if (spec_.arrival == RequestStreamSpec::Arrival::concurrency && issued_ < spec_.count) {
+    return {stream_request(done.session, outcome.done_s)};
+  }
+  return {};
+}
+
+}  // namespace convsim

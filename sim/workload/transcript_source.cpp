@@ -1,0 +1,40 @@
+#include "sim/workload/transcript_source.hpp"
+
+#include "sim/workload/conversation_source.hpp"
+
+namespace convsim {
+
+TranscriptSource::TranscriptSource(const Scenario& scenario)
+    : scenario_(scenario), reader_(scenario.conversation->transcript->path) {}
+
+std::optional<Request> TranscriptSource::next_arrival() {
+  const ConversationSpec& c = *scenario_.conversation;
+  const double scale = c.transcript->time_scale;
+  while (const std::optional<TranscriptRow> row = reader_.next()) {
+    const auto [it, fresh] = session_index_.emplace(row->session, static_cast<int>(session_index_.size()));
+    if (fresh) sessions_.push_back(SessionState{0, 0, c.system_prompt_tokens});
+    SessionState& state = sessions_[static_cast<std::size_t>(it->second)];
+    state.unanswered_tokens += row->tokens;
+    if (row->reply_tokens == 0) continue;
+    Request r;
+    r.id = next_id_++;
+    r.session = it->second;
+    r.turn = state.turns++;
+    for (std::size_t k = 0; k < c.speakers.size(); ++k) {
+      if (c.speakers[k].name == row->speaker) r.speaker = static_cast<int>(k);
+    }
+    r.arrival_s = row->end_s * scale;
+    r.human_speech_s = (row->end_s - row->start_s) * scale;
+    r.history_tokens = state.context_tokens;
+    r.prompt_tokens = state.unanswered_tokens;
+    r.output_tokens = row->reply_tokens;
+    r.reply_speech_s = static_cast<double>(r.output_tokens) / c.tokens_per_word / c.reply_words_per_min * 60.0;
+    state.context_tokens += r.prompt_tokens + r.output_tokens;
+    state.unanswered_tokens = 0;
+    name_conversation_blocks(r, scenario_);
+    return r;
+  }
+  return std::nullopt;
+}
+
+}  // namespace convsim

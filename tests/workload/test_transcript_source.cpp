@@ -1,0 +1,104 @@
+// Transcript replay: the requests a transcript makes, worked out by hand from its rows.
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include "sim/scenario/config_error.hpp"
+#include "sim/workload/workload.hpp"
+#include "tests/support/scenario_fixture.hpp"
+
+using namespace convsim;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string write_transcript(const std::string& name, const std::string& rows) {
+  const fs::path path = fs::temp_directory_path() / fmt::format("convsim-{}-{}", ::getpid(), name);
+  std::ofstream(path) << "session,speaker,start_s,end_s,tokens,reply_tokens\n" << rows;
+  return path.string();
+}
+
+std::string transcript_scenario(const std::string& path, double time_scale) {
+  return fmt::format(R"(
+name: transcript
+conversation: {{transcript: {}, time_scale: {}, system_prompt_tokens: 100}}
+model: {{preset: llama-3.1-8b}}
+cluster: {{gpu: h100-sxm, nodes: 1, gpus_per_node: 1}}
+)",
+                     path, time_scale);
+}
+
+}  // namespace
+
+TEST_CASE("a transcript's turns become requests at their end times, with the session's history and unanswered words") {
+  const std::string path = write_transcript("meeting.csv",
+                                            "m1,ana,0,10,40,0\n"     // no reply: joins the next prompt
+                                            "m1,ben,11,20,30,50\n"   // reply 0 of m1
+                                            "m2,cara,12,21,25,60\n"  // reply 0 of m2
+                                            "m1,ana,80,90,20,70\n");  // reply 1 of m1
+  const double scale = 2;
+  const Scenario s = test::scenario_from(transcript_scenario(path, scale));
+  REQUIRE(s.conversation->sessions == 2);
+  CHECK(s.conversation->duration_min == Approx(90 * scale / 60));
+  Workload w(s);
+  std::vector<Request> got;
+  while (std::optional<Request> r = w.next_arrival()) got.push_back(*r);
+  REQUIRE(got.size() == 3);
+  // m1's first reply: the system prompt, ana's 40 and ben's 30 tokens.
+  CHECK(got[0].session == 0);
+  CHECK(got[0].turn == 0);
+  CHECK(got[0].arrival_s == Approx(20 * scale));
+  CHECK(got[0].human_speech_s == Approx(9 * scale));
+  CHECK(got[0].history_tokens == 0);
+  CHECK(got[0].prompt_tokens == 100 + 40 + 30);
+  CHECK(got[0].output_tokens == 50);
+  CHECK(s.conversation->speakers[static_cast<std::size_t>(got[0].speaker)].name == "ben");
+  CHECK(got[1].session == 1);
+  CHECK(got[1].prompt_tokens == 100 + 25);
+  // m1's second reply: everything said and replied before it is history.
+  CHECK(got[2].session == 0);
+  CHECK(got[2].turn == 1);
+  CHECK(got[2].arrival_s == Approx(90 * scale));
+  CHECK(got[2].history_tokens == 170 + 50);
+  CHECK(got[2].prompt_tokens == 20);
+}
+
+TEST_CASE("bad transcript rows are reported at their line, naming the column") {
+  struct Case {
+    std::string row;
+    std::string message;
+  };
+  const Case cases[] = {
+      {"m1,ana,5,4,10,10\n", "3: column 'end_s': 4 is before start_s 5"},
+      {"m1,ana,1,2,10,10\n", "3: column 'end_s': 2 is earlier than the row before; rows must be in order of end_s"},
+      {"m1,ana,9,10,-3,10\n", "3: column 'tokens': must be >= 1 tokens, got -3"},
+      {"m1,ana,9,10,3,1.5\n", "3: column 'reply_tokens': expected an integer number of tokens, got '1.5'"},
+      {"m1,,9,10,3,1\n", "3: column 'speaker': empty; name who speaks"},
+      {"m1,ana,9,10,3\n", "3: expected 6 columns (session,speaker,start_s,end_s,tokens,reply_tokens), got 5"},
+  };
+  for (const Case& c : cases) {
+    const std::string path = write_transcript("bad.csv", "m1,ben,0,5,10,10\n" + c.row);
+    std::string error = "no error";
+    try {
+      test::scenario_from(transcript_scenario(path, 1));
+    } catch (const ConfigError& e) {
+      error = e.what();
+    }
+    CHECK(error == path + ":" + c.message);
+  }
+}
+
+TEST_CASE("the example meeting transcript in scenarios/ loads") {
+  const Scenario s = test::scenario_from(test::read_file(test::source_path("scenarios/meeting-transcript.yaml")),
+                                         {{"conversation.transcript", test::source_path("scenarios/meeting-transcript.csv")}});
+  CHECK(s.conversation->sessions == 1);
+  CHECK(s.conversation->speakers.size() == 4);
+}
