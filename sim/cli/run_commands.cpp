@@ -43,7 +43,9 @@ nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string
   SortedTurns sorted = sorted_replies(result.replies);
   write_turns_csv((fs::path(dir) / "turns.csv").string(), sorted, scenario);
   write_gpus_csv((fs::path(dir) / "gpus.csv").string(), result, scenario);
-  nlohmann::ordered_json summary = summary_json(result, sorted, scenario);
+  const JudgedObjectives judged = judge_objectives(result, scenario);
+  if (scenario.slo.has_windows()) write_windows_csv((fs::path(dir) / "windows.csv").string(), judged.windows);
+  nlohmann::ordered_json summary = summary_json(result, sorted, scenario, judged);
   write_json((fs::path(dir) / "summary.json").string(), summary);
   nlohmann::ordered_json timing = {{"wall_s", result.wall_s},
                                    {"simulated_s_per_wall_s", result.wall_s > 0 ? result.end_s / result.wall_s : 0.0},
