@@ -89,11 +89,33 @@ class UnstableQueue {
 bool slo_ok(const ReplyRecord& r, const Scenario& s) {
   if (!r.served) return false;
   if (r.kind != "reply") return true;  // summaries and streamed chunks have no objective of their own
-  if (r.ttft_s > s.slo.ttft_s || r.tpot_s > s.slo.tpot_s) return false;
+  if ((s.slo.ttft_limit && r.ttft_s > s.slo.ttft_s) || (s.slo.tpot_limit && r.tpot_s > s.slo.tpot_s)) return false;
+  for (const PercentileObjective& p : s.slo.percentiles) {
+    const double value = p.metric == PercentileObjective::Metric::ttft   ? r.ttft_s
+                         : p.metric == PercentileObjective::Metric::tpot ? r.tpot_s
+                                                                         : r.e2e_s;
+    if (value > p.limit_s) return false;
+  }
   return !(speech_applies(s) && r.tpot_s > speech_s_per_token(r));
 }
 
+JudgedObjectives judge_objectives(const RunResult& result, const Scenario& s) {
+  auto replies = result.replies.sorted([](const ReplyRecord& r) { return r.served && r.kind == "reply"; },
+                                       [](const auto& a, const auto& b) { return a.start_s < b.start_s; });
+  ObjectiveJudge judge(s);
+  replies.for_each([&](const ReplyRecord& r) { judge.add(r); });
+  JudgedObjectives out;
+  out.results = judge.finish();
+  out.windows = judge.windows();
+  return out;
+}
+
 std::vector<FailureRecord> failure_points(const RunResult& result, const Scenario& s, const CostModel& cost) {
+  return failure_points(result, s, cost, judge_objectives(result, s));
+}
+
+std::vector<FailureRecord> failure_points(const RunResult& result, const Scenario& s, const CostModel& cost,
+                                          const JudgedObjectives& judged) {
   std::vector<FailureRecord> out = result.failures;
   for (FailureRecord& f : out) {
     if (f.cause_class.empty()) f.cause_class = "capacity";
@@ -103,9 +125,13 @@ std::vector<FailureRecord> failure_points(const RunResult& result, const Scenari
                                        [](const auto& a, const auto& b) { return a.start_s < b.start_s; });
   std::optional<ReplyRecord> first_ttft, first_tpot, first_speech;
   UnstableQueue queue(replies.size(), s.slo.ttft_s);
+  // ttft_s and tpot_s are judged reply by reply at attainment 1 (below it, with the
+  // other objectives further down).
+  const bool every_reply = s.slo.attainment >= 1.0;
+  const bool ttft_each = every_reply && s.slo.ttft_limit, tpot_each = every_reply && s.slo.tpot_limit;
   replies.for_each([&](const ReplyRecord& r) {
-    if (!first_ttft && r.ttft_s > s.slo.ttft_s) first_ttft = r;
-    if (!first_tpot && r.tpot_s > s.slo.tpot_s) first_tpot = r;
+    if (ttft_each && !first_ttft && r.ttft_s > s.slo.ttft_s) first_ttft = r;
+    if (tpot_each && !first_tpot && r.tpot_s > s.slo.tpot_s) first_tpot = r;
     if (!first_speech && speech_applies(s) && r.tpot_s > speech_s_per_token(r)) first_speech = r;
     queue.add(r);
   });
@@ -134,6 +160,40 @@ std::vector<FailureRecord> failure_points(const RunResult& result, const Scenari
     decode_failure(first_speech, "speech_realtime",
                    fmt::format("tokens come every {:.4f} s but are spoken every {:.4f} s", first_speech->tpot_s,
                                speech_s_per_token(*first_speech)));
+  }
+  for (const ObjectiveResult& judged_one : judged.results) {
+    const Objective& o = judged_one.objective;
+    const ObjectiveSpan* span = judged_one.failure();
+    if (o.rule == Objective::Rule::every_reply || span == nullptr || !span->first_over) continue;
+    const ReplyRecord& first = *span->first_over;
+    const std::string metric = o.metric == Objective::Metric::ttft   ? "TTFT"
+                               : o.metric == Objective::Metric::tpot ? "TPOT"
+                                                                     : "end-to-end time";
+    const std::string where =
+        span == &judged_one.run
+            ? fmt::format("over the run ({} replies, {} over {:.4f} s)", span->replies, span->over, o.limit_s)
+            : fmt::format("in the window of minutes {:.2f} to {:.2f} ({} replies, {} over {:.4f} s; {} of {} windows "
+                          "missed)",
+                          span->start_s / 60.0, span->end_s / 60.0, span->replies, span->over, o.limit_s,
+                          judged_one.windows_missed, judged_one.windows);
+    const std::string figure =
+        o.rule == Objective::Rule::percentile
+            ? fmt::format("{} p{:g} {:.4f} s > {:.4f} s", metric, o.percentile, span->value_s, o.limit_s)
+            : fmt::format("{} within {:.4f} s for {:.4f}% of replies < {:.4f}%", metric, o.limit_s,
+                          span->attainment * 100.0, o.target * 100.0);
+    const std::string text = fmt::format("{} {}; first over: {:.4f} s at minute {:.2f} (context {} tokens)", figure,
+                                         where, metric_value(o.metric, first), first.start_s / 60.0,
+                                         first.context_tokens);
+    // The phase that took most of the first late reply's time names the cause.
+    const bool prefill = o.metric == Objective::Metric::ttft ||
+                         (o.metric == Objective::Metric::e2e && first.ttft_s >= first.e2e_s - first.ttft_s);
+    if (prefill) {
+      const ReplyBreakdown own = explain_reply(s, cost, first, ReplyPhase::prefill);
+      out.push_back({o.failure_kind, first.start_s, fmt::format("{}; {}", text, share_text(own)),
+                     cause_class(own, first.ttft_s, first.queue_s)});
+    } else {
+      decode_failure(span->first_over, o.failure_kind.c_str(), text);
+    }
   }
   double slope = 0;
   if (const std::optional<ReplyRecord> r = queue.from(&slope)) {

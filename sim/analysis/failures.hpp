@@ -14,21 +14,35 @@
 #include <vector>
 
 #include "sim/accounting/records.hpp"
+#include "sim/analysis/objectives.hpp"
 #include "sim/engine/iteration_cost.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace convsim {
 
-// Whether a served reply met every objective (TTFT, TPOT and, for conversations
-// with speech_realtime, producing tokens at least as fast as they are spoken).
+// Whether a served reply met every objective's limit (TTFT, TPOT, the limits of the
+// percentile objectives and, for conversations with speech_realtime, producing
+// tokens at least as fast as they are spoken).
 bool slo_ok(const ReplyRecord& reply, const Scenario& scenario);
 
 // The queue is unstable when, over the second half of the arrivals, the queueing
 // delay grows by more than this many seconds per second of arrivals.
 inline constexpr double kUnstableQueueSlope = 0.01;
 
-// Engine failures plus the first miss of each objective and an unstable queue,
-// ordered by time, each with its cause class.
+// The objectives of the scenario judged over the run's served replies (see
+// objectives.hpp), and every window judged.
+struct JudgedObjectives {
+  std::vector<ObjectiveResult> results;
+  std::vector<WindowRow> windows;
+};
+JudgedObjectives judge_objectives(const RunResult& result, const Scenario& scenario);
+
+// Engine failures plus the first miss of each objective (for attainment and
+// percentile objectives, the first window missed) and an unstable queue, ordered by
+// time, each with its cause class.
+std::vector<FailureRecord> failure_points(const RunResult& result, const Scenario& scenario, const CostModel& cost,
+                                          const JudgedObjectives& judged);
+// The same, judging the objectives first.
 std::vector<FailureRecord> failure_points(const RunResult& result, const Scenario& scenario, const CostModel& cost);
 
 }  // namespace convsim

@@ -130,6 +130,31 @@ struct BreakpointRequest {
 // non-integral bound of an integer key.
 int command_breakpoint(const BreakpointRequest& request);
 
+// convsim plan: searches the deployments of the scenario's plan: section.
+struct PlanRequest {
+  std::string scenario_path;
+  std::vector<std::string> sets;
+  std::string dir;    // default out/<scenario name>/plan
+  int jobs = 2;       // candidates simulated at once
+  std::string goal;   // "" the plan's (plan.goal)
+  std::string shard;  // "i/N" or ""
+};
+
+// Builds the candidates (plan.strategy), prunes (memory, roofline floor), simulates
+// the others in child processes into dir/candidates/<candidate>/ (skipping those
+// already there from the same scenario text), and writes dir/plan.csv, pareto.csv
+// and top.csv. A shard simulates the candidates k with k % N == i - 1 and writes
+// dir/plan-shard-i-of-N.json; the tables are written once every candidate is there.
+int command_plan(const PlanRequest& request);
+
+// Whether `dir` holds plan shard manifests (plan-shard-i-of-N.json).
+bool holds_plan_shards(const std::string& dir);
+
+// Joins the folders of a sharded plan: copies the candidates' folders into `out` and
+// writes the tables exactly as the unsharded plan would. Throws ConfigError when a
+// candidate is missing or the shards come from different plans.
+int command_plan_merge(const std::vector<std::string>& dirs, const std::string& out);
+
 // The calibration cases, measured beside predicted. `only` is "" (all), "operators",
 // "collectives" or "serving"; `jobs` serving simulations run at once; with a
 // non-empty `dir`, also writes dir/validate.csv. Returns 0 however large the errors.

@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Validator([](std::string& text) { return shard_problem(text); }, "i/N"));
 
   std::vector<std::string> merge_dirs;
-  auto* merge = app.add_subcommand("merge", "join the folders of a sharded compare into compare.csv and compare.md");
+  auto* merge = app.add_subcommand("merge", "join the folders of a sharded compare (compare.csv, compare.md) or plan (plan.csv, pareto.csv, top.csv)");
   merge->add_option("dirs", merge_dirs, "folders holding shard manifests (shard-i-of-N.json)")->required();
   merge->add_option("-o,--output", output_dir, "merged folder (default: the one folder given)");
 
@@ -87,6 +87,17 @@ int main(int argc, char** argv) {
   breakpoint->add_option("-j,--jobs", bp.jobs, "probes run at once")->check(CLI::Range(1, 256));
   breakpoint->add_option("--set", bp.sets, "override a key: key.path=value (repeatable)");
   breakpoint->add_option("-o,--output", bp.dir, "output folder (default out/<scenario name>/breakpoint-<key>)");
+
+  PlanRequest plan;
+  auto* plan_command = app.add_subcommand("plan", "search deployments for the scenario's workload (its plan: section)");
+  plan_command->add_option("scenario", plan.scenario_path, "scenario file")->required();
+  plan_command->add_option("-o,--output", plan.dir, "output folder (default out/<scenario name>/plan)");
+  plan_command->add_option("--set", plan.sets, "override a key: key.path=value (repeatable)");
+  plan_command->add_option("-j,--jobs", plan.jobs, "candidates simulated at once")->check(CLI::Range(1, 256));
+  plan_command->add_option("--goal", plan.goal, "rank the top candidates by energy, gpus, usd or throughput_per_gpu")
+      ->check(CLI::IsMember({"energy", "gpus", "usd", "throughput_per_gpu"}));
+  plan_command->add_option("--shard", plan.shard, "simulate only shard i of N: the candidates k with k % N == i - 1")
+      ->check(CLI::Validator([](std::string& text) { return shard_problem(text); }, "i/N"));
 
   double explain_minute = 0;
   int explain_session = 0;
@@ -136,7 +147,17 @@ int main(int argc, char** argv) {
     if (*catalog_import) return command_catalog_import(import_path);
     if (*catalog) return command_catalog(catalog_what);
     if (*compare) return command_compare(scenario_path, sets, output_dir, jobs, shard, force, quiet);
-    if (*merge) return command_merge(merge_dirs, output_dir);
+    if (*plan_command) return command_plan(plan);
+    if (*merge) {
+      if (!merge_dirs.empty() && holds_plan_shards(merge_dirs.front())) {
+        if (output_dir.empty() && merge_dirs.size() != 1) {
+          std::cerr << "merge: several folders given: name the merged folder with -o OUT\n";
+          return kExitUsage;
+        }
+        return command_plan_merge(merge_dirs, output_dir.empty() ? merge_dirs.front() : output_dir);
+      }
+      return command_merge(merge_dirs, output_dir);
+    }
     if (*breakpoint) {
       if (*tolerance_option) bp.tolerance = bp_tolerance;
       return command_breakpoint(bp);

@@ -56,12 +56,14 @@ nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string
   SortedTurns sorted = sorted_replies(result.replies);
   write_turns_csv(folder.path("turns.csv"), sorted, scenario);
   write_gpus_csv(folder.path("gpus.csv"), result, scenario);
+  const JudgedObjectives judged = judge_objectives(result, scenario);
+  if (scenario.slo.has_windows()) write_windows_csv(folder.path("windows.csv"), judged.windows);
   nlohmann::ordered_json timing = {{"wall_s", result.wall_s},
                                    {"simulated_s_per_wall_s", result.wall_s > 0 ? result.end_s / result.wall_s : 0.0},
                                    {"simgrid_activities_per_wall_s",
                                     result.wall_s > 0 ? static_cast<double>(result.activities) / result.wall_s : 0.0}};
   write_json(folder.path("timing.json"), timing);
-  nlohmann::ordered_json summary = summary_json(result, sorted, scenario);
+  nlohmann::ordered_json summary = summary_json(result, sorted, scenario, judged);
   write_json(folder.path("summary.json"), summary);
   return summary;
 }

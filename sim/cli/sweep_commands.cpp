@@ -15,8 +15,10 @@
 
 #include <fmt/format.h>
 
+#include "sim/analysis/objectives.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/scenario/config_error.hpp"
+#include "sim/scenario/slo_reader.hpp"
 
 namespace fs = std::filesystem;
 
@@ -388,10 +390,48 @@ class Bisection {
   int probes_run_ = 0;
 };
 
+// The failure kinds a run can report: the engine's, every objective's of `scenario`
+// and the unstable queue.
+std::vector<std::string> failure_kinds(const Scenario& scenario) {
+  std::vector<std::string> kinds = {"memory", "context_limit", "fault", "unstable_queue"};
+  for (const Objective& o : objectives_of(scenario)) kinds.push_back(o.failure_kind);
+  return kinds;
+}
+
+// --kind as a failure kind: an objective's key (ttft_p99_s, ttft_s) names the kind of
+// its failure points. Returns "" (with a message on stderr) when the scenario cannot
+// report that kind.
+std::string failure_kind(const std::string& kind, const Scenario& scenario) {
+  const std::vector<Objective> objectives = objectives_of(scenario);
+  for (const Objective& o : objectives) {
+    if (kind == o.name) return o.failure_kind;
+  }
+  const std::vector<std::string> kinds = failure_kinds(scenario);
+  if (std::find(kinds.begin(), kinds.end(), kind) != kinds.end()) return kind;
+  std::string hint;
+  if (const auto parsed = parse_percentile_key(kind.rfind("slo_", 0) == 0 ? kind.substr(4) + "_s" : kind)) {
+    hint = fmt::format(" (a percentile objective must be in the scenario: add --set slo.{}=LIMIT)",
+                       kind.rfind("slo_", 0) == 0 ? kind.substr(4) + "_s" : kind);
+  } else if (const std::string suggestion = closest_match(kind, kinds); !suggestion.empty()) {
+    hint = fmt::format(" (did you mean '{}'?)", suggestion);
+  }
+  std::cerr << fmt::format("breakpoint: --kind {}: this scenario reports no such failure{}; allowed: {}\n", kind, hint,
+                           join(kinds));
+  return "";
+}
+
 }  // namespace
 
-int command_breakpoint(const BreakpointRequest& request) {
+int command_breakpoint(const BreakpointRequest& asked) {
   const Catalog catalog = load_catalog(default_catalog_dir());
+  BreakpointRequest request = asked;
+  if (!request.kind.empty()) {
+    // The objectives are those of the scenario at --from (the varied key may be one).
+    std::vector<Override> overrides = parse_overrides(request.sets);
+    overrides.push_back(Override{request.key_path, fmt::format("{:.12g}", request.from)});
+    request.kind = failure_kind(request.kind, load_scenario(request.scenario_path, overrides, catalog));
+    if (request.kind.empty()) return kExitUsage;
+  }
   Bisection search(request, catalog);
   search.set_integer(search.detect_integer());
   const std::string key = request.key_path;

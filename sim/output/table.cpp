@@ -148,10 +148,21 @@ std::string variant_table(const std::vector<std::pair<std::string, Json>>& varia
 }
 
 std::string compare_csv(const std::vector<std::pair<std::string, Json>>& variants) {
+  // The objectives of every variant, in order of first appearance.
+  std::vector<std::string> objectives;
+  for (const auto& [name, s] : variants) {
+    if (!s.contains("objectives")) continue;
+    for (const Json& o : s["objectives"]) {
+      const std::string objective = o["name"].get<std::string>();
+      if (std::find(objectives.begin(), objectives.end(), objective) == objectives.end()) objectives.push_back(objective);
+    }
+  }
   std::string out =
       "variant,ttft_p50_s,ttft_p99_s,tpot_p50_s,tpot_p99_s,energy_gpu_j,energy_total_j,first_failure,"
       "energy_per_reply_j,energy_total_wh,gpu_hours,first_failure_kind,first_failure_minute,first_failure_cause,"
-      "gco2e,cost_usd\n";
+      "gco2e,cost_usd";
+  for (const std::string& objective : objectives) out += "," + objective + "_attainment";
+  out += ",objectives_met\n";
   for (const auto& [name, s] : variants) {
     const Json& e = s["energy_j"];
     std::string kind, minute, cause;
@@ -170,6 +181,18 @@ std::string compare_csv(const std::vector<std::pair<std::string, Json>>& variant
                        num(s["tpot_s"], "p99"), num(e, "gpu_active") + num(e, "gpu_idle"), num(e, "total"),
                        csv_field(kind), per_reply, num(e, "total") / kJoulesPerWh, gpu_hours(s), csv_field(kind),
                        minute, csv_field(cause), gco2e, cost_usd);
+    out.pop_back();  // the line break: the objectives follow
+    bool met = true;
+    for (const std::string& objective : objectives) {
+      std::string cell;
+      for (const Json& o : s.value("objectives", Json::array())) {
+        if (o["name"].get<std::string>() != objective) continue;
+        cell = fmt::format("{:.9g}", o["attainment"].get<double>());
+        met = met && o["met"].get<bool>();
+      }
+      out += "," + cell;
+    }
+    out += met ? ",1\n" : ",0\n";
   }
   return out;
 }

@@ -28,7 +28,12 @@ std::string variant_table(const std::vector<std::pair<std::string, nlohmann::ord
 // idle and facility included, per reply served; empty without replies),
 // energy_total_wh, gpu_hours (GPUs used times the simulated span),
 // first_failure_kind, first_failure_minute, first_failure_cause (empty without a
-// failure), gco2e and cost_usd (the run's, from summary.json). Fields holding a comma or a quote are quoted (RFC 4180).
+// failure), gco2e and cost_usd (the run's, from summary.json).
+// then <objective>_attainment for every objective of any variant (the
+// fraction of the run's replies within its limit; empty where the variant has no such
+// objective) and objectives_met (1 when every objective of the variant is met, over
+// the run and in every window; else 0). Fields holding a comma or a quote are quoted
+// (RFC 4180).
 std::string compare_csv(const std::vector<std::pair<std::string, nlohmann::ordered_json>>& variants);
 
 }  // namespace convsim

@@ -77,7 +77,57 @@ void write_turns_csv(const std::string& path, SortedTurns& sorted, const Scenari
   file.commit();
 }
 
+nlohmann::ordered_json objectives_json(const std::vector<ObjectiveResult>& results) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const ObjectiveResult& r : results) {
+    const Objective& o = r.objective;
+    nlohmann::ordered_json j;
+    j["name"] = o.name;
+    j["rule"] = o.rule == Objective::Rule::every_reply  ? "every_reply"
+                : o.rule == Objective::Rule::attainment ? "attainment"
+                                                        : "percentile";
+    if (o.metric != Objective::Metric::speech) j["limit_s"] = o.limit_s;
+    if (o.rule == Objective::Rule::percentile) j["percentile"] = o.percentile;
+    if (o.rule == Objective::Rule::attainment) j["target"] = o.target;
+    j["replies"] = r.run.replies;
+    j["over"] = r.run.over;
+    j["attainment"] = r.run.attainment;
+    if (o.rule == Objective::Rule::percentile) j["value_s"] = r.run.value_s;
+    j["met"] = r.met();
+    j["windows"] = r.windows;
+    j["windows_missed"] = r.windows_missed;
+    if (r.first_missed) {
+      nlohmann::ordered_json w = {{"start_min", r.first_missed->start_s / 60.0},
+                                  {"end_min", r.first_missed->end_s / 60.0},
+                                  {"attainment", r.first_missed->attainment}};
+      if (o.rule == Objective::Rule::percentile) w["value_s"] = r.first_missed->value_s;
+      j["first_missed_window"] = w;
+    }
+    if (r.run.first_over) j["first_over_minute"] = r.run.first_over->start_s / 60.0;
+    out.push_back(j);
+  }
+  return out;
+}
+
+void write_windows_csv(const std::string& path, const std::vector<WindowRow>& windows) {
+  std::ofstream out(path);
+  if (!out) throw std::runtime_error(fmt::format("{}: cannot write file", path));
+  out << "objective,start_s,end_s,replies,over,attainment,value_s,met\n";
+  for (const WindowRow& w : windows) {
+    out << w.objective << ',' << number(w.span.start_s) << ',' << number(w.span.end_s) << ',' << w.span.replies << ','
+        << w.span.over << ',' << number(w.span.attainment) << ',' << (w.percentile ? number(w.span.value_s) : "") << ','
+        << (w.span.met ? 1 : 0) << '\n';
+  }
+  out.flush();
+  if (!out) throw std::runtime_error(fmt::format("{}: cannot write file", path));
+}
+
 nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted, const Scenario& scenario) {
+  return summary_json(result, sorted, scenario, judge_objectives(result, scenario));
+}
+
+nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted, const Scenario& scenario,
+                                    const JudgedObjectives& judged) {
   const std::size_t chunk_values = result.replies.chunk_records();
   ExactPercentiles ttft(chunk_values), tpot(chunk_values), e2e(chunk_values);
   double output_tokens = 0, context_tokens = 0, cached_tokens = 0;
@@ -136,7 +186,7 @@ nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted
                    {"total", facility_kwh * scenario.cluster.usd_per_kwh + gpu_hours * scenario.cluster.gpu_hour_usd}};
   j["failures"] = nlohmann::ordered_json::array();
   const CostModel cost(scenario);
-  for (const FailureRecord& f : failure_points(result, scenario, cost)) {
+  for (const FailureRecord& f : failure_points(result, scenario, cost, judged)) {
     j["failures"].push_back({{"kind", f.kind},
                              {"time_s", f.time_s},
                              {"minute", f.time_s / 60.0},
@@ -190,6 +240,7 @@ nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted
   j["slo"] = {{"ttft_s", scenario.slo.ttft_s}, {"tpot_s", scenario.slo.tpot_s}};
   nlohmann::ordered_json catalog_files = nlohmann::ordered_json::array();
   for (const auto& [file, hash] : scenario.catalog_files) catalog_files.push_back({{"file", file}, {"hash", hash}});
+  j["objectives"] = objectives_json(judged.results);
   j["run"] = {{"convsim_version", CONVSIM_VERSION},
               {"git_revision", CONVSIM_GIT_REVISION},
               {"scenario_hash", scenario.resolved_hash},

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/accounting/records.hpp"
+#include "sim/analysis/failures.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace convsim {
@@ -47,6 +48,22 @@ void write_turns_csv(const std::string& path, SortedTurns& sorted, const Scenari
 // probe rows and run metadata (no wall time: the file is byte-identical across runs
 // of the same scenario and seed).
 nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted, const Scenario& scenario);
+// The same with the objectives already judged (judge_objectives).
+nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted, const Scenario& scenario,
+                                    const JudgedObjectives& judged);
+
+// summary.json's `objectives`: per objective its name, rule, limit_s, percentile or
+// target, and over the run: replies, over (replies over the limit), attainment
+// (the fraction within it), value_s (percentile rule), met; the windows judged and
+// missed, the first window missed (start_min, end_min, attainment, value_s), and the
+// minute of the first reply over the limit (a detail, not a failure point, unless
+// the rule is every_reply).
+nlohmann::ordered_json objectives_json(const std::vector<ObjectiveResult>& results);
+
+// windows.csv (with slo.window_min): one row per objective and window with replies:
+// objective, start_s, end_s, replies, over, attainment, value_s (percentile
+// objectives; empty otherwise), met (1 or 0).
+void write_windows_csv(const std::string& path, const std::vector<WindowRow>& windows);
 
 void write_json(const std::string& path, const nlohmann::ordered_json& json);
 

@@ -16,8 +16,10 @@
 #include "sim/scenario/hf_config.hpp"
 #include "sim/scenario/overrides.hpp"
 #include "sim/scenario/parallelism_reader.hpp"
+#include "sim/scenario/plan_reader.hpp"
 #include "sim/scenario/power_reader.hpp"
 #include "sim/scenario/provenance.hpp"
+#include "sim/scenario/slo_reader.hpp"
 #include "sim/scenario/speculative_reader.hpp"
 #include "sim/scenario/workload_reader.hpp"
 #include "sim/scenario/yaml_reader.hpp"
@@ -268,15 +270,6 @@ ServingSpec read_serving(const MapReader& s, const Catalog& catalog) {
   return spec;
 }
 
-SloSpec read_slo(const MapReader& s) {
-  s.allow_only({"ttft_s", "tpot_s", "speech_realtime"});
-  SloSpec spec;
-  spec.ttft_s = s.number_or("ttft_s", spec.ttft_s, Limits::positive());
-  spec.tpot_s = s.number_or("tpot_s", spec.tpot_s, Limits::positive());
-  spec.speech_realtime = s.boolean_or("speech_realtime", spec.speech_realtime);
-  return spec;
-}
-
 // A value written back as YAML text, so that it parses to the same value.
 std::string emit_flow(const YAML::Node& node) {
   YAML::Emitter out;
@@ -339,7 +332,7 @@ std::vector<Variant> read_compare(const Locator& at, const YAML::Node& list,
 Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Catalog& catalog) {
   const MapReader root(at, root_node, "", "the scenario");
   root.allow_only({"name", "seed", "conversation", "requests", "model", "context", "cluster",
-                   "parallelism", "serving", "slo", "compare", "faults"});
+                   "parallelism", "serving", "slo", "compare", "faults", "plan"});
   Scenario s;
   s.name = root.string("name");
   if (const std::string problem = folder_name_problem(s.name, true); !problem.empty()) {
@@ -399,6 +392,8 @@ Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Cat
   if (const auto compare = root.find("compare")) {
     s.variants = read_compare(at, *compare, root.spot("compare"));
   }
+  s.plan = read_plan(root.has("plan") ? root.child("plan") : MapReader(at, YAML::Node(YAML::NodeType::Map), "plan"), s,
+                     catalog);
   check_derived_limits(s, root);
   return s;
 }

@@ -302,10 +302,36 @@ struct ServingSpec {
   std::optional<SpeculativeSpec> speculative;  // none: one token per decode step
 };
 
+// A percentile objective as written (`ttft_p99_s: 1.0`): the `percentile` (in
+// (0, 100)) of one latency over the replies of the run, and of every window when
+// windows are asked for, stays at or below `limit_s`.
+struct PercentileObjective {
+  enum class Metric { ttft, tpot, e2e };
+  std::string key;      // as written: ttft_p99_s, tpot_p999_s, e2e_p95_s
+  Metric metric = Metric::ttft;
+  double percentile = 99;  // p99 -> 99, p999 -> 99.9, p9999 -> 99.99
+  double limit_s = 0;
+};
+
 struct SloSpec {
   double ttft_s = 1.0;
   double tpot_s = 0.1;
   bool speech_realtime = true;  // the reply is produced at least as fast as spoken
+  // Whether ttft_s / tpot_s are objectives: always, unless the section states
+  // percentile objectives and leaves the key out.
+  bool ttft_limit = true;
+  bool tpot_limit = true;
+  // The fraction of replies that must be within ttft_s (and, apart, within tpot_s),
+  // over the run and in every window. 1: every reply (a single late reply is a
+  // failure point, slo_ttft / slo_tpot); below 1 the failure points are
+  // slo_ttft_attainment / slo_tpot_attainment and single late replies are details.
+  double attainment = 1.0;
+  std::vector<PercentileObjective> percentiles;
+  // Sliding windows: objectives are also judged over the replies starting in each
+  // window [k * window_step_s, k * window_step_s + window_s); 0: over the run only.
+  double window_s = 0;
+  double window_step_s = 0;  // default window_s / 4
+  bool has_windows() const { return window_s > 0; }
 };
 
 // Something that goes wrong at a given time.
@@ -326,6 +352,32 @@ struct FaultSpec {
   double factor = 1.0;
   double until_s = -1;  // < 0: to the end
   double repair_s = 0;
+};
+
+// The search space of `convsim plan` (the `plan:` section): each list holds the
+// values tried; the candidates are the combinations the search strategy visits.
+// Defaults come from the scenario (its GPU, nodes, layout and serving settings)
+// except tp (the powers of two up to gpus_per_node) and pp (the powers of two up to
+// nodes). dp empty: as many replicas as the candidate's nodes hold.
+struct PlanSpec {
+  std::string strategy = "grid";
+  std::string strategy_where;  // file:line:column of `strategy` (or of the section), for errors
+  std::string where;           // file:line:column of the section
+  std::vector<std::string> gpus;
+  std::vector<int> nodes, tp, pp, ep, cp, dp, prefill_replicas, max_batch_seqs;
+  std::vector<long> prefill_chunk_tokens;
+  std::vector<std::string> kv_between_turns;
+  // The latency objective of the frontier (pareto.csv): an objective of slo: or any
+  // <ttft|tpot|e2e>_p<50|90|99>_s of summary.json; default the first percentile
+  // objective, else ttft_p99_s.
+  std::string objective;
+  std::string goal = "energy";  // energy | gpus | usd | throughput_per_gpu: how the top candidates are ranked
+  int top = 5;
+  // Memory pruning: room for the KV cache of one sequence of this many tokens
+  // (default serving.prefill_chunk_tokens: one full iteration's prompt).
+  long kv_reserve_tokens = 0;
+  // Optional price of a GPU-hour per GPU preset, for the usd columns and --goal usd.
+  std::vector<std::pair<std::string, double>> gpu_hour_usd;
 };
 
 // One named set of overrides for `convsim compare`.
@@ -349,6 +401,7 @@ struct Scenario {
   SloSpec slo;
   std::vector<Variant> variants;
   std::vector<FaultSpec> faults;
+  PlanSpec plan;  // only `convsim plan` uses it; defaults without a plan: section
   // Valid but probably unintended ("file:line:column: warning: ..."), printed by the CLI.
   std::vector<std::string> warnings;
   // What produced the scenario, for summary.json's run metadata. The original file

@@ -108,7 +108,7 @@ TEST_CASE("compare.csv has one row per variant, in the scenario's order, with en
       "variant",          "ttft_p50_s",         "ttft_p99_s",          "tpot_p50_s",      "tpot_p99_s",
       "energy_gpu_j",     "energy_total_j",     "first_failure",       "energy_per_reply_j", "energy_total_wh",
       "gpu_hours",        "first_failure_kind", "first_failure_minute", "first_failure_cause", "gco2e",
-      "cost_usd"};
+      "cost_usd", "ttft_s_attainment", "tpot_s_attainment", "speech_realtime_attainment", "objectives_met"};
   CHECK(header == expected_header);
   auto column = [&header](const char* name) {
     return static_cast<std::size_t>(std::find(header.begin(), header.end(), name) - header.begin());
@@ -144,6 +144,9 @@ TEST_CASE("compare.csv has one row per variant, in the scenario's order, with en
   CHECK(std::stod(rows[3][column("first_failure_minute")]) ==
         Approx(strict["failures"][0]["minute"].get<double>()).epsilon(1e-8));
   CHECK(rows[3][column("first_failure_cause")] == strict["failures"][0]["cause"].get<std::string>());
+  // No reply is within 1 ms: attainment 0, the objectives are not met.
+  CHECK(rows[3][column("ttft_s_attainment")] == "0");
+  CHECK(rows[3][column("objectives_met")] == "0");
   const std::string markdown = read_file(w.dir / "all" / "compare.md");
   CHECK(markdown.find("| strict, 1 ms |") != std::string::npos);
   CHECK(markdown.find("slo_ttft at minute") != std::string::npos);
@@ -255,6 +258,53 @@ TEST_CASE("breakpoint on slo.ttft_s downward lands within the tolerance below th
   CHECK(passing >= max_ttft_s);
   CHECK(passing - failing <= 0.0002 + 1e-12);
   CHECK(result["breakpoint"]["failure"]["kind"] == "slo_ttft");
+}
+
+TEST_CASE("breakpoint on a percentile objective lands within the tolerance below the run's p90 TTFT") {
+  const Workspace w("breakpoint-p90");
+  const std::string s = w.scenario.string();
+  // --kind names the objective by its key; its failures are slo_ttft_p90.
+  REQUIRE(run_convsim(fmt::format("breakpoint '{}' --vary slo.ttft_p90_s --from 1 --to 0.0001 --tolerance 0.0002 "
+                                  "--kind ttft_p90_s -o '{}'",
+                                  s, w.path("bp")),
+                      w.path("log")) == 0);
+  const Json result = Json::parse(read_file(w.dir / "bp" / "breakpoint.json"));
+  REQUIRE(result["status"] == "found");
+  CHECK(result["kind"] == "slo_ttft_p90");
+  // p90 of the replies' TTFT (position 0.9 * (n - 1) between sorted values).
+  const auto rows = csv_rows(w.dir / "bp" / "slo.ttft_p90_s=1" / "turns.csv");
+  auto column = [&rows](const char* name) {
+    return static_cast<std::size_t>(std::find(rows[0].begin(), rows[0].end(), name) - rows[0].begin());
+  };
+  std::vector<double> ttft;
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    if (rows[i][column("kind")] == "reply" && !rows[i][column("ttft_s")].empty()) {
+      ttft.push_back(std::stod(rows[i][column("ttft_s")]));
+    }
+  }
+  REQUIRE(ttft.size() >= 5);
+  std::sort(ttft.begin(), ttft.end());
+  const double position = 0.9 * static_cast<double>(ttft.size() - 1);
+  const std::size_t below = static_cast<std::size_t>(position);
+  const double p90 = ttft[below] + (ttft[std::min(below + 1, ttft.size() - 1)] - ttft[below]) *
+                                       (position - static_cast<double>(below));
+  const double failing = result["breakpoint"]["value"], passing = result["last_pass"]["value"];
+  INFO("p90 TTFT " << p90 << " s; fails at " << failing << ", passes at " << passing);
+  CHECK(failing < p90 + 1e-8);
+  CHECK(passing >= p90 - 1e-8);
+  CHECK(passing - failing <= 0.0002 + 1e-12);
+  CHECK(result["breakpoint"]["failure"]["kind"] == "slo_ttft_p90");
+
+  // A kind the scenario cannot report is a usage error naming those it can.
+  CHECK(run_convsim(fmt::format("breakpoint '{}' --vary conversation.sessions --from 1 --to 4 --kind slo_ttft_p99", s),
+                    w.path("kind.log")) == 2);
+  const std::string kind = read_file(w.dir / "kind.log");
+  INFO(kind);
+  CHECK(kind.find("--kind slo_ttft_p99: this scenario reports no such failure (a percentile objective must be in the "
+                  "scenario: add --set slo.ttft_p99_s=LIMIT)") != std::string::npos);
+  CHECK(run_convsim(fmt::format("breakpoint '{}' --vary conversation.sessions --from 1 --to 4 --kind slo_ttf", s),
+                    w.path("typo.log")) == 2);
+  CHECK(read_file(w.dir / "typo.log").find("did you mean 'slo_ttft'?") != std::string::npos);
 }
 
 TEST_CASE("breakpoint says so when --from already fails or --to does not, and wants integers for an integer key") {

@@ -1,0 +1,143 @@
+#include "sim/scenario/plan_reader.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "sim/scenario/slo_reader.hpp"
+
+namespace convsim {
+namespace {
+
+// A non-empty list of integers within `limits` under `key`, or `fallback`.
+template <class Int>
+std::vector<Int> int_list(const MapReader& m, const char* key, std::vector<Int> fallback, Limits limits) {
+  const auto node = m.find(key);
+  if (!node) return fallback;
+  const std::string path = m.child_path(key);
+  if (!node->IsSequence() || node->size() == 0) {
+    m.locator().fail(m.spot(key), fmt::format("{}: expected a non-empty list of integers, got {}", path,
+                                              describe_node(*node)));
+  }
+  std::vector<Int> out;
+  for (std::size_t i = 0; i < node->size(); ++i) {
+    out.push_back(static_cast<Int>(read_integer(m.locator(), (*node)[i], fmt::format("{}[{}]", path, i), limits)));
+  }
+  return out;
+}
+
+std::vector<int> powers_of_two_up_to(int n) {
+  std::vector<int> out;
+  for (int v = 1; v <= n; v *= 2) out.push_back(v);
+  return out;
+}
+
+const char* kv_name(ContextSpec::KvBetweenTurns kv) {
+  switch (kv) {
+    case ContextSpec::KvBetweenTurns::keep: return "keep";
+    case ContextSpec::KvBetweenTurns::offload_cpu: return "offload_cpu";
+    case ContextSpec::KvBetweenTurns::offload_nvme: return "offload_nvme";
+    case ContextSpec::KvBetweenTurns::drop: return "drop";
+  }
+  return "keep";
+}
+
+std::vector<std::string> gpu_names(const Catalog& catalog) {
+  std::vector<std::string> names;
+  for (const auto& [name, gpu] : catalog.gpus) names.push_back(name);
+  return names;
+}
+
+// A GPU preset's name, checked against the catalog.
+std::string gpu_name(const Locator& at, const YAML::Node& node, const std::string& path, const Catalog& catalog) {
+  const std::string name = read_string(at, node, path);
+  if (!catalog.gpus.count(name)) {
+    const std::vector<std::string> names = gpu_names(catalog);
+    const std::string suggestion = closest_match(name, names);
+    at.fail(node, fmt::format("{}: unknown GPU preset '{}';{} available: {}", path, name,
+                              suggestion.empty() ? "" : fmt::format(" did you mean '{}'?", suggestion), join(names)));
+  }
+  return name;
+}
+
+}  // namespace
+
+PlanSpec read_plan(const MapReader& m, const Scenario& s, const Catalog& catalog) {
+  m.allow_only({"strategy", "gpus", "nodes", "tp", "pp", "ep", "cp", "dp", "prefill_replicas", "max_batch_seqs",
+                "prefill_chunk_tokens", "kv_between_turns", "objective", "goal", "top", "kv_reserve_tokens",
+                "gpu_hour_usd"});
+  PlanSpec p;
+  p.where = m.locator().where(m.node());
+  p.strategy = m.string_or("strategy", p.strategy);
+  p.strategy_where = m.locator().where(m.has("strategy") ? m.spot("strategy") : m.node());
+  if (const auto gpus = m.find("gpus")) {
+    if (!gpus->IsSequence() || gpus->size() == 0) {
+      m.locator().fail(m.spot("gpus"), fmt::format("plan.gpus: expected a non-empty list of GPU presets, got {}",
+                                                   describe_node(*gpus)));
+    }
+    for (std::size_t i = 0; i < gpus->size(); ++i) {
+      p.gpus.push_back(gpu_name(m.locator(), (*gpus)[i], fmt::format("plan.gpus[{}]", i), catalog));
+    }
+  } else {
+    p.gpus = {s.cluster.gpu.name};
+  }
+  const Limits at_least_one = Limits::at_least(1);
+  p.nodes = int_list<int>(m, "nodes", {s.cluster.nodes}, Limits::between(1, 100000));
+  p.tp = int_list<int>(m, "tp", powers_of_two_up_to(s.cluster.gpus_per_node), at_least_one);
+  const int most_nodes = *std::max_element(p.nodes.begin(), p.nodes.end());
+  p.pp = int_list<int>(m, "pp", powers_of_two_up_to(std::min(most_nodes, s.model.spec.layers)), at_least_one);
+  p.ep = int_list<int>(m, "ep", {s.parallelism.ep}, at_least_one);
+  p.cp = int_list<int>(m, "cp", {s.parallelism.cp}, at_least_one);
+  p.dp = int_list<int>(m, "dp", {}, at_least_one);
+  p.prefill_replicas = int_list<int>(m, "prefill_replicas", {0}, Limits::at_least(0));
+  p.max_batch_seqs = int_list<int>(m, "max_batch_seqs", {s.serving.max_batch_seqs}, at_least_one);
+  p.prefill_chunk_tokens = int_list<long>(m, "prefill_chunk_tokens", {s.serving.prefill_chunk_tokens}, at_least_one);
+  if (const auto kv = m.find("kv_between_turns")) {
+    if (!kv->IsSequence() || kv->size() == 0) {
+      m.locator().fail(m.spot("kv_between_turns"),
+                       fmt::format("plan.kv_between_turns: expected a non-empty list, got {}", describe_node(*kv)));
+    }
+    for (std::size_t i = 0; i < kv->size(); ++i) {
+      p.kv_between_turns.push_back(read_choice(m.locator(), (*kv)[i], fmt::format("plan.kv_between_turns[{}]", i),
+                                               {"keep", "offload_cpu", "offload_nvme", "drop"}));
+    }
+  } else {
+    p.kv_between_turns = {kv_name(s.context.kv_between_turns)};
+  }
+  // The frontier's latency objective: one of slo:, or a percentile summary.json has.
+  std::vector<std::string> latencies;
+  for (const PercentileObjective& o : s.slo.percentiles) latencies.push_back(o.key);
+  for (const char* metric : {"ttft", "tpot", "e2e"}) {
+    for (const char* q : {"p50", "p90", "p99"}) {
+      const std::string key = fmt::format("{}_{}_s", metric, q);
+      if (std::find(latencies.begin(), latencies.end(), key) == latencies.end()) latencies.push_back(key);
+    }
+  }
+  p.objective = s.slo.percentiles.empty() ? "ttft_p99_s" : s.slo.percentiles.front().key;
+  if (m.has("objective")) p.objective = m.choice("objective", latencies);
+  p.goal = m.choice_or("goal", p.goal, kPlanGoals);
+  p.top = m.int_or("top", p.top, Limits::between(1, 1000));
+  p.kv_reserve_tokens = m.integer_or("kv_reserve_tokens", s.serving.prefill_chunk_tokens, Limits::at_least(0));
+  if (m.has("gpu_hour_usd")) {
+    const MapReader prices = m.child("gpu_hour_usd");
+    for (const auto& entry : prices.node()) {
+      const std::string name = gpu_name(m.locator(), entry.first, "plan.gpu_hour_usd", catalog);
+      p.gpu_hour_usd.emplace_back(name, read_number(m.locator(), entry.second,
+                                                    fmt::format("plan.gpu_hour_usd.{}", name), Limits::positive()));
+    }
+  }
+  if (p.goal == "usd") {
+    for (const std::string& gpu : p.gpus) {
+      const bool priced = std::any_of(p.gpu_hour_usd.begin(), p.gpu_hour_usd.end(),
+                                      [&gpu](const auto& price) { return price.first == gpu; });
+      if (!priced) {
+        m.locator().fail(m.spot("goal"), fmt::format("plan.goal: usd needs a price for every GPU of plan.gpus: "
+                                                     "plan.gpu_hour_usd has none for '{}'",
+                                                     gpu));
+      }
+    }
+  }
+  return p;
+}
+
+}  // namespace convsim

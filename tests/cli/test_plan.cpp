@@ -1,0 +1,205 @@
+// convsim plan through the binary on a small space: what it prunes, its frontier,
+// its shards, and a percentile breakpoint. Each simulation runs in its own process.
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include "models/architecture.hpp"
+#include "tests/support/scenario_fixture.hpp"
+
+namespace fs = std::filesystem;
+using convsim::test::read_file;
+
+namespace {
+
+// Llama-3.1-70B serving a short request stream; the plan tries two GPUs, four TP
+// degrees and two batch limits on one node of 8, replicas filling the node. A KV
+// reserve of 200,000 tokens (65 GB for this model) makes memory decide.
+const char* kPlanScenario = R"(
+name: plan-test
+seed: 2
+requests: {count: 60, input_tokens: {median: 600, sigma: 0.5}, output_tokens: {fixed: 40}, arrival: {rate_per_s: 4}}
+model: {preset: llama-3.1-70b}
+cluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 8}
+parallelism: {tp: 8}
+serving: {max_batch_seqs: 32, prefill_chunk_tokens: 4096}
+slo: {ttft_p99_s: 2.0, tpot_p99_s: 0.1}
+plan:
+  gpus: [h100-sxm, h200]
+  tp: [1, 2, 4, 8]
+  pp: [1]
+  max_batch_seqs: [8, 32]
+  kv_reserve_tokens: 200000
+)";
+
+struct Workspace {
+  fs::path dir;
+  fs::path scenario;
+  explicit Workspace(const std::string& name)
+      : dir(fs::temp_directory_path() / fmt::format("convsim-{}-{}", name, ::getpid())), scenario(dir / "s.yaml") {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    std::ofstream(scenario) << kPlanScenario;
+  }
+  ~Workspace() { fs::remove_all(dir); }
+  std::string path(const std::string& relative) const { return (dir / relative).string(); }
+};
+
+int run_convsim(const std::string& args, const fs::path& log) {
+  const std::string command = fmt::format("{} {} > '{}' 2>&1", CONVSIM_BINARY, args, log.string());
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// Rows of a CSV file without quoted fields, each as column -> value.
+std::vector<std::map<std::string, std::string>> csv_records(const fs::path& path) {
+  std::ifstream in(path);
+  std::vector<std::string> header;
+  std::vector<std::map<std::string, std::string>> rows;
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> fields(1);
+    bool quoted = false;
+    for (const char c : line) {
+      if (c == '"') quoted = !quoted;
+      else if (c == ',' && !quoted) fields.emplace_back();
+      else fields.back() += c;
+    }
+    if (header.empty()) {
+      header = fields;
+      continue;
+    }
+    std::map<std::string, std::string> row;
+    for (std::size_t i = 0; i < header.size() && i < fields.size(); ++i) row[header[i]] = fields[i];
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("plan prunes exactly the candidates the memory formula rejects, and its frontier is the brute-force one") {
+  const Workspace w("plan");
+  REQUIRE(run_convsim(fmt::format("plan '{}' -o '{}' --jobs 2", w.scenario.string(), w.path("out")), w.path("log")) ==
+          0);
+  const auto rows = csv_records(w.dir / "out" / "plan.csv");
+  REQUIRE(rows.size() == 2 * 4 * 2);
+
+  // Memory of the busiest GPU, as a lower bound: its share of the weights (BF16,
+  // 2 bytes a parameter, split over tp), of one 200,000-token sequence's KV cache
+  // (2 (K, V) * layers * kv_heads * head_dim * 2 bytes a token, split over tp), and
+  // the 2 GB workspace; it fits in the GPU's HBM or the candidate is pruned.
+  const convsim::ModelSpec& llama = convsim::test::catalog().models.at("llama-3.1-70b");
+  const double weight_bytes = convsim::total_params(llama) * 2.0;
+  const double kv_bytes = 2.0 * llama.layers * llama.kv_heads * llama.head_dim * 2.0 * 200'000;
+  const std::map<std::string, double> hbm_bytes = {{"h100-sxm", 80e9}, {"h200", 141e9}};
+  const std::map<std::string, double> hbm_bytes_per_s = {{"h100-sxm", 3.35e12}, {"h200", 4.8e12}};
+  int pruned = 0;
+  for (const auto& row : rows) {
+    INFO(row.at("candidate"));
+    const double tp = std::stod(row.at("tp"));
+    const double need = weight_bytes / tp + kv_bytes / tp + 2e9;
+    const bool rejected = need > hbm_bytes.at(row.at("gpu"));
+    CHECK((row.at("status") == "pruned") == rejected);
+    if (rejected) CHECK(row.at("reason").rfind("memory:", 0) == 0);
+    pruned += rejected ? 1 : 0;
+    CHECK(std::stoi(row.at("dp")) == 8 / static_cast<int>(tp));  // replicas fill the node
+    if (row.at("status") != "evaluated") continue;
+    // The roofline floor (every weight read once per token over tp GPUs) is below
+    // what the simulation measured.
+    const double floor_s = weight_bytes / (tp * hbm_bytes_per_s.at(row.at("gpu")));
+    CHECK(std::stod(row.at("latency_floor_s")) == Approx(floor_s).epsilon(1e-8));
+    CHECK(std::stod(row.at("ttft_p99_s")) >= floor_s);
+    CHECK(std::stod(row.at("tpot_p99_s")) >= floor_s);
+  }
+  // H100: TP1 (141 GB of weights) and TP2 (70.6 + 32.8 + 2 GB); H200: TP1.
+  CHECK(pruned == 3 * 2);
+
+  // The frontier by brute force over plan.csv: evaluated candidates that served every
+  // reply and that no other beats on both TTFT p99 and energy per reply.
+  std::vector<std::map<std::string, std::string>> eligible;
+  for (const auto& row : rows) {
+    if (row.at("status") == "evaluated" && row.at("failed_replies") == "0") eligible.push_back(row);
+  }
+  REQUIRE(eligible.size() >= 4);
+  std::vector<std::string> frontier;
+  for (const auto& a : eligible) {
+    bool beaten = false;
+    for (const auto& b : eligible) {
+      const double la = std::stod(a.at("ttft_p99_s")), lb = std::stod(b.at("ttft_p99_s"));
+      const double ea = std::stod(a.at("energy_per_reply_j")), eb = std::stod(b.at("energy_per_reply_j"));
+      beaten = beaten || (lb <= la && eb <= ea && (lb < la || eb < ea));
+    }
+    if (!beaten) frontier.push_back(a.at("candidate"));
+  }
+  std::vector<std::string> pareto;
+  for (const auto& row : csv_records(w.dir / "out" / "pareto.csv")) pareto.push_back(row.at("candidate"));
+  std::sort(frontier.begin(), frontier.end());
+  std::sort(pareto.begin(), pareto.end());
+  CHECK(pareto == frontier);
+  CHECK_FALSE(pareto.empty());
+
+  // The top by energy: candidates that met both objectives, the least energy first.
+  const auto top = csv_records(w.dir / "out" / "top.csv");
+  REQUIRE_FALSE(top.empty());
+  double least_j = 1e300;
+  for (const auto& row : eligible) {
+    if (row.at("objectives_met") == "1") least_j = std::min(least_j, std::stod(row.at("energy_per_reply_j")));
+  }
+  CHECK(std::stod(top.front().at("energy_per_reply_j")) == least_j);
+
+  // A second run resumes: every candidate is already there, none runs again.
+  REQUIRE(run_convsim(fmt::format("plan '{}' -o '{}'", w.scenario.string(), w.path("out")), w.path("again.log")) == 0);
+  const std::string again = read_file(w.dir / "again.log");
+  INFO(again);
+  CHECK(again.find("this run evaluates 0 (10 already done)") != std::string::npos);
+}
+
+TEST_CASE("plan shards 1/2 and 2/2, merged, equal the whole plan byte for byte") {
+  const Workspace w("plan-shards");
+  const std::string s = w.scenario.string();
+  const std::string one_batch = "--set plan.max_batch_seqs=[32]";
+  REQUIRE(run_convsim(fmt::format("plan '{}' {} -o '{}'", s, one_batch, w.path("all")), w.path("log")) == 0);
+  REQUIRE(run_convsim(fmt::format("plan '{}' {} -o '{}' --shard 1/2", s, one_batch, w.path("one")), w.path("log")) == 0);
+  REQUIRE(run_convsim(fmt::format("plan '{}' {} -o '{}' --shard 2/2", s, one_batch, w.path("two")), w.path("log")) == 0);
+  CHECK_FALSE(fs::exists(w.dir / "one" / "plan.csv"));  // incomplete shards write no table
+  REQUIRE(run_convsim(fmt::format("merge '{}' '{}' -o '{}'", w.path("one"), w.path("two"), w.path("merged")),
+                      w.path("merge.log")) == 0);
+  for (const char* file : {"plan.csv", "pareto.csv", "top.csv"}) {
+    INFO(file);
+    const std::string whole = read_file(w.dir / "all" / file);
+    CHECK(whole.size() > 100);
+    CHECK(read_file(w.dir / "merged" / file) == whole);
+  }
+  // One shard alone cannot be merged: the other's candidates are missing.
+  CHECK(run_convsim(fmt::format("merge '{}' -o '{}'", w.path("one"), w.path("partial")), w.path("partial.log")) == 1);
+  CHECK(read_file(w.dir / "partial.log").find("candidates missing") != std::string::npos);
+}
+
+TEST_CASE("plan rejects a goal, strategy or space it cannot use, naming what is allowed") {
+  const Workspace w("plan-errors");
+  const std::string s = w.scenario.string();
+  CHECK(run_convsim(fmt::format("plan '{}' --set plan.goal=cheapest", s), w.path("goal.log")) == 1);
+  CHECK(read_file(w.dir / "goal.log").find("plan.goal: unknown value 'cheapest'; allowed: energy, gpus, usd, "
+                                           "throughput_per_gpu") != std::string::npos);
+  CHECK(run_convsim(fmt::format("plan '{}' --set plan.strategy=annealing", s), w.path("strategy.log")) == 1);
+  CHECK(read_file(w.dir / "strategy.log").find("plan.strategy: unknown search strategy 'annealing'; allowed: grid") !=
+        std::string::npos);
+  CHECK(run_convsim(fmt::format("plan '{}' --goal usd", s), w.path("usd.log")) == 1);
+  CHECK(read_file(w.dir / "usd.log").find("needs plan.gpu_hour_usd") != std::string::npos);
+  // TP 16 on 8-GPU nodes: no candidate fits the cluster.
+  CHECK(run_convsim(fmt::format("plan '{}' --set plan.tp=[16] --set plan.nodes=[1]", s), w.path("none.log")) == 1);
+  const std::string none = read_file(w.dir / "none.log");
+  INFO(none);
+  CHECK(none.find("plan: no candidate fits the cluster") != std::string::npos);
+}
