@@ -17,4 +17,15 @@ double communication_power_w(const GpuSpec& gpu) {
   return std::min(gpu.power.static_w + gpu.power.collective_w, gpu.power_max_w);
 }
 
+WorkRates work_rates(const GpuSpec& gpu, Precision weights, const StageWork& work, double time_s) {
+  const bool fp8_matmuls = weights == Precision::fp8 && gpu.peak_flops_per_s.count(Precision::fp8) > 0;
+  const double matmul_flops = work[KernelClass::projections].flops + work[KernelClass::mlp].flops +
+                              work[KernelClass::lm_head].flops;
+  WorkRates rates;
+  rates.hbm_bytes_per_s = work.hbm_bytes() / time_s;
+  rates.fp8_flops_per_s = fp8_matmuls ? matmul_flops / time_s : 0.0;
+  rates.bf16_flops_per_s = (work.flops() - (fp8_matmuls ? matmul_flops : 0.0)) / time_s;
+  return rates;
+}
+
 }  // namespace convsim

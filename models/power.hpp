@@ -10,6 +10,7 @@
 // power_coefficients (see PowerCoefficients in models/hardware.hpp).
 
 #include "models/hardware.hpp"
+#include "models/transformer_cost.hpp"
 
 namespace convsim {
 
@@ -19,6 +20,11 @@ struct WorkRates {
   double bf16_flops_per_s = 0;  // attention, elementwise, and matmuls in BF16 (or dequantised)
   double fp8_flops_per_s = 0;   // matmuls on FP8 tensor cores
 };
+
+// The rates at which one GPU moves HBM bytes and computes FLOPs (by tensor-core
+// precision: matmuls on FP8 tensor cores when the weights are FP8 and the GPU has
+// them) while it runs `work` for time_s. REQUIRES: time_s > 0.
+WorkRates work_rates(const GpuSpec& gpu, Precision weights, const StageWork& work, double time_s);
 
 // static_w + the per-byte and per-FLOP terms, never above gpu.power_max_w.
 double busy_power_w(const GpuSpec& gpu, const WorkRates& rates);

@@ -128,8 +128,8 @@ fs::path candidate_dir(const fs::path& dir, const PlanRow& row) {
 bool finished(const fs::path& candidate, const Scenario& scenario) {
   if (!fs::exists(candidate / "timing.json")) return false;
   const std::optional<Json> summary = read_json_if_any(candidate / "summary.json");
-  return summary && summary->contains("run") &&
-         (*summary)["run"].value("scenario_hash", std::string()) == scenario.source_text_hash;
+  return summary && summary->value("complete", false) && summary->contains("run") &&
+         (*summary)["run"].value("scenario_file_hash", std::string()) == scenario.source_text_hash;
 }
 
 void print_nearest_pruned(const std::vector<PlanRow>& rows) {

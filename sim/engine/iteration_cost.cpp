@@ -71,17 +71,6 @@ bool CostModel::send_crosses_nodes(int stage) const {
   return (stage * tp) / g != ((stage + 1) * tp) / g;
 }
 
-WorkRates work_rates(const GpuSpec& gpu, Precision weights, const StageWork& work, double time_s) {
-  const bool fp8_matmuls = weights == Precision::fp8 && gpu.peak_flops_per_s.count(Precision::fp8) > 0;
-  const double matmul_flops = work[KernelClass::projections].flops + work[KernelClass::mlp].flops +
-                              work[KernelClass::lm_head].flops;
-  WorkRates rates;
-  rates.hbm_bytes_per_s = work.hbm_bytes() / time_s;
-  rates.fp8_flops_per_s = fp8_matmuls ? matmul_flops / time_s : 0.0;
-  rates.bf16_flops_per_s = (work.flops() - (fp8_matmuls ? matmul_flops : 0.0)) / time_s;
-  return rates;
-}
-
 IterationCost CostModel::iteration(const std::vector<SequenceWork>& batch) const {
   // A decode-only batch runs as the CUDA graph of the next captured size: the
   // padding rows go through every matmul (their attention is one token each).

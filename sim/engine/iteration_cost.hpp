@@ -29,10 +29,6 @@ struct StageCost {
   }
 };
 
-// The rates at which one GPU moves HBM bytes and computes FLOPs (by tensor-core
-// precision) while it runs `work` for time_s. REQUIRES: time_s > 0.
-WorkRates work_rates(const GpuSpec& gpu, Precision weights, const StageWork& work, double time_s);
-
 struct IterationCost {
   std::vector<StageCost> stages;
   double uncontended_s = 0;  // sum over stages of compute, collectives and sends

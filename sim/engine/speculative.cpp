@@ -67,10 +67,8 @@ DraftCost draft_cost(const Scenario& scenario, const std::vector<SequenceWork>& 
   for (int pass = 0; pass < k; ++pass) {
     const StageWork work = stage_work(draft, Precisions{weights, scenario.model.kv_cache}, sharding, decode);
     const double t = stage_time(gpu, weights, work).compute_s;
-    const double memory_utilisation = t > 0 ? work.hbm_bytes() / (t * gpu.hbm_bytes_per_s) : 0.0;
-    const double compute_utilisation = t > 0 ? work.flops() / (t * gpu.peak_for(weights)) : 0.0;
     cost.time_s += t;
-    cost.energy_j += t * busy_power_w(gpu, memory_utilisation, compute_utilisation) * p.tp;
+    if (t > 0) cost.energy_j += t * busy_power_w(gpu, work_rates(gpu, weights, work, t)) * p.tp;
     cost.flops += work.flops() * p.tp;
     cost.hbm_bytes += work.hbm_bytes() * p.tp;
     for (SequenceWork& w : decode) ++w.context_tokens;  // the next draft token sees this one

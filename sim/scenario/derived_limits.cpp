@@ -95,8 +95,9 @@ void check_derived_limits(const Scenario& s, const MapReader& root) {
                                   fmt::format("conversation.duration_min = {} must be at most {} (100 days)",
                                               format_number(c.duration_min), format_number(kMaxSpanMin)));
     }
-    const YAML::Node speakers = conversation.get("speakers");
-    for (std::size_t i = 0; i < c.speakers.size() && i < speakers.size(); ++i) {
+    // A replayed transcript has no speakers section: its turns are read from its file.
+    const YAML::Node speakers = conversation.has("speakers") ? conversation.get("speakers") : YAML::Node();
+    for (std::size_t i = 0; i < c.speakers.size() && speakers.IsSequence() && i < speakers.size(); ++i) {
       const MapReader speaker(root.locator(), speakers[i], fmt::format("conversation.speakers[{}]", i));
       check_tokens(speaker, "turn_words", c.speakers[i].turn_words, c.tokens_per_word,
                    fmt::format("a turn (turn_words x conversation.tokens_per_word = {})",

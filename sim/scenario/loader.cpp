@@ -230,9 +230,10 @@ ClusterSpec read_cluster(const MapReader& c, const Catalog& catalog, std::vector
 
 const EngineProfile& engine_profile(const MapReader& m, const Catalog& catalog) {
   const std::string name = m.string_or("engine", "vllm");
+  static const EngineProfile kBare;  // vllm with no host costs: a catalog without engines/
+  if (catalog.engines.empty() && !m.has("engine")) return kBare;
   const auto it = catalog.engines.find(name);
   if (it == catalog.engines.end()) {
-    if (!m.has("engine")) throw ConfigError(fmt::format("the catalog has no engine profile 'vllm' (engines/vllm.yaml)"));
     m.locator().fail(m.spot("engine"), unknown_name_message(m.child_path("engine"), "serving engine", name,
                                                             names_of(catalog.engines)));
   }

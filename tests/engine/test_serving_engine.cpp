@@ -88,7 +88,7 @@ TEST_CASE("the engine's host time adds iteration_host_s + host_s_per_sequence x 
   CHECK(tpot_with - tpot_without == Approx(added_s).epsilon(1e-6));
 }
 
-TEST_CASE("an overlapping engine hides the host time its GPU step covers; vLLM exposes all of it") {
+TEST_CASE("an overlapping engine hides the host time its GPU step covers, vLLM exposes all of it") {
   const Catalog& catalog = test::catalog();
   for (const std::string& name : serving_engine_names()) {
     INFO(name);
@@ -126,7 +126,9 @@ TEST_CASE("a decode batch of 9 runs as the CUDA graph of 16: its matmuls cost 2 
 
 TEST_CASE("an unknown serving engine is refused with its location and the known ones") {
   try {
-    test::scenario_from(equal_requests(4), {{"serving.engine", "vllmm"}});
+    std::string text = equal_requests(4);
+    text.replace(text.find("engine: vllm"), 12, "engine: vllmm");
+    test::scenario_from(text);
     FAIL("accepted an unknown engine");
   } catch (const ConfigError& e) {
     const std::string message = e.what();

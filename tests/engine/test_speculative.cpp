@@ -60,7 +60,8 @@ TEST_CASE("a speculative reply's decode time is its steps of k + 1 tokens plus k
   long generated = 1, context = reply.context_tokens, steps = 0;
   while (generated < reply.output_tokens) {
     const std::vector<SequenceWork> step{SequenceWork{k + 1, context, true}};
-    expected_decode_s += cost.iteration(step).uncontended_s + draft_cost(s, step, 1).time_s;
+    expected_decode_s += cost.iteration(step).uncontended_s + draft_cost(s, step, 1).time_s +
+                         s.serving.engine.iteration_host_s + s.serving.engine.host_s_per_sequence;  // vLLM's host time
     credit += per_step;
     const long produced = std::min(static_cast<long>(credit + 1e-9), reply.output_tokens - generated);
     credit -= static_cast<double>(produced);

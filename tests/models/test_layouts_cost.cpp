@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <cmath>
+
 #include <catch2/catch.hpp>
 
 #include "models/transformer_cost.hpp"
@@ -44,7 +46,12 @@ TEST_CASE("wide EP moves 2 * top_k * d_model activations per token per MoE layer
   // its share of the assignments, whole experts); the router and the shared expert
   // run on its group's tokens, the shared expert split tp ways; layer 0 is dense.
   const double d = m.d_model;
-  const double assignments = std::min(1.0, e.imbalance / ep) * tokens * e.top_k;
+  // The busiest GPU's assignments: mean + z_ep standard deviations of its
+  // Binomial(T top_k, 1/ep) share (z_ep, the expected largest of ep standard
+  // normals, is checked against the normal table in test_experts_and_mla.cpp).
+  const double all = static_cast<double>(tokens) * e.top_k;
+  const double assignments =
+      std::min(all, e.imbalance * (all / ep + expected_max_standard_normal(ep) * std::sqrt(all / ep * (1 - 1.0 / ep))));
   const double shared_cols = static_cast<double>(e.shared_experts) * e.shared_expert_ffn_dim / tp;
   const double per_moe_layer = 2.0 * d * e.experts * local + 2.0 * assignments * 3.0 * d * e.expert_ffn_dim +
                                2.0 * local * d * 2.0 * shared_cols + 2.0 * local * shared_cols * d;

@@ -18,7 +18,8 @@ namespace {
 std::vector<Request> first_turns(const std::vector<Override>& overrides) {
   std::vector<Override> all = {{"conversation.speakers", "[{name: a, words_per_min: 60, turn_words: {fixed: 1}}]"}};
   all.insert(all.end(), overrides.begin(), overrides.end());
-  Workload w(test::scenario_from(test::kSmallConversation, all));
+  const Scenario scenario = test::scenario_from(test::kSmallConversation, all);  // outlives the workload
+  Workload w(scenario);
   return w.initial_requests();
 }
 
