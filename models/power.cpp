@@ -18,7 +18,9 @@ double communication_power_w(const GpuSpec& gpu) {
 }
 
 WorkRates work_rates(const GpuSpec& gpu, Precision weights, const StageWork& work, double time_s) {
-  const bool fp8_matmuls = weights == Precision::fp8 && gpu.peak_flops_per_s.count(Precision::fp8) > 0;
+  // FP4 matmuls are counted at the FP8 energy per FLOP (no FP4 figure is fitted: an upper bound).
+  const bool low_precision = weights == Precision::fp8 || weights == Precision::nvfp4 || weights == Precision::mxfp4;
+  const bool fp8_matmuls = low_precision && gpu.peak_flops_per_s.count(weights) > 0;
   const double matmul_flops = work[KernelClass::projections].flops + work[KernelClass::mlp].flops +
                               work[KernelClass::lm_head].flops;
   WorkRates rates;

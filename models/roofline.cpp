@@ -27,7 +27,10 @@ KernelTiming kernel_time(const GpuSpec& gpu, const KernelWork& work, double peak
 
 StageTiming stage_time(const GpuSpec& gpu, Precision weights, const StageWork& work) {
   StageTiming timing;
-  const double matmul_peak = weights == Precision::fp8 ? gpu.peak_for(Precision::fp8) : gpu.peak_for(Precision::bf16);
+  // FP8 and FP4 weights run on their own tensor cores where the GPU has them (peak_for
+  // falls back to BF16 otherwise); INT8/INT4 weight-only formats dequantise to BF16.
+  const bool native = weights == Precision::fp8 || weights == Precision::nvfp4 || weights == Precision::mxfp4;
+  const double matmul_peak = native ? gpu.peak_for(weights) : gpu.peak_for(Precision::bf16);
   const double bf16_peak = gpu.peak_for(Precision::bf16);
   for (int i = 0; i < kKernelClasses; ++i) {
     const auto kernel_class = static_cast<KernelClass>(i);
