@@ -239,10 +239,7 @@ TEST_CASE("the real catalog loads and each model's shape gives its published par
   for (const auto& entry : fs::recursive_directory_iterator(dir, error)) {
     if (entry.path().extension() == ".yaml") has_files = true;
   }
-  if (!has_files) {
-    WARN("no presets in " << dir << " yet; nothing to check");
-    return;
-  }
+  REQUIRE(has_files);  // an empty catalog is a broken checkout, not a pass
   Catalog catalog;
   try {
     catalog = load_catalog(dir);

@@ -14,7 +14,7 @@
 namespace convsim::test {
 
 inline const std::string kMooncakeConv =
-    std::string(CONVSIM_SOURCE_DIR) + "/../shared/data/traces/mooncake_conversation.jsonl";
+    std::string(CONVSIM_SOURCE_DIR) + "/data/traces/mooncake_conversation.jsonl";
 
 // The hash_ids of the first max_rows rows (0: all), read here with nlohmann-json.
 inline std::vector<std::vector<std::uint64_t>> mooncake_ids(std::size_t max_rows = 0) {

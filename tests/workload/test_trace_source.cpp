@@ -19,7 +19,7 @@ using namespace convsim;
 
 namespace {
 
-const std::string kAzureConv = std::string(CONVSIM_SOURCE_DIR) + "/../shared/data/traces/azure_llm_2023_conv.csv";
+const std::string kAzureConv = std::string(CONVSIM_SOURCE_DIR) + "/data/traces/azure_llm_2023_conv.csv";
 
 struct AzureRow {
   double clock_s;
@@ -62,7 +62,7 @@ parallelism: {{tp: 1}}
 
 TEST_CASE("a replayed Azure trace's arrivals and lengths match the file row for row") {
   const std::vector<AzureRow> file = read_azure(kAzureConv, 100000);
-  REQUIRE(file.size() == 19366);  // the whole hour (../shared/data/traces/README.md)
+  REQUIRE(file.size() == 19366);  // the whole hour (data/traces/README.md)
   const RunResult r = simulate(test::scenario_from(azure_scenario("")));
   REQUIRE(r.replies.size() == file.size());
   std::map<int, ReplyRecord> by_row;  // every row is a session of its own, numbered in file order
