@@ -30,11 +30,6 @@ struct CsvLine {
 std::string percent(double fraction) { return fmt::format("{:+.1f}%", 100 * fraction); }
 std::string abs_percent(double fraction) { return fmt::format("{:.1f}%", 100 * fraction); }
 
-std::string trim_right(std::string s) {
-  s.erase(s.find_last_not_of(' ') + 1);
-  return s;
-}
-
 std::string format_bytes(double bytes) {
   constexpr double kKiB = 1024, kMiB = 1024 * 1024;
   if (bytes >= kMiB) return fmt::format("{:.4g} MiB", bytes / kMiB);

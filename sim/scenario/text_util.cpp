@@ -121,4 +121,16 @@ std::string read_text_file(const std::string& path) {
   return text;
 }
 
+std::vector<std::string> split_commas(const std::string& line) {
+  std::vector<std::string> out(1);
+  for (const char c : line) {
+    if (c == ',') {
+      out.emplace_back();
+    } else {
+      out.back() += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace convsim

@@ -37,6 +37,10 @@ std::string join(const std::vector<std::string>& items, std::string_view separat
 // "a.b.c" -> {"a", "b", "c"} (empty segments kept, for the caller to reject).
 std::vector<std::string> split_key_path(std::string_view key_path);
 
+// The fields of one line of a CSV file without quoted fields, split at every comma
+// ("" gives one empty field).
+std::vector<std::string> split_commas(const std::string& line);
+
 // The whole file; fails with "FILE: cannot read file".
 std::string read_text_file(const std::string& path);
 

@@ -8,23 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/scenario/config_error.hpp"
+#include "sim/scenario/text_util.hpp"
 
 namespace convsim {
 namespace {
 
 constexpr const char* kAzureHeader = "TIMESTAMP,ContextTokens,GeneratedTokens";
-
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> out(1);
-  for (char c : text) {
-    if (c == ',') {
-      out.emplace_back();
-    } else {
-      out.back() += c;
-    }
-  }
-  return out;
-}
 
 std::optional<long long> parse_integer(const std::string& text) {
   long long v = 0;

@@ -14,18 +14,6 @@ namespace {
 
 constexpr const char* kHeader = "session,speaker,start_s,end_s,tokens,reply_tokens";
 
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> out(1);
-  for (char c : text) {
-    if (c == ',') {
-      out.emplace_back();
-    } else {
-      out.back() += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 TranscriptReader::TranscriptReader(std::string path) : path_(std::move(path)), in_(path_) {

@@ -14,21 +14,10 @@
 #include "sim/cluster/collectives.hpp"
 #include "sim/engine/simulation.hpp"
 #include "sim/scenario/loader.hpp"
+#include "sim/scenario/text_util.hpp"
 
 namespace convsim {
 namespace {
-
-std::vector<std::string> split_cells(const std::string& line) {
-  std::vector<std::string> cells(1);
-  for (const char c : line) {
-    if (c == ',') {
-      cells.emplace_back();
-    } else {
-      cells.back() += c;
-    }
-  }
-  return cells;
-}
 
 std::string join_path(const std::string& dir, const std::string& file) { return dir + "/" + file; }
 
@@ -79,7 +68,7 @@ std::vector<CsvRow> read_csv(const std::string& path) {
   for (int number = 1; std::getline(in, line); ++number) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
-    std::vector<std::string> cells = split_cells(line);
+    std::vector<std::string> cells = split_commas(line);
     if (header.empty()) {
       header = std::move(cells);
       continue;
