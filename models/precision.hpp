@@ -38,4 +38,15 @@ std::optional<Precision> parse_precision(std::string_view name);
 // The names accepted by parse_precision, for error messages.
 std::string_view precision_names();
 
+// The precisions a model runs at: weights, KV cache and state-space state.
+struct Precisions {
+  Precision weights = Precision::bf16;
+  Precision kv_cache = Precision::bf16;
+  // Bytes per element of a state-space layer's recurrent state; 0: as the KV cache.
+  // Engines keep it apart (vLLM's --mamba-ssm-cache-dtype), often in FP32 because
+  // the recurrence accumulates rounding error step after step.
+  double ssm_state_bytes = 0;
+  double state_element_bytes() const { return ssm_state_bytes > 0 ? ssm_state_bytes : element_bytes(kv_cache); }
+};
+
 }  // namespace convsim

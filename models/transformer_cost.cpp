@@ -212,7 +212,7 @@ void add_state_space(StageWork& work, const ModelSpec& m, Precisions p, int tp, 
   KernelWork& scan = work[KernelClass::attention];             // the mixer's core
   const double conv_dim = inner + bc;
   scan.flops += b.tokens * (kSsmScanFlops * inner * s.d_state + 2.0 * conv_dim * s.conv_kernel);
-  const double state_bytes = ssm_state_elements(m) / tp * element_bytes(p.kv_cache);
+  const double state_bytes = ssm_state_elements(m) / tp * p.state_element_bytes();
   work.state_bytes += 2.0 * b.sequences * state_bytes;  // read and written once per iteration
   scan.hbm_bytes += 2.0 * b.sequences * state_bytes + b.tokens * (2.0 * inner + bc) * kActivationBytes;
   scan.kernels += 2;  // causal convolution, chunked scan
@@ -344,8 +344,10 @@ double stage_weight_bytes(const ModelSpec& m, Precision weights, Sharding s) {
   return bytes;
 }
 
-double stage_sequence_bytes(const ModelSpec& m, Precision kv_cache, Sharding s, double context_tokens) {
+double stage_sequence_bytes(const ModelSpec& m, Precision kv_cache, Sharding s, double context_tokens,
+                            double ssm_state_bytes) {
   const double kv_elem = element_bytes(kv_cache);
+  const double state_elem = Precisions{Precision::bf16, kv_cache, ssm_state_bytes}.state_element_bytes();
   // Context-parallel ranks hold 1/cp of the tokens each.
   const double row = (m.mla ? kv_row_elements(m) : 2.0 * kv_heads_per_gpu(m, s.tp) * m.head_dim) / s.cp;
   const int first = first_layer_of(m.layers, s.pp, s.stage);
@@ -357,7 +359,7 @@ double stage_sequence_bytes(const ModelSpec& m, Precision kv_cache, Sharding s, 
       case Mixer::sliding_attention:
         bytes += std::min(context_tokens, static_cast<double>(m.window_tokens)) * row * kv_elem;
         break;
-      case Mixer::state_space: bytes += ssm_state_elements(m) / s.tp * kv_elem; break;
+      case Mixer::state_space: bytes += ssm_state_elements(m) / s.tp * state_elem; break;
       case Mixer::none: break;
     }
   }

@@ -80,10 +80,6 @@ struct Sharding {
   int attention_groups() const { return ep > tp ? ep / tp : 1; }
 };
 
-struct Precisions {
-  Precision weights = Precision::bf16;
-  Precision kv_cache = Precision::bf16;
-};
 
 // The work of one GPU of a stage for one iteration.
 struct StageWork {
@@ -143,7 +139,8 @@ double stage_weight_bytes(const ModelSpec& model, Precision weights, Sharding sh
 // Bytes of KV cache held by one GPU of the stage for one sequence of
 // `context_tokens` (sliding-window layers hold at most the window), plus the
 // sequence's fixed state in state-space layers. With cp > 1, a rank holds 1/cp of the tokens.
-double stage_sequence_bytes(const ModelSpec& model, Precision kv_cache, Sharding sharding, double context_tokens);
+double stage_sequence_bytes(const ModelSpec& model, Precision kv_cache, Sharding sharding, double context_tokens,
+                            double ssm_state_bytes = 0);
 
 // Activation memory of one GPU for an iteration of `tokens` tokens: the widest
 // intermediate tensors of a layer kept live at once (MLP up output and the

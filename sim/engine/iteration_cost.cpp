@@ -11,14 +11,15 @@
 
 namespace convsim {
 
-CostModel::SequenceBytes CostModel::sequence_bytes_of(const ModelSpec& m, Precision kv_cache, Sharding s) {
+CostModel::SequenceBytes CostModel::sequence_bytes_of(const ModelSpec& m, Precisions p, Sharding s) {
   // The function is linear in the three parts: probe it once per part.
   const double window = static_cast<double>(m.window_tokens);
   SequenceBytes b;
-  b.fixed = stage_sequence_bytes(m, kv_cache, s, 0);
+  b.fixed = stage_sequence_bytes(m, p.kv_cache, s, 0, p.ssm_state_bytes);
   const double probe = window > 0 ? window : 1.0;
-  const double below = stage_sequence_bytes(m, kv_cache, s, probe) - b.fixed;  // (full + window) * probe
-  const double above = stage_sequence_bytes(m, kv_cache, s, 2 * probe) - b.fixed;  // full * 2p + window * p
+  // (full + window) * probe, then full * 2p + window * p
+  const double below = stage_sequence_bytes(m, p.kv_cache, s, probe, p.ssm_state_bytes) - b.fixed;
+  const double above = stage_sequence_bytes(m, p.kv_cache, s, 2 * probe, p.ssm_state_bytes) - b.fixed;
   b.full_per_token = (above - below) / probe;
   b.window_per_token = below / probe - b.full_per_token;
   return b;
@@ -27,11 +28,11 @@ CostModel::SequenceBytes CostModel::sequence_bytes_of(const ModelSpec& m, Precis
 CostModel::CostModel(const Scenario& scenario) : scenario_(scenario) {
   const ModelSpec& m = scenario.model.spec;
   for (int s = 0; s < scenario.parallelism.pp; ++s) {
-    stage_sequence_.push_back(sequence_bytes_of(m, scenario.model.kv_cache, sharding(s)));
+    stage_sequence_.push_back(sequence_bytes_of(m, scenario.model.precisions(), sharding(s)));
     stage_free_bytes_.push_back(free_bytes(s));
     stage_weight_bytes_.push_back(stage_weight_bytes(m, scenario.model.weights, sharding(s)));
   }
-  model_sequence_ = sequence_bytes_of(m, scenario.model.kv_cache, Sharding{1, 1, 0});
+  model_sequence_ = sequence_bytes_of(m, scenario.model.precisions(), Sharding{1, 1, 0});
   double attention_layers = 0;
   for (int layer = 0; layer < m.layers; ++layer) {
     const Mixer mixer = m.mixer(layer);
@@ -94,7 +95,7 @@ IterationCost CostModel::iteration_of(const std::vector<SequenceWork>& batch, bo
   const int tp = scenario_.parallelism.tp;
   for (int s = 0; s < scenario_.parallelism.pp; ++s) {
     StageCost stage;
-    stage.work = stage_work(model.spec, Precisions{model.weights, model.kv_cache}, sharding(s), batch);
+    stage.work = stage_work(model.spec, model.precisions(), sharding(s), batch);
     stage.timing = stage_time(gpu, model.weights, stage.work);
     if (eager) {  // launched one by one, outside any captured graph
       int kernels = 0;

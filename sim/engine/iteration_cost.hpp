@@ -91,7 +91,7 @@ class CostModel {
       return full_per_token * tokens + window_per_token * std::min(tokens, window) + fixed;
     }
   };
-  static SequenceBytes sequence_bytes_of(const ModelSpec& model, Precision kv_cache, Sharding sharding);
+  static SequenceBytes sequence_bytes_of(const ModelSpec& model, Precisions precisions, Sharding sharding);
 
   IterationCost iteration_of(const std::vector<SequenceWork>& batch, bool eager) const;
   const Scenario& scenario_;

@@ -126,7 +126,7 @@ std::string hf_config_path(const MapReader& m) {
 // ---- Sections ----
 
 ModelChoice read_model(const MapReader& m, const Catalog& catalog) {
-  m.allow_only({"preset", "inline", "hf_config", "weights", "kv_cache", "quantized_parts"});
+  m.allow_only({"preset", "inline", "hf_config", "weights", "kv_cache", "ssm_state", "quantized_parts"});
   if (m.has("preset") + m.has("inline") + m.has("hf_config") != 1) {
     m.fail("model: give exactly one of 'preset' (a catalog model), 'inline' (an architecture) or 'hf_config' (a "
            "Hugging Face config.json)");
@@ -143,6 +143,10 @@ ModelChoice read_model(const MapReader& m, const Catalog& catalog) {
   // stays 4-bit); the KV cache to BF16.
   choice.weights = precision_value(m, "weights", choice.spec.default_weights);
   choice.kv_cache = precision_value(m, "kv_cache", Precision::bf16);
+  // A state-space layer's recurrent state: as the KV cache, or kept apart in BF16 or
+  // FP32 (vLLM's --mamba-ssm-cache-dtype; the Nemotron-H family asks for float32).
+  const std::string state = m.choice_or("ssm_state", "kv_cache", {"kv_cache", "bf16", "fp32"});
+  choice.ssm_state_bytes = state == "fp32" ? 4.0 : state == "bf16" ? 2.0 : 0.0;
   if (m.has("quantized_parts")) {
     choice.spec.quantized_parts = read_quantized_parts(m, "quantized_parts", choice.spec);
   }

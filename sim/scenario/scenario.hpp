@@ -111,6 +111,8 @@ struct ModelChoice {
   ModelSpec spec;
   Precision weights = Precision::bf16;
   Precision kv_cache = Precision::bf16;
+  double ssm_state_bytes = 0;  // per element of a state-space state; 0: as the KV cache
+  Precisions precisions() const { return Precisions{weights, kv_cache, ssm_state_bytes}; }
 };
 
 struct ContextSpec {

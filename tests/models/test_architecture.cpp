@@ -162,6 +162,14 @@ TEST_CASE("a state-space layer's cost per token does not depend on the context")
   const double state = 2048.0 * 128 + 3.0 * (2048 + 2 * 128);
   CHECK(state_bytes_per_sequence(m, 2.0) == Approx(4 * state * 2.0));
   CHECK(work(10).state_bytes == Approx(2 * 4 * state * 2.0));  // read and written once
+
+  // Kept in FP32 apart from a BF16 KV cache: 4 bytes an element, read and written,
+  // and 4 bytes an element held per sequence.
+  const Precisions fp32_state{Precision::bf16, Precision::bf16, 4.0};
+  const StageWork in_fp32 = stage_work(m, fp32_state, Sharding{1, 1, 0}, {SequenceWork{1, 10, true}});
+  CHECK(in_fp32.state_bytes == Approx(2 * 4 * state * 4.0));
+  CHECK(stage_sequence_bytes(m, Precision::bf16, Sharding{1, 1, 0}, 10, 4.0) == Approx(4 * state * 4.0));
+  CHECK(stage_sequence_bytes(m, Precision::bf16, Sharding{1, 1, 0}, 10) == Approx(4 * state * 2.0));
 }
 
 TEST_CASE("INT4 weights are a quarter of BF16 bytes, FP8 a half") {

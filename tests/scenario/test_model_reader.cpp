@@ -89,3 +89,16 @@ TEST_CASE("model.quantized_parts chooses the parts the weight precision applies 
   CHECK(error_of(scenario("{preset: kimi-k2, quantized_parts: [experts, experts]}", "b200")) ==
         "test.yaml:9:53: model.quantized_parts: 'experts' is listed twice");
 }
+
+TEST_CASE("model.ssm_state keeps a state-space state apart from the KV cache, in bf16 or fp32") {
+  CHECK(test::scenario_from(scenario("{preset: nemotron-nano-12b-v2, ssm_state: fp32}", "h100-sxm")).model.ssm_state_bytes ==
+        4.0);
+  CHECK(test::scenario_from(scenario("{preset: nemotron-nano-12b-v2, ssm_state: bf16}", "h100-sxm")).model.ssm_state_bytes ==
+        2.0);
+  CHECK(test::scenario_from(scenario("{preset: nemotron-nano-12b-v2}", "h100-sxm")).model.ssm_state_bytes == 0.0);
+  // "model: {preset: nemotron-nano-12b-v2, ssm_state: fp16}" on line 9: the value at column 50.
+  const std::string e = error_of(scenario("{preset: nemotron-nano-12b-v2, ssm_state: fp16}", "h100-sxm"));
+  CHECK(e.find(":9:50:") != std::string::npos);
+  CHECK(e.find("kv_cache") != std::string::npos);
+  CHECK(e.find("fp32") != std::string::npos);
+}
