@@ -12,7 +12,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <algorithm>
 #include <map>
+#include <set>
+#include <utility>
 #include <optional>
 
 #include <fmt/format.h>
@@ -90,11 +93,18 @@ constexpr Metric kMlenergyMetrics[] = {
     {"output throughput", &ServingOutcomeMetrics::output_tokens_per_s},
 };
 
+// Which rows a statistic covers: those the GPUs' work explains, or those marked by
+// flag_host_stalls, or every row.
+enum class Rows { explained, stalled, all };
+
 std::vector<ErrorPoint> points_of(const std::vector<Job>& work, const std::string& source, const std::string& mode,
-                                  double ServingOutcomeMetrics::*field) {
+                                  double ServingOutcomeMetrics::*field, Rows which = Rows::explained) {
   std::vector<ErrorPoint> points;
   for (const Job& j : work) {
     if (j.row->source != source || j.mode != mode || !j.predicted) continue;
+    if ((which == Rows::explained && !j.row->stall.empty()) || (which == Rows::stalled && j.row->stall.empty())) {
+      continue;
+    }
     points.push_back({j.row->measured.*field, (*j.predicted).*field,
                       {j.row->family, j.row->gpu, j.row->precision, batch_bucket(j.row->batch), j.row->task}});
   }
@@ -117,20 +127,21 @@ void print_stats(const ErrorStats& s, const std::string& indent = "") {
 void write_serving_csv(const std::string& path, const std::vector<Job>& work) {
   std::ofstream out(path);
   if (!out) throw std::runtime_error(path + ": cannot write");
-  out << "source,line,preset,fold,family,gpu,precision,task,tp,ep,batch,mode,"
+  out << "source,line,preset,fold,family,gpu,precision,task,tp,ep,batch,stalled,mode,"
          "measured_itl_s,predicted_itl_s,measured_energy_per_token_j,predicted_energy_per_token_j,"
-         "measured_power_w,predicted_power_w,measured_output_tokens_per_s,predicted_output_tokens_per_s,"
+         "measured_power_w,predicted_power_w,measured_output_tokens_per_s,predicted_output_tokens_per_s,measured_batch,"
          "run_power_w,span_s,output_tokens,decode_sequences_mean,gpu_compute_s,gpu_comm_s,gpu_host_s,gpu_idle_s,hbm_bytes,"
          "bf16_flops,fp8_flops\n";
   for (const Job& j : work) {
     if (!j.predicted) continue;
     const ServingRow& r = *j.row;
     const ServingOutcomeMetrics& p = *j.predicted;
-    out << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},", r.source, r.line, r.preset, fold_of(r), r.family, r.gpu,
-                       r.precision, r.task, r.tp, r.ep, r.batch, j.mode)
-        << fmt::format("{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},", r.measured.median_itl_s,
+    out << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},", r.source, r.line, r.preset, fold_of(r), r.family,
+                       r.gpu, r.precision, r.task, r.tp, r.ep, r.batch, r.stall.empty() ? 0 : 1, j.mode)
+        << fmt::format("{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},", r.measured.median_itl_s,
                        p.median_itl_s, r.measured.energy_per_token_j, p.energy_per_token_j, r.measured.power_w,
-                       p.power_w, r.measured.output_tokens_per_s, p.output_tokens_per_s)
+                       p.power_w, r.measured.output_tokens_per_s, p.output_tokens_per_s,
+                       r.measured.decode_sequences_mean)
         << fmt::format("{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g}\n", p.run_power_w,
                        p.span_s,
                        p.output_tokens, p.decode_sequences_mean, p.gpu_compute_s, p.gpu_comm_s, p.gpu_host_s,
@@ -142,12 +153,13 @@ void write_serving_csv(const std::string& path, const std::vector<Job>& work) {
 
 bool report_serving_rows(const Catalog& catalog, int jobs, bool cross_validate, const std::string& dir) {
   const std::string data = default_calibration_dir();
-  const std::vector<ServingRow> mlenergy = mlenergy_rows(data);
+  std::vector<ServingRow> mlenergy = mlenergy_rows(data);
+  flag_host_stalls(mlenergy, catalog);
   const std::vector<ServingRow> trtllm = trtllm_rows(data);
   std::optional<ServingFits> fits;
   if (cross_validate) fits = load_serving_fits(default_serving_fits_path());
   std::vector<Job> work;
-  for (const auto* rows : {&mlenergy, &trtllm}) {
+  for (const std::vector<ServingRow>* rows : {&std::as_const(mlenergy), &trtllm}) {
     for (const ServingRow& row : *rows) {
       work.push_back({&row, nullptr, "in_sample", std::nullopt});
       if (!cross_validate || row.source != "mlenergy") continue;
@@ -163,6 +175,20 @@ bool report_serving_rows(const Catalog& catalog, int jobs, bool cross_validate, 
       "serving: {} rows of {} (vLLM, H100 and B200) and {} of {} (TensorRT-LLM, H100 and H200), {} simulations, "
       "{} at a time\n",
       mlenergy.size(), kMlenergyFile, trtllm.size(), kTrtllmFile, work.size(), jobs);
+  std::set<std::string> stalls;
+  for (const ServingRow& row : mlenergy) {
+    if (!row.stall.empty()) stalls.insert(fmt::format("{} {} {} tp{} ep{}: {}", row.preset, row.task, row.gpu, row.tp,
+                                                      row.ep, row.stall));
+  }
+  const auto stalled_rows = std::count_if(mlenergy.begin(), mlenergy.end(), [](const ServingRow& r) {
+    return !r.stall.empty();
+  });
+  if (!stalls.empty()) {
+    std::cout << fmt::format(
+        "  {} rows stall outside the GPUs (slower than weaker GPUs at the same batch; reported apart, not fitted):\n",
+        stalled_rows);
+    for (const std::string& s : stalls) std::cout << "    " << s << "\n";
+  }
   run_jobs(work, catalog, jobs);
   bool all_ok = true;
   for (const Job& j : work) {
@@ -176,12 +202,22 @@ bool report_serving_rows(const Catalog& catalog, int jobs, bool cross_validate, 
   for (const std::string& mode : modes) {
     std::cout << (mode == "cross_validated"
                       ? fmt::format("\n  leave-one-model-out: each model predicted with the figures fitted without it "
-                                    "({})\n",
+                                    "({}); rows without a host stall\n",
                                     fits->path)
-                      : std::string("\n  in-sample: the catalog's figures, fitted on every row\n"));
+                      : std::string("\n  in-sample: the catalog's figures, fitted on every row without a host stall\n"));
     print_stats_header();
     for (const Metric& metric : kMlenergyMetrics) {
       print_stats(error_stats(metric.name, points_of(work, "mlenergy", mode, metric.field)));
+    }
+    if (stalled_rows > 0) {
+      std::cout << "  every row, host stalls included\n";
+      for (const Metric& metric : kMlenergyMetrics) {
+        print_stats(error_stats(metric.name, points_of(work, "mlenergy", mode, metric.field, Rows::all)), "  ");
+      }
+      std::cout << "  the host-stalled rows alone\n";
+      for (const Metric& metric : kMlenergyMetrics) {
+        print_stats(error_stats(metric.name, points_of(work, "mlenergy", mode, metric.field, Rows::stalled)), "  ");
+      }
     }
     if (mode != modes.front()) continue;
     for (const Metric& metric : kMlenergyMetrics) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -70,6 +71,9 @@ constexpr double kChatPromptSigma = 0.7;
 // Requests per client: enough for a steady state of every batch, bounded so that
 // long reasoning outputs (GPQA: 7,000-9,000 tokens) do not make a run long.
 constexpr double kOutputTokensPerClient = 8000;
+// A step more than this much slower than on weaker GPUs is not the GPUs' doing (the
+// validation's own accuracy band, so that a fair prediction error never marks a row).
+constexpr double kStallSlowdown = 1.25;
 
 }  // namespace
 
@@ -91,8 +95,15 @@ std::vector<ServingRow> mlenergy_rows(const std::string& data_dir) {
     r.precision = row.text("weight_precision") == "fp8" ? "fp8" : "bf16";
     r.task = row.text("task");
     r.num_gpus = whole(row, "num_gpus");
-    r.tp = whole(row, "tp");
     r.ep = whole(row, "ep");
+    // The benchmark serves every GPU of the row as one tensor-parallel group, experts
+    // spread over the same GPUs with --enable-expert-parallel (its launcher passes
+    // --tensor-parallel-size num_gpus unless the model's config names data
+    // parallelism, which none of these do: ml-energy/benchmark,
+    // mlenergy/benchmark/llm/benchmark.py and configs/vllm/*/*/*/monolithic.config.yaml).
+    // The file's tp column says 1 for the expert-parallel rows; the layout is TP = EP.
+    r.tp = r.ep > 1 ? r.num_gpus : whole(row, "tp");
+    r.measured.decode_sequences_mean = row.number("avg_batch_size");
     r.batch = whole(row, "max_num_seqs");
     r.input_tokens = r.task == "gpqa" ? kGpqaPromptMedianTokens : kChatPromptMedianTokens;
     r.output_tokens = row.number("avg_output_len");
@@ -132,6 +143,57 @@ std::vector<ServingRow> trtllm_rows(const std::string& data_dir) {
   return rows;
 }
 
+void flag_host_stalls(std::vector<ServingRow>& rows, const Catalog& catalog) {
+  auto totals = [&](const ServingRow& r) {
+    const GpuSpec& gpu = catalog.gpus.at(r.gpu);
+    return std::make_pair(r.num_gpus * gpu.hbm_bytes_per_s, r.num_gpus * gpu.peak_for(Precision::bf16));
+  };
+  auto deployment = [](const ServingRow& r) { return fmt::format("{} {} {} tp{} ep{}", r.model, r.task, r.gpu, r.tp, r.ep); };
+  struct Evidence {
+    int compared = 0;  // rows of the deployment with a weaker deployment at the same batch
+    int slower = 0;    // of which this many were more than kStallSlowdown slower
+    std::string example;
+  };
+  std::map<std::string, Evidence> evidence;  // by deployment
+  for (const ServingRow& r : rows) {
+    if (r.source != "mlenergy") continue;
+    const auto [bytes_per_s, flops_per_s] = totals(r);
+    bool compared = false, slower = false;
+    for (const ServingRow& weaker : rows) {
+      if (&weaker == &r || weaker.source != "mlenergy" || weaker.model != r.model || weaker.task != r.task ||
+          weaker.batch != r.batch) {
+        continue;
+      }
+      const auto [w_bytes_per_s, w_flops_per_s] = totals(weaker);
+      if (w_bytes_per_s > bytes_per_s || w_flops_per_s > flops_per_s) continue;
+      compared = true;
+      if (slower || r.measured.median_itl_s <= kStallSlowdown * weaker.measured.median_itl_s) continue;
+      slower = true;
+      Evidence& e = evidence[deployment(r)];
+      if (e.example.empty()) {
+        e.example = fmt::format("batch {} measured {:.1f} ms on {} x{} against {:.1f} ms on {} x{}, line {}", r.batch,
+                                1e3 * r.measured.median_itl_s, r.gpu, r.num_gpus, 1e3 * weaker.measured.median_itl_s,
+                                weaker.gpu, weaker.num_gpus, weaker.line);
+      }
+    }
+    Evidence& e = evidence[deployment(r)];
+    e.compared += compared ? 1 : 0;
+    e.slower += slower ? 1 : 0;
+  }
+  // One slow row can be a bad measurement of that row; a stall of the deployment
+  // shows at most of the batches that can be compared, and at two at least.
+  std::map<std::string, std::string> stalled;
+  for (const auto& [name, e] : evidence) {
+    if (e.slower >= 2 && 2 * e.slower >= e.compared) {
+      stalled[name] = fmt::format("host stall at {} of {} comparable batches, e.g. {}", e.slower, e.compared, e.example);
+    }
+  }
+  for (ServingRow& r : rows) {
+    const auto it = stalled.find(deployment(r));
+    if (it != stalled.end()) r.stall = it->second;
+  }
+}
+
 std::string fold_of(const ServingRow& row) { return row.preset == "llama-3.3-70b" ? "llama-3.1-70b" : row.preset; }
 
 std::string row_scenario_path(const ServingRow& row) {
@@ -148,6 +210,9 @@ std::vector<Override> row_overrides(const ServingRow& row) {
       {"requests.count", std::to_string(row.requests)},
   };
   if (row.ep > 1) o.push_back({"parallelism.ep", std::to_string(row.ep)});
+  // The hybrid's Mamba states in FP32, as the benchmark served it
+  // (mamba-ssm-cache-dtype: float32 in its Nemotron-Nano-12B-v2 configs).
+  if (row.family == "hybrid") o.push_back({"model.ssm_state", "fp32"});
   if (row.source == "trtllm") {
     o.push_back({"model.kv_cache", row.precision});  // FP8 KV cache with the FP8 checkpoints
     o.push_back({"requests.input_tokens", fmt::format("{{fixed: {:.0f}}}", row.input_tokens)});

@@ -56,6 +56,9 @@ struct ServingRow {
   long requests = 0;
   double input_tokens = 0, output_tokens = 0, output_cv = 0;  // means and spread
   ServingOutcomeMetrics measured;  // the file's figures (throughput only, for TensorRT-LLM)
+  // Non-empty when the measurement shows a stall outside the GPU (see
+  // flag_host_stalls): reported apart, and left out of the fit.
+  std::string stall;
 
   std::string label() const;  // "Qwen3-8B H100 tp1 ep1 bf16 lm-arena-chat batch 64"
 };
@@ -64,6 +67,17 @@ struct ServingRow {
 // the mapping does not know, or a malformed cell.
 std::vector<ServingRow> mlenergy_rows(const std::string& data_dir);
 std::vector<ServingRow> trtllm_rows(const std::string& data_dir);
+
+// Marks the measured deployments whose time is set by something outside the GPUs.
+// A row is slow when it is more than 25% slower (median ITL) than the same model,
+// task and batch limit measured on GPUs with no more HBM bandwidth and no more dense
+// BF16 FLOP/s in total: more of both cannot make a step slower, so the excess is
+// host-side (the GPUs wait). A deployment (model, task, GPU, tp, ep) is marked, all
+// its rows, when at least two of its rows are slow and they are at least half of
+// those with a comparison: the stall belongs to how that deployment ran, while one
+// slow row alone may be a bad measurement of that row. In mlenergy_v3.csv this marks the single-GPU B200 GPQA runs (their
+// ITL 2-4x the H100's at equal batch, at near-idle power).
+void flag_host_stalls(std::vector<ServingRow>& rows, const Catalog& catalog);
 
 // The cross-validation fold a row belongs to: its model preset, except that both
 // Llama-3.x-70B checkpoints (one architecture) form one fold, llama-3.1-70b.

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "sim/scenario/catalog.hpp"
 #include "sim/validation/cross_validation.hpp"
 #include "sim/validation/serving_rows.hpp"
 
@@ -85,4 +86,76 @@ TEST_CASE("error statistics: lower medians of |error| and of signed error, worst
   CHECK(groups[2].count == 3);
   CHECK(batch_bucket(8) == "batch 1-31");
   CHECK(batch_bucket(4096) == "batch 1024+");
+}
+
+namespace {
+
+ServingRow timed_row(const std::string& gpu, int gpus, int batch, double itl_s) {
+  ServingRow r;
+  r.source = "mlenergy";
+  r.model = "m";
+  r.task = "t";
+  r.gpu = gpu;
+  r.num_gpus = gpus;
+  r.tp = gpus;
+  r.batch = batch;
+  r.measured.median_itl_s = itl_s;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("a deployment slower than weaker GPUs at most comparable batches is marked as stalling on the host") {
+  const Catalog catalog = load_catalog(default_catalog_dir());
+  // One B200 has more HBM bandwidth and BF16 FLOP/s than one H100 (datasheets:
+  // 8.0 against 3.35 TB/s), so no step of the same work can be slower on it.
+  REQUIRE(catalog.gpus.at("b200").hbm_bytes_per_s > catalog.gpus.at("h100-sxm").hbm_bytes_per_s);
+  std::vector<ServingRow> rows = {
+      timed_row("h100-sxm", 1, 8, 0.010), timed_row("h100-sxm", 1, 16, 0.012),
+      timed_row("b200", 1, 8, 0.030),   // 3x the H100's: slow
+      timed_row("b200", 1, 16, 0.016),  // 1.33x: slow (over 1.25x)
+      timed_row("b200", 1, 32, 0.020),  // nothing to compare with, marked with its deployment
+  };
+  flag_host_stalls(rows, catalog);
+  CHECK(rows[0].stall.empty());
+  CHECK(rows[1].stall.empty());
+  CHECK_FALSE(rows[2].stall.empty());
+  CHECK_FALSE(rows[3].stall.empty());
+  CHECK_FALSE(rows[4].stall.empty());
+
+  SECTION("one slow batch alone is a bad row, not a stalled deployment") {
+    rows[3].measured.median_itl_s = 0.014;  // 1.17x: within the 25% band
+    for (ServingRow& r : rows) r.stall.clear();
+    flag_host_stalls(rows, catalog);
+    for (const ServingRow& r : rows) CHECK(r.stall.empty());
+  }
+  SECTION("two B200s slower than one B200 are marked; the one GPU, having no weaker deployment, is not") {
+    std::vector<ServingRow> pair = {timed_row("b200", 2, 8, 0.030), timed_row("b200", 2, 16, 0.030),
+                                    timed_row("b200", 1, 8, 0.010), timed_row("b200", 1, 16, 0.010)};
+    flag_host_stalls(pair, catalog);
+    CHECK_FALSE(pair[0].stall.empty());  // 3x slower than half its GPUs
+    CHECK(pair[2].stall.empty());        // the single GPU has no weaker deployment
+  }
+}
+
+TEST_CASE("in mlenergy_v3.csv the host-stalled rows are the single-GPU B200 GPQA deployments") {
+  const Catalog catalog = load_catalog(default_catalog_dir());
+  std::vector<ServingRow> rows = mlenergy_rows(default_calibration_dir());
+  flag_host_stalls(rows, catalog);
+  int stalled = 0;
+  for (const ServingRow& r : rows) {
+    if (r.stall.empty()) continue;
+    ++stalled;
+    CHECK(r.gpu == "b200");
+    CHECK(r.task == "gpqa");
+    CHECK(r.num_gpus == 1);
+  }
+  // Qwen3-8B, 14B and 32B at batches 8..128 (5 each), Nemotron-Nano-12B-v2 at 8..256 (6).
+  CHECK(stalled == 3 * 5 + 6);
+}
+
+TEST_CASE("expert-parallel rows run as one tensor-parallel group of every GPU, as the benchmark launched them") {
+  for (const ServingRow& r : mlenergy_rows(default_calibration_dir())) {
+    if (r.ep > 1) CHECK(r.tp == r.num_gpus);
+  }
 }
