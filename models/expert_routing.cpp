@@ -35,8 +35,8 @@ BusiestExpertRank busiest_expert_rank(const MoeSpec& e, int ep, double tokens) {
   const double experts = e.experts, k = e.top_k, all = tokens * k;
   const double q = 1.0 - std::pow(1.0 - k / experts, tokens);  // one expert is touched
   if (ep <= 1) {  // every GPU holds a slice of every expert
-    busiest.distinct_experts = experts * q;
-    busiest.assignments = all;
+    busiest.distinct_experts = busiest.mean_distinct_experts = experts * q;
+    busiest.assignments = busiest.mean_assignments = all;
     return busiest;
   }
   const double z = expected_max_standard_normal(ep);
@@ -46,6 +46,8 @@ BusiestExpertRank busiest_expert_rank(const MoeSpec& e, int ep, double tokens) {
   const double assignments = all * share + z * std::sqrt(all * share * (1.0 - share));
   busiest.distinct_experts = std::min(per_rank, e.imbalance * distinct);
   busiest.assignments = std::min(all, e.imbalance * assignments);
+  busiest.mean_distinct_experts = per_rank * q;
+  busiest.mean_assignments = all * share;
   return busiest;
 }
 

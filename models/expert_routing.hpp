@@ -21,6 +21,10 @@ double expected_max_standard_normal(int count);
 struct BusiestExpertRank {
   double distinct_experts = 0;
   double assignments = 0;
+  // The mean rank's (n q distinct experts, T top_k / ep assignments): what the
+  // group's energy follows, while its time waits for the busiest.
+  double mean_distinct_experts = 0;
+  double mean_assignments = 0;
 };
 BusiestExpertRank busiest_expert_rank(const MoeSpec& moe, int ep, double tokens);
 

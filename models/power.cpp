@@ -24,7 +24,7 @@ WorkRates work_rates(const GpuSpec& gpu, Precision weights, const StageWork& wor
   const double matmul_flops = work[KernelClass::projections].flops + work[KernelClass::mlp].flops +
                               work[KernelClass::lm_head].flops;
   WorkRates rates;
-  rates.hbm_bytes_per_s = work.hbm_bytes() / time_s;
+  rates.hbm_bytes_per_s = work.mean_gpu_hbm_bytes() / time_s;  // the group's mean GPU, not its busiest
   rates.fp8_flops_per_s = fp8_matmuls ? matmul_flops / time_s : 0.0;
   rates.bf16_flops_per_s = (work.flops() - (fp8_matmuls ? matmul_flops : 0.0)) / time_s;
   return rates;

@@ -234,6 +234,8 @@ void add_experts(StageWork& work, const ModelSpec& m, Precisions p, Sharding s, 
   mlp.hbm_bytes += busiest.distinct_experts * 3.0 * d * cols * w + busiest.assignments * (2.0 * d + 3.0 * cols) * kActivationBytes;
   mlp.kernels += 2;
   work.weight_bytes_read += busiest.distinct_experts * 3.0 * d * cols * w;
+  work.busiest_excess_bytes += (busiest.distinct_experts - busiest.mean_distinct_experts) * 3.0 * d * cols * w +
+                               (busiest.assignments - busiest.mean_assignments) * (2.0 * d + 3.0 * cols) * kActivationBytes;
   if (e.shared_experts > 0) {
     const double shared_cols = static_cast<double>(e.shared_experts) * e.shared_expert_ffn_dim / tp;
     add_matmul(mlp, d, 2.0 * shared_cols, b.tokens, w);
@@ -421,6 +423,7 @@ void add_scaled(StageWork& work, const StageWork& layer, int count) {
   work.kv_bytes_written += count * layer.kv_bytes_written;
   work.state_bytes += count * layer.state_bytes;
   work.weight_bytes_read += count * layer.weight_bytes_read;
+  work.busiest_excess_bytes += count * layer.busiest_excess_bytes;
   work.ring_bytes += count * layer.ring_bytes;
   work.ring_steps += count * layer.ring_steps;
   work.all_to_all_bytes += count * layer.all_to_all_bytes;

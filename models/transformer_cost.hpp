@@ -88,6 +88,9 @@ struct StageWork {
   double kv_bytes_written = 0;  // included in attention hbm_bytes
   double state_bytes = 0;       // state-space states read and written, in attention hbm_bytes
   double weight_bytes_read = 0; // weights read this iteration (MoE: touched experts only)
+  // Expert-parallel MoE: HBM bytes the busiest GPU reads beyond the group's mean GPU
+  // (in hbm_bytes: the step waits for the busiest; each GPU's energy is its own work).
+  double busiest_excess_bytes = 0;
   int allreduces = 0;               // tensor-parallel all-reduces (2 per layer when tp > 1)
   double allreduce_buffer_bytes = 0;  // size of each all-reduce's buffer
   double send_bytes = 0;        // activations to the next stage (0 on the last)
@@ -106,6 +109,7 @@ struct StageWork {
   const KernelWork& operator[](KernelClass c) const { return by_class[static_cast<int>(c)]; }
   double flops() const;
   double hbm_bytes() const;
+  double mean_gpu_hbm_bytes() const { return hbm_bytes() - busiest_excess_bytes; }
 };
 
 // Layers held by `stage` when `layers` are split over pp stages (the first

@@ -131,8 +131,8 @@ IterationCost CostModel::iteration_of(const std::vector<SequenceWork>& batch, bo
     }
     cost.uncontended_s += t + stage.communication_s();
     cost.floor_s += stage.timing.floor_s;
-    cost.flops += stage.work.flops() * width;  // the busiest GPU's work on every GPU of the stage
-    cost.hbm_bytes += stage.work.hbm_bytes() * width;
+    cost.flops += stage.work.flops() * width;  // the busiest GPU's FLOPs on every GPU of the stage
+    cost.hbm_bytes += stage.work.mean_gpu_hbm_bytes() * width;  // bytes: the group's mean GPU
     cost.stages.push_back(stage);
   }
   return cost;

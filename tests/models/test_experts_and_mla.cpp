@@ -30,6 +30,9 @@ TEST_CASE("the busiest of 2 expert-parallel ranks: 8 experts, top 2, one token, 
   const BusiestExpertRank r = busiest_expert_rank(moe, 2, 1.0);
   CHECK(r.distinct_experts == Approx(1.5105).margin(3e-4));
   CHECK(r.assignments == Approx(1.4168).margin(3e-4));
+  // The mean rank: 4 x 0.25 = 1 distinct expert, 2 / 2 = 1 assignment.
+  CHECK(r.mean_distinct_experts == Approx(1.0));
+  CHECK(r.mean_assignments == Approx(1.0));
   // Without expert parallelism every GPU reads E q = 2 experts' slices, all 2 assignments.
   const BusiestExpertRank all = busiest_expert_rank(moe, 1, 1.0);
   CHECK(all.distinct_experts == Approx(2.0));
@@ -51,4 +54,29 @@ TEST_CASE("MLA prefill FLOPs follow the un-absorbed form, decode the absorbed on
   // One decode token over 999 cached: 1 x (999 + 1/2) pairs, absorbed 2 h (2 L + r) each.
   const StageWork decode = stage_work(m, Precisions{}, Sharding{}, {SequenceWork{1, 999, true}});
   CHECK(decode[KernelClass::attention].flops == Approx(layers * 2 * h * (2 * latent_rank + rope) * 999.5));
+}
+
+TEST_CASE("an expert-parallel step waits for the busiest GPU's bytes, while energy follows the mean GPU's") {
+  MoeSpec moe;
+  moe.experts = 8;
+  moe.top_k = 2;
+  moe.expert_ffn_dim = 16;
+  ModelSpec m;
+  m.name = "tiny-moe";
+  m.layers = 1;
+  m.d_model = 32;
+  m.heads = 2;
+  m.kv_heads = 2;
+  m.head_dim = 16;
+  m.vocab_tokens = 64;
+  m.ffn_pattern = "E";
+  m.moe = moe;
+  const StageWork w = stage_work(m, Precisions{}, Sharding{2, 1, 0, 2, 1}, {SequenceWork{1, 0, true}});
+  // One token on EP2 (the case above): the busiest rank reads 1.5105 experts, the mean
+  // rank 1, each 3 d cols BF16 weights; assignments 1.4168 against 1, each moving
+  // (2 d + 3 cols) BF16 activations.
+  const double expert_bytes = 3.0 * 32 * 16 * 2.0, assignment_bytes = (2.0 * 32 + 3.0 * 16) * 2.0;
+  CHECK(w.busiest_excess_bytes ==
+        Approx((1.5105 - 1.0) * expert_bytes + (1.4168 - 1.0) * assignment_bytes).margin(0.5));
+  CHECK(w.mean_gpu_hbm_bytes() == Approx(w.hbm_bytes() - w.busiest_excess_bytes));
 }
