@@ -8,15 +8,16 @@ What is fitted, and why it is a physical quantity:
   (scheduling, input preparation, sampling, detokenisation of n sequences): it runs
   on the host, so one pair serves H100 and B200 alike. Fitted on the median ITL: a
   first pass simulates every row with no host time; the residual measured - simulated
-  ITL is regressed on the simulated decode batch (least squares on relative errors,
+  ITL is regressed on the measured mean batch (least squares on relative errors,
   coefficients >= 0).
 - Per GPU model, the power coefficients of models/power.hpp: static_w (W while
   running kernels), j_per_hbm_byte, j_per_flop_bf16 (FP8 half of it) and
   collective_w. A second pass, with the fitted host time, gives each row's GPU
   seconds computing, communicating, waiting on the host and idle, its HBM bytes and
   FLOPs; mean power is linear in the coefficients, so they are fitted by
-  non-negative least squares on relative power errors, leaving out rows measured at
-  the board limit (there the cap, not the coefficients, sets the power).
+  bounded least squares on relative power errors. Rows measured at the board limit
+  are kept: leaving them out would fit the lighter loads only and put every heavy
+  load below its measured power.
   Rows at batch < 8 are absent from the data; every other batch is used.
 
 Writes models/catalog/fits/serving.yaml (all rows and one fold per model) and puts
@@ -42,11 +43,10 @@ FITTED_GPUS = ["h100-sxm", "b200"]
 # HBM3's); GB200, B300 and GB300 are Blackwell GPUs like the B200.
 SAME_DIE = {"h200": "h100-sxm", "h20": "h100-sxm", "gb200": "b200", "b300": "b200", "gb300": "b200"}
 POWER_KEYS = ["static_w", "j_per_hbm_byte", "j_per_flop_bf16", "collective_w"]
-CAP_MARGIN = 0.97
 # The floor of the energy per HBM byte: the DRAM device access alone, about 3.9 pJ/bit
 # for HBM2 (O'Connor et al., Fine-Grained DRAM, MICRO 2017); moving the byte across
 # the chip comes on top, so no fit may go below it.
-HBM_DEVICE_J_PER_BYTE = 3.9e-12 * 8  # rows whose measured per-GPU power is within 3% of the board limit
+HBM_DEVICE_J_PER_BYTE = 3.9e-12 * 8
 
 
 def read_yaml_number(text, key):
@@ -70,7 +70,11 @@ def run_validate(binary, catalog, out, jobs):
     subprocess.run([binary, "validate", "--only", "serving", "--in-sample", "-j", str(jobs), "-o", out], env=env,
                    check=True, stdout=subprocess.DEVNULL)
     with open(os.path.join(out, "serving.csv")) as f:
-        return [r for r in csv.DictReader(f) if r["source"] == "mlenergy" and r["mode"] == "in_sample"]
+        # Rows whose deployment stalls outside the GPUs (see flag_host_stalls in
+        # sim/validation/serving_rows.hpp) say nothing about the GPUs or vLLM's host
+        # time: they are reported apart and not fitted.
+        return [r for r in csv.DictReader(f)
+                if r["source"] == "mlenergy" and r["mode"] == "in_sample" and r["stalled"] == "0"]
 
 
 def solve(a, b):
@@ -123,11 +127,13 @@ def nnls(a, b):
 
 
 def fit_host(rows):
-    """measured ITL - simulated GPU-only ITL = host_fixed + host_per_seq * decode batch, relative errors."""
+    """measured ITL - simulated GPU-only ITL = host_fixed + host_per_seq * batch, relative errors. The
+    batch is the measured mean batch (the file's avg_batch_size): the median ITL is that of the
+    steady batch, while the simulated mean over the whole run counts the ramp and the drain too."""
     a, b = [], []
     for r in rows:
         measured = float(r["measured_itl_s"])
-        a.append([1 / measured, float(r["decode_sequences_mean"]) / measured])
+        a.append([1 / measured, float(r["measured_batch"]) / measured])
         b.append((measured - float(r["predicted_itl_s"])) / measured)
     fixed, per_seq = nnls(a, b)
     return fixed, per_seq
@@ -135,26 +141,30 @@ def fit_host(rows):
 
 def fit_power(rows, spec):
     """Measured mean power (all GPUs, steady state) against the power model's terms.
-    The features are totals over the whole simulated run; the simulated ratio of
-    steady to whole-run power (at the pass's coefficients) carries them to the
-    steady window. Bounds keep every coefficient physical: a GPU running kernels
-    draws at least its idle power; the tensor cores at their roof and a collective's
-    spinning kernels cannot draw more than the board's dynamic range; a byte costs at
-    least its DRAM access."""
+    The work terms are the simulated HBM bytes and FLOPs per output token (what the
+    model's shapes say, whatever the predicted time) at the measured token rate: a
+    row whose time is mispredicted does not pull the per-byte and per-FLOP energies
+    to make up for it. The time terms (GPU-seconds computing or waiting on the host,
+    in collectives, idle) are the simulated shares of the run, carried to the steady
+    window by the simulated ratio of steady to whole-run power. Bounds keep every
+    coefficient physical: a GPU running kernels draws at least its idle power; the
+    tensor cores at their roof and a collective's spinning kernels cannot draw more
+    than the board's dynamic range; a byte costs at least its DRAM access."""
     a, b = [], []
     for r in rows:
         span = float(r["span_s"])
         measured = float(r["measured_power_w"])  # all GPUs, as the features are totals over them
-        per_gpu = measured / max(float(r["tp"]), float(r["ep"]))
-        if per_gpu >= CAP_MARGIN * spec["power_max_w"]:
-            continue
         steady = float(r["predicted_power_w"]) / float(r["run_power_w"])
         active = float(r["gpu_compute_s"]) + float(r["gpu_host_s"]) + float(r["gpu_comm_s"])
         idle_j = spec["power_idle_w"] * float(r["gpu_idle_s"])
         flops = float(r["bf16_flops"]) + 0.5 * float(r["fp8_flops"])
-        scale = steady / span / measured
-        a.append([active * scale, float(r["gpu_comm_s"]) * scale, float(r["hbm_bytes"]) * scale, flops * scale])
-        b.append(1.0 - idle_j * scale)
+        # the run's work per output token times the measured output tokens per second
+        runs_per_s = float(r["measured_output_tokens_per_s"]) / float(r["output_tokens"])
+        time_scale = steady / span / measured
+        work_scale = runs_per_s / measured
+        a.append([active * time_scale, float(r["gpu_comm_s"]) * time_scale, float(r["hbm_bytes"]) * work_scale,
+                  flops * work_scale])
+        b.append(1.0 - idle_j * time_scale)
     dynamic = spec["power_max_w"] - spec["power_idle_w"]
     bounds = [(spec["power_idle_w"], spec["power_max_w"] * 0.99), (0.0, dynamic), (HBM_DEVICE_J_PER_BYTE, None),
               (0.0, dynamic / (spec["peak_bf16"] * spec["compute_efficiency"]))]
