@@ -412,7 +412,8 @@ struct Scenario {
   std::vector<std::string> overrides;
   // The scenario after every override, as YAML (written to scenario.resolved.yaml;
   // running it gives the same outputs); the hash of its scenario keys (without the
-  // provenance it carries), so different overrides give different hashes.
+  // provenance it carries) and of the contents of the trace or transcript it
+  // replays, so different overrides or different data give different hashes.
   std::string resolved_yaml;
   std::string resolved_hash;
   // The catalog presets used, relative to the catalog folder, with the FNV-1a hash
