@@ -244,7 +244,8 @@ const EngineProfile& engine_profile(const MapReader& m, const Catalog& catalog) 
 // leaves out.
 ServingSpec read_serving(const MapReader& s, const Catalog& catalog) {
   s.allow_only({"engine", "max_batch_seqs", "prefill_chunk_tokens", "kv_block_tokens", "workspace_bytes_per_gpu",
-                "routing", "speculative", "prefix_caching", "prefix_cache_tokens"});
+                "routing", "speculative", "prefix_caching", "prefix_cache_tokens",
+                "prefix_cache_offload"});
   ServingSpec spec;
   spec.engine = engine_profile(s, catalog);
   spec.max_batch_seqs = spec.engine.default_max_batch_seqs;
@@ -257,6 +258,7 @@ ServingSpec read_serving(const MapReader& s, const Catalog& catalog) {
                                                 : ServingSpec::Routing::affinity;
   spec.prefix_caching = s.boolean_or("prefix_caching", spec.prefix_caching);
   spec.prefix_cache_tokens = s.integer_or("prefix_cache_tokens", spec.prefix_cache_tokens, Limits::at_least(0));
+  spec.prefix_cache_offload = s.boolean_or("prefix_cache_offload", spec.prefix_cache_offload);
   if (spec.routing == ServingSpec::Routing::prefix_affinity && !spec.prefix_caching) {
     s.locator().fail(s.spot("routing"),
                      "serving.routing: prefix_affinity needs serving.prefix_caching: true (it routes by the prefix "
