@@ -362,12 +362,12 @@ Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Cat
   s.model = read_model(root.child("model"), catalog);
   if (root.has("context")) {
     s.context = read_context(root.child("context"));
-    if (s.conversation && s.conversation->transcript &&
-        (s.context.policy != ContextSpec::Policy::full || s.context.ingestion != ContextSpec::Ingestion::at_turn_end)) {
+    if (s.conversation && s.conversation->transcript && s.context.ingestion != ContextSpec::Ingestion::at_turn_end) {
       const MapReader context = root.child("context");
-      context.locator().fail(context.node(),
-                             "conversation.transcript replays the whole history at the end of each turn: "
-                             "context.policy must be full and context.ingestion at_turn_end");
+      context.locator().fail(context.spot("ingestion"),
+                             "context.ingestion: streaming is not available with conversation.transcript (a "
+                             "transcript is read in order of end_s, and a turn's streamed words would arrive "
+                             "before turns that end earlier); allowed: at_turn_end");
     }
   }
   s.cluster = read_cluster(root.child("cluster"), catalog, s.warnings);
