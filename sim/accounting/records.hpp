@@ -135,12 +135,16 @@ struct RunResult {
   double kv_transfer_bytes = 0;      // moved between HBM and host memory or NVMe
   double kv_handoff_bytes = 0;       // disaggregated prefill: KV caches sent to decode replicas
   // Prefix caches (serving.prefix_caching), all replicas: the blocks and tokens of
-  // the contexts looked up, those found, and the blocks evicted.
+  // the contexts looked up, those found (in HBM, restored ones included), the
+  // blocks evicted from HBM, those of them moved to host memory or NVMe, and those
+  // read back from there.
   long prefix_lookup_blocks = 0;
   long prefix_hit_blocks = 0;
   long prefix_lookup_tokens = 0;
   long prefix_hit_tokens = 0;
   long prefix_evicted_blocks = 0;
+  long prefix_demoted_blocks = 0;
+  long prefix_restored_blocks = 0;
   double wall_s = 0;
 };
 

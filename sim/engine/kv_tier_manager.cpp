@@ -1,6 +1,7 @@
 #include "sim/engine/kv_tier_manager.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -45,6 +46,10 @@ KvTierManager::KvTierManager(const Scenario& scenario, const CostModel& cost, co
       pending_[session].network_energy_j += move_out(session, cache.tokens, KvTier::host, cache.last_use_s);
     });
   }
+  if (scenario.serving.prefix_caching && scenario.serving.prefix_cache_offload) {
+    scheduler_.on_prefix_evicted(
+        [this](const Request& cause, const std::vector<std::uint64_t>& ids) { demote_blocks(cause, ids); });
+  }
 }
 
 HostList KvTierManager::tier_hosts(KvTier tier) const {
@@ -73,12 +78,77 @@ double KvTierManager::move_out(int session, long tokens, KvTier tier, double las
   return energy_j;
 }
 
-bool KvTierManager::start_restore(const Request& request, const OffloadedCache& cache) {
-  const long units = scheduler_.footprint_units(cache.tokens);
-  if (!memory_.try_reserve(units)) return false;
+void KvTierManager::demote_blocks(const Request& cause, const std::vector<std::uint64_t>& ids) {
+  const double now = sg4::Engine::get_clock();
+  const double block_bytes = cost_.kv_bytes_for(static_cast<double>(cause.prefix_block_tokens));
+  double bytes[2] = {0, 0};  // landed in host memory, on NVMe
+  for (const std::uint64_t id : ids) {
+    const auto landed = tiers_.store(KvTierKey::of_block(id), cause.prefix_block_tokens, block_bytes, KvTier::host, now);
+    if (!landed) {
+      ++result_.kv_tier_drops;
+      continue;
+    }
+    bytes[*landed == KvTier::host ? 0 : 1] += block_bytes;
+    ++result_.prefix_demoted_blocks;
+  }
+  for (const KvTier tier : {KvTier::host, KvTier::nvme}) {
+    const double moved = bytes[tier == KvTier::host ? 0 : 1];
+    if (moved <= 0) continue;
+    sg4::ExecPtr transfer = start_pairwise_send(gpus_, tier_hosts(tier), moved / static_cast<double>(gpus_.size()));
+    if (transfer) in_flight_.push_back(Transfer{transfer, now, moved, cause.session, tier});
+    result_.kv_transfer_bytes += moved;
+    const double energy_j = transfer_energy_j(moved);
+    result_.network_energy_j += energy_j;
+    pending_[cause.session].network_energy_j += energy_j;
+  }
+}
+
+long KvTierManager::prefix_run_end(const Request& request, long held, long context_blocks, KvTier* tier) const {
+  const std::vector<std::uint64_t>& ids = *request.prefix_blocks;
+  long end = held;
+  for (; end < context_blocks; ++end) {
+    const OffloadedCache* block = tiers_.find(KvTierKey::of_block(ids[static_cast<std::size_t>(end)]));
+    if (!block || (end > held && block->tier != *tier)) break;
+    *tier = block->tier;
+  }
+  return end;
+}
+
+long KvTierManager::restorable_prefix_blocks(const Request& request) const {
+  if (!scenario_.serving.prefix_cache_offload || !scheduler_.has_prefix_cache() || !request.prefix_blocks) return 0;
+  long context_blocks = 0;
+  const long held = scheduler_.prefix_held_blocks(request, &context_blocks);
+  KvTier tier = KvTier::host;
+  return prefix_run_end(request, held, context_blocks, &tier) - held;
+}
+
+bool KvTierManager::restore_prefix(const Request& request) {
+  if (!scenario_.serving.prefix_cache_offload || !scheduler_.has_prefix_cache() || !request.prefix_blocks) return false;
+  long context_blocks = 0;
+  const long held = scheduler_.prefix_held_blocks(request, &context_blocks);
+  const std::vector<std::uint64_t>& ids = *request.prefix_blocks;
+  KvTier tier = KvTier::host;
+  const long end = prefix_run_end(request, held, context_blocks, &tier);
+  if (end == held) return false;
+  OffloadedCache run{0, 0, tier, 0};
+  for (long k = held; k < end; ++k) {
+    const OffloadedCache block = *tiers_.take(KvTierKey::of_block(ids[static_cast<std::size_t>(k)]));
+    run.tokens += block.tokens;
+    run.bytes += block.bytes;
+  }
+  start_restore(request, run, end);
+  result_.prefix_restored_blocks += end - held;
+  return true;
+}
+
+bool KvTierManager::start_restore(const Request& request, const OffloadedCache& cache, long prefix_blocks) {
+  // Prefix blocks come back into the prefix cache, which lives in memory no one
+  // reserves; a conversation's cache comes back reserved as its kept cache.
+  const long units = prefix_blocks > 0 ? 0 : scheduler_.footprint_units(cache.tokens);
+  if (units > 0 && !memory_.try_reserve(units)) return false;
   sg4::ExecPtr transfer =
       start_pairwise_send(tier_hosts(cache.tier), gpus_, cache.bytes / static_cast<double>(gpus_.size()));
-  Restore restore{request, cache, units, transfer, sg4::Engine::get_clock(), nullptr};
+  Restore restore{request, cache, units, transfer, sg4::Engine::get_clock(), nullptr, prefix_blocks};
   if (transfer && restored_) {  // the watcher alone waits on the transfer
     restore.done = std::make_shared<bool>(false);
     sg4::Actor::create("kv-restore", gpus_.front(), [transfer, done = restore.done, notify = restored_] {
@@ -99,7 +169,7 @@ bool KvTierManager::start_restore(const Request& request, const OffloadedCache& 
 
 bool KvTierManager::hold_for_restore(const Request& request) {
   auto cache = tiers_.take(request.session);
-  if (!cache) return false;
+  if (!cache) return restore_prefix(request);
   if (cache->tokens != request.history_tokens) return false;  // stale: the session moved on
   if (!start_restore(request, *cache)) blocked_.emplace_back(request, *cache);
   return true;
@@ -115,7 +185,11 @@ void KvTierManager::poll() {
     }
     trace("kv restore", it->transfer, it->cache.bytes);
     charge_tier_time(it->request.session, it->cache.tier, true, it->transfer);
-    memory_.keep(it->request.session, KeptCache{it->cache.tokens, it->units, now});
+    if (it->prefix_blocks > 0) {
+      scheduler_.prefix_restored(it->request, it->prefix_blocks);
+    } else {
+      memory_.keep(it->request.session, KeptCache{it->cache.tokens, it->units, now});
+    }
     scheduler_.add_waiting(it->request);
     it = restoring_.erase(it);
   }

@@ -4,7 +4,12 @@
 // - offload_cpu / offload_nvme: a finished turn's cache leaves HBM at once;
 // - keep: caches evicted from HBM under pressure spill to host memory, then NVMe;
 // - a request whose history waits outside HBM is held while its cache comes back
-//   (asynchronously: other sequences keep running), then admitted with a cache hit.
+//   (asynchronously: other sequences keep running), then admitted with a cache hit;
+// - with serving.prefix_cache_offload, prefix-cache blocks evicted from HBM go to
+//   host memory (then NVMe) in one transfer per eviction, and a request whose
+//   leading blocks past those in HBM wait in one tier is held while that run of
+//   blocks comes back, then admitted with them in its prefix cache. A run stops at
+//   the first block missing or in the other tier; the rest is prefilled.
 // Transfer energy (bytes times the link's energy per byte) and the extra power of
 // host memory or NVMe over each transfer's duration (models/system_power.hpp) are
 // attributed to the session's replies.
@@ -31,8 +36,9 @@ class KvTierManager {
   KvTierManager(const Scenario& scenario, const CostModel& cost, const Platform& platform, std::vector<int> gpu_ids,
                 KvMemory& memory, BatchScheduler& scheduler, RunResult& result);
 
-  // A request arrives. If its history waits outside HBM, starts bringing it back and
-  // holds the request (true); otherwise the caller queues it (false).
+  // A request arrives. If its history (or the next of its prefix blocks) waits
+  // outside HBM, starts bringing it back and holds the request (true); otherwise the
+  // caller queues it (false).
   bool hold_for_restore(const Request& request);
 
   // Hands restored requests to the scheduler and retries restores that waited for
@@ -52,6 +58,10 @@ class KvTierManager {
   std::vector<int> restoring_sessions() const;
 
   bool restoring() const { return !restoring_.empty() || !blocked_.empty(); }
+
+  // How many of r's leading prefix blocks past those HBM holds a restore would
+  // bring back now (the run waiting in one tier).
+  long restorable_prefix_blocks(const Request& request) const;
 
   // Waits for a restore to finish, or until `until_s` (< 0: no limit).
   void wait(double until_s);
@@ -77,6 +87,7 @@ class KvTierManager {
     simgrid::s4u::ExecPtr transfer;
     double start_s = 0;
     std::shared_ptr<bool> done;  // set by its watcher, when there is one
+    long prefix_blocks = 0;      // > 0: prefix blocks, the request's first this many held once back
   };
   struct Transfer {
     simgrid::s4u::ExecPtr activity;
@@ -88,7 +99,16 @@ class KvTierManager {
   // Charges the memory or drives' extra power over a finished transfer.
   void charge_tier_time(int session, KvTier tier, bool restore, const simgrid::s4u::ExecPtr& transfer);
   void trace(const char* name, const simgrid::s4u::ExecPtr& transfer, double bytes);
-  bool start_restore(const Request& request, const OffloadedCache& cache);
+  bool start_restore(const Request& request, const OffloadedCache& cache, long prefix_blocks = 0);
+  // The run of r's prefix blocks waiting in one tier just past the `held` blocks
+  // HBM holds, up to its context's blocks: where it ends, and its tier.
+  long prefix_run_end(const Request& request, long held, long context_blocks, KvTier* tier) const;
+  // Starts reading back the run of r's prefix blocks that waits in one tier just
+  // past those HBM holds; false if there is none.
+  bool restore_prefix(const Request& request);
+  // Moves blocks the prefix cache evicted to host memory (or NVMe), charged to
+  // the session whose request evicted them.
+  void demote_blocks(const Request& cause, const std::vector<std::uint64_t>& ids);
   double move_out(int session, long tokens, KvTier tier, double last_use_s);
   HostList tier_hosts(KvTier tier) const;
   double transfer_energy_j(double bytes) const;

@@ -83,7 +83,16 @@ class ReplicaActor : public RoutedReplica {
   }
   int load() const override { return static_cast<int>(pending_.size()) + scheduler_.queued(); }
   long load_tokens() const override;
-  long cached_prefix_tokens(const Request& request) const override { return scheduler_.prefix_hit_tokens(request); }
+  // Held in HBM or waiting in host memory or NVMe to be read back (far cheaper than
+  // a prefill): what this replica would not prefill.
+  long cached_prefix_tokens(const Request& request) const override {
+    const long held = scheduler_.prefix_hit_tokens(request);
+    const long restorable = tiers_.restorable_prefix_blocks(request);
+    if (restorable == 0) return held;
+    long context_blocks = 0;
+    const long blocks = scheduler_.prefix_held_blocks(request, &context_blocks) + restorable;
+    return std::min(blocks * request.prefix_block_tokens, request.history_tokens + request.prompt_tokens - 1);
+  }
   void deliver(const Request& request) override;
   // Remembered until the replica next waits, so that a wake-up sent while it is on
   // its way to the condition variable (taking the mutex is a simcall: other actors

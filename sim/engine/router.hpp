@@ -32,7 +32,8 @@ class RoutedReplica {
   virtual int load() const = 0;
   // Tokens queued, being prefilled and still to decode: prefix_affinity's load.
   virtual long load_tokens() const = 0;
-  // Tokens of the request's context the replica's prefix cache holds now.
+  // Tokens of the request's context the replica would not prefill now: held by its
+  // prefix cache in HBM, or waiting in its host memory or NVMe to be read back.
   virtual long cached_prefix_tokens(const Request& request) const = 0;
   // Hands a due request to the replica and wakes it.
   virtual void deliver(const Request& request) = 0;

@@ -210,7 +210,9 @@ nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted
         {"hit_tokens", result.prefix_hit_tokens},
         {"lookup_blocks", result.prefix_lookup_blocks},
         {"hit_blocks", result.prefix_hit_blocks},
-        {"evicted_blocks", result.prefix_evicted_blocks}};
+        {"evicted_blocks", result.prefix_evicted_blocks},
+        {"demoted_blocks", result.prefix_demoted_blocks},
+        {"restored_blocks", result.prefix_restored_blocks}};
   }
   j["probes"] = nlohmann::ordered_json::array();
   for (const ProbeRow& row : probe_rows(sorted, scenario)) {

@@ -248,7 +248,8 @@ const EngineProfile& engine_profile(const MapReader& m, const Catalog& catalog) 
 // leaves out.
 ServingSpec read_serving(const MapReader& s, const Catalog& catalog) {
   s.allow_only({"engine", "max_batch_seqs", "prefill_chunk_tokens", "kv_block_tokens", "workspace_bytes_per_gpu",
-                "routing", "speculative", "prefix_caching", "prefix_cache_tokens"});
+                "routing", "speculative", "prefix_caching", "prefix_cache_tokens",
+                "prefix_cache_offload"});
   ServingSpec spec;
   spec.engine = engine_profile(s, catalog);
   spec.max_batch_seqs = spec.engine.default_max_batch_seqs;
@@ -261,6 +262,7 @@ ServingSpec read_serving(const MapReader& s, const Catalog& catalog) {
                                                 : ServingSpec::Routing::affinity;
   spec.prefix_caching = s.boolean_or("prefix_caching", spec.prefix_caching);
   spec.prefix_cache_tokens = s.integer_or("prefix_cache_tokens", spec.prefix_cache_tokens, Limits::at_least(0));
+  spec.prefix_cache_offload = s.boolean_or("prefix_cache_offload", spec.prefix_cache_offload);
   if (spec.routing == ServingSpec::Routing::prefix_affinity && !spec.prefix_caching) {
     s.locator().fail(s.spot("routing"),
                      "serving.routing: prefix_affinity needs serving.prefix_caching: true (it routes by the prefix "
@@ -364,12 +366,12 @@ Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Cat
   s.model = read_model(root.child("model"), catalog);
   if (root.has("context")) {
     s.context = read_context(root.child("context"));
-    if (s.conversation && s.conversation->transcript &&
-        (s.context.policy != ContextSpec::Policy::full || s.context.ingestion != ContextSpec::Ingestion::at_turn_end)) {
+    if (s.conversation && s.conversation->transcript && s.context.ingestion != ContextSpec::Ingestion::at_turn_end) {
       const MapReader context = root.child("context");
-      context.locator().fail(context.node(),
-                             "conversation.transcript replays the whole history at the end of each turn: "
-                             "context.policy must be full and context.ingestion at_turn_end");
+      context.locator().fail(context.spot("ingestion"),
+                             "context.ingestion: streaming is not available with conversation.transcript (a "
+                             "transcript is read in order of end_s, and a turn's streamed words would arrive "
+                             "before turns that end earlier); allowed: at_turn_end");
     }
   }
   s.cluster = read_cluster(root.child("cluster"), catalog, s.warnings);

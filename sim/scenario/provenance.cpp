@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 
 #include <fmt/core.h>
 
+#include "sim/scenario/config_error.hpp"
 #include "sim/scenario/text_util.hpp"
 
 namespace convsim {
@@ -21,13 +23,37 @@ std::string emit_block(const YAML::Node& node) {
   return std::string(out.c_str()) + "\n";
 }
 
+constexpr std::uint64_t kFnvOffset = 14695981039346656037ULL;
+
+std::uint64_t fnv1a_update(std::uint64_t hash, const char* data, std::size_t size) {
+  for (std::size_t k = 0; k < size; ++k) {
+    hash ^= static_cast<unsigned char>(data[k]);
+    hash *= 1099511628211ULL;
+  }
+  return hash;
+}
+
+// The data files a scenario replays: their contents are part of what it asks.
+std::vector<std::string> data_files(const Scenario& scenario) {
+  std::vector<std::string> files;
+  if (scenario.conversation && scenario.conversation->transcript) files.push_back(scenario.conversation->transcript->path);
+  if (scenario.requests && scenario.requests->trace) files.push_back(scenario.requests->trace->path);
+  return files;
+}
+
 }  // namespace
 
 std::string fnv1a_hex(const std::string& text) {
-  std::uint64_t hash = 14695981039346656037ULL;
-  for (const char c : text) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 1099511628211ULL;
+  return fmt::format("{:016x}", fnv1a_update(kFnvOffset, text.data(), text.size()));
+}
+
+std::string fnv1a_file_hex(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(fmt::format("{}: cannot open the file to hash it", path));
+  std::uint64_t hash = kFnvOffset;
+  char buffer[1 << 16];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    hash = fnv1a_update(hash, buffer, static_cast<std::size_t>(in.gcount()));
   }
   return fmt::format("{:016x}", hash);
 }
@@ -59,7 +85,12 @@ void record_provenance(Scenario& scenario, const YAML::Node& root, const Origin&
   scenario.origin_text_hash = origin.text_hash;
   scenario.overrides = origin.overrides;
   YAML::Node resolved = YAML::Clone(root);
-  scenario.resolved_hash = fnv1a_hex(emit_block(resolved));
+  // The scenario's keys, then the contents of each trace or transcript it replays
+  // (streamed: a trace may be larger than memory). A scenario without one hashes
+  // as its keys alone.
+  std::string hashed = emit_block(resolved);
+  for (const std::string& file : data_files(scenario)) hashed += "data file " + fnv1a_file_hex(file) + "\n";
+  scenario.resolved_hash = fnv1a_hex(hashed);
   YAML::Node from(YAML::NodeType::Map);
   from["file"] = origin.path;
   from["file_hash"] = origin.text_hash;

@@ -22,6 +22,10 @@ namespace convsim {
 // FNV-1a (64-bit) of `text`, as 16 hex digits.
 std::string fnv1a_hex(const std::string& text);
 
+// FNV-1a (64-bit) of a file's bytes, read in pieces (a trace may be larger than
+// memory). Throws ConfigError "PATH: cannot open the file to hash it".
+std::string fnv1a_file_hex(const std::string& path);
+
 // `text` as a YAML double-quoted scalar (for an override value that must stay a
 // string whatever it holds).
 std::string yaml_quoted(const std::string& text);
@@ -38,7 +42,8 @@ struct Origin {
 Origin take_origin(YAML::Node& root, const Locator& at, const std::string& source_name, const std::string& text,
                    const std::vector<Override>& overrides);
 
-// Fills the scenario's origin, overrides, resolved YAML and hash, and the catalog
+// Fills the scenario's origin, overrides, resolved YAML and hash (of its keys and
+// of the contents of every trace or transcript file it replays), and the catalog
 // files it used (`root`: the tree after overrides, without `resolved_from`).
 void record_provenance(Scenario& scenario, const YAML::Node& root, const Origin& origin, const Catalog& catalog);
 

@@ -297,6 +297,12 @@ struct ServingSpec {
   // further (0: no cap but the memory).
   bool prefix_caching = false;
   long prefix_cache_tokens = 0;
+  // Blocks evicted from HBM move to the replica's host memory, then NVMe (the tiers
+  // of kv_between_turns, shared with conversations' caches), as SGLang's HiCache
+  // and LMCache keep them; a later request whose leading blocks wait there reads
+  // them back over the host link instead of prefilling them. false: evicted
+  // blocks are dropped.
+  bool prefix_cache_offload = true;
   int max_batch_seqs = 256;             // sequences in one iteration
   long prefill_chunk_tokens = 8192;     // token budget of one iteration (prefill + decode)
   long kv_block_tokens = 16;            // KV cache page size (vLLM's default block)
@@ -414,7 +420,8 @@ struct Scenario {
   std::vector<std::string> overrides;
   // The scenario after every override, as YAML (written to scenario.resolved.yaml;
   // running it gives the same outputs); the hash of its scenario keys (without the
-  // provenance it carries), so different overrides give different hashes.
+  // provenance it carries) and of the contents of the trace or transcript it
+  // replays, so different overrides or different data give different hashes.
   std::string resolved_yaml;
   std::string resolved_hash;
   // The catalog presets used, relative to the catalog folder, with the FNV-1a hash

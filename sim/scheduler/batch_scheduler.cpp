@@ -8,10 +8,15 @@ long BatchScheduler::blocks_of(long tokens) const {
   return (tokens + limits_.block_tokens - 1) / limits_.block_tokens * limits_.block_tokens;
 }
 
+long BatchScheduler::own_units(const Sequence& s, long tokens) const {
+  const long shared = s.shared_blocks > 0 ? footprint_(s.shared_blocks * s.request.prefix_block_tokens) : 0;
+  return std::max(0L, footprint_(blocks_of(tokens)) - shared);
+}
+
 bool BatchScheduler::resize(Sequence& s, long tokens) {
   const long blocks = blocks_of(tokens);
-  if (blocks == s.reserved_tokens) return true;
-  const long units = footprint_(blocks);
+  const long units = own_units(s, blocks);
+  if (blocks == s.reserved_tokens && units == s.reserved_units) return true;
   if (units > s.reserved_units) {
     if (!memory_.try_reserve(units - s.reserved_units)) return false;
   } else {
@@ -44,7 +49,43 @@ void BatchScheduler::prefix_use(const Request& r, long blocks) {
   const long per_block = std::max(1L, footprint_(block));
   long capacity = (memory_.capacity_units() - memory_.kept_units()) / per_block;
   if (prefix_cap_tokens_ > 0) capacity = std::min(capacity, prefix_cap_tokens_ / block);
-  prefix_->shrink_to(capacity);
+  const std::vector<std::uint64_t> evicted = prefix_->shrink_to(capacity);
+  if (!evicted.empty() && on_prefix_evicted_) on_prefix_evicted_(r, evicted);
+}
+
+long BatchScheduler::whole_context_blocks(const Request& r) const {
+  if (!prefix_ || !r.prefix_blocks || r.prefix_block_tokens <= 0) return 0;
+  return std::min(static_cast<long>(r.prefix_blocks->size()),
+                  (r.history_tokens + r.prompt_tokens) / r.prefix_block_tokens);
+}
+
+bool BatchScheduler::share_prefix(Sequence& s, long blocks) {
+  if (!prefix_ || !s.request.prefix_blocks || blocks <= s.shared_blocks) return true;
+  const std::vector<std::uint64_t>& ids = *s.request.prefix_blocks;
+  const long before = s.shared_blocks;
+  const long fresh_units = prefix_->pin(ids, before, blocks) * footprint_(s.request.prefix_block_tokens);
+  s.shared_blocks = blocks;
+  const long own = own_units(s, s.reserved_tokens);
+  // What s stops holding itself, less what the blocks it is first to pin cost.
+  const long spare = s.reserved_units - own - fresh_units;
+  if (spare < 0 && !memory_.try_reserve(-spare)) {
+    prefix_->unpin(ids, before, blocks);
+    s.shared_blocks = before;
+    return false;
+  }
+  if (spare > 0) memory_.release(spare);
+  s.reserved_units = own;
+  pinned_units_ += fresh_units;
+  return true;
+}
+
+void BatchScheduler::unshare_prefix(Sequence& s) {
+  if (s.shared_blocks == 0) return;
+  const long freed = prefix_->unpin(*s.request.prefix_blocks, 0, s.shared_blocks);
+  const long freed_units = freed * footprint_(s.request.prefix_block_tokens);
+  memory_.release(freed_units);
+  pinned_units_ -= freed_units;
+  s.shared_blocks = 0;
 }
 
 PrefixCacheStats BatchScheduler::prefix_stats() const {
@@ -103,6 +144,10 @@ std::vector<Request> BatchScheduler::admit() {
       if (kept) memory_.keep(r.session, *kept);  // back where it was, same age
       break;
     }
+    // The whole blocks found are shared with whoever else holds them: counted once,
+    // the rest of its reservation given back (room was asked for all of it, so
+    // sharing needs no more).
+    share_prefix(s, std::min(held_blocks, whole_context_blocks(r)));
     if (context_blocks > 0) {
       prefix_stats_.lookup_blocks += context_blocks;
       prefix_stats_.hit_blocks += held_blocks;
@@ -118,6 +163,7 @@ std::vector<Request> BatchScheduler::admit() {
 
 void BatchScheduler::preempt(std::size_t index) {
   Sequence s = running_[index];
+  unshare_prefix(s);
   memory_.release(s.reserved_units);
   s.reserved_units = 0;
   s.reserved_tokens = 0;
@@ -206,6 +252,7 @@ std::vector<Sequence> BatchScheduler::finish_iteration(const IterationPlan& plan
       if (!s.in_prefill()) {  // the context's blocks are computed: others may reuse them
         long context_blocks = 0;
         prefix_match(s.request, &context_blocks);
+        share_prefix(s, whole_context_blocks(s.request));  // counted once from now on
         prefix_use(s.request, context_blocks);
       }
       if (!s.in_prefill() && s.request.output_tokens > 0) {  // the last chunk yields the next token
@@ -221,10 +268,12 @@ std::vector<Sequence> BatchScheduler::finish_iteration(const IterationPlan& plan
   for (Sequence& s : running_) {
     if (!done(s)) continue;
     s.done_s = end_s;
+    const bool shared = s.shared_blocks > 0;
+    unshare_prefix(s);
     if (s.request.prefix_blocks) prefix_use(s.request, static_cast<long>(s.request.prefix_blocks->size()));
-    if (policy_ == KvPolicy::keep) {
-      // Its cache, holding every token of the turn, stays for the next one.
-      resize(s, s.final_tokens());
+    // With keep, its cache, holding every token of the turn, stays for the next one:
+    // shared blocks become its own copy, unless memory cannot hold that copy.
+    if (policy_ == KvPolicy::keep && (resize(s, s.final_tokens()) || !shared)) {
       memory_.keep(s.request.session, KeptCache{s.final_tokens(), s.reserved_units, end_s});
     } else {
       memory_.release(s.reserved_units);

@@ -14,6 +14,11 @@
 // vLLM recomputes the last token to produce the first output); its blocks join the
 // cache when its prefill ends and, with its reply, when it completes. The cache
 // holds what fits in the KV memory not kept by conversations between turns.
+// Memory of shared blocks is counted once: a running sequence pins the whole
+// blocks of its context it found or computed (PrefixCache::pin), the first to pin
+// a block reserves it, and the sequence's own reservation is the rest of its
+// tokens. It lets go of them when it ends or is preempted. Blocks evicted from
+// the cache are handed to on_prefix_evicted (to move them to a slower tier).
 
 #include <deque>
 #include <functional>
@@ -39,6 +44,7 @@ struct Sequence {
   long generated = 0;       // output tokens produced so far
   long reserved_units = 0;  // what it holds in KvMemory
   long reserved_tokens = 0; // the tokens that reservation holds (whole blocks)
+  long shared_blocks = 0;   // its leading prefix blocks pinned in the prefix cache, counted there
   int preemptions = 0;
   double scheduled_s = -1;  // start of its first iteration
   double first_token_s = -1;
@@ -126,6 +132,18 @@ class BatchScheduler {
     prefix_cap_tokens_ = cap_tokens;
   }
   bool has_prefix_cache() const { return prefix_.has_value(); }
+  // Called with the blocks the prefix cache evicts (oldest first) and the request
+  // whose use of the cache evicted them.
+  using PrefixEvicted = std::function<void(const Request& cause, const std::vector<std::uint64_t>& ids)>;
+  void on_prefix_evicted(PrefixEvicted callback) { on_prefix_evicted_ = std::move(callback); }
+  // How many of r's leading context blocks the cache holds now, and how many
+  // blocks its context has (whole or not).
+  long prefix_held_blocks(const Request& r, long* context_blocks) const { return prefix_match(r, context_blocks); }
+  // Blocks of r read back from a slower tier: its first `blocks` blocks are held
+  // again, most recently used.
+  void prefix_restored(const Request& r, long blocks) { prefix_use(r, blocks); }
+  // Units of KV memory the pinned prefix blocks hold (each counted once).
+  long prefix_pinned_units() const { return pinned_units_; }
   // Tokens of the request's context this replica's prefix cache would serve now.
   long prefix_hit_tokens(const Request& r) const;
   PrefixCacheStats prefix_stats() const;
@@ -138,8 +156,20 @@ class BatchScheduler {
 
  private:
   long blocks_of(long tokens) const;
-  // Grows (or shrinks) a sequence's reservation to hold `tokens`. False if it cannot.
+  // Grows (or shrinks) a sequence's reservation to hold `tokens` (less the blocks
+  // it shares). False if it cannot.
   bool resize(Sequence& s, long tokens);
+  // The units a sequence reserves itself for `tokens` (whole blocks), its shared
+  // blocks excepted.
+  long own_units(const Sequence& s, long tokens) const;
+  // Pins s's leading prefix blocks up to `blocks` (whole blocks of its context),
+  // moving them from its own reservation to the cache's count. False, changing
+  // nothing, if memory cannot hold the blocks it newly counts.
+  bool share_prefix(Sequence& s, long blocks);
+  // Lets go of s's pinned blocks; its reservation keeps only its own units.
+  void unshare_prefix(Sequence& s);
+  // Whole prefix blocks of r's context (those a sequence may pin).
+  long whole_context_blocks(const Request& r) const;
   void preempt(std::size_t index);
   // The leading blocks of r's context held in the prefix cache, and how many it has.
   long prefix_match(const Request& r, long* context_blocks) const;
@@ -157,6 +187,8 @@ class BatchScheduler {
   std::optional<PrefixCache> prefix_;
   long prefix_cap_tokens_ = 0;
   PrefixCacheStats prefix_stats_;
+  long pinned_units_ = 0;
+  PrefixEvicted on_prefix_evicted_;
 };
 
 }  // namespace convsim

@@ -2,24 +2,23 @@
 
 namespace convsim {
 
-bool KvTiers::make_room(KvTier tier, double bytes, int except_session) {
+void KvTiers::insert(KvTierKey key, const OffloadedCache& cache) {
+  const int t = index(cache.tier);
+  used_[t] += cache.bytes;
+  entries_[key] = cache;
+  by_age_[t].insert({cache.last_use_s, key});
+}
+
+bool KvTiers::make_room(KvTier tier, double bytes) {
   const int t = index(tier);
   if (bytes > capacity_[t]) return false;
   while (used_[t] + bytes > capacity_[t]) {
-    auto lru = caches_.end();
-    for (auto it = caches_.begin(); it != caches_.end(); ++it) {
-      if (it->second.tier != tier || it->first == except_session) continue;
-      if (lru == caches_.end() || it->second.last_use_s < lru->second.last_use_s) lru = it;
-    }
-    if (lru == caches_.end()) return false;
-    OffloadedCache victim = lru->second;
-    used_[t] -= victim.bytes;
-    const int session = lru->first;
-    caches_.erase(lru);
-    if (tier == KvTier::host && make_room(KvTier::nvme, victim.bytes, session)) {
+    if (by_age_[t].empty()) return false;
+    const KvTierKey key = by_age_[t].begin()->second;
+    OffloadedCache victim = *take(key);
+    if (tier == KvTier::host && make_room(KvTier::nvme, victim.bytes)) {
       victim.tier = KvTier::nvme;
-      used_[1] += victim.bytes;
-      caches_[session] = victim;
+      insert(key, victim);
       ++demotions_;
     } else {
       ++drops_;
@@ -28,14 +27,13 @@ bool KvTiers::make_room(KvTier tier, double bytes, int except_session) {
   return true;
 }
 
-std::optional<KvTier> KvTiers::store(int session, long tokens, double bytes, KvTier tier, double now_s) {
-  take(session);
+std::optional<KvTier> KvTiers::store(KvTierKey key, long tokens, double bytes, KvTier tier, double now_s) {
+  take(key);
   const KvTier order[] = {tier, KvTier::nvme};
   const int tiers = tier == KvTier::host ? 2 : 1;  // host memory overflows to NVMe
   for (int i = 0; i < tiers; ++i) {
-    if (make_room(order[i], bytes, session)) {
-      used_[index(order[i])] += bytes;
-      caches_[session] = OffloadedCache{tokens, bytes, order[i], now_s};
+    if (make_room(order[i], bytes)) {
+      insert(key, OffloadedCache{tokens, bytes, order[i], now_s});
       return order[i];
     }
   }
@@ -43,13 +41,20 @@ std::optional<KvTier> KvTiers::store(int session, long tokens, double bytes, KvT
   return std::nullopt;
 }
 
-std::optional<OffloadedCache> KvTiers::take(int session) {
-  auto it = caches_.find(session);
-  if (it == caches_.end()) return std::nullopt;
+std::optional<OffloadedCache> KvTiers::take(KvTierKey key) {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return std::nullopt;
   OffloadedCache cache = it->second;
-  used_[index(cache.tier)] -= cache.bytes;
-  caches_.erase(it);
+  const int t = index(cache.tier);
+  used_[t] -= cache.bytes;
+  by_age_[t].erase({cache.last_use_s, key});
+  entries_.erase(it);
   return cache;
+}
+
+const OffloadedCache* KvTiers::find(KvTierKey key) const {
+  auto it = entries_.find(key);
+  return it == entries_.end() ? nullptr : &it->second;
 }
 
 }  // namespace convsim

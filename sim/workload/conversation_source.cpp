@@ -51,7 +51,7 @@ ConversationSource::ConversationSource(const Scenario& scenario) : scenario_(sce
     double end_s = horizon;
     if (c.session_min) end_s = std::min(end_s, starts[s] + std::max(0.0, sample(*c.session_min, arrivals)) * 60.0);
     sessions_.push_back(
-        SessionState{base.fork(1000 + static_cast<std::uint64_t>(s)), 0, 0, 0, 0, std::nullopt, starts[s], end_s});
+        SessionState{base.fork(1000 + static_cast<std::uint64_t>(s)), 0, 0, ContextState{}, std::nullopt, starts[s], end_s});
   }
 }
 
@@ -84,7 +84,6 @@ Request ConversationSource::base_request(int session, RequestKind kind) {
 
 std::vector<Request> ConversationSource::conversation_turn(int session, double start_s) {
   const ConversationSpec& c = *scenario_.conversation;
-  const ContextSpec& ctx = scenario_.context;
   SessionState& state = sessions_[session];
   if (start_s >= state.end_s) return {};
   const Speaker& speaker = c.speakers[state.next_speaker];
@@ -99,76 +98,13 @@ std::vector<Request> ConversationSource::conversation_turn(int session, double s
   r.output_tokens = at_least_one(sample(c.reply_output_tokens, state.rng));
   r.reply_speech_s = static_cast<double>(r.output_tokens) / c.tokens_per_word / c.reply_words_per_min * 60.0;
   state.next_speaker = (state.next_speaker + 1) % static_cast<int>(c.speakers.size());
-  const long spoken = r.prompt_tokens + r.output_tokens;
-
-  std::vector<Request> out;
-  switch (ctx.policy) {
-    case ContextSpec::Policy::full:
-      r.history_tokens = state.context_tokens;
-      if (ctx.ingestion == ContextSpec::Ingestion::streaming) {
-        // Every interval of speech, the words spoken so far are prefilled.
-        const int chunks = static_cast<int>(r.human_speech_s / ctx.streaming_interval_s);
-        long ingested = 0;
-        for (int k = 1; k <= chunks; ++k) {
-          const long upto = std::lround(static_cast<double>(r.prompt_tokens) * k * ctx.streaming_interval_s /
-                                        r.human_speech_s);
-          if (upto <= ingested || upto >= r.prompt_tokens) continue;
-          Request chunk = base_request(session, RequestKind::ingest);
-          chunk.turn = r.turn;
-          chunk.speaker = r.speaker;
-          chunk.arrival_s = start_s + k * ctx.streaming_interval_s;
-          chunk.history_tokens = r.history_tokens + ingested;
-          chunk.prompt_tokens = upto - ingested;
-          chunk.output_tokens = 0;
-          out.push_back(chunk);
-          ingested = upto;
-        }
-        r.history_tokens += ingested;
-        r.prompt_tokens -= ingested;
-      }
-      state.context_tokens += spoken;
-      break;
-    case ContextSpec::Policy::window: {
-      const long total = state.context_tokens + r.prompt_tokens;
-      if (total <= ctx.window_tokens) {
-        r.history_tokens = state.context_tokens;
-      } else {  // the oldest tokens fall out: the shifted context is prefilled again
-        r.prompt_tokens = std::min(r.prompt_tokens, ctx.window_tokens);
-        r.history_tokens = ctx.window_tokens - r.prompt_tokens;
-        r.cache_reusable = false;
-      }
-      state.context_tokens = r.history_tokens + r.prompt_tokens + r.output_tokens;
-      break;
-    }
-    case ContextSpec::Policy::summary:
-      if (state.context_tokens >= ctx.summary_every_tokens) {
-        Request summary = base_request(session, RequestKind::summary);
-        summary.turn = r.turn;
-        summary.arrival_s = r.arrival_s;
-        summary.history_tokens = state.context_tokens;
-        summary.prompt_tokens = ctx.summary_instruction_tokens;
-        summary.output_tokens = ctx.summary_tokens;
-        out.push_back(summary);
-        r.history_tokens = ctx.summary_tokens;  // the context restarts from the summary
-        r.cache_reusable = false;
-        state.after_summary = r;
-        state.context_tokens = ctx.summary_tokens + spoken;
-        return out;  // neither the summary nor the reply after it reuse the history's blocks
-      }
-      r.history_tokens = state.context_tokens;
-      state.context_tokens += spoken;
-      break;
-    case ContextSpec::Policy::retrieval:
-      r.history_tokens = static_cast<long>(ctx.retrieval_chunks) * ctx.retrieval_chunk_tokens +
-                         std::min(state.recent_tokens, ctx.window_tokens);
-      r.cache_reusable = false;
-      r.host_delay_s = ctx.retrieval_latency_s;
-      break;
+  ShapedTurn shaped = shape_turn(scenario_.context, state.context, r, start_s, next_id_);
+  if (shaped.after_summary) {
+    state.after_summary = shaped.after_summary;
+    return shaped.now;  // neither the summary nor the reply after it reuse the history's blocks
   }
-  state.recent_tokens += spoken;
-  out.push_back(r);
-  for (Request& each : out) name_conversation_blocks(each, scenario_);
-  return out;
+  for (Request& each : shaped.now) name_conversation_blocks(each, scenario_);
+  return shaped.now;
 }
 
 std::vector<Request> ConversationSource::initial_requests() {

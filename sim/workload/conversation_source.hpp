@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sim/scenario/scenario.hpp"
+#include "sim/workload/context_policy.hpp"
 #include "sim/workload/distribution.hpp"
 #include "sim/workload/request_source.hpp"
 
@@ -34,8 +35,7 @@ class ConversationSource : public RequestSource {
     Rng rng;
     int next_speaker = 0;
     long turns = 0;
-    long context_tokens = 0;  // the history the model sees next turn (full, window, summary)
-    long recent_tokens = 0;   // the conversation so far (retrieval's recent window)
+    ContextState context;  // what the model sees next turn
     std::optional<Request> after_summary;  // the reply waiting for its summary
     double start_s = 0;  // its first turn
     double end_s = 0;    // no human turn of it starts after this

@@ -3,13 +3,17 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "sim/engine/simulation.hpp"
 #include "tests/support/prefix_hits.hpp"
@@ -71,7 +75,7 @@ TEST_CASE("a system prompt is computed once per replica: sessions on two replica
   CHECK(first.at(1).cached_tokens == 0);
 }
 
-TEST_CASE("a Mooncake replay served one request at a time hits its cache of C blocks as an LRU count over its ids") {
+TEST_CASE("a Mooncake replay served one request at a time, evicted blocks dropped, hits its cache of C blocks as an LRU count over its ids") {
   const std::size_t rows = 300, capacity_blocks = 200;
   const test::Hits expected = test::lru_hits(test::mooncake_ids(rows), capacity_blocks);
   const Scenario s = test::scenario_from(fmt::format(R"(
@@ -80,7 +84,7 @@ requests: {{trace: {}, format: mooncake, max_requests: {}}}
 model: {{preset: llama-3.1-8b}}
 cluster: {{gpu: h100-sxm, nodes: 1, gpus_per_node: 1}}
 parallelism: {{tp: 1}}
-serving: {{prefix_caching: true, prefix_cache_tokens: {}, max_batch_seqs: 1}}
+serving: {{prefix_caching: true, prefix_cache_tokens: {}, prefix_cache_offload: false, max_batch_seqs: 1}}
 )",
                                                      test::kMooncakeConv, rows, capacity_blocks * 512));
   const RunResult r = simulate(s);
@@ -136,4 +140,92 @@ TEST_CASE("round robin sends the same requests in turn, missing the prefix anoth
   // Both replicas were idle at time 0: neither first request waited.
   CHECK(round_robin.at(0).queue_s == Approx(0).margin(1e-9));
   CHECK(round_robin.at(1).queue_s == Approx(0).margin(1e-9));
+}
+
+namespace {
+
+// Three Mooncake rows on one H100, ten seconds apart, each served alone: the second
+// evicts the first's four 512-token blocks from an HBM cache of four blocks; the
+// third starts with those four blocks. Run through the CLI (SimGrid runs once per
+// process): the summary's prefix_cache section, and each row's cached tokens and
+// TTFT from turns.csv.
+const std::vector<std::vector<std::uint64_t>> kDemotionIds = {{1, 2, 3, 4}, {5, 6, 7, 8}, {1, 2, 3, 4, 9}};
+
+struct Replay {
+  nlohmann::json prefix_cache;
+  std::map<int, std::pair<long, double>> rows;  // session (row) -> cached_tokens, ttft_s
+};
+
+Replay replay_demotion(long cache_tokens, bool offload) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    fmt::format("convsim-{}-demotion-{}-{}", ::getpid(), cache_tokens, offload);
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "trace.jsonl")
+      << R"({"timestamp": 0, "input_length": 2048, "output_length": 10, "hash_ids": [1, 2, 3, 4]})" "\n"
+      << R"({"timestamp": 10000, "input_length": 2048, "output_length": 10, "hash_ids": [5, 6, 7, 8]})" "\n"
+      << R"({"timestamp": 20000, "input_length": 2560, "output_length": 10, "hash_ids": [1, 2, 3, 4, 9]})" "\n";
+  std::ofstream(dir / "s.yaml") << fmt::format(R"(
+name: demotion
+requests: {{trace: trace.jsonl, format: mooncake}}
+model: {{preset: llama-3.1-8b}}
+cluster: {{gpu: h100-sxm, nodes: 1, gpus_per_node: 1}}
+parallelism: {{tp: 1}}
+serving: {{prefix_caching: true, prefix_cache_tokens: {}, prefix_cache_offload: {}, max_batch_seqs: 1}}
+)",
+                                               cache_tokens, offload ? "true" : "false");
+  const std::string command =
+      fmt::format("{} run {} -q -o {}", CONVSIM_BINARY, (dir / "s.yaml").string(), (dir / "out").string());
+  REQUIRE(std::system(command.c_str()) == 0);
+  Replay replay;
+  replay.prefix_cache =
+      nlohmann::json::parse(test::read_file(dir / "out" / "summary.json"))["kv_cache"]["prefix_cache"];
+  std::ifstream turns(dir / "out" / "turns.csv");
+  std::string line;
+  std::getline(turns, line);
+  while (std::getline(turns, line)) {  // columns: 0 session, 7 cached_tokens, 10 ttft_s
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+    replay.rows[std::stoi(cells[0])] = {std::stol(cells[7]), std::stod(cells[10])};
+  }
+  std::filesystem::remove_all(dir);
+  return replay;
+}
+
+}  // namespace
+
+TEST_CASE("prefix blocks evicted from HBM wait in host memory: hits are those of an unbounded cache, not of the LRU") {
+  const long capacity_blocks = 4;
+  const test::Hits lru = test::lru_hits(kDemotionIds, capacity_blocks);
+  const test::Hits unbounded = test::unbounded_hits(kDemotionIds);
+  REQUIRE(lru.hit_blocks == 0);  // the LRU of 4 blocks has lost blocks 1-4 by the third row
+  REQUIRE(unbounded.hit_blocks == 4);
+  const Replay dropped = replay_demotion(capacity_blocks * 512, false);
+  const Replay demoted = replay_demotion(capacity_blocks * 512, true);
+  INFO("Expectation: " << lru.hit_blocks << " blocks dropped, " << unbounded.hit_blocks << " demoted. Actual: "
+                       << dropped.prefix_cache["hit_blocks"] << ", " << demoted.prefix_cache["hit_blocks"]);
+  CHECK(dropped.prefix_cache["hit_blocks"] == lru.hit_blocks);
+  CHECK(dropped.prefix_cache["demoted_blocks"] == 0);
+  CHECK(demoted.prefix_cache["lookup_blocks"] == unbounded.lookup_blocks);
+  CHECK(demoted.prefix_cache["hit_blocks"] == unbounded.hit_blocks);
+  CHECK(demoted.prefix_cache["restored_blocks"] == 4);
+  CHECK(demoted.prefix_cache["demoted_blocks"] == demoted.prefix_cache["evicted_blocks"]);  // host memory holds all
+  CHECK(demoted.rows.at(2).first == 4 * 512);
+  CHECK(dropped.rows.at(2).first == 0);
+}
+
+TEST_CASE("a demoted prefix comes back in its bytes over the PCIe bandwidth instead of being prefilled") {
+  // The third row's TTFT with its four blocks read back from host memory, less its
+  // TTFT with them still in HBM (no cap): latency + KV bytes / PCIe bandwidth (one
+  // GPU, one link); the prefill of its last 512 tokens is the same in both.
+  const Replay in_hbm = replay_demotion(0, true);
+  const Replay restored = replay_demotion(4 * 512, true);
+  REQUIRE(in_hbm.rows.at(2).first == 4 * 512);
+  REQUIRE(restored.rows.at(2).first == 4 * 512);
+  const FabricSpec& pcie = test::catalog().fabrics.at("pcie5");
+  const double kv_bytes = 4 * 512 * (32 * 2 * 8 * 128 * 2.0);  // Llama-3.1-8B, BF16
+  const double expected_s = pcie.latency_s + kv_bytes / pcie.bandwidth_bytes_per_s;
+  const double actual_s = restored.rows.at(2).second - in_hbm.rows.at(2).second;
+  INFO("Expectation " << expected_s << " s, actual " << actual_s << " s");
+  CHECK(actual_s == Approx(expected_s).epsilon(1e-6));
 }

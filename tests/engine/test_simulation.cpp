@@ -2,10 +2,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -296,4 +298,29 @@ TEST_CASE("trace.json parses and holds one slice per GPU, all-reduce and send of
   CHECK(slices == 9 * iterations);
   CHECK(trace["otherData"]["truncated"] == false);
   fs::remove_all(dir);
+}
+
+TEST_CASE("a transcript replayed under the summary policy serves each summary before the reply it precedes") {
+  const Scenario s = load_scenario(test::source_path("scenarios/meeting-transcript.yaml"),
+                                   {{"context.policy", "summary"},
+                                    {"context.summary_every_tokens", "3000"},
+                                    {"context.summary_tokens", "200"}},
+                                   test::catalog());
+  const RunResult r = simulate(s);
+  std::vector<ReplyRecord> summaries;
+  for (const ReplyRecord& rec : r.replies) {
+    if (rec.kind == "summary") summaries.push_back(rec);
+  }
+  REQUIRE(!summaries.empty());
+  for (const ReplyRecord& summary : summaries) {
+    const auto reply = std::find_if(r.replies.begin(), r.replies.end(), [&](const ReplyRecord& rec) {
+      return rec.kind == "reply" && rec.session == summary.session && rec.turn == summary.turn;
+    });
+    REQUIRE(reply != r.replies.end());
+    INFO("turn " << summary.turn);
+    CHECK(reply->served);
+    CHECK(reply->start_s == summary.start_s);  // both due when the person stops speaking
+    CHECK(reply->start_s + reply->queue_s >= summary.start_s + summary.e2e_s);  // scheduled after the summary ends
+    CHECK(reply->context_tokens - reply->prompt_tokens == 200);  // its history is the summary
+  }
 }

@@ -310,6 +310,41 @@ TEST_CASE("a scenario file records its path and the FNV-1a hash of its text",
   CHECK(fnv1a_64_hex("a") == "af63dc4c8601ec8c");
 }
 
+TEST_CASE("the scenario hash covers the contents of the trace or transcript it replays", "[scenario][loader]") {
+  // The same scenario text over a data file whose contents change: the hash follows
+  // the contents (not the file's name), and equal contents give equal hashes.
+  struct Case {
+    const char* what;
+    const char* file;
+    const char* section;  // the scenario's workload, {} standing for the file
+    const char* contents_a;
+    const char* contents_b;
+  };
+  const Case cases[] = {
+      {"azure trace", "convsim_test_hash_trace.csv", "requests: {{trace: {}, format: azure}}",
+       "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.0,374,44\n",
+       "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.0,375,44\n"},
+      {"transcript", "convsim_test_hash_transcript.csv", "conversation: {{transcript: {}}}",
+       "session,speaker,start_s,end_s,tokens,reply_tokens\nm,ana,0,10,40,20\n",
+       "session,speaker,start_s,end_s,tokens,reply_tokens\nm,ana,0,10,40,21\n"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.what);
+    const std::filesystem::path path = std::filesystem::temp_directory_path() / c.file;
+    const std::string text = "name: hashed\n" + fmt::format(fmt::runtime(c.section), path.string()) +
+                             "\nmodel: {preset: dense-70b}\ncluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 8}\n"
+                             "parallelism: {tp: 8}\n";
+    auto hash_with = [&](const char* contents) {
+      std::ofstream(path, std::ios::binary) << contents;
+      return load_scenario_text(text, "hashed.yaml", {}, fixture_catalog()).resolved_hash;
+    };
+    const std::string a = hash_with(c.contents_a), b = hash_with(c.contents_b), a_again = hash_with(c.contents_a);
+    std::filesystem::remove(path);
+    CHECK(a != b);
+    CHECK(a == a_again);
+  }
+}
+
 }  // namespace convsim
 
 TEST_CASE("a tensor-parallel group that would cross nodes is allowed, with a located warning") {

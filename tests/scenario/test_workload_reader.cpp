@@ -35,8 +35,9 @@ TEST_CASE("source keys that contradict each other are errors naming both") {
   CHECK_THAT(error_of({{"conversation.session_min", "{median: 0, sigma: 1}"}}),
              Catch::Contains("conversation.session_min.median must be > 0"));
   const std::string transcript = test::source_path("scenarios/meeting-transcript.csv");
-  CHECK_THAT(error_of({{"conversation", "{transcript: " + transcript + "}"}, {"context.policy", "window"}}),
-             Catch::Contains("context.policy must be full and context.ingestion at_turn_end"));
+  CHECK_THAT(error_of({{"conversation", "{transcript: " + transcript + "}"}, {"context.ingestion", "streaming"}}),
+             Catch::Contains("context.ingestion: streaming is not available with conversation.transcript") &&
+                 Catch::EndsWith("allowed: at_turn_end"));
   CHECK_THAT(error_of({{"conversation", "{transcript: " + transcript + ", speakers: []}"}}),
              Catch::Contains("unknown key 'speakers' in conversation"));
 }

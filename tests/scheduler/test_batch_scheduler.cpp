@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <memory>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -216,4 +218,40 @@ TEST_CASE("when blocks run out the newest sequence is preempted, then recomputed
   // Preempted when both held 32 tokens (20 + 12 written): 20 + 12 + 1 known tokens.
   CHECK(recompute_prefill == 33);
   CHECK(memory.used_units() == 0);
+}
+
+TEST_CASE("a prefix block shared by two running sequences is counted once in KV memory") {
+  // Blocks of 16 tokens, one unit per token. A has 64 prompt tokens (blocks 1-4)
+  // and decodes; B arrives with the same 4 blocks and 2 of its own (96 tokens).
+  // Worked by hand, once A's prefill is done and B admitted:
+  //   shared blocks 1-4:                          4 * 16       =  64
+  //   A's own: 65 tokens in blocks of 16 = 80, less the shared =  16
+  //   B's own: 97 tokens in blocks of 16 = 112, less the shared =  48
+  //   in use                                                    = 128
+  // where counting each sequence's whole context would give 80 + 112 = 192.
+  KvMemory memory(1'000'000);
+  BatchScheduler scheduler(BatchLimits{8, 8192, 16}, BatchScheduler::KvPolicy::drop, memory);
+  scheduler.use_prefix_cache(0);
+  auto with_blocks = [](Request r, std::vector<std::uint64_t> ids) {
+    r.prefix_blocks = std::make_shared<const std::vector<std::uint64_t>>(std::move(ids));
+    r.prefix_block_tokens = 16;
+    return r;
+  };
+  scheduler.add_waiting(with_blocks(request(0, 0, 0, 64, 10), {1, 2, 3, 4}));
+  scheduler.admit();
+  CHECK(memory.used_units() == 80);
+  scheduler.finish_iteration(scheduler.plan(), 0, 1);  // A's prefill: its 4 blocks join the cache, pinned
+  CHECK(memory.used_units() == 80);                    // moved from A's reservation to the cache's count
+  CHECK(scheduler.prefix_pinned_units() == 64);
+  scheduler.add_waiting(with_blocks(request(1, 1, 0, 96, 10), {1, 2, 3, 4, 5, 6}));
+  scheduler.admit();
+  REQUIRE(scheduler.running().size() == 2);
+  CHECK(scheduler.running()[1].cached_tokens == 64);
+  const long shared = 4 * 16, a_own = 80 - shared, b_own = 112 - shared;
+  INFO("Expectation: " << shared + a_own + b_own << " units. Actual: " << memory.used_units());
+  CHECK(memory.used_units() == shared + a_own + b_own);
+  CHECK(scheduler.prefix_pinned_units() == shared);
+  drain(scheduler, 8192);
+  CHECK(memory.used_units() == 0);  // nothing pinned once both are done
+  CHECK(scheduler.prefix_pinned_units() == 0);
 }

@@ -80,3 +80,20 @@ TEST_CASE("on the Mooncake trace a 3M-token cache reaches less than half the unb
   CHECK(small / unbounded < 0.5);
   CHECK(large / unbounded > 0.95);
 }
+
+TEST_CASE("a pinned block is never evicted, counts once however many pin it, and is most recent when let go") {
+  PrefixCache cache;
+  const std::vector<std::uint64_t> a = {1, 2}, b = {1, 3};
+  CHECK(cache.pin(a, 0, 2) == 2);  // both new: counted now
+  CHECK(cache.pin(b, 0, 1) == 0);  // block 1 already counted
+  cache.use({7, 8}, 2);            // two unpinned blocks
+  CHECK(cache.pinned() == 2);
+  const std::vector<std::uint64_t> evicted = cache.shrink_to(2);  // only unpinned ones can go: 8, then 7
+  CHECK(evicted == std::vector<std::uint64_t>{8, 7});
+  CHECK(cache.size() == 2);
+  CHECK(cache.unpin(a, 0, 2) == 1);  // block 2 free; block 1 still pinned by b
+  CHECK(cache.shrink_to(1) == std::vector<std::uint64_t>{2});
+  CHECK(cache.unpin(b, 0, 1) == 1);
+  CHECK(cache.pinned() == 0);
+  CHECK(cache.match({1}, 1) == 1);  // still held, evictable again
+}

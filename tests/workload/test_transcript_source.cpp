@@ -71,6 +71,61 @@ TEST_CASE("a transcript's turns become requests at their end times, with the ses
   CHECK(got[2].prompt_tokens == 20);
 }
 
+TEST_CASE("a transcript replays under every context policy, each reply's history as the policy shapes it") {
+  // The rows above (system prompt 100): m1's first reply has 170 prompt tokens and
+  // a 50-token reply, m2's 125 and 60, m1's second 20 and 70. Worked by hand:
+  // - window 200: m1's second turn sees 220 + 20 > 200 tokens: its 20 and the last
+  //   180 of the history, prefilled again (the cache cannot be reused);
+  // - summary every 200 (64-token summary, 32-token instruction): before m1's second
+  //   reply the model summarises its 220 tokens, and the reply sees the summary;
+  // - retrieval of 4 chunks of 100 plus a 150-token window, after 0.2 s: the first
+  //   reply sees 400 + 0, the second 400 + min(220, 150).
+  const std::string path = write_transcript("policies.csv",
+                                            "m1,ana,0,10,40,0\n"
+                                            "m1,ben,11,20,30,50\n"
+                                            "m2,cara,12,21,25,60\n"
+                                            "m1,ana,80,90,20,70\n");
+  auto requests = [&](const std::string& context) {
+    const Scenario s = test::scenario_from(transcript_scenario(path, 1) + "context: " + context + "\n");
+    Workload w(s);
+    std::vector<Request> got;
+    while (std::optional<Request> r = w.next_arrival()) got.push_back(*r);
+    return got;
+  };
+  const auto window = requests("{policy: window, window_tokens: 200}");
+  REQUIRE(window.size() == 3);
+  CHECK(window[0].history_tokens == 0);
+  CHECK(window[0].prompt_tokens == 170);
+  CHECK(window[2].history_tokens == 200 - 20);
+  CHECK(window[2].prompt_tokens == 20);
+  CHECK_FALSE(window[2].cache_reusable);
+
+  const auto summary =
+      requests("{policy: summary, summary_every_tokens: 200, summary_tokens: 64, summary_instruction_tokens: 32}");
+  REQUIRE(summary.size() == 4);
+  CHECK(summary[2].kind == RequestKind::summary);
+  CHECK(summary[2].session == 0);
+  CHECK(summary[2].arrival_s == Approx(90));
+  CHECK(summary[2].history_tokens == 170 + 50);
+  CHECK(summary[2].prompt_tokens == 32);
+  CHECK(summary[2].output_tokens == 64);
+  CHECK(summary[3].kind == RequestKind::reply);
+  CHECK(summary[3].arrival_s == Approx(90));
+  CHECK(summary[3].id > summary[2].id);  // due together: the summary is served first
+  CHECK(summary[3].history_tokens == 64);
+  CHECK(summary[3].prompt_tokens == 20);
+  CHECK(summary[3].output_tokens == 70);
+
+  const auto retrieval = requests(
+      "{policy: retrieval, retrieval_chunks: 4, retrieval_chunk_tokens: 100, window_tokens: 150, "
+      "retrieval_latency_s: 0.2}");
+  REQUIRE(retrieval.size() == 3);
+  CHECK(retrieval[0].history_tokens == 400);
+  CHECK(retrieval[0].host_delay_s == Approx(0.2));
+  CHECK(retrieval[2].history_tokens == 400 + 150);
+  CHECK(retrieval[2].prompt_tokens == 20);
+}
+
 TEST_CASE("bad transcript rows are reported at their line, naming the column") {
   struct Case {
     std::string row;
