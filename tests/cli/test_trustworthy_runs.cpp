@@ -159,6 +159,31 @@ TEST_CASE("scenario.resolved.yaml runs again to byte-identical turns.csv and sum
                                        "fabrics/ib-ndr.yaml", "fabrics/pcie5.yaml"});
 }
 
+TEST_CASE("a scenario run without --set, most of it defaults, re-runs from its resolved scenario byte-identical") {
+  const Workspace w("resolved-bare");
+  // Neither context, parallelism, serving nor slo; a request stream with its
+  // distributions and arrival left to their defaults.
+  const std::string s = w.write("s.yaml", R"(name: bare
+requests: {count: 12}
+model: {preset: llama-3.1-8b}
+cluster: {gpu: h100-sxm, gpus_per_node: 1}
+)");
+  REQUIRE(run_convsim(fmt::format("run '{}' -o '{}' -q", s, w.path("first")), w.path("log")) == 0);
+  const std::string resolved = read_file(w.dir / "first" / "scenario.resolved.yaml");
+  INFO(resolved);
+  for (const char* key : {"serving:", "max_batch_seqs:", "context:", "policy:", "parallelism:", "slo:", "ttft_s:",
+                          "input_tokens:", "arrival:", "scale_up:", "kv_cache:", "seed:"}) {
+    INFO(key);
+    CHECK(resolved.find(key) != std::string::npos);
+  }
+  REQUIRE(run_convsim(fmt::format("run '{}' -o '{}' -q", w.path("first/scenario.resolved.yaml"), w.path("again")),
+                      w.path("log")) == 0);
+  for (const char* file : {"turns.csv", "summary.json", "gpus.csv", "scenario.resolved.yaml"}) {
+    INFO(file);
+    CHECK(read_file(w.dir / "again" / file) == read_file(w.dir / "first" / file));
+  }
+}
+
 TEST_CASE("different overrides give different scenario hashes; the same scenario the same hash") {
   const Workspace w("hash");
   const std::string s = w.write("s.yaml", small_scenario("hash", 1));
