@@ -261,3 +261,27 @@ TEST_CASE("compare -q prints nothing on success and still writes compare.csv") {
   CHECK(read_file(w.path("stderr")).empty());
   CHECK(fs::exists(w.dir / "out" / "compare.csv"));
 }
+
+TEST_CASE("run and compare write to different default folders: neither mixes with nor replaces the other") {
+  const Workspace w("default-folders");
+  const std::string s = w.write("s.yaml", small_scenario("folders", 1) +
+                                              "compare:\n  - {name: kept}\n  - {name: dropped, set: "
+                                              "{context.kv_between_turns: drop}}\n");
+  // Both from the workspace, so that their default out/ folders are in it.
+  const std::string in_workspace = fmt::format("cd '{}' && {}", w.dir.string(), CONVSIM_BINARY);
+  REQUIRE(shell(fmt::format("{} run '{}' -q > '{}' 2>&1", in_workspace, s, w.path("run-log"))) == 0);
+  const std::string run_summary = read_file(w.dir / "out" / "folders" / "summary.json");
+  REQUIRE(shell(fmt::format("{} compare '{}' -q > '{}' 2>&1", in_workspace, s, w.path("compare-log"))) == 0);
+  INFO(read_file(w.path("compare-log")));
+  // The run's folder holds the run's outputs alone, unchanged.
+  const std::set<std::string> run_files = {".convsim-run", "scenario.resolved.yaml", "turns.csv",
+                                           "gpus.csv",     "timing.json",            "summary.json"};
+  CHECK(files_in(w.dir / "out" / "folders") == run_files);
+  CHECK(read_file(w.dir / "out" / "folders" / "summary.json") == run_summary);
+  // The compare's in its own: the table and a folder per variant.
+  const fs::path compare = w.dir / "out" / "folders-compare";
+  CHECK(files_in(compare) == std::set<std::string>{"compare.csv", "compare.md", "kept", "dropped"});
+  CHECK(fs::exists(compare / "kept" / "summary.json"));
+  // And the run again, after the compare: still its own folder.
+  CHECK(shell(fmt::format("{} run '{}' -q > '{}' 2>&1", in_workspace, s, w.path("run-log"))) == 0);
+}
