@@ -3,7 +3,8 @@
 #   -DCONVSIM_SANITIZE=ON  AddressSanitizer + UndefinedBehaviorSanitizer on convsim_core,
 #                          convsim and convsim_tests (tools/test-sanitize, build-asan/).
 #   -DCONVSIM_FUZZ=ON      clang only: the libFuzzer target convsim_fuzz_loader, which
-#                          feeds arbitrary bytes to the scenario loader (tools/fuzz,
+#                          feeds arbitrary bytes to the scenario loader, then runs
+#                          what it accepts, bounded, in a child (tools/fuzz,
 #                          build-fuzz/). convsim_core is then instrumented for coverage
 #                          and built with ASan + UBSan too.
 

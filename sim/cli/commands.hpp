@@ -25,8 +25,13 @@ std::vector<Override> parse_overrides(const std::vector<std::string>& sets);
 // Prints the scenario's warnings on stderr.
 void print_warnings(const Scenario& scenario);
 
-// out/<scenario name>
+// out/<scenario name>: where `run` writes by default.
 std::string default_output_dir(const Scenario& scenario);
+
+// out/<scenario name>-compare: where `compare` writes by default. Not the run's
+// folder: compare.csv and the variants' folders would otherwise sit among a run's
+// outputs, and `tools/plot` would not know which to draw.
+std::string default_compare_dir(const Scenario& scenario);
 
 // Simulates `scenario` and writes scenario.resolved.yaml, turns.csv, gpus.csv,
 // timing.json (and trace.json with options.trace), then summary.json, into `dir`,

@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
 
   auto* compare = app.add_subcommand("compare", "run the scenario's compare: variants side by side");
   compare->add_option("scenario", scenario_path, "scenario file")->required();
-  compare->add_option("-o,--output", output_dir, "output folder (default out/<scenario name>)");
+  compare->add_option("-o,--output", output_dir, "output folder (default out/<scenario name>-compare)");
   compare->add_option("--set", sets, "override a key in every variant: key.path=value");
   compare->add_option("-j,--jobs", jobs, "variants run at once")->check(CLI::Range(1, 256));
   compare->add_flag("--force", force, "replace the outputs of another scenario in the variants' folders");

@@ -37,6 +37,8 @@ void print_warnings(const Scenario& scenario) {
 
 std::string default_output_dir(const Scenario& scenario) { return (fs::path("out") / scenario.name).string(); }
 
+std::string default_compare_dir(const Scenario& scenario) { return default_output_dir(scenario) + "-compare"; }
+
 // Runs one simulation and writes its outputs, summary.json last. Returns the summary.
 nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string& dir, const RunOptions& options,
                                      bool force) {
@@ -180,7 +182,7 @@ int command_compare(const std::string& path, const std::vector<std::string>& set
     std::cerr << path << ": no compare: variants to run\n";
     return kExitConfig;
   }
-  if (dir.empty()) dir = default_output_dir(scenario);
+  if (dir.empty()) dir = default_compare_dir(scenario);
   std::vector<ChildTask> tasks;
   std::vector<std::string> ran;
   for (std::size_t k = 0; k < scenario.variants.size(); ++k) {

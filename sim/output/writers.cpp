@@ -10,6 +10,7 @@
 #include "sim/accounting/energy.hpp"
 #include "sim/output/atomic_file.hpp"
 #include "sim/output/csv.hpp"
+#include "sim/output/trace_lanes.hpp"
 #include "sim/analysis/failures.hpp"
 #include "sim/engine/simulation.hpp"
 #include "sim/accounting/stats.hpp"
@@ -308,12 +309,15 @@ void write_trace_json(const std::string& path, const RunResult& result, const Sc
     out << separator() << fmt::format(R"({{"ph": "M", "name": "process_name", "pid": {}, "args": {{"name": "{}"}}}})",
                                       node, name);
   }
-  for (const TraceSlice& slice : result.trace) {
-    auto [it, added] = threads.emplace(slice.track, static_cast<int>(threads.size()));
+  const std::vector<int> lanes = trace_lanes(result.trace);
+  for (std::size_t k = 0; k < result.trace.size(); ++k) {
+    const TraceSlice& slice = result.trace[k];
+    const std::string thread = lane_name(slice.track, lanes[k]);
+    auto [it, added] = threads.emplace(thread, static_cast<int>(threads.size()));
     if (added) {
       out << separator()
           << fmt::format(R"({{"ph": "M", "name": "thread_name", "pid": {}, "tid": {}, "args": {{"name": "{}"}}}})",
-                         pid_of(slice.track), it->second, slice.track);
+                         pid_of(slice.track), it->second, thread);
     }
     out << separator()
         << fmt::format(R"({{"ph": "X", "name": "{}", "pid": {}, "tid": {}, "ts": {:.3f}, "dur": {:.3f}, "args": {}}})",

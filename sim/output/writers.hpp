@@ -69,7 +69,8 @@ void write_json(const std::string& path, const nlohmann::ordered_json& json);
 
 // trace.json in the Chrome trace event format (chrome://tracing, ui.perfetto.dev):
 // one process per node (links in a process of their own), one thread per GPU or
-// link, a complete event ("ph": "X") per slice, times in microseconds.
+// link (and per lane of one carrying transfers at once: trace_lanes.hpp), a
+// complete event ("ph": "X") per slice, times in microseconds.
 void write_trace_json(const std::string& path, const RunResult& result, const Scenario& scenario);
 
 // gpus.csv: per GPU and time bin (GpuTimeline): gpu, node, start_s, end_s, state

@@ -78,14 +78,17 @@ std::string_view kind_name(FabricKind kind) {
 }
 
 // cluster.scale_up / cluster.scale_out: a fabric preset of the right kind.
+// `fill_default`: note the default name as filled in (FilledDefaults) when the key
+// is left out.
 const FabricSpec& fabric_preset(const MapReader& m, const Catalog& catalog, const std::string& key,
-                                FabricKind kind, const std::string& default_name) {
+                                FabricKind kind, const std::string& default_name, bool fill_default = true) {
   std::vector<std::string> of_kind;
   for (const auto& [name, fabric] : catalog.fabrics) {
     if (fabric.kind == kind) of_kind.push_back(name);
   }
   const bool given = m.has(key);
   const std::string name = given ? m.string(key) : default_name;
+  if (!given && fill_default) m.note_default(key, YAML::Node(default_name));
   const YAML::Node spot = given ? m.spot(key) : m.node();
   const auto it = catalog.fabrics.find(name);
   if (it == catalog.fabrics.end()) {
@@ -101,7 +104,10 @@ const FabricSpec& fabric_preset(const MapReader& m, const Catalog& catalog, cons
 }
 
 Precision precision_value(const MapReader& m, const std::string& key, Precision fallback) {
-  if (!m.has(key)) return fallback;
+  if (!m.has(key)) {
+    m.note_default(key, YAML::Node(std::string(precision_name(fallback))));
+    return fallback;
+  }
   const std::string name = m.string(key);
   const auto precision = parse_precision(name);
   if (!precision) {
@@ -185,6 +191,7 @@ ContextSpec read_context(const MapReader& c) {
                                                       "words streamed in extend the cached history), got {}",
                                                       policy));
   }
+  c.note_default("kv_between_turns", YAML::Node("keep"));  // spec.kv_between_turns's default
   if (c.has("kv_between_turns")) {
     const std::string kv = c.string("kv_between_turns");
     if (kv == "keep") {
@@ -222,7 +229,9 @@ ClusterSpec read_cluster(const MapReader& c, const Catalog& catalog, std::vector
   spec.oversubscription = c.number_or("oversubscription", spec.oversubscription, Limits::between(1.0, 64.0));
   spec.host_power_w_per_node =
       c.number_or("host_power_w_per_node", spec.host_power_w_per_node, Limits::at_least(0));
-  spec.host_link = fabric_preset(c, catalog, "host_link", FabricKind::scale_up, kDefaultHostLink);
+  // Not filled in with PCIe switches, where a host_link written is warned about as unused.
+  spec.host_link = fabric_preset(c, catalog, "host_link", FabricKind::scale_up, kDefaultHostLink,
+                                 spec.scale_up_topology != ScaleUpTopology::pcie_switch);
   spec.host_memory_bytes_per_node =
       c.number_or("host_memory_bytes_per_node", spec.host_memory_bytes_per_node, Limits::at_least(0));
   spec.nvme_bytes_per_node = c.number_or("nvme_bytes_per_node", spec.nvme_bytes_per_node, Limits::at_least(0));
@@ -233,9 +242,10 @@ ClusterSpec read_cluster(const MapReader& c, const Catalog& catalog, std::vector
 }
 
 const EngineProfile& engine_profile(const MapReader& m, const Catalog& catalog) {
-  const std::string name = m.string_or("engine", "vllm");
+  const std::string name = m.has("engine") ? m.string("engine") : "vllm";
   static const EngineProfile kBare;  // vllm with no host costs: a catalog without engines/
   if (catalog.engines.empty() && !m.has("engine")) return kBare;
+  m.note_default("engine", YAML::Node(name));
   const auto it = catalog.engines.find(name);
   if (it == catalog.engines.end()) {
     m.locator().fail(m.spot("engine"), unknown_name_message(m.child_path("engine"), "serving engine", name,
@@ -336,6 +346,15 @@ std::vector<Variant> read_compare(const Locator& at, const YAML::Node& list,
   return variants;
 }
 
+// The section `key` of `root`; when left out, an empty map read for its defaults,
+// noted to join the tree under `key` with them (FilledDefaults).
+MapReader section_or_default(const MapReader& root, const std::string& key) {
+  if (root.has(key)) return root.child(key);
+  const YAML::Node section(YAML::NodeType::Map);
+  root.note_default(key, section);
+  return MapReader(root.locator(), section, key, key);
+}
+
 Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Catalog& catalog) {
   const MapReader root(at, root_node, "", "the scenario");
   root.allow_only({"name", "seed", "conversation", "requests", "model", "context", "cluster",
@@ -364,8 +383,8 @@ Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Cat
   }
 
   s.model = read_model(root.child("model"), catalog);
+  s.context = read_context(section_or_default(root, "context"));
   if (root.has("context")) {
-    s.context = read_context(root.child("context"));
     if (s.conversation && s.conversation->transcript && s.context.ingestion != ContextSpec::Ingestion::at_turn_end) {
       const MapReader context = root.child("context");
       context.locator().fail(context.spot("ingestion"),
@@ -377,8 +396,18 @@ Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Cat
   s.cluster = read_cluster(root.child("cluster"), catalog, s.warnings);
   check_model_on_gpu(root.child("model"), s.model, s.cluster.gpu, s.warnings);
   s.parallelism = read_parallelism(root, s.model.spec, s.cluster, s.warnings);
+  if (!root.has("parallelism")) {  // one replica on one GPU, as read_parallelism assumed
+    YAML::Node degrees(YAML::NodeType::Map);
+    degrees.SetStyle(YAML::EmitterStyle::Flow);
+    const ParallelismSpec& p = s.parallelism;
+    for (const auto& [key, value] : {std::pair<const char*, int>{"tp", p.tp}, {"pp", p.pp}, {"cp", p.cp},
+                                     {"ep", p.ep}, {"dp", p.dp}, {"micro_batches", p.micro_batches}}) {
+      degrees[key] = fmt::format("{}", value);
+    }
+    root.note_default("parallelism", degrees);
+  }
   if (!root.has("serving")) {
-    s.serving = read_serving(MapReader(at, YAML::Node(YAML::NodeType::Map), "serving", "serving"), catalog);
+    s.serving = read_serving(section_or_default(root, "serving"), catalog);
   } else {
     s.serving = read_serving(root.child("serving"), catalog);
     if (root.child("serving").has("speculative")) {
@@ -392,15 +421,20 @@ Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Cat
                              "decode replica session mod dp");
     }
   }
-  if (root.has("slo")) s.slo = read_slo(root.child("slo"));
+  s.slo = read_slo(section_or_default(root, "slo"));
   if (const auto faults = root.find("faults")) {
     s.faults = read_faults(at, *faults, root.spot("faults"), s.cluster, s.parallelism);
   }
   if (const auto compare = root.find("compare")) {
     s.variants = read_compare(at, *compare, root.spot("compare"));
   }
-  s.plan = read_plan(root.has("plan") ? root.child("plan") : MapReader(at, YAML::Node(YAML::NodeType::Map), "plan"), s,
-                     catalog);
+  if (root.has("plan")) {
+    s.plan = read_plan(root.child("plan"), s, catalog);
+  } else {  // only `convsim plan` reads it: its defaults are not filled into other scenarios
+    Locator without_defaults = at;
+    without_defaults.collect_defaults(nullptr);
+    s.plan = read_plan(MapReader(without_defaults, YAML::Node(YAML::NodeType::Map), "plan"), s, catalog);
+  }
   check_derived_limits(s, root);
   return s;
 }
@@ -436,7 +470,11 @@ Scenario load_tree(const std::string& text, const std::string& source_name,
   Locator at(source_name);
   YAML::Node root = tree_with_overrides(text, source_name, overrides, at);
   const Origin origin = take_origin(root, at, source_name, text, overrides);
+  FilledDefaults defaults;
+  at.collect_defaults(&defaults);
   Scenario scenario = read_scenario(root, at, catalog);
+  at.collect_defaults(nullptr);
+  scenario.filled_defaults = defaults.fill_into_tree();
   scenario.source_path = source_name;
   scenario.source_text_hash = fnv1a_hex(text);
   record_provenance(scenario, root, origin, catalog);

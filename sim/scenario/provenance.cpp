@@ -73,7 +73,11 @@ Origin take_origin(YAML::Node& root, const Locator& at, const std::string& sourc
     from.allow_only({"file", "file_hash", "overrides"});
     origin.path = from.string("file");
     origin.text_hash = from.string("file_hash");
-    if (from.has("overrides")) origin.overrides = from.string_list("overrides");
+    // A run without --set records an empty list.
+    const auto overrides_given = from.find("overrides");
+    if (overrides_given && !(overrides_given->IsSequence() && overrides_given->size() == 0)) {
+      origin.overrides = from.string_list("overrides");
+    }
     root.remove(kOriginKey);
   }
   for (const Override& o : overrides) origin.overrides.push_back(fmt::format("{}={}", o.key_path, o.value));

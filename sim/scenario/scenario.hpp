@@ -418,12 +418,17 @@ struct Scenario {
   std::string origin_path;
   std::string origin_text_hash;
   std::vector<std::string> overrides;
-  // The scenario after every override, as YAML (written to scenario.resolved.yaml;
-  // running it gives the same outputs); the hash of its scenario keys (without the
-  // provenance it carries) and of the contents of the trace or transcript it
-  // replays, so different overrides or different data give different hashes.
+  // The scenario after every override and default, as YAML (written to
+  // scenario.resolved.yaml; running it gives the same outputs); the hash of its
+  // scenario keys (without the provenance it carries) and of the contents of the trace
+  // or transcript it replays, so different overrides or different data give different
+  // hashes.
   std::string resolved_yaml;
   std::string resolved_hash;
+  // The key paths the scenario left out and the loader filled with their defaults
+  // (written into resolved_yaml, so that a resolved scenario pins every value read;
+  // loading a resolved scenario fills none).
+  std::vector<std::string> filled_defaults;
   // The catalog presets used, relative to the catalog folder, with the FNV-1a hash
   // of each file's text.
   std::vector<std::pair<std::string, std::string>> catalog_files;

@@ -84,13 +84,21 @@ SloSpec read_slo(const MapReader& s) {
     objective.limit_s = s.number(name, Limits::positive());
     spec.percentiles.push_back(objective);
   }
-  spec.ttft_s = s.number_or("ttft_s", spec.ttft_s, Limits::positive());
-  spec.tpot_s = s.number_or("tpot_s", spec.tpot_s, Limits::positive());
+  // With percentile objectives, writing ttft_s or tpot_s adds a per-reply limit:
+  // their defaults are then not filled in (FilledDefaults), as neither is attainment
+  // without them.
+  const bool fill_limits = spec.percentiles.empty();
+  const auto number_or = [&](const char* key, double fallback, Limits limits) {
+    if (fill_limits || s.has(key)) return s.number_or(key, fallback, limits);
+    return fallback;
+  };
+  spec.ttft_s = number_or("ttft_s", spec.ttft_s, Limits::positive());
+  spec.tpot_s = number_or("tpot_s", spec.tpot_s, Limits::positive());
   spec.speech_realtime = s.boolean_or("speech_realtime", spec.speech_realtime);
   // Percentile objectives replace the per-reply limits unless those are written too.
   spec.ttft_limit = spec.percentiles.empty() || s.has("ttft_s");
   spec.tpot_limit = spec.percentiles.empty() || s.has("tpot_s");
-  spec.attainment = s.number_or("attainment", spec.attainment, Limits{0.0, true, 1.0});
+  spec.attainment = number_or("attainment", spec.attainment, Limits{0.0, true, 1.0});
   if (s.has("attainment") && !s.has("ttft_s") && !s.has("tpot_s")) {
     s.locator().fail(s.spot("attainment"),
                      "slo.attainment: the fraction of replies within slo.ttft_s and slo.tpot_s; give at least one "

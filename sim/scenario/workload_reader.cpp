@@ -75,6 +75,38 @@ Distribution distribution_key(const MapReader& m, const std::string& key, const 
   return read_distribution(m.locator(), m.get(key), m.spot(key), m.child_path(key), bound);
 }
 
+// A distribution as the YAML that reads back to it ({fixed: v}, {median, sigma},
+// {uniform: [a, b]}).
+YAML::Node distribution_yaml(const Distribution& d) {
+  YAML::Node node(YAML::NodeType::Map);
+  node.SetStyle(YAML::EmitterStyle::Flow);
+  switch (d.kind) {
+    case Distribution::Kind::fixed:
+      node["fixed"] = FilledDefaults::number(d.value);
+      break;
+    case Distribution::Kind::lognormal:
+      node["median"] = FilledDefaults::number(d.median);
+      node["sigma"] = FilledDefaults::number(d.sigma);
+      break;
+    case Distribution::Kind::uniform: {
+      YAML::Node range(YAML::NodeType::Sequence);
+      range.push_back(FilledDefaults::number(d.low));
+      range.push_back(FilledDefaults::number(d.high));
+      node["uniform"] = range;
+      break;
+    }
+  }
+  return node;
+}
+
+// The distribution under `key`, or `fallback` (noted as the default filled in).
+Distribution distribution_or(const MapReader& m, const std::string& key, const Distribution& fallback,
+                             const Limits& bound) {
+  if (m.has(key)) return distribution_key(m, key, bound);
+  m.note_default(key, distribution_yaml(fallback));
+  return fallback;
+}
+
 namespace {
 
 // conversation.session_arrival: {poisson_per_hour: r} or
@@ -174,9 +206,6 @@ ConversationSpec read_conversation(const MapReader& c) {
   const Locator& at = c.locator();
   ConversationSpec spec;
   spec.duration_min = c.number("duration_min", Limits::positive());
-  spec.sessions = c.int_or("sessions", spec.sessions, Limits::at_least(1));
-  spec.session_stagger_s =
-      c.number_or("session_stagger_s", spec.session_stagger_s, Limits::at_least(0));
   if (c.has("session_arrival")) {
     if (c.has("sessions") || c.has("session_stagger_s")) {
       at.fail(c.spot("session_arrival"),
@@ -184,6 +213,9 @@ ConversationSpec read_conversation(const MapReader& c) {
               "conversation.sessions and conversation.session_stagger_s");
     }
     read_session_arrival(c.child("session_arrival"), spec);
+  } else {
+    spec.sessions = c.int_or("sessions", spec.sessions, Limits::at_least(1));
+    spec.session_stagger_s = c.number_or("session_stagger_s", spec.session_stagger_s, Limits::at_least(0));
   }
   if (c.has("session_min")) spec.session_min = distribution_key(c, "session_min", Limits::positive());
 
@@ -209,18 +241,19 @@ ConversationSpec read_conversation(const MapReader& c) {
     spec.speakers.push_back(speaker);
   }
 
-  if (c.has("pause_s")) spec.pause_s = distribution_key(c, "pause_s", Limits::at_least(0));
+  spec.pause_s = distribution_or(c, "pause_s", spec.pause_s, Limits::at_least(0));
   spec.tokens_per_word = c.number_or("tokens_per_word", spec.tokens_per_word, Limits::positive());
   spec.system_prompt_tokens =
       c.integer_or("system_prompt_tokens", spec.system_prompt_tokens, Limits::at_least(0));
 
-  if (c.has("model_replies")) {
-    const MapReader r = c.child("model_replies");
+  {
+    const YAML::Node absent(YAML::NodeType::Map);  // model_replies left out: its defaults
+    if (!c.has("model_replies")) c.note_default("model_replies", absent);
+    const MapReader r = c.has("model_replies") ? c.child("model_replies")
+                                               : MapReader(at, absent, c.child_path("model_replies"));
     r.allow_only({"after", "output_tokens", "words_per_min"});
     r.choice_or("after", "every_turn", {"every_turn"});
-    if (r.has("output_tokens")) {
-      spec.reply_output_tokens = distribution_key(r, "output_tokens", Limits::at_least(1));
-    }
+    spec.reply_output_tokens = distribution_or(r, "output_tokens", spec.reply_output_tokens, Limits::at_least(1));
     spec.reply_words_per_min =
         r.number_or("words_per_min", spec.reply_words_per_min, Limits::positive());
   }
@@ -277,13 +310,14 @@ RequestStreamSpec read_requests(const MapReader& r) {
   }
   r.allow_only({"count", "input_tokens", "output_tokens", "arrival", "trace"});
   spec.count = r.integer_or("count", spec.count, Limits::at_least(1));
-  if (r.has("input_tokens")) {
-    spec.input_tokens = distribution_key(r, "input_tokens", Limits::at_least(1));
-  }
-  if (r.has("output_tokens")) {
-    spec.output_tokens = distribution_key(r, "output_tokens", Limits::at_least(1));
-  }
-  if (r.has("arrival")) {
+  spec.input_tokens = distribution_or(r, "input_tokens", spec.input_tokens, Limits::at_least(1));
+  spec.output_tokens = distribution_or(r, "output_tokens", spec.output_tokens, Limits::at_least(1));
+  if (!r.has("arrival")) {  // RequestStreamSpec's default: closed loop
+    YAML::Node arrival(YAML::NodeType::Map);
+    arrival.SetStyle(YAML::EmitterStyle::Flow);
+    arrival["concurrency"] = fmt::format("{}", spec.concurrency);
+    r.note_default("arrival", arrival);
+  } else {
     const MapReader a = r.child("arrival");
     a.allow_only({"concurrency", "rate_per_s", "all_at_once"});
     const int given = int{a.has("concurrency")} + int{a.has("rate_per_s")} +

@@ -412,7 +412,9 @@ double MapReader::number(std::string_view key, Limits limits) const {
 }
 
 double MapReader::number_or(std::string_view key, double fallback, Limits limits) const {
-  return has(key) ? number(key, limits) : fallback;
+  if (has(key)) return number(key, limits);
+  if (std::isfinite(fallback) && limits.contains(fallback)) note_default(key, FilledDefaults::number(fallback));
+  return fallback;
 }
 
 long long MapReader::integer(std::string_view key, Limits limits) const {
@@ -420,7 +422,9 @@ long long MapReader::integer(std::string_view key, Limits limits) const {
 }
 
 long long MapReader::integer_or(std::string_view key, long long fallback, Limits limits) const {
-  return has(key) ? integer(key, limits) : fallback;
+  if (has(key)) return integer(key, limits);
+  if (limits.contains(static_cast<double>(fallback))) note_default(key, YAML::Node(fmt::format("{}", fallback)));
+  return fallback;
 }
 
 int MapReader::int_value(std::string_view key, Limits limits) const {
@@ -428,7 +432,9 @@ int MapReader::int_value(std::string_view key, Limits limits) const {
 }
 
 int MapReader::int_or(std::string_view key, int fallback, Limits limits) const {
-  return has(key) ? int_value(key, limits) : fallback;
+  if (has(key)) return int_value(key, limits);
+  if (limits.contains(fallback)) note_default(key, YAML::Node(fmt::format("{}", fallback)));
+  return fallback;
 }
 
 bool MapReader::boolean(std::string_view key) const {
@@ -436,7 +442,9 @@ bool MapReader::boolean(std::string_view key) const {
 }
 
 bool MapReader::boolean_or(std::string_view key, bool fallback) const {
-  return has(key) ? boolean(key) : fallback;
+  if (has(key)) return boolean(key);
+  note_default(key, YAML::Node(fallback ? "true" : "false"));
+  return fallback;
 }
 
 std::string MapReader::string(std::string_view key) const {
@@ -444,7 +452,9 @@ std::string MapReader::string(std::string_view key) const {
 }
 
 std::string MapReader::string_or(std::string_view key, const std::string& fallback) const {
-  return has(key) ? string(key) : fallback;
+  if (has(key)) return string(key);
+  note_default(key, YAML::Node(fallback));
+  return fallback;
 }
 
 std::string MapReader::choice(std::string_view key,
@@ -454,11 +464,18 @@ std::string MapReader::choice(std::string_view key,
 
 std::string MapReader::choice_or(std::string_view key, const std::string& fallback,
                                  const std::vector<std::string>& allowed) const {
-  return has(key) ? choice_at(at_, get(key), spot(key), child_path(key), allowed) : fallback;
+  if (has(key)) return choice_at(at_, get(key), spot(key), child_path(key), allowed);
+  note_default(key, YAML::Node(fallback));
+  return fallback;
 }
 
 std::vector<std::string> MapReader::string_list(std::string_view key) const {
   return string_list_at(at_, get(key), spot(key), child_path(key));
+}
+
+void MapReader::note_default(std::string_view key, const YAML::Node& value) const {
+  if (at_.defaults() == nullptr || has(key)) return;
+  at_.defaults()->note(node_, std::string(key), child_path(key), value);
 }
 
 }  // namespace convsim

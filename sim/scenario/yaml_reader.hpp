@@ -18,6 +18,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "sim/scenario/config_error.hpp"
+#include "sim/scenario/filled_defaults.hpp"
 #include "sim/scenario/text_util.hpp"
 
 namespace convsim {
@@ -44,8 +45,14 @@ class Locator {
 
   [[noreturn]] void fail(const YAML::Node& node, const std::string& message) const;
 
+  // Where MapReader notes the defaults it fills in (nullptr: nowhere). The scenario
+  // loader collects them to write the resolved scenario; the catalog does not.
+  void collect_defaults(FilledDefaults* defaults) { defaults_ = defaults; }
+  FilledDefaults* defaults() const { return defaults_; }
+
  private:
   std::string file_;
+  FilledDefaults* defaults_ = nullptr;
   std::vector<std::pair<YAML::Node, std::string>> labels_;
   std::optional<std::string> fallback_;
 };
@@ -136,6 +143,12 @@ class MapReader {
   std::string choice_or(std::string_view key, const std::string& fallback,
                         const std::vector<std::string>& allowed) const;
   std::vector<std::string> string_list(std::string_view key) const;
+
+  // Notes that `key`, absent from this map, was read as `value` (see FilledDefaults).
+  // The *_or readers call it themselves with their fallback (when it is finite and
+  // within their limits); readers that fill a default another way call it directly.
+  // Does nothing when the key is present or the Locator collects no defaults.
+  void note_default(std::string_view key, const YAML::Node& value) const;
 
  private:
   MapReader(const Locator& at, YAML::Node node, std::string path, const YAML::Node& spot);

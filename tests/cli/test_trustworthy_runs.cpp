@@ -1,87 +1,26 @@
 // What a run leaves on disk, run through the binary: outputs complete or absent
 // (atomic files, summary.json last with "complete": true), a full disk failing with
 // exit 3, one run per folder, names confined to the output folder, RFC 4180 CSV,
-// the resolved scenario re-running byte-identical, and SIGTERM stopping a compare
-// with all its children.
+// the resolved scenario re-running byte-identical. Signals: test_signals.cpp.
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "tests/support/scenario_fixture.hpp"
+#include "tests/support/cli_run.hpp"
 
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
-using ::convsim::test::read_file;
 
-extern char** environ;
-
-namespace {
-
-// The shared small conversation cut to `minutes`, its text edited by `edits`.
-std::string small_scenario(const std::string& name, int minutes,
-                           const std::vector<std::pair<std::string, std::string>>& edits = {}) {
-  std::string text = ::convsim::test::kSmallConversation;
-  auto replace = [&text](const std::string& from, const std::string& to) {
-    const auto at = text.find(from);
-    REQUIRE(at != std::string::npos);
-    text.replace(at, from.size(), to);
-  };
-  replace("name: small-conversation", "name: " + name);
-  replace("duration_min: 20", fmt::format("duration_min: {}", minutes));
-  replace("probe_minutes: [1, 10]", "probe_minutes: [1]");
-  for (const auto& [from, to] : edits) replace(from, to);
-  return text;
-}
-
-struct Workspace {
-  fs::path dir;
-  explicit Workspace(const std::string& name)
-      : dir(fs::temp_directory_path() / fmt::format("convsim-{}-{}", name, ::getpid())) {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~Workspace() { fs::remove_all(dir); }
-  std::string path(const std::string& relative) const { return (dir / relative).string(); }
-  std::string write(const std::string& file, const std::string& text) const {
-    std::ofstream(dir / file) << text;
-    return path(file);
-  }
-};
-
-// Runs a shell command line; returns its exit code.
-int shell(const std::string& command) {
-  const int status = std::system(command.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-int run_convsim(const std::string& args, const std::string& log) {
-  return shell(fmt::format("{} {} > '{}' 2>&1", CONVSIM_BINARY, args, log));
-}
-
-std::set<std::string> files_in(const fs::path& dir) {
-  std::set<std::string> out;
-  for (const auto& entry : fs::directory_iterator(dir)) out.insert(entry.path().filename().string());
-  return out;
-}
-
-}  // namespace
+using namespace ::convsim::test;
 
 TEST_CASE("a run writes summary.json last, marked complete, and leaves no temporary file") {
   const Workspace w("complete");
@@ -220,6 +159,31 @@ TEST_CASE("scenario.resolved.yaml runs again to byte-identical turns.csv and sum
                                        "fabrics/ib-ndr.yaml", "fabrics/pcie5.yaml"});
 }
 
+TEST_CASE("a scenario run without --set, most of it defaults, re-runs from its resolved scenario byte-identical") {
+  const Workspace w("resolved-bare");
+  // Neither context, parallelism, serving nor slo; a request stream with its
+  // distributions and arrival left to their defaults.
+  const std::string s = w.write("s.yaml", R"(name: bare
+requests: {count: 12}
+model: {preset: llama-3.1-8b}
+cluster: {gpu: h100-sxm, gpus_per_node: 1}
+)");
+  REQUIRE(run_convsim(fmt::format("run '{}' -o '{}' -q", s, w.path("first")), w.path("log")) == 0);
+  const std::string resolved = read_file(w.dir / "first" / "scenario.resolved.yaml");
+  INFO(resolved);
+  for (const char* key : {"serving:", "max_batch_seqs:", "context:", "policy:", "parallelism:", "slo:", "ttft_s:",
+                          "input_tokens:", "arrival:", "scale_up:", "kv_cache:", "seed:"}) {
+    INFO(key);
+    CHECK(resolved.find(key) != std::string::npos);
+  }
+  REQUIRE(run_convsim(fmt::format("run '{}' -o '{}' -q", w.path("first/scenario.resolved.yaml"), w.path("again")),
+                      w.path("log")) == 0);
+  for (const char* file : {"turns.csv", "summary.json", "gpus.csv", "scenario.resolved.yaml"}) {
+    INFO(file);
+    CHECK(read_file(w.dir / "again" / file) == read_file(w.dir / "first" / file));
+  }
+}
+
 TEST_CASE("different overrides give different scenario hashes; the same scenario the same hash") {
   const Workspace w("hash");
   const std::string s = w.write("s.yaml", small_scenario("hash", 1));
@@ -258,80 +222,6 @@ TEST_CASE("convsim --version names the version and the source revision") {
   CHECK(read_file(w.path("log")) == fmt::format("convsim {} ({})\n", CONVSIM_VERSION, CONVSIM_GIT_REVISION));
 }
 
-namespace {
-
-// The pids whose parent is `parent` (from /proc).
-std::vector<pid_t> children_of(pid_t parent) {
-  std::vector<pid_t> out;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::istringstream stat(read_file(entry.path() / "stat"));
-    std::string pid, comm, state;
-    long ppid = 0;
-    stat >> pid >> comm >> state >> ppid;  // comm is "(convsim)": no spaces
-    if (ppid == parent) out.push_back(static_cast<pid_t>(std::stol(pid)));
-  }
-  return out;
-}
-
-// Whether `pid` is still running (not gone, not a zombie).
-bool running(pid_t pid) {
-  const std::string stat = read_file(fmt::format("/proc/{}/stat", pid));
-  if (stat.empty()) return false;
-  const auto close = stat.rfind(')');
-  return close != std::string::npos && stat.size() > close + 2 && stat[close + 2] != 'Z';
-}
-
-}  // namespace
-
-TEST_CASE("SIGTERM stops a compare with exit 143 and leaves none of its children running") {
-  const Workspace w("sigterm");
-  // Two variants of a hundred ten-hour conversations: each runs for seconds.
-  const std::string s = w.write("s.yaml", small_scenario("sigterm", 600,
-                                                         {{"duration_min: 600", "duration_min: 600\n  sessions: 100"}}) +
-                                              "compare:\n  - {name: kept}\n  - {name: dropped, set: "
-                                              "{context.kv_between_turns: drop}}\n");
-  const std::string out = w.path("out");
-  std::vector<std::string> args = {CONVSIM_BINARY, "compare", s, "-o", out, "--jobs", "2"};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, w.path("log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, w.path("err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  pid_t parent = 0;
-  REQUIRE(posix_spawn(&parent, CONVSIM_BINARY, &actions, nullptr, argv.data(), environ) == 0);
-  posix_spawn_file_actions_destroy(&actions);
-  std::vector<pid_t> children;
-  for (int i = 0; i < 600 && children.size() < 2; ++i) {  // up to a minute for both to start
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    children = children_of(parent);
-  }
-  REQUIRE(children.size() == 2);
-  REQUIRE(::kill(parent, SIGTERM) == 0);
-  int status = 0;
-  REQUIRE(::waitpid(parent, &status, 0) == parent);
-  REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 143);
-  for (const pid_t child : children) {
-    INFO(child);
-    CHECK(!running(child));
-  }
-  // No variant left a summary.json, nor a partial file under a final name.
-  for (const char* variant : {"kept", "dropped"}) {
-    const fs::path dir = fs::path(out) / variant;
-    if (!fs::exists(dir)) continue;
-    for (const std::string& file : files_in(dir)) {
-      INFO(file);
-      CHECK(file.find("tmp-") == std::string::npos);
-      CHECK(file != "summary.json");
-      CHECK(file != "turns.csv");
-    }
-  }
-}
-
 TEST_CASE("a truncated trace says so on stderr, and --trace-from-min/--trace-to-min trace a late window") {
   const Workspace w("trace-window");
   const std::string s = ::convsim::test::source_path("scenarios/podcast-10h.yaml");
@@ -368,6 +258,30 @@ TEST_CASE("compare -q prints nothing on success and still writes compare.csv") {
   REQUIRE(shell(fmt::format("{} compare '{}' -o '{}' -q > '{}' 2> '{}'", CONVSIM_BINARY, s, w.path("out"),
                             w.path("stdout"), w.path("stderr"))) == 0);
   CHECK(read_file(w.path("stdout")).empty());
-  CHECK(read_file(w.path("stderr")).empty());
+  CHECK(without_sanitizer_warnings(read_file(w.path("stderr"))).empty());
   CHECK(fs::exists(w.dir / "out" / "compare.csv"));
+}
+
+TEST_CASE("run and compare write to different default folders: neither mixes with nor replaces the other") {
+  const Workspace w("default-folders");
+  const std::string s = w.write("s.yaml", small_scenario("folders", 1) +
+                                              "compare:\n  - {name: kept}\n  - {name: dropped, set: "
+                                              "{context.kv_between_turns: drop}}\n");
+  // Both from the workspace, so that their default out/ folders are in it.
+  const std::string in_workspace = fmt::format("cd '{}' && {}", w.dir.string(), CONVSIM_BINARY);
+  REQUIRE(shell(fmt::format("{} run '{}' -q > '{}' 2>&1", in_workspace, s, w.path("run-log"))) == 0);
+  const std::string run_summary = read_file(w.dir / "out" / "folders" / "summary.json");
+  REQUIRE(shell(fmt::format("{} compare '{}' -q > '{}' 2>&1", in_workspace, s, w.path("compare-log"))) == 0);
+  INFO(read_file(w.path("compare-log")));
+  // The run's folder holds the run's outputs alone, unchanged.
+  const std::set<std::string> run_files = {".convsim-run", "scenario.resolved.yaml", "turns.csv",
+                                           "gpus.csv",     "timing.json",            "summary.json"};
+  CHECK(files_in(w.dir / "out" / "folders") == run_files);
+  CHECK(read_file(w.dir / "out" / "folders" / "summary.json") == run_summary);
+  // The compare's in its own: the table and a folder per variant.
+  const fs::path compare = w.dir / "out" / "folders-compare";
+  CHECK(files_in(compare) == std::set<std::string>{"compare.csv", "compare.md", "kept", "dropped"});
+  CHECK(fs::exists(compare / "kept" / "summary.json"));
+  // And the run again, after the compare: still its own folder.
+  CHECK(shell(fmt::format("{} run '{}' -q > '{}' 2>&1", in_workspace, s, w.path("run-log"))) == 0);
 }
