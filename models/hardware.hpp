@@ -35,6 +35,11 @@ struct Efficiency {
   // request lengths of scenarios/calibration/, ITL is within 12.5% at every batch
   // 8..512 of both models.
   double attention_memory = 0.90;
+  // The routed experts' grouped GEMMs (vLLM's Triton fused-MoE kernel) stream expert
+  // weights at a lower fraction of HBM bandwidth than a dense GEMM: small per-expert
+  // tiles, token sorting and block padding. Each preset cites the kernel benchmark
+  // its figure comes from; a preset without one takes `memory`.
+  double experts_memory = 0.90;
 };
 
 // GPU board power in physical units (see models/power.hpp):

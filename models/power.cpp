@@ -21,8 +21,10 @@ WorkRates work_rates(const GpuSpec& gpu, Precision weights, const StageWork& wor
   // FP4 matmuls are counted at the FP8 energy per FLOP (no FP4 figure is fitted: an upper bound).
   const bool low_precision = weights == Precision::fp8 || weights == Precision::nvfp4 || weights == Precision::mxfp4;
   const bool fp8_matmuls = low_precision && gpu.peak_flops_per_s.count(weights) > 0;
-  const double matmul_flops = work[KernelClass::projections].flops + work[KernelClass::mlp].flops +
-                              work[KernelClass::lm_head].flops;
+  double matmul_flops = 0;
+  for (int i = 0; i < kKernelClasses; ++i) {
+    if (is_matmul(static_cast<KernelClass>(i))) matmul_flops += work.by_class[i].flops;
+  }
   WorkRates rates;
   rates.hbm_bytes_per_s = work.mean_gpu_hbm_bytes() / time_s;  // the group's mean GPU, not its busiest
   rates.fp8_flops_per_s = fp8_matmuls ? matmul_flops / time_s : 0.0;

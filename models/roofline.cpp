@@ -34,14 +34,14 @@ StageTiming stage_time(const GpuSpec& gpu, Precision weights, const StageWork& w
   const double bf16_peak = gpu.peak_for(Precision::bf16);
   for (int i = 0; i < kKernelClasses; ++i) {
     const auto kernel_class = static_cast<KernelClass>(i);
-    const bool matmul = kernel_class == KernelClass::projections || kernel_class == KernelClass::mlp ||
-                        kernel_class == KernelClass::lm_head;
+    const bool matmul = is_matmul(kernel_class);
     const double overhead = kernel_class == KernelClass::elementwise ? gpu.efficiency.elementwise_kernel_s
                                                                      : gpu.efficiency.kernel_overhead_s;
     const KernelWork& kw = work.by_class[i];
     if (kw.kernels == 0 && kw.flops == 0 && kw.hbm_bytes == 0) continue;
-    const double memory_efficiency =
-        kernel_class == KernelClass::attention ? gpu.efficiency.attention_memory : gpu.efficiency.memory;
+    const double memory_efficiency = kernel_class == KernelClass::attention ? gpu.efficiency.attention_memory
+                                     : kernel_class == KernelClass::experts ? gpu.efficiency.experts_memory
+                                                                            : gpu.efficiency.memory;
     timing.by_class[i] = kernel_time(gpu, kw, matmul ? matmul_peak : bf16_peak, overhead, memory_efficiency);
     timing.compute_s += timing.by_class[i].time_s;
     timing.floor_s += timing.by_class[i].floor_s;

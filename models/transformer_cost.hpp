@@ -60,9 +60,16 @@ struct SequenceWork {
   bool emits_token = true;  // the LM head runs for it (decode, or last prefill chunk)
 };
 
-enum class KernelClass { projections, attention, mlp, elementwise, lm_head };
-inline constexpr int kKernelClasses = 5;
+// experts: the routed experts' grouped GEMMs (mixture-of-experts layers); the router
+// and shared experts are mlp.
+enum class KernelClass { projections, attention, mlp, elementwise, lm_head, experts };
+inline constexpr int kKernelClasses = 6;
 std::string_view kernel_class_name(KernelClass kernel_class);
+// Matrix multiplications: they run at the weight precision's tensor-core peak.
+constexpr bool is_matmul(KernelClass c) {
+  return c == KernelClass::projections || c == KernelClass::mlp || c == KernelClass::lm_head ||
+         c == KernelClass::experts;
+}
 
 struct KernelWork {
   double flops = 0;

@@ -27,8 +27,7 @@ void add_iteration(ReplyBreakdown& out, const Scenario& s, const IterationCost& 
       const KernelWork& work = stage.work.by_class[i];
       const KernelTiming& timing = stage.timing.by_class[i];
       BreakdownRow& row = out.rows[static_cast<std::size_t>(i)];
-      const double peak = i == static_cast<int>(KernelClass::projections) || i == static_cast<int>(KernelClass::mlp) ||
-                                  i == static_cast<int>(KernelClass::lm_head)
+      const double peak = is_matmul(static_cast<KernelClass>(i))
                               ? gpu.peak_for(s.model.weights == Precision::fp8 ? Precision::fp8 : Precision::bf16)
                               : gpu.peak_for(Precision::bf16);
       row.flops += work.flops * stage_gpus;

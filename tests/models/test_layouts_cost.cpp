@@ -53,10 +53,14 @@ TEST_CASE("wide EP moves 2 * top_k * d_model activations per token per MoE layer
   const double assignments =
       std::min(all, e.imbalance * (all / ep + expected_max_standard_normal(ep) * std::sqrt(all / ep * (1 - 1.0 / ep))));
   const double shared_cols = static_cast<double>(e.shared_experts) * e.shared_expert_ffn_dim / tp;
-  const double per_moe_layer = 2.0 * d * e.experts * local + 2.0 * assignments * 3.0 * d * e.expert_ffn_dim +
-                               2.0 * local * d * 2.0 * shared_cols + 2.0 * local * shared_cols * d;
+  const double router_and_shared =
+      2.0 * d * e.experts * local + 2.0 * local * d * 2.0 * shared_cols + 2.0 * local * shared_cols * d;
+  const double routed = 2.0 * assignments * 3.0 * d * e.expert_ffn_dim;
   const double dense_layer = 2.0 * local * d * 2.0 * m.ffn_dim / tp + 2.0 * local * m.ffn_dim / tp * d;
-  CHECK(w[KernelClass::mlp].flops == Approx(moe_layers * per_moe_layer + dense_layer).epsilon(1e-12));
+  // The routed experts' grouped GEMMs are their own kernel class; the router and the
+  // shared expert stay with the dense FFNs.
+  CHECK(w[KernelClass::mlp].flops == Approx(moe_layers * router_and_shared + dense_layer).epsilon(1e-12));
+  CHECK(w[KernelClass::experts].flops == Approx(moe_layers * routed).epsilon(1e-12));
   // Inside the TP group there is no all-to-all.
   const StageWork narrow = stage_work(m, Precisions{}, Sharding{tp, 1, 0, tp, 1}, batch);
   CHECK(narrow.all_to_all_bytes == 0);
