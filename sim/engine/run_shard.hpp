@@ -18,11 +18,13 @@
 
 namespace convsim {
 
+// The whole run is count 0, not a shard: its result is finished (finish_run). A
+// shard, even 1/1, leaves that to the merge.
 struct RunShard {
   int index = 1;  // 1-based
-  int count = 1;
-  bool whole() const { return count == 1; }
-  bool owns(int replica) const { return replica % count == index - 1; }
+  int count = 0;
+  bool whole() const { return count == 0; }
+  bool owns(int replica) const { return whole() || replica % count == index - 1; }
 };
 
 // "" when the scenario's replicas can be simulated in shards; otherwise why not,

@@ -61,6 +61,32 @@ TEST_CASE("run shards 1/3, 2/3 and 3/3, merged, equal the whole run byte for byt
   }
 }
 
+TEST_CASE("a single shard, 1/1, merged into its own folder, equals the whole run") {
+  const Workspace w("run-shard-one");
+  const std::string s = w.write("fleet.yaml", fleet_scenario("fleet"));
+  REQUIRE(run_convsim(fmt::format("run '{}' -q -o '{}'", s, w.path("whole")), w.path("log")) == 0);
+  REQUIRE(run_convsim(fmt::format("run '{}' -q -o '{}' --shard 1/1", s, w.path("one")), w.path("log")) == 0);
+  REQUIRE(run_convsim(fmt::format("merge '{}'", w.path("one")), w.path("log")) == 0);  // -o: the one folder
+  for (const char* file : {"turns.csv", "gpus.csv", "summary.json", "windows.csv"}) {
+    INFO(file);
+    CHECK(read_file(w.dir / "one" / file) == read_file(w.dir / "whole" / file));
+  }
+}
+
+TEST_CASE("shards beyond the replicas (6 shards of 4 replicas) simulate nothing and still merge exactly") {
+  const Workspace w("run-shard-many");
+  const std::string s = w.write("fleet.yaml", fleet_scenario("fleet"));
+  REQUIRE(run_convsim(fmt::format("run '{}' -q -o '{}'", s, w.path("whole")), w.path("log")) == 0);
+  for (int i = 1; i <= 6; ++i) {
+    REQUIRE(run_convsim(fmt::format("run '{}' -q -o '{}' --shard {}/6", s, w.path("shards"), i), w.path("log")) == 0);
+  }
+  REQUIRE(run_convsim(fmt::format("merge '{}' -o '{}'", w.path("shards"), w.path("merged")), w.path("log")) == 0);
+  for (const char* file : {"turns.csv", "gpus.csv", "summary.json", "windows.csv"}) {
+    INFO(file);
+    CHECK(read_file(w.dir / "merged" / file) == read_file(w.dir / "whole" / file));
+  }
+}
+
 TEST_CASE("run --shard refuses a malformed or out-of-range i/N, writing nothing") {
   const Workspace w("run-shard-usage");
   const std::string s = w.write("fleet.yaml", fleet_scenario("fleet"));
