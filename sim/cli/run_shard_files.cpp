@@ -233,6 +233,10 @@ void write_run_shard(const std::string& dir, const Scenario& scenario, const std
       {"git_revision", CONVSIM_GIT_REVISION},
       {"scenario", scenario.name},
       {"scenario_path", fs::absolute(scenario.source_path).lexically_normal().string()},
+      // As given, and where from: the merge loads it so again, for summary.json and
+      // scenario.resolved.yaml record the path as the whole run would.
+      {"scenario_path_given", scenario.source_path},
+      {"cwd", fs::current_path().string()},
       {"scenario_hash", scenario.source_text_hash},
       {"resolved_hash", scenario.resolved_hash},
       {"sets", sets},

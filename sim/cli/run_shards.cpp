@@ -132,14 +132,33 @@ int command_run_merge(const std::vector<std::string>& dirs, const std::string& o
     throw ConfigError(fmt::format("{}: {} of {} shards missing: {} (run them with convsim run --shard I/{})",
                                   join(dirs), missing.size(), count, join(missing), count));
   }
-  // The scenario as the shards ran it: the same file (its hash) with the same --set.
+  // The scenario as the shards ran it: the same file (its hash) with the same --set,
+  // loaded by the path they were given from the folder they ran in, so that the
+  // path recorded in summary.json and scenario.resolved.yaml is theirs.
   const std::string path = first->at("scenario_path").get<std::string>();
+  const std::string given = first->value("scenario_path_given", path);
+  const fs::path ran_in = first->value("cwd", std::string("/"));
   const std::vector<std::string> sets = first->at("sets").get<std::vector<std::string>>();
   if (!fs::is_regular_file(path)) {
     throw ConfigError(fmt::format("{}: the scenario file the shards ran ({}) is not there", first_path.string(), path));
   }
+  if (!fs::is_directory(ran_in) || !fs::equivalent(ran_in / given, path)) {
+    throw ConfigError(fmt::format("{}: the shards ran {} from {}, which is not there (merge where they ran)",
+                                  first_path.string(), given, ran_in.string()));
+  }
   const Catalog catalog = load_catalog(default_catalog_dir());
-  const Scenario scenario = load_scenario(path, parse_overrides(sets), catalog, VariantCheck::skip);
+  const fs::path here = fs::current_path();
+  const std::string out_dir = fs::absolute(out).string();
+  fs::current_path(ran_in);
+  Scenario loaded;
+  try {
+    loaded = load_scenario(given, parse_overrides(sets), catalog, VariantCheck::skip);
+  } catch (...) {
+    fs::current_path(here);
+    throw;
+  }
+  fs::current_path(here);
+  const Scenario& scenario = loaded;
   if (scenario.source_text_hash != first->at("scenario_hash").get<std::string>() ||
       scenario.resolved_hash != first->at("resolved_hash").get<std::string>()) {
     throw ConfigError(fmt::format("{}: changed since the shards ran (its hash differs from {})", path,
@@ -149,7 +168,7 @@ int command_run_merge(const std::vector<std::string>& dirs, const std::string& o
   for (const auto& [index, shard] : by_index) add_run_shard(shard.second, shard.first.string(), merged);
   finish_run(merged);
 
-  const OutputFolder folder(out, scenario.name, false);
+  const OutputFolder folder(out_dir, scenario.name, false);
   folder.remove_previous_outputs();
   write_file_atomically(folder.path("scenario.resolved.yaml"), scenario.resolved_yaml);
   write_run_outputs(scenario, folder, merged, RunOptions{});
