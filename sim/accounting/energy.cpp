@@ -46,13 +46,18 @@ EnergySplit energy_split(const RunResult& result, const Scenario& scenario) {
   const ClusterSpec& c = scenario.cluster;
   EnergySplit e;
   e.pue = c.pue;
+  // Summed exactly: the records' order of completion interleaves replicas.
+  ExactSum gpu_active_j, served_j, reserved_j;
   for (const ReplyRecord& r : result.replies) {
-    e.gpu_active_j += r.energy_j;
-    e.served_j += reply_it_energy_j(r);
-    e.reserved_j += r.reserved_energy_j;
+    gpu_active_j += r.energy_j;
+    served_j += reply_it_energy_j(r);
+    reserved_j += r.reserved_energy_j;
   }
+  e.gpu_active_j = gpu_active_j.value();
+  e.served_j = served_j.value();
+  e.reserved_j = reserved_j.value();
   e.gpu_idle_j = metered_gpu_energy_j(result) - e.gpu_active_j;
-  e.network_j = result.network_energy_j;
+  e.network_j = result.network_energy_j.value();
   const int nodes = nodes_in_use(scenario);
   const int gpus_used = scenario.parallelism.gpus_used();
   double cpu_busy_node_s = 0;
@@ -60,9 +65,9 @@ EnergySplit energy_split(const RunResult& result, const Scenario& scenario) {
     cpu_busy_node_s += node_fraction(scenario, result.replica_gpus[k]) * result.replica_busy_s[k];
   }
   e.host_j = nodes * node_idle_w(c.system) * result.end_s + cpu_extra_w(c.system) * cpu_busy_node_s +
-             dram_extra_w(c.system) * result.dram_active_node_s +
-             nvme_read_extra_w(c.system) * result.nvme_read_node_s +
-             nvme_write_extra_w(c.system) * result.nvme_write_node_s;
+             dram_extra_w(c.system) * result.dram_active_node_s.value() +
+             nvme_read_extra_w(c.system) * result.nvme_read_node_s.value() +
+             nvme_write_extra_w(c.system) * result.nvme_write_node_s.value();
   e.switch_j = gpus_used * switch_w(c) * result.end_s;
   for (std::size_t k = 0; k < result.replica_unattributed_s.size(); ++k) {
     e.unattributed_j += replica_power(scenario, result.replica_gpus[k]).idle_w() * result.replica_unattributed_s[k];

@@ -4,39 +4,61 @@
 #include <cmath>
 
 namespace convsim {
+namespace {
 
-GpuTimeline::GpuTimeline(int gpus, double initial_bin_s) : bin_s_(initial_bin_s), bins_(static_cast<std::size_t>(gpus)) {}
-
-void GpuTimeline::grow_to(std::size_t index) {
-  while (index >= static_cast<std::size_t>(kMaxBins)) {  // merge neighbours: twice as wide
-    for (auto& gpu : bins_) {
-      std::vector<Bin> merged((gpu.size() + 1) / 2);
-      for (std::size_t i = 0; i < gpu.size(); ++i) {
-        Bin& m = merged[i / 2];
-        m.busy_s += gpu[i].busy_s;
-        m.communicating_s += gpu[i].communicating_s;
-        m.active_energy_j += gpu[i].active_energy_j;
-        m.memory_bytes = std::max(m.memory_bytes, gpu[i].memory_bytes);
-      }
-      gpu = std::move(merged);
-    }
-    bin_s_ *= 2;
-    index /= 2;
+// Merges neighbouring bins: twice as wide.
+void widen(std::vector<GpuTimeline::Bin>& bins) {
+  std::vector<GpuTimeline::Bin> merged((bins.size() + 1) / 2);
+  for (std::size_t i = 0; i < bins.size(); ++i) {
+    GpuTimeline::Bin& m = merged[i / 2];
+    m.busy_s += bins[i].busy_s;
+    m.communicating_s += bins[i].communicating_s;
+    m.active_energy_j += bins[i].active_energy_j;
+    m.memory_bytes = std::max(m.memory_bytes, bins[i].memory_bytes);
   }
+  bins = std::move(merged);
+}
+
+}  // namespace
+
+GpuTimeline::GpuTimeline(int gpus, double initial_bin_s)
+    : tracks_(static_cast<std::size_t>(gpus), Track{initial_bin_s, {}}) {}
+
+double GpuTimeline::bin_s() const {
+  double widest = 0;
+  for (const Track& t : tracks_) widest = std::max(widest, t.bin_s);
+  return widest;
+}
+
+std::vector<GpuTimeline::Bin> GpuTimeline::bins(int gpu) const {
+  const Track& t = tracks_[static_cast<std::size_t>(gpu)];
+  std::vector<Bin> out = t.bins;
+  for (double width_s = t.bin_s, common_s = bin_s(); width_s < common_s; width_s *= 2) widen(out);
+  return out;
+}
+
+void GpuTimeline::set_own(int gpu, double bin_s, std::vector<Bin> bins) {
+  tracks_[static_cast<std::size_t>(gpu)] = Track{bin_s, std::move(bins)};
 }
 
 void GpuTimeline::add(int gpu, double start_s, double busy_s, double communicating_s, double energy_j,
                       double memory_bytes) {
   const double total_s = busy_s + communicating_s;
   if (total_s <= 0) return;
-  grow_to(static_cast<std::size_t>((start_s + total_s) / bin_s_));
-  std::vector<Bin>& bins = bins_[static_cast<std::size_t>(gpu)];
+  Track& track = tracks_[static_cast<std::size_t>(gpu)];
+  for (auto last = static_cast<std::size_t>((start_s + total_s) / track.bin_s);
+       last >= static_cast<std::size_t>(kMaxBins); last /= 2) {
+    widen(track.bins);
+    track.bin_s *= 2;
+  }
+  std::vector<Bin>& bins = track.bins;
+  const double bin_s = track.bin_s;
   double t = start_s;
   const double end_s = start_s + total_s;
   while (t < end_s) {
-    const std::size_t index = static_cast<std::size_t>(t / bin_s_);
+    const std::size_t index = static_cast<std::size_t>(t / bin_s);
     if (bins.size() <= index) bins.resize(index + 1);
-    const double bin_end_s = static_cast<double>(index + 1) * bin_s_;
+    const double bin_end_s = static_cast<double>(index + 1) * bin_s;
     const double piece_s = std::min(end_s, bin_end_s) - t;
     const double fraction = piece_s / total_s;
     Bin& b = bins[index];

@@ -1,7 +1,11 @@
 #pragma once
-// Per-GPU power, utilisation and memory over time, in fixed-width bins. The bin
-// width doubles (merging neighbours) whenever a run outgrows kMaxBins, so memory
-// stays bounded however long the run; a ten-hour run ends with bins of ~1-2 min.
+// Per-GPU power, utilisation and memory over time, in fixed-width bins. A GPU's bin
+// width doubles (merging neighbours) whenever its activity outgrows kMaxBins, so
+// memory stays bounded however long the run; a ten-hour run ends with bins of ~1-2
+// min. Each GPU widens its own bins, from its own activity alone: what one GPU
+// records does not depend on the other GPUs simulated in the same process (a run
+// split into shards, convsim run --shard, records the same bins). Readers see every
+// GPU at the common width, the widest (bins()).
 
 #include <vector>
 
@@ -24,15 +28,25 @@ class GpuTimeline {
   // spread over the bins it covers in proportion to time.
   void add(int gpu, double start_s, double busy_s, double communicating_s, double energy_j, double memory_bytes);
 
-  double bin_s() const { return bin_s_; }
-  int gpus() const { return static_cast<int>(bins_.size()); }
-  // Bins of one GPU up to the last one touched (the caller fills idle up to the end).
-  const std::vector<Bin>& bins(int gpu) const { return bins_[static_cast<std::size_t>(gpu)]; }
+  // The common bin width: the widest of the GPUs'.
+  double bin_s() const;
+  int gpus() const { return static_cast<int>(tracks_.size()); }
+  // Bins of one GPU at the common width, up to the last one touched (the caller
+  // fills idle up to the end).
+  std::vector<Bin> bins(int gpu) const;
+
+  // One GPU's own bins and width, as recorded; and setting them (a shard's GPU
+  // joining the merged run). REQUIRES: bin_s is the initial width times a power of 2.
+  double own_bin_s(int gpu) const { return tracks_[static_cast<std::size_t>(gpu)].bin_s; }
+  const std::vector<Bin>& own_bins(int gpu) const { return tracks_[static_cast<std::size_t>(gpu)].bins; }
+  void set_own(int gpu, double bin_s, std::vector<Bin> bins);
 
  private:
-  void grow_to(std::size_t index);
-  double bin_s_;
-  std::vector<std::vector<Bin>> bins_;
+  struct Track {
+    double bin_s = 0;
+    std::vector<Bin> bins;
+  };
+  std::vector<Track> tracks_;
 };
 
 }  // namespace convsim

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/accounting/exact_sum.hpp"
 #include "sim/accounting/gpu_timeline.hpp"
 #include "sim/accounting/reply_record.hpp"
 #include "sim/accounting/reply_store.hpp"
@@ -88,6 +89,18 @@ struct FailureRecord {
   std::string cause_class;
 };
 
+// Adds `f` to `failures` unless one of its kind comes first (earlier, or at the same
+// time with a lesser cause), which it replaces otherwise: one failure per kind, the
+// same whatever order they are reported in.
+inline void keep_first_failure(std::vector<FailureRecord>& failures, const FailureRecord& f) {
+  for (FailureRecord& kept : failures) {
+    if (kept.kind != f.kind) continue;
+    if (f.time_s < kept.time_s || (f.time_s == kept.time_s && f.cause < kept.cause)) kept = f;
+    return;
+  }
+  failures.push_back(f);
+}
+
 // One GPU's meter: what it drew while active. Idle power fills the rest of the run.
 struct GpuMeter {
   double active_energy_j = 0;
@@ -110,11 +123,15 @@ struct RunResult {
   std::vector<double> replica_stopped_s;  // when each replica's actor ended
   // KV transfers through host memory and NVMe, in seconds times the fraction of a
   // node's memory or drives they used (the moving replica's GPUs / GPUs per node).
-  double dram_active_node_s = 0;
-  double nvme_read_node_s = 0;
-  double nvme_write_node_s = 0;
+  // Totals over replicas are ExactSums: their bits do not depend on the order in
+  // which the replicas' events interleave (nor on which replicas share the process).
+  ExactSum dram_active_node_s;
+  ExactSum nvme_read_node_s;
+  ExactSum nvme_write_node_s;
   double end_s = 0;                  // the reserved span: max(last event, horizon)
-  double network_energy_j = 0;
+  double clock_s = 0;                // the last event (finish_run sets end_s from it)
+  double horizon_s = 0;              // the workload's end (conversation duration)
+  ExactSum network_energy_j;
   std::vector<TraceSlice> trace;     // only when asked for (RunOptions::trace), capped
   bool trace_truncated = false;
   double trace_truncated_at_s = 0;   // start of the first slice left out
@@ -124,7 +141,7 @@ struct RunResult {
   GpuTimeline timeline{0, 0.25};     // per GPU over time, for gpus.csv
   long iterations = 0;
   long decode_iterations = 0;        // iterations that carried at least one decode token
-  double decode_tokens = 0;          // decode tokens over those iterations
+  ExactSum decode_tokens;            // decode tokens over those iterations
   long activities = 0;
   long kv_evictions = 0;
   long preemptions = 0;              // sequences preempted for KV blocks and recomputed
@@ -132,8 +149,8 @@ struct RunResult {
   long kv_offloads = 0;              // caches moved out of HBM (between turns or evicted)
   long kv_restores = 0;              // caches brought back for a turn
   long kv_tier_drops = 0;            // caches that fit in no tier and were lost
-  double kv_transfer_bytes = 0;      // moved between HBM and host memory or NVMe
-  double kv_handoff_bytes = 0;       // disaggregated prefill: KV caches sent to decode replicas
+  ExactSum kv_transfer_bytes;        // moved between HBM and host memory or NVMe
+  ExactSum kv_handoff_bytes;        // disaggregated prefill: KV caches sent to decode replicas
   // Prefix caches (serving.prefix_caching), all replicas: the blocks and tokens of
   // the contexts looked up, those found (in HBM, restored ones included), the
   // blocks evicted from HBM, those of them moved to host memory or NVMe, and those

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <stdexcept>
 
 namespace convsim {
 namespace {
@@ -84,6 +85,20 @@ void LogHistogram::add(double value, long count) {
   total_ += count;
 }
 
+void LogHistogram::merge(const LogHistogram& other) {
+  for (std::size_t k = 0; k < counts_.size(); ++k) counts_[k] += other.counts_[k];
+  sum_ += other.sum_;
+  total_ += other.total_;
+}
+
+void LogHistogram::assign(std::vector<long> counts, const ExactSum& sum) {
+  if (counts.size() != counts_.size()) throw std::invalid_argument("LogHistogram::assign: wrong number of bins");
+  counts_ = std::move(counts);
+  sum_ = sum;
+  total_ = 0;
+  for (long c : counts_) total_ += c;
+}
+
 double LogHistogram::value_at(std::size_t bin) const {  // geometric middle of the bin
   return kMinValue * std::pow(10.0, (static_cast<double>(bin) + 0.5) / kBinsPerDecade);
 }
@@ -92,7 +107,7 @@ Percentiles LogHistogram::percentiles() const {
   Percentiles p;
   if (total_ == 0) return p;
   p.count = total_;
-  p.mean = sum_ / static_cast<double>(total_);
+  p.mean = sum_.value() / static_cast<double>(total_);
   double* targets[] = {&p.p50, &p.p90, &p.p99};
   const double quantiles[] = {0.50, 0.90, 0.99};
   long seen = 0;

@@ -5,6 +5,7 @@
 #include <functional>
 #include <vector>
 
+#include "sim/accounting/exact_sum.hpp"
 #include "sim/accounting/external_sort.hpp"
 
 namespace convsim {
@@ -46,10 +47,18 @@ class LogHistogram {
   void add(double value, long count = 1);
   Percentiles percentiles() const;
 
+  // Adds another histogram's samples: the same bits as adding them one by one, in
+  // any order (the sum is an ExactSum). For the shards of a run.
+  void merge(const LogHistogram& other);
+  const std::vector<long>& counts() const { return counts_; }
+  const ExactSum& sum() const { return sum_; }
+  // REQUIRES: counts.size() == counts().size(); total is their sum.
+  void assign(std::vector<long> counts, const ExactSum& sum);
+
  private:
   double value_at(std::size_t bin) const;
   std::vector<long> counts_;
-  double sum_ = 0;
+  ExactSum sum_;
   long total_ = 0;
 };
 

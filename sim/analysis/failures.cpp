@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/accounting/turn_order.hpp"
 #include "sim/analysis/explain.hpp"
 
 namespace convsim {
@@ -101,7 +102,7 @@ bool slo_ok(const ReplyRecord& r, const Scenario& s) {
 
 JudgedObjectives judge_objectives(const RunResult& result, const Scenario& s) {
   auto replies = result.replies.sorted([](const ReplyRecord& r) { return r.served && r.kind == "reply"; },
-                                       [](const auto& a, const auto& b) { return a.start_s < b.start_s; });
+                                       TurnOrder{});
   ObjectiveJudge judge(s);
   replies.for_each([&](const ReplyRecord& r) { judge.add(r); });
   JudgedObjectives out;
@@ -120,9 +121,9 @@ std::vector<FailureRecord> failure_points(const RunResult& result, const Scenari
   for (FailureRecord& f : out) {
     if (f.cause_class.empty()) f.cause_class = "capacity";
   }
-  // Served replies by start time (equal ones in order of completion).
+  // Served replies in TurnOrder (by start time; ties by session, not by completion).
   auto replies = result.replies.sorted([](const ReplyRecord& r) { return r.served && r.kind == "reply"; },
-                                       [](const auto& a, const auto& b) { return a.start_s < b.start_s; });
+                                       TurnOrder{});
   std::optional<ReplyRecord> first_ttft, first_tpot, first_speech;
   UnstableQueue queue(replies.size(), s.slo.ttft_s);
   // ttft_s and tpot_s are judged reply by reply at attainment 1 (below it, with the

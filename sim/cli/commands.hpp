@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/engine/simulation.hpp"
+#include "sim/output/output_folder.hpp"
 #include "sim/output/atomic_file.hpp"  // write_file_atomically
 #include "sim/scenario/loader.hpp"
 
@@ -41,8 +42,32 @@ std::string default_compare_dir(const Scenario& scenario);
 nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string& dir, const RunOptions& options,
                                      bool force = false);
 
+// Writes the outputs of a finished run into `folder` (trace.json with
+// options.trace, turns.csv, gpus.csv, windows.csv, timing.json, then summary.json);
+// returns the summary. Throws OutputError.
+nlohmann::ordered_json write_run_outputs(const Scenario& scenario, const OutputFolder& folder, const RunResult& result,
+                                         const RunOptions& options);
+
+// With `shard` ("i/N"), runs that shard only (run_shard).
 int command_run(const std::string& path, const std::vector<std::string>& sets, std::string dir, bool quiet,
-                RunOptions options = {}, bool force = false);
+                RunOptions options = {}, bool force = false, const std::string& shard = "");
+
+// convsim run --shard i/N: simulates the replicas k with k % N == i - 1 and their
+// sessions (sim/engine/run_shard.hpp) and writes dir/run-shard-i-of-N.json and
+// .replies (run_shard_files.hpp), nothing else. Throws ConfigError, before writing
+// anything, when the scenario's replicas are not independent (the reason named).
+int run_shard(const Scenario& scenario, const std::vector<std::string>& sets, const std::string& dir, bool quiet,
+              RunOptions options, const std::string& shard);
+
+// Whether `dir` holds run shard manifests (run-shard-i-of-N.json).
+bool holds_run_shards(const std::string& dir);
+
+// Joins the shards of a run (their manifests in `dirs`, every shard 1..N exactly
+// once, of one scenario file and one --set) into `out`: the outputs the whole run
+// writes, byte for byte, except timing.json (wall time: the shards' summed).
+// Throws ConfigError, before writing anything, naming what is missing, duplicated
+// or inconsistent.
+int command_run_merge(const std::vector<std::string>& dirs, const std::string& out);
 int command_check(const std::string& path, const std::vector<std::string>& sets);
 int command_catalog(const std::string& what);
 // Prints the preset that the Hugging Face config.json at `path` makes.

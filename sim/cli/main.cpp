@@ -1,6 +1,7 @@
 // convsim's command line: parses arguments and dispatches to sim/cli/*_command*.cpp.
 // Only this file prints errors and chooses exit codes.
 
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -40,6 +41,11 @@ int main(int argc, char** argv) {
   auto* trace_to = run->add_option("--trace-to-min", trace_to_min,
                                    "trace only up to this minute of simulated time (implies --trace)")
                        ->check(CLI::NonNegativeNumber);
+  std::string run_shard_text;
+  run->add_option("--shard", run_shard_text,
+                  "simulate only shard i of N: the replicas k (0-based) with k % N == i - 1 and their sessions; "
+                  "join the shards with convsim merge")
+      ->check(CLI::Validator([](std::string& text) { return shard_problem(text); }, "i/N"));
   run->add_flag("--simgrid-every-transfer", run_options.simgrid_every_transfer,
                 "run every collective and send as a SimGrid activity, even where no other traffic shares the "
                 "links (slower; the same times)");
@@ -68,8 +74,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Validator([](std::string& text) { return shard_problem(text); }, "i/N"));
 
   std::vector<std::string> merge_dirs;
-  auto* merge = app.add_subcommand("merge", "join the folders of a sharded compare (compare.csv, compare.md) or plan (plan.csv, pareto.csv, top.csv)");
-  merge->add_option("dirs", merge_dirs, "folders holding shard manifests (shard-i-of-N.json)")->required();
+  auto* merge = app.add_subcommand("merge", "join the folders of a sharded run (its outputs), compare (compare.csv, compare.md) or plan (plan.csv, pareto.csv, top.csv)");
+  merge->add_option("dirs", merge_dirs, "folders holding shard manifests (run-shard-i-of-N.json, shard-i-of-N.json, plan-shard-i-of-N.json)")->required();
   merge->add_option("-o,--output", output_dir, "merged folder (default: the one folder given)");
 
   BreakpointRequest bp;
@@ -142,13 +148,20 @@ int main(int argc, char** argv) {
         return kExitUsage;
       }
     }
-    if (*run) return command_run(scenario_path, sets, output_dir, quiet, run_options, force);
+    if (*run) return command_run(scenario_path, sets, output_dir, quiet, run_options, force, run_shard_text);
     if (*check) return command_check(scenario_path, sets);
     if (*catalog_import) return command_catalog_import(import_path);
     if (*catalog) return command_catalog(catalog_what);
     if (*compare) return command_compare(scenario_path, sets, output_dir, jobs, shard, force, quiet);
     if (*plan_command) return command_plan(plan);
     if (*merge) {
+      if (std::any_of(merge_dirs.begin(), merge_dirs.end(), holds_run_shards)) {
+        if (output_dir.empty() && merge_dirs.size() != 1) {
+          std::cerr << "merge: several folders given: name the merged folder with -o OUT\n";
+          return kExitUsage;
+        }
+        return command_run_merge(merge_dirs, output_dir.empty() ? merge_dirs.front() : output_dir);
+      }
       if (!merge_dirs.empty() && holds_plan_shards(merge_dirs.front())) {
         if (output_dir.empty() && merge_dirs.size() != 1) {
           std::cerr << "merge: several folders given: name the merged folder with -o OUT\n";

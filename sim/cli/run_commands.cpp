@@ -46,6 +46,11 @@ nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string
   folder.remove_previous_outputs();
   write_file_atomically(folder.path("scenario.resolved.yaml"), scenario.resolved_yaml);
   const RunResult result = simulate(scenario, options);
+  return write_run_outputs(scenario, folder, result, options);
+}
+
+nlohmann::ordered_json write_run_outputs(const Scenario& scenario, const OutputFolder& folder, const RunResult& result,
+                                         const RunOptions& options) {
   if (options.trace) {
     write_trace_json(folder.path("trace.json"), result, scenario);
     if (result.trace_truncated) {
@@ -71,11 +76,12 @@ nlohmann::ordered_json run_and_write(const Scenario& scenario, const std::string
 }
 
 int command_run(const std::string& path, const std::vector<std::string>& sets, std::string dir, bool quiet,
-                RunOptions options, bool force) {
+                RunOptions options, bool force, const std::string& shard) {
   const Catalog catalog = load_catalog(default_catalog_dir());
   const Scenario scenario = load_scenario(path, parse_overrides(sets), catalog, VariantCheck::skip);
   print_warnings(scenario);
   if (dir.empty()) dir = default_output_dir(scenario);
+  if (!shard.empty()) return run_shard(scenario, sets, dir, quiet, options, shard);
   options.progress = !quiet && isatty(STDERR_FILENO);
   const nlohmann::ordered_json summary = run_and_write(scenario, dir, options, force);
   if (!quiet) std::cout << run_table(summary) << "\noutputs in " << dir << "/\n";

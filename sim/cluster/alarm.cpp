@@ -1,5 +1,6 @@
 #include "sim/cluster/alarm.hpp"
 
+#include <cmath>
 #include <limits>
 
 #include <simgrid/kernel/Timer.hpp>
@@ -37,6 +38,26 @@ void Alarm::wait_until(std::unique_lock<sg4::Mutex>& lock, sg4::ConditionVariabl
   });
   cv.wait(lock);
   if (!rang) simcall_answered([timer] { timer->remove(); });
+}
+
+void ClockTicks::start() {
+  stopped_ = false;
+  arm(std::ldexp(1.0, -30));
+}
+
+void ClockTicks::arm(double date_s) {
+  pending_ = Timer::set(date_s, [this, date_s] {
+    pending_ = nullptr;
+    if (!stopped_) arm(date_s * 2);
+  });
+}
+
+void ClockTicks::stop() {
+  simcall_answered([this] {
+    stopped_ = true;
+    if (pending_ != nullptr) pending_->remove();
+    pending_ = nullptr;
+  });
 }
 
 }  // namespace convsim

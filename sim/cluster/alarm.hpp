@@ -17,6 +17,7 @@
 
 #include <mutex>
 
+#include <simgrid/kernel/Timer.hpp>
 #include <simgrid/s4u.hpp>
 
 namespace convsim {
@@ -36,6 +37,31 @@ class Alarm {
 
  private:
   simgrid::s4u::SemaphorePtr ring_;
+};
+
+// Kernel timers at every power of two of simulated time (from 2^-30 s on), one
+// pending at a time, while start()..stop().
+//
+// SimGrid moves its clock to a timer's date as now + (date - now), which rounds
+// when now is below half the date: the date an Alarm reaches then depends on the
+// event before it, that is on every other actor of the simulation. With a tick at
+// every power of two between them, each step is between dates within a factor of
+// two of each other, where the subtraction and the addition are exact (Sterbenz):
+// the clock reaches every timer's date exactly, whoever else runs. A replica's
+// records then do not depend on the other replicas simulated in the same process,
+// which convsim run --shard needs (tested there).
+class ClockTicks {
+ public:
+  // Arms the first tick. From the maestro before Engine::run(), or from an actor.
+  void start();
+  // Removes the pending tick (a tick left behind would move the clock on to its
+  // date after the last actor ended). From an actor. Idempotent.
+  void stop();
+
+ private:
+  void arm(double date_s);
+  simgrid::kernel::timer::Timer* pending_ = nullptr;
+  bool stopped_ = false;
 };
 
 }  // namespace convsim

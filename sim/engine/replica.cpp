@@ -121,6 +121,7 @@ void ReplicaActor::operator()() {
     }
   }
   run_.result.replica_stopped_s[static_cast<std::size_t>(index_)] = sg4::Engine::get_clock();
+  if (--run_.replicas_running == 0 && run_.ticks != nullptr) run_.ticks->stop();
   // Reservation shares of conversations cut by the end of the run go to their last record.
   run_.result.replies.add_to_last_record(reserved_);
   reserved_.clear();

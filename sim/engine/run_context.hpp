@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sim/accounting/records.hpp"
+#include "sim/cluster/alarm.hpp"
 #include "sim/cluster/platform.hpp"
 #include "sim/engine/iteration_cost.hpp"
 #include "sim/engine/simulation.hpp"
@@ -28,6 +29,9 @@ struct RunContext {
   // Conversations whose last turn is done: no longer charged for the replicas
   // they reserve (see ReplicaActor::charge_wait).
   std::set<int> finished_sessions;
+  // Replica actors still running; the last one to end stops the clock's ticks.
+  int replicas_running = 0;
+  ClockTicks* ticks = nullptr;
   std::chrono::steady_clock::time_point wall_start = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_progress = wall_start;
   // The window of simulated time traced (RunOptions::trace_from_s, trace_to_s).
@@ -45,11 +49,11 @@ struct RunContext {
     result.trace.push_back(std::move(slice));
   }
 
+  // The first occurrence of each kind is the failure point: the earliest, and of
+  // those at the same time the least cause in text order (not the first reported:
+  // replicas at the same date report in an order that depends on the others).
   void record_failure(const std::string& kind, double time_s, const std::string& cause) {
-    for (const FailureRecord& f : result.failures) {
-      if (f.kind == kind) return;  // the first occurrence of each kind is the failure point
-    }
-    result.failures.push_back(FailureRecord{kind, time_s, cause, "capacity"});
+    keep_first_failure(result.failures, FailureRecord{kind, time_s, cause, "capacity"});
   }
 };
 

@@ -1,5 +1,6 @@
 #include "sim/engine/simulation.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -12,6 +13,7 @@
 #include "sim/engine/iteration_cost.hpp"
 #include "sim/engine/replica.hpp"
 #include "sim/engine/router.hpp"
+#include "sim/scenario/config_error.hpp"
 #include "sim/engine/run_context.hpp"
 #include "sim/workload/workload.hpp"
 
@@ -92,10 +94,9 @@ void mark_exclusive_replicas(const std::vector<std::unique_ptr<ReplicaActor>>& r
 
 }  // namespace
 
-RunResult simulate(const Scenario& scenario, const RunOptions& options) {
-  const auto wall_start = std::chrono::steady_clock::now();
-  RunResult result;
+RunResult empty_run_result(const Scenario& scenario) {
   const ParallelismSpec& p = scenario.parallelism;
+  RunResult result;
   result.gpus.assign(p.gpus_used(), GpuMeter{0, 0, scenario.cluster.gpu.power_idle_w});
   result.timeline = GpuTimeline(p.gpus_used(), 0.25);
   result.replica_busy_s.assign(static_cast<std::size_t>(p.dp + p.prefill.replicas), 0.0);
@@ -104,6 +105,37 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
                              p.prefill_gpus_per_replica());
   result.replica_unattributed_s.assign(result.replica_gpus.size(), 0.0);
   result.replica_stopped_s.assign(result.replica_gpus.size(), 0.0);
+  return result;
+}
+
+void finish_run(RunResult& result) {
+  result.end_s = std::max(result.clock_s, result.horizon_s);
+  for (std::size_t k = 0; k < result.replica_stopped_s.size(); ++k) {  // idle to the end, charged to nobody
+    result.replica_unattributed_s[k] += result.end_s - result.replica_stopped_s[k];
+  }
+  std::sort(result.failures.begin(), result.failures.end(), [](const FailureRecord& a, const FailureRecord& b) {
+    if (a.time_s != b.time_s) return a.time_s < b.time_s;
+    return a.kind != b.kind ? a.kind < b.kind : a.cause < b.cause;
+  });
+}
+
+RunResult simulate(const Scenario& scenario, const RunOptions& options) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  const RunShard& shard = options.shard;
+  if (!shard.whole()) {
+    const std::string refusal = shard_refusal(scenario, options.trace, options.simgrid_every_transfer);
+    if (!refusal.empty()) throw ConfigError(fmt::format("{}: cannot run in shards: {}", scenario.name, refusal));
+  }
+  RunResult result = empty_run_result(scenario);
+  const ParallelismSpec& p = scenario.parallelism;
+  // The replica a request of the affinity path goes to: sessions (and closed-loop
+  // slots) stay on one replica; streams spread by id.
+  auto replica_of = [&scenario, &p](const Request& r) {
+    const long key = scenario.conversation || scenario.requests->arrival == RequestStreamSpec::Arrival::concurrency
+                         ? r.session
+                         : r.id;
+    return static_cast<int>(key % p.dp);
+  };
 
   const CostModel cost_model(scenario);
   // A disaggregated prefill pool has its own layout and cost model.
@@ -124,6 +156,7 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
                     scenario.cluster.gpu.hbm_bytes / kGb, layout.tp, layout.cp, layout.ep, layout.pp),
         "capacity"});
     for (const Request& r : workload.all_up_front()) {
+      if (!shard.owns(replica_of(r))) continue;
       ReplyRecord rec;
       rec.session = r.session;
       rec.start_s = r.arrival_s;
@@ -133,8 +166,8 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
       rec.failure = "memory";
       result.replies.push_back(rec);
     }
-    result.end_s = workload.horizon_s();
-    result.replica_unattributed_s.assign(result.replica_gpus.size(), result.end_s);  // nothing ran
+    result.horizon_s = workload.horizon_s();  // nothing ran: every replica idle to the end
+    if (shard.whole()) finish_run(result);
     return result;
   }
 
@@ -167,6 +200,13 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
                                                       first_rank, run));
   }
   mark_exclusive_replicas(replicas, scenario, platform, options);
+  for (std::size_t r = 0; r < replicas.size() && !shard.whole(); ++r) {
+    if (replicas[r]->runner().exclusive()) continue;
+    throw ConfigError(fmt::format("{}: cannot run in shards: replica {}'s collectives and sends cross links that other "
+                                  "traffic uses (another replica, KV-cache tiers, a fault), so they run in SimGrid's "
+                                  "flow solver, whose times depend in the last bits on every replica's events",
+                                  scenario.name, r));
+  }
   std::unique_ptr<Router> router;
   // A disaggregated pool is fed every request up front; otherwise a source's
   // arrivals are pulled by the router as they fall due.
@@ -189,15 +229,14 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
     sg4::Actor::create("router", platform.gpus[0], [body] { (*body)(); });
   } else {
     for (const Request& r : initial) {
-      // Sessions (and closed-loop slots) stay on one replica; streams spread by id.
-      const long key = scenario.conversation || scenario.requests->arrival == RequestStreamSpec::Arrival::concurrency
-                           ? r.session
-                           : r.id;
-      replicas[static_cast<std::size_t>(key % p.dp)]->accept(r);
+      const int replica = replica_of(r);
+      if (shard.owns(replica)) replicas[static_cast<std::size_t>(replica)]->accept(r);
     }
   }
   for (std::size_t r = 0; r < replicas.size(); ++r) {
+    if (!shard.owns(static_cast<int>(r))) continue;  // another shard's: its records come from there
     ReplicaActor* actor = replicas[r].get();
+    ++run.replicas_running;
     sg4::Actor::create(fmt::format("replica-{}", r), actor->home(), [actor] { (*actor)(); });
   }
   for (const FaultSpec& f : scenario.faults) {
@@ -210,12 +249,20 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
       run_link_fault(f, link);
     })->daemonize();
   }
+  ClockTicks ticks;  // timers' dates reached exactly, whoever else runs (alarm.hpp)
+  if (run.replicas_running > 0) {
+    run.ticks = &ticks;
+    ticks.start();
+  }
   engine.run();
   if (options.progress) std::fprintf(stderr, "\n");
 
-  result.end_s = std::max(sg4::Engine::get_clock(), workload.horizon_s());
-  for (std::size_t k = 0; k < result.replica_stopped_s.size(); ++k) {  // idle to the end, charged to nobody
-    result.replica_unattributed_s[k] += result.end_s - result.replica_stopped_s[k];
+  result.clock_s = sg4::Engine::get_clock();
+  result.horizon_s = workload.horizon_s();
+  if (shard.whole()) {
+    finish_run(result);
+  } else if (const std::string refusal = shard_result_refusal(result); !refusal.empty()) {
+    throw ConfigError(fmt::format("{}: cannot run in shards: {}; run it whole", scenario.name, refusal));
   }
   result.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   return result;

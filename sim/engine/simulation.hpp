@@ -5,6 +5,7 @@
 // process (a SimGrid limit): call simulate() once.
 
 #include "sim/accounting/records.hpp"
+#include "sim/engine/run_shard.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace convsim {
@@ -19,11 +20,26 @@ struct RunOptions {
   // Run every collective and send as a SimGrid activity, even for replicas whose
   // links nothing else shares (which otherwise compute the same times directly).
   bool simgrid_every_transfer = false;
+  // Simulate only these replicas and their sessions (see run_shard.hpp); the result
+  // is left unfinished (finish_run) for convsim merge to join.
+  RunShard shard;
 };
 
 // A ten-hour run on 64 GPUs has millions of slices; the trace keeps the first ones.
 inline constexpr std::size_t kMaxTraceSlices = 400'000;
 
+// Throws ConfigError when options.shard splits a scenario that cannot be split
+// (shard_refusal) or whose shard turned out to depend on other replicas
+// (shard_result_refusal).
 RunResult simulate(const Scenario& scenario, const RunOptions& options = {});
+
+// A run's records before any event: a meter per GPU used, a slot per replica.
+RunResult empty_run_result(const Scenario& scenario);
+
+// The last step of a run, once every replica's records are in: the reserved span
+// (end_s = max(clock_s, horizon_s)), each replica idle from its stop to that end
+// (charged to nobody), and the failures in order of time, kind and cause.
+// simulate() calls it for a whole run; convsim merge after joining the shards.
+void finish_run(RunResult& result);
 
 }  // namespace convsim

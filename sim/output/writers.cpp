@@ -200,8 +200,8 @@ nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted
                    {"offloads", result.kv_offloads},
                    {"restores", result.kv_restores},
                    {"tier_drops", result.kv_tier_drops},
-                   {"transfer_bytes", result.kv_transfer_bytes},
-                   {"handoff_bytes", result.kv_handoff_bytes}};
+                   {"transfer_bytes", result.kv_transfer_bytes.value()},
+                   {"handoff_bytes", result.kv_handoff_bytes.value()}};
   if (scenario.serving.prefix_caching) {
     const auto rate = [](long part, long whole) { return whole > 0 ? static_cast<double>(part) / static_cast<double>(whole) : 0.0; };
     j["kv_cache"]["prefix_cache"] = {
@@ -269,8 +269,9 @@ void write_gpus_csv(const std::string& path, const RunResult& result, const Scen
   for (int gpu = 0; gpu < t.gpus(); ++gpu) {
     const double idle_w = result.gpus[static_cast<std::size_t>(gpu)].idle_power_w;
     double memory_bytes = 0;
+    const std::vector<GpuTimeline::Bin> gpu_bins = t.bins(gpu);
     for (std::size_t i = 0; i < bins; ++i) {
-      const GpuTimeline::Bin b = i < t.bins(gpu).size() ? t.bins(gpu)[i] : GpuTimeline::Bin{};
+      const GpuTimeline::Bin b = i < gpu_bins.size() ? gpu_bins[i] : GpuTimeline::Bin{};
       const double start_s = static_cast<double>(i) * bin_s;
       const double width_s = std::min(bin_s, result.end_s - start_s);
       if (width_s <= 0) break;

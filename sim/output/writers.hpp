@@ -9,21 +9,13 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/accounting/records.hpp"
+#include "sim/accounting/turn_order.hpp"
 #include "sim/analysis/failures.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace convsim {
 
-// The row order of turns.csv: start time, session, turn; equal ones in order of
-// completion. Compares ReplyRecord or StoredReply.
-struct TurnOrder {
-  template <class Record>
-  bool operator()(const Record& a, const Record& b) const {
-    if (a.start_s != b.start_s) return a.start_s < b.start_s;
-    if (a.session != b.session) return a.session < b.session;
-    return a.turn < b.turn;
-  }
-};
+// The row order of turns.csv: TurnOrder (start time, session, turn).
 using SortedTurns = SortedReplies<TurnOrder>;
 
 // Every record in TurnOrder (sorted on disk beyond one chunk; see ReplyStore).

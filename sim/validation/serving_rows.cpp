@@ -283,7 +283,7 @@ ServingOutcomeMetrics simulate_row(const ServingRow& row, const Catalog& catalog
     }
   }
   m.decode_sequences_mean =
-      result.decode_iterations > 0 ? result.decode_tokens / static_cast<double>(result.decode_iterations) : 0.0;
+      result.decode_iterations > 0 ? result.decode_tokens.value() / static_cast<double>(result.decode_iterations) : 0.0;
   for (const GpuMeter& g : result.gpus) {
     m.gpu_compute_s += g.compute_s;
     m.gpu_comm_s += g.comm_s;

@@ -47,7 +47,7 @@ double rows_j(const RunResult& r) {
 
 void check_every_meter_charged(const RunResult& r, const Scenario& s) {
   const EnergySplit e = energy_split(r, s);
-  const double meters_j = metered_gpu_energy_j(r) + e.host_j + e.switch_j + r.network_energy_j;
+  const double meters_j = metered_gpu_energy_j(r) + e.host_j + e.switch_j + r.network_energy_j.value();
   INFO("rows " << rows_j(r) << " J + unattributed " << e.unattributed_j << " J; meters " << meters_j << " J");
   CHECK(rows_j(r) + e.unattributed_j == Approx(meters_j).epsilon(1e-9));
   CHECK(e.served_j + e.reserved_j + e.unattributed_j == Approx(e.it_j()).epsilon(1e-9));
@@ -102,7 +102,7 @@ TEST_CASE("the DGX H100 preset's host draws its idle power all run long and its 
   const Scenario s = small_on("keep");
   REQUIRE(s.cluster.system.name == "dgx-h100");
   const RunResult r = simulate(s);
-  REQUIRE(r.dram_active_node_s == 0);  // no cache moved
+  REQUIRE(r.dram_active_node_s.value() == 0);  // no cache moved
   double busy_s = 0;
   for (double b : r.replica_busy_s) busy_s += b;
   const double expected_j = (kDgxH100NodeIdleW / 8 + 500) * r.end_s + kDgxH100CpuExtraW / 8 * busy_s;
@@ -120,8 +120,8 @@ TEST_CASE("every meter is charged to a row or left unattributed, KV offloaded to
 TEST_CASE("every meter is charged to a row or left unattributed, KV offloaded to NVMe") {
   const Scenario s = small_on("offload_nvme");
   const RunResult r = simulate(s);
-  CHECK(r.nvme_read_node_s > 0);
-  CHECK(r.nvme_write_node_s > 0);
+  CHECK(r.nvme_read_node_s.value() > 0);
+  CHECK(r.nvme_write_node_s.value() > 0);
   check_every_meter_charged(r, s);
 }
 

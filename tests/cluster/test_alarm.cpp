@@ -83,3 +83,47 @@ TEST_CASE("a timed wait on a condition variable ends at its notification or its 
   CHECK(woke_s[1] == notify2_s);
   CHECK(woke_s[2] == date3_s);
 }
+
+TEST_CASE("with clock ticks, an alarm reaches its date exactly even where SimGrid's now + (date - now) rounds") {
+  // From now = 4.954350870919409, now + (61.46437453521167 - now) rounds to
+  // 61.464374535211675 (worked out in double precision): the date an alarm reaches
+  // without ticks depends on the event before it. Ticks at every power of two make
+  // each step of the clock exact.
+  const double now_s = 4.954350870919409, date_s = 61.46437453521167;
+  REQUIRE(now_s + (date_s - now_s) != date_s);  // the rounding the ticks avoid
+  std::vector<double> woke_s;
+  ClockTicks ticks;
+  run_actors({[&] {
+    ticks.start();
+    Alarm alarm;
+    alarm.sleep_until(now_s);
+    alarm.sleep_until(date_s);
+    woke_s.push_back(sg4::Engine::get_clock());
+    ticks.stop();
+  }});
+  REQUIRE(woke_s.size() == 1);
+  CHECK(woke_s[0] == date_s);
+}
+
+TEST_CASE("stopped clock ticks leave no timer behind: the run ends at its last actor's date") {
+  const double last_s = 3.0;
+  double end_s = -1;
+  ClockTicks ticks;
+  int argc = 2;
+  char arg0[] = "test";
+  char arg1[] = "--log=root.thres:critical";
+  char* argv[] = {arg0, arg1, nullptr};
+  sg4::Engine engine(&argc, argv);
+  sg4::NetZone* zone = sg4::create_full_zone("zone");
+  sg4::Host* host = zone->create_host("host", 1e9);
+  zone->seal();
+  sg4::Actor::create("actor", host, [&] {
+    Alarm alarm;
+    alarm.sleep_until(last_s);
+    ticks.stop();
+  });
+  ticks.start();
+  engine.run();
+  end_s = sg4::Engine::get_clock();
+  CHECK(end_s == last_s);  // not the next tick, 4.0
+}

@@ -125,7 +125,7 @@ TEST_CASE("a disaggregated prefill sends the context's KV cache in its bytes ove
   REQUIRE(r.replies.size() == 1);
   const ModelSpec& m = s.model.spec;
   const double kv_bytes = static_cast<double>(prompt) * m.layers * 2.0 * m.kv_heads * m.head_dim * 2.0;
-  CHECK(r.kv_handoff_bytes == Approx(kv_bytes).epsilon(1e-12));
+  CHECK(r.kv_handoff_bytes.value() == Approx(kv_bytes).epsilon(1e-12));
   const FabricSpec& ib = s.cluster.scale_out;
   const double expected_s = ib.latency_s + kv_bytes / 8 / ib.bandwidth_bytes_per_s;
   int handoffs = 0;

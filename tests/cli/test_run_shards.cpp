@@ -1,0 +1,168 @@
+// convsim run --shard i/N and convsim merge of run shards: the merged outputs are
+// the whole run's, byte for byte; every refusal names its reason and writes nothing.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include "tests/support/cli_run.hpp"
+
+namespace fs = std::filesystem;
+using namespace convsim::test;
+
+namespace {
+
+// Six conversations on four one-GPU replicas (two replicas hold two sessions),
+// objectives judged in windows (windows.csv), a probe row.
+std::string fleet_scenario(const std::string& name, const std::string& routing = "affinity") {
+  return small_scenario(name, 6,
+                        {{"tokens_per_word: 1.33", "tokens_per_word: 1.33\n  sessions: 6"},
+                         {"gpus_per_node: 1,", "gpus_per_node: 4,"},
+                         {"parallelism: {tp: 1, pp: 1}", "parallelism: {tp: 1, pp: 1, dp: 4}"},
+                         {"serving: {max_batch_seqs: 16,", "serving: {routing: " + routing + ", max_batch_seqs: 16,"},
+                         {"slo: {ttft_s: 0.5, tpot_s: 0.05}", "slo: {ttft_s: 0.5, tpot_s: 0.05, window_min: 2}"}});
+}
+
+}  // namespace
+
+TEST_CASE("run shards 1/3, 2/3 and 3/3, merged, equal the whole run byte for byte in every file but timing.json") {
+  const Workspace w("run-shards");
+  w.write("fleet.yaml", fleet_scenario("fleet"));
+  // The scenario by a relative path, as a user gives it: summary.json and
+  // scenario.resolved.yaml record it so; the merge, run from elsewhere, too.
+  auto in_workspace = [&w](const std::string& args) {
+    return shell(fmt::format("cd '{}' && {} {} > log 2>&1", w.dir.string(), CONVSIM_BINARY, args));
+  };
+  REQUIRE(in_workspace("run fleet.yaml -q -o whole") == 0);
+  for (int i = 1; i <= 3; ++i) REQUIRE(in_workspace(fmt::format("run fleet.yaml -q -o s{} --shard {}/3", i, i)) == 0);
+  // A shard writes its records only, no outputs of its own.
+  CHECK(files_in(w.dir / "s2") == std::set<std::string>{"run-shard-2-of-3.json", "run-shard-2-of-3.replies"});
+  REQUIRE(run_convsim(fmt::format("merge '{}' '{}' '{}' -o '{}'", w.path("s3"), w.path("s1"), w.path("s2"),
+                                  w.path("merged")),
+                      w.path("merge.log")) == 0);
+  std::set<std::string> whole = files_in(w.dir / "whole");
+  CHECK(files_in(w.dir / "merged") == whole);
+  // timing.json holds wall time: not byte-identical between two whole runs either.
+  whole.erase("timing.json");
+  whole.erase(".convsim-run");  // the folder's lock
+  CHECK(whole.count("windows.csv") == 1);
+  CHECK(whole.count("gpus.csv") == 1);
+  for (const std::string& file : whole) {
+    INFO(file);
+    const std::string expected = read_file(w.dir / "whole" / file);
+    CHECK(expected.size() > 10);
+    CHECK(read_file(w.dir / "merged" / file) == expected);
+  }
+  CHECK(read_file(w.dir / "merged" / "summary.json").find("\"scenario_file\": \"fleet.yaml\"") != std::string::npos);
+  // Every replica served: the shards did split the fleet.
+  const std::string turns = read_file(w.dir / "whole" / "turns.csv");
+  for (int replica = 0; replica < 4; ++replica) {
+    CHECK(turns.find(fmt::format(",{},", replica)) != std::string::npos);
+  }
+}
+
+TEST_CASE("a single shard, 1/1, merged into its own folder, equals the whole run") {
+  const Workspace w("run-shard-one");
+  const std::string s = w.write("fleet.yaml", fleet_scenario("fleet"));
+  REQUIRE(run_convsim(fmt::format("run '{}' -q -o '{}'", s, w.path("whole")), w.path("log")) == 0);
+  REQUIRE(run_convsim(fmt::format("run '{}' -q -o '{}' --shard 1/1", s, w.path("one")), w.path("log")) == 0);
+  REQUIRE(run_convsim(fmt::format("merge '{}'", w.path("one")), w.path("log")) == 0);  // -o: the one folder
+  for (const char* file : {"turns.csv", "gpus.csv", "summary.json", "windows.csv"}) {
+    INFO(file);
+    CHECK(read_file(w.dir / "one" / file) == read_file(w.dir / "whole" / file));
+  }
+}
+
+TEST_CASE("shards beyond the replicas (6 shards of 4 replicas) simulate nothing and still merge exactly") {
+  const Workspace w("run-shard-many");
+  const std::string s = w.write("fleet.yaml", fleet_scenario("fleet"));
+  REQUIRE(run_convsim(fmt::format("run '{}' -q -o '{}'", s, w.path("whole")), w.path("log")) == 0);
+  for (int i = 1; i <= 6; ++i) {
+    REQUIRE(run_convsim(fmt::format("run '{}' -q -o '{}' --shard {}/6", s, w.path("shards"), i), w.path("log")) == 0);
+  }
+  REQUIRE(run_convsim(fmt::format("merge '{}' -o '{}'", w.path("shards"), w.path("merged")), w.path("log")) == 0);
+  for (const char* file : {"turns.csv", "gpus.csv", "summary.json", "windows.csv"}) {
+    INFO(file);
+    CHECK(read_file(w.dir / "merged" / file) == read_file(w.dir / "whole" / file));
+  }
+}
+
+TEST_CASE("run --shard refuses a malformed or out-of-range i/N, writing nothing") {
+  const Workspace w("run-shard-usage");
+  const std::string s = w.write("fleet.yaml", fleet_scenario("fleet"));
+  for (const char* shard : {"0/2", "3/2", "1/0", "a/b", "1-2", "2", "-1/2"}) {
+    INFO(shard);
+    CHECK(run_convsim(fmt::format("run '{}' -o '{}' --shard {}", s, w.path("out"), shard), w.path("log")) == 2);
+    CHECK_FALSE(fs::exists(w.dir / "out"));
+  }
+}
+
+TEST_CASE("run --shard refuses, naming the reason, a scenario whose replicas share something, writing nothing") {
+  const Workspace w("run-shard-refusals");
+  struct Case {
+    std::string routing;
+    std::string options;
+    std::string reason;
+  };
+  const std::vector<Case> cases = {
+      {"least_loaded", "", "serving.routing is least_loaded"},
+      {"round_robin", "", "serving.routing is round_robin"},
+      {"prefix_affinity", "--set serving.prefix_caching=true", "serving.routing is prefix_affinity"},
+      {"affinity", "--set context.kv_between_turns=offload_cpu", "context.kv_between_turns offloads"},
+      {"affinity",
+       "--set cluster.scale_up_topology=pcie_switch --set cluster.scale_up=pcie5 --set parallelism.tp=2 "
+       "--set parallelism.dp=2",
+       "replica 0's collectives and sends cross links that other traffic uses"},
+      {"affinity", "--trace", "--trace: trace.json keeps the first 400,000 slices"},
+      {"affinity", "--simgrid-every-transfer", "--simgrid-every-transfer: every transfer"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.reason);
+    const std::string s = w.write("fleet.yaml", fleet_scenario("fleet", c.routing));
+    CHECK(run_convsim(fmt::format("run '{}' -o '{}' --shard 1/2 {}", s, w.path("out"), c.options), w.path("log")) == 1);
+    const std::string log = read_file(w.dir / "log");
+    CHECK(log.find("fleet: cannot run in shards: " + c.reason) != std::string::npos);
+    CHECK_FALSE(fs::exists(w.dir / "out"));
+  }
+}
+
+TEST_CASE("merge of run shards refuses missing, duplicate and foreign shards, naming them, writing nothing") {
+  const Workspace w("run-merge-errors");
+  const std::string s = w.write("fleet.yaml", fleet_scenario("fleet"));
+  const std::string other = w.write("other.yaml", fleet_scenario("other"));
+  auto shard = [&](const std::string& file, const std::string& dir, const std::string& i_n, const std::string& sets) {
+    REQUIRE(run_convsim(fmt::format("run '{}' -q -o '{}' --shard {} {}", file, w.path(dir), i_n, sets), w.path("log")) ==
+            0);
+  };
+  shard(s, "one", "1/2", "");
+  shard(s, "two", "2/2", "");
+  shard(s, "again", "1/2", "");
+  shard(s, "seeded", "2/2", "--set seed=4");
+  shard(other, "foreign", "2/2", "");
+  shard(s, "three", "2/3", "");
+  struct Case {
+    std::vector<std::string> dirs;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"one"}, "1 of 2 shards missing: 2/2"},
+      {{"one", "two", "again"}, "shard 1/2 appears twice"},
+      {{"one", "seeded"}, "not from the same run as"},
+      {{"one", "foreign"}, "their 'scenario_hash' differ"},
+      {{"one", "three"}, "shards of different splits"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.message);
+    std::string args;
+    for (const std::string& d : c.dirs) args += fmt::format(" '{}'", w.path(d));
+    CHECK(run_convsim(fmt::format("merge{} -o '{}'", args, w.path("out")), w.path("log")) == 1);
+    const std::string log = read_file(w.dir / "log");
+    INFO(log);
+    CHECK(log.find(c.message) != std::string::npos);
+    CHECK_FALSE(fs::exists(w.dir / "out"));
+  }
+  CHECK_FALSE(fs::exists(w.dir / "one" / "summary.json"));
+}
