@@ -66,6 +66,7 @@ ReplicaActor::ReplicaActor(int index, ReplicaRole role, const Scenario& layout, 
       engine_(make_serving_engine(run.scenario.serving.engine)),
       power_(replica_power(layout, layout.parallelism.gpus_per_replica())) {
   tiers_.on_transfer([&run](TraceSlice slice) { run.add_slice(std::move(slice)); });
+  if (layout.parallelism.pp > 1 && engine_->pipelines_prefill_chunks()) scheduler_.pipeline_long_prefills();
   if (layout.serving.prefix_caching && role != ReplicaRole::decode) {
     scheduler_.use_prefix_cache(layout.serving.prefix_cache_tokens);
   }
@@ -335,10 +336,14 @@ void ReplicaActor::run_iteration() {
   std::vector<IterationCost>& micro = micro_;
   micro.clear();
   double flops = 0, hbm_bytes = 0;
-  if (layout_.parallelism.micro_batches == 1) {
+  // A pipelined prompt runs as chunks of the token budget; otherwise the layout's micro-batches.
+  const long chunk_tokens = plan.micro_batch_tokens;
+  const int parts = chunk_tokens > 0 ? static_cast<int>((plan.tokens + chunk_tokens - 1) / chunk_tokens)
+                                     : layout_.parallelism.micro_batches;
+  if (parts == 1) {
     micro.push_back(cost_.iteration(plan.work));
   } else {
-    for (const auto& part : split_micro_batches(plan.work, layout_.parallelism.micro_batches)) {
+    for (const auto& part : split_micro_batches(plan.work, parts)) {
       micro.push_back(cost_.iteration(part));
     }
   }
@@ -352,7 +357,9 @@ void ReplicaActor::run_iteration() {
   if (draft.time_s > 0) run_compute(draft.time_s);
   flops += draft.flops;
   hbm_bytes += draft.hbm_bytes;
-  const double memory_bytes = cost_.gpu_memory_bytes(memory_.used_units(), plan.tokens);
+  // A GPU holds one micro-batch's activations at a time.
+  const double memory_bytes =
+      cost_.gpu_memory_bytes(memory_.used_units(), chunk_tokens > 0 ? std::min(plan.tokens, chunk_tokens) : plan.tokens);
   const int sequences = static_cast<int>(plan.members.size());
   const std::string kind = plan.decode_tokens == sequences ? "decode" : plan.decode_tokens == 0 ? "prefill" : "mixed";
   const std::function<void(TraceSlice)> sink = [this, sequences](TraceSlice slice) {

@@ -210,6 +210,7 @@ void BatchScheduler::plan_into(IterationPlan& plan) const {
   plan.work.clear();
   plan.tokens = 0;
   plan.decode_tokens = 0;
+  plan.micro_batch_tokens = 0;
   long budget = limits_.token_budget;
   for (int i = 0; i < static_cast<int>(running_.size()); ++i) {
     const Sequence& s = running_[i];
@@ -219,6 +220,7 @@ void BatchScheduler::plan_into(IterationPlan& plan) const {
     ++plan.decode_tokens;
     budget -= 1 + limits_.speculative_tokens;
   }
+  if (pipelined_prefill_ && plan.decode_tokens == 0 && plan_pipelined_prefill(plan)) return;
   for (int i = 0; i < static_cast<int>(running_.size()) && budget > 0; ++i) {
     const Sequence& s = running_[i];
     if (!s.in_prefill()) continue;
@@ -229,6 +231,21 @@ void BatchScheduler::plan_into(IterationPlan& plan) const {
     budget -= chunk;
   }
   for (const SequenceWork& w : plan.work) plan.tokens += w.new_tokens;
+}
+
+bool BatchScheduler::plan_pipelined_prefill(IterationPlan& plan) const {
+  for (int i = 0; i < static_cast<int>(running_.size()); ++i) {
+    const Sequence& s = running_[i];
+    if (!s.in_prefill()) continue;
+    const long rest = s.prefill_tokens - s.prefill_done;
+    if (rest <= limits_.token_budget) return false;  // one chunk: nothing to pipeline
+    plan.members.push_back(i);
+    plan.work.push_back(SequenceWork{rest, s.kv_tokens, s.request.output_tokens > 0});
+    plan.tokens = rest;
+    plan.micro_batch_tokens = limits_.token_budget;
+    return true;
+  }
+  return false;
 }
 
 std::vector<Sequence> BatchScheduler::finish_iteration(const IterationPlan& plan, double start_s, double end_s) {

@@ -19,6 +19,13 @@
 // a block reserves it, and the sequence's own reservation is the rest of its
 // tokens. It lets go of them when it ends or is preempted. Blocks evicted from
 // the cache are handed to on_prefix_evicted (to move them to a slower tier).
+// With pipelined prefill (pipeline_long_prefills, for engines that pipeline the
+// chunks of one prompt across pipeline stages, as SGLang and TensorRT-LLM do), an
+// iteration in which no sequence decodes takes the oldest prefilling sequence's
+// whole remaining prompt when it exceeds the token budget; the plan says to run it
+// as micro-batches of the budget (micro_batch_tokens), so C chunks over P stages
+// take C + P - 1 stage-chunk times instead of C x P. While other sequences decode,
+// chunks go one an iteration as without it, so their steps are not held up.
 
 #include <deque>
 #include <functional>
@@ -81,6 +88,9 @@ struct IterationPlan {
   std::vector<SequenceWork> work;  // one per member
   long tokens = 0;
   long decode_tokens = 0;  // members past their prefill (one step each: 1 token, or k + 1 when speculating)
+  // Pipelined prefill: run the work as micro-batches of at most this many tokens
+  // through the pipeline stages; 0 when the iteration is one batch.
+  long micro_batch_tokens = 0;
 };
 
 class BatchScheduler {
@@ -127,6 +137,9 @@ class BatchScheduler {
 
   // Turns on the prefix cache, holding at most `cap_tokens` tokens (0: only the
   // memory bounds it).
+  // Plan a long prompt's chunks as one pipelined iteration when nothing decodes.
+  void pipeline_long_prefills() { pipelined_prefill_ = true; }
+
   void use_prefix_cache(long cap_tokens) {
     prefix_.emplace();
     prefix_cap_tokens_ = cap_tokens;
@@ -175,8 +188,12 @@ class BatchScheduler {
   long prefix_match(const Request& r, long* context_blocks) const;
   // Marks r's first `blocks` blocks used now, then evicts down to capacity.
   void prefix_use(const Request& r, long blocks);
+  // Plans the oldest prefilling sequence's whole remaining prompt as one pipelined
+  // iteration if it is longer than the token budget; false, planning nothing, if not.
+  bool plan_pipelined_prefill(IterationPlan& plan) const;
 
   BatchLimits limits_;
+  bool pipelined_prefill_ = false;
   KvPolicy policy_;
   KvMemory& memory_;
   Footprint footprint_;

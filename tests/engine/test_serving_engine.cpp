@@ -40,9 +40,9 @@ slo: {{ttft_s: 100, tpot_s: 100, speech_realtime: false}}
                      batch);
 }
 
-// The mean TPOT of the run's replies, simulated in a child process (one
-// simulation per process).
-double mean_tpot_in_child(const Scenario& scenario) {
+// The mean of a reply figure (TPOT by default) over the run's replies, simulated
+// in a child process (one simulation per process).
+double mean_tpot_in_child(const Scenario& scenario, double ReplyRecord::*figure = &ReplyRecord::tpot_s) {
   int fds[2];
   REQUIRE(pipe(fds) == 0);
   const pid_t pid = fork();
@@ -52,7 +52,7 @@ double mean_tpot_in_child(const Scenario& scenario) {
     const RunResult result = simulate(scenario);
     double sum = 0, count = 0;
     for (const ReplyRecord& r : result.replies) {
-      sum += r.tpot_s;
+      sum += r.*figure;
       count += 1;
     }
     const double mean = sum / count;
@@ -99,6 +99,50 @@ TEST_CASE("an overlapping engine hides the host time its GPU step covers, vLLM e
     CHECK(engine->exposed_host_s(3e-3, 5e-3) == Approx(overlaps ? 0.0 : 3e-3));
     CHECK(engine->pipelines_prefill_chunks() == overlaps);  // SGLang and TensorRT-LLM do, vLLM does not
   }
+}
+
+TEST_CASE("a long prefill at PP8 runs its chunks as a pipeline with SGLang, one chunk through all stages a step with vLLM") {
+  // One prompt of C = 16 chunks of 512 tokens on Llama-3.1-8B over P = 8 stages
+  // of one H100 each (4 layers a stage), engines' host time set to zero.
+  const int chunks = 16, stages = 8;
+  const long chunk = 512;
+  std::string text = equal_requests(1);
+  text.replace(text.find("fixed: 100"), 10, fmt::format("fixed: {}", chunks * chunk));
+  text.replace(text.find("gpus_per_node: 1"), 16, "gpus_per_node: 8");
+  text.replace(text.find("pp: 1"), 5, "pp: 8");
+  text.replace(text.find("prefill_chunk_tokens: 8192"), 26, fmt::format("prefill_chunk_tokens: {}", chunk));
+  Scenario vllm = test::scenario_from(text);
+  vllm.serving.engine.iteration_host_s = 0;
+  vllm.serving.engine.host_s_per_sequence = 0;
+  text.replace(text.find("engine: vllm"), 12, "engine: sglang");
+  Scenario sglang = test::scenario_from(text);
+  sglang.serving.engine.iteration_host_s = 0;
+  sglang.serving.engine.host_s_per_sequence = 0;
+  // Stage-chunk times t_k: chunk k (context k x 512) on one stage, the P stages
+  // being alike (the cost model's sum over stages, divided by P).
+  const CostModel cost(vllm);
+  std::vector<double> t;
+  double sum_s = 0;
+  for (int k = 0; k < chunks; ++k) {
+    const IterationCost c = cost.iteration({SequenceWork{chunk, k * chunk, k == chunks - 1}});
+    REQUIRE(c.stages.size() == static_cast<std::size_t>(stages));
+    t.push_back(c.uncontended_s / stages);
+    sum_s += t.back();
+  }
+  // vLLM: each chunk is a step through all P stages in turn: sum of P x t_k.
+  const double vllm_expected_s = stages * sum_s;
+  // Pipelined (GPipe ticks of the slowest stage): tick j holds chunks j - s on
+  // stages s; chunk times grow with the context, so the slowest is the newest
+  // chunk: sum_k t_k + (P - 1) t_{C-1}. With equal chunks this is (C + P - 1) t.
+  const double pipelined_expected_s = sum_s + (stages - 1) * t.back();
+  const double vllm_ttft_s = mean_tpot_in_child(vllm, &ReplyRecord::ttft_s);
+  const double sglang_ttft_s = mean_tpot_in_child(sglang, &ReplyRecord::ttft_s);
+  INFO(fmt::format("Expectation: vLLM {:.6f} s, SGLang {:.6f} s ((C + P - 1) x mean t = {:.6f} s). Actual: {:.6f}, {:.6f} s",
+                   vllm_expected_s, pipelined_expected_s, (chunks + stages - 1) * sum_s / chunks, vllm_ttft_s,
+                   sglang_ttft_s));
+  CHECK(vllm_ttft_s == Approx(vllm_expected_s).epsilon(0.01));
+  CHECK(sglang_ttft_s == Approx(pipelined_expected_s).epsilon(0.01));
+  CHECK(sglang_ttft_s == Approx((chunks + stages - 1) * sum_s / chunks).epsilon(0.08));  // chunks within ~15% of each other
 }
 
 TEST_CASE("every engine name has a profile in the catalog and an implementation in the registry") {

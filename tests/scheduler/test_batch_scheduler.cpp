@@ -255,3 +255,42 @@ TEST_CASE("a prefix block shared by two running sequences is counted once in KV 
   CHECK(memory.used_units() == 0);  // nothing pinned once both are done
   CHECK(scheduler.prefix_pinned_units() == 0);
 }
+
+TEST_CASE("with pipelined prefill, a long prompt is one iteration of budget-sized micro-batches unless others decode") {
+  KvMemory memory(1'000'000);
+  BatchScheduler scheduler(BatchLimits{8, 512}, BatchScheduler::KvPolicy::drop, memory);
+  scheduler.pipeline_long_prefills();
+  scheduler.add_waiting(request(0, 0, 0, 3000, 4));
+  scheduler.admit();
+  scheduler.reserve_next_tokens();
+  const IterationPlan first = scheduler.plan();
+  REQUIRE(first.work.size() == 1);
+  CHECK(first.work[0].new_tokens == 3000);  // the whole prompt: ceil(3000 / 512) = 6 chunks in flight
+  CHECK(first.micro_batch_tokens == 512);
+  CHECK(first.work[0].emits_token);
+  scheduler.finish_iteration(first, 0, 1);
+  // Now request 0 decodes: a second long prompt goes chunk by chunk beside it.
+  scheduler.add_waiting(request(1, 1, 0, 3000, 4));
+  scheduler.admit();
+  scheduler.reserve_next_tokens();
+  const IterationPlan second = scheduler.plan();
+  REQUIRE(second.work.size() == 2);
+  CHECK(second.decode_tokens == 1);
+  CHECK(second.work[1].new_tokens == 511);  // the budget less the decode token
+  CHECK(second.micro_batch_tokens == 0);
+}
+
+TEST_CASE("with pipelined prefill, a prompt within the budget is planned as without it") {
+  KvMemory memory(1'000'000);
+  BatchScheduler scheduler(BatchLimits{8, 512}, BatchScheduler::KvPolicy::drop, memory);
+  scheduler.pipeline_long_prefills();
+  scheduler.add_waiting(request(0, 0, 0, 300, 4));
+  scheduler.add_waiting(request(1, 1, 0, 300, 4));
+  scheduler.admit();
+  scheduler.reserve_next_tokens();
+  const IterationPlan plan = scheduler.plan();
+  REQUIRE(plan.work.size() == 2);
+  CHECK(plan.work[0].new_tokens == 300);
+  CHECK(plan.work[1].new_tokens == 212);
+  CHECK(plan.micro_batch_tokens == 0);
+}
