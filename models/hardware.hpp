@@ -68,6 +68,9 @@ struct GpuSpec {
   double hbm_bytes_per_s = 0;
   double power_idle_w = 0;
   double power_max_w = 0;  // board limit
+  // The NVLink or Infinity Fabric generation its baseboard connects GPUs with: the
+  // scale-up fabric a cluster of this GPU gets unless cluster.scale_up names another.
+  std::string scale_up = "nvlink4";
   Efficiency efficiency;
   PowerCoefficients power;
   std::vector<std::string> sources;

@@ -44,11 +44,12 @@ void check_name_matches_file(const MapReader& map, const std::string& name,
 
 GpuSpec read_gpu(const MapReader& m) {
   m.allow_only({"name", "description", "peak_flops_per_s", "hbm_bytes", "hbm_bytes_per_s",
-                "power_idle_w", "power_max_w", "efficiency", "power_coefficients", "sources", "notes"});
+                "power_idle_w", "power_max_w", "scale_up", "efficiency", "power_coefficients", "sources", "notes"});
   const Locator& at = m.locator();
   GpuSpec gpu;
   gpu.name = m.string("name");
   gpu.description = m.string("description");
+  gpu.scale_up = m.string_or("scale_up", gpu.scale_up);  // a fabric preset's name, checked by load_catalog
 
   const MapReader peaks = m.child("peak_flops_per_s");
   peaks.allow_only(precision_list());  // also rejects duplicates
@@ -266,6 +267,14 @@ Catalog load_catalog(const std::string& dir) {
   load_folder<FabricSpec>(root / "fabrics", catalog.fabrics, &read_fabric, "the fabric preset");
   load_folder<EngineProfile>(root / "engines", catalog.engines, &read_engine, "the engine profile");
   load_folder<SystemSpec>(root / "systems", catalog.systems, &read_system, "the system preset");
+  for (const auto& [name, gpu] : catalog.gpus) {
+    const auto fabric = catalog.fabrics.find(gpu.scale_up);
+    if (fabric == catalog.fabrics.end() || fabric->second.kind != FabricKind::scale_up) {
+      throw ConfigError(fmt::format("{}: scale_up: '{}' is not a scale-up fabric preset of {}",
+                                    (root / "gpus" / (name + ".yaml")).string(), gpu.scale_up,
+                                    (root / "fabrics").string()));
+    }
+  }
   return catalog;
 }
 

@@ -28,7 +28,6 @@ namespace convsim {
 
 namespace {
 
-constexpr const char* kDefaultScaleUp = "nvlink4";
 constexpr const char* kDefaultScaleOut = "ib-ndr";
 constexpr const char* kDefaultHostLink = "pcie5";
 
@@ -221,7 +220,7 @@ ClusterSpec read_cluster(const MapReader& c, const Catalog& catalog, std::vector
   spec.gpu = gpu_preset(c, catalog);
   spec.nodes = c.int_or("nodes", spec.nodes, Limits::at_least(1));
   spec.gpus_per_node = c.int_or("gpus_per_node", spec.gpus_per_node, Limits::at_least(1));
-  spec.scale_up = fabric_preset(c, catalog, "scale_up", FabricKind::scale_up, kDefaultScaleUp);
+  spec.scale_up = fabric_preset(c, catalog, "scale_up", FabricKind::scale_up, spec.gpu.scale_up);  // the GPU's own
   spec.scale_out =
       fabric_preset(c, catalog, "scale_out", FabricKind::scale_out, kDefaultScaleOut);
   read_cluster_topology(c, catalog, spec, warnings);

@@ -101,3 +101,25 @@ TEST_CASE("a key the chosen scale-up topology does not use is a located warning,
   CHECK(compared.cluster.pcie_switches_per_node == 4);
   CHECK(compared.variants.size() == 1);
 }
+
+TEST_CASE("a cluster's scale-up fabric is its GPU's own unless cluster.scale_up names another") {
+  // Each baseboard's NVLink generation: NVLink 4 (H100 HGX, 450 GB/s a direction),
+  // NVLink 5 (B200 HGX, 900 GB/s), NVLink 3 (A100 HGX, 300 GB/s).
+  const std::vector<std::pair<std::string, double>> expected = {
+      {"h100-sxm", 450e9}, {"b200", 900e9}, {"a100-sxm", 300e9}};
+  for (const auto& [gpu, bytes_per_s] : expected) {
+    INFO(gpu);
+    std::string text = kHead;
+    text.replace(text.find("h100-sxm"), 8, gpu);
+    const ClusterSpec cluster = test::scenario_from(text).cluster;
+    CHECK(cluster.scale_up.bandwidth_bytes_per_s == Approx(bytes_per_s));
+  }
+  std::string b200 = kHead;
+  b200.replace(b200.find("h100-sxm"), 8, "b200");
+  CHECK(test::scenario_from(b200 + "  scale_up: nvlink4\n").cluster.scale_up.name == "nvlink4");
+  for (const auto& [name, gpu] : test::catalog().gpus) {
+    INFO(name);
+    REQUIRE(test::catalog().fabrics.count(gpu.scale_up) == 1);
+    CHECK(test::catalog().fabrics.at(gpu.scale_up).kind == FabricKind::scale_up);
+  }
+}
