@@ -133,4 +133,16 @@ std::vector<std::string> split_commas(const std::string& line) {
   return out;
 }
 
+std::string unknown_name_message(const std::string& path, const std::string& what,
+                                 const std::string& name, const std::vector<std::string>& known) {
+  const std::string suggestion = closest_match(name, known);
+  const std::string available = known.empty() ? "none" : join(known);
+  if (suggestion.empty()) {
+    return fmt::format("{}: unknown {} '{}'; available: {}", path, what, name, available);
+  }
+  return fmt::format("{}: unknown {} '{}'; did you mean '{}'? available: {}", path, what, name,
+                     suggestion, available);
+}
+
+
 }  // namespace convsim

@@ -1,8 +1,10 @@
 #pragma once
-// Text helpers of the loaders: did-you-mean suggestions, joining lists, splitting
+// Text helpers of the loaders: did-you-mean suggestions and unknown-name messages,
+// joining lists, splitting
 // key paths, reading a file.
 
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +35,19 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
 
 std::string join(const std::vector<std::string>& items, std::string_view separator = ", ");
+
+// The names of a catalog folder's presets, in order.
+template <typename Spec>
+std::vector<std::string> names_of(const std::map<std::string, Spec>& presets) {
+  std::vector<std::string> names;
+  for (const auto& [name, spec] : presets) names.push_back(name);
+  return names;
+}
+
+// "PATH: unknown WHAT 'NAME'; did you mean 'X'? available: A, B" (without the
+// suggestion when none is close).
+std::string unknown_name_message(const std::string& path, const std::string& what, const std::string& name,
+                                 const std::vector<std::string>& known);
 
 // "a.b.c" -> {"a", "b", "c"} (empty segments kept, for the caller to reject).
 std::vector<std::string> split_key_path(std::string_view key_path);
