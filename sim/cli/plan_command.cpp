@@ -61,6 +61,15 @@ Space plan_space(const std::string& path, const std::vector<std::string>& sets, 
       }
     }
   }
+  // Overrides only set keys: a candidate without a pool cannot take away the scenario's.
+  const ParallelismSpec& layout = space.scenario.parallelism;
+  if (layout.disaggregated() &&
+      std::find(plan.prefill_replicas.begin(), plan.prefill_replicas.end(), 0) != plan.prefill_replicas.end()) {
+    throw ConfigError(fmt::format("{}: plan.prefill_replicas: 0 cannot remove the prefill pool of "
+                                  "parallelism.prefill ({} replicas): list only pools of 1 or more, or take the pool "
+                                  "out of the scenario to try candidates without one",
+                                  plan.prefill_replicas_where, layout.prefill.replicas));
+  }
   const std::unique_ptr<SearchStrategy> strategy = make_search_strategy(plan.strategy);
   if (!strategy) {
     throw ConfigError(fmt::format("{}: plan.strategy: unknown search strategy '{}'; allowed: {}", plan.strategy_where,
@@ -75,14 +84,15 @@ Space plan_space(const std::string& path, const std::vector<std::string>& sets, 
     PlanRow row;
     row.candidate = c;
     row.dp = resolved_dp(c, gpus_per_node);
-    row.gpus = std::max(0, row.dp) * replica_gpus(c) + c.prefill_replicas * c.tp * c.cp * c.pp;
+    row.gpus = std::max(0, row.dp) * replica_gpus(c) + pool_gpus(c);
     std::vector<Override> overrides = base;
     for (const Override& o : candidate_overrides(c, gpus_per_node)) overrides.push_back(o);
     if (row.dp < 1) {
       row.status = "invalid";
       row.reason = fmt::format("{} nodes of {} GPUs hold no replica of {} GPUs{}", c.nodes, gpus_per_node,
                                replica_gpus(c),
-                               c.prefill_replicas > 0 ? fmt::format(" beside the prefill pool") : std::string());
+                               c.prefill_replicas > 0 ? fmt::format(" beside the prefill pool of {} GPUs", pool_gpus(c))
+                                                    : std::string());
       row.excess = 1e300;
     } else {
       try {

@@ -43,13 +43,16 @@ double latency_value(const Json& summary, const std::string& key) {
 
 std::string layout_columns(const PlanRow& r) {
   const Candidate& c = r.candidate;
-  return fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{}", csv_field(candidate_name(c)), c.gpu, c.nodes, r.gpus, c.tp,
-                     c.pp, c.ep, c.cp, r.dp, c.prefill_replicas, c.max_batch_seqs, c.prefill_chunk_tokens,
-                     c.kv_between_turns);
+  const bool pool = c.prefill_replicas > 0;
+  return fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", csv_field(candidate_name(c)), c.gpu, c.engine,
+                     c.nodes, r.gpus, c.tp, c.pp, c.ep, c.cp, r.dp, c.prefill_replicas,
+                     pool ? fmt::format("{}", pool_tp(c)) : "", pool ? fmt::format("{}", pool_pp(c)) : "",
+                     c.max_batch_seqs, c.prefill_chunk_tokens, c.kv_between_turns);
 }
 
 const char* kLayoutHeader =
-    "candidate,gpu,nodes,gpus,tp,pp,ep,cp,dp,prefill_replicas,max_batch_seqs,prefill_chunk_tokens,kv_between_turns";
+    "candidate,gpu,engine,nodes,gpus,tp,pp,ep,cp,dp,prefill_replicas,prefill_tp,prefill_pp,max_batch_seqs,"
+    "prefill_chunk_tokens,kv_between_turns";
 
 }  // namespace
 

@@ -54,13 +54,14 @@ struct PlanTables {
   std::vector<std::size_t> top;       // indices into rows, best first
 };
 
-// plan.csv columns: candidate, gpu, nodes, gpus, tp, pp, ep, cp, dp, prefill_replicas,
-// max_batch_seqs, prefill_chunk_tokens, kv_between_turns, status, reason,
-// memory_need_bytes, hbm_bytes, latency_floor_s, replies, failed_replies,
-// first_failure, then per objective <name>_attainment (and <name>, the run's value,
-// for percentile objectives), the frontier's objective when it is not one of them,
-// objectives_met, energy_per_reply_j, gpu_hours, usd, usd_per_m_output_tokens,
-// output_tokens_per_s, throughput_per_gpu_tokens_per_s.
+// plan.csv columns: candidate, gpu, engine, nodes, gpus, tp, pp, ep, cp, dp,
+// prefill_replicas, prefill_tp, prefill_pp (empty without a pool), max_batch_seqs,
+// prefill_chunk_tokens, kv_between_turns, status, reason, memory_need_bytes,
+// hbm_bytes, latency_floor_s, replies, failed_replies, first_failure, then per
+// objective <name>_attainment (and <name>, the run's value, for percentile
+// objectives), the frontier's objective when it is not one of them, objectives_met,
+// energy_per_reply_j, gpu_hours, usd, usd_per_m_output_tokens, output_tokens_per_s,
+// throughput_per_gpu_tokens_per_s.
 // The frontier: the evaluated candidates that served every reply and that no other
 // such candidate beats on both the latency objective and energy per reply (at most
 // equal on both, below on one). The top: those that also met every objective, by

@@ -14,6 +14,7 @@
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
 
 #include "models/architecture.hpp"
 #include "tests/support/scenario_fixture.hpp"
@@ -202,4 +203,60 @@ TEST_CASE("plan rejects a goal, strategy or space it cannot use, naming what is 
   const std::string none = read_file(w.dir / "none.log");
   INFO(none);
   CHECK(none.find("plan: no candidate fits the cluster") != std::string::npos);
+  // An engine without a profile, at its place in the file, with the allowed ones.
+  CHECK(run_convsim(fmt::format("plan '{}' --set plan.engine=[vllm,tgi]", s), w.path("engine.log")) == 1);
+  CHECK(read_file(w.dir / "engine.log").find("plan.engine[1]: unknown serving engine 'tgi'; available: sglang, "
+                                             "trtllm, vllm") != std::string::npos);
+  // A scenario with a prefill pool: candidates without one cannot be made from it.
+  CHECK(run_convsim(fmt::format("plan '{}' --set parallelism.tp=4 --set parallelism.dp=1 "
+                                "--set 'parallelism.prefill={{replicas: 1, tp: 4}}' --set plan.prefill_replicas=[0,1]",
+                                s),
+                    w.path("pool.log")) == 1);
+  const std::string pool = read_file(w.dir / "pool.log");
+  INFO(pool);
+  CHECK(pool.find("plan.prefill_replicas: 0 cannot remove the prefill pool of parallelism.prefill (1 replicas)") !=
+        std::string::npos);
+}
+
+TEST_CASE("plan tries each serving engine and each prefill pool layout, and runs each candidate with them") {
+  // Llama-3.1-8B on one node of 8 H100s: one TP2 decode replica, and no prefill pool
+  // or a pool of 1 replica at TP1 or TP2; with vLLM and TensorRT-LLM.
+  const Workspace w("plan-axes");
+  std::ofstream(w.scenario) << R"(
+name: plan-axes
+seed: 3
+requests: {count: 20, input_tokens: {fixed: 300}, output_tokens: {fixed: 20}, arrival: {rate_per_s: 4}}
+model: {preset: llama-3.1-8b}
+cluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 8}
+serving: {max_batch_seqs: 16, prefill_chunk_tokens: 2048}
+slo: {ttft_p99_s: 2.0}
+plan:
+  engine: [vllm, trtllm]
+  tp: [2]
+  pp: [1]
+  dp: [1]
+  prefill_replicas: [0, 1]
+  prefill_tp: [1, 2]
+)";
+  REQUIRE(run_convsim(fmt::format("plan '{}' -o '{}' --jobs 2", w.scenario.string(), w.path("out")), w.path("log")) ==
+          0);
+  const auto rows = csv_records(w.dir / "out" / "plan.csv");
+  // Per engine: one candidate without a pool, two with one (not one per pool TP
+  // without a pool).
+  REQUIRE(rows.size() == 2 * (1 + 2));
+  std::map<std::string, int> per_engine;
+  for (const auto& row : rows) {
+    INFO(row.at("candidate"));
+    REQUIRE(row.at("status") == "evaluated");
+    ++per_engine[row.at("engine")];
+    const int pool_tp = row.at("prefill_replicas") == "1" ? std::stoi(row.at("prefill_tp")) : 0;
+    CHECK(std::stoi(row.at("gpus")) == 2 + pool_tp);  // the TP2 replica and the pool's GPUs
+    const YAML::Node resolved = YAML::LoadFile((w.dir / "out" / "candidates" / row.at("candidate") /
+                                                "scenario.resolved.yaml").string());
+    CHECK(resolved["serving"]["engine"].as<std::string>() == row.at("engine"));
+    const YAML::Node pool = resolved["parallelism"]["prefill"];
+    CHECK((pool.IsDefined() ? pool["replicas"].as<int>() : 0) == (pool_tp > 0 ? 1 : 0));
+    if (pool_tp > 0) CHECK(pool["tp"].as<int>() == pool_tp);
+  }
+  CHECK(per_engine == std::map<std::string, int>{{"trtllm", 3}, {"vllm", 3}});
 }
