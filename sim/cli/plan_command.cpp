@@ -1,7 +1,7 @@
 // convsim plan: searches deployments of the scenario's workload (the plan: section),
 // prunes those that cannot fit or cannot meet the objectives, simulates the rest in
-// child processes, and writes plan.csv, pareto.csv and top.csv. Resumes (candidates
-// with outputs are not run again) and shards like compare.
+// child processes, and writes plan.csv, pareto.csv, pareto_usd.csv and top.csv.
+// Resumes (candidates with outputs are not run again) and shards like compare.
 
 #include <algorithm>
 #include <filesystem>
@@ -161,6 +161,7 @@ void write_plan(const Space& space, std::vector<PlanRow> rows, const fs::path& o
   const PlanTables tables = plan_tables(rows, plan, space.objectives, goal);
   write_file_atomically((out / "plan.csv").string(), tables.plan_csv);
   write_file_atomically((out / "pareto.csv").string(), tables.pareto_csv);
+  write_file_atomically((out / "pareto_usd.csv").string(), tables.pareto_usd_csv);
   write_file_atomically((out / "top.csv").string(), tables.top_csv);
   long evaluated = 0, pruned = 0, invalid = 0;
   for (const PlanRow& r : rows) {
@@ -168,8 +169,13 @@ void write_plan(const Space& space, std::vector<PlanRow> rows, const fs::path& o
     pruned += r.status == "pruned";
     invalid += r.status == "invalid";
   }
-  std::cout << fmt::format("plan of {}: {} candidates: {} evaluated, {} pruned, {} invalid; {} on the frontier\n",
-                           space.scenario.name, rows.size(), evaluated, pruned, invalid, tables.frontier.size());
+  std::cout << fmt::format("plan of {}: {} candidates: {} evaluated, {} pruned, {} invalid; {} on the frontier of "
+                           "energy per reply{}\n",
+                           space.scenario.name, rows.size(), evaluated, pruned, invalid, tables.frontier.size(),
+                           plan.gpu_hour_usd.empty()
+                               ? std::string()
+                               : fmt::format(", {} on that of dollars per million output tokens",
+                                             tables.usd_frontier.size()));
   if (evaluated == 0) print_nearest_pruned(rows);
   if (tables.top.empty()) {
     std::cout << "no candidate served every reply and met every objective\n";
