@@ -4,6 +4,7 @@
 // Resumes (candidates with outputs are not run again) and shards like compare.
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -227,6 +228,10 @@ std::optional<std::vector<PlanRow>> gather(const Space& space, const std::vector
 }  // namespace
 
 int command_plan(const PlanRequest& request) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto seconds_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
   const Catalog catalog = load_catalog(default_catalog_dir());
   const Scenario base = load_scenario(request.scenario_path, parse_overrides(request.sets), catalog, VariantCheck::skip);
   const std::string goal = request.goal.empty() ? base.plan.goal : request.goal;
@@ -258,10 +263,19 @@ int command_plan(const PlanRequest& request) {
   std::cerr << fmt::format("plan: {} candidates; this run evaluates {} ({} already done){}\n", space.rows.size(),
                            tasks.size(), resumed,
                            request.shard.empty() ? "" : fmt::format(", shard {}/{}", shard.index, shard.count));
+  const double judged_s = seconds_since(started);
+  const auto simulating = std::chrono::steady_clock::now();
   int done = 0;
   const int failed = run_in_children(tasks, request.jobs, [&](std::size_t index, bool ok) {
     std::cerr << fmt::format("  [{}/{}] {} {}\n", ++done, tasks.size(), tasks[index].label, ok ? "done" : "FAILED");
   });
+  // Wall time on stderr only: the tables and stdout stay byte-identical run to run.
+  const double simulated_s = seconds_since(simulating), total_s = seconds_since(started);
+  std::cerr << fmt::format("plan: {} candidates judged in {:.1f} s, {} simulated in {:.1f} s ({:.2f} per s, {} jobs); "
+                           "{:.2f} candidates per s in all\n",
+                           space.rows.size(), judged_s, tasks.size(), simulated_s,
+                           simulated_s > 0 ? static_cast<double>(tasks.size()) / simulated_s : 0.0, request.jobs,
+                           total_s > 0 ? static_cast<double>(space.rows.size()) / total_s : 0.0);
   if (failed > 0) {
     std::cerr << failed << " candidate(s) could not run\n";
     return kExitRunFailed;
