@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Validator([](std::string& text) { return shard_problem(text); }, "i/N"));
 
   std::vector<std::string> merge_dirs;
-  auto* merge = app.add_subcommand("merge", "join the folders of a sharded run (its outputs), compare (compare.csv, compare.md) or plan (plan.csv, pareto.csv, top.csv)");
+  auto* merge = app.add_subcommand("merge", "join the folders of a sharded run (its outputs), compare (compare.csv, compare.md) or plan (plan.csv, pareto.csv, pareto_usd.csv, top.csv)");
   merge->add_option("dirs", merge_dirs, "folders holding shard manifests (run-shard-i-of-N.json, shard-i-of-N.json, plan-shard-i-of-N.json)")->required();
   merge->add_option("-o,--output", output_dir, "merged folder (default: the one folder given)");
 

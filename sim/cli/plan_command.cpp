@@ -1,9 +1,10 @@
 // convsim plan: searches deployments of the scenario's workload (the plan: section),
 // prunes those that cannot fit or cannot meet the objectives, simulates the rest in
-// child processes, and writes plan.csv, pareto.csv and top.csv. Resumes (candidates
-// with outputs are not run again) and shards like compare.
+// child processes, and writes plan.csv, pareto.csv, pareto_usd.csv and top.csv.
+// Resumes (candidates with outputs are not run again) and shards like compare.
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -61,6 +62,15 @@ Space plan_space(const std::string& path, const std::vector<std::string>& sets, 
       }
     }
   }
+  // Overrides only set keys: a candidate without a pool cannot take away the scenario's.
+  const ParallelismSpec& layout = space.scenario.parallelism;
+  if (layout.disaggregated() &&
+      std::find(plan.prefill_replicas.begin(), plan.prefill_replicas.end(), 0) != plan.prefill_replicas.end()) {
+    throw ConfigError(fmt::format("{}: plan.prefill_replicas: 0 cannot remove the prefill pool of "
+                                  "parallelism.prefill ({} replicas): list only pools of 1 or more, or take the pool "
+                                  "out of the scenario to try candidates without one",
+                                  plan.prefill_replicas_where, layout.prefill.replicas));
+  }
   const std::unique_ptr<SearchStrategy> strategy = make_search_strategy(plan.strategy);
   if (!strategy) {
     throw ConfigError(fmt::format("{}: plan.strategy: unknown search strategy '{}'; allowed: {}", plan.strategy_where,
@@ -75,14 +85,15 @@ Space plan_space(const std::string& path, const std::vector<std::string>& sets, 
     PlanRow row;
     row.candidate = c;
     row.dp = resolved_dp(c, gpus_per_node);
-    row.gpus = std::max(0, row.dp) * replica_gpus(c) + c.prefill_replicas * c.tp * c.cp * c.pp;
+    row.gpus = std::max(0, row.dp) * replica_gpus(c) + pool_gpus(c);
     std::vector<Override> overrides = base;
     for (const Override& o : candidate_overrides(c, gpus_per_node)) overrides.push_back(o);
     if (row.dp < 1) {
       row.status = "invalid";
       row.reason = fmt::format("{} nodes of {} GPUs hold no replica of {} GPUs{}", c.nodes, gpus_per_node,
                                replica_gpus(c),
-                               c.prefill_replicas > 0 ? fmt::format(" beside the prefill pool") : std::string());
+                               c.prefill_replicas > 0 ? fmt::format(" beside the prefill pool of {} GPUs", pool_gpus(c))
+                                                    : std::string());
       row.excess = 1e300;
     } else {
       try {
@@ -151,6 +162,7 @@ void write_plan(const Space& space, std::vector<PlanRow> rows, const fs::path& o
   const PlanTables tables = plan_tables(rows, plan, space.objectives, goal);
   write_file_atomically((out / "plan.csv").string(), tables.plan_csv);
   write_file_atomically((out / "pareto.csv").string(), tables.pareto_csv);
+  write_file_atomically((out / "pareto_usd.csv").string(), tables.pareto_usd_csv);
   write_file_atomically((out / "top.csv").string(), tables.top_csv);
   long evaluated = 0, pruned = 0, invalid = 0;
   for (const PlanRow& r : rows) {
@@ -158,8 +170,13 @@ void write_plan(const Space& space, std::vector<PlanRow> rows, const fs::path& o
     pruned += r.status == "pruned";
     invalid += r.status == "invalid";
   }
-  std::cout << fmt::format("plan of {}: {} candidates: {} evaluated, {} pruned, {} invalid; {} on the frontier\n",
-                           space.scenario.name, rows.size(), evaluated, pruned, invalid, tables.frontier.size());
+  std::cout << fmt::format("plan of {}: {} candidates: {} evaluated, {} pruned, {} invalid; {} on the frontier of "
+                           "energy per reply{}\n",
+                           space.scenario.name, rows.size(), evaluated, pruned, invalid, tables.frontier.size(),
+                           plan.gpu_hour_usd.empty()
+                               ? std::string()
+                               : fmt::format(", {} on that of dollars per million output tokens",
+                                             tables.usd_frontier.size()));
   if (evaluated == 0) print_nearest_pruned(rows);
   if (tables.top.empty()) {
     std::cout << "no candidate served every reply and met every objective\n";
@@ -211,6 +228,10 @@ std::optional<std::vector<PlanRow>> gather(const Space& space, const std::vector
 }  // namespace
 
 int command_plan(const PlanRequest& request) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto seconds_since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
   const Catalog catalog = load_catalog(default_catalog_dir());
   const Scenario base = load_scenario(request.scenario_path, parse_overrides(request.sets), catalog, VariantCheck::skip);
   const std::string goal = request.goal.empty() ? base.plan.goal : request.goal;
@@ -242,10 +263,19 @@ int command_plan(const PlanRequest& request) {
   std::cerr << fmt::format("plan: {} candidates; this run evaluates {} ({} already done){}\n", space.rows.size(),
                            tasks.size(), resumed,
                            request.shard.empty() ? "" : fmt::format(", shard {}/{}", shard.index, shard.count));
+  const double judged_s = seconds_since(started);
+  const auto simulating = std::chrono::steady_clock::now();
   int done = 0;
   const int failed = run_in_children(tasks, request.jobs, [&](std::size_t index, bool ok) {
     std::cerr << fmt::format("  [{}/{}] {} {}\n", ++done, tasks.size(), tasks[index].label, ok ? "done" : "FAILED");
   });
+  // Wall time on stderr only: the tables and stdout stay byte-identical run to run.
+  const double simulated_s = seconds_since(simulating), total_s = seconds_since(started);
+  std::cerr << fmt::format("plan: {} candidates judged in {:.1f} s, {} simulated in {:.1f} s ({:.2f} per s, {} jobs); "
+                           "{:.2f} candidates per s in all\n",
+                           space.rows.size(), judged_s, tasks.size(), simulated_s,
+                           simulated_s > 0 ? static_cast<double>(tasks.size()) / simulated_s : 0.0, request.jobs,
+                           total_s > 0 ? static_cast<double>(space.rows.size()) / total_s : 0.0);
   if (failed > 0) {
     std::cerr << failed << " candidate(s) could not run\n";
     return kExitRunFailed;

@@ -1,23 +1,52 @@
 #include "sim/plan/grid_search.hpp"
 
+#include <utility>
+
 namespace convsim {
+namespace {
+
+// Replaces every partial candidate by one copy per value of `values(candidate)`,
+// each set by `set`: the axes expanded first vary slowest.
+template <class Values, class Set>
+void expand(std::vector<Candidate>& partial, Values values, Set set) {
+  std::vector<Candidate> next;
+  for (const Candidate& c : partial) {
+    for (const auto& value : values(c)) {
+      Candidate n = c;
+      set(n, value);
+      next.push_back(std::move(n));
+    }
+  }
+  partial = std::move(next);
+}
+
+}  // namespace
 
 std::vector<Candidate> GridSearch::candidates(const PlanSpec& space) const {
   const std::vector<int> dps = space.dp.empty() ? std::vector<int>{0} : space.dp;
-  std::vector<Candidate> out;
-  for (const std::string& gpu : space.gpus)
-    for (int nodes : space.nodes)
-      for (int tp : space.tp)
-        for (int pp : space.pp)
-          for (int ep : space.ep)
-            for (int cp : space.cp)
-              for (int dp : dps)
-                for (int prefill : space.prefill_replicas)
-                  for (int batch : space.max_batch_seqs)
-                    for (long chunk : space.prefill_chunk_tokens)
-                      for (const std::string& kv : space.kv_between_turns) {
-                        out.push_back(Candidate{gpu, nodes, tp, pp, ep, cp, dp, prefill, batch, chunk, kv});
-                      }
+  const std::vector<int> no_pool = {0};
+  auto all = [](const auto& list) { return [values = &list](const Candidate&) -> const auto& { return *values; }; };
+  // Without a pool its layout is no choice: one candidate, not one per layout.
+  auto if_pool = [&no_pool](const std::vector<int>& list) {
+    return [values = &list, &no_pool](const Candidate& c) -> const std::vector<int>& {
+      return c.prefill_replicas > 0 ? *values : no_pool;
+    };
+  };
+  std::vector<Candidate> out = {Candidate{}};
+  expand(out, all(space.gpus), [](Candidate& c, const std::string& v) { c.gpu = v; });
+  expand(out, all(space.engines), [](Candidate& c, const std::string& v) { c.engine = v; });
+  expand(out, all(space.nodes), [](Candidate& c, int v) { c.nodes = v; });
+  expand(out, all(space.tp), [](Candidate& c, int v) { c.tp = v; });
+  expand(out, all(space.pp), [](Candidate& c, int v) { c.pp = v; });
+  expand(out, all(space.ep), [](Candidate& c, int v) { c.ep = v; });
+  expand(out, all(space.cp), [](Candidate& c, int v) { c.cp = v; });
+  expand(out, all(dps), [](Candidate& c, int v) { c.dp = v; });
+  expand(out, all(space.prefill_replicas), [](Candidate& c, int v) { c.prefill_replicas = v; });
+  expand(out, if_pool(space.prefill_tp), [](Candidate& c, int v) { c.prefill_tp = v; });
+  expand(out, if_pool(space.prefill_pp), [](Candidate& c, int v) { c.prefill_pp = v; });
+  expand(out, all(space.max_batch_seqs), [](Candidate& c, int v) { c.max_batch_seqs = v; });
+  expand(out, all(space.prefill_chunk_tokens), [](Candidate& c, long v) { c.prefill_chunk_tokens = v; });
+  expand(out, all(space.kv_between_turns), [](Candidate& c, const std::string& v) { c.kv_between_turns = v; });
   return out;
 }
 

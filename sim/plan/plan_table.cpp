@@ -1,9 +1,10 @@
 #include "sim/plan/plan_table.hpp"
 
 #include <algorithm>
-#include <numeric>
 
 #include <fmt/format.h>
+
+#include "sim/plan/pareto.hpp"
 
 namespace convsim {
 namespace {
@@ -43,13 +44,34 @@ double latency_value(const Json& summary, const std::string& key) {
 
 std::string layout_columns(const PlanRow& r) {
   const Candidate& c = r.candidate;
-  return fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{}", csv_field(candidate_name(c)), c.gpu, c.nodes, r.gpus, c.tp,
-                     c.pp, c.ep, c.cp, r.dp, c.prefill_replicas, c.max_batch_seqs, c.prefill_chunk_tokens,
-                     c.kv_between_turns);
+  const bool pool = c.prefill_replicas > 0;
+  return fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", csv_field(candidate_name(c)), c.gpu, c.engine,
+                     c.nodes, r.gpus, c.tp, c.pp, c.ep, c.cp, r.dp, c.prefill_replicas,
+                     pool ? fmt::format("{}", pool_tp(c)) : "", pool ? fmt::format("{}", pool_pp(c)) : "",
+                     c.max_batch_seqs, c.prefill_chunk_tokens, c.kv_between_turns);
 }
 
 const char* kLayoutHeader =
-    "candidate,gpu,nodes,gpus,tp,pp,ep,cp,dp,prefill_replicas,max_batch_seqs,prefill_chunk_tokens,kv_between_turns";
+    "candidate,gpu,engine,nodes,gpus,tp,pp,ep,cp,dp,prefill_replicas,prefill_tp,prefill_pp,max_batch_seqs,"
+    "prefill_chunk_tokens,kv_between_turns";
+
+std::string optional_number(const std::optional<double>& v) { return v ? number(*v) : ""; }
+
+// A frontier table: the layout, the latency objective, the frontier's own cost
+// first and the other cost beside it, whether every objective was met.
+std::string frontier_csv(const std::vector<PlanRow>& rows, const std::vector<PlanFigures>& figures,
+                         const std::vector<std::size_t>& frontier, const std::string& objective, bool usd_first) {
+  const char* costs =
+      usd_first ? "usd_per_m_output_tokens,energy_per_reply_j" : "energy_per_reply_j,usd_per_m_output_tokens";
+  std::string csv = fmt::format("{},{},{},objectives_met\n", kLayoutHeader, objective, costs);
+  for (const std::size_t i : frontier) {
+    const PlanFigures& f = figures[i];
+    const std::string energy = number(f.energy_per_reply_j), usd = optional_number(f.usd_per_m_output_tokens);
+    csv += fmt::format("{},{},{},{},{}\n", layout_columns(rows[i]), number(f.latency_s), usd_first ? usd : energy,
+                       usd_first ? energy : usd, f.objectives_met ? 1 : 0);
+  }
+  return csv;
+}
 
 }  // namespace
 
@@ -115,33 +137,25 @@ PlanTables plan_tables(const std::vector<PlanRow>& rows, const PlanSpec& plan, c
     }
     if (!frontier_is_objective) line += "," + number(f.latency_s);
     line += fmt::format(",{},{},{},{},{},{},{}\n", f.objectives_met ? 1 : 0, number(f.energy_per_reply_j),
-                        number(f.gpu_hours), f.usd ? number(*f.usd) : "",
-                        f.usd_per_m_output_tokens ? number(*f.usd_per_m_output_tokens) : "",
+                        number(f.gpu_hours), optional_number(f.usd), optional_number(f.usd_per_m_output_tokens),
                         number(f.output_tokens_per_s), number(f.throughput_per_gpu));
     t.plan_csv += line;
   }
 
-  // The frontier, among the candidates that served every reply.
+  // The frontiers, among the candidates that served every reply (and, for dollars,
+  // have a price).
   std::vector<std::size_t> eligible;
+  std::vector<ParetoPoint> by_energy, by_usd;
   for (std::size_t i = 0; i < rows.size(); ++i) {
-    if (rows[i].summary && figures[i].served_all()) eligible.push_back(i);
+    if (!rows[i].summary || !figures[i].served_all()) continue;
+    eligible.push_back(i);
+    by_energy.push_back({i, figures[i].latency_s, figures[i].energy_per_reply_j});
+    if (const auto usd = figures[i].usd_per_m_output_tokens) by_usd.push_back({i, figures[i].latency_s, *usd});
   }
-  for (const std::size_t i : eligible) {
-    const bool dominated = std::any_of(eligible.begin(), eligible.end(), [&](std::size_t j) {
-      const PlanFigures &a = figures[i], &b = figures[j];
-      return b.latency_s <= a.latency_s && b.energy_per_reply_j <= a.energy_per_reply_j &&
-             (b.latency_s < a.latency_s || b.energy_per_reply_j < a.energy_per_reply_j);
-    });
-    if (!dominated) t.frontier.push_back(i);
-  }
-  std::stable_sort(t.frontier.begin(), t.frontier.end(), [&](std::size_t a, std::size_t b) {
-    return figures[a].latency_s < figures[b].latency_s;
-  });
-  t.pareto_csv = std::string(kLayoutHeader) + "," + plan.objective + ",energy_per_reply_j,objectives_met\n";
-  for (const std::size_t i : t.frontier) {
-    t.pareto_csv += fmt::format("{},{},{},{}\n", layout_columns(rows[i]), number(figures[i].latency_s),
-                                number(figures[i].energy_per_reply_j), figures[i].objectives_met ? 1 : 0);
-  }
+  t.frontier = pareto_frontier(by_energy);
+  t.usd_frontier = pareto_frontier(by_usd);
+  t.pareto_csv = frontier_csv(rows, figures, t.frontier, plan.objective, false);
+  t.pareto_usd_csv = frontier_csv(rows, figures, t.usd_frontier, plan.objective, true);
 
   // The top: served every reply and met every objective, ranked by the goal.
   std::vector<std::size_t> qualified;
@@ -165,8 +179,7 @@ PlanTables plan_tables(const std::vector<PlanRow>& rows, const PlanSpec& plan, c
     const PlanFigures& f = figures[i];
     t.top_csv += fmt::format("{},{},{},{},{},{},{}\n", k + 1, layout_columns(rows[i]), number(f.latency_s),
                              number(f.energy_per_reply_j), number(f.gpu_hours),
-                             f.usd_per_m_output_tokens ? number(*f.usd_per_m_output_tokens) : "",
-                             number(f.throughput_per_gpu));
+                             optional_number(f.usd_per_m_output_tokens), number(f.throughput_per_gpu));
   }
   return t;
 }

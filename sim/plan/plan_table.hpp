@@ -1,8 +1,9 @@
 #pragma once
 // The tables of `convsim plan`, formatted from each candidate's choices, why it was
 // pruned, and (when evaluated) its summary.json: plan.csv (every candidate),
-// pareto.csv (the frontier of energy per reply against the latency objective) and
-// top.csv (the best candidates meeting every objective, by the plan's goal).
+// pareto.csv (the frontier of energy per reply against the latency objective),
+// pareto_usd.csv (the frontier of dollars per million output tokens against it)
+// and top.csv (the best candidates meeting every objective, by the plan's goal).
 
 #include <optional>
 #include <string>
@@ -49,23 +50,30 @@ PlanFigures plan_figures(const PlanRow& row, const PlanSpec& plan);
 struct PlanTables {
   std::string plan_csv;
   std::string pareto_csv;
+  std::string pareto_usd_csv;
   std::string top_csv;
-  std::vector<std::size_t> frontier;  // indices into rows, by latency
+  std::vector<std::size_t> frontier;      // indices into rows, by latency (energy per reply)
+  std::vector<std::size_t> usd_frontier;  // indices into rows, by latency (dollars per million output tokens)
   std::vector<std::size_t> top;       // indices into rows, best first
 };
 
-// plan.csv columns: candidate, gpu, nodes, gpus, tp, pp, ep, cp, dp, prefill_replicas,
-// max_batch_seqs, prefill_chunk_tokens, kv_between_turns, status, reason,
-// memory_need_bytes, hbm_bytes, latency_floor_s, replies, failed_replies,
-// first_failure, then per objective <name>_attainment (and <name>, the run's value,
-// for percentile objectives), the frontier's objective when it is not one of them,
-// objectives_met, energy_per_reply_j, gpu_hours, usd, usd_per_m_output_tokens,
-// output_tokens_per_s, throughput_per_gpu_tokens_per_s.
-// The frontier: the evaluated candidates that served every reply and that no other
-// such candidate beats on both the latency objective and energy per reply (at most
-// equal on both, below on one). The top: those that also met every objective, by
-// goal (energy: energy per reply; gpus: GPUs, then energy per reply; usd: dollars per
-// million output tokens; throughput_per_gpu: highest first), ties in candidate order.
+// plan.csv columns: candidate, gpu, engine, nodes, gpus, tp, pp, ep, cp, dp,
+// prefill_replicas, prefill_tp, prefill_pp (empty without a pool), max_batch_seqs,
+// prefill_chunk_tokens, kv_between_turns, status, reason, memory_need_bytes,
+// hbm_bytes, latency_floor_s, replies, failed_replies, first_failure, then per
+// objective <name>_attainment (and <name>, the run's value, for percentile
+// objectives), the frontier's objective when it is not one of them, objectives_met,
+// energy_per_reply_j, gpu_hours, usd, usd_per_m_output_tokens, output_tokens_per_s,
+// throughput_per_gpu_tokens_per_s.
+// The frontiers: the evaluated candidates that served every reply and that no other
+// such candidate beats on both the latency objective and the cost (at most equal on
+// both, below on one; see pareto.hpp), by latency. pareto.csv's cost is energy per
+// reply; pareto_usd.csv's is dollars per million output tokens, among the candidates
+// whose GPU has a price in plan.gpu_hour_usd (without prices it has its header
+// only). Each gives the other cost beside its own. The top: those that also met
+// every objective, by goal (energy: energy per reply; gpus: GPUs, then energy per
+// reply; usd: dollars per million output tokens; throughput_per_gpu: highest
+// first), ties in candidate order.
 PlanTables plan_tables(const std::vector<PlanRow>& rows, const PlanSpec& plan, const std::vector<Objective>& objectives,
                        const std::string& goal);
 

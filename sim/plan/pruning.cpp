@@ -12,26 +12,27 @@ namespace {
 
 constexpr double kGb = 1e9;
 
-double weight_share_bytes(const ModelSpec& model, Precision weights, int tp, int ep, int pp) {
-  return total_params(model) * element_bytes(weights) / (static_cast<double>(pp) * std::max(tp, ep));
+// One layout's GPU: its share of the weights and of one sequence's KV cache.
+MemoryCheck layout_memory(const Scenario& s, const ParallelismSpec& layout, long kv_reserve_tokens) {
+  const ModelSpec& model = s.model.spec;
+  MemoryCheck m;
+  m.weights_bytes = total_params(model) * element_bytes(s.model.weights) /
+                    (static_cast<double>(layout.pp) * std::max(layout.tp, layout.ep));
+  m.kv_bytes = kv_bytes_for_context(model, element_bytes(s.model.kv_cache), static_cast<double>(kv_reserve_tokens)) /
+               (static_cast<double>(layout.pp) * layout.tp * layout.cp);
+  m.workspace_bytes = s.serving.workspace_bytes_per_gpu;
+  m.hbm_bytes = s.cluster.gpu.hbm_bytes;
+  return m;
 }
 
 }  // namespace
 
 MemoryCheck memory_check(const Scenario& s, long kv_reserve_tokens) {
-  const ParallelismSpec& p = s.parallelism;
-  const ModelSpec& model = s.model.spec;
-  MemoryCheck m;
-  m.weights_bytes = weight_share_bytes(model, s.model.weights, p.tp, p.ep, p.pp);
-  if (p.disaggregated()) {
-    m.weights_bytes =
-        std::max(m.weights_bytes, weight_share_bytes(model, s.model.weights, p.prefill.tp, p.prefill.ep, p.prefill.pp));
-  }
-  m.kv_bytes = kv_bytes_for_context(model, element_bytes(s.model.kv_cache), static_cast<double>(kv_reserve_tokens)) /
-               (static_cast<double>(p.pp) * p.tp * p.cp);
-  m.workspace_bytes = s.serving.workspace_bytes_per_gpu;
-  m.hbm_bytes = s.cluster.gpu.hbm_bytes;
-  return m;
+  const MemoryCheck replica = layout_memory(s, s.parallelism, kv_reserve_tokens);
+  if (!s.parallelism.disaggregated()) return replica;
+  MemoryCheck pool = layout_memory(s, s.parallelism.prefill_layout(), kv_reserve_tokens);
+  pool.layout = "prefill pool";
+  return pool.need_bytes() > replica.need_bytes() ? pool : replica;
 }
 
 double latency_floor_s(const Scenario& s, Objective::Metric metric) {
@@ -46,9 +47,9 @@ double latency_floor_s(const Scenario& s, Objective::Metric metric) {
 std::string prune_reason(const Scenario& s, long kv_reserve_tokens) {
   const MemoryCheck m = memory_check(s, kv_reserve_tokens);
   if (!m.fits()) {
-    return fmt::format("memory: weights {:.1f} GB + KV of {} tokens {:.1f} GB + workspace {:.1f} GB = {:.1f} GB > "
-                       "{:.1f} GB of HBM",
-                       m.weights_bytes / kGb, kv_reserve_tokens, m.kv_bytes / kGb, m.workspace_bytes / kGb,
+    return fmt::format("memory: {} GPU: weights {:.1f} GB + KV of {} tokens {:.1f} GB + workspace {:.1f} GB = "
+                       "{:.1f} GB > {:.1f} GB of HBM",
+                       m.layout, m.weights_bytes / kGb, kv_reserve_tokens, m.kv_bytes / kGb, m.workspace_bytes / kGb,
                        m.need_bytes() / kGb, m.hbm_bytes / kGb);
   }
   for (const Objective& o : objectives_of(s)) {

@@ -12,13 +12,16 @@
 
 namespace convsim {
 
-// Memory of the busiest GPU, as a lower bound:
-//   weights_bytes   = total_params * weight element bytes / (pp * max(tp, ep))
-//                     (the larger of the decode replicas' and the prefill pool's)
-//   kv_bytes        = kv_bytes_for_context(kv_reserve_tokens) / (pp * tp * cp)
+// Memory of the busiest GPU, as a lower bound. For each layout L (the decode
+// replicas', and the prefill pool's when disaggregated: a pool GPU holds its share
+// of the weights and of the prompt's KV cache until it is sent):
+//   weights_bytes   = total_params * weight element bytes / (pp_L * max(tp_L, ep_L))
+//   kv_bytes        = kv_bytes_for_context(kv_reserve_tokens) / (pp_L * tp_L * cp_L)
 //   workspace_bytes = serving.workspace_bytes_per_gpu
-// It fits when weights + KV + workspace <= the GPU's HBM.
+// and the busiest is the layout needing the most. It fits when weights + KV +
+// workspace <= the GPU's HBM.
 struct MemoryCheck {
+  const char* layout = "replica";  // "replica" or "prefill pool": which layout is the busiest
   double weights_bytes = 0;
   double kv_bytes = 0;
   double workspace_bytes = 0;

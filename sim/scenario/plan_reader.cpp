@@ -42,45 +42,79 @@ const char* kv_name(ContextSpec::KvBetweenTurns kv) {
   return "keep";
 }
 
-std::vector<std::string> gpu_names(const Catalog& catalog) {
+template <class Presets>
+std::vector<std::string> names_of(const Presets& presets) {
   std::vector<std::string> names;
-  for (const auto& [name, gpu] : catalog.gpus) names.push_back(name);
+  for (const auto& [name, preset] : presets) names.push_back(name);
   return names;
 }
 
-// A GPU preset's name, checked against the catalog.
-std::string gpu_name(const Locator& at, const YAML::Node& node, const std::string& path, const Catalog& catalog) {
+// A preset's name (`what`: "GPU preset"), checked against `known`.
+std::string preset_name(const Locator& at, const YAML::Node& node, const std::string& path, const char* what,
+                        const std::vector<std::string>& known) {
   const std::string name = read_string(at, node, path);
-  if (!catalog.gpus.count(name)) {
-    const std::vector<std::string> names = gpu_names(catalog);
-    const std::string suggestion = closest_match(name, names);
-    at.fail(node, fmt::format("{}: unknown GPU preset '{}';{} available: {}", path, name,
-                              suggestion.empty() ? "" : fmt::format(" did you mean '{}'?", suggestion), join(names)));
+  if (std::find(known.begin(), known.end(), name) == known.end()) {
+    const std::string suggestion = closest_match(name, known);
+    at.fail(node, fmt::format("{}: unknown {} '{}';{} available: {}", path, what, name,
+                              suggestion.empty() ? "" : fmt::format(" did you mean '{}'?", suggestion),
+                              known.empty() ? "none" : join(known)));
   }
   return name;
+}
+
+// A non-empty list of presets under `key`, each one of `known`, or `fallback`.
+std::vector<std::string> preset_list(const MapReader& m, const char* key, const char* what,
+                                     const std::vector<std::string>& known, std::vector<std::string> fallback) {
+  const auto node = m.find(key);
+  if (!node) return fallback;
+  const std::string path = m.child_path(key);
+  if (!node->IsSequence() || node->size() == 0) {
+    m.locator().fail(m.spot(key), fmt::format("{}: expected a non-empty list of {}s, got {}", path, what,
+                                              describe_node(*node)));
+  }
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < node->size(); ++i) {
+    out.push_back(preset_name(m.locator(), (*node)[i], fmt::format("{}[{}]", path, i), what, known));
+  }
+  return out;
+}
+
+// The prefill pool's axes: its size and its own degrees. The defaults follow the
+// scenario's pool (none: 0 replicas). Pool degrees without any pool to lay out are a
+// contradiction. (Whether 0 replicas would have to take away a pool the scenario
+// itself declares is for the planner to check: candidates are loaded with their own
+// pool set, and overrides only set keys.)
+void read_prefill_pool(const MapReader& m, const Scenario& s, PlanSpec& p) {
+  const ParallelismSpec& layout = s.parallelism;
+  const bool scenario_pool = layout.disaggregated();
+  p.prefill_replicas = int_list<int>(m, "prefill_replicas", {layout.prefill.replicas}, Limits::at_least(0));
+  p.prefill_replicas_where = m.locator().where(m.has("prefill_replicas") ? m.spot("prefill_replicas") : m.node());
+  p.prefill_tp = int_list<int>(m, "prefill_tp", {scenario_pool ? layout.prefill.tp : 0}, Limits::at_least(1));
+  p.prefill_pp = int_list<int>(m, "prefill_pp", {scenario_pool ? layout.prefill.pp : 0}, Limits::at_least(1));
+  const auto& sizes = p.prefill_replicas;
+  const bool pool_tried = std::any_of(sizes.begin(), sizes.end(), [](int r) { return r > 0; });
+  for (const char* key : {"prefill_tp", "prefill_pp"}) {
+    if (m.has(key) && !pool_tried) {
+      m.locator().fail(m.spot(key), fmt::format("plan.{}: lays out a prefill pool, but plan.prefill_replicas "
+                                                "tries none (only 0): list a pool size of 1 or more",
+                                                key));
+    }
+  }
 }
 
 }  // namespace
 
 PlanSpec read_plan(const MapReader& m, const Scenario& s, const Catalog& catalog) {
-  m.allow_only({"strategy", "gpus", "nodes", "tp", "pp", "ep", "cp", "dp", "prefill_replicas", "max_batch_seqs",
-                "prefill_chunk_tokens", "kv_between_turns", "objective", "goal", "top", "kv_reserve_tokens",
-                "gpu_hour_usd"});
+  m.allow_only({"strategy", "gpus", "engine", "nodes", "tp", "pp", "ep", "cp", "dp", "prefill_replicas",
+                "prefill_tp", "prefill_pp", "max_batch_seqs", "prefill_chunk_tokens", "kv_between_turns", "objective",
+                "goal", "top", "kv_reserve_tokens", "gpu_hour_usd"});
   PlanSpec p;
   p.where = m.locator().where(m.node());
   p.strategy = m.string_or("strategy", p.strategy);
   p.strategy_where = m.locator().where(m.has("strategy") ? m.spot("strategy") : m.node());
-  if (const auto gpus = m.find("gpus")) {
-    if (!gpus->IsSequence() || gpus->size() == 0) {
-      m.locator().fail(m.spot("gpus"), fmt::format("plan.gpus: expected a non-empty list of GPU presets, got {}",
-                                                   describe_node(*gpus)));
-    }
-    for (std::size_t i = 0; i < gpus->size(); ++i) {
-      p.gpus.push_back(gpu_name(m.locator(), (*gpus)[i], fmt::format("plan.gpus[{}]", i), catalog));
-    }
-  } else {
-    p.gpus = {s.cluster.gpu.name};
-  }
+  const std::vector<std::string> gpus = names_of(catalog.gpus);
+  p.gpus = preset_list(m, "gpus", "GPU preset", gpus, {s.cluster.gpu.name});
+  p.engines = preset_list(m, "engine", "serving engine", names_of(catalog.engines), {s.serving.engine.name});
   const Limits at_least_one = Limits::at_least(1);
   p.nodes = int_list<int>(m, "nodes", {s.cluster.nodes}, Limits::between(1, 100000));
   p.tp = int_list<int>(m, "tp", powers_of_two_up_to(s.cluster.gpus_per_node), at_least_one);
@@ -89,7 +123,7 @@ PlanSpec read_plan(const MapReader& m, const Scenario& s, const Catalog& catalog
   p.ep = int_list<int>(m, "ep", {s.parallelism.ep}, at_least_one);
   p.cp = int_list<int>(m, "cp", {s.parallelism.cp}, at_least_one);
   p.dp = int_list<int>(m, "dp", {}, at_least_one);
-  p.prefill_replicas = int_list<int>(m, "prefill_replicas", {0}, Limits::at_least(0));
+  read_prefill_pool(m, s, p);
   p.max_batch_seqs = int_list<int>(m, "max_batch_seqs", {s.serving.max_batch_seqs}, at_least_one);
   p.prefill_chunk_tokens = int_list<long>(m, "prefill_chunk_tokens", {s.serving.prefill_chunk_tokens}, at_least_one);
   if (const auto kv = m.find("kv_between_turns")) {
@@ -121,7 +155,7 @@ PlanSpec read_plan(const MapReader& m, const Scenario& s, const Catalog& catalog
   if (m.has("gpu_hour_usd")) {
     const MapReader prices = m.child("gpu_hour_usd");
     for (const auto& entry : prices.node()) {
-      const std::string name = gpu_name(m.locator(), entry.first, "plan.gpu_hour_usd", catalog);
+      const std::string name = preset_name(m.locator(), entry.first, "plan.gpu_hour_usd", "GPU preset", gpus);
       p.gpu_hour_usd.emplace_back(name, read_number(m.locator(), entry.second,
                                                     fmt::format("plan.gpu_hour_usd.{}", name), Limits::positive()));
     }

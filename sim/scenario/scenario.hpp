@@ -372,7 +372,12 @@ struct PlanSpec {
   std::string strategy_where;  // file:line:column of `strategy` (or of the section), for errors
   std::string where;           // file:line:column of the section
   std::vector<std::string> gpus;
+  std::vector<std::string> engines;  // serving engine profiles [the scenario's serving.engine]
   std::vector<int> nodes, tp, pp, ep, cp, dp, prefill_replicas, max_batch_seqs;
+  std::string prefill_replicas_where;  // file:line:column of prefill_replicas (or of the section), for errors
+  // The prefill pool's own degrees, tried for every pool of more than 0 replicas;
+  // 0: the decode replicas' degree.
+  std::vector<int> prefill_tp, prefill_pp;
   std::vector<long> prefill_chunk_tokens;
   std::vector<std::string> kv_between_turns;
   // The latency objective of the frontier (pareto.csv): an objective of slo: or any

@@ -14,6 +14,8 @@
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
 
 #include "models/architecture.hpp"
 #include "tests/support/scenario_fixture.hpp"
@@ -25,7 +27,8 @@ namespace {
 
 // Llama-3.1-70B serving a short request stream; the plan tries two GPUs, four TP
 // degrees and two batch limits on one node of 8, replicas filling the node. A KV
-// reserve of 200,000 tokens (65 GB for this model) makes memory decide.
+// reserve of 200,000 tokens (65 GB for this model) makes memory decide. Both GPUs
+// have a price per GPU-hour, for the dollar frontier.
 const char* kPlanScenario = R"(
 name: plan-test
 seed: 2
@@ -41,6 +44,7 @@ plan:
   pp: [1]
   max_batch_seqs: [8, 32]
   kv_reserve_tokens: 200000
+  gpu_hour_usd: {h100-sxm: 2.5, h200: 3.5}
 )";
 
 struct Workspace {
@@ -149,6 +153,47 @@ TEST_CASE("plan prunes exactly the candidates the memory formula rejects, and it
   CHECK(pareto == frontier);
   CHECK_FALSE(pareto.empty());
 
+  // Dollars per million output tokens, from each candidate's own summary.json: its
+  // GPUs for the simulated time at the GPU's price, over the tokens it produced.
+  const std::map<std::string, double> usd_per_gpu_hour = {{"h100-sxm", 2.5}, {"h200", 3.5}};
+  for (const auto& row : eligible) {
+    INFO(row.at("candidate"));
+    std::ifstream in(w.dir / "out" / "candidates" / row.at("candidate") / "summary.json");
+    const auto summary = nlohmann::json::parse(in);
+    const double simulated_s = summary["run"]["simulated_s"].get<double>();
+    const double gpus = summary["run"]["gpus"].get<double>();
+    CHECK(gpus == std::stod(row.at("gpus")));
+    const double usd = gpus * simulated_s / 3600.0 * usd_per_gpu_hour.at(row.at("gpu"));
+    const double tokens = summary["output_tokens_per_s"].get<double>() * simulated_s;
+    CHECK(std::stod(row.at("usd_per_m_output_tokens")) == Approx(usd / (tokens / 1e6)).epsilon(1e-8));
+  }
+
+  // The dollar frontier by brute force: the same, on TTFT p99 and dollars per
+  // million output tokens; each of its rows gives energy per reply beside.
+  std::vector<std::string> usd_frontier;
+  for (const auto& a : eligible) {
+    bool beaten = false;
+    for (const auto& b : eligible) {
+      const double la = std::stod(a.at("ttft_p99_s")), lb = std::stod(b.at("ttft_p99_s"));
+      const double ua = std::stod(a.at("usd_per_m_output_tokens")), ub = std::stod(b.at("usd_per_m_output_tokens"));
+      beaten = beaten || (lb <= la && ub <= ua && (lb < la || ub < ua));
+    }
+    if (!beaten) usd_frontier.push_back(a.at("candidate"));
+  }
+  std::vector<std::string> pareto_usd;
+  for (const auto& row : csv_records(w.dir / "out" / "pareto_usd.csv")) {
+    pareto_usd.push_back(row.at("candidate"));
+    const auto same = std::find_if(eligible.begin(), eligible.end(),
+                                   [&](const auto& e) { return e.at("candidate") == row.at("candidate"); });
+    REQUIRE(same != eligible.end());
+    CHECK(row.at("energy_per_reply_j") == same->at("energy_per_reply_j"));
+    CHECK(row.at("usd_per_m_output_tokens") == same->at("usd_per_m_output_tokens"));
+  }
+  std::sort(usd_frontier.begin(), usd_frontier.end());
+  std::sort(pareto_usd.begin(), pareto_usd.end());
+  CHECK(pareto_usd == usd_frontier);
+  CHECK_FALSE(pareto_usd.empty());
+
   // The top by energy: candidates that met both objectives, the least energy first.
   const auto top = csv_records(w.dir / "out" / "top.csv");
   REQUIRE_FALSE(top.empty());
@@ -175,7 +220,7 @@ TEST_CASE("plan shards 1/2 and 2/2, merged, equal the whole plan byte for byte")
   CHECK_FALSE(fs::exists(w.dir / "one" / "plan.csv"));  // incomplete shards write no table
   REQUIRE(run_convsim(fmt::format("merge '{}' '{}' -o '{}'", w.path("one"), w.path("two"), w.path("merged")),
                       w.path("merge.log")) == 0);
-  for (const char* file : {"plan.csv", "pareto.csv", "top.csv"}) {
+  for (const char* file : {"plan.csv", "pareto.csv", "pareto_usd.csv", "top.csv"}) {
     INFO(file);
     const std::string whole = read_file(w.dir / "all" / file);
     CHECK(whole.size() > 100);
@@ -195,11 +240,69 @@ TEST_CASE("plan rejects a goal, strategy or space it cannot use, naming what is 
   CHECK(run_convsim(fmt::format("plan '{}' --set plan.strategy=annealing", s), w.path("strategy.log")) == 1);
   CHECK(read_file(w.dir / "strategy.log").find("plan.strategy: unknown search strategy 'annealing'; allowed: grid") !=
         std::string::npos);
-  CHECK(run_convsim(fmt::format("plan '{}' --goal usd", s), w.path("usd.log")) == 1);
-  CHECK(read_file(w.dir / "usd.log").find("needs plan.gpu_hour_usd") != std::string::npos);
+  // B200 has no price in plan.gpu_hour_usd.
+  CHECK(run_convsim(fmt::format("plan '{}' --goal usd --set plan.gpus=[h100-sxm,b200]", s), w.path("usd.log")) == 1);
+  CHECK(read_file(w.dir / "usd.log").find("needs plan.gpu_hour_usd for every GPU of plan.gpus; none for 'b200'") !=
+        std::string::npos);
   // TP 16 on 8-GPU nodes: no candidate fits the cluster.
   CHECK(run_convsim(fmt::format("plan '{}' --set plan.tp=[16] --set plan.nodes=[1]", s), w.path("none.log")) == 1);
   const std::string none = read_file(w.dir / "none.log");
   INFO(none);
   CHECK(none.find("plan: no candidate fits the cluster") != std::string::npos);
+  // An engine without a profile, at its place in the file, with the allowed ones.
+  CHECK(run_convsim(fmt::format("plan '{}' --set plan.engine=[vllm,tgi]", s), w.path("engine.log")) == 1);
+  CHECK(read_file(w.dir / "engine.log").find("plan.engine[1]: unknown serving engine 'tgi'; available: sglang, "
+                                             "trtllm, vllm") != std::string::npos);
+  // A scenario with a prefill pool: candidates without one cannot be made from it.
+  CHECK(run_convsim(fmt::format("plan '{}' --set parallelism.tp=4 --set parallelism.dp=1 "
+                                "--set 'parallelism.prefill={{replicas: 1, tp: 4}}' --set plan.prefill_replicas=[0,1]",
+                                s),
+                    w.path("pool.log")) == 1);
+  const std::string pool = read_file(w.dir / "pool.log");
+  INFO(pool);
+  CHECK(pool.find("plan.prefill_replicas: 0 cannot remove the prefill pool of parallelism.prefill (1 replicas)") !=
+        std::string::npos);
+}
+
+TEST_CASE("plan tries each serving engine and each prefill pool layout, and runs each candidate with them") {
+  // Llama-3.1-8B on one node of 8 H100s: one TP2 decode replica, and no prefill pool
+  // or a pool of 1 replica at TP1 or TP2; with vLLM and TensorRT-LLM.
+  const Workspace w("plan-axes");
+  std::ofstream(w.scenario) << R"(
+name: plan-axes
+seed: 3
+requests: {count: 20, input_tokens: {fixed: 300}, output_tokens: {fixed: 20}, arrival: {rate_per_s: 4}}
+model: {preset: llama-3.1-8b}
+cluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 8}
+serving: {max_batch_seqs: 16, prefill_chunk_tokens: 2048}
+slo: {ttft_p99_s: 2.0}
+plan:
+  engine: [vllm, trtllm]
+  tp: [2]
+  pp: [1]
+  dp: [1]
+  prefill_replicas: [0, 1]
+  prefill_tp: [1, 2]
+)";
+  REQUIRE(run_convsim(fmt::format("plan '{}' -o '{}' --jobs 2", w.scenario.string(), w.path("out")), w.path("log")) ==
+          0);
+  const auto rows = csv_records(w.dir / "out" / "plan.csv");
+  // Per engine: one candidate without a pool, two with one (not one per pool TP
+  // without a pool).
+  REQUIRE(rows.size() == 2 * (1 + 2));
+  std::map<std::string, int> per_engine;
+  for (const auto& row : rows) {
+    INFO(row.at("candidate"));
+    REQUIRE(row.at("status") == "evaluated");
+    ++per_engine[row.at("engine")];
+    const int pool_tp = row.at("prefill_replicas") == "1" ? std::stoi(row.at("prefill_tp")) : 0;
+    CHECK(std::stoi(row.at("gpus")) == 2 + pool_tp);  // the TP2 replica and the pool's GPUs
+    const YAML::Node resolved = YAML::LoadFile((w.dir / "out" / "candidates" / row.at("candidate") /
+                                                "scenario.resolved.yaml").string());
+    CHECK(resolved["serving"]["engine"].as<std::string>() == row.at("engine"));
+    const YAML::Node pool = resolved["parallelism"]["prefill"];
+    CHECK((pool.IsDefined() ? pool["replicas"].as<int>() : 0) == (pool_tp > 0 ? 1 : 0));
+    if (pool_tp > 0) CHECK(pool["tp"].as<int>() == pool_tp);
+  }
+  CHECK(per_engine == std::map<std::string, int>{{"trtllm", 3}, {"vllm", 3}});
 }

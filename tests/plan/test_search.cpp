@@ -1,28 +1,28 @@
-// The search strategies of convsim plan (grid search, the registry) and its pruning
-// rules, against formulas written here.
+// The search strategies of convsim plan (grid search, the registry) and the
+// candidates they produce: names, GPU counts and the overrides that make them.
 
 #include <set>
 #include <string>
 
 #include <catch2/catch.hpp>
 
-#include "models/architecture.hpp"
 #include "sim/plan/candidate.hpp"
-#include "sim/plan/pruning.hpp"
 #include "sim/plan/search_strategy.hpp"
-#include "tests/support/scenario_fixture.hpp"
 
 using namespace convsim;
 
 TEST_CASE("grid search visits every combination once, the last list varying fastest") {
   PlanSpec space;
   space.gpus = {"h100-sxm", "h200"};
+  space.engines = {"vllm"};
   space.nodes = {1, 2};
   space.tp = {2, 4, 8};
   space.pp = {1};
   space.ep = {1};
   space.cp = {1};
   space.prefill_replicas = {0};
+  space.prefill_tp = {0};
+  space.prefill_pp = {0};
   space.max_batch_seqs = {16, 64};
   space.prefill_chunk_tokens = {4096};
   space.kv_between_turns = {"keep", "drop"};
@@ -37,7 +37,7 @@ TEST_CASE("grid search visits every combination once, the last list varying fast
   CHECK(candidates[1].kv_between_turns == "drop");
   CHECK(candidates[2].max_batch_seqs == 64);
   CHECK(candidates.back().gpu == "h200");
-  CHECK(candidate_name(candidates[0]) == "h100-sxm-n1-tp2-pp1-ep1-cp1-dpfill-pf0-b16-c4096-keep");
+  CHECK(candidate_name(candidates[0]) == "h100-sxm-vllm-n1-tp2-pp1-ep1-cp1-dpfill-pf0-b16-c4096-keep");
   // dp 0 fills the nodes: 2 nodes of 8 GPUs hold 16 / (tp 2) = 8 replicas.
   Candidate c = candidates[0];
   c.nodes = 2;
@@ -51,26 +51,66 @@ TEST_CASE("the strategy registry names its strategies and knows no other") {
   CHECK(make_search_strategy("annealing") == nullptr);
 }
 
-TEST_CASE("a candidate is pruned when a token's weight reads alone exceed the TPOT objective") {
-  // Llama-3.1-8B in BF16 on one H100: 2 bytes * params / 3.35e12 B/s per token.
-  const char* yaml = R"(
-name: floor
-requests: {count: 10, input_tokens: {fixed: 100}, output_tokens: {fixed: 10}, arrival: {rate_per_s: 1}}
-model: {preset: llama-3.1-8b}
-cluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 8}
-parallelism: {tp: 1}
-)";
-  const double floor_s = total_params(test::catalog().models.at("llama-3.1-8b")) * 2.0 / 3.35e12;
-  for (const int tp : {1, 2, 4}) {
-    INFO("tp " << tp);
-    const double tp_floor_s = floor_s / tp;
-    const std::string tp_text = std::to_string(tp);
-    const Scenario below = test::scenario_from(
-        yaml, {{"parallelism.tp", tp_text}, {"slo.tpot_p50_s", std::to_string(tp_floor_s * 0.99)}});
-    const Scenario above = test::scenario_from(
-        yaml, {{"parallelism.tp", tp_text}, {"slo.tpot_p50_s", std::to_string(tp_floor_s * 1.01)}});
-    CHECK(latency_floor_s(below, Objective::Metric::tpot) == Approx(tp_floor_s).epsilon(1e-12));
-    CHECK(prune_reason(below, 0).rfind("roofline: tpot_p50_s", 0) == 0);
-    CHECK(prune_reason(above, 0).empty());
+TEST_CASE("grid search tries each engine, and each prefill pool layout only for candidates with a pool") {
+  PlanSpec space;
+  space.gpus = {"h100-sxm"};
+  space.engines = {"vllm", "sglang", "trtllm"};
+  space.nodes = {2};
+  space.tp = {4, 8};
+  space.pp = {1};
+  space.ep = {1};
+  space.cp = {1};
+  space.prefill_replicas = {0, 1, 2};
+  space.prefill_tp = {2, 8};
+  space.prefill_pp = {1, 2};
+  space.max_batch_seqs = {64};
+  space.prefill_chunk_tokens = {8192};
+  space.kv_between_turns = {"keep"};
+  const std::vector<Candidate> candidates = make_search_strategy("grid")->candidates(space);
+  // Per engine and TP: one candidate without a pool, and 2 pool sizes * 2 pool TPs *
+  // 2 pool PPs with one.
+  CHECK(candidates.size() == 3 * 2 * (1 + 2 * 2 * 2));
+  std::set<std::string> names;
+  for (const Candidate& c : candidates) names.insert(candidate_name(c));
+  CHECK(names.size() == candidates.size());
+  CHECK(candidates[0].engine == "vllm");
+  CHECK(candidates.back().engine == "trtllm");
+  CHECK(candidate_name(candidates[0]) == "h100-sxm-vllm-n2-tp4-pp1-ep1-cp1-dpfill-pf0-b64-c8192-keep");
+  CHECK(candidate_name(candidates[1]) == "h100-sxm-vllm-n2-tp4-pp1-ep1-cp1-dpfill-pf1tp2pp1-b64-c8192-keep");
+  CHECK(candidate_name(candidates[2]) == "h100-sxm-vllm-n2-tp4-pp1-ep1-cp1-dpfill-pf1tp2pp2-b64-c8192-keep");
+}
+
+TEST_CASE("a prefill pool of its own layout takes replicas * tp * cp * pp GPUs, and the decode replicas fill the rest") {
+  Candidate c;
+  c.gpu = "h200";
+  c.nodes = 2;
+  c.tp = 4;
+  c.cp = 1;
+  c.pp = 1;
+  CHECK(pool_gpus(c) == 0);
+  c.prefill_replicas = 2;  // laid out like the decode replicas: 2 * 4 GPUs
+  CHECK(pool_tp(c) == 4);
+  CHECK(pool_gpus(c) == 2 * 4);
+  CHECK(resolved_dp(c, 8) == (16 - 8) / 4);
+  c.prefill_tp = 2;
+  c.prefill_pp = 2;  // its own layout: 2 * 2 * 2 GPUs
+  CHECK(pool_gpus(c) == 2 * 2 * 2);
+  CHECK(resolved_dp(c, 8) == (16 - 8) / 4);
+  c.prefill_replicas = 3;  // 12 GPUs: one decode replica of 4 left
+  CHECK(resolved_dp(c, 8) == 1);
+  bool pool_override = false, engine_override = false;
+  c.engine = "sglang";
+  for (const Override& o : candidate_overrides(c, 8)) {
+    if (o.key_path == "parallelism.prefill") {
+      CHECK(o.value == "{replicas: 3, tp: 2, pp: 2, cp: 1}");
+      pool_override = true;
+    }
+    if (o.key_path == "serving.engine") {
+      CHECK(o.value == "sglang");
+      engine_override = true;
+    }
+    if (o.key_path == "parallelism.dp") CHECK(o.value == "1");
   }
+  CHECK(pool_override);
+  CHECK(engine_override);
 }

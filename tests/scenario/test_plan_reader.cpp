@@ -1,0 +1,81 @@
+// The plan: section's engine and prefill-pool axes: their defaults from the scenario,
+// and the errors for what cannot be searched ("file:line:column: message" with the
+// allowed values; positions counted by hand in the inline YAML, 1-based).
+
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "sim/scenario/config_error.hpp"
+#include "tests/support/scenario_fixture.hpp"
+
+using namespace convsim;
+
+namespace {
+
+// A small scenario whose line 6 is `parallelism_line` and whose last line (line 7)
+// is the plan section given.
+std::string with_plan(const std::string& plan, const std::string& parallelism_line = "parallelism: {tp: 1}") {
+  return "name: plan\n"
+         "requests: {count: 10, input_tokens: {fixed: 100}, output_tokens: {fixed: 10}, arrival: {rate_per_s: 1}}\n"
+         "model: {preset: llama-3.1-8b}\n"
+         "cluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 8}\n"
+         "serving: {engine: sglang}\n" +
+         parallelism_line + "\n" + "plan: " + plan + "\n";
+}
+
+std::string error_of(const std::string& yaml) {
+  try {
+    test::scenario_from(yaml);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST_CASE("plan.engine lists serving engines to try, and without it the scenario's engine is the only one") {
+  CHECK(test::scenario_from(with_plan("{tp: [1]}")).plan.engines == std::vector<std::string>{"sglang"});
+  CHECK(test::scenario_from(with_plan("{engine: [vllm, trtllm]}")).plan.engines ==
+        std::vector<std::string>{"vllm", "trtllm"});
+}
+
+TEST_CASE("plan's prefill pool axes default to no pool, or to the scenario's pool and its layout") {
+  const PlanSpec none = test::scenario_from(with_plan("{tp: [1]}")).plan;
+  CHECK(none.prefill_replicas == std::vector<int>{0});
+  CHECK(none.prefill_tp == std::vector<int>{0});  // 0: as the decode replicas
+  const PlanSpec own = test::scenario_from(
+      with_plan("{tp: [1]}", "parallelism: {tp: 1, dp: 2, prefill: {replicas: 2, tp: 2, pp: 1}}")).plan;
+  CHECK(own.prefill_replicas == std::vector<int>{2});
+  CHECK(own.prefill_tp == std::vector<int>{2});
+  CHECK(own.prefill_pp == std::vector<int>{1});
+  const PlanSpec listed = test::scenario_from(with_plan("{prefill_replicas: [0, 1], prefill_tp: [2, 4]}")).plan;
+  CHECK(listed.prefill_tp == std::vector<int>{2, 4});
+  CHECK(listed.prefill_pp == std::vector<int>{0});
+}
+
+TEST_CASE("plan rejects an unknown engine and a contradictory prefill pool, at the value, naming what is allowed") {
+  struct Case {
+    std::string yaml;
+    std::string message;
+  };
+  const Case cases[] = {
+      {with_plan("{engine: [vllm, tgi]}"),
+       "test.yaml:7:23: plan.engine[1]: unknown serving engine 'tgi'; available: sglang, trtllm, vllm"},
+      {with_plan("{engine: [sglan]}"),
+       "test.yaml:7:17: plan.engine[0]: unknown serving engine 'sglan'; did you mean 'sglang'? available: sglang, "
+       "trtllm, vllm"},
+      {with_plan("{engine: vllm}"),
+       "test.yaml:7:16: plan.engine: expected a non-empty list of serving engines, got 'vllm'"},
+      {with_plan("{prefill_tp: [2]}"),
+       "test.yaml:7:20: plan.prefill_tp: lays out a prefill pool, but plan.prefill_replicas tries none (only 0): list "
+       "a pool size of 1 or more"},
+      {with_plan("{prefill_replicas: [1], prefill_pp: [0]}"),
+       "test.yaml:7:44: plan.prefill_pp[0] must be >= 1, got 0"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.yaml);
+    CHECK(error_of(c.yaml) == c.message);
+  }
+}
