@@ -68,6 +68,11 @@ struct GpuSpec {
   double hbm_bytes_per_s = 0;
   double power_idle_w = 0;
   double power_max_w = 0;  // board limit
+  // The range of clocks and power limits a user may set (nvidia-smi -q: "Max Clocks
+  // SM", "Min Power Limit"); 0 where the preset gives none, and then the scenario
+  // cannot set a clock (or a cap). See models/clocks.hpp.
+  double max_sm_clock_mhz = 0;
+  double min_power_limit_w = 0;
   Efficiency efficiency;
   PowerCoefficients power;
   std::vector<std::string> sources;
