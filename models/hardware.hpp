@@ -77,9 +77,18 @@ struct GpuSpec {
   PowerCoefficients power;
   std::vector<std::string> sources;
 
+  // The operating point a run sets (models/clocks.hpp at_operating_point): a power
+  // limit below the board limit, and the fraction of max_sm_clock_mhz compute-bound
+  // kernels run at (the peaks above already scaled by it). A preset has neither.
+  std::optional<double> power_cap_w;
+  double compute_clock_fraction = 1.0;
+
   // Peak of the matmul precision, falling back to BF16 where the GPU has no
   // faster path for it (e.g. FP8 on an A100).
   double peak_for(Precision matmul) const;
+  // The most the GPU draws (nvidia-smi's "Enforced Power Limit"): the board limit,
+  // or the run's cap if lower.
+  double power_limit_w() const;
 };
 
 enum class FabricKind { scale_up, scale_out };
