@@ -71,13 +71,27 @@ struct GpuSpec {
   // The NVLink or Infinity Fabric generation its baseboard connects GPUs with: the
   // scale-up fabric a cluster of this GPU gets unless cluster.scale_up names another.
   std::string scale_up = "nvlink4";
+  // The range of clocks and power limits a user may set (nvidia-smi -q: "Max Clocks
+  // SM", "Min Power Limit"); 0 where the preset gives none, and then the scenario
+  // cannot set a clock (or a cap). See models/clocks.hpp.
+  double max_sm_clock_mhz = 0;
+  double min_power_limit_w = 0;
   Efficiency efficiency;
   PowerCoefficients power;
   std::vector<std::string> sources;
 
+  // The operating point a run sets (models/clocks.hpp at_operating_point): a power
+  // limit below the board limit, and the fraction of max_sm_clock_mhz compute-bound
+  // kernels run at (the peaks above already scaled by it). A preset has neither.
+  std::optional<double> power_cap_w;
+  double compute_clock_fraction = 1.0;
+
   // Peak of the matmul precision, falling back to BF16 where the GPU has no
   // faster path for it (e.g. FP8 on an A100).
   double peak_for(Precision matmul) const;
+  // The most the GPU draws (nvidia-smi's "Enforced Power Limit"): the board limit,
+  // or the run's cap if lower.
+  double power_limit_w() const;
 };
 
 enum class FabricKind { scale_up, scale_out };

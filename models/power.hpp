@@ -2,12 +2,13 @@
 // GPU board power in physical units. While a GPU runs kernels it draws
 //   P = static_w + j_per_hbm_byte * (HBM bytes / s)
 //              + j_per_flop_bf16 * (BF16 FLOP / s) + j_per_flop_fp8 * (FP8 FLOP / s)
-// capped at the board limit (power_max_w): the energy of an iteration is a fixed
-// draw for its time plus a cost per byte moved and per FLOP computed, so energy
-// follows the work, whatever the GPU. While it waits on the engine's CPU side it
-// draws static_w; while it waits in a collective, static_w + collective_w; with
-// nothing scheduled, power_idle_w. The coefficients are the GPU preset's
-// power_coefficients (see PowerCoefficients in models/hardware.hpp).
+// capped at the GPU's power limit (gpu.power_limit_w(): the board limit, or a
+// run's power cap): the energy of an iteration is a fixed draw for its time plus a
+// cost per byte moved and per FLOP computed, so energy follows the work, whatever
+// the GPU. While it waits on the engine's CPU side it draws static_w; while it waits
+// in a collective, static_w + collective_w; with nothing scheduled, power_idle_w.
+// The coefficients are the GPU preset's power_coefficients (see PowerCoefficients in
+// models/hardware.hpp), or those of the clock a run locks (models/clocks.hpp).
 
 #include "models/hardware.hpp"
 #include "models/transformer_cost.hpp"
@@ -26,13 +27,13 @@ struct WorkRates {
 // them) while it runs `work` for time_s. REQUIRES: time_s > 0.
 WorkRates work_rates(const GpuSpec& gpu, Precision weights, const StageWork& work, double time_s);
 
-// static_w + the per-byte and per-FLOP terms, never above gpu.power_max_w.
+// static_w + the per-byte and per-FLOP terms, never above gpu.power_limit_w().
 double busy_power_w(const GpuSpec& gpu, const WorkRates& rates);
 
 // Waiting for the host to schedule and launch the next iteration.
 double host_wait_power_w(const GpuSpec& gpu);
 
-// Waiting inside a collective (spinning kernels), never above gpu.power_max_w.
+// Waiting inside a collective (spinning kernels), never above gpu.power_limit_w().
 double communication_power_w(const GpuSpec& gpu);
 
 

@@ -185,6 +185,14 @@ nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted
                    {"energy", facility_kwh * scenario.cluster.usd_per_kwh},
                    {"gpu_hours", gpu_hours * scenario.cluster.gpu_hour_usd},
                    {"total", facility_kwh * scenario.cluster.usd_per_kwh + gpu_hours * scenario.cluster.gpu_hour_usd}};
+  // The GPUs' operating point (models/clocks.hpp): the board limit and full clock
+  // unless the scenario caps power or locks the clock.
+  const GpuSpec& gpu = scenario.cluster.gpu;
+  j["gpu_operating_point"] = {{"power_limit_w", gpu.power_limit_w()},
+                              {"compute_clock_fraction", gpu.compute_clock_fraction}};
+  if (gpu.max_sm_clock_mhz > 0) {
+    j["gpu_operating_point"]["compute_clock_mhz"] = gpu.compute_clock_fraction * gpu.max_sm_clock_mhz;
+  }
   j["failures"] = nlohmann::ordered_json::array();
   const CostModel cost(scenario);
   for (const FailureRecord& f : failure_points(result, scenario, cost, judged)) {

@@ -13,6 +13,7 @@
 #include "sim/scenario/derived_limits.hpp"
 #include "sim/scenario/fault_reader.hpp"
 #include "sim/scenario/folder_name.hpp"
+#include "sim/scenario/gpu_clock_reader.hpp"
 #include "sim/scenario/model_section_reader.hpp"
 #include "sim/scenario/overrides.hpp"
 #include "sim/scenario/parallelism_reader.hpp"
@@ -132,9 +133,11 @@ ClusterSpec read_cluster(const MapReader& c, const Catalog& catalog, std::vector
   c.allow_only({"gpu", "nodes", "gpus_per_node", "scale_up", "scale_out", "scale_up_topology",
                 "pcie_switches_per_node", "scale_out_topology", "oversubscription", "pue", "host_power_w_per_node",
                 "host_link", "host_memory_bytes_per_node", "nvme_bytes_per_node", "nvme_bytes_per_s_per_node",
-                "system", "system_power", "grid_region", "grid_gco2e_per_kwh", "usd_per_kwh", "gpu_hour_usd"});
+                "system", "system_power", "grid_region", "grid_gco2e_per_kwh", "usd_per_kwh", "gpu_hour_usd",
+                "gpu_power_cap_w", "gpu_clock_mhz"});
   ClusterSpec spec;
   spec.gpu = gpu_preset(c, catalog);
+  read_gpu_clocks(c, catalog, spec, warnings);
   spec.nodes = c.int_or("nodes", spec.nodes, Limits::at_least(1));
   spec.gpus_per_node = c.int_or("gpus_per_node", spec.gpus_per_node, Limits::at_least(1));
   spec.scale_up = fabric_preset(c, catalog, "scale_up", FabricKind::scale_up, spec.gpu.scale_up);  // the GPU's own

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "models/architecture.hpp"
+#include "models/clocks.hpp"
 #include "models/engine_profile.hpp"
 #include "models/hardware.hpp"
 #include "models/system_power.hpp"
@@ -165,7 +166,10 @@ enum class ScaleOutTopology { fat_tree, rail_optimized };
 inline constexpr int kRailOptimizedMaxGpus = 512;
 
 struct ClusterSpec {
+  // The GPU preset at the operating point gpu_clocks asks for (cluster.gpu_power_cap_w,
+  // cluster.gpu_clock_mhz; models/clocks.hpp): peaks and power already derated.
   GpuSpec gpu;
+  ClockSettings gpu_clocks;
   int nodes = 1;
   int gpus_per_node = 8;
   FabricSpec scale_up;

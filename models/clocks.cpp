@@ -1,0 +1,51 @@
+#include "models/clocks.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+
+namespace convsim {
+
+double clock_power_fraction(double clock_fraction) { return clock_fraction * clock_fraction * clock_fraction; }
+
+double compute_bound_power_w(const GpuSpec& gpu, double clock_fraction) {
+  return gpu.power_idle_w + (gpu.power_max_w - gpu.power_idle_w) * clock_power_fraction(clock_fraction);
+}
+
+double clock_fraction_under_cap(const GpuSpec& gpu, double cap_w) {
+  assert(cap_w > gpu.power_idle_w && "a cap at or below idle power leaves no clock");
+  const double fraction = (cap_w - gpu.power_idle_w) / (gpu.power_max_w - gpu.power_idle_w);
+  return std::min(1.0, std::cbrt(fraction));
+}
+
+double min_modelled_sm_clock_mhz(const GpuSpec& gpu) {
+  assert(gpu.max_sm_clock_mhz > 0 && gpu.min_power_limit_w > gpu.power_idle_w);
+  return gpu.max_sm_clock_mhz * clock_fraction_under_cap(gpu, gpu.min_power_limit_w);
+}
+
+GpuSpec at_operating_point(const GpuSpec& gpu, const ClockSettings& settings) {
+  if (!settings.power_cap_w && !settings.sm_clock_mhz) return gpu;
+  const double locked = settings.sm_clock_mhz ? *settings.sm_clock_mhz / gpu.max_sm_clock_mhz : 1.0;
+  const double capped = settings.power_cap_w ? clock_fraction_under_cap(gpu, *settings.power_cap_w) : 1.0;
+  assert(locked > 0 && locked <= 1 && "the clock is checked against the GPU's range by the loader");
+  const double compute = std::min(locked, capped);
+
+  GpuSpec out = gpu;
+  for (auto& [precision, peak] : out.peak_flops_per_s) peak *= compute;
+  // The voltage the locked clock sets: every kernel's clock-driven power follows it.
+  PowerCoefficients& k = out.power;
+  const double v2 = locked * locked;
+  const double v2f = clock_power_fraction(locked);
+  k.static_w = gpu.power_idle_w + (gpu.power.static_w - gpu.power_idle_w) * v2f;
+  k.collective_w = gpu.power.collective_w * v2f;
+  k.j_per_flop_bf16 = gpu.power.j_per_flop_bf16 * v2;
+  k.j_per_flop_fp8 = gpu.power.j_per_flop_fp8 * v2;
+  // The most it draws: the cap, or what a compute-bound kernel draws at the locked
+  // clock, whichever is lower.
+  const double at_lock_w = compute_bound_power_w(gpu, locked);
+  out.power_cap_w = settings.power_cap_w ? std::min(*settings.power_cap_w, at_lock_w) : at_lock_w;
+  out.compute_clock_fraction = compute;
+  return out;
+}
+
+}  // namespace convsim

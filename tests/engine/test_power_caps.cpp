@@ -1,0 +1,63 @@
+// Whole runs under a power cap or a locked clock (models/clocks.hpp). Each TEST_CASE
+// simulates once (its own process under ctest).
+
+#include <algorithm>
+
+#include <catch2/catch.hpp>
+
+#include "sim/accounting/energy.hpp"
+#include "sim/engine/simulation.hpp"
+#include "tests/support/scenario_fixture.hpp"
+
+using namespace convsim;
+
+namespace {
+
+// Rows plus the unattributed energy equal every meter, as tests/engine/test_simulation.cpp
+// checks uncapped; and no GPU's power, over its busy time or any timeline bin, exceeds
+// the limit its operating point sets.
+void check_conserved_and_under(const RunResult& r, const Scenario& s, double limit_w) {
+  const EnergySplit e = energy_split(r, s);
+  double rows_j = 0;
+  for (const ReplyRecord& reply : r.replies) {
+    rows_j += reply.energy_j + reply.network_energy_j + reply.host_energy_j + reply.reserved_energy_j;
+  }
+  const double every_meter_j = metered_gpu_energy_j(r) + e.host_j + e.switch_j + r.network_energy_j.value();
+  INFO("rows " << rows_j << " J + unattributed " << e.unattributed_j << " J vs meters " << every_meter_j << " J");
+  CHECK(rows_j + e.unattributed_j == Approx(every_meter_j).epsilon(1e-9));
+
+  double most_w = 0;
+  for (const GpuMeter& g : r.gpus) {
+    if (g.active_time_s > 0) most_w = std::max(most_w, g.active_energy_j / g.active_time_s);
+  }
+  for (int gpu = 0; gpu < r.timeline.gpus(); ++gpu) {
+    for (const GpuTimeline::Bin& b : r.timeline.bins(gpu)) {
+      const double active_s = b.busy_s + b.communicating_s;
+      if (active_s > 0) most_w = std::max(most_w, b.active_energy_j / active_s);
+    }
+  }
+  INFO("the highest mean active power of a GPU or a bin: " << most_w << " W; limit " << limit_w << " W");
+  CHECK(most_w > 0);
+  CHECK(most_w <= limit_w * (1 + 1e-12));
+}
+
+}  // namespace
+
+TEST_CASE("energy is conserved under a 350 W cap, and no GPU's active power exceeds it") {
+  const Scenario s = test::scenario_from(test::kSmallConversation, {{"cluster.gpu_power_cap_w", "350"}});
+  REQUIRE(s.cluster.gpu.power_limit_w() == 350);
+  const RunResult r = simulate(s);
+  REQUIRE(r.replies.size() > 10);
+  check_conserved_and_under(r, s, 350);
+}
+
+TEST_CASE("energy is conserved with the clock locked, over two tensor-parallel GPUs, and power stays under its limit") {
+  const Scenario s = test::scenario_from(test::kSmallConversation, {{"cluster.gpu_clock_mhz", "1485"},
+                                                                    {"cluster.gpus_per_node", "2"},
+                                                                    {"parallelism.tp", "2"}});
+  // A compute-bound kernel at 0.75 of 1980 MHz: 100 + 600 * 0.75^3 = 353.125 W.
+  REQUIRE(s.cluster.gpu.power_limit_w() == Approx(353.125));
+  const RunResult r = simulate(s);
+  REQUIRE(r.replies.size() > 10);
+  check_conserved_and_under(r, s, 353.125);
+}

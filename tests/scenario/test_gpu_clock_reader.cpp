@@ -1,0 +1,106 @@
+// cluster.gpu_power_cap_w and cluster.gpu_clock_mhz: the GPU at that operating point,
+// and each bad value reported at its spot with the allowed range, before time starts.
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "sim/scenario/config_error.hpp"
+#include "tests/support/scenario_fixture.hpp"
+
+using namespace convsim;
+
+namespace {
+
+// Lines 1-4; the cluster's keys start on line 5, two spaces in.
+const std::string kHead =
+    "name: x\n"
+    "conversation: {duration_min: 10, speakers: [{name: a, turn_words: 5}]}\n"
+    "model: {preset: llama-3.1-8b}\n"
+    "cluster:\n";
+
+std::string error_of(const std::string& cluster_lines) {
+  try {
+    test::scenario_from(kHead + cluster_lines);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("a power cap and a locked clock set the cluster's GPU at that operating point") {
+  const Scenario s = test::scenario_from(kHead + "  gpu: h100-sxm\n  gpu_power_cap_w: 350\n");
+  CHECK(*s.cluster.gpu_clocks.power_cap_w == 350);
+  CHECK_FALSE(s.cluster.gpu_clocks.sm_clock_mhz);
+  CHECK(s.cluster.gpu.power_limit_w() == 350);
+  CHECK(s.cluster.gpu.compute_clock_fraction == Approx(std::cbrt(250.0 / 600.0)).epsilon(1e-12));
+  CHECK(s.warnings.empty());  // 350 W is above the H100's static_w (270.7 W)
+
+  const Scenario locked = test::scenario_from(kHead + "  gpu: h100-sxm\n  gpu_clock_mhz: 1485\n");
+  CHECK(locked.cluster.gpu.compute_clock_fraction == Approx(0.75).epsilon(1e-12));
+  // Through --set as through a compare variant.
+  const Scenario set = test::scenario_from(kHead + "  gpu: a100-sxm\n", {{"cluster.gpu_power_cap_w", "250"}});
+  CHECK(set.cluster.gpu.power_limit_w() == 250);
+
+  const Scenario plain = test::scenario_from(kHead + "  gpu: h100-sxm\n");
+  CHECK(plain.cluster.gpu.power_limit_w() == 700);
+  CHECK(plain.cluster.gpu.compute_clock_fraction == 1.0);
+}
+
+TEST_CASE("a cap below the fitted static power is allowed, with a located warning that memory-bound work is optimistic") {
+  const Scenario s = test::scenario_from(kHead + "  gpu: h100-sxm\n  gpu_power_cap_w: 250\n");
+  REQUIRE(s.warnings.size() == 1);
+  CHECK(s.warnings[0] ==
+        "test.yaml:6:20: warning: cluster.gpu_power_cap_w = 250 W is below h100-sxm's static_w (270.7 W, a "
+        "clocked-up GPU before data moves): memory-bound work and host waits are clipped to the cap without their "
+        "memory traffic being slowed, so their latency under it is optimistic");
+}
+
+TEST_CASE("each bad cap or clock is reported with its exact located message and the allowed range",
+          "[scenario][errors]") {
+  struct Case {
+    const char* rule;
+    std::string lines;
+    std::string expected;
+  };
+  // The H100's range: caps from its 200 W minimum power limit to its 700 W board
+  // limit; clocks from 1980 * ((200 - 100) / (700 - 100))^(1/3) = 1089.6 MHz, rounded
+  // up to 1090, to its 1980 MHz maximum.
+  const std::string h100 = "  gpu: h100-sxm\n";
+  const std::vector<Case> cases = {
+      {"a cap above the board limit", h100 + "  gpu_power_cap_w: 800\n",
+       "test.yaml:6:20: cluster.gpu_power_cap_w must be in [200, 700] W for h100-sxm (its minimum power limit to its "
+       "board limit), got 800"},
+      {"a cap below the minimum power limit", h100 + "  gpu_power_cap_w: 150\n",
+       "test.yaml:6:20: cluster.gpu_power_cap_w must be in [200, 700] W for h100-sxm (its minimum power limit to its "
+       "board limit), got 150"},
+      {"a cap that is not finite", h100 + "  gpu_power_cap_w: .inf\n",
+       "test.yaml:6:20: cluster.gpu_power_cap_w: expected a finite number, got '.inf'"},
+      {"a cap that is not a number", h100 + "  gpu_power_cap_w: low\n",
+       "test.yaml:6:20: cluster.gpu_power_cap_w: expected a number, got 'low'"},
+      {"a clock above the maximum", h100 + "  gpu_clock_mhz: 2100\n",
+       "test.yaml:6:18: cluster.gpu_clock_mhz must be in [1090, 1980] MHz for h100-sxm (from the clock a "
+       "compute-bound kernel runs at under its 200 W minimum power limit to its maximum SM clock), got 2100"},
+      {"a clock below the range modelled", h100 + "  gpu_clock_mhz: 1005\n",
+       "test.yaml:6:18: cluster.gpu_clock_mhz must be in [1090, 1980] MHz for h100-sxm (from the clock a "
+       "compute-bound kernel runs at under its 200 W minimum power limit to its maximum SM clock), got 1005"},
+      {"a clock that is not finite", h100 + "  gpu_clock_mhz: .nan\n",
+       "test.yaml:6:18: cluster.gpu_clock_mhz: expected a finite number, got '.nan'"},
+      {"a cap on a GPU whose preset gives no power-limit range", "  gpu: mi300x\n  gpu_power_cap_w: 500\n",
+       "test.yaml:6:20: cluster.gpu_power_cap_w: the GPU preset mi300x gives no min_power_limit_w (the lowest power "
+       "limit its driver accepts), so it cannot be capped; presets that do: a100-sxm, h100-sxm, h200"},
+      {"a clock on a GPU whose preset gives no clock range", "  gpu: b200\n  gpu_clock_mhz: 1500\n",
+       "test.yaml:6:18: cluster.gpu_clock_mhz: the GPU preset b200 gives no max_sm_clock_mhz and min_power_limit_w "
+       "(the range of clocks modelled), so its clock cannot be set; presets that do: a100-sxm, h100-sxm, h200"},
+      {"a misspelt key gets a did-you-mean", h100 + "  gpu_power_cap: 350\n",
+       "test.yaml:6:3: unknown key 'gpu_power_cap' in cluster; did you mean 'gpu_power_cap_w'?"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.rule);
+    CHECK(error_of(c.lines) == c.expected);
+  }
+}
