@@ -11,43 +11,22 @@
 
 using namespace convsim;
 
-namespace {
-
-// Lines 1-5; the cluster's further keys start on line 6, two spaces in.
-const std::string kHead =
-    "name: x\n"
-    "conversation: {duration_min: 10, speakers: [{name: a, turn_words: 5}]}\n"
-    "model: {preset: llama-3.1-8b}\n"
-    "cluster:\n"
-    "  gpu: h100-sxm\n";
-
-std::string error_of(const std::string& cluster_lines) {
-  try {
-    test::scenario_from(kHead + cluster_lines);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-}  // namespace
-
 TEST_CASE("a cluster is NVSwitch nodes on a fat-tree unless it says otherwise") {
-  const ClusterSpec plain = test::scenario_from(kHead).cluster;
+  const ClusterSpec plain = test::scenario_from(test::kClusterHead).cluster;
   CHECK(plain.scale_up_topology == ScaleUpTopology::nvswitch);
   CHECK(plain.scale_out_topology == ScaleOutTopology::fat_tree);
   const ClusterSpec pcie =
-      test::scenario_from(kHead + "  scale_up_topology: pcie_switch\n  scale_up: pcie5\n  scale_out_topology: "
+      test::scenario_from(test::kClusterHead + "  scale_up_topology: pcie_switch\n  scale_up: pcie5\n  scale_out_topology: "
                                   "rail_optimized\n  nodes: 2\n")
           .cluster;
   CHECK(pcie.scale_up_topology == ScaleUpTopology::pcie_switch);
   CHECK(pcie.pcie_switches_per_node == 2);
   CHECK(pcie.scale_out_topology == ScaleOutTopology::rail_optimized);
   // Three GPUs cannot be split over two switches: one by default.
-  CHECK(test::scenario_from(kHead + "  gpus_per_node: 3\n  scale_up_topology: pcie_switch\n  scale_up: pcie4\n")
+  CHECK(test::scenario_from(test::kClusterHead + "  gpus_per_node: 3\n  scale_up_topology: pcie_switch\n  scale_up: pcie4\n")
             .cluster.pcie_switches_per_node == 1);
   const ClusterSpec overridden =
-      test::scenario_from(kHead, {{"cluster.scale_out_topology", "rail_optimized"}}).cluster;
+      test::scenario_from(test::kClusterHead, {{"cluster.scale_out_topology", "rail_optimized"}}).cluster;
   CHECK(overridden.scale_out_topology == ScaleOutTopology::rail_optimized);
 }
 
@@ -81,22 +60,22 @@ TEST_CASE("each bad cluster topology value is reported with its exact located me
   };
   for (const Case& c : cases) {
     INFO(c.rule);
-    CHECK(error_of(c.lines) == c.expected);
+    CHECK(test::cluster_error_of(c.lines) == c.expected);
   }
 }
 
 TEST_CASE("a key the chosen scale-up topology does not use is a located warning, so compare variants can switch") {
-  const Scenario nvswitch = test::scenario_from(kHead + "  pcie_switches_per_node: 2\n");
+  const Scenario nvswitch = test::scenario_from(test::kClusterHead + "  pcie_switches_per_node: 2\n");
   CHECK(nvswitch.warnings == std::vector<std::string>{"test.yaml:6:27: warning: cluster.pcie_switches_per_node: not "
                                                       "used with cluster.scale_up_topology: nvswitch"});
   const Scenario pcie =
-      test::scenario_from(kHead + "  scale_up_topology: pcie_switch\n  scale_up: pcie5\n  host_link: pcie5\n");
+      test::scenario_from(test::kClusterHead + "  scale_up_topology: pcie_switch\n  scale_up: pcie5\n  host_link: pcie5\n");
   CHECK(pcie.warnings == std::vector<std::string>{"test.yaml:8:14: warning: cluster.host_link: not used with "
                                                   "cluster.scale_up_topology: pcie_switch (the GPUs reach host memory "
                                                   "through their PCIe switch, over cluster.scale_up)"});
   // A PCIe base with four switches and a variant back on NVSwitch: both load.
   const Scenario compared = test::scenario_from(
-      kHead + "  scale_up_topology: pcie_switch\n  scale_up: pcie5\n  pcie_switches_per_node: 4\n" +
+      test::kClusterHead + "  scale_up_topology: pcie_switch\n  scale_up: pcie5\n  pcie_switches_per_node: 4\n" +
       "compare:\n  - {name: nvswitch, set: {cluster.scale_up_topology: nvswitch, cluster.scale_up: nvlink4}}\n");
   CHECK(compared.cluster.pcie_switches_per_node == 4);
   CHECK(compared.variants.size() == 1);
@@ -109,12 +88,12 @@ TEST_CASE("a cluster's scale-up fabric is its GPU's own unless cluster.scale_up 
       {"h100-sxm", 450e9}, {"b200", 900e9}, {"a100-sxm", 300e9}};
   for (const auto& [gpu, bytes_per_s] : expected) {
     INFO(gpu);
-    std::string text = kHead;
+    std::string text = test::kClusterHead;
     text.replace(text.find("h100-sxm"), 8, gpu);
     const ClusterSpec cluster = test::scenario_from(text).cluster;
     CHECK(cluster.scale_up.bandwidth_bytes_per_s == Approx(bytes_per_s));
   }
-  std::string b200 = kHead;
+  std::string b200 = test::kClusterHead;
   b200.replace(b200.find("h100-sxm"), 8, "b200");
   CHECK(test::scenario_from(b200 + "  scale_up: nvlink4\n").cluster.scale_up.name == "nvlink4");
   for (const auto& [name, gpu] : test::catalog().gpus) {

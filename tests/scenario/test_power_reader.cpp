@@ -12,45 +12,24 @@
 
 using namespace convsim;
 
-namespace {
-
-// Lines 1-5; the cluster's further keys start on line 6, two spaces in.
-const std::string kHead =
-    "name: x\n"
-    "conversation: {duration_min: 10, speakers: [{name: a, turn_words: 5}]}\n"
-    "model: {preset: llama-3.1-8b}\n"
-    "cluster:\n"
-    "  gpu: h100-sxm\n";
-
-std::string error_of(const std::string& cluster_lines) {
-  try {
-    test::scenario_from(kHead + cluster_lines);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-}  // namespace
-
 TEST_CASE("a cluster's nodes are the system preset carrying its GPU, any term of which can be set to zero") {
-  const ClusterSpec dgx = test::scenario_from(kHead).cluster;
+  const ClusterSpec dgx = test::scenario_from(test::kClusterHead).cluster;
   CHECK(dgx.system.name == "dgx-h100");
   CHECK(dgx.system.cpu_active_w == 700);  // 2 x 350 W TDP, 8 GPUs per node as the preset
   CHECK(dgx.grid_gco2e_per_kwh == 480);   // world, 2023 (Ember)
   CHECK(dgx.gpu_hour_usd == dgx.system.gpu_hour_usd);
   // Four GPUs per node: half a DGX H100's host.
-  CHECK(test::scenario_from(kHead + "  gpus_per_node: 4\n").cluster.system.cpu_idle_w == 100);
-  CHECK(test::scenario_from(kHead, {{"cluster.gpu", "b200"}}).cluster.system.name == "dgx-b200");
-  CHECK(test::scenario_from(kHead + "  gpus_per_node: 72\n", {{"cluster.gpu", "b200"}}).cluster.system.name ==
+  CHECK(test::scenario_from(test::kClusterHead + "  gpus_per_node: 4\n").cluster.system.cpu_idle_w == 100);
+  CHECK(test::scenario_from(test::kClusterHead, {{"cluster.gpu", "b200"}}).cluster.system.name == "dgx-b200");
+  CHECK(test::scenario_from(test::kClusterHead + "  gpus_per_node: 72\n", {{"cluster.gpu", "b200"}}).cluster.system.name ==
         "gb200-nvl72");
   const ClusterSpec zero =
-      test::scenario_from(kHead + "  system_power: {cpu_idle_w: 0, cpu_active_w: 0, fans_w: 0, nic_ports: 0}\n")
+      test::scenario_from(test::kClusterHead + "  system_power: {cpu_idle_w: 0, cpu_active_w: 0, fans_w: 0, nic_ports: 0}\n")
           .cluster;
   CHECK(node_idle_w(zero.system) == 96 + 8 * 5);  // DIMMs and drives left
-  CHECK(node_idle_w(test::scenario_from(kHead + "  system: none\n").cluster.system) == 0);
-  CHECK(test::scenario_from(kHead + "  grid_region: norway\n").cluster.grid_gco2e_per_kwh == 30);
-  CHECK(test::scenario_from(kHead + "  grid_gco2e_per_kwh: 12.5\n").cluster.grid_gco2e_per_kwh == 12.5);
+  CHECK(node_idle_w(test::scenario_from(test::kClusterHead + "  system: none\n").cluster.system) == 0);
+  CHECK(test::scenario_from(test::kClusterHead + "  grid_region: norway\n").cluster.grid_gco2e_per_kwh == 30);
+  CHECK(test::scenario_from(test::kClusterHead + "  grid_gco2e_per_kwh: 12.5\n").cluster.grid_gco2e_per_kwh == 12.5);
 }
 
 TEST_CASE("a GPU no system preset carries gets no host power, with a located warning") {
@@ -96,6 +75,6 @@ TEST_CASE("each bad power, carbon or price value is reported with its exact loca
   };
   for (const Case& c : cases) {
     INFO(c.rule);
-    CHECK(error_of(c.lines) == c.expected);
+    CHECK(test::cluster_error_of(c.lines) == c.expected);
   }
 }

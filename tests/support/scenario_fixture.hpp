@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sim/scenario/catalog.hpp"
+#include "sim/scenario/config_error.hpp"
 #include "sim/scenario/loader.hpp"
 
 namespace convsim::test {
@@ -27,6 +28,25 @@ inline std::string read_file(const std::filesystem::path& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// Lines 1-5 of a scenario whose cluster section is left open: its further keys
+// start on line 6, two spaces in.
+inline const std::string kClusterHead =
+    "name: x\n"
+    "conversation: {duration_min: 10, speakers: [{name: a, turn_words: 5}]}\n"
+    "model: {preset: llama-3.1-8b}\n"
+    "cluster:\n"
+    "  gpu: h100-sxm\n";
+
+// The error that loading kClusterHead followed by `cluster_lines` gives, or "(no error)".
+inline std::string cluster_error_of(const std::string& cluster_lines) {
+  try {
+    scenario_from(kClusterHead + cluster_lines);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 inline std::string source_path(const std::string& relative) { return std::string(CONVSIM_SOURCE_DIR) + "/" + relative; }
