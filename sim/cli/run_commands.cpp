@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -189,6 +190,12 @@ int command_compare(const std::string& path, const std::vector<std::string>& set
     return kExitConfig;
   }
   if (dir.empty()) dir = default_compare_dir(scenario);
+  // A whole compare owns its folder as a run owns its own: a second compare, or a
+  // run, into it is refused while it writes, and afterwards without --force. The
+  // shards of one compare may share a folder (merged where they meet), so a shard
+  // takes no lock.
+  std::optional<OutputFolder> owned;
+  if (!sharded) owned.emplace(dir, scenario.name + " (compare)", force);
   std::vector<ChildTask> tasks;
   std::vector<std::string> ran;
   for (std::size_t k = 0; k < scenario.variants.size(); ++k) {

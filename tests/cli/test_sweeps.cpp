@@ -345,3 +345,24 @@ TEST_CASE("tools/plot draws a compare folder (bars included) and a single run fo
   CHECK(fs::is_regular_file(w.dir / "all" / "plots" / "compare.png"));
   CHECK_FALSE(fs::exists(w.dir / "all" / "kept" / "plots" / "compare.png"));  // one run: no bars
 }
+
+TEST_CASE("a whole compare owns its folder: a run into it, or a compare into a run's folder, is refused without --force") {
+  const Workspace w("compare-owner");
+  const std::string s = w.scenario.string();
+  REQUIRE(run_convsim(fmt::format("compare '{}' -o '{}'", s, w.path("cmp")), w.path("log")) == 0);
+  CHECK(read_file(w.dir / "cmp" / ".convsim-run") == "sweep-test (compare)\n");
+  // The same compare again into its own folder is fine.
+  REQUIRE(run_convsim(fmt::format("compare '{}' -o '{}'", s, w.path("cmp")), w.path("log")) == 0);
+  const std::string table = read_file(w.dir / "cmp" / "compare.csv");
+  // A run into the compare's folder is refused and leaves the compare whole.
+  CHECK(run_convsim(fmt::format("run '{}' -o '{}' -q", s, w.path("cmp")), w.path("log")) != 0);
+  CHECK(read_file(w.path("log")).find("holds the outputs of scenario 'sweep-test (compare)'") != std::string::npos);
+  CHECK(read_file(w.dir / "cmp" / "compare.csv") == table);
+  // A compare into a run's folder is refused too, and --force takes it over.
+  REQUIRE(run_convsim(fmt::format("run '{}' -o '{}' -q", s, w.path("run")), w.path("log")) == 0);
+  CHECK(run_convsim(fmt::format("compare '{}' -o '{}'", s, w.path("run")), w.path("log")) != 0);
+  CHECK(read_file(w.path("log")).find("holds the outputs of scenario 'sweep-test'") != std::string::npos);
+  CHECK_FALSE(fs::exists(w.dir / "run" / "compare.csv"));
+  REQUIRE(run_convsim(fmt::format("compare '{}' -o '{}' --force", s, w.path("run")), w.path("log")) == 0);
+  CHECK(fs::exists(w.dir / "run" / "compare.csv"));
+}

@@ -278,9 +278,9 @@ TEST_CASE("run and compare write to different default folders: neither mixes wit
                                            "gpus.csv",     "timing.json",            "summary.json"};
   CHECK(files_in(w.dir / "out" / "folders") == run_files);
   CHECK(read_file(w.dir / "out" / "folders" / "summary.json") == run_summary);
-  // The compare's in its own: the table and a folder per variant.
+  // The compare's in its own, which it owns as a run does: the table and a folder per variant.
   const fs::path compare = w.dir / "out" / "folders-compare";
-  CHECK(files_in(compare) == std::set<std::string>{"compare.csv", "compare.md", "kept", "dropped"});
+  CHECK(files_in(compare) == std::set<std::string>{".convsim-run", "compare.csv", "compare.md", "kept", "dropped"});
   CHECK(fs::exists(compare / "kept" / "summary.json"));
   // And the run again, after the compare: still its own folder.
   CHECK(shell(fmt::format("{} run '{}' -q > '{}' 2>&1", in_workspace, s, w.path("run-log"))) == 0);
