@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <vector>
 
 #include <fmt/core.h>
@@ -203,7 +204,7 @@ SystemSpec read_system(const MapReader& m) {
 
 template <typename Spec>
 void load_folder(const fs::path& folder, std::map<std::string, Spec>& out,
-                 Spec (*read)(const MapReader&), const char* what) {
+                 const std::function<Spec(const MapReader&)>& read, const char* what) {
   std::error_code error;
   if (!fs::is_directory(folder, error)) return;
   std::vector<fs::path> files;
@@ -276,18 +277,26 @@ Catalog load_catalog(const std::string& dir) {
   catalog.dir = dir;
   const fs::path root(dir);
   load_folder<ModelSpec>(root / "models", catalog.models, &read_model_preset, "the model preset");
-  load_folder<GpuSpec>(root / "gpus", catalog.gpus, &read_gpu, "the GPU preset");
   load_folder<FabricSpec>(root / "fabrics", catalog.fabrics, &read_fabric, "the fabric preset");
-  load_folder<EngineProfile>(root / "engines", catalog.engines, &read_engine, "the engine profile");
-  load_folder<SystemSpec>(root / "systems", catalog.systems, &read_system, "the system preset");
-  for (const auto& [name, gpu] : catalog.gpus) {
+  // A GPU's scale_up names one of the scale-up fabrics just read.
+  const auto read_gpu_with_fabric = [&catalog](const MapReader& m) {
+    GpuSpec gpu = read_gpu(m);
+    check_name_matches_file(m, gpu.name, fs::path(m.locator().file()).stem().string());  // first, as for any preset
     const auto fabric = catalog.fabrics.find(gpu.scale_up);
     if (fabric == catalog.fabrics.end() || fabric->second.kind != FabricKind::scale_up) {
-      throw ConfigError(fmt::format("{}: scale_up: '{}' is not a scale-up fabric preset of {}",
-                                    (root / "gpus" / (name + ".yaml")).string(), gpu.scale_up,
-                                    (root / "fabrics").string()));
+      std::vector<std::string> scale_up;
+      for (const auto& [name, f] : catalog.fabrics) {
+        if (f.kind == FabricKind::scale_up) scale_up.push_back(name);
+      }
+      m.locator().fail(m.has("scale_up") ? m.spot("scale_up") : m.node(),
+                       fmt::format("scale_up: '{}' is not a scale-up fabric preset; allowed: {}", gpu.scale_up,
+                                   scale_up.empty() ? "none" : join(scale_up)));
     }
-  }
+    return gpu;
+  };
+  load_folder<GpuSpec>(root / "gpus", catalog.gpus, read_gpu_with_fabric, "the GPU preset");
+  load_folder<EngineProfile>(root / "engines", catalog.engines, &read_engine, "the engine profile");
+  load_folder<SystemSpec>(root / "systems", catalog.systems, &read_system, "the system preset");
   return catalog;
 }
 
