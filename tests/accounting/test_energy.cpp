@@ -20,6 +20,7 @@
 #include "sim/accounting/energy.hpp"
 #include "sim/engine/iteration_cost.hpp"
 #include "sim/engine/simulation.hpp"
+#include "tests/support/csv_records.hpp"
 #include "tests/support/scenario_fixture.hpp"
 
 using namespace convsim;
@@ -55,25 +56,6 @@ void check_every_meter_charged(const RunResult& r, const Scenario& s) {
 
 Scenario small_on(const std::string& kv_policy) {
   return test::scenario_from(test::kSmallConversation, {{"context.kv_between_turns", kv_policy}});
-}
-
-// CSV columns by name.
-std::vector<std::map<std::string, std::string>> read_csv(const fs::path& path) {
-  std::istringstream in(read_file(path));
-  std::string line;
-  std::getline(in, line);
-  std::vector<std::string> header;
-  std::stringstream h(line);
-  for (std::string name; std::getline(h, name, ',');) header.push_back(name);
-  std::vector<std::map<std::string, std::string>> rows;
-  while (std::getline(in, line)) {
-    std::map<std::string, std::string> row;
-    std::stringstream fields(line);
-    std::string field;
-    for (std::size_t k = 0; k < header.size() && std::getline(fields, field, ','); ++k) row[header[k]] = field;
-    rows.push_back(row);
-  }
-  return rows;
 }
 
 double number_or_zero(const std::string& text) { return text.empty() ? 0.0 : std::stod(text); }
@@ -194,7 +176,7 @@ TEST_CASE("every system preset and KV policy: rows plus unattributed equal every
       REQUIRE(std::system(command.c_str()) == 0);
       const auto summary = nlohmann::json::parse(read_file(out / "summary.json"));
       double rows = 0;
-      for (const auto& row : read_csv(out / "turns.csv")) {
+      for (const auto& row : test::csv_file_records(out / "turns.csv")) {
         rows += number_or_zero(row.at("energy_j")) + number_or_zero(row.at("network_energy_j")) +
                 number_or_zero(row.at("host_energy_j")) + number_or_zero(row.at("reserved_energy_j"));
       }

@@ -18,6 +18,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "models/architecture.hpp"
+#include "tests/support/csv_records.hpp"
 #include "tests/support/scenario_fixture.hpp"
 
 namespace fs = std::filesystem;
@@ -66,37 +67,13 @@ int run_convsim(const std::string& args, const fs::path& log) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// Rows of a CSV file without quoted fields, each as column -> value.
-std::vector<std::map<std::string, std::string>> csv_records(const fs::path& path) {
-  std::ifstream in(path);
-  std::vector<std::string> header;
-  std::vector<std::map<std::string, std::string>> rows;
-  for (std::string line; std::getline(in, line);) {
-    std::vector<std::string> fields(1);
-    bool quoted = false;
-    for (const char c : line) {
-      if (c == '"') quoted = !quoted;
-      else if (c == ',' && !quoted) fields.emplace_back();
-      else fields.back() += c;
-    }
-    if (header.empty()) {
-      header = fields;
-      continue;
-    }
-    std::map<std::string, std::string> row;
-    for (std::size_t i = 0; i < header.size() && i < fields.size(); ++i) row[header[i]] = fields[i];
-    rows.push_back(row);
-  }
-  return rows;
-}
-
 }  // namespace
 
 TEST_CASE("plan prunes exactly the candidates the memory formula rejects, and its frontier is the brute-force one") {
   const Workspace w("plan");
   REQUIRE(run_convsim(fmt::format("plan '{}' -o '{}' --jobs 2", w.scenario.string(), w.path("out")), w.path("log")) ==
           0);
-  const auto rows = csv_records(w.dir / "out" / "plan.csv");
+  const auto rows = convsim::test::csv_file_records(w.dir / "out" / "plan.csv");
   REQUIRE(rows.size() == 2 * 4 * 2);
 
   // Memory of the busiest GPU, as a lower bound: its share of the weights (BF16,
@@ -147,7 +124,7 @@ TEST_CASE("plan prunes exactly the candidates the memory formula rejects, and it
     if (!beaten) frontier.push_back(a.at("candidate"));
   }
   std::vector<std::string> pareto;
-  for (const auto& row : csv_records(w.dir / "out" / "pareto.csv")) pareto.push_back(row.at("candidate"));
+  for (const auto& row : convsim::test::csv_file_records(w.dir / "out" / "pareto.csv")) pareto.push_back(row.at("candidate"));
   std::sort(frontier.begin(), frontier.end());
   std::sort(pareto.begin(), pareto.end());
   CHECK(pareto == frontier);
@@ -181,7 +158,7 @@ TEST_CASE("plan prunes exactly the candidates the memory formula rejects, and it
     if (!beaten) usd_frontier.push_back(a.at("candidate"));
   }
   std::vector<std::string> pareto_usd;
-  for (const auto& row : csv_records(w.dir / "out" / "pareto_usd.csv")) {
+  for (const auto& row : convsim::test::csv_file_records(w.dir / "out" / "pareto_usd.csv")) {
     pareto_usd.push_back(row.at("candidate"));
     const auto same = std::find_if(eligible.begin(), eligible.end(),
                                    [&](const auto& e) { return e.at("candidate") == row.at("candidate"); });
@@ -195,7 +172,7 @@ TEST_CASE("plan prunes exactly the candidates the memory formula rejects, and it
   CHECK_FALSE(pareto_usd.empty());
 
   // The top by energy: candidates that met both objectives, the least energy first.
-  const auto top = csv_records(w.dir / "out" / "top.csv");
+  const auto top = convsim::test::csv_file_records(w.dir / "out" / "top.csv");
   REQUIRE_FALSE(top.empty());
   double least_j = 1e300;
   for (const auto& row : eligible) {
@@ -286,7 +263,7 @@ plan:
 )";
   REQUIRE(run_convsim(fmt::format("plan '{}' -o '{}' --jobs 2", w.scenario.string(), w.path("out")), w.path("log")) ==
           0);
-  const auto rows = csv_records(w.dir / "out" / "plan.csv");
+  const auto rows = convsim::test::csv_file_records(w.dir / "out" / "plan.csv");
   // Per engine: one candidate without a pool, two with one (not one per pool TP
   // without a pool).
   REQUIRE(rows.size() == 2 * (1 + 2));

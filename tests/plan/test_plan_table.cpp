@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "sim/plan/plan_table.hpp"
+#include "tests/support/csv_records.hpp"
 
 using namespace convsim;
 using Json = nlohmann::ordered_json;
@@ -34,27 +35,6 @@ Json summary(long replies, long failed, double ttft_p99_s, double energy_j, doub
   s["output_tokens_per_s"] = output_tokens_per_s;
   s["objectives"] = Json::array();
   return s;
-}
-
-std::vector<std::map<std::string, std::string>> csv_records(const std::string& text) {
-  std::istringstream in(text);
-  std::vector<std::string> header;
-  std::vector<std::map<std::string, std::string>> rows;
-  for (std::string line; std::getline(in, line);) {
-    std::vector<std::string> fields(1);
-    for (const char c : line) {
-      if (c == ',') fields.emplace_back();
-      else fields.back() += c;
-    }
-    if (header.empty()) {
-      header = fields;
-      continue;
-    }
-    std::map<std::string, std::string> row;
-    for (std::size_t i = 0; i < header.size() && i < fields.size(); ++i) row[header[i]] = fields[i];
-    rows.push_back(row);
-  }
-  return rows;
 }
 
 struct Made {
@@ -116,7 +96,7 @@ TEST_CASE("plan's frontiers of energy and of dollars against latency equal the b
     const PlanTables t = plan_tables(rows, plan, {}, "usd");
 
     // plan.csv's dollars per million output tokens follow the formula.
-    const auto plan_rows = csv_records(t.plan_csv);
+    const auto plan_rows = test::csv_records(t.plan_csv);
     REQUIRE(plan_rows.size() == made.size());
     for (std::size_t i = 0; i < made.size(); ++i) {
       INFO(made[i].name);
@@ -149,7 +129,7 @@ TEST_CASE("plan's frontiers of energy and of dollars against latency equal the b
     };
     auto names_in = [](const std::string& csv) {
       std::vector<std::string> out;
-      for (const auto& row : csv_records(csv)) out.push_back(row.at("candidate"));
+      for (const auto& row : test::csv_records(csv)) out.push_back(row.at("candidate"));
       std::sort(out.begin(), out.end());
       return out;
     };
@@ -159,7 +139,7 @@ TEST_CASE("plan's frontiers of energy and of dollars against latency equal the b
 
     // Each frontier gives both costs, in order of latency.
     double last_s = 0;
-    for (const auto& row : csv_records(t.pareto_usd_csv)) {
+    for (const auto& row : test::csv_records(t.pareto_usd_csv)) {
       const auto m = std::find_if(made.begin(), made.end(), [&](const Made& x) { return x.name == row.at("candidate"); });
       CHECK(std::stod(row.at("usd_per_m_output_tokens")) == Approx(*m->usd_per_m).epsilon(1e-8));
       CHECK(std::stod(row.at("energy_per_reply_j")) == Approx(m->energy_per_reply_j).epsilon(1e-8));
@@ -178,7 +158,7 @@ TEST_CASE("without GPU prices the dollar frontier is its header alone") {
   row.gpus = 1;
   row.summary = summary(10, 0, 0.2, 1000.0, 1, 60.0, 50.0);
   const PlanTables t = plan_tables({row}, plan, {}, "energy");
-  CHECK(csv_records(t.pareto_csv).size() == 1);
+  CHECK(test::csv_records(t.pareto_csv).size() == 1);
   CHECK(t.pareto_usd_csv == "candidate,gpu,engine,nodes,gpus,tp,pp,ep,cp,dp,prefill_replicas,prefill_tp,prefill_pp,"
                             "max_batch_seqs,prefill_chunk_tokens,kv_between_turns,ttft_p99_s,usd_per_m_output_tokens,"
                             "energy_per_reply_j,objectives_met\n");
