@@ -14,6 +14,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/csv_records.hpp"
 #include "tests/support/scenario_fixture.hpp"
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -66,30 +67,10 @@ int run_convsim(const std::string& args, const fs::path& log) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-// The fields of one CSV line (RFC 4180 quotes).
-std::vector<std::string> csv_fields(const std::string& line) {
-  std::vector<std::string> out(1);
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-      out.back() += '"';
-      ++i;
-    } else if (c == '"') {
-      quoted = !quoted;
-    } else if (c == ',' && !quoted) {
-      out.emplace_back();
-    } else {
-      out.back() += c;
-    }
-  }
-  return out;
-}
-
 std::vector<std::vector<std::string>> csv_rows(const fs::path& path) {
   std::ifstream in(path);
   std::vector<std::vector<std::string>> rows;
-  for (std::string line; std::getline(in, line);) rows.push_back(csv_fields(line));
+  for (std::string line; std::getline(in, line);) rows.push_back(::convsim::test::csv_line_fields(line));
   return rows;
 }
 
