@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "sim/scenario/config_error.hpp"
+#include "sim/scenario/loader.hpp"
 #include "tests/support/scenario_fixture.hpp"
 
 using namespace convsim;
@@ -38,7 +39,7 @@ TEST_CASE("a power cap and a locked clock set the cluster's GPU at that operatin
   CHECK_FALSE(s.cluster.gpu_clocks.sm_clock_mhz);
   CHECK(s.cluster.gpu.power_limit_w() == 350);
   CHECK(s.cluster.gpu.compute_clock_fraction == Approx(std::cbrt(250.0 / 600.0)).epsilon(1e-12));
-  CHECK(s.warnings.empty());  // 350 W is above the H100's static_w (270.7 W)
+  CHECK(s.warnings.empty());  // 350 W is above the H100's static_w (179 W)
 
   const Scenario locked = test::scenario_from(kHead + "  gpu: h100-sxm\n  gpu_clock_mhz: 1485\n");
   CHECK(locked.cluster.gpu.compute_clock_fraction == Approx(0.75).epsilon(1e-12));
@@ -52,10 +53,16 @@ TEST_CASE("a power cap and a locked clock set the cluster's GPU at that operatin
 }
 
 TEST_CASE("a cap below the fitted static power is allowed, with a located warning that memory-bound work is optimistic") {
-  const Scenario s = test::scenario_from(kHead + "  gpu: h100-sxm\n  gpu_power_cap_w: 250\n");
+  // No shipped preset draws more while running kernels than its lowest accepted cap
+  // (the H100's fitted 179 W against its 200 W minimum): a catalog whose H100 draws
+  // 260 W.
+  Catalog catalog = test::catalog();
+  catalog.gpus.at("h100-sxm").power.static_w = 260;
+  const Scenario s =
+      load_scenario_text(kHead + "  gpu: h100-sxm\n  gpu_power_cap_w: 250\n", "test.yaml", {}, catalog);
   REQUIRE(s.warnings.size() == 1);
   CHECK(s.warnings[0] ==
-        "test.yaml:6:20: warning: cluster.gpu_power_cap_w = 250 W is below h100-sxm's static_w (270.7 W, a "
+        "test.yaml:6:20: warning: cluster.gpu_power_cap_w = 250 W is below h100-sxm's static_w (260 W, a "
         "clocked-up GPU before data moves): memory-bound work and host waits are clipped to the cap without their "
         "memory traffic being slowed, so their latency under it is optimistic");
 }
