@@ -178,7 +178,7 @@ TEST_CASE("config.json problems are located at the field and name it") {
         "num_key_value_heads, quantization_config, tie_word_embeddings, vocab_size");
   CHECK(import_error(R"({"model_type": "llama4", "hidden_size": 5120})") ==
         "config.json:1:2: model_type 'llama4' is not supported; supported: llama, qwen2, qwen3, qwen3_moe, mixtral, "
-        "deepseek_v3, kimi_k2, gpt_oss, gemma3_text, gemma3, nemotron_h, mamba2");
+        "deepseek_v3, kimi_k2, deepseek_v32, gpt_oss, gemma3_text, gemma3, nemotron_h, mamba2");
   CHECK(import_error(R"({"model_type": "llama", "hidden_size": 4096, "num_hidden_layers": 2,
  "num_attention_heads": 32, "num_key_value_heads": 5, "vocab_size": 1000})") ==
         "config.json:2:29: num_attention_heads = 32 must be a multiple of num_key_value_heads = 5");
