@@ -5,6 +5,7 @@
 // each must import to the same architecture as the hand-written catalog preset.
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -132,6 +133,27 @@ TEST_CASE("each supported architecture's config.json imports to the hand-written
     INFO(c.file << " against " << c.preset);
     check_same_architecture(read_hf_config(fixture(c.file)), test::catalog().models.at(c.preset));
   }
+}
+
+TEST_CASE("a deepseek_v32 config.json imports DeepSeek Sparse Attention from its index_ fields") {
+  // DeepSeek-V3.2-Exp's config.json is DeepSeek-V3's shape with model_type
+  // deepseek_v32 and index_topk 2048, index_n_heads 64, index_head_dim 128.
+  nlohmann::json config = nlohmann::json::parse(test::read_file(fixture("deepseek-v3.json")));
+  config["model_type"] = "deepseek_v32";
+  config["architectures"] = {"DeepseekV32ForCausalLM"};
+  config["index_topk"] = 2048;
+  config["index_n_heads"] = 64;
+  config["index_head_dim"] = 128;
+  const TempJson json(config.dump(2));
+  const ModelSpec m = read_hf_config(json.path());
+  const ModelSpec& preset = test::catalog().models.at("deepseek-v3.2-exp");
+  check_same_architecture(m, preset);
+  REQUIRE(m.sparse_attention);
+  CHECK(m.sparse_attention->top_k_tokens == 2048);
+  CHECK(m.sparse_attention->indexer_heads == 64);
+  CHECK(m.sparse_attention->indexer_head_dim == 128);
+  CHECK(total_params(m) == Approx(total_params(preset)).epsilon(1e-12));
+  CHECK(hf_config_preset_yaml(json.path()).find("sparse_attention:\n  top_k_tokens: 2048") != std::string::npos);
 }
 
 TEST_CASE("a Qwen2 config.json imports to Qwen2.5-7B's published shape and parameter count") {
