@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "models/sparse_attention.hpp"
+
 namespace convsim {
 namespace {
 
@@ -91,7 +93,8 @@ double mixer_params(const ModelSpec& m, Mixer mixer) {
         const double q = a.q_lora_rank > 0 ? d * a.q_lora_rank + a.q_lora_rank + a.q_lora_rank * h * qk : d * h * qk;
         const double kv = d * (a.kv_lora_rank + a.qk_rope_head_dim) + a.kv_lora_rank +
                           a.kv_lora_rank * h * (a.qk_nope_head_dim + a.v_head_dim);
-        return q + kv + h * a.v_head_dim * d;
+        const double indexer = mixer == Mixer::attention ? indexer_params(m) : 0.0;  // sparse attention
+        return q + kv + h * a.v_head_dim * d + indexer;
       }
       return d * attention_width(m) + 2.0 * d * m.kv_heads * m.head_dim + attention_width(m) * d;
   }
@@ -158,22 +161,24 @@ double weight_bytes(const ModelSpec& m, Precision weights) {
 }
 
 double kv_bytes_per_token(const ModelSpec& m, double kv_element_bytes) {
-  double layers = 0;
+  double layers = 0, full_layers = 0;
   for (int layer = 0; layer < m.layers; ++layer) {
     const Mixer mixer = m.mixer(layer);
     layers += mixer == Mixer::attention || mixer == Mixer::sliding_attention ? 1.0 : 0.0;
+    full_layers += mixer == Mixer::attention ? 1.0 : 0.0;
   }
-  return layers * kv_row_elements(m) * kv_element_bytes;
+  return layers * kv_row_elements(m) * kv_element_bytes + full_layers * indexer_key_bytes_per_token(m);
 }
 
 double kv_bytes_for_context(const ModelSpec& m, double kv_element_bytes, double context_tokens) {
-  double tokens = 0;
+  double tokens = 0, full_tokens = 0;
   for (int layer = 0; layer < m.layers; ++layer) {
     const Mixer mixer = m.mixer(layer);
-    if (mixer == Mixer::attention) tokens += context_tokens;
+    if (mixer == Mixer::attention) full_tokens += context_tokens;
     if (mixer == Mixer::sliding_attention) tokens += std::min(context_tokens, static_cast<double>(m.window_tokens));
   }
-  return tokens * kv_row_elements(m) * kv_element_bytes;
+  return (tokens + full_tokens) * kv_row_elements(m) * kv_element_bytes +
+         full_tokens * indexer_key_bytes_per_token(m);
 }
 
 double state_bytes_per_sequence(const ModelSpec& m, double state_element_bytes) {

@@ -40,6 +40,17 @@ struct MlaSpec {
   int v_head_dim = 0;
 };
 
+// DeepSeek Sparse Attention (DSA, DeepSeek-V3.2-Exp technical report, section 2.1):
+// in every full-attention layer a lightning indexer of indexer_heads heads of
+// indexer_head_dim scores every previous token from an FP8 key it caches per token,
+// and the main MLA attention attends only to the top_k_tokens best-scored ones. See
+// models/sparse_attention.hpp for its parameters, cache and cost.
+struct SparseAttentionSpec {
+  long top_k_tokens = 0;  // tokens each query attends to (DeepSeek-V3.2-Exp: 2048)
+  int indexer_heads = 0;
+  int indexer_head_dim = 0;
+};
+
 // A Mamba-2 mixer: d_inner = expand * d_model (or given), split into d_inner /
 // head_dim heads, a state of d_state per head dimension, n_groups B/C groups, a
 // causal convolution.
@@ -101,6 +112,7 @@ struct ModelSpec {
   int mtp_layers = 0;
   std::optional<MoeSpec> moe;
   std::optional<MlaSpec> mla;
+  std::optional<SparseAttentionSpec> sparse_attention;  // REQUIRES: mla with q_lora_rank > 0
   std::optional<SsmSpec> ssm;
   std::vector<std::string> sources;
 
@@ -138,7 +150,8 @@ double weight_bytes(const ModelSpec& model, Precision weights);
 
 // Bytes of KV cache per token for the whole model, over its attention layers:
 // 2 (K and V) * kv_heads * head_dim per layer for MHA/GQA, kv_lora_rank + rope dim
-// per layer for MLA. Sliding-window layers hold at most window_tokens tokens and
+// per layer for MLA, plus with sparse attention the indexer's FP8 key and its scale
+// (indexer_key_bytes_per_token, whatever kv_element_bytes). Sliding-window layers hold at most window_tokens tokens and
 // state-space layers none: see kv_bytes_for_context.
 double kv_bytes_per_token(const ModelSpec& model, double kv_element_bytes);
 

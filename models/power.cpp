@@ -25,10 +25,13 @@ WorkRates work_rates(const GpuSpec& gpu, Precision weights, const StageWork& wor
   for (int i = 0; i < kKernelClasses; ++i) {
     if (is_matmul(static_cast<KernelClass>(i))) matmul_flops += work.by_class[i].flops;
   }
+  // Sparse attention's indexer runs in FP8 where the GPU has FP8 tensor cores.
+  const double fp8_indexer = gpu.peak_flops_per_s.count(Precision::fp8) > 0 ? work[KernelClass::indexer].flops : 0.0;
+  const double fp8_flops = (fp8_matmuls ? matmul_flops : 0.0) + fp8_indexer;
   WorkRates rates;
   rates.hbm_bytes_per_s = work.mean_gpu_hbm_bytes() / time_s;  // the group's mean GPU, not its busiest
-  rates.fp8_flops_per_s = fp8_matmuls ? matmul_flops / time_s : 0.0;
-  rates.bf16_flops_per_s = (work.flops() - (fp8_matmuls ? matmul_flops : 0.0)) / time_s;
+  rates.fp8_flops_per_s = fp8_flops / time_s;
+  rates.bf16_flops_per_s = (work.flops() - fp8_flops) / time_s;
   return rates;
 }
 

@@ -32,6 +32,7 @@ StageTiming stage_time(const GpuSpec& gpu, Precision weights, const StageWork& w
   const bool native = weights == Precision::fp8 || weights == Precision::nvfp4 || weights == Precision::mxfp4;
   const double matmul_peak = native ? gpu.peak_for(weights) : gpu.peak_for(Precision::bf16);
   const double bf16_peak = gpu.peak_for(Precision::bf16);
+  const double fp8_peak = gpu.peak_for(Precision::fp8);  // sparse attention's indexer (BF16 where no FP8)
   for (int i = 0; i < kKernelClasses; ++i) {
     const auto kernel_class = static_cast<KernelClass>(i);
     const bool matmul = is_matmul(kernel_class);
@@ -39,10 +40,12 @@ StageTiming stage_time(const GpuSpec& gpu, Precision weights, const StageWork& w
                                                                      : gpu.efficiency.kernel_overhead_s;
     const KernelWork& kw = work.by_class[i];
     if (kw.kernels == 0 && kw.flops == 0 && kw.hbm_bytes == 0) continue;
-    const double memory_efficiency = kernel_class == KernelClass::attention ? gpu.efficiency.attention_memory
+    const bool over_cache = kernel_class == KernelClass::attention || kernel_class == KernelClass::indexer;
+    const double memory_efficiency = over_cache ? gpu.efficiency.attention_memory
                                      : kernel_class == KernelClass::experts ? gpu.efficiency.experts_memory
                                                                             : gpu.efficiency.memory;
-    timing.by_class[i] = kernel_time(gpu, kw, matmul ? matmul_peak : bf16_peak, overhead, memory_efficiency);
+    const double peak = matmul ? matmul_peak : kernel_class == KernelClass::indexer ? fp8_peak : bf16_peak;
+    timing.by_class[i] = kernel_time(gpu, kw, peak, overhead, memory_efficiency);
     timing.compute_s += timing.by_class[i].time_s;
     timing.floor_s += timing.by_class[i].floor_s;
   }

@@ -30,7 +30,9 @@ struct StageTiming {
 // The compute time of one GPU's stage work (communication excluded). Matmuls run
 // at the peak of the weight precision when it has a tensor-core path (FP8, NVFP4,
 // MXFP4 where the GPU has them), else at BF16 (weight-only quantisation dequantises
-// to BF16); attention and elementwise kernels run at BF16.
+// to BF16); attention and elementwise kernels run at BF16; sparse attention's
+// indexer at FP8 where the GPU has FP8 tensor cores, and reads its key cache at the
+// attention kernels' memory efficiency.
 StageTiming stage_time(const GpuSpec& gpu, Precision weights, const StageWork& work);
 
 }  // namespace convsim

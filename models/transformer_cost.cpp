@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "models/batch_shape.hpp"
+#include "models/sparse_attention.hpp"
+
 namespace convsim {
 namespace {
 
@@ -34,137 +37,14 @@ int first_layer_of(int layers, int pp, int stage) {
   return first;
 }
 
-// The batch, summarised once for all layers of a stage.
-struct BatchShape {
-  double tokens = 0;
-  double emitting = 0;
-  double sequences = 0;
-  double pairs_full = 0;    // sum n_i (c_i + n_i / 2)
-  double pairs_window = 0;  // the same, each token seeing at most the window
-  double read_full = 0;     // sum (c_i + n_i): cached tokens read, full attention
-  double read_window = 0;   // sum (min(c_i, W) + n_i)
-  // Context parallelism: per rank and attention layer, bytes passed around the
-  // ring (full and windowed layers) and rows each rank reads instead of read_*.
-  double ring_bytes_full = 0;
-  double ring_bytes_window = 0;
-  double moe_tokens = 0;    // tokens routed to the stage's experts (all groups')
-  // Sequences with more than one new token (prefill chunks): their pairs and the
-  // rows (c_i + n_i) they attend over, for MLA's un-absorbed prefill form.
-  double pairs_prefill = 0;
-  double rows_prefill = 0;
-  double decode_tokens = 0;  // tokens of single-token (decode) sequences
-};
-
-// Bytes per cached token of one attention layer on one GPU (K and V rows, or the
-// MLA latent), and bytes per token of its query (what ring attention passes
-// instead of KV when cheaper).
-double kv_row_bytes(const ModelSpec& m, Precisions p, int tp) {
-  const double kv_elem = element_bytes(p.kv_cache);
-  if (m.mla) return (static_cast<double>(m.mla->kv_lora_rank) + m.mla->qk_rope_head_dim) * kv_elem;
-  return 2.0 * kv_heads_per_gpu(m, tp) * m.head_dim * kv_elem;
-}
-
-double query_bytes(const ModelSpec& m, int tp) {
-  if (m.mla) {
-    return static_cast<double>(m.heads) / tp * (static_cast<double>(m.mla->kv_lora_rank) + m.mla->qk_rope_head_dim) *
-           kActivationBytes;
-  }
-  return attention_width(m) / tp * kActivationBytes;
-}
-
-// One sequence of n new tokens over c cached ones, added to the shape. With cp > 1
-// the rows read and the ring's bytes are those of one rank (see the header).
-void add_sequence(BatchShape& b, double n, double c, bool emits, double window, int cp, double row_bytes,
-                  double q_bytes) {
-  b.tokens += n;
-  b.emitting += emits ? 1.0 : 0.0;
-  b.sequences += 1.0;
-  b.pairs_full += attention_pairs(n, c, 0);
-  if (n > 1) {
-    b.pairs_prefill += attention_pairs(n, c, 0);
-    b.rows_prefill += c + n;
-  } else {
-    b.decode_tokens += n;
-  }
-  b.pairs_window += attention_pairs(n, c, window);
-  const double rows_full = c + n;
-  const double rows_window = (window > 0 ? std::min(c, window) : c) + n;
-  if (cp == 1) {
-    b.read_full += rows_full;
-    b.read_window += rows_window;
-    return;
-  }
-  const double steps = cp - 1.0, queries = 2.0 * n / cp * q_bytes;
-  auto ring = [&](double rows, double& read, double& bytes) {
-    const double kv = rows / cp * row_bytes;
-    read += kv <= queries ? rows : rows / cp;
-    bytes += steps * std::min(kv, queries);
-  };
-  ring(rows_full, b.read_full, b.ring_bytes_full);
-  ring(rows_window, b.read_window, b.ring_bytes_window);
-}
-
-BatchShape shape_of(const ModelSpec& m, Precisions p, Sharding s, const std::vector<SequenceWork>& batch) {
-  const double window = static_cast<double>(m.window_tokens);
-  const double row = kv_row_bytes(m, p, s.tp), q = query_bytes(m, s.tp);
-  const int groups = s.attention_groups();
-  if (groups == 1) {
-    BatchShape b;
-    double decode = 0, decode_emitting = 0;
-    for (const SequenceWork& seq : batch) {
-      add_sequence(b, static_cast<double>(seq.new_tokens), static_cast<double>(seq.context_tokens), seq.emits_token,
-                   window, s.cp, row, q);
-      if (seq.new_tokens == 1) {
-        decode += 1.0;
-        decode_emitting += seq.emits_token ? 1.0 : 0.0;
-      }
-    }
-    b.moe_tokens = b.tokens;
-    if (s.cp > 1) {  // the busiest rank: its share of prefill tokens, decode tokens dealt round-robin
-      const double cp = s.cp;
-      b.tokens = std::ceil(decode / cp) + (b.tokens - decode) / cp;
-      b.emitting = std::ceil(decode_emitting / cp) + (b.emitting - decode_emitting) / cp;
-      b.pairs_full /= cp;
-      b.pairs_window /= cp;
-      b.pairs_prefill /= cp;
-      b.rows_prefill /= cp;
-      b.decode_tokens = std::ceil(decode / cp);
-      b.moe_tokens = b.tokens;
-    }
-    return b;
-  }
-  // Wide EP: sequences dealt round-robin to the attention groups; each quantity is
-  // that of the busiest group.
-  std::vector<BatchShape> shares(static_cast<std::size_t>(groups));
-  double all_tokens = 0;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    const SequenceWork& seq = batch[i];
-    add_sequence(shares[i % shares.size()], static_cast<double>(seq.new_tokens),
-                 static_cast<double>(seq.context_tokens), seq.emits_token, window, 1, row, q);
-    all_tokens += static_cast<double>(seq.new_tokens);
-  }
-  BatchShape b;
-  for (const BatchShape& g : shares) {
-    b.tokens = std::max(b.tokens, g.tokens);
-    b.emitting = std::max(b.emitting, g.emitting);
-    b.sequences = std::max(b.sequences, g.sequences);
-    b.pairs_full = std::max(b.pairs_full, g.pairs_full);
-    b.pairs_window = std::max(b.pairs_window, g.pairs_window);
-    b.read_full = std::max(b.read_full, g.read_full);
-    b.read_window = std::max(b.read_window, g.read_window);
-    b.pairs_prefill = std::max(b.pairs_prefill, g.pairs_prefill);
-    b.rows_prefill = std::max(b.rows_prefill, g.rows_prefill);
-    b.decode_tokens = std::max(b.decode_tokens, g.decode_tokens);
-  }
-  b.moe_tokens = all_tokens;
-  return b;
-}
-
-void add_attention(StageWork& work, const ModelSpec& m, Precisions p, int tp, const BatchShape& b, bool windowed) {
+// Attention of one layer: windowed (sliding window) or sparse (DSA over MLA: see
+// models/sparse_attention.hpp), else full.
+void add_attention(StageWork& work, const ModelSpec& m, Precisions p, int tp, const BatchShape& b, bool windowed,
+                   bool sparse) {
   const double d = m.d_model, kv_elem = element_bytes(p.kv_cache);
   const double w = weight_element_bytes(m, p.weights, WeightPart::attention);  // per-part weight precision
-  const double pairs = windowed ? b.pairs_window : b.pairs_full;
-  const double read = windowed ? b.read_window : b.read_full;
+  const double pairs = windowed ? b.pairs_window : sparse ? b.pairs_sparse : b.pairs_full;
+  const double read = windowed ? b.read_window : sparse ? b.read_sparse : b.read_full;
   KernelWork& proj = work[KernelClass::projections];
   KernelWork& attn = work[KernelClass::attention];
   double row_bytes = 0, query_cols = 0;
@@ -184,8 +64,11 @@ void add_attention(StageWork& work, const ModelSpec& m, Precisions p, int tp, co
     // pair. Prefill runs the un-absorbed form (vLLM's MLA backend): the cached
     // latents of the whole context are up-projected to keys and values, and
     // attention costs 2 h (d_nope + r) + 2 h d_v FLOPs per pair.
-    const double prefill_pairs = windowed ? 0.0 : b.pairs_prefill;
-    const double up_rows = windowed ? b.tokens : b.decode_tokens + b.rows_prefill;
+    // With DSA only prefill chunks seeing at most top_k tokens run the un-absorbed form.
+    const double prefill_pairs = windowed ? 0.0 : sparse ? b.pairs_prefill_short : b.pairs_prefill;
+    const double up_rows = windowed ? b.tokens
+                           : sparse ? b.decode_tokens + b.rows_prefill_short + b.tokens_prefill_long
+                                    : b.decode_tokens + b.rows_prefill;
     add_matmul(proj, a.kv_lora_rank, heads * (a.qk_nope_head_dim + a.v_head_dim), up_rows, w);
     add_matmul(proj, heads * a.v_head_dim, d, b.tokens, w);
     attn.flops += 2.0 * heads * (2.0 * a.kv_lora_rank + a.qk_rope_head_dim) * (pairs - prefill_pairs) +
@@ -270,9 +153,11 @@ double mixer_params_per_gpu(const ModelSpec& m, Mixer mixer, int tp) {
   if (mixer == Mixer::none) return 0.0;
   if (mixer == Mixer::state_space) return mixer_params(m, mixer) / tp;
   const double d = m.d_model;
-  if (m.mla) {
+  if (m.mla) {  // the sparse-attention indexer, if any, is replicated too
     const MlaSpec& a = *m.mla;
-    const double replicated = (a.q_lora_rank > 0 ? d * a.q_lora_rank : 0.0) + d * (a.kv_lora_rank + a.qk_rope_head_dim);
+    const double replicated = (a.q_lora_rank > 0 ? d * a.q_lora_rank : 0.0) +
+                              d * (a.kv_lora_rank + a.qk_rope_head_dim) +
+                              (mixer == Mixer::attention ? indexer_params(m) : 0.0);
     return replicated + (mixer_params(m, mixer) - replicated) / tp;
   }
   const double q = attention_width(m) / tp;
@@ -300,6 +185,7 @@ std::string_view kernel_class_name(KernelClass kernel_class) {
     case KernelClass::elementwise: return "elementwise";
     case KernelClass::lm_head: return "lm_head";
     case KernelClass::experts: return "experts";
+    case KernelClass::indexer: return "indexer";
   }
   return "?";
 }
@@ -363,12 +249,13 @@ double stage_sequence_bytes(const ModelSpec& m, Precision kv_cache, Sharding s, 
   const double state_elem = Precisions{Precision::bf16, kv_cache, ssm_state_bytes}.state_element_bytes();
   // Context-parallel ranks hold 1/cp of the tokens each.
   const double row = (m.mla ? kv_row_elements(m) : 2.0 * kv_heads_per_gpu(m, s.tp) * m.head_dim) / s.cp;
+  const double indexer_keys = indexer_key_bytes_per_token(m) / s.cp;  // sparse attention, replicated over tp
   const int first = first_layer_of(m.layers, s.pp, s.stage);
   const int count = stage_layers(m.layers, s.pp, s.stage);
   double bytes = 0;
   for (int layer = first; layer < first + count; ++layer) {
     switch (m.mixer(layer)) {
-      case Mixer::attention: bytes += context_tokens * row * kv_elem; break;
+      case Mixer::attention: bytes += context_tokens * (row * kv_elem + indexer_keys); break;
       case Mixer::sliding_attention:
         bytes += std::min(context_tokens, static_cast<double>(m.window_tokens)) * row * kv_elem;
         break;
@@ -400,10 +287,21 @@ int add_layer(StageWork& work, const ModelSpec& m, Precisions p, Sharding s, con
   const int tp = s.tp, ep = s.ep;
   switch (mixer) {
     case Mixer::attention:
-    case Mixer::sliding_attention:
-      add_attention(work, m, p, tp, b, mixer == Mixer::sliding_attention);
+    case Mixer::sliding_attention: {
+      const bool sparse = mixer == Mixer::attention && m.sparse_attention && m.mla;
+      add_attention(work, m, p, tp, b, mixer == Mixer::sliding_attention, sparse);
       work.ring_steps += s.cp - 1;
+      if (sparse) {  // the indexer scores every visible token: full pairs and rows
+        const KernelWork indexer = indexer_work(m, w_mixer, b.tokens, b.pairs_full, b.read_full);
+        KernelWork& k = work[KernelClass::indexer];
+        k.flops += indexer.flops;
+        k.hbm_bytes += indexer.hbm_bytes;
+        k.kernels += indexer.kernels;
+        work.kv_bytes_read += b.read_full * indexer_key_bytes_per_token(m);
+        work.kv_bytes_written += b.tokens * indexer_key_bytes_per_token(m);
+      }
       break;
+    }
     case Mixer::state_space: add_state_space(work, m, p, tp, b); break;
     case Mixer::none: break;
   }

@@ -20,6 +20,9 @@
 // un-absorbed form as vLLM's MLA backend does: the context's latents (c + n rows)
 // are up-projected to keys and values, then 2 * (heads / tp) * (qk_nope + rope +
 // v_head_dim) FLOPs per pair.
+// DeepSeek Sparse Attention (models/sparse_attention.hpp): the main MLA attention
+// over at most top_k tokens per query, plus the lightning indexer over every visible
+// token (KernelClass::indexer), whose FP8 key cache is read whole every step.
 // State space (Mamba-2): projections as matmuls, kSsmScanFlops FLOPs per state
 // element per token, and every sequence reads and writes its fixed-size state once
 // per iteration, whatever its context.
@@ -61,9 +64,10 @@ struct SequenceWork {
 };
 
 // experts: the routed experts' grouped GEMMs (mixture-of-experts layers); the router
-// and shared experts are mlp.
-enum class KernelClass { projections, attention, mlp, elementwise, lm_head, experts };
-inline constexpr int kKernelClasses = 6;
+// and shared experts are mlp. indexer: sparse attention's lightning indexer (its
+// projections and FP8 scores), run at the GPU's FP8 peak where it has one.
+enum class KernelClass { projections, attention, mlp, elementwise, lm_head, experts, indexer };
+inline constexpr int kKernelClasses = 7;
 std::string_view kernel_class_name(KernelClass kernel_class);
 // Matrix multiplications: they run at the weight precision's tensor-core peak.
 constexpr bool is_matmul(KernelClass c) {

@@ -29,7 +29,8 @@ void add_iteration(ReplyBreakdown& out, const Scenario& s, const IterationCost& 
       BreakdownRow& row = out.rows[static_cast<std::size_t>(i)];
       const double peak = is_matmul(static_cast<KernelClass>(i))
                               ? gpu.peak_for(s.model.weights == Precision::fp8 ? Precision::fp8 : Precision::bf16)
-                              : gpu.peak_for(Precision::bf16);
+                          : static_cast<KernelClass>(i) == KernelClass::indexer ? gpu.peak_for(Precision::fp8)
+                                                                                 : gpu.peak_for(Precision::bf16);
       row.flops += work.flops * stage_gpus;
       row.hbm_bytes += work.hbm_bytes * stage_gpus;
       row.time_s += timing.time_s;

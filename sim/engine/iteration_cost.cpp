@@ -7,6 +7,7 @@
 #include "models/power.hpp"
 #include "sim/cluster/collectives.hpp"
 #include "sim/cluster/topology.hpp"
+#include "sim/engine/speculative.hpp"
 #include "sim/scheduler/kv_memory.hpp"
 
 namespace convsim {
@@ -29,9 +30,10 @@ CostModel::CostModel(const Scenario& scenario) : scenario_(scenario) {
   const ModelSpec& m = scenario.model.spec;
   for (int s = 0; s < scenario.parallelism.pp; ++s) {
     stage_sequence_.push_back(sequence_bytes_of(m, scenario.model.precisions(), sharding(s)));
-    stage_free_bytes_.push_back(free_bytes(s));
     stage_weight_bytes_.push_back(stage_weight_bytes(m, scenario.model.weights, sharding(s)));
   }
+  if (scenario.serving.speculative) add_draft_memory();
+  for (int s = 0; s < scenario.parallelism.pp; ++s) stage_free_bytes_.push_back(free_bytes(s));
   model_sequence_ = sequence_bytes_of(m, scenario.model.precisions(), Sharding{1, 1, 0});
   double attention_layers = 0;
   for (int layer = 0; layer < m.layers; ++layer) {
@@ -47,6 +49,23 @@ CostModel::CostModel(const Scenario& scenario) : scenario_(scenario) {
 
 double CostModel::kv_bytes_for(double tokens) const {
   return model_sequence_.at(tokens, static_cast<double>(scenario_.model.spec.window_tokens));
+}
+
+void CostModel::add_draft_memory() {
+  // The draft runs on the first stage: its weights there, and its KV cache of every
+  // sequence beside the target's.
+  stage_weight_bytes_[0] += draft_weight_bytes_per_gpu(scenario_);
+  const ModelSpec draft = draft_of(*scenario_.serving.speculative, scenario_.model.spec);
+  const SequenceBytes d =
+      sequence_bytes_of(draft, Precisions{draft_weight_precision(scenario_), scenario_.model.kv_cache,
+                                          scenario_.model.ssm_state_bytes},
+                        draft_sharding(scenario_.parallelism, draft));
+  SequenceBytes& first = stage_sequence_[0];
+  first.fixed += d.fixed;
+  first.full_per_token += d.full_per_token;
+  // A window other than the target's is counted as the whole context: an upper bound.
+  const bool same_window = draft.window_tokens == scenario_.model.spec.window_tokens;
+  (same_window ? first.window_per_token : first.full_per_token) += d.window_per_token;
 }
 
 Sharding CostModel::sharding(int stage) const {
@@ -168,7 +187,7 @@ std::vector<std::vector<SequenceWork>> split_micro_batches(const std::vector<Seq
 double CostModel::free_bytes(int stage) const {
   const Sharding sh = sharding(stage);
   const long iteration_tokens = scenario_.serving.prefill_chunk_tokens + scenario_.serving.max_batch_seqs;
-  return scenario_.cluster.gpu.hbm_bytes - stage_weight_bytes(scenario_.model.spec, scenario_.model.weights, sh) -
+  return scenario_.cluster.gpu.hbm_bytes - stage_weight_bytes_[static_cast<std::size_t>(stage)] -
          activation_bytes(scenario_.model.spec, sh.tp, iteration_tokens) - scenario_.serving.workspace_bytes_per_gpu;
 }
 
@@ -225,9 +244,7 @@ double CostModel::gpu_memory_bytes(long kv_units, long iteration_tokens) const {
 
 double CostModel::weight_bytes_per_gpu_max() const {
   double worst = 0;
-  for (int s = 0; s < scenario_.parallelism.pp; ++s) {
-    worst = std::max(worst, stage_weight_bytes(scenario_.model.spec, scenario_.model.weights, sharding(s)));
-  }
+  for (double bytes : stage_weight_bytes_) worst = std::max(worst, bytes);  // the draft's included
   return worst;
 }
 

@@ -60,8 +60,8 @@ class CostModel {
   // KvMemory), activations of an iteration of `iteration_tokens`, and the workspace.
   double gpu_memory_bytes(long kv_units, long iteration_tokens) const;
 
-  // Whether every GPU has room for some KV cache once weights, the activations of a
-  // full iteration and the workspace are reserved.
+  // Whether every GPU has room for some KV cache once weights (a speculative draft's
+  // included), the activations of a full iteration and the workspace are reserved.
   bool weights_fit() const;
 
   // KV-pool units (KvMemory::kUnitsPerPool for the whole pool) that one sequence of
@@ -94,12 +94,15 @@ class CostModel {
   static SequenceBytes sequence_bytes_of(const ModelSpec& model, Precisions precisions, Sharding sharding);
 
   IterationCost iteration_of(const std::vector<SequenceWork>& batch, bool eager) const;
+  // serving.speculative: the draft's weights and per-sequence KV added to the first
+  // stage's (sim/engine/speculative.hpp).
+  void add_draft_memory();
   const Scenario& scenario_;
   Sharding sharding(int stage) const;
   double free_bytes(int stage) const;
   std::vector<SequenceBytes> stage_sequence_;  // per stage, per GPU
   std::vector<double> stage_free_bytes_;
-  std::vector<double> stage_weight_bytes_;  // per GPU of each stage
+  std::vector<double> stage_weight_bytes_;  // per GPU of each stage, a speculative draft's included
   SequenceBytes model_sequence_;  // whole model, all GPUs
   struct ShareConstants {  // for work_shares: times of the whole model on one GPU
     double bandwidth = 0;

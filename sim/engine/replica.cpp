@@ -242,7 +242,7 @@ void ReplicaActor::run_iteration() {
   }
   const double start_s = sg4::Engine::get_clock();
   // Speculative decoding: the draft's passes run first, on the first stage's GPUs.
-  const DraftCost draft = draft_cost(layout_, plan.work, plan.decode_tokens);
+  const DraftCost draft = draft_cost(layout_, cost_, plan.work, plan.decode_tokens);
   if (draft.time_s > 0) run_compute(draft.time_s);
   flops += draft.flops;
   hbm_bytes += draft.hbm_bytes;

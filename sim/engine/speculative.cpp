@@ -5,6 +5,8 @@
 
 #include "models/power.hpp"
 #include "models/roofline.hpp"
+#include "sim/cluster/collectives.hpp"
+#include "sim/cluster/topology.hpp"
 
 namespace convsim {
 
@@ -46,13 +48,44 @@ ModelSpec draft_shape(SpeculativeSpec::Method method, const ModelSpec& target) {
   return draft;
 }
 
-DraftCost draft_cost(const Scenario& scenario, const std::vector<SequenceWork>& batch, long decoding) {
+ModelSpec draft_of(const SpeculativeSpec& spec, const ModelSpec& target) {
+  return spec.method == SpeculativeSpec::Method::draft_model ? spec.draft : draft_shape(spec.method, target);
+}
+
+Sharding draft_sharding(const ParallelismSpec& p, const ModelSpec& draft) {
+  return Sharding{p.tp, 1, 0, draft.moe ? std::min(p.ep, p.tp) : 1, 1};
+}
+
+Precision draft_weight_precision(const Scenario& scenario) {
+  const SpeculativeSpec& spec = *scenario.serving.speculative;
+  return spec.method == SpeculativeSpec::Method::draft_model ? spec.draft.default_weights : scenario.model.weights;
+}
+
+double draft_weight_bytes_per_gpu(const Scenario& scenario) {
+  if (!scenario.serving.speculative) return 0.0;
+  const SpeculativeSpec& spec = *scenario.serving.speculative;
+  const ModelSpec draft = draft_of(spec, scenario.model.spec);
+  const Precision weights = draft_weight_precision(scenario);
+  const Sharding sharding = draft_sharding(scenario.parallelism, draft);
+  // One stage: the draft's layers, its embedding and its LM head (one matrix if tied).
+  const double all = stage_weight_bytes(draft, weights, sharding);
+  if (spec.method == SpeculativeSpec::Method::draft_model) return all;
+  // eagle and mtp use the target's embedding, held by the first stage, and its LM
+  // head, held by the last: with pp > 1 the first stage needs its own copy of the
+  // LM head, unless it is tied to the embedding.
+  const double vocab_slice = static_cast<double>(draft.vocab_tokens) * draft.d_model / sharding.tp *
+                             weight_element_bytes(draft, weights, WeightPart::embeddings);
+  const bool own_lm_head = scenario.parallelism.pp > 1 && !draft.tied_embeddings;
+  const double held_by_target = (draft.tied_embeddings ? 1.0 : 2.0) * vocab_slice - (own_lm_head ? vocab_slice : 0.0);
+  return all - held_by_target;
+}
+
+DraftCost draft_cost(const Scenario& scenario, const CostModel& cost_model, const std::vector<SequenceWork>& batch,
+                     long decoding) {
   DraftCost cost;
   if (!scenario.serving.speculative) return cost;
   const SpeculativeSpec& spec = *scenario.serving.speculative;
-  const ModelSpec draft = spec.method == SpeculativeSpec::Method::draft_model
-                              ? spec.draft
-                              : draft_shape(spec.method, scenario.model.spec);
+  const ModelSpec draft = draft_of(spec, scenario.model.spec);
   const int k = spec.tokens;
   std::vector<SequenceWork> decode;
   for (long i = 0; i < decoding && i < static_cast<long>(batch.size()); ++i) {
@@ -60,14 +93,24 @@ DraftCost draft_cost(const Scenario& scenario, const std::vector<SequenceWork>& 
   }
   if (decode.empty()) return cost;
   const ParallelismSpec& p = scenario.parallelism;
-  const Sharding sharding{p.tp, 1, 0, draft.moe ? std::min(p.ep, p.tp) : 1, 1};
-  const Precision weights = spec.method == SpeculativeSpec::Method::draft_model ? draft.default_weights
-                                                                                : scenario.model.weights;
+  const Sharding sharding = draft_sharding(p, draft);
+  const Precision weights = draft_weight_precision(scenario);
   const GpuSpec& gpu = scenario.cluster.gpu;
+  const FabricSpec& up = scenario.cluster.scale_up;
+  const bool direct = cost_model.tp_inside_node() && scale_up_is_nvswitch(scenario.cluster);
   for (int pass = 0; pass < k; ++pass) {
     const StageWork work = stage_work(draft, Precisions{weights, scenario.model.kv_cache}, sharding, decode);
     const double t = stage_time(gpu, weights, work).compute_s;
-    cost.time_s += t;
+    // The target's all-reduce path (CostModel::iteration_of): latency steps over the
+    // scale-up hop, per-port bytes over its bandwidth.
+    double allreduce_s = 0;
+    if (work.allreduces > 0) {
+      const AllReducePlan plan = plan_allreduce(p.tp, work.allreduce_buffer_bytes, direct);
+      allreduce_s = work.allreduces * (plan.latency_steps * up.latency_s + plan.port_bytes / up.bandwidth_bytes_per_s);
+    }
+    cost.time_s += t + allreduce_s;
+    cost.allreduce_s += allreduce_s;
+    cost.energy_j += allreduce_s * communication_power_w(gpu) * p.tp;
     if (t > 0) cost.energy_j += t * busy_power_w(gpu, work_rates(gpu, weights, work, t)) * p.tp;
     cost.flops += work.flops() * p.tp;
     cost.hbm_bytes += work.hbm_bytes() * p.tp;

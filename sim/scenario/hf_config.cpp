@@ -131,7 +131,7 @@ std::string hf_config_preset_yaml(const std::string& path) {
   out["params_published"] = fmt::format("{:.4g}", total_params(m));
   if (m.moe) out["active_params_published"] = fmt::format("{:.4g}", active_params(m));
   for (const char* key : {"mixer_pattern", "ffn_pattern", "window_tokens", "default_weights", "quantized_parts",
-                          "mtp_layers", "moe", "mla", "ssm"}) {
+                          "mtp_layers", "moe", "mla", "sparse_attention", "ssm"}) {
     if (imported.preset[key]) out[key] = imported.preset[key];
   }
   YAML::Node sources(YAML::NodeType::Sequence);

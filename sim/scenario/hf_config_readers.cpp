@@ -202,6 +202,15 @@ void read_deepseek_v3(Fields& f, Preset& p) {
   read_quantization(f, p);
 }
 
+// DeepSeek-V3.2-Exp: DeepSeek-V3 with DeepSeek Sparse Attention (index_topk tokens
+// per query chosen by an indexer of index_n_heads heads of index_head_dim).
+void read_deepseek_v32(Fields& f, Preset& p) {
+  read_deepseek_v3(f, p);
+  p.put_in("sparse_attention", "top_k_tokens", f.integer("index_topk"), f.where("index_topk"));
+  p.put_in("sparse_attention", "indexer_heads", f.integer("index_n_heads"), f.where("index_n_heads"));
+  p.put_in("sparse_attention", "indexer_head_dim", f.integer("index_head_dim"), f.where("index_head_dim"));
+}
+
 void read_gpt_oss(Fields& f, Preset& p) {
   const Common c = read_common(f, p, false);
   read_attention(f, p, c.d_model);
@@ -351,6 +360,7 @@ const std::vector<Reader>& readers() {
       {"mixtral", &read_mixtral},
       {"deepseek_v3", &read_deepseek_v3},
       {"kimi_k2", &read_deepseek_v3},
+      {"deepseek_v32", &read_deepseek_v32},
       {"gpt_oss", &read_gpt_oss},
       {"gemma3_text", &read_gemma3_text},
       {"gemma3", &read_gemma3_text},

@@ -55,6 +55,31 @@ MlaSpec read_mla(const MapReader& m) {
   return mla;
 }
 
+bool has(const std::string& pattern, char letter) { return pattern.find(letter) != std::string::npos; }
+
+// sparse_attention: DeepSeek Sparse Attention over MLA (models/sparse_attention.hpp).
+// Its indexer reads MLA's compressed query, so it needs mla with q_lora_rank > 0;
+// the top-k bound applies to full-attention layers, so no sliding windows.
+SparseAttentionSpec read_sparse_attention(const MapReader& m, const ModelSpec& model) {
+  m.allow_only({"top_k_tokens", "indexer_heads", "indexer_head_dim"});
+  const Locator& at = m.locator();
+  if (!model.mla || model.mla->q_lora_rank == 0) {
+    at.fail(m.node(), fmt::format("{}: sparse attention's indexer projects MLA's compressed query: it needs an mla: "
+                                  "section with q_lora_rank > 0 (DeepSeek-V3.2-Exp: 1536)",
+                                  m.path()));
+  }
+  if (has(model.mixer_pattern, 'W')) {
+    at.fail(m.node(), fmt::format("{}: sparse attention over sliding-window layers (W in mixer_pattern '{}') is not "
+                                  "modelled; allowed mixers with sparse_attention: A, S, N",
+                                  m.path(), model.mixer_pattern));
+  }
+  SparseAttentionSpec spec;
+  spec.top_k_tokens = m.integer("top_k_tokens", kAtLeastOne);
+  spec.indexer_heads = m.int_value("indexer_heads", kAtLeastOne);
+  spec.indexer_head_dim = m.int_value("indexer_head_dim", kAtLeastOne);
+  return spec;
+}
+
 SsmSpec read_ssm(const MapReader& m, int d_model) {
   m.allow_only({"d_state", "expand", "d_inner", "head_dim", "n_groups", "conv_kernel"});
   SsmSpec ssm;
@@ -72,8 +97,6 @@ SsmSpec read_ssm(const MapReader& m, int d_model) {
   }
   return ssm;
 }
-
-bool has(const std::string& pattern, char letter) { return pattern.find(letter) != std::string::npos; }
 
 std::string peak_names(const GpuSpec& gpu) {
   std::vector<std::string> names;
@@ -144,7 +167,8 @@ ModelSpec read_model_spec(const MapReader& m, bool inline_model) {
   m.allow_only({"name", "description", "architecture", "layers", "d_model", "heads", "kv_heads", "head_dim",
                 "ffn_dim", "gated_mlp", "vocab_tokens", "tied_embeddings", "max_context_tokens",
                 "params_published", "active_params_published", "mixer_pattern", "ffn_pattern", "window_tokens",
-                "default_weights", "quantized_parts", "mtp_layers", "moe", "mla", "ssm", "sources", "notes"});
+                "default_weights", "quantized_parts", "mtp_layers", "moe", "mla", "sparse_attention", "ssm", "sources",
+                "notes"});
   const Locator& at = m.locator();
   const std::vector<std::string> architectures = {"dense", "moe", "hybrid", "ssm"};
   ModelSpec model;
@@ -205,6 +229,7 @@ ModelSpec read_model_spec(const MapReader& m, bool inline_model) {
     at.fail(m.spot("window_tokens"),
             fmt::format("{}: no layer uses a sliding window (W in mixer_pattern)", m.child_path("window_tokens")));
   }
+  if (m.has("sparse_attention")) model.sparse_attention = read_sparse_attention(m.child("sparse_attention"), model);
   if (m.has("default_weights")) {
     const std::string name = m.string("default_weights");
     const auto precision = parse_precision(name);

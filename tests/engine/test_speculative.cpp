@@ -15,7 +15,9 @@
 
 #include "sim/engine/iteration_cost.hpp"
 #include "sim/engine/simulation.hpp"
+#include "sim/cluster/topology.hpp"
 #include "sim/engine/speculative.hpp"
+#include "sim/scheduler/kv_memory.hpp"
 #include "tests/support/scenario_fixture.hpp"
 
 using namespace convsim;
@@ -60,7 +62,7 @@ TEST_CASE("a speculative reply's decode time is its steps of k + 1 tokens plus k
   long generated = 1, context = reply.context_tokens, steps = 0;
   while (generated < reply.output_tokens) {
     const std::vector<SequenceWork> step{SequenceWork{k + 1, context, true}};
-    expected_decode_s += cost.iteration(step).uncontended_s + draft_cost(s, step, 1).time_s +
+    expected_decode_s += cost.iteration(step).uncontended_s + draft_cost(s, cost, step, 1).time_s +
                          s.serving.engine.iteration_host_s + s.serving.engine.host_s_per_sequence;  // vLLM's host time
     credit += per_step;
     const long produced = std::min(static_cast<long>(credit + 1e-9), reply.output_tokens - generated);
@@ -74,6 +76,91 @@ TEST_CASE("a speculative reply's decode time is its steps of k + 1 tokens plus k
   // 200 tokens after the first at E = 3.36 per step: 60 steps (to within one).
   CHECK(std::abs(static_cast<double>(steps) - 200.0 / per_step) <= 1.0);
   CHECK(reply.tpot_s == Approx(expected_decode_s / 200.0).epsilon(1e-9));
+}
+
+namespace {
+
+// Llama-3.1-70B on 4 H100s of one NVSwitch node, tensor-parallel over tp of them.
+Scenario llama70b(int tp, int pp, const std::string& speculative) {
+  std::vector<Override> o{{"model.preset", "llama-3.1-70b"},
+                          {"cluster.gpus_per_node", "4"},
+                          {"parallelism.tp", std::to_string(tp)},
+                          {"parallelism.pp", std::to_string(pp)}};
+  if (!speculative.empty()) o.push_back({"serving.speculative", speculative});
+  return test::scenario_from(test::kSmallConversation, o);
+}
+
+// Llama-3.1-8B's shape (its config.json), written out: the draft below.
+constexpr double kD = 4096, kLayers8b = 32, kQ = 32 * 128, kKv = 8 * 128, kFfn = 14336, kVocab = 128256;
+
+}  // namespace
+
+TEST_CASE("a draft model's passes pay two all-reduces per layer, planned as the target's") {
+  const Scenario s = llama70b(4, 1, "{method: draft_model, draft: llama-3.1-8b, tokens: 3, acceptance: 0.7}");
+  REQUIRE(scale_up_is_nvswitch(s.cluster));
+  const CostModel cost(s);
+  const DraftCost draft = draft_cost(s, cost, {SequenceWork{4, 5000, true}, SequenceWork{4, 300, true}}, 2);
+  // Per pass: 2 sequences of one token, a buffer of 2 x d_model BF16 values, 2 x 32
+  // all-reduces. Under 512 KiB on an NVSwitch node vLLM's one-shot all-reduce takes
+  // 2 latency steps and moves (p - 1) x buffer per port (sim/cluster/collectives.hpp).
+  const double buffer = 2 * kD * 2, p = 4, allreduces = 2 * kLayers8b;
+  REQUIRE(buffer < 512 * 1024);
+  const FabricSpec& up = s.cluster.scale_up;
+  const double per_pass_s = allreduces * (2 * up.latency_s + (p - 1) * buffer / up.bandwidth_bytes_per_s);
+  INFO("Expectation " << 3 * per_pass_s << " s of all-reduces, actual " << draft.allreduce_s);
+  CHECK(draft.allreduce_s == Approx(3 * per_pass_s).epsilon(1e-12));
+  // The compute is the rest: k passes of the draft's roofline time over growing contexts.
+  double compute_s = 0;
+  std::vector<SequenceWork> decode{SequenceWork{1, 5000, true}, SequenceWork{1, 300, true}};
+  for (int pass = 0; pass < 3; ++pass) {
+    const StageWork work = stage_work(s.serving.speculative->draft, Precisions{Precision::bf16, Precision::bf16},
+                                      Sharding{4}, decode);
+    compute_s += stage_time(s.cluster.gpu, Precision::bf16, work).compute_s;
+    for (SequenceWork& w : decode) ++w.context_tokens;
+  }
+  CHECK(draft.time_s == Approx(compute_s + 3 * per_pass_s).epsilon(1e-12));
+  // tp = 1: nothing to reduce, the time is the passes' compute alone.
+  const Scenario single = llama70b(1, 1, "{method: draft_model, draft: llama-3.1-8b, tokens: 3, acceptance: 0.7}");
+  const DraftCost alone = draft_cost(single, CostModel(single), {SequenceWork{4, 10, true}}, 1);
+  CHECK(alone.allreduce_s == 0.0);
+  CHECK(alone.time_s > 0.0);
+}
+
+TEST_CASE("a draft model's weights and KV cache are taken from the first stage's KV pool") {
+  const Scenario plain = llama70b(4, 1, "");
+  const Scenario spec = llama70b(4, 1, "{method: draft_model, draft: llama-3.1-8b, tokens: 3, acceptance: 0.7}");
+  const CostModel without(plain), with(spec);
+  // Llama-3.1-8B in BF16 over tp = 4: per layer its q, k, v, o and SwiGLU matrices
+  // split 4 ways and 2 norm vectors whole; its embedding and untied LM head split 4
+  // ways; the final norm.
+  const double layer = kD * (kQ + 2 * kKv + kQ) / 4 + 3 * kD * kFfn / 4 + 2 * kD;
+  const double draft_weight_bytes = 2 * (kLayers8b * layer + 2 * kVocab * kD / 4 + kD);
+  CHECK(draft_weight_bytes_per_gpu(spec) == Approx(draft_weight_bytes).epsilon(1e-12));
+  CHECK(without.kv_pool_bytes_min() - with.kv_pool_bytes_min() == Approx(draft_weight_bytes).epsilon(1e-9));
+  CHECK(with.weight_bytes_per_gpu_max() - without.weight_bytes_per_gpu_max() == Approx(draft_weight_bytes).epsilon(1e-9));
+  // A sequence's KV per GPU: the target's 80 layers and the draft's 32, each of
+  // 2 x (8 / 4 KV heads) x 128 BF16 values per token, out of the smaller pool.
+  const double tokens = 100000, per_token = (80 + kLayers8b) * 2 * (8.0 / 4) * 128 * 2;
+  const double pool = with.kv_pool_bytes_min();
+  const long expected = static_cast<long>(
+      std::ceil(per_token * tokens / pool * static_cast<double>(KvMemory::kUnitsPerPool)));
+  CHECK(with.kv_footprint_units(static_cast<long>(tokens)) == expected);
+  CHECK(without.kv_footprint_units(static_cast<long>(tokens)) <
+        with.kv_footprint_units(static_cast<long>(tokens)));
+}
+
+TEST_CASE("an EAGLE head shares the target's LM head on one stage and holds its own copy when pipelined") {
+  // tp = 2: with pp = 1 the first stage holds the target's embedding and LM head;
+  // with pp = 2 the LM head sits on the second stage and the head needs a copy:
+  // vocab x d_model / tp BF16 values more.
+  const std::string eagle = "{method: eagle, tokens: 2, acceptance: 0.6}";
+  const double one_stage = draft_weight_bytes_per_gpu(llama70b(2, 1, eagle));
+  const double two_stages = draft_weight_bytes_per_gpu(llama70b(2, 2, eagle));
+  CHECK(two_stages - one_stage == Approx(kVocab * 8192 / 2 * 2).epsilon(1e-12));
+  // One layer of Llama-3.1-70B (d 8192, 64 query / 8 KV heads of 128, SwiGLU of
+  // 28672) over tp = 2, its 2 norms, and the final norm.
+  const double layer = 8192.0 * (8192 + 2 * 1024 + 8192) / 2 + 3 * 8192.0 * 28672 / 2 + 2 * 8192;
+  CHECK(one_stage == Approx(2 * (layer + 8192)).epsilon(1e-12));
 }
 
 namespace {

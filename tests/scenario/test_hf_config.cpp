@@ -5,6 +5,7 @@
 // each must import to the same architecture as the hand-written catalog preset.
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -134,6 +135,27 @@ TEST_CASE("each supported architecture's config.json imports to the hand-written
   }
 }
 
+TEST_CASE("a deepseek_v32 config.json imports DeepSeek Sparse Attention from its index_ fields") {
+  // DeepSeek-V3.2-Exp's config.json is DeepSeek-V3's shape with model_type
+  // deepseek_v32 and index_topk 2048, index_n_heads 64, index_head_dim 128.
+  nlohmann::json config = nlohmann::json::parse(test::read_file(fixture("deepseek-v3.json")));
+  config["model_type"] = "deepseek_v32";
+  config["architectures"] = {"DeepseekV32ForCausalLM"};
+  config["index_topk"] = 2048;
+  config["index_n_heads"] = 64;
+  config["index_head_dim"] = 128;
+  const TempJson json(config.dump(2));
+  const ModelSpec m = read_hf_config(json.path());
+  const ModelSpec& preset = test::catalog().models.at("deepseek-v3.2-exp");
+  check_same_architecture(m, preset);
+  REQUIRE(m.sparse_attention);
+  CHECK(m.sparse_attention->top_k_tokens == 2048);
+  CHECK(m.sparse_attention->indexer_heads == 64);
+  CHECK(m.sparse_attention->indexer_head_dim == 128);
+  CHECK(total_params(m) == Approx(total_params(preset)).epsilon(1e-12));
+  CHECK(hf_config_preset_yaml(json.path()).find("sparse_attention:\n  top_k_tokens: 2048") != std::string::npos);
+}
+
 TEST_CASE("a Qwen2 config.json imports to Qwen2.5-7B's published shape and parameter count") {
   const ModelSpec m = read_hf_config(fixture("qwen2.5-7b.json"));
   CHECK(m.layers == 28);
@@ -178,7 +200,7 @@ TEST_CASE("config.json problems are located at the field and name it") {
         "num_key_value_heads, quantization_config, tie_word_embeddings, vocab_size");
   CHECK(import_error(R"({"model_type": "llama4", "hidden_size": 5120})") ==
         "config.json:1:2: model_type 'llama4' is not supported; supported: llama, qwen2, qwen3, qwen3_moe, mixtral, "
-        "deepseek_v3, kimi_k2, gpt_oss, gemma3_text, gemma3, nemotron_h, mamba2");
+        "deepseek_v3, kimi_k2, deepseek_v32, gpt_oss, gemma3_text, gemma3, nemotron_h, mamba2");
   CHECK(import_error(R"({"model_type": "llama", "hidden_size": 4096, "num_hidden_layers": 2,
  "num_attention_heads": 32, "num_key_value_heads": 5, "vocab_size": 1000})") ==
         "config.json:2:29: num_attention_heads = 32 must be a multiple of num_key_value_heads = 5");
