@@ -57,7 +57,8 @@ Space plan_space(const std::string& path, const std::vector<std::string>& sets, 
     for (const std::string& gpu : plan.gpus) {
       if (std::none_of(plan.gpu_hour_usd.begin(), plan.gpu_hour_usd.end(),
                        [&gpu](const auto& price) { return price.first == gpu; })) {
-        throw ConfigError(fmt::format("{}: --goal usd needs plan.gpu_hour_usd for every GPU of plan.gpus; none for '{}'",
+        throw ConfigError(fmt::format("{}: --goal usd needs a price for every GPU of plan.gpus; none for '{}' in "
+                                      "plan.gpu_hour_usd, and no system preset carrying it cites one",
                                       plan.where, gpu));
       }
     }

@@ -160,13 +160,31 @@ PlanSpec read_plan(const MapReader& m, const Scenario& s, const Catalog& catalog
                                                     fmt::format("plan.gpu_hour_usd.{}", name), Limits::positive()));
     }
   }
+  // A GPU with no price here takes the one the catalog's system preset carrying it
+  // cites (models/catalog/systems/*.yaml gpu_hour_usd; the preset with the
+  // cluster's GPUs per node first), as a run's cost_usd does.
+  for (const std::string& gpu : p.gpus) {
+    const bool priced = std::any_of(p.gpu_hour_usd.begin(), p.gpu_hour_usd.end(),
+                                    [&gpu](const auto& price) { return price.first == gpu; });
+    if (priced) continue;
+    const SystemSpec* cited = nullptr;
+    for (const auto& [name, system] : catalog.systems) {
+      if (system.gpu != gpu || system.gpu_hour_usd <= 0) continue;
+      if (cited == nullptr || (system.gpus_per_node == s.cluster.gpus_per_node &&
+                               cited->gpus_per_node != s.cluster.gpus_per_node)) {
+        cited = &system;
+      }
+    }
+    if (cited != nullptr) p.gpu_hour_usd.emplace_back(gpu, cited->gpu_hour_usd);
+  }
   if (p.goal == "usd") {
     for (const std::string& gpu : p.gpus) {
       const bool priced = std::any_of(p.gpu_hour_usd.begin(), p.gpu_hour_usd.end(),
                                       [&gpu](const auto& price) { return price.first == gpu; });
       if (!priced) {
         m.locator().fail(m.spot("goal"), fmt::format("plan.goal: usd needs a price for every GPU of plan.gpus: "
-                                                     "plan.gpu_hour_usd has none for '{}'",
+                                                     "plan.gpu_hour_usd has none for '{}', and no system preset "
+                                                     "carrying it cites one",
                                                      gpu));
       }
     }

@@ -393,7 +393,8 @@ struct PlanSpec {
   // Memory pruning: room for the KV cache of one sequence of this many tokens
   // (default serving.prefill_chunk_tokens: one full iteration's prompt).
   long kv_reserve_tokens = 0;
-  // Optional price of a GPU-hour per GPU preset, for the usd columns and --goal usd.
+  // Price of a GPU-hour per GPU preset, for the usd columns and --goal usd: plan.gpu_hour_usd,
+  // else what the catalog's system preset carrying the GPU cites (none: no usd columns).
   std::vector<std::pair<std::string, double>> gpu_hour_usd;
 };
 

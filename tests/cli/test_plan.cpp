@@ -217,9 +217,10 @@ TEST_CASE("plan rejects a goal, strategy or space it cannot use, naming what is 
   CHECK(run_convsim(fmt::format("plan '{}' --set plan.strategy=annealing", s), w.path("strategy.log")) == 1);
   CHECK(read_file(w.dir / "strategy.log").find("plan.strategy: unknown search strategy 'annealing'; allowed: grid") !=
         std::string::npos);
-  // B200 has no price in plan.gpu_hour_usd.
-  CHECK(run_convsim(fmt::format("plan '{}' --goal usd --set plan.gpus=[h100-sxm,b200]", s), w.path("usd.log")) == 1);
-  CHECK(read_file(w.dir / "usd.log").find("needs plan.gpu_hour_usd for every GPU of plan.gpus; none for 'b200'") !=
+  // The H20 has no price in plan.gpu_hour_usd, and no system preset cites one.
+  CHECK(run_convsim(fmt::format("plan '{}' --goal usd --set plan.gpus=[h100-sxm,h20]", s), w.path("usd.log")) == 1);
+  CHECK(read_file(w.dir / "usd.log").find("needs a price for every GPU of plan.gpus; none for 'h20' in "
+                                          "plan.gpu_hour_usd, and no system preset carrying it cites one") !=
         std::string::npos);
   // TP 16 on 8-GPU nodes: no candidate fits the cluster.
   CHECK(run_convsim(fmt::format("plan '{}' --set plan.tp=[16] --set plan.nodes=[1]", s), w.path("none.log")) == 1);

@@ -41,6 +41,28 @@ TEST_CASE("plan.engine lists serving engines to try, and without it the scenario
         std::vector<std::string>{"vllm", "trtllm"});
 }
 
+TEST_CASE("a GPU without a plan price takes the one its system preset cites, and an explicit price wins") {
+  const Catalog& catalog = test::catalog();
+  const PlanSpec plan =
+      test::scenario_from(with_plan("{gpus: [h100-sxm, b200, h20], gpu_hour_usd: {h100-sxm: 2.5}}")).plan;
+  const auto price = [&plan](const std::string& gpu) {
+    for (const auto& [name, usd] : plan.gpu_hour_usd) {
+      if (name == gpu) return usd;
+    }
+    return -1.0;
+  };
+  CHECK(price("h100-sxm") == 2.5);
+  REQUIRE(catalog.systems.at("dgx-b200").gpu == "b200");
+  CHECK(price("b200") == catalog.systems.at("dgx-b200").gpu_hour_usd);
+  CHECK(price("b200") > 0);
+  // No system preset carries the H20: no price, no usd columns for it.
+  for (const auto& [name, system] : catalog.systems) CHECK(system.gpu != "h20");
+  CHECK(price("h20") == -1.0);
+  CHECK(error_of(with_plan("{gpus: [h100-sxm, h20], goal: usd}")) ==
+        "test.yaml:7:33: plan.goal: usd needs a price for every GPU of plan.gpus: plan.gpu_hour_usd has none for "
+        "'h20', and no system preset carrying it cites one");
+}
+
 TEST_CASE("plan's prefill pool axes default to no pool, or to the scenario's pool and its layout") {
   const PlanSpec none = test::scenario_from(with_plan("{tp: [1]}")).plan;
   CHECK(none.prefill_replicas == std::vector<int>{0});
