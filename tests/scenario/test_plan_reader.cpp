@@ -59,7 +59,7 @@ TEST_CASE("a GPU without a plan price takes the one its system preset cites, and
   for (const auto& [name, system] : catalog.systems) CHECK(system.gpu != "h20");
   CHECK(price("h20") == -1.0);
   CHECK(error_of(with_plan("{gpus: [h100-sxm, h20], goal: usd}")) ==
-        "test.yaml:7:33: plan.goal: usd needs a price for every GPU of plan.gpus: plan.gpu_hour_usd has none for "
+        "test.yaml:7:37: plan.goal: usd needs a price for every GPU of plan.gpus: plan.gpu_hour_usd has none for "
         "'h20', and no system preset carrying it cites one");
 }
 
