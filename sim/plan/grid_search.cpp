@@ -1,5 +1,6 @@
 #include "sim/plan/grid_search.hpp"
 
+#include <type_traits>
 #include <utility>
 
 namespace convsim {
@@ -44,8 +45,17 @@ std::vector<Candidate> GridSearch::candidates(const PlanSpec& space) const {
   expand(out, all(space.prefill_replicas), [](Candidate& c, int v) { c.prefill_replicas = v; });
   expand(out, if_pool(space.prefill_tp), [](Candidate& c, int v) { c.prefill_tp = v; });
   expand(out, if_pool(space.prefill_pp), [](Candidate& c, int v) { c.prefill_pp = v; });
-  expand(out, all(space.max_batch_seqs), [](Candidate& c, int v) { c.max_batch_seqs = v; });
-  expand(out, all(space.prefill_chunk_tokens), [](Candidate& c, long v) { c.prefill_chunk_tokens = v; });
+  // An empty axis: the candidate's engine at its own default.
+  auto or_engine_default = [](const auto& list, const auto& defaults) {
+    using List = std::decay_t<decltype(list)>;
+    return [values = &list, defaults = &defaults](const Candidate& c) -> List {
+      return values->empty() ? List{defaults->at(c.engine)} : *values;
+    };
+  };
+  expand(out, or_engine_default(space.max_batch_seqs, space.engine_max_batch_seqs),
+         [](Candidate& c, int v) { c.max_batch_seqs = v; });
+  expand(out, or_engine_default(space.prefill_chunk_tokens, space.engine_prefill_chunk_tokens),
+         [](Candidate& c, long v) { c.prefill_chunk_tokens = v; });
   expand(out, all(space.kv_between_turns), [](Candidate& c, const std::string& v) { c.kv_between_turns = v; });
   return out;
 }

@@ -197,6 +197,8 @@ ServingSpec read_serving(const MapReader& s, const Catalog& catalog) {
                      "serving.routing: prefix_affinity needs serving.prefix_caching: true (it routes by the prefix "
                      "each replica's cache holds)");
   }
+  spec.max_batch_seqs_given = s.has("max_batch_seqs");
+  spec.prefill_chunk_tokens_given = s.has("prefill_chunk_tokens");
   spec.max_batch_seqs = s.int_or("max_batch_seqs", spec.max_batch_seqs, Limits::at_least(1));
   spec.prefill_chunk_tokens =
       s.integer_or("prefill_chunk_tokens", spec.prefill_chunk_tokens, Limits::at_least(1));

@@ -126,6 +126,17 @@ PlanSpec read_plan(const MapReader& m, const Scenario& s, const Catalog& catalog
   read_prefill_pool(m, s, p);
   p.max_batch_seqs = int_list<int>(m, "max_batch_seqs", {s.serving.max_batch_seqs}, at_least_one);
   p.prefill_chunk_tokens = int_list<long>(m, "prefill_chunk_tokens", {s.serving.prefill_chunk_tokens}, at_least_one);
+  // Engines compared at their own defaults unless the plan or the scenario pins them.
+  if (!m.has("max_batch_seqs") && !s.serving.max_batch_seqs_given) {
+    p.max_batch_seqs.clear();
+    for (const std::string& e : p.engines) p.engine_max_batch_seqs[e] = catalog.engines.at(e).default_max_batch_seqs;
+  }
+  if (!m.has("prefill_chunk_tokens") && !s.serving.prefill_chunk_tokens_given) {
+    p.prefill_chunk_tokens.clear();
+    for (const std::string& e : p.engines) {
+      p.engine_prefill_chunk_tokens[e] = catalog.engines.at(e).default_prefill_chunk_tokens;
+    }
+  }
   if (const auto kv = m.find("kv_between_turns")) {
     if (!kv->IsSequence() || kv->size() == 0) {
       m.locator().fail(m.spot("kv_between_turns"),

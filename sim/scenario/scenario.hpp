@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -309,6 +310,8 @@ struct ServingSpec {
   bool prefix_cache_offload = true;
   int max_batch_seqs = 256;             // sequences in one iteration
   long prefill_chunk_tokens = 8192;     // token budget of one iteration (prefill + decode)
+  // Whether the scenario set them (else they are the engine's defaults).
+  bool max_batch_seqs_given = false, prefill_chunk_tokens_given = false;
   long kv_block_tokens = 16;            // KV cache page size (vLLM's default block)
   double workspace_bytes_per_gpu = 2e9; // runtime, CUDA context and allocator reserve
   std::optional<SpeculativeSpec> speculative;  // none: one token per decode step
@@ -383,6 +386,11 @@ struct PlanSpec {
   // 0: the decode replicas' degree.
   std::vector<int> prefill_tp, prefill_pp;
   std::vector<long> prefill_chunk_tokens;
+  // max_batch_seqs (prefill_chunk_tokens) empty: each engine at its own default, as
+  // its profile states it (engines/*.yaml default_max_batch_seqs, ...), when neither
+  // the plan nor the scenario's serving: section sets one.
+  std::map<std::string, int> engine_max_batch_seqs;
+  std::map<std::string, long> engine_prefill_chunk_tokens;
   std::vector<std::string> kv_between_turns;
   // The latency objective of the frontier (pareto.csv): an objective of slo: or any
   // <ttft|tpot|e2e>_p<50|90|99>_s of summary.json; default the first percentile

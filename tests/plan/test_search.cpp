@@ -46,6 +46,34 @@ TEST_CASE("grid search visits every combination once, the last list varying fast
   CHECK(resolved_dp(c, 8) == 6);
 }
 
+TEST_CASE("grid search with no batch or chunk axis runs each engine at its own defaults") {
+  PlanSpec space;
+  space.gpus = {"h100-sxm"};
+  space.engines = {"vllm", "sglang"};
+  space.nodes = {1};
+  space.tp = {8};
+  space.pp = {1};
+  space.ep = {1};
+  space.cp = {1};
+  space.prefill_replicas = {0};
+  space.prefill_tp = {0};
+  space.prefill_pp = {0};
+  space.engine_max_batch_seqs = {{"vllm", 1024}, {"sglang", 4096}};
+  space.engine_prefill_chunk_tokens = {{"vllm", 8192}, {"sglang", 16384}};
+  space.kv_between_turns = {"keep"};
+  const std::vector<Candidate> candidates = make_search_strategy("grid")->candidates(space);
+  REQUIRE(candidates.size() == 2);
+  CHECK(candidate_name(candidates[0]) == "h100-sxm-vllm-n1-tp8-pp1-ep1-cp1-dpfill-pf0-b1024-c8192-keep");
+  CHECK(candidate_name(candidates[1]) == "h100-sxm-sglang-n1-tp8-pp1-ep1-cp1-dpfill-pf0-b4096-c16384-keep");
+  // A given axis applies to every engine.
+  space.max_batch_seqs = {64};
+  const std::vector<Candidate> pinned = make_search_strategy("grid")->candidates(space);
+  REQUIRE(pinned.size() == 2);
+  CHECK(pinned[0].max_batch_seqs == 64);
+  CHECK(pinned[1].max_batch_seqs == 64);
+  CHECK(pinned[1].prefill_chunk_tokens == 16384);
+}
+
 TEST_CASE("the strategy registry names its strategies and knows no other") {
   CHECK(search_strategy_names() == std::vector<std::string>{"grid"});
   CHECK(make_search_strategy("annealing") == nullptr);

@@ -41,6 +41,25 @@ TEST_CASE("plan.engine lists serving engines to try, and without it the scenario
         std::vector<std::string>{"vllm", "trtllm"});
 }
 
+TEST_CASE("plan compares engines at their own batch and chunk defaults unless the plan or the scenario sets them") {
+  const Catalog& catalog = test::catalog();
+  // with_plan's serving: section names the engine only.
+  const PlanSpec own = test::scenario_from(with_plan("{engine: [vllm, sglang, trtllm]}")).plan;
+  CHECK(own.max_batch_seqs.empty());
+  CHECK(own.prefill_chunk_tokens.empty());
+  for (const std::string e : {"vllm", "sglang", "trtllm"}) {
+    CHECK(own.engine_max_batch_seqs.at(e) == catalog.engines.at(e).default_max_batch_seqs);
+    CHECK(own.engine_prefill_chunk_tokens.at(e) == catalog.engines.at(e).default_prefill_chunk_tokens);
+  }
+  // The plan's list, or the scenario's own value, applies to every engine.
+  const PlanSpec listed = test::scenario_from(with_plan("{engine: [vllm, sglang], max_batch_seqs: [32]}")).plan;
+  CHECK(listed.max_batch_seqs == std::vector<int>{32});
+  CHECK(listed.prefill_chunk_tokens.empty());
+  const PlanSpec pinned =
+      test::scenario_from(with_plan("{engine: [vllm, sglang]}"), {{"serving.max_batch_seqs", "48"}}).plan;
+  CHECK(pinned.max_batch_seqs == std::vector<int>{48});
+}
+
 TEST_CASE("a GPU without a plan price takes the one its system preset cites, and an explicit price wins") {
   const Catalog& catalog = test::catalog();
   const PlanSpec plan =
