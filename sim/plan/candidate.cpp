@@ -10,7 +10,11 @@ int pool_tp(const Candidate& c) { return c.prefill_tp > 0 ? c.prefill_tp : c.tp;
 
 int pool_pp(const Candidate& c) { return c.prefill_pp > 0 ? c.prefill_pp : c.pp; }
 
-int pool_gpus(const Candidate& c) { return c.prefill_replicas * pool_tp(c) * c.cp * pool_pp(c); }
+int pool_cp(const Candidate& c) { return c.prefill_cp > 0 ? c.prefill_cp : c.cp; }
+
+int pool_ep(const Candidate& c) { return c.prefill_ep > 0 ? c.prefill_ep : 1; }
+
+int pool_gpus(const Candidate& c) { return c.prefill_replicas * pool_tp(c) * pool_cp(c) * pool_pp(c); }
 
 int resolved_dp(const Candidate& c, int gpus_per_node) {
   if (c.dp > 0) return c.dp;
@@ -20,8 +24,12 @@ int resolved_dp(const Candidate& c, int gpus_per_node) {
 
 std::string candidate_name(const Candidate& c) {
   const std::string dp = c.dp > 0 ? fmt::format("dp{}", c.dp) : "dpfill";
-  const std::string pool =
-      c.prefill_replicas > 0 ? fmt::format("pf{}tp{}pp{}", c.prefill_replicas, pool_tp(c), pool_pp(c)) : "pf0";
+  std::string pool = "pf0";
+  if (c.prefill_replicas > 0) {
+    pool = fmt::format("pf{}tp{}pp{}", c.prefill_replicas, pool_tp(c), pool_pp(c));
+    if (pool_cp(c) != c.cp) pool += fmt::format("cp{}", pool_cp(c));
+    if (pool_ep(c) != 1) pool += fmt::format("ep{}", pool_ep(c));
+  }
   return fmt::format("{}-{}-n{}-tp{}-pp{}-ep{}-cp{}-{}-{}-b{}-c{}-{}", c.gpu, c.engine, c.nodes, c.tp, c.pp, c.ep,
                      c.cp, dp, pool, c.max_batch_seqs, c.prefill_chunk_tokens, c.kv_between_turns);
 }
@@ -39,8 +47,9 @@ std::vector<Override> candidate_overrides(const Candidate& c, int gpus_per_node)
                                {"serving.prefill_chunk_tokens", fmt::format("{}", c.prefill_chunk_tokens)},
                                {"context.kv_between_turns", c.kv_between_turns}};
   if (c.prefill_replicas > 0) {
-    out.push_back({"parallelism.prefill", fmt::format("{{replicas: {}, tp: {}, pp: {}, cp: {}}}", c.prefill_replicas,
-                                                      pool_tp(c), pool_pp(c), c.cp)});
+    out.push_back({"parallelism.prefill", fmt::format("{{replicas: {}, tp: {}, pp: {}, cp: {}, ep: {}}}",
+                                                      c.prefill_replicas, pool_tp(c), pool_pp(c), pool_cp(c),
+                                                      pool_ep(c))});
   }
   return out;
 }

@@ -27,10 +27,11 @@ std::vector<Candidate> GridSearch::candidates(const PlanSpec& space) const {
   const std::vector<int> dps = space.dp.empty() ? std::vector<int>{0} : space.dp;
   const std::vector<int> no_pool = {0};
   auto all = [](const auto& list) { return [values = &list](const Candidate&) -> const auto& { return *values; }; };
-  // Without a pool its layout is no choice: one candidate, not one per layout.
+  // Without a pool its layout is no choice: one candidate, not one per layout. An
+  // empty list: the pool takes the decode replicas' degree (0).
   auto if_pool = [&no_pool](const std::vector<int>& list) {
     return [values = &list, &no_pool](const Candidate& c) -> const std::vector<int>& {
-      return c.prefill_replicas > 0 ? *values : no_pool;
+      return c.prefill_replicas > 0 && !values->empty() ? *values : no_pool;
     };
   };
   std::vector<Candidate> out = {Candidate{}};
@@ -45,6 +46,8 @@ std::vector<Candidate> GridSearch::candidates(const PlanSpec& space) const {
   expand(out, all(space.prefill_replicas), [](Candidate& c, int v) { c.prefill_replicas = v; });
   expand(out, if_pool(space.prefill_tp), [](Candidate& c, int v) { c.prefill_tp = v; });
   expand(out, if_pool(space.prefill_pp), [](Candidate& c, int v) { c.prefill_pp = v; });
+  expand(out, if_pool(space.prefill_cp), [](Candidate& c, int v) { c.prefill_cp = v; });
+  expand(out, if_pool(space.prefill_ep), [](Candidate& c, int v) { c.prefill_ep = v; });
   // An empty axis: the candidate's engine at its own default.
   auto or_engine_default = [](const auto& list, const auto& defaults) {
     using List = std::decay_t<decltype(list)>;

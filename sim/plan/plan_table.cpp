@@ -45,14 +45,16 @@ double latency_value(const Json& summary, const std::string& key) {
 std::string layout_columns(const PlanRow& r) {
   const Candidate& c = r.candidate;
   const bool pool = c.prefill_replicas > 0;
-  return fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", csv_field(candidate_name(c)), c.gpu, c.engine,
-                     c.nodes, r.gpus, c.tp, c.pp, c.ep, c.cp, r.dp, c.prefill_replicas,
+  return fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}", csv_field(candidate_name(c)), c.gpu,
+                     c.engine, c.nodes, r.gpus, c.tp, c.pp, c.ep, c.cp, r.dp, c.prefill_replicas,
                      pool ? fmt::format("{}", pool_tp(c)) : "", pool ? fmt::format("{}", pool_pp(c)) : "",
+                     pool ? fmt::format("{}", pool_cp(c)) : "", pool ? fmt::format("{}", pool_ep(c)) : "",
                      c.max_batch_seqs, c.prefill_chunk_tokens, c.kv_between_turns);
 }
 
 const char* kLayoutHeader =
-    "candidate,gpu,engine,nodes,gpus,tp,pp,ep,cp,dp,prefill_replicas,prefill_tp,prefill_pp,max_batch_seqs,"
+    "candidate,gpu,engine,nodes,gpus,tp,pp,ep,cp,dp,prefill_replicas,prefill_tp,prefill_pp,prefill_cp,prefill_ep,"
+    "max_batch_seqs,"
     "prefill_chunk_tokens,kv_between_turns";
 
 std::string optional_number(const std::optional<double>& v) { return v ? number(*v) : ""; }

@@ -91,9 +91,11 @@ void read_prefill_pool(const MapReader& m, const Scenario& s, PlanSpec& p) {
   p.prefill_replicas_where = m.locator().where(m.has("prefill_replicas") ? m.spot("prefill_replicas") : m.node());
   p.prefill_tp = int_list<int>(m, "prefill_tp", {scenario_pool ? layout.prefill.tp : 0}, Limits::at_least(1));
   p.prefill_pp = int_list<int>(m, "prefill_pp", {scenario_pool ? layout.prefill.pp : 0}, Limits::at_least(1));
+  p.prefill_cp = int_list<int>(m, "prefill_cp", {scenario_pool ? layout.prefill.cp : 0}, Limits::at_least(1));
+  p.prefill_ep = int_list<int>(m, "prefill_ep", {scenario_pool ? layout.prefill.ep : 0}, Limits::at_least(1));
   const auto& sizes = p.prefill_replicas;
   const bool pool_tried = std::any_of(sizes.begin(), sizes.end(), [](int r) { return r > 0; });
-  for (const char* key : {"prefill_tp", "prefill_pp"}) {
+  for (const char* key : {"prefill_tp", "prefill_pp", "prefill_cp", "prefill_ep"}) {
     if (m.has(key) && !pool_tried) {
       m.locator().fail(m.spot(key), fmt::format("plan.{}: lays out a prefill pool, but plan.prefill_replicas "
                                                 "tries none (only 0): list a pool size of 1 or more",
@@ -105,9 +107,9 @@ void read_prefill_pool(const MapReader& m, const Scenario& s, PlanSpec& p) {
 }  // namespace
 
 PlanSpec read_plan(const MapReader& m, const Scenario& s, const Catalog& catalog) {
-  m.allow_only({"strategy", "gpus", "engine", "nodes", "tp", "pp", "ep", "cp", "dp", "prefill_replicas",
-                "prefill_tp", "prefill_pp", "max_batch_seqs", "prefill_chunk_tokens", "kv_between_turns", "objective",
-                "goal", "top", "kv_reserve_tokens", "gpu_hour_usd"});
+  m.allow_only({"strategy", "gpus", "engine", "nodes", "tp", "pp", "ep", "cp", "dp", "prefill_replicas", "prefill_tp",
+                "prefill_pp", "prefill_cp", "prefill_ep", "max_batch_seqs", "prefill_chunk_tokens", "kv_between_turns",
+                "objective", "goal", "top", "kv_reserve_tokens", "gpu_hour_usd"});
   PlanSpec p;
   p.where = m.locator().where(m.node());
   p.strategy = m.string_or("strategy", p.strategy);

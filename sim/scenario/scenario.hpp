@@ -383,8 +383,8 @@ struct PlanSpec {
   std::vector<int> nodes, tp, pp, ep, cp, dp, prefill_replicas, max_batch_seqs;
   std::string prefill_replicas_where;  // file:line:column of prefill_replicas (or of the section), for errors
   // The prefill pool's own degrees, tried for every pool of more than 0 replicas;
-  // 0: the decode replicas' degree.
-  std::vector<int> prefill_tp, prefill_pp;
+  // 0: the decode replicas' degree (for ep: none).
+  std::vector<int> prefill_tp, prefill_pp, prefill_cp, prefill_ep;
   std::vector<long> prefill_chunk_tokens;
   // max_batch_seqs (prefill_chunk_tokens) empty: each engine at its own default, as
   // its profile states it (engines/*.yaml default_max_batch_seqs, ...), when neither

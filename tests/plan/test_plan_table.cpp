@@ -160,6 +160,6 @@ TEST_CASE("without GPU prices the dollar frontier is its header alone") {
   const PlanTables t = plan_tables({row}, plan, {}, "energy");
   CHECK(test::csv_records(t.pareto_csv).size() == 1);
   CHECK(t.pareto_usd_csv == "candidate,gpu,engine,nodes,gpus,tp,pp,ep,cp,dp,prefill_replicas,prefill_tp,prefill_pp,"
-                            "max_batch_seqs,prefill_chunk_tokens,kv_between_turns,ttft_p99_s,usd_per_m_output_tokens,"
+                            "prefill_cp,prefill_ep,max_batch_seqs,prefill_chunk_tokens,kv_between_turns,ttft_p99_s,usd_per_m_output_tokens,"
                             "energy_per_reply_j,objectives_met\n");
 }

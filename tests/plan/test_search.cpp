@@ -130,7 +130,7 @@ TEST_CASE("a prefill pool of its own layout takes replicas * tp * cp * pp GPUs, 
   c.engine = "sglang";
   for (const Override& o : candidate_overrides(c, 8)) {
     if (o.key_path == "parallelism.prefill") {
-      CHECK(o.value == "{replicas: 3, tp: 2, pp: 2, cp: 1}");
+      CHECK(o.value == "{replicas: 3, tp: 2, pp: 2, cp: 1, ep: 1}");
       pool_override = true;
     }
     if (o.key_path == "serving.engine") {
@@ -141,4 +141,48 @@ TEST_CASE("a prefill pool of its own layout takes replicas * tp * cp * pp GPUs, 
   }
   CHECK(pool_override);
   CHECK(engine_override);
+}
+
+TEST_CASE("a prefill pool's own cp and ep: replicas * tp * cp * pp GPUs, named only where they differ") {
+  Candidate c;
+  c.gpu = "h200";
+  c.nodes = 4;
+  c.tp = 8;
+  c.cp = 1;
+  c.pp = 1;
+  c.prefill_replicas = 1;
+  CHECK(pool_cp(c) == 1);
+  CHECK(pool_ep(c) == 1);
+  const std::string plain = candidate_name(c);
+  CHECK(plain.find("-pf1tp8pp1-") != std::string::npos);
+  c.prefill_cp = 2;  // ring attention over two TP groups: 1 * 8 * 2 * 1 GPUs
+  c.prefill_ep = 8;  // experts over the pool's 8 tensor-parallel GPUs: no GPUs of its own
+  CHECK(pool_gpus(c) == 1 * 8 * 2 * 1);
+  CHECK(resolved_dp(c, 8) == (32 - 16) / 8);
+  CHECK(candidate_name(c).find("-pf1tp8pp1cp2ep8-") != std::string::npos);
+  for (const Override& o : candidate_overrides(c, 8)) {
+    if (o.key_path == "parallelism.prefill") CHECK(o.value == "{replicas: 1, tp: 8, pp: 1, cp: 2, ep: 8}");
+  }
+  // The grid tries each pool cp and ep only for candidates with a pool.
+  PlanSpec space;
+  space.gpus = {"h200"};
+  space.engines = {"vllm"};
+  space.nodes = {4};
+  space.tp = {8};
+  space.pp = {1};
+  space.ep = {1};
+  space.cp = {1};
+  space.prefill_replicas = {0, 1};
+  space.prefill_tp = {0};
+  space.prefill_pp = {0};
+  space.prefill_cp = {1, 2};
+  space.prefill_ep = {1, 8};
+  space.max_batch_seqs = {64};
+  space.prefill_chunk_tokens = {8192};
+  space.kv_between_turns = {"keep"};
+  const std::vector<Candidate> candidates = make_search_strategy("grid")->candidates(space);
+  CHECK(candidates.size() == 1 + 2 * 2);
+  std::set<std::string> names;
+  for (const Candidate& k : candidates) names.insert(candidate_name(k));
+  CHECK(names.size() == candidates.size());
 }
