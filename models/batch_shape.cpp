@@ -34,19 +34,20 @@ void add_sequence(BatchShape& b, double n, double c, bool emits, double window, 
   b.tokens += n;
   b.emitting += emits ? 1.0 : 0.0;
   b.sequences += 1.0;
-  b.pairs_full += attention_pairs(n, c, 0);
+  const double pairs = attention_pairs(n, c, 0);  // unbounded: with no window, the window's too
+  b.pairs_full += pairs;
   if (n > 1) {
-    b.pairs_prefill += attention_pairs(n, c, 0);
+    b.pairs_prefill += pairs;
     b.rows_prefill += c + n;
   } else {
     b.decode_tokens += n;
   }
-  b.pairs_window += attention_pairs(n, c, window);
+  b.pairs_window += window > 0 ? attention_pairs(n, c, window) : pairs;
   if (top_k > 0) {
     b.pairs_sparse += attention_pairs(n, c, top_k);
     b.read_sparse += sparse_rows_read(n, c, top_k) / cp;  // with cp > 1: each rank's share
     const bool short_prefill = n > 1 && c + n <= top_k;
-    b.pairs_prefill_short += short_prefill ? attention_pairs(n, c, 0) : 0.0;
+    b.pairs_prefill_short += short_prefill ? pairs : 0.0;
     b.rows_prefill_short += short_prefill ? c + n : 0.0;
     b.tokens_prefill_long += n > 1 && !short_prefill ? n : 0.0;
   }
