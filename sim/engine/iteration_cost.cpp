@@ -142,7 +142,8 @@ void CostModel::iteration_of(const std::vector<SequenceWork>& batch, long paddin
       stage.timing.compute_s += kernels * scenario_.serving.engine.eager_launch_s;
     }
     const double t = stage.timing.compute_s;
-    stage.busy_power_w = t > 0 ? busy_power_w(gpu, work_rates(gpu, model.weights, stage.work, t)) : host_wait_power_w(gpu);
+    if (t > 0) stage.rates = work_rates(gpu, model.weights, stage.work, t);
+    stage.busy_power_w = t > 0 ? busy_power_w(gpu, stage.rates) : host_wait_power_w(gpu);
     const FabricSpec& up = scenario_.cluster.scale_up;
     stage.allreduce = plan_allreduce(tp, stage.work.allreduce_buffer_bytes, direct_allreduce_);
     stage.collective_latency_s = stage.work.allreduces * stage.allreduce.latency_steps * up.latency_s;

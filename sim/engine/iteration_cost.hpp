@@ -18,6 +18,7 @@ struct StageCost {
   StageWork work;           // per GPU of the stage
   StageTiming timing;       // per GPU of the stage
   double busy_power_w = 0;  // during timing.compute_s
+  WorkRates rates;          // of timing.compute_s (zero when it is 0), from which busy_power_w
   AllReducePlan allreduce;          // algorithm of this stage's all-reduces
   double collective_latency_s = 0;  // allreduces * latency steps * hop latency
   double allreduce_bandwidth_s = 0; // uncontended: allreduces * per-port bytes / bandwidth
