@@ -6,6 +6,7 @@
 #include <map>
 #include <stdexcept>
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include "sim/accounting/energy.hpp"
@@ -65,7 +66,7 @@ void write_turns_csv(const std::string& path, SortedTurns& sorted, const Scenari
   // text as streaming every field, without a string per number.
   fmt::memory_buffer row;
   auto put = std::back_inserter(row);
-  auto num = [&](double v) { fmt::format_to(put, "{:.9g},", v); };
+  auto num = [&](double v) { fmt::format_to(put, FMT_COMPILE("{:.9g},"), v); };
   auto text = [&](const std::string& field) { fmt::format_to(put, "{},", csv_field(field)); };
   sorted.for_each([&](const ReplyRecord& r) {
     auto served = [&](double v) { r.served ? num(v) : row.push_back(','); };
