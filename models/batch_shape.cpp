@@ -34,19 +34,20 @@ void add_sequence(BatchShape& b, double n, double c, bool emits, double window, 
   b.tokens += n;
   b.emitting += emits ? 1.0 : 0.0;
   b.sequences += 1.0;
-  b.pairs_full += attention_pairs(n, c, 0);
+  const double pairs = attention_pairs(n, c, 0);  // unbounded: with no window, the window's too
+  b.pairs_full += pairs;
   if (n > 1) {
-    b.pairs_prefill += attention_pairs(n, c, 0);
+    b.pairs_prefill += pairs;
     b.rows_prefill += c + n;
   } else {
     b.decode_tokens += n;
   }
-  b.pairs_window += attention_pairs(n, c, window);
+  b.pairs_window += window > 0 ? attention_pairs(n, c, window) : pairs;
   if (top_k > 0) {
     b.pairs_sparse += attention_pairs(n, c, top_k);
     b.read_sparse += sparse_rows_read(n, c, top_k) / cp;  // with cp > 1: each rank's share
     const bool short_prefill = n > 1 && c + n <= top_k;
-    b.pairs_prefill_short += short_prefill ? attention_pairs(n, c, 0) : 0.0;
+    b.pairs_prefill_short += short_prefill ? pairs : 0.0;
     b.rows_prefill_short += short_prefill ? c + n : 0.0;
     b.tokens_prefill_long += n > 1 && !short_prefill ? n : 0.0;
   }
@@ -69,7 +70,11 @@ void add_sequence(BatchShape& b, double n, double c, bool emits, double window, 
 
 }  // namespace
 
-BatchShape shape_of(const ModelSpec& m, Precisions p, Sharding s, const std::vector<SequenceWork>& batch) {
+BatchShape shape_of(const ModelSpec& m, Precisions p, Sharding s, const std::vector<SequenceWork>& batch,
+                    long padding_rows) {
+  const SequenceWork padding{1, 0, false};
+  const std::size_t rows = batch.size() + static_cast<std::size_t>(padding_rows);
+  auto row_at = [&](std::size_t i) -> const SequenceWork& { return i < batch.size() ? batch[i] : padding; };
   const double window = static_cast<double>(m.window_tokens);
   const double top_k = m.sparse_attention ? static_cast<double>(m.sparse_attention->top_k_tokens) : 0.0;
   const double row = kv_row_bytes(m, p, s.tp), q = query_bytes(m, s.tp);
@@ -77,7 +82,8 @@ BatchShape shape_of(const ModelSpec& m, Precisions p, Sharding s, const std::vec
   if (groups == 1) {
     BatchShape b;
     double decode = 0, decode_emitting = 0;
-    for (const SequenceWork& seq : batch) {
+    for (std::size_t i = 0; i < rows; ++i) {
+      const SequenceWork& seq = row_at(i);
       add_sequence(b, static_cast<double>(seq.new_tokens), static_cast<double>(seq.context_tokens), seq.emits_token,
                    window, top_k, s.cp, row, q);
       if (seq.new_tokens == 1) {
@@ -107,8 +113,8 @@ BatchShape shape_of(const ModelSpec& m, Precisions p, Sharding s, const std::vec
   // that of the busiest group.
   std::vector<BatchShape> shares(static_cast<std::size_t>(groups));
   double all_tokens = 0;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    const SequenceWork& seq = batch[i];
+  for (std::size_t i = 0; i < rows; ++i) {
+    const SequenceWork& seq = row_at(i);
     add_sequence(shares[i % shares.size()], static_cast<double>(seq.new_tokens),
                  static_cast<double>(seq.context_tokens), seq.emits_token, window, top_k, 1, row, q);
     all_tokens += static_cast<double>(seq.new_tokens);

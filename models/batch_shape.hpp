@@ -42,8 +42,11 @@ struct BatchShape {
   double tokens_prefill_long = 0;
 };
 
-// The shape of `batch` on one GPU of a stage under `sharding`.
+// The shape of `batch` on one GPU of a stage under `sharding`, followed by
+// `padding_rows` rows of SequenceWork{1, 0, false} (a decode batch padded to its
+// CUDA-graph size: the same as appending them to the batch, without the copy).
+// The stage itself plays no part: one shape serves every stage of an iteration.
 BatchShape shape_of(const ModelSpec& model, Precisions precisions, Sharding sharding,
-                    const std::vector<SequenceWork>& batch);
+                    const std::vector<SequenceWork>& batch, long padding_rows = 0);
 
 }  // namespace convsim

@@ -341,25 +341,37 @@ void add_scaled(StageWork& work, const StageWork& layer, int count) {
 
 }  // namespace
 
-StageWork stage_work(const ModelSpec& m, Precisions p, Sharding s, const std::vector<SequenceWork>& batch) {
-  StageWork work;
-  const BatchShape b = shape_of(m, p, s, batch);
-  work.tokens = b.tokens;
-  const double w = weight_element_bytes(m, p.weights, WeightPart::embeddings);  // per-part weight precision
-  const double d = m.d_model;
-  const int first = first_layer_of(m.layers, s.pp, s.stage);
-  const int count = stage_layers(m.layers, s.pp, s.stage);
-  int blocks = 0;
-  // Runs of identical layers are computed once and scaled (a dense model is one run).
+std::vector<LayerRun> stage_layer_runs(const ModelSpec& m, int pp, int stage) {
+  std::vector<LayerRun> runs;
+  const int first = first_layer_of(m.layers, pp, stage);
+  const int count = stage_layers(m.layers, pp, stage);
   for (int layer = first; layer < first + count;) {
     const Mixer mixer = m.mixer(layer);
     const Ffn ffn = m.ffn(layer);
     int run = 1;
     while (layer + run < first + count && m.mixer(layer + run) == mixer && m.ffn(layer + run) == ffn) ++run;
-    StageWork one;
-    blocks += run * add_layer(one, m, p, s, b, mixer, ffn);
-    add_scaled(work, one, run);
+    runs.push_back(LayerRun{mixer, ffn, run});
     layer += run;
+  }
+  return runs;
+}
+
+StageWork stage_work(const ModelSpec& m, Precisions p, Sharding s, const std::vector<SequenceWork>& batch) {
+  return stage_work(m, p, s, stage_layer_runs(m, s.pp, s.stage), shape_of(m, p, s, batch));
+}
+
+StageWork stage_work(const ModelSpec& m, Precisions p, Sharding s, const std::vector<LayerRun>& runs,
+                     const BatchShape& b) {
+  StageWork work;
+  work.tokens = b.tokens;
+  const double w = weight_element_bytes(m, p.weights, WeightPart::embeddings);  // per-part weight precision
+  const double d = m.d_model;
+  int blocks = 0;
+  // Runs of identical layers are computed once and scaled (a dense model is one run).
+  for (const LayerRun& run : runs) {
+    StageWork one;
+    blocks += run.count * add_layer(one, m, p, s, b, run.mixer, run.ffn);
+    add_scaled(work, one, run.count);
   }
 
   KernelWork& elementwise = work[KernelClass::elementwise];

@@ -56,6 +56,8 @@
 
 namespace convsim {
 
+struct BatchShape;  // models/batch_shape.hpp
+
 // One sequence's share of an iteration.
 struct SequenceWork {
   long new_tokens = 1;      // tokens processed this iteration
@@ -147,6 +149,23 @@ double attention_pairs(double n, double c, double window);
 // REQUIRES: 0 <= sharding.stage < sharding.pp; every new_tokens >= 1.
 StageWork stage_work(const ModelSpec& model, Precisions precisions, Sharding sharding,
                      const std::vector<SequenceWork>& batch);
+
+// A run of consecutive layers of the same kind (mixer and FFN) in a stage.
+struct LayerRun {
+  Mixer mixer = Mixer::attention;
+  Ffn ffn = Ffn::dense;
+  int count = 0;
+};
+
+// The layers of `stage` of `pp` as runs of identical layers, in order (a dense model
+// is one run). Depends on the model and the stage only: computed once, it spares
+// every iteration the walk of the layer pattern.
+std::vector<LayerRun> stage_layer_runs(const ModelSpec& model, int pp, int stage);
+
+// stage_work from the stage's layer runs (stage_layer_runs) and the batch's shape
+// (shape_of, models/batch_shape.hpp): the same result, for callers that keep both.
+StageWork stage_work(const ModelSpec& model, Precisions precisions, Sharding sharding,
+                     const std::vector<LayerRun>& runs, const BatchShape& shape);
 
 // Bytes of weights held by one GPU of the stage.
 double stage_weight_bytes(const ModelSpec& model, Precision weights, Sharding sharding);

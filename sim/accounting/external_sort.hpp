@@ -31,6 +31,9 @@ class ExternalSort {
 
   void push_back(const T& value) {
     if (buffer_.size() >= chunk_values_) spill();
+    // The buffer is allocated once, at its full size (pages are touched as it fills):
+    // growing it by doubling would copy every value several times.
+    if (buffer_.capacity() == 0) buffer_.reserve(chunk_values_);
     buffer_.push_back(value);
     sorted_ = false;
     peak_buffered_ = std::max(peak_buffered_, buffer_.size());

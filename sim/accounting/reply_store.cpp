@@ -125,6 +125,8 @@ void ReplyStore::push_back(const ReplyRecord& record) {
     spilled_ += buffer_.size();
     buffer_.clear();
   }
+  // Allocated once at its full size (pages are touched as it fills), not regrown.
+  if (buffer_.capacity() == 0) buffer_.reserve(chunk_records_);
   buffer_.push_back(to_stored(record, *strings_));
   peak_buffered_ = std::max(peak_buffered_, buffer_.size());
 }

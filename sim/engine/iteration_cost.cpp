@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "models/batch_shape.hpp"
 #include "models/power.hpp"
 #include "sim/cluster/collectives.hpp"
 #include "sim/cluster/topology.hpp"
@@ -29,6 +30,7 @@ CostModel::SequenceBytes CostModel::sequence_bytes_of(const ModelSpec& m, Precis
 CostModel::CostModel(const Scenario& scenario) : scenario_(scenario) {
   const ModelSpec& m = scenario.model.spec;
   for (int s = 0; s < scenario.parallelism.pp; ++s) {
+    stage_runs_.push_back(stage_layer_runs(m, scenario.parallelism.pp, s));
     stage_sequence_.push_back(sequence_bytes_of(m, scenario.model.precisions(), sharding(s)));
     stage_weight_bytes_.push_back(stage_weight_bytes(m, scenario.model.weights, sharding(s)));
   }
@@ -45,6 +47,9 @@ CostModel::CostModel(const Scenario& scenario) : scenario_(scenario) {
   share_.weights_s = element_bytes(scenario.model.weights) * total_params(m) / share_.bandwidth;
   share_.per_token_s = 2.0 * active_params(m) / peak;
   share_.attention_s_per_pair = 4.0 * attention_layers * attention_width(m) / peak;
+  // A TP group inside one NVSwitch node: every GPU reaches every other directly
+  // (vLLM's custom all-reduce); on PCIe-switch nodes NCCL's ring.
+  direct_allreduce_ = tp_inside_node() && scale_up_is_nvswitch(scenario.cluster);
 }
 
 double CostModel::kv_bytes_for(double tokens) const {
@@ -92,6 +97,12 @@ bool CostModel::send_crosses_nodes(int stage) const {
 }
 
 IterationCost CostModel::iteration(const std::vector<SequenceWork>& batch) const {
+  IterationCost cost;
+  iteration_into(batch, cost);
+  return cost;
+}
+
+void CostModel::iteration_into(const std::vector<SequenceWork>& batch, IterationCost& out) const {
   // A decode-only batch runs as the CUDA graph of the next captured size: the
   // padding rows go through every matmul (their attention is one token each).
   const EngineProfile& engine = scenario_.serving.engine;
@@ -99,22 +110,31 @@ IterationCost CostModel::iteration(const std::vector<SequenceWork>& batch) const
   const long n = static_cast<long>(batch.size());
   const long padded = decode_only ? engine.padded_decode_batch(n) : n;
   if (padded > n) {
-    std::vector<SequenceWork> with_padding = batch;
-    with_padding.resize(static_cast<std::size_t>(padded), SequenceWork{1, 0, false});
-    return iteration_of(with_padding, false);
+    iteration_of(batch, padded - n, false, out);
+    return;
   }
-  return iteration_of(batch, decode_only && engine.runs_eager(n) && engine.eager_launch_s > 0);
+  iteration_of(batch, 0, decode_only && engine.runs_eager(n) && engine.eager_launch_s > 0, out);
 }
 
-IterationCost CostModel::iteration_of(const std::vector<SequenceWork>& batch, bool eager) const {
+void CostModel::iteration_of(const std::vector<SequenceWork>& batch, long padding_rows, bool eager,
+                             IterationCost& cost) const {
   const EngineProfile& engine = scenario_.serving.engine;
-  IterationCost cost;
   const ModelChoice& model = scenario_.model;
+  const Precisions precisions = model.precisions();
   const GpuSpec& gpu = scenario_.cluster.gpu;
   const int tp = scenario_.parallelism.tp;
+  const std::size_t stages = static_cast<std::size_t>(scenario_.parallelism.pp);
+  // The batch's shape is the same on every stage (it depends on tp, cp and ep only).
+  const BatchShape shape = shape_of(model.spec, precisions, sharding(0), batch, padding_rows);
+  cost.stages.resize(stages);
+  cost.uncontended_s = 0;
+  cost.floor_s = 0;
+  cost.flops = 0;
+  cost.hbm_bytes = 0;
   for (int s = 0; s < scenario_.parallelism.pp; ++s) {
-    StageCost stage;
-    stage.work = stage_work(model.spec, model.precisions(), sharding(s), batch);
+    StageCost& stage = cost.stages[static_cast<std::size_t>(s)];
+    stage = StageCost{};
+    stage.work = stage_work(model.spec, precisions, sharding(s), stage_runs_[static_cast<std::size_t>(s)], shape);
     stage.timing = stage_time(gpu, model.weights, stage.work);
     if (eager) {  // launched one by one, outside any captured graph
       int kernels = 0;
@@ -122,12 +142,10 @@ IterationCost CostModel::iteration_of(const std::vector<SequenceWork>& batch, bo
       stage.timing.compute_s += kernels * scenario_.serving.engine.eager_launch_s;
     }
     const double t = stage.timing.compute_s;
-    stage.busy_power_w = t > 0 ? busy_power_w(gpu, work_rates(gpu, model.weights, stage.work, t)) : host_wait_power_w(gpu);
+    if (t > 0) stage.rates = work_rates(gpu, model.weights, stage.work, t);
+    stage.busy_power_w = t > 0 ? busy_power_w(gpu, stage.rates) : host_wait_power_w(gpu);
     const FabricSpec& up = scenario_.cluster.scale_up;
-    // A TP group inside one NVSwitch node: every GPU reaches every other directly
-    // (vLLM's custom all-reduce); on PCIe-switch nodes NCCL's ring.
-    stage.allreduce = plan_allreduce(tp, stage.work.allreduce_buffer_bytes,
-                                     tp_inside_node() && scale_up_is_nvswitch(scenario_.cluster));
+    stage.allreduce = plan_allreduce(tp, stage.work.allreduce_buffer_bytes, direct_allreduce_);
     stage.collective_latency_s = stage.work.allreduces * stage.allreduce.latency_steps * up.latency_s;
     stage.allreduce_bandwidth_s = stage.allreduce.port_bytes * stage.work.allreduces / up.bandwidth_bytes_per_s;
     if (stage.work.send_bytes > 0) {
@@ -152,9 +170,7 @@ IterationCost CostModel::iteration_of(const std::vector<SequenceWork>& batch, bo
     cost.floor_s += stage.timing.floor_s;
     cost.flops += stage.work.flops() * width;  // the busiest GPU's FLOPs on every GPU of the stage
     cost.hbm_bytes += stage.work.mean_gpu_hbm_bytes() * width;  // bytes: the group's mean GPU
-    cost.stages.push_back(stage);
   }
-  return cost;
 }
 
 std::vector<std::vector<SequenceWork>> split_micro_batches(const std::vector<SequenceWork>& batch, int count) {
@@ -212,11 +228,16 @@ long CostModel::kv_footprint_units(long tokens) const {
 }
 
 std::vector<double> CostModel::work_shares(const std::vector<SequenceWork>& batch) const {
+  std::vector<double> shares;
+  work_shares_into(batch, shares);
+  return shares;
+}
+
+void CostModel::work_shares_into(const std::vector<SequenceWork>& batch, std::vector<double>& shares) const {
   double tokens = 0;
   for (const SequenceWork& w : batch) tokens += static_cast<double>(w.new_tokens);
   const double window = static_cast<double>(scenario_.model.spec.window_tokens);
-  std::vector<double> shares;
-  shares.reserve(batch.size());
+  shares.clear();
   double sum = 0;
   for (const SequenceWork& w : batch) {
     const double n = static_cast<double>(w.new_tokens), c = static_cast<double>(w.context_tokens);
@@ -226,7 +247,6 @@ std::vector<double> CostModel::work_shares(const std::vector<SequenceWork>& batc
     sum += shares.back();
   }
   for (double& share : shares) share /= sum;
-  return shares;
 }
 
 double CostModel::gpu_memory_bytes(long kv_units, long iteration_tokens) const {

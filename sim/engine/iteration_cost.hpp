@@ -18,6 +18,7 @@ struct StageCost {
   StageWork work;           // per GPU of the stage
   StageTiming timing;       // per GPU of the stage
   double busy_power_w = 0;  // during timing.compute_s
+  WorkRates rates;          // of timing.compute_s (zero when it is 0), from which busy_power_w
   AllReducePlan allreduce;          // algorithm of this stage's all-reduces
   double collective_latency_s = 0;  // allreduces * latency steps * hop latency
   double allreduce_bandwidth_s = 0; // uncontended: allreduces * per-port bytes / bandwidth
@@ -49,12 +50,17 @@ class CostModel {
   // The iteration as the serving engine runs it: a decode-only batch padded to its
   // CUDA-graph size, or launched kernel by kernel above the largest one.
   IterationCost iteration(const std::vector<SequenceWork>& batch) const;
+  // The same written into `out`, whose stage vector keeps its capacity: a cost
+  // reused from iteration to iteration allocates nothing.
+  void iteration_into(const std::vector<SequenceWork>& batch, IterationCost& out) const;
 
   // Each sequence's share of an iteration's work, summing to 1: the weights read
   // once for the batch and the matmuls are split by tokens; a sequence's own
   // attention FLOPs and KV-cache reads count for it alone; FLOPs and bytes are
   // weighed by the GPU's peak and bandwidth.
   std::vector<double> work_shares(const std::vector<SequenceWork>& batch) const;
+  // The same written into `out` (its capacity kept).
+  void work_shares_into(const std::vector<SequenceWork>& batch, std::vector<double>& out) const;
 
   // Memory of the busiest GPU: weights, KV cache using `kv_units` of the pool (see
   // KvMemory), activations of an iteration of `iteration_tokens`, and the workspace.
@@ -93,13 +99,16 @@ class CostModel {
   };
   static SequenceBytes sequence_bytes_of(const ModelSpec& model, Precisions precisions, Sharding sharding);
 
-  IterationCost iteration_of(const std::vector<SequenceWork>& batch, bool eager) const;
+  // `batch` followed by `padding_rows` CUDA-graph padding rows (see shape_of).
+  void iteration_of(const std::vector<SequenceWork>& batch, long padding_rows, bool eager, IterationCost& out) const;
   // serving.speculative: the draft's weights and per-sequence KV added to the first
   // stage's (sim/engine/speculative.hpp).
   void add_draft_memory();
   const Scenario& scenario_;
   Sharding sharding(int stage) const;
   double free_bytes(int stage) const;
+  std::vector<std::vector<LayerRun>> stage_runs_;  // per stage: its layers, walked once
+  bool direct_allreduce_ = false;  // TP groups inside NVSwitch nodes (see iteration_of)
   std::vector<SequenceBytes> stage_sequence_;  // per stage, per GPU
   std::vector<double> stage_free_bytes_;
   std::vector<double> stage_weight_bytes_;  // per GPU of each stage, a speculative draft's included

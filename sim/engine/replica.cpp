@@ -222,19 +222,19 @@ void ReplicaActor::continue_session(const Request& r, const ReplyOutcome& outcom
 void ReplicaActor::run_iteration() {
   IterationPlan& plan = plan_;
   scheduler_.plan_into(plan);
-  std::vector<IterationCost>& micro = micro_;
-  micro.clear();
+  std::vector<IterationCost>& micro = micro_;  // resized, not cleared: each keeps its stages' capacity
   double flops = 0, hbm_bytes = 0;
   // A pipelined prompt runs as chunks of the token budget; otherwise the layout's micro-batches.
   const long chunk_tokens = plan.micro_batch_tokens;
   const int parts = chunk_tokens > 0 ? static_cast<int>((plan.tokens + chunk_tokens - 1) / chunk_tokens)
                                      : layout_.parallelism.micro_batches;
   if (parts == 1) {
-    micro.push_back(cost_.iteration(plan.work));
+    micro.resize(1);
+    cost_.iteration_into(plan.work, micro[0]);
   } else {
-    for (const auto& part : split_micro_batches(plan.work, parts)) {
-      micro.push_back(cost_.iteration(part));
-    }
+    const std::vector<std::vector<SequenceWork>> split = split_micro_batches(plan.work, parts);
+    micro.resize(split.size());
+    for (std::size_t k = 0; k < split.size(); ++k) cost_.iteration_into(split[k], micro[k]);
   }
   for (const IterationCost& c : micro) {
     flops += c.flops;
@@ -305,7 +305,8 @@ void ReplicaActor::run_iteration() {
   ++run_.result.iterations;
 
   std::vector<Sequence>& running = scheduler_.running();
-  const std::vector<double> shares = cost_.work_shares(plan.work);
+  std::vector<double>& shares = shares_;
+  cost_.work_shares_into(plan.work, shares);
   for (std::size_t k = 0; k < plan.members.size(); ++k) {
     Sequence& seq = running[static_cast<std::size_t>(plan.members[k])];
     const SequenceWork& w = plan.work[k];

@@ -152,6 +152,7 @@ class ReplicaActor : public RoutedReplica {
   Alarm alarm_;  // its timed waits
   IterationPlan plan_;                // the current iteration's, reused
   std::vector<IterationCost> micro_;  // its micro-batches' costs, reused
+  std::vector<double> shares_;        // its sequences' shares of its work, reused
   bool woken_ = false;
 };
 

@@ -215,7 +215,7 @@ const IterationRun& IterationRunner::run(const std::vector<IterationCost>& micro
       a.compute_s += compute_s;
       a.comm_s += extra_s;
       if (c.timing.compute_s > 0) {
-        const WorkRates rates = work_rates(scenario_.cluster.gpu, scenario_.model.weights, c.work, c.timing.compute_s);
+        const WorkRates& rates = c.rates;  // work_rates of c.timing.compute_s
         a.hbm_bytes += c.work.mean_gpu_hbm_bytes();
         a.bf16_flops += rates.bf16_flops_per_s * c.timing.compute_s;
         a.fp8_flops += rates.fp8_flops_per_s * c.timing.compute_s;

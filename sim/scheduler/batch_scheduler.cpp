@@ -189,7 +189,11 @@ int BatchScheduler::reserve_next_tokens() {
   int preempted = 0;
   for (std::size_t i = 0; i < running_.size();) {
     Sequence& s = running_[i];
-    if (s.in_prefill() || resize(s, s.kv_tokens + 1 + limits_.speculative_tokens)) {
+    // A running sequence holds own_units of its reserved tokens (resize and
+    // share_prefix keep it so): while the next tokens fit in its last block, resize
+    // would find nothing to change.
+    const long next_tokens = s.kv_tokens + 1 + limits_.speculative_tokens;
+    if (s.in_prefill() || blocks_of(next_tokens) == s.reserved_tokens || resize(s, next_tokens)) {
       ++i;
       continue;
     }

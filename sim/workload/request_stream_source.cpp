@@ -26,6 +26,7 @@ Request RequestStreamSource::stream_request(int slot, double arrival_s) {
 
 std::vector<Request> RequestStreamSource::initial_requests() {
   std::vector<Request> out;
+  if (spec_.arrival != RequestStreamSpec::Arrival::concurrency) out.reserve(static_cast<std::size_t>(spec_.count));
   switch (spec_.arrival) {
     case RequestStreamSpec::Arrival::all_at_once:
       for (long i = 0; i < spec_.count; ++i) out.push_back(stream_request(static_cast<int>(i), 0.0));
