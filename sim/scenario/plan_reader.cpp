@@ -128,16 +128,19 @@ PlanSpec read_plan(const MapReader& m, const Scenario& s, const Catalog& catalog
   read_prefill_pool(m, s, p);
   p.max_batch_seqs = int_list<int>(m, "max_batch_seqs", {s.serving.max_batch_seqs}, at_least_one);
   p.prefill_chunk_tokens = int_list<long>(m, "prefill_chunk_tokens", {s.serving.prefill_chunk_tokens}, at_least_one);
-  // Engines compared at their own defaults unless the plan or the scenario pins them.
+  // Engines compared at their own defaults unless the plan or the scenario pins them
+  // (the scenario's engine is its loaded profile; every other one was checked
+  // against the catalog by preset_list).
+  const auto profile_of = [&](const std::string& e) -> const EngineProfile& {
+    return e == s.serving.engine.name ? s.serving.engine : catalog.engines.at(e);
+  };
   if (!m.has("max_batch_seqs") && !s.serving.max_batch_seqs_given) {
     p.max_batch_seqs.clear();
-    for (const std::string& e : p.engines) p.engine_max_batch_seqs[e] = catalog.engines.at(e).default_max_batch_seqs;
+    for (const std::string& e : p.engines) p.engine_max_batch_seqs[e] = profile_of(e).default_max_batch_seqs;
   }
   if (!m.has("prefill_chunk_tokens") && !s.serving.prefill_chunk_tokens_given) {
     p.prefill_chunk_tokens.clear();
-    for (const std::string& e : p.engines) {
-      p.engine_prefill_chunk_tokens[e] = catalog.engines.at(e).default_prefill_chunk_tokens;
-    }
+    for (const std::string& e : p.engines) p.engine_prefill_chunk_tokens[e] = profile_of(e).default_prefill_chunk_tokens;
   }
   if (const auto kv = m.find("kv_between_turns")) {
     if (!kv->IsSequence() || kv->size() == 0) {
