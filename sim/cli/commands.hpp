@@ -168,6 +168,7 @@ struct PlanRequest {
   int jobs = 2;       // candidates simulated at once
   std::string goal;   // "" the plan's (plan.goal)
   std::string shard;  // "i/N" or ""
+  bool quiet = false; // print nothing on success (a failed candidate is still reported)
 };
 
 // Builds the candidates (plan.strategy), prunes (memory, roofline floor), simulates

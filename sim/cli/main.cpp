@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
   plan_command->add_option("-j,--jobs", plan.jobs, "candidates simulated at once")->check(CLI::Range(1, 256));
   plan_command->add_option("--goal", plan.goal, "rank the top candidates by energy, gpus, usd or throughput_per_gpu")
       ->check(CLI::IsMember({"energy", "gpus", "usd", "throughput_per_gpu"}));
+  plan_command->add_flag("-q,--quiet", plan.quiet, "print nothing on success");
   plan_command->add_option("--shard", plan.shard, "simulate only shard i of N: the candidates k with k % N == i - 1")
       ->check(CLI::Validator([](std::string& text) { return shard_problem(text); }, "i/N"));
 

@@ -158,7 +158,8 @@ void print_nearest_pruned(const std::vector<PlanRow>& rows) {
 
 // Reads the evaluated candidates' summaries from `dirs` (the first holding each) and
 // writes the tables into `out`.
-void write_plan(const Space& space, std::vector<PlanRow> rows, const fs::path& out, const std::string& goal) {
+void write_plan(const Space& space, std::vector<PlanRow> rows, const fs::path& out, const std::string& goal,
+                bool quiet) {
   const PlanSpec& plan = space.scenario.plan;
   const PlanTables tables = plan_tables(rows, plan, space.objectives, goal);
   write_file_atomically((out / "plan.csv").string(), tables.plan_csv);
@@ -171,6 +172,7 @@ void write_plan(const Space& space, std::vector<PlanRow> rows, const fs::path& o
     pruned += r.status == "pruned";
     invalid += r.status == "invalid";
   }
+  if (quiet) return;
   std::cout << fmt::format("plan of {}: {} candidates: {} evaluated, {} pruned, {} invalid; {} on the frontier of "
                            "energy per reply{}\n",
                            space.scenario.name, rows.size(), evaluated, pruned, invalid, tables.frontier.size(),
@@ -261,22 +263,30 @@ int command_plan(const PlanRequest& request) {
                        run_and_write(s, out.string(), RunOptions{});
                      }});
   }
-  std::cerr << fmt::format("plan: {} candidates; this run evaluates {} ({} already done){}\n", space.rows.size(),
-                           tasks.size(), resumed,
-                           request.shard.empty() ? "" : fmt::format(", shard {}/{}", shard.index, shard.count));
+  if (!request.quiet) {
+    std::cerr << fmt::format("plan: {} candidates; this run evaluates {} ({} already done){}\n", space.rows.size(),
+                             tasks.size(), resumed,
+                             request.shard.empty() ? "" : fmt::format(", shard {}/{}", shard.index, shard.count));
+  }
   const double judged_s = seconds_since(started);
   const auto simulating = std::chrono::steady_clock::now();
   int done = 0;
   const int failed = run_in_children(tasks, request.jobs, [&](std::size_t index, bool ok) {
-    std::cerr << fmt::format("  [{}/{}] {} {}\n", ++done, tasks.size(), tasks[index].label, ok ? "done" : "FAILED");
+    ++done;
+    if (!request.quiet || !ok) {
+      std::cerr << fmt::format("  [{}/{}] {} {}\n", done, tasks.size(), tasks[index].label, ok ? "done" : "FAILED");
+    }
   });
   // Wall time on stderr only: the tables and stdout stay byte-identical run to run.
   const double simulated_s = seconds_since(simulating), total_s = seconds_since(started);
-  std::cerr << fmt::format("plan: {} candidates judged in {:.1f} s, {} simulated in {:.1f} s ({:.2f} per s, {} jobs); "
-                           "{:.2f} candidates per s in all\n",
-                           space.rows.size(), judged_s, tasks.size(), simulated_s,
-                           simulated_s > 0 ? static_cast<double>(tasks.size()) / simulated_s : 0.0, request.jobs,
-                           total_s > 0 ? static_cast<double>(space.rows.size()) / total_s : 0.0);
+  if (!request.quiet) {
+    std::cerr << fmt::format(
+        "plan: {} candidates judged in {:.1f} s, {} simulated in {:.1f} s ({:.2f} per s, {} jobs); "
+        "{:.2f} candidates per s in all\n",
+        space.rows.size(), judged_s, tasks.size(), simulated_s,
+        simulated_s > 0 ? static_cast<double>(tasks.size()) / simulated_s : 0.0, request.jobs,
+        total_s > 0 ? static_cast<double>(space.rows.size()) / total_s : 0.0);
+  }
   if (failed > 0) {
     std::cerr << failed << " candidate(s) could not run\n";
     return kExitRunFailed;
@@ -298,12 +308,13 @@ int command_plan(const PlanRequest& request) {
   std::vector<fs::path> found_in;
   const std::optional<std::vector<PlanRow>> rows = gather(space, {dir}, &missing, &found_in);
   if (!rows) {
+    if (request.quiet) return 0;
     std::cout << fmt::format("shard {}/{}: ran {} candidates into {}/; plan.csv is written once every candidate is "
                              "there (or by convsim merge); {} missing\n",
                              shard.index, shard.count, ran.size(), dir.string(), missing.size());
     return 0;
   }
-  write_plan(space, *rows, dir, goal);
+  write_plan(space, *rows, dir, goal, request.quiet);
   return 0;
 }
 
@@ -368,7 +379,7 @@ int command_plan_merge(const std::vector<std::string>& dirs, const std::string& 
     fs::remove_all(target);
     fs::copy(found_in[k], target, fs::copy_options::recursive);
   }
-  write_plan(space, *rows, out, goal);
+  write_plan(space, *rows, out, goal, false);
   return 0;
 }
 

@@ -187,7 +187,7 @@ TEST_CASE("plan prunes exactly the candidates the memory formula rejects, and it
   CHECK(again.find("this run evaluates 0 (10 already done)") != std::string::npos);
 }
 
-TEST_CASE("plan shards 1/2 and 2/2, merged, equal the whole plan byte for byte") {
+TEST_CASE("plan shards 1/2 and 2/2, merged, and a quiet plan equal the whole plan byte for byte") {
   const Workspace w("plan-shards");
   const std::string s = w.scenario.string();
   const std::string one_batch = "--set plan.max_batch_seqs=[32]";
@@ -203,6 +203,10 @@ TEST_CASE("plan shards 1/2 and 2/2, merged, equal the whole plan byte for byte")
     CHECK(whole.size() > 100);
     CHECK(read_file(w.dir / "merged" / file) == whole);
   }
+  // -q prints nothing on success and writes the same tables.
+  REQUIRE(run_convsim(fmt::format("plan '{}' {} -q -o '{}'", s, one_batch, w.path("quiet")), w.path("quiet.log")) == 0);
+  CHECK(read_file(w.dir / "quiet.log").empty());
+  CHECK(read_file(w.dir / "quiet" / "plan.csv") == read_file(w.dir / "all" / "plan.csv"));
   // One shard alone cannot be merged: the other's candidates are missing.
   CHECK(run_convsim(fmt::format("merge '{}' -o '{}'", w.path("one"), w.path("partial")), w.path("partial.log")) == 1);
   CHECK(read_file(w.dir / "partial.log").find("candidates missing") != std::string::npos);
