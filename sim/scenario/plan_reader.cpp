@@ -176,13 +176,18 @@ PlanSpec read_plan(const MapReader& m, const Scenario& s, const Catalog& catalog
                                                     fmt::format("plan.gpu_hour_usd.{}", name), Limits::positive()));
     }
   }
-  // A GPU with no price here takes the one the catalog's system preset carrying it
-  // cites (models/catalog/systems/*.yaml gpu_hour_usd; the preset with the
-  // cluster's GPUs per node first), as a run's cost_usd does.
+  // A GPU with no price here takes the scenario's own (cluster.gpu_hour_usd, for its
+  // GPU), else the one the catalog's system preset carrying it cites
+  // (models/catalog/systems/*.yaml gpu_hour_usd; the preset with the cluster's GPUs
+  // per node first), as a run's cost_usd does.
   for (const std::string& gpu : p.gpus) {
     const bool priced = std::any_of(p.gpu_hour_usd.begin(), p.gpu_hour_usd.end(),
                                     [&gpu](const auto& price) { return price.first == gpu; });
     if (priced) continue;
+    if (gpu == s.cluster.gpu.name && s.cluster.gpu_hour_usd > 0) {
+      p.gpu_hour_usd.emplace_back(gpu, s.cluster.gpu_hour_usd);
+      continue;
+    }
     const SystemSpec* cited = nullptr;
     for (const auto& [name, system] : catalog.systems) {
       if (system.gpu != gpu || system.gpu_hour_usd <= 0) continue;

@@ -402,7 +402,8 @@ struct PlanSpec {
   // (default serving.prefill_chunk_tokens: one full iteration's prompt).
   long kv_reserve_tokens = 0;
   // Price of a GPU-hour per GPU preset, for the usd columns and --goal usd: plan.gpu_hour_usd,
-  // else what the catalog's system preset carrying the GPU cites (none: no usd columns).
+  // else cluster.gpu_hour_usd for the scenario's GPU, else what the catalog's system preset
+  // carrying the GPU cites (none: no usd columns).
   std::vector<std::pair<std::string, double>> gpu_hour_usd;
 };
 

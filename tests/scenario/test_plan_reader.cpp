@@ -77,6 +77,11 @@ TEST_CASE("a GPU without a plan price takes the one its system preset cites, and
   // No system preset carries the H20: no price, no usd columns for it.
   for (const auto& [name, system] : catalog.systems) CHECK(system.gpu != "h20");
   CHECK(price("h20") == -1.0);
+  // The scenario's own price for its GPU (cluster.gpu_hour_usd) comes before the preset's.
+  const PlanSpec own = test::scenario_from(with_plan("{gpus: [h100-sxm, b200]}"), {{"cluster.gpu_hour_usd", "3.25"}}).plan;
+  REQUIRE(own.gpu_hour_usd.size() == 2);
+  CHECK(own.gpu_hour_usd[0] == std::make_pair(std::string("h100-sxm"), 3.25));
+  CHECK(own.gpu_hour_usd[1].second == catalog.systems.at("dgx-b200").gpu_hour_usd);
   CHECK(error_of(with_plan("{gpus: [h100-sxm, h20], goal: usd}")) ==
         "test.yaml:7:37: plan.goal: usd needs a price for every GPU of plan.gpus: plan.gpu_hour_usd has none for "
         "'h20', and no system preset carrying it cites one");
