@@ -121,10 +121,15 @@ class Bisection {
                          run_and_write(load(p.text), p.dir, RunOptions{});
                        }});
     }
-    const int failed = run_in_children(tasks, request_.jobs, [&](std::size_t index, bool ok) {
+    std::vector<bool> ran(probes.size(), false);
+    const int failed =
+        run_in_children(tasks, request_.jobs, [&](std::size_t index, bool ok) { ran[index] = ok; });
+    // Reported in the order given, not in the order the children finish: the same
+    // search prints the same lines whatever the scheduling of its `jobs` children.
+    for (std::size_t index = 0; index < probes.size(); ++index) {
       Probe& p = probes[index];
       ++probes_run_;
-      if (!ok) return;
+      if (!ran[index]) continue;
       read_failure(p);
       std::string line = fmt::format("probe {:>2}  {}={}  ", probes_run_, request_.key_path, p.text);
       if (p.failure) {
@@ -134,7 +139,7 @@ class Bisection {
         if (!p.ignored.empty()) line += fmt::format(" (other failures: {})", join(p.ignored));
       }
       std::cerr << line << std::endl;
-    });
+    }
     if (failed > 0) throw std::runtime_error(fmt::format("{} probe(s) could not run (see above)", failed));
     for (const Probe& p : probes) all_.push_back(p);
     return probes;
