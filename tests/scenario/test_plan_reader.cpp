@@ -119,6 +119,11 @@ TEST_CASE("plan rejects an unknown engine and a contradictory prefill pool, at t
        "a pool size of 1 or more"},
       {with_plan("{prefill_replicas: [1], prefill_pp: [0]}"),
        "test.yaml:7:44: plan.prefill_pp[0] must be >= 1, got 0"},
+      {with_plan("{prefill_cp: [2]}"),
+       "test.yaml:7:20: plan.prefill_cp: lays out a prefill pool, but plan.prefill_replicas tries none (only 0): list "
+       "a pool size of 1 or more"},
+      {with_plan("{prefill_replicas: [1], prefill_ep: [0]}"),
+       "test.yaml:7:44: plan.prefill_ep[0] must be >= 1, got 0"},
   };
   for (const Case& c : cases) {
     INFO(c.yaml);
