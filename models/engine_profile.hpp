@@ -26,6 +26,12 @@ struct EngineProfile {
   // scale with the GPU: iteration_host_s + host_s_per_sequence * scheduled sequences.
   double iteration_host_s = 0;
   double host_s_per_sequence = 0;
+  // Where the per-sequence time is spent. On the GPU when the engine overlaps its
+  // CPU side with the previous step (vLLM's asynchronous scheduling): what stays
+  // exposed per sequence is then GPU work (sampling over the vocabulary with its
+  // penalties, input preparation), elementwise kernels that stream HBM at the
+  // memory roof; the GPU draws busy power at that rate, not its host-wait power.
+  bool per_sequence_on_gpu = false;
   // Decode-only batches run as CUDA graphs captured at these sizes: a batch of n is
   // padded to the smallest capture size >= n; above the largest, kernels are
   // launched one by one, each paying eager_launch_s more.

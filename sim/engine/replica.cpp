@@ -257,9 +257,10 @@ void ReplicaActor::run_iteration() {
   };
   double gpu_s = 0;
   for (const IterationCost& c : micro) gpu_s += c.uncontended_s;
-  const double host_s = engine_->exposed_host_s(engine_->host_s(sequences), gpu_s);
+  const double sequence_gpu_s = engine_->sequence_gpu_s(sequences);
+  const double host_s = engine_->exposed_host_s(engine_->host_s(sequences), gpu_s + sequence_gpu_s);
   const IterationRun& ran = runner_.run(micro, [this](int stage) { return slowdown(stage); }, kind,
-                                        run_.trace ? &sink : nullptr, host_s);
+                                        run_.trace ? &sink : nullptr, host_s, sequence_gpu_s);
 
   double active_energy_j = 0, active_time_s = 0;
   for (std::size_t s = 0; s < stage_gpus_.size(); ++s) {

@@ -32,15 +32,24 @@ class ServingEngine {
 
   const EngineProfile& profile() const { return profile_; }
 
-  // CPU-side time of an iteration scheduling `sequences` sequences.
+  // CPU-side time of an iteration scheduling `sequences` sequences (the
+  // per-sequence part only where it runs on the host).
   double host_s(long sequences) const {
-    return profile_.iteration_host_s + profile_.host_s_per_sequence * static_cast<double>(sequences);
+    return profile_.iteration_host_s + (profile_.per_sequence_on_gpu ? 0.0 : per_sequence_s(sequences));
+  }
+  // GPU time of the engine's per-sequence work, where it runs on the GPU (always
+  // exposed: it is GPU work, which no CPU overlap hides).
+  double sequence_gpu_s(long sequences) const {
+    return profile_.per_sequence_on_gpu ? per_sequence_s(sequences) : 0.0;
   }
 
   virtual double exposed_host_s(double host_s, double gpu_s) const = 0;
   virtual bool pipelines_prefill_chunks() const = 0;
 
  private:
+  double per_sequence_s(long sequences) const {
+    return profile_.host_s_per_sequence * static_cast<double>(sequences);
+  }
   EngineProfile profile_;
 };
 

@@ -148,7 +148,8 @@ double IterationRunner::run_phase(Kind kind, const std::vector<int>& stages, con
 
 const IterationRun& IterationRunner::run(const std::vector<IterationCost>& micro,
                                          const std::function<double(int)>& slowdown, const std::string& kind,
-                                         const std::function<void(TraceSlice)>* trace, double host_s) {
+                                         const std::function<void(TraceSlice)>* trace, double host_s,
+                                         double sequence_gpu_s) {
   const int p = layout_.pp, m = static_cast<int>(micro.size());
   const std::size_t stages = static_cast<std::size_t>(p);
   const double comm_w = communication_power_w(scenario_.cluster.gpu);
@@ -170,17 +171,30 @@ const IterationRun& IterationRunner::run(const std::vector<IterationCost>& micro
   std::vector<double>& own_pre_s = x.own_pre_s;
   std::vector<double>& own_attention_s = x.own_attention_s;
   for (int s = 0; s < p; ++s) factor[static_cast<std::size_t>(s)] = slowdown(s);
-  if (host_s > 0) {  // the engine schedules and launches before any GPU works
-    const double host_w = host_wait_power_w(scenario_.cluster.gpu);
-    for (StageActivity& a : run.stages) {
+  if (host_s > 0 || sequence_gpu_s > 0) {  // the engine schedules and launches before any GPU works
+    const GpuSpec& gpu = scenario_.cluster.gpu;
+    const double host_w = host_wait_power_w(gpu);
+    WorkRates streaming;  // the per-sequence kernels: elementwise over the vocabulary, memory-bound
+    streaming.hbm_bytes_per_s = gpu.hbm_bytes_per_s * gpu.efficiency.memory;
+    const double streaming_w = busy_power_w(gpu, streaming);
+    for (std::size_t s = 0; s < stages; ++s) {
+      StageActivity& a = run.stages[s];
       a.host_s += host_s;
       a.energy_j += host_s * host_w;
+      if (s + 1 == stages) {  // the last stage computes the logits and samples
+        a.compute_s += sequence_gpu_s;
+        a.hbm_bytes += sequence_gpu_s * streaming.hbm_bytes_per_s;
+        a.energy_j += sequence_gpu_s * streaming_w;
+      } else {
+        a.host_s += sequence_gpu_s;
+        a.energy_j += sequence_gpu_s * host_w;
+      }
     }
     if (!exclusive_) {
-      alarm_.sleep_for(host_s);
+      alarm_.sleep_for(host_s + sequence_gpu_s);
       ++run.activities;
     }
-    t += host_s;
+    t += host_s + sequence_gpu_s;
   }
 
   for (int k = 0; k < m + p - 1; ++k) {

@@ -84,8 +84,14 @@ class IterationRunner {
   // slices go to `trace` when given, compute slices named `kind`. The result is
   // valid until the next call. host_s: the engine's CPU-side time that precedes the
   // GPU work (every GPU of the replica waits through it at its host-wait power).
+  // sequence_gpu_s: the engine's per-sequence work that runs on the GPU (sampling
+  // over the vocabulary, input preparation; see EngineProfile::per_sequence_on_gpu),
+  // after host_s: the last stage's GPUs stream HBM through it at the memory roof
+  // (its bytes counted, drawing busy power at that rate); the other stages wait
+  // at host-wait power.
   const IterationRun& run(const std::vector<IterationCost>& micro, const std::function<double(int)>& slowdown,
-                          const std::string& kind, const std::function<void(TraceSlice)>* trace, double host_s = 0);
+                          const std::string& kind, const std::function<void(TraceSlice)>* trace, double host_s = 0,
+                          double sequence_gpu_s = 0);
 
   const std::vector<int>& gpus_of(int stage) const { return stage_gpus_[static_cast<std::size_t>(stage)]; }
 

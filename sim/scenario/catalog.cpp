@@ -144,7 +144,8 @@ FabricSpec read_fabric(const MapReader& m) {
 }
 
 EngineProfile read_engine(const MapReader& m) {
-  m.allow_only({"name", "description", "iteration_host_s", "host_s_per_sequence", "cuda_graph_batch_sizes",
+  m.allow_only({"name", "description", "iteration_host_s", "host_s_per_sequence", "per_sequence_runs_on",
+                "cuda_graph_batch_sizes",
                 "eager_launch_s", "default_max_batch_seqs", "default_prefill_chunk_tokens", "allreduce",
                 "moe_all_to_all_kernel_s", "fitted_by",
                 "sources", "notes"});
@@ -158,6 +159,7 @@ EngineProfile read_engine(const MapReader& m) {
   e.description = m.string("description");
   e.iteration_host_s = m.number("iteration_host_s", Limits::at_least(0));
   e.host_s_per_sequence = m.number("host_s_per_sequence", Limits::at_least(0));
+  e.per_sequence_on_gpu = m.choice_or("per_sequence_runs_on", "host", {"host", "gpu"}) == "gpu";
   if (m.has("cuda_graph_batch_sizes")) {
     const YAML::Node list = m.get("cuda_graph_batch_sizes");
     if (!list.IsSequence()) m.locator().fail(list, "cuda_graph_batch_sizes must be a list of batch sizes");

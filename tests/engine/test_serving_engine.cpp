@@ -70,6 +70,38 @@ double mean_tpot_in_child(const Scenario& scenario, double ReplyRecord::*figure 
   return mean;
 }
 
+// The run's one GPU meter (compute, host-wait, HBM bytes, active energy) and its
+// mean TPOT, simulated in a child process.
+struct MeterTotals {
+  double compute_s = 0, host_s = 0, hbm_bytes = 0, active_energy_j = 0, tpot_s = 0;
+};
+MeterTotals meter_in_child(const Scenario& scenario) {
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    close(fds[0]);
+    const RunResult result = simulate(scenario);
+    MeterTotals t;
+    const GpuMeter& g = result.gpus.at(0);
+    t = {g.compute_s, g.host_s, g.hbm_bytes, g.active_energy_j, 0};
+    for (const ReplyRecord& r : result.replies) t.tpot_s += r.tpot_s / static_cast<double>(result.replies.size());
+    const bool ok = write(fds[1], &t, sizeof t) == static_cast<ssize_t>(sizeof t);
+    _exit(ok ? 0 : 1);
+  }
+  close(fds[1]);
+  MeterTotals t;
+  const bool read_ok = read(fds[0], &t, sizeof t) == static_cast<ssize_t>(sizeof t);
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(read_ok);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  return t;
+}
+
 }  // namespace
 
 TEST_CASE("the engine's host time adds iteration_host_s + host_s_per_sequence x batch to every decode step") {
@@ -196,4 +228,33 @@ serving: {engine: trtllm}
   const Scenario s = test::scenario_from(text);
   CHECK(s.serving.max_batch_seqs == test::catalog().engines.at("trtllm").default_max_batch_seqs);
   CHECK(s.serving.prefill_chunk_tokens == test::catalog().engines.at("trtllm").default_prefill_chunk_tokens);
+}
+
+TEST_CASE("per-sequence time on the GPU streams HBM at the memory roof: same time, busy power instead of host-wait") {
+  // One H100, 24 equal requests; the engine's only time is 80 us per scheduled
+  // sequence. On the host the GPU waits through it at static_w; on the GPU it runs
+  // elementwise kernels at hbm_bytes_per_s x memory efficiency, drawing
+  // static_w + j_per_hbm_byte x that rate (below the board limit on an H100).
+  Scenario host = test::scenario_from(equal_requests(24));
+  host.serving.engine.iteration_host_s = 0;
+  host.serving.engine.host_s_per_sequence = 80e-6;
+  host.serving.engine.per_sequence_on_gpu = false;
+  Scenario gpu = host;
+  gpu.serving.engine.per_sequence_on_gpu = true;
+  const MeterTotals on_host = meter_in_child(host);
+  const MeterTotals on_gpu = meter_in_child(gpu);
+  const GpuSpec& h100 = host.cluster.gpu;
+  const double rate_bytes_per_s = h100.hbm_bytes_per_s * h100.efficiency.memory;
+  const double streaming_w = h100.power.static_w + h100.power.j_per_hbm_byte * rate_bytes_per_s;
+  REQUIRE(streaming_w < h100.power_max_w);
+  const double moved_s = on_host.host_s;  // every second of host wait becomes GPU time
+  INFO(fmt::format("per-sequence seconds {:.6f}, streaming {:.1f} W, static {:.1f} W", moved_s, streaming_w,
+                   h100.power.static_w));
+  REQUIRE(moved_s > 0);
+  CHECK(on_gpu.host_s == Approx(0.0).margin(1e-12));
+  CHECK(on_gpu.compute_s - on_host.compute_s == Approx(moved_s).epsilon(1e-9));
+  CHECK(on_gpu.hbm_bytes - on_host.hbm_bytes == Approx(moved_s * rate_bytes_per_s).epsilon(1e-9));
+  CHECK(on_gpu.active_energy_j - on_host.active_energy_j ==
+        Approx(moved_s * (streaming_w - h100.power.static_w)).epsilon(1e-9));
+  CHECK(on_gpu.tpot_s == Approx(on_host.tpot_s).epsilon(1e-12));  // where it runs does not change when
 }

@@ -89,6 +89,19 @@ params_published: 6.74e9
 sources: [Touvron et al. 2023, Llama 2]
 )";
 
+// A serving-engine profile with every required figure.
+const std::string kEngine = R"(name: vllm
+description: vLLM
+iteration_host_s: 0.0018
+host_s_per_sequence: 24e-6
+per_sequence_runs_on: gpu
+default_max_batch_seqs: 1024
+default_prefill_chunk_tokens: 8192
+allreduce: custom
+moe_all_to_all_kernel_s: 41.6e-6
+sources: [vLLM engine arguments]
+)";
+
 std::string load_error(const std::string& dir) {
   try {
     load_catalog(dir);
@@ -217,6 +230,15 @@ TEST_CASE("malformed presets are rejected with located messages", "[scenario][ca
       {"sources are a list", "models/llama-2-7b.yaml",
        with_line(kModel, "sources: [Touvron et al. 2023, Llama 2]", "sources: Touvron"),
        ":15:10: sources: expected a non-empty list of strings, got 'Touvron'"},
+      {"an engine's per-sequence time is not negative", "engines/vllm.yaml",
+       with_line(kEngine, "host_s_per_sequence: 24e-6", "host_s_per_sequence: -24e-6"),
+       ":4:22: host_s_per_sequence must be >= 0, got -24e-6"},
+      {"an engine's per-sequence time runs on the host or the GPU", "engines/vllm.yaml",
+       with_line(kEngine, "per_sequence_runs_on: gpu", "per_sequence_runs_on: cpu"),
+       ":5:23: per_sequence_runs_on: unknown value 'cpu'; allowed: host, gpu"},
+      {"an engine profile names an implemented engine", "engines/vllm.yaml",
+       with_line(kEngine, "name: vllm", "name: tgi"),
+       ":1:7: no serving engine implementation is named 'tgi' (there are: vllm, sglang, trtllm)"},
       {"YAML syntax errors are located", "models/llama-2-7b.yaml",
        with_line(kModel, "layers: 32", "layers: 32: 33"),
        ":4:11: YAML syntax error: illegal map value"},
