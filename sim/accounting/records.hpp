@@ -138,6 +138,13 @@ struct RunResult {
   double trace_from_s = 0;           // the window traced (RunOptions)
   double trace_to_s = 0;
   LogHistogram inter_token_s;        // one sample per decode token: its iteration's span
+  // Every iteration that carried decode tokens: its start, span and decode tokens
+  // (only when asked for, RunOptions::log_decode_iterations: for a window's ITL).
+  struct DecodeIteration {
+    double start_s = 0, span_s = 0;
+    long decode_tokens = 0;
+  };
+  std::vector<DecodeIteration> decode_iteration_log;
   GpuTimeline timeline{0, 0.25};     // per GPU over time, for gpus.csv
   long iterations = 0;
   long decode_iterations = 0;        // iterations that carried at least one decode token

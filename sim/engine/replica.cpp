@@ -298,6 +298,9 @@ void ReplicaActor::run_iteration() {
   run_.result.replica_busy_s[static_cast<std::size_t>(index_)] += span_s;
   run_.result.inter_token_s.add(span_s, plan.decode_tokens);
   if (plan.decode_tokens > 0) {
+    if (run_.log_decode_iterations) {
+      run_.result.decode_iteration_log.push_back({start_s, span_s, plan.decode_tokens});
+    }
     ++run_.result.decode_iterations;
     run_.result.decode_tokens += static_cast<double>(plan.decode_tokens);
   }

@@ -249,7 +249,9 @@ SteadyWindow steady_window(const std::vector<ReplyRecord>& replies, int concurre
 ServingOutcomeMetrics simulate_row(const ServingRow& row, const Catalog& catalog, const FittedFigures* fit) {
   Scenario scenario = load_scenario(row_scenario_path(row), row_overrides(row), catalog);
   if (fit != nullptr) apply_fit(scenario, *fit);
-  const RunResult result = simulate(scenario);
+  RunOptions options;
+  options.log_decode_iterations = true;
+  const RunResult result = simulate(scenario, options);
   ServingOutcomeMetrics m;
   std::vector<ReplyRecord> replies;
   for (const ReplyRecord& reply : result.replies) {
@@ -281,9 +283,25 @@ ServingOutcomeMetrics simulate_row(const ServingRow& row, const Catalog& catalog
       m.power_w = energy_j / (w.end_s - w.start_s);
       m.output_tokens_per_s = tokens / (w.end_s - w.start_s);
     }
+    // The median gap between tokens of the iterations inside the window (each
+    // decode token one sample of its iteration's span): the ramp and the drain run
+    // smaller batches, whose shorter steps would pull a whole-run median down.
+    LogHistogram steady_itl;
+    double steady_tokens = 0, steady_iterations = 0;
+    for (const RunResult::DecodeIteration& it : result.decode_iteration_log) {
+      if (it.start_s < w.start_s || it.start_s + it.span_s > w.end_s) continue;
+      steady_itl.add(it.span_s, it.decode_tokens);
+      steady_tokens += static_cast<double>(it.decode_tokens);
+      steady_iterations += 1;
+    }
+    if (steady_iterations > 0) {
+      m.median_itl_s = steady_itl.percentiles().p50;
+      m.decode_sequences_mean = steady_tokens / steady_iterations;
+    }
   }
-  m.decode_sequences_mean =
-      result.decode_iterations > 0 ? result.decode_tokens.value() / static_cast<double>(result.decode_iterations) : 0.0;
+  if (m.decode_sequences_mean == 0 && result.decode_iterations > 0) {
+    m.decode_sequences_mean = result.decode_tokens.value() / static_cast<double>(result.decode_iterations);
+  }
   for (const GpuMeter& g : result.gpus) {
     m.gpu_compute_s += g.compute_s;
     m.gpu_comm_s += g.comm_s;

@@ -25,9 +25,9 @@ namespace convsim {
 inline constexpr const char* kMlenergyFile = "mlenergy_v3.csv";
 inline constexpr const char* kTrtllmFile = "trtllm_perf_overview.csv";
 
-// What a serving run is judged on, and what the fit reads from it. Energy per token,
-// power and throughput are those of the steady window (see steady_window); the
-// features are totals over the whole run.
+// What a serving run is judged on, and what the fit reads from it. Median ITL,
+// energy per token, power and throughput are those of the steady window (see
+// steady_window), as the measurements are; the features are totals over the whole run.
 struct ServingOutcomeMetrics {
   double median_itl_s = 0;
   double energy_per_token_j = 0;  // metered GPU energy per output token
@@ -37,7 +37,7 @@ struct ServingOutcomeMetrics {
   // Features for tools/fit_serving.py, totals over every GPU of the run.
   double span_s = 0;
   double output_tokens = 0;
-  double decode_sequences_mean = 0;  // sequences per decode-carrying iteration
+  double decode_sequences_mean = 0;  // sequences per decode-carrying iteration, steady window
   double gpu_compute_s = 0, gpu_comm_s = 0, gpu_host_s = 0, gpu_idle_s = 0;
   double hbm_bytes = 0, bf16_flops = 0, fp8_flops = 0;
 };

@@ -1,6 +1,9 @@
 // The serving rows `convsim validate` predicts, and the statistics it reports on
 // them, against the measurement files read independently here.
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -158,4 +161,41 @@ TEST_CASE("expert-parallel rows run as one tensor-parallel group of every GPU, a
   for (const ServingRow& r : mlenergy_rows(default_calibration_dir())) {
     if (r.ep > 1) CHECK(r.tp == r.num_gpus);
   }
+}
+
+TEST_CASE("a row's figures are its steady window's: the closed loop keeps the measured batch full there") {
+  // Llama-3.1-8B, chat, one H100, 64 clients (measured mean batch 63.9): between the
+  // batch filling and the last arrival every client has a request in flight, so a
+  // decode step carries 64 sequences (a few fewer while one waits for its prefill).
+  // Over the whole run the ramp and the drain would pull the mean far below.
+  const Catalog catalog = load_catalog(default_catalog_dir());
+  const std::vector<ServingRow> rows = mlenergy_rows(default_calibration_dir());
+  const ServingRow* row = nullptr;
+  for (const ServingRow& r : rows) {
+    if (r.preset == "llama-3.1-8b" && r.gpu == "h100-sxm" && r.task == "lm-arena-chat" && r.batch == 64) row = &r;
+  }
+  REQUIRE(row != nullptr);
+  int fds[2];
+  REQUIRE(pipe(fds) == 0);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {  // one simulation per process
+    close(fds[0]);
+    const ServingOutcomeMetrics m = simulate_row(*row, catalog, nullptr);
+    const double out[2] = {m.decode_sequences_mean, m.median_itl_s};
+    _exit(write(fds[1], out, sizeof out) == static_cast<ssize_t>(sizeof out) ? 0 : 1);
+  }
+  close(fds[1]);
+  double out[2] = {0, 0};
+  const bool read_ok = read(fds[0], out, sizeof out) == static_cast<ssize_t>(sizeof out);
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(read_ok);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  INFO("steady decode batch " << out[0] << ", median ITL " << out[1] << " s");
+  CHECK(out[0] <= 64.0);
+  CHECK(out[0] >= 0.95 * 64.0);
+  CHECK(out[1] > 0);
 }
