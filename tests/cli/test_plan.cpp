@@ -212,6 +212,41 @@ TEST_CASE("plan shards 1/2 and 2/2, merged, and a quiet plan equal the whole pla
   CHECK(read_file(w.dir / "partial.log").find("candidates missing") != std::string::npos);
 }
 
+TEST_CASE("a plan whose every candidate is pruned says so and why for the nearest three") {
+  // TPOT p99 < 1 ms: one step of Llama-3.1-70B reads its 141 GB of weights at most at
+  // 4.8 TB/s over the 8 GPUs of a node (3.7 ms), so no candidate can meet it.
+  const Workspace w("plan-all-pruned");
+  REQUIRE(run_convsim(fmt::format("plan '{}' --set slo.tpot_p99_s=0.001 --set 'plan.max_batch_seqs=[8]' -o '{}'",
+                                  w.scenario.string(), w.path("out")),
+                      w.path("log")) == 0);
+  const std::string log = read_file(w.dir / "log");
+  INFO(log);
+  const auto at = log.find("every candidate was pruned or is invalid; the nearest:\n");
+  REQUIRE(at != std::string::npos);
+  const auto rows = convsim::test::csv_file_records(w.dir / "out" / "plan.csv");
+  REQUIRE(rows.size() == 8);
+  std::map<std::string, std::string> reason_of;
+  for (const auto& r : rows) {
+    CHECK(r.at("status") == "pruned");
+    reason_of[r.at("candidate")] = r.at("reason");
+  }
+  // The three lines after the heading: "  CANDIDATE: REASON", each as plan.csv has it.
+  std::size_t line_start = log.find('\n', at) + 1;
+  for (int i = 0; i < 3; ++i) {
+    const std::size_t end = log.find('\n', line_start);
+    REQUIRE(end != std::string::npos);
+    const std::string line = log.substr(line_start, end - line_start);
+    REQUIRE(line.rfind("  ", 0) == 0);
+    const std::size_t colon = line.find(": ");
+    REQUIRE(colon != std::string::npos);
+    const std::string candidate = line.substr(2, colon - 2);
+    REQUIRE(reason_of.count(candidate) == 1);
+    CHECK(line.substr(colon + 2) == reason_of.at(candidate));
+    line_start = end + 1;
+  }
+  CHECK(log.find("no candidate served every reply and met every objective") != std::string::npos);
+}
+
 TEST_CASE("plan rejects a goal, strategy or space it cannot use, naming what is allowed") {
   const Workspace w("plan-errors");
   const std::string s = w.scenario.string();
