@@ -99,10 +99,18 @@ TEST_CASE("each bad cap or clock is reported with its exact located message and 
        "test.yaml:6:18: cluster.gpu_clock_mhz: expected a finite number, got '.nan'"},
       {"a cap on a GPU whose preset gives no power-limit range", "  gpu: mi300x\n  gpu_power_cap_w: 500\n",
        "test.yaml:6:20: cluster.gpu_power_cap_w: the GPU preset mi300x gives no min_power_limit_w (the lowest power "
-       "limit its driver accepts), so it cannot be capped; presets that do: a100-sxm, h100-sxm, h200"},
-      {"a clock on a GPU whose preset gives no clock range", "  gpu: b200\n  gpu_clock_mhz: 1500\n",
-       "test.yaml:6:18: cluster.gpu_clock_mhz: the GPU preset b200 gives no max_sm_clock_mhz and min_power_limit_w "
-       "(the range of clocks modelled), so its clock cannot be set; presets that do: a100-sxm, h100-sxm, h200"},
+       "limit its driver accepts), so it cannot be capped; presets that do: a100-sxm, b200, h100-sxm, h200"},
+      {"a clock on a GPU whose preset gives no clock range", "  gpu: gb200\n  gpu_clock_mhz: 1500\n",
+       "test.yaml:6:18: cluster.gpu_clock_mhz: the GPU preset gb200 gives no max_sm_clock_mhz and min_power_limit_w "
+       "(the range of clocks modelled), so its clock cannot be set; presets that do: a100-sxm, b200, h100-sxm, h200"},
+      // B200: caps in [200, 1000] W; clocks from 1965 * ((200 - 163) / (1000 - 163))^(1/3)
+      // = 694.6 MHz, rounded up to 695, to 1965 MHz.
+      {"a B200 cap below its minimum power limit", "  gpu: b200\n  gpu_power_cap_w: 150\n",
+       "test.yaml:6:20: cluster.gpu_power_cap_w must be in [200, 1000] W for b200 (its minimum power limit to its "
+       "board limit), got 150"},
+      {"a B200 clock above its maximum", "  gpu: b200\n  gpu_clock_mhz: 2000\n",
+       "test.yaml:6:18: cluster.gpu_clock_mhz must be in [695, 1965] MHz for b200 (from the clock a "
+       "compute-bound kernel runs at under its 200 W minimum power limit to its maximum SM clock), got 2000"},
       {"a misspelt key gets a did-you-mean", h100 + "  gpu_power_cap: 350\n",
        "test.yaml:6:3: unknown key 'gpu_power_cap' in cluster; did you mean 'gpu_power_cap_w'?"},
   };
