@@ -12,7 +12,9 @@ option(CONVSIM_SANITIZE "Build convsim_core, convsim and convsim_tests with ASan
 option(CONVSIM_FUZZ "Build the libFuzzer target convsim_fuzz_loader (clang only)" OFF)
 
 if(CONVSIM_SANITIZE)
-  set(convsim_sanitize_flags -fsanitize=address,undefined -fno-omit-frame-pointer)
+  # float-cast-overflow: a double outside an integer's range converted to it (not in
+  # GCC's -fsanitize=undefined); signed integer overflow is.
+  set(convsim_sanitize_flags -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer)
   foreach(target convsim_core convsim convsim_tests)
     target_compile_options(${target} PRIVATE ${convsim_sanitize_flags})
     target_link_options(${target} PRIVATE ${convsim_sanitize_flags})
