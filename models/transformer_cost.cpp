@@ -25,12 +25,6 @@ constexpr int kElementwiseKernelsPerBlock = 3;
 // (sgl-project/sglang PR 11730 on H200, vllm-project/vllm PR 31448 on B200).
 constexpr int kFusedExpertsKernels = 5;
 
-void add_matmul(KernelWork& work, double k, double n, double tokens, double weight_bytes) {
-  work.flops += 2.0 * k * n * tokens;
-  work.hbm_bytes += k * n * weight_bytes + tokens * (k + n) * kActivationBytes;
-  work.kernels += 1;
-}
-
 int first_layer_of(int layers, int pp, int stage) {
   int first = 0;
   for (int s = 0; s < stage; ++s) first += stage_layers(layers, pp, s);
@@ -176,6 +170,12 @@ double ffn_params_per_gpu(const ModelSpec& m, Ffn ffn, int tp, int ep) {
 }
 
 }  // namespace
+
+void add_matmul(KernelWork& work, double k, double n, double tokens, double weight_bytes) {
+  work.flops += 2.0 * k * n * tokens;
+  work.hbm_bytes += k * n * weight_bytes + tokens * (k + n) * kActivationBytes;
+  work.kernels += 1;
+}
 
 std::string_view kernel_class_name(KernelClass kernel_class) {
   switch (kernel_class) {

@@ -167,6 +167,10 @@ std::vector<LayerRun> stage_layer_runs(const ModelSpec& model, int pp, int stage
 StageWork stage_work(const ModelSpec& model, Precisions precisions, Sharding sharding,
                      const std::vector<LayerRun>& runs, const BatchShape& shape);
 
+// `tokens` rows through a k x n weight matrix of `weight_bytes` per element: 2 k n
+// tokens FLOPs, the weights read once, activations in and out in BF16, one kernel.
+void add_matmul(KernelWork& work, double k, double n, double tokens, double weight_bytes);
+
 // Bytes of weights held by one GPU of the stage.
 double stage_weight_bytes(const ModelSpec& model, Precision weights, Sharding sharding);
 

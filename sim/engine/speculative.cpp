@@ -48,6 +48,10 @@ ModelSpec draft_shape(SpeculativeSpec::Method method, const ModelSpec& target) {
   return draft;
 }
 
+double eagle_fusion_params(const ModelSpec& target) {
+  return 2.0 * static_cast<double>(target.d_model) * target.d_model;
+}
+
 ModelSpec draft_of(const SpeculativeSpec& spec, const ModelSpec& target) {
   return spec.method == SpeculativeSpec::Method::draft_model ? spec.draft : draft_shape(spec.method, target);
 }
@@ -68,8 +72,11 @@ double draft_weight_bytes_per_gpu(const Scenario& scenario) {
   const Precision weights = draft_weight_precision(scenario);
   const Sharding sharding = draft_sharding(scenario.parallelism, draft);
   // One stage: the draft's layers, its embedding and its LM head (one matrix if tied).
-  const double all = stage_weight_bytes(draft, weights, sharding);
+  double all = stage_weight_bytes(draft, weights, sharding);
   if (spec.method == SpeculativeSpec::Method::draft_model) return all;
+  if (spec.method == SpeculativeSpec::Method::eagle) {  // the fusion layer, whole on every GPU
+    all += eagle_fusion_params(draft) * weight_element_bytes(draft, weights, WeightPart::attention);
+  }
   // eagle and mtp use the target's embedding, held by the first stage, and its LM
   // head, held by the last: with pp > 1 the first stage needs its own copy of the
   // LM head, unless it is tied to the embedding.
@@ -99,7 +106,13 @@ DraftCost draft_cost(const Scenario& scenario, const CostModel& cost_model, cons
   const FabricSpec& up = scenario.cluster.scale_up;
   const bool direct = cost_model.tp_inside_node() && scale_up_is_nvswitch(scenario.cluster);
   for (int pass = 0; pass < k; ++pass) {
-    const StageWork work = stage_work(draft, Precisions{weights, scenario.model.kv_cache}, sharding, decode);
+    StageWork work = stage_work(draft, Precisions{weights, scenario.model.kv_cache}, sharding, decode);
+    if (spec.method == SpeculativeSpec::Method::eagle) {  // fusion of features and embeddings, 2d -> d
+      const double w = weight_element_bytes(draft, weights, WeightPart::attention);
+      add_matmul(work[KernelClass::projections], 2.0 * draft.d_model, draft.d_model,
+                 static_cast<double>(decode.size()), w);
+      work.weight_bytes_read += eagle_fusion_params(draft) * w;
+    }
     const double t = stage_time(gpu, weights, work).compute_s;
     // The target's all-reduce path (CostModel::iteration_of): latency steps over the
     // scale-up hop, per-port bytes over its bandwidth.

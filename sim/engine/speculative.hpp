@@ -39,6 +39,12 @@ double expected_tokens_per_step(double acceptance, int tokens);
 // layer kind, mtp_layers times, with the target's LM head.
 ModelSpec draft_shape(SpeculativeSpec::Method method, const ModelSpec& target);
 
+// Parameters of EAGLE's fusion layer: the linear map of [token embedding, target
+// features] (2 d) to d in front of its decoder layer. vLLM holds it whole on every
+// GPU (a plain torch Linear in vllm/model_executor/models/llama_eagle.py, not split
+// over tp) and runs it on every draft token.
+double eagle_fusion_params(const ModelSpec& target);
+
 // The model that drafts under `spec`: the draft_model preset, or draft_shape.
 ModelSpec draft_of(const SpeculativeSpec& spec, const ModelSpec& target);
 

@@ -158,9 +158,30 @@ TEST_CASE("an EAGLE head shares the target's LM head on one stage and holds its 
   const double two_stages = draft_weight_bytes_per_gpu(llama70b(2, 2, eagle));
   CHECK(two_stages - one_stage == Approx(kVocab * 8192 / 2 * 2).epsilon(1e-12));
   // One layer of Llama-3.1-70B (d 8192, 64 query / 8 KV heads of 128, SwiGLU of
-  // 28672) over tp = 2, its 2 norms, and the final norm.
+  // 28672) over tp = 2, its 2 norms, and the final norm; the fusion layer's
+  // 2 d x d whole on each GPU (vLLM does not split it).
   const double layer = 8192.0 * (8192 + 2 * 1024 + 8192) / 2 + 3 * 8192.0 * 28672 / 2 + 2 * 8192;
-  CHECK(one_stage == Approx(2 * (layer + 8192)).epsilon(1e-12));
+  const double fusion = 2 * 8192.0 * 8192;
+  CHECK(one_stage == Approx(2 * (layer + 8192 + fusion)).epsilon(1e-12));
+}
+
+TEST_CASE("an EAGLE pass runs the fusion layer, 2 x 2d x d FLOPs per draft token, on top of its decoder layer") {
+  // Llama-3.1-70B at tp = 2, EAGLE drafting 2 tokens for 3 decoding sequences: each
+  // pass is the head's decoder layer (stage_work of draft_shape) plus the fusion
+  // matmul of 3 tokens through 2 x 8192 -> 8192, on both GPUs.
+  const Scenario s = llama70b(2, 1, "{method: eagle, tokens: 2, acceptance: 0.6}");
+  const std::vector<SequenceWork> batch{SequenceWork{1, 900, true}, SequenceWork{1, 40, true},
+                                        SequenceWork{1, 7000, true}};
+  const DraftCost cost = draft_cost(s, CostModel(s), batch, 3);
+  const ModelSpec head = draft_shape(SpeculativeSpec::Method::eagle, s.model.spec);
+  double layer_flops = 0;
+  std::vector<SequenceWork> decode = batch;
+  for (int pass = 0; pass < 2; ++pass) {
+    layer_flops += stage_work(head, Precisions{Precision::bf16, Precision::bf16}, Sharding{2}, decode).flops();
+    for (SequenceWork& w : decode) ++w.context_tokens;
+  }
+  const double fusion_flops = 2 * (2.0 * 2 * 8192 * 8192 * 3);  // 2 passes of 3 tokens
+  CHECK(cost.flops == Approx(2 * (layer_flops + fusion_flops)).epsilon(1e-12));
 }
 
 namespace {
