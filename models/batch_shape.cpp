@@ -29,10 +29,10 @@ double query_bytes(const ModelSpec& m, int tp) {
 
 // One sequence of n new tokens over c cached ones, added to the shape. With cp > 1
 // the rows read and the ring's bytes are those of one rank (see models/transformer_cost.hpp).
-void add_sequence(BatchShape& b, double n, double c, bool emits, double window, double top_k, int cp,
+void add_sequence(BatchShape& b, double n, double c, double logit_tokens, double window, double top_k, int cp,
                   double row_bytes, double q_bytes) {
   b.tokens += n;
-  b.emitting += emits ? 1.0 : 0.0;
+  b.emitting += logit_tokens;
   b.sequences += 1.0;
   const double pairs = attention_pairs(n, c, 0);  // unbounded: with no window, the window's too
   b.pairs_full += pairs;
@@ -84,11 +84,11 @@ BatchShape shape_of(const ModelSpec& m, Precisions p, Sharding s, const std::vec
     double decode = 0, decode_emitting = 0;
     for (std::size_t i = 0; i < rows; ++i) {
       const SequenceWork& seq = row_at(i);
-      add_sequence(b, static_cast<double>(seq.new_tokens), static_cast<double>(seq.context_tokens), seq.emits_token,
-                   window, top_k, s.cp, row, q);
+      add_sequence(b, static_cast<double>(seq.new_tokens), static_cast<double>(seq.context_tokens),
+                   static_cast<double>(seq.logit_tokens), window, top_k, s.cp, row, q);
       if (seq.new_tokens == 1) {
         decode += 1.0;
-        decode_emitting += seq.emits_token ? 1.0 : 0.0;
+        decode_emitting += static_cast<double>(seq.logit_tokens);
       }
     }
     b.moe_tokens = b.tokens;
@@ -116,7 +116,8 @@ BatchShape shape_of(const ModelSpec& m, Precisions p, Sharding s, const std::vec
   for (std::size_t i = 0; i < rows; ++i) {
     const SequenceWork& seq = row_at(i);
     add_sequence(shares[i % shares.size()], static_cast<double>(seq.new_tokens),
-                 static_cast<double>(seq.context_tokens), seq.emits_token, window, top_k, 1, row, q);
+                 static_cast<double>(seq.context_tokens), static_cast<double>(seq.logit_tokens), window, top_k, 1,
+                 row, q);
     all_tokens += static_cast<double>(seq.new_tokens);
   }
   BatchShape b;

@@ -62,7 +62,10 @@ struct BatchShape;  // models/batch_shape.hpp
 struct SequenceWork {
   long new_tokens = 1;      // tokens processed this iteration
   long context_tokens = 0;  // tokens already in the KV cache before them
-  bool emits_token = true;  // the LM head runs for it (decode, or last prefill chunk)
+  // Positions the LM head runs for: 1 for a decode step or a prompt's last chunk, 0
+  // for an earlier chunk, k + 1 for a speculative verification step (the target
+  // scores every draft token and the one after).
+  long logit_tokens = 1;
 };
 
 // experts: the routed experts' grouped GEMMs (mixture-of-experts layers); the router

@@ -66,7 +66,7 @@ ReplyBreakdown explain_reply(const Scenario& s, const CostModel& cost, const Rep
   while (phase != ReplyPhase::decode && done < out.prefill_tokens) {
     const long chunk = std::min(s.serving.prefill_chunk_tokens, out.prefill_tokens - done);
     const bool last = done + chunk == out.prefill_tokens;
-    const IterationCost c = cost.iteration({SequenceWork{chunk, reply.cached_tokens + done, last}});
+    const IterationCost c = cost.iteration({SequenceWork{chunk, reply.cached_tokens + done, last ? 1 : 0}});
     add_iteration(out, s, c);
     out.prefill_s += c.uncontended_s;
     done += chunk;

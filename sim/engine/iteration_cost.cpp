@@ -190,7 +190,7 @@ std::vector<std::vector<SequenceWork>> split_micro_batches(const std::vector<Seq
       // A decode token cannot be split; a prefill chunk is cut at the target.
       const long room = static_cast<long>(micro.size()) < parts ? target - filled : rest.new_tokens;
       const long take = std::min(rest.new_tokens, std::max(1L, room));
-      SequenceWork part{take, rest.context_tokens, rest.emits_token && take == rest.new_tokens};
+      SequenceWork part{take, rest.context_tokens, take == rest.new_tokens ? rest.logit_tokens : 0};
       micro.back().push_back(part);
       filled += take;
       rest.context_tokens += take;

@@ -40,7 +40,7 @@ struct IterationCost {
 
 // The iteration's work cut into at most `count` micro-batches of about equal new
 // tokens, in order: a prefill chunk may be cut (its later part sees the earlier as
-// context; only the last part emits a token), a decode token is not.
+// context; only the last part carries its logit tokens), a decode token is not.
 std::vector<std::vector<SequenceWork>> split_micro_batches(const std::vector<SequenceWork>& batch, int count);
 
 class CostModel {

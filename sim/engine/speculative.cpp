@@ -96,7 +96,7 @@ DraftCost draft_cost(const Scenario& scenario, const CostModel& cost_model, cons
   const int k = spec.tokens;
   std::vector<SequenceWork> decode;
   for (long i = 0; i < decoding && i < static_cast<long>(batch.size()); ++i) {
-    decode.push_back(SequenceWork{1, batch[static_cast<std::size_t>(i)].context_tokens, true});
+    decode.push_back(SequenceWork{1, batch[static_cast<std::size_t>(i)].context_tokens, 1});
   }
   if (decode.empty()) return cost;
   const ParallelismSpec& p = scenario.parallelism;

@@ -220,7 +220,8 @@ void BatchScheduler::plan_into(IterationPlan& plan) const {
     const Sequence& s = running_[i];
     if (s.in_prefill()) continue;
     plan.members.push_back(i);
-    plan.work.push_back(SequenceWork{1 + limits_.speculative_tokens, s.kv_tokens, true});
+    // The target scores the k draft tokens and the one after: k + 1 positions of LM head.
+    plan.work.push_back(SequenceWork{1 + limits_.speculative_tokens, s.kv_tokens, 1 + limits_.speculative_tokens});
     ++plan.decode_tokens;
     budget -= 1 + limits_.speculative_tokens;
   }
@@ -231,7 +232,7 @@ void BatchScheduler::plan_into(IterationPlan& plan) const {
     const long chunk = std::min(budget, s.prefill_tokens - s.prefill_done);
     plan.members.push_back(i);
     const bool last = s.prefill_done + chunk == s.prefill_tokens;
-    plan.work.push_back(SequenceWork{chunk, s.kv_tokens, last && s.request.output_tokens > 0});
+    plan.work.push_back(SequenceWork{chunk, s.kv_tokens, last && s.request.output_tokens > 0 ? 1 : 0});
     budget -= chunk;
   }
   for (const SequenceWork& w : plan.work) plan.tokens += w.new_tokens;
@@ -244,7 +245,7 @@ bool BatchScheduler::plan_pipelined_prefill(IterationPlan& plan) const {
     const long rest = s.prefill_tokens - s.prefill_done;
     if (rest <= limits_.token_budget) return false;  // one chunk: nothing to pipeline
     plan.members.push_back(i);
-    plan.work.push_back(SequenceWork{rest, s.kv_tokens, s.request.output_tokens > 0});
+    plan.work.push_back(SequenceWork{rest, s.kv_tokens, s.request.output_tokens > 0 ? 1 : 0});
     plan.tokens = rest;
     plan.micro_batch_tokens = limits_.token_budget;
     return true;

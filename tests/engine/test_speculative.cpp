@@ -61,7 +61,8 @@ TEST_CASE("a speculative reply's decode time is its steps of k + 1 tokens plus k
   double expected_decode_s = 0, credit = 0;
   long generated = 1, context = reply.context_tokens, steps = 0;
   while (generated < reply.output_tokens) {
-    const std::vector<SequenceWork> step{SequenceWork{k + 1, context, true}};
+    // The target scores all k + 1 positions: its LM head runs for each.
+    const std::vector<SequenceWork> step{SequenceWork{k + 1, context, k + 1}};
     expected_decode_s += cost.iteration(step).uncontended_s + draft_cost(s, cost, step, 1).time_s +
                          s.serving.engine.iteration_host_s + s.serving.engine.host_s_per_sequence;  // vLLM's host time
     credit += per_step;
@@ -232,4 +233,19 @@ TEST_CASE("speculative decoding cuts TPOT at batch 1 and costs throughput at a l
   CHECK(one_spec.tpot_s < one_plain.tpot_s);
   INFO("batch 256 tokens/s: plain " << many_plain.tokens_per_s << ", speculative " << many_spec.tokens_per_s);
   CHECK(many_spec.tokens_per_s < many_plain.tokens_per_s);
+}
+
+TEST_CASE("a verification step runs the target's LM head over all k + 1 positions, a decode step over one") {
+  // Llama-3.1-70B at tp = 4: the LM head is d x vocab split over 4 GPUs, 2 d V / 4
+  // FLOPs per position; k = 3 draft tokens make 4 positions.
+  const Scenario s = llama70b(4, 1, "");
+  const Sharding sharding{4};
+  const Precisions bf16{Precision::bf16, Precision::bf16};
+  const double per_position = 2.0 * 8192 * kVocab / 4;
+  const StageWork verify = stage_work(s.model.spec, bf16, sharding, {SequenceWork{4, 1000, 4}});
+  const StageWork decode = stage_work(s.model.spec, bf16, sharding, {SequenceWork{1, 1000, 1}});
+  const StageWork chunk = stage_work(s.model.spec, bf16, sharding, {SequenceWork{4, 1000, 0}});
+  CHECK(verify[KernelClass::lm_head].flops == Approx(4 * per_position).epsilon(1e-12));
+  CHECK(decode[KernelClass::lm_head].flops == Approx(per_position).epsilon(1e-12));
+  CHECK(chunk[KernelClass::lm_head].flops == 0.0);
 }

@@ -118,7 +118,7 @@ TEST_CASE("micro-batches split the tokens evenly, cut prefill chunks, and never 
     long tokens = 0;
     for (const SequenceWork& w : part) {
       tokens += w.new_tokens;
-      emitting += w.emits_token ? 1 : 0;
+      emitting += static_cast<int>(w.logit_tokens);
     }
     CHECK(tokens <= (1004 + 3) / 4);  // the target: total over count, rounded up
     total += tokens;

@@ -267,7 +267,7 @@ TEST_CASE("with pipelined prefill, a long prompt is one iteration of budget-size
   REQUIRE(first.work.size() == 1);
   CHECK(first.work[0].new_tokens == 3000);  // the whole prompt: ceil(3000 / 512) = 6 chunks in flight
   CHECK(first.micro_batch_tokens == 512);
-  CHECK(first.work[0].emits_token);
+  CHECK(first.work[0].logit_tokens == 1);
   scheduler.finish_iteration(first, 0, 1);
   // Now request 0 decodes: a second long prompt goes chunk by chunk beside it.
   scheduler.add_waiting(request(1, 1, 0, 3000, 4));
