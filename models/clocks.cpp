@@ -40,6 +40,7 @@ GpuSpec at_operating_point(const GpuSpec& gpu, const ClockSettings& settings) {
   k.collective_w = gpu.power.collective_w * v2f;
   k.j_per_flop_bf16 = gpu.power.j_per_flop_bf16 * v2;
   k.j_per_flop_fp8 = gpu.power.j_per_flop_fp8 * v2;
+  k.j_per_flop_fp4 = gpu.power.j_per_flop_fp4 * v2;
   // The most it draws: the cap, or what a compute-bound kernel draws at the locked
   // clock, whichever is lower.
   const double at_lock_w = compute_bound_power_w(gpu, locked);

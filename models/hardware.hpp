@@ -57,6 +57,10 @@ struct PowerCoefficients {
   // FP8 tensor cores do twice the FLOPs of BF16 at the same board power (datasheet
   // peaks: 2x at equal TDP), so one FP8 FLOP costs half: j_per_flop_bf16 / 2 unless given.
   double j_per_flop_fp8 = 0.125e-12;
+  // FP4 (NVFP4, MXFP4) tensor cores do twice FP8's FLOPs at the same board power
+  // (Blackwell datasheet peaks: 9 against 4.5 dense PFLOPS at 1,000 W), so one FP4
+  // FLOP costs half an FP8 one: j_per_flop_fp8 / 2 unless given.
+  double j_per_flop_fp4 = 0.0625e-12;
   double collective_w = 100;      // above static_w while waiting in a collective kernel
 };
 

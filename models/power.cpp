@@ -7,7 +7,7 @@ namespace convsim {
 double busy_power_w(const GpuSpec& gpu, const WorkRates& rates) {
   const PowerCoefficients& k = gpu.power;
   const double p = k.static_w + k.j_per_hbm_byte * rates.hbm_bytes_per_s + k.j_per_flop_bf16 * rates.bf16_flops_per_s +
-                   k.j_per_flop_fp8 * rates.fp8_flops_per_s;
+                   k.j_per_flop_fp8 * rates.fp8_flops_per_s + k.j_per_flop_fp4 * rates.fp4_flops_per_s;
   return std::min(p, gpu.power_limit_w());
 }
 
@@ -18,9 +18,11 @@ double communication_power_w(const GpuSpec& gpu) {
 }
 
 WorkRates work_rates(const GpuSpec& gpu, Precision weights, const StageWork& work, double time_s) {
-  // FP4 matmuls are counted at the FP8 energy per FLOP (no FP4 figure is fitted: an upper bound).
-  const bool low_precision = weights == Precision::fp8 || weights == Precision::nvfp4 || weights == Precision::mxfp4;
-  const bool fp8_matmuls = low_precision && gpu.peak_flops_per_s.count(weights) > 0;
+  // Matmuls run on the tensor cores of the weights' precision where the GPU has them
+  // (FP4 weights on a GPU without FP4 tensor cores are dequantised to BF16).
+  const bool has_peak = gpu.peak_flops_per_s.count(weights) > 0;
+  const bool fp8_matmuls = weights == Precision::fp8 && has_peak;
+  const bool fp4_matmuls = (weights == Precision::nvfp4 || weights == Precision::mxfp4) && has_peak;
   double matmul_flops = 0;
   for (int i = 0; i < kKernelClasses; ++i) {
     if (is_matmul(static_cast<KernelClass>(i))) matmul_flops += work.by_class[i].flops;
@@ -28,10 +30,12 @@ WorkRates work_rates(const GpuSpec& gpu, Precision weights, const StageWork& wor
   // Sparse attention's indexer runs in FP8 where the GPU has FP8 tensor cores.
   const double fp8_indexer = gpu.peak_flops_per_s.count(Precision::fp8) > 0 ? work[KernelClass::indexer].flops : 0.0;
   const double fp8_flops = (fp8_matmuls ? matmul_flops : 0.0) + fp8_indexer;
+  const double fp4_flops = fp4_matmuls ? matmul_flops : 0.0;
   WorkRates rates;
   rates.hbm_bytes_per_s = work.mean_gpu_hbm_bytes() / time_s;  // the group's mean GPU, not its busiest
   rates.fp8_flops_per_s = fp8_flops / time_s;
-  rates.bf16_flops_per_s = (work.flops() - fp8_flops) / time_s;
+  rates.fp4_flops_per_s = fp4_flops / time_s;
+  rates.bf16_flops_per_s = (work.flops() - fp8_flops - fp4_flops) / time_s;
   return rates;
 }
 

@@ -2,6 +2,7 @@
 // GPU board power in physical units. While a GPU runs kernels it draws
 //   P = static_w + j_per_hbm_byte * (HBM bytes / s)
 //              + j_per_flop_bf16 * (BF16 FLOP / s) + j_per_flop_fp8 * (FP8 FLOP / s)
+//              + j_per_flop_fp4 * (FP4 FLOP / s)
 // capped at the GPU's power limit (gpu.power_limit_w(): the board limit, or a
 // run's power cap): the energy of an iteration is a fixed draw for its time plus a
 // cost per byte moved and per FLOP computed, so energy follows the work, whatever
@@ -20,11 +21,12 @@ struct WorkRates {
   double hbm_bytes_per_s = 0;
   double bf16_flops_per_s = 0;  // attention, elementwise, and matmuls in BF16 (or dequantised)
   double fp8_flops_per_s = 0;   // matmuls on FP8 tensor cores
+  double fp4_flops_per_s = 0;   // matmuls on FP4 tensor cores (NVFP4, MXFP4 weights)
 };
 
 // The rates at which one GPU moves HBM bytes and computes FLOPs (by tensor-core
-// precision: matmuls on FP8 tensor cores when the weights are FP8 and the GPU has
-// them) while it runs `work` for time_s. REQUIRES: time_s > 0.
+// precision: matmuls on FP8 or FP4 tensor cores when the weights are in that
+// precision and the GPU has them) while it runs `work` for time_s. REQUIRES: time_s > 0.
 WorkRates work_rates(const GpuSpec& gpu, Precision weights, const StageWork& work, double time_s);
 
 // static_w + the per-byte and per-FLOP terms, never above gpu.power_limit_w().

@@ -77,7 +77,8 @@ const MeterField kMeterFields[] = {{"active_energy_j", &GpuMeter::active_energy_
                                    {"host_s", &GpuMeter::host_s},
                                    {"hbm_bytes", &GpuMeter::hbm_bytes},
                                    {"bf16_flops", &GpuMeter::bf16_flops},
-                                   {"fp8_flops", &GpuMeter::fp8_flops}};
+                                   {"fp8_flops", &GpuMeter::fp8_flops},
+                                   {"fp4_flops", &GpuMeter::fp4_flops}};
 
 // Reply records, binary: strings as a 32-bit length and bytes, integers as 64 bits,
 // doubles as their 8 bytes (the machines of one cluster share a byte order).

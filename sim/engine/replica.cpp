@@ -276,6 +276,7 @@ void ReplicaActor::run_iteration() {
       meter.hbm_bytes += a.hbm_bytes;
       meter.bf16_flops += a.bf16_flops;
       meter.fp8_flops += a.fp8_flops;
+      meter.fp4_flops += a.fp4_flops;
       // The engine's host time is a wait inside the iteration, shown with the collectives'.
       run_.result.timeline.add(rank, start_s, a.compute_s, a.comm_s + a.host_s, a.energy_j, memory_bytes);
       active_energy_j += a.energy_j;

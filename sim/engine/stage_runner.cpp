@@ -233,6 +233,7 @@ const IterationRun& IterationRunner::run(const std::vector<IterationCost>& micro
         a.hbm_bytes += c.work.mean_gpu_hbm_bytes();
         a.bf16_flops += rates.bf16_flops_per_s * c.timing.compute_s;
         a.fp8_flops += rates.fp8_flops_per_s * c.timing.compute_s;
+        a.fp4_flops += rates.fp4_flops_per_s * c.timing.compute_s;
       }
       a.energy_j += compute_s * c.busy_power_w + extra_s * comm_w;
     }

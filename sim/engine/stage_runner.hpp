@@ -45,7 +45,7 @@ struct StageActivity {
   double compute_s = 0;
   double comm_s = 0;    // in collectives and sends, waiting for them included
   double host_s = 0;    // waiting for the engine's CPU side to launch the iteration
-  double hbm_bytes = 0, bf16_flops = 0, fp8_flops = 0;  // work done (for the power fit's features)
+  double hbm_bytes = 0, bf16_flops = 0, fp8_flops = 0, fp4_flops = 0;  // work done (the power fit's features)
   double energy_j = 0;  // compute at the stage's busy power, communication at comm power
 };
 

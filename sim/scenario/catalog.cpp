@@ -99,12 +99,14 @@ GpuSpec read_gpu(const MapReader& m) {
   }
   if (m.has("power_coefficients")) {
     const MapReader k = m.child("power_coefficients");
-    k.allow_only({"static_w", "j_per_hbm_byte", "j_per_flop_bf16", "j_per_flop_fp8", "collective_w", "fitted_by"});
+    k.allow_only({"static_w", "j_per_hbm_byte", "j_per_flop_bf16", "j_per_flop_fp8", "j_per_flop_fp4", "collective_w",
+                  "fitted_by"});
     PowerCoefficients& c = gpu.power;
     c.static_w = k.number("static_w", Limits::at_least(0));
     c.j_per_hbm_byte = k.number("j_per_hbm_byte", Limits::at_least(0));
     c.j_per_flop_bf16 = k.number("j_per_flop_bf16", Limits::at_least(0));
     c.j_per_flop_fp8 = k.number_or("j_per_flop_fp8", c.j_per_flop_bf16 / 2, Limits::at_least(0));
+    c.j_per_flop_fp4 = k.number_or("j_per_flop_fp4", c.j_per_flop_fp8 / 2, Limits::at_least(0));
     c.collective_w = k.number("collective_w", Limits::at_least(0));
     k.string_or("fitted_by", "");
     if (c.static_w < gpu.power_idle_w || c.static_w >= gpu.power_max_w) {

@@ -19,12 +19,13 @@ FittedFigures read_figures(const MapReader& m) {
     for (const auto& entry : power.node()) {
       const std::string gpu = entry.first.Scalar();
       const MapReader k = power.child(gpu);
-      k.allow_only({"static_w", "j_per_hbm_byte", "j_per_flop_bf16", "j_per_flop_fp8", "collective_w"});
+      k.allow_only({"static_w", "j_per_hbm_byte", "j_per_flop_bf16", "j_per_flop_fp8", "j_per_flop_fp4", "collective_w"});
       PowerCoefficients c;
       c.static_w = k.number("static_w", Limits::at_least(0));
       c.j_per_hbm_byte = k.number("j_per_hbm_byte", Limits::at_least(0));
       c.j_per_flop_bf16 = k.number("j_per_flop_bf16", Limits::at_least(0));
       c.j_per_flop_fp8 = k.number_or("j_per_flop_fp8", c.j_per_flop_bf16 / 2, Limits::at_least(0));
+      c.j_per_flop_fp4 = k.number_or("j_per_flop_fp4", c.j_per_flop_fp8 / 2, Limits::at_least(0));
       c.collective_w = k.number("collective_w", Limits::at_least(0));
       f.power[gpu] = c;
     }

@@ -173,6 +173,9 @@ TEST_CASE("busy power is static + J/byte x bytes/s + J/FLOP x FLOP/s, capped at 
     const WorkRates fp8{0, 0, 100e12};
     CHECK(busy_power_w(gpu, fp8) ==
           Approx(std::min(k.static_w + k.j_per_flop_fp8 * 100e12, gpu.power_max_w)).epsilon(1e-12));
+    const WorkRates fp4{0, 0, 0, 100e12};
+    CHECK(busy_power_w(gpu, fp4) ==
+          Approx(std::min(k.static_w + k.j_per_flop_fp4 * 100e12, gpu.power_max_w)).epsilon(1e-12));
     // Far beyond any roof the formula would exceed the board limit: the cap holds.
     const WorkRates beyond{1e15, 1e18, 0};
     CHECK(k.static_w + k.j_per_hbm_byte * 1e15 + k.j_per_flop_bf16 * 1e18 > gpu.power_max_w);
@@ -193,4 +196,27 @@ TEST_CASE("an H200 does not draw less than an H100 on the same memory-bound work
   const double h200_w = busy_power_w(h200, WorkRates{bytes / h200_s, 2 * bytes / h200_s, 0});
   INFO("H100 " << h100_w << " W, H200 " << h200_w << " W");
   CHECK(h200_w >= h100_w);
+}
+
+TEST_CASE("FP4 matmuls run on FP4 tensor cores where the GPU has them, at half an FP8 FLOP's energy") {
+  // B200: FP4 peak 9,000 dense TFLOPS against FP8's 4,500 at the same 1,000 W, so no
+  // preset gives j_per_flop_fp4 and the catalog takes j_per_flop_fp8 / 2 = j_per_flop_bf16 / 4.
+  const GpuSpec& b200 = test::catalog().gpus.at("b200");
+  REQUIRE(b200.peak_for(Precision::nvfp4) == 2 * b200.peak_for(Precision::fp8));
+  CHECK(b200.power.j_per_flop_fp4 == Approx(b200.power.j_per_flop_bf16 / 4).epsilon(1e-12));
+  StageWork work;
+  work[KernelClass::mlp].flops = 6e12;        // a matmul
+  work[KernelClass::attention].flops = 1e12;  // not a matmul: BF16
+  for (Precision p : {Precision::nvfp4, Precision::mxfp4}) {
+    const WorkRates on_b200 = work_rates(b200, p, work, 0.5);
+    CHECK(on_b200.fp4_flops_per_s == Approx(12e12));
+    CHECK(on_b200.fp8_flops_per_s == 0.0);
+    CHECK(on_b200.bf16_flops_per_s == Approx(2e12));
+  }
+  // An H100 has no FP4 tensor cores: FP4 weights are dequantised and multiplied in BF16.
+  const GpuSpec& h100 = test::catalog().gpus.at("h100-sxm");
+  REQUIRE(h100.peak_flops_per_s.count(Precision::nvfp4) == 0);
+  const WorkRates on_h100 = work_rates(h100, Precision::nvfp4, work, 0.5);
+  CHECK(on_h100.fp4_flops_per_s == 0.0);
+  CHECK(on_h100.bf16_flops_per_s == Approx(14e12));
 }
