@@ -54,6 +54,8 @@ KernelWork indexer_work(const ModelSpec& m, double weight_bytes, double tokens, 
   // written, its FP8 queries and FP32 head weights read.
   work.flops += 2.0 * heads * (d + 1.0) * pairs;
   work.hbm_bytes += rows_read * key_bytes + tokens * key_bytes + tokens * heads * (d * kFp8Bytes + kIndexerScaleBytes);
+  // The FP32 scores written, then read by the top-k selection.
+  work.hbm_bytes += 2.0 * kIndexerLogitBytes * pairs;
   work.kernels += 4;  // wq_b GEMM, fused wk + weights_proj GEMM, FP8 logits, top-k selection
   return work;
 }

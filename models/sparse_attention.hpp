@@ -19,7 +19,9 @@
 // - the key cache: d FP8 values and one FP32 scale per 128 values per token
 //   (132 bytes for d = 128: vLLM's indexer cache, head_dim + head_dim /
 //   quant_block_size * 4), whatever the KV cache's precision; replicated on every
-//   tensor-parallel GPU like the MLA latent; written once, read whole every step.
+//   tensor-parallel GPU like the MLA latent; written once, read whole every step;
+// - the scores, one FP32 value per pair, written by the scoring kernel and read by
+//   the top-k selection: 8 bytes per pair.
 // The main attention then attends to at most top_k tokens per query:
 // attention_pairs(n, c, top_k) pairs for n new tokens over c cached ones, reading at
 // most min(c + n, n * top_k) latent rows (each query's selection, never more than the
@@ -37,6 +39,9 @@ namespace convsim {
 // Values per FP32 scale in the indexer's FP8 keys (vLLM: quant_block_size = 128).
 inline constexpr double kIndexerQuantBlockValues = 128.0;
 inline constexpr double kIndexerScaleBytes = 4.0;
+// The index scores are FP32 (DeepGEMM's fp8_mqa_logits and fp8_paged_mqa_logits
+// return float32 [queries, keys]); the top-k selection reads them back.
+inline constexpr double kIndexerLogitBytes = 4.0;
 
 // Parameters of one layer's indexer; 0 without sparse attention.
 double indexer_params(const ModelSpec& model);

@@ -94,6 +94,11 @@ TEST_CASE("above top_k tokens each new token attends to 2048 tokens and decode r
   CHECK(s[KernelClass::attention].flops == Approx(kLayers * 2 * kHeads * (2 * kLatent + kRope) * kTopK).epsilon(1e-12));
   CHECK(s[KernelClass::indexer].flops == Approx(indexer_flops(1, c + 0.5)).epsilon(1e-12));
   CHECK(s.kv_bytes_read == Approx(kLayers * (kTopK * kLatentBytes + (c + 1) * kIndexerKeyBytes)).epsilon(1e-12));
+  // Each more cached token costs the indexer its 132-byte key read and its FP32
+  // score written and read back by the top-k selection: 140 bytes per layer.
+  const StageWork longer = one(sparse(), 1, static_cast<long>(c) + 1000);
+  CHECK(longer[KernelClass::indexer].hbm_bytes - s[KernelClass::indexer].hbm_bytes ==
+        Approx(kLayers * 1000 * (kIndexerKeyBytes + 2 * 4.0)).epsilon(1e-9));
   // A prefill of 4,096 tokens over none: token i attends to min(i, k) tokens,
   // k^2 / 2 + (n - k) k pairs (the continuous count of attention_pairs); it sees more
   // than k tokens, so it runs the absorbed (MQA) form over them.
