@@ -6,6 +6,7 @@
 
 #include "models/batch_shape.hpp"
 #include "models/power.hpp"
+#include "models/sparse_attention.hpp"
 #include "sim/cluster/collectives.hpp"
 #include "sim/cluster/topology.hpp"
 #include "sim/engine/speculative.hpp"
@@ -47,6 +48,14 @@ CostModel::CostModel(const Scenario& scenario) : scenario_(scenario) {
   share_.weights_s = element_bytes(scenario.model.weights) * total_params(m) / share_.bandwidth;
   share_.per_token_s = 2.0 * active_params(m) / peak;
   share_.attention_s_per_pair = 4.0 * attention_layers * attention_width(m) / peak;
+  if (m.sparse_attention) {
+    const SparseAttentionSpec& sa = *m.sparse_attention;
+    const GpuSpec& gpu = scenario.cluster.gpu;
+    const double fp8_peak = gpu.peak_flops_per_s.count(Precision::fp8) > 0 ? gpu.peak_for(Precision::fp8) : peak;
+    share_.top_k = static_cast<double>(sa.top_k_tokens);
+    share_.indexer_s_per_pair = attention_layers * 2.0 * sa.indexer_heads * (sa.indexer_head_dim + 1.0) / fp8_peak;
+    share_.index_key_bytes_per_token = attention_layers * indexer_key_bytes_per_token(m);
+  }
   // A TP group inside one NVSwitch node: every GPU reaches every other directly
   // (vLLM's custom all-reduce); on PCIe-switch nodes NCCL's ring.
   direct_allreduce_ = tp_inside_node() && scale_up_is_nvswitch(scenario.cluster);
@@ -241,8 +250,15 @@ void CostModel::work_shares_into(const std::vector<SequenceWork>& batch, std::ve
   double sum = 0;
   for (const SequenceWork& w : batch) {
     const double n = static_cast<double>(w.new_tokens), c = static_cast<double>(w.context_tokens);
-    const double attention_s = share_.attention_s_per_pair * attention_pairs(n, c, window);
-    const double kv_s = kv_bytes_for(c + n) / share_.bandwidth;
+    double attention_s = share_.attention_s_per_pair * attention_pairs(n, c, window);
+    double kv_bytes = kv_bytes_for(c + n);
+    if (share_.top_k > 0) {  // DSA: top_k pairs per query attended, every pair scored; top_k latents read
+      attention_s = share_.attention_s_per_pair * attention_pairs(n, c, share_.top_k) +
+                    share_.indexer_s_per_pair * attention_pairs(n, c, 0);
+      const double keys = (c + n) * share_.index_key_bytes_per_token;
+      kv_bytes = (kv_bytes - keys) * sparse_rows_read(n, c, share_.top_k) / (c + n) + keys;
+    }
+    const double kv_s = kv_bytes / share_.bandwidth;
     shares.push_back(n / tokens * share_.weights_s + n * share_.per_token_s + attention_s + kv_s);
     sum += shares.back();
   }

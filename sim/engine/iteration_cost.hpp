@@ -56,8 +56,10 @@ class CostModel {
 
   // Each sequence's share of an iteration's work, summing to 1: the weights read
   // once for the batch and the matmuls are split by tokens; a sequence's own
-  // attention FLOPs and KV-cache reads count for it alone; FLOPs and bytes are
-  // weighed by the GPU's peak and bandwidth.
+  // attention FLOPs and KV-cache reads count for it alone (with sparse attention:
+  // top_k pairs per query and top_k latents read, the indexer's score of every
+  // visible token and every index key read); FLOPs and bytes are weighed by the
+  // GPU's peak and bandwidth.
   std::vector<double> work_shares(const std::vector<SequenceWork>& batch) const;
   // The same written into `out` (its capacity kept).
   void work_shares_into(const std::vector<SequenceWork>& batch, std::vector<double>& out) const;
@@ -118,6 +120,11 @@ class CostModel {
     double weights_s = 0;
     double per_token_s = 0;
     double attention_s_per_pair = 0;
+    // Sparse attention (DSA): each query attends to top_k tokens while the indexer
+    // scores every visible one and reads every cached index key.
+    double top_k = 0;  // 0: dense
+    double indexer_s_per_pair = 0;
+    double index_key_bytes_per_token = 0;  // all layers
   } share_;
 };
 

@@ -185,3 +185,33 @@ TEST_CASE("a long-context sequence takes a larger share of a shared iteration th
   CHECK(uneven[1] > 0.6);
   CHECK(uneven[1] < 0.9);
 }
+
+TEST_CASE("with sparse attention a long context's share counts top_k latents read, not the whole context") {
+  // DeepSeek-V3 and V3.2-Exp share every shape but DSA (top_k 2048). A sequence at
+  // 120,000 tokens beside one at 1,000: dense MLA reads its 120,000 latents, DSA
+  // 2,048 of them plus 132-byte index keys, so the long one's share is smaller
+  // under DSA, yet still above half (its keys, and the indexer scoring every token).
+  const auto shares = [](const std::string& preset) {
+    const Scenario s = test::scenario_from(test::kSmallConversation, {{"model.preset", preset},
+                                                                      {"model.weights", "fp8"},
+                                                                      {"cluster.gpu", "h200"},
+                                                                      {"cluster.gpus_per_node", "8"},
+                                                                      {"parallelism.tp", "8"}});
+    return CostModel(s).work_shares({SequenceWork{1, 1000, 1}, SequenceWork{1, 120000, 1}});
+  };
+  const auto dense = shares("deepseek-v3");
+  const auto sparse = shares("deepseek-v3.2-exp");
+  INFO("dense " << dense[1] << ", sparse " << sparse[1]);
+  CHECK(sparse[0] + sparse[1] == Approx(1.0));
+  CHECK(sparse[1] < dense[1]);
+  CHECK(sparse[1] > 0.5);
+  // Below top_k both sequences read their whole context either way: equal contexts
+  // still split evenly.
+  const Scenario s = test::scenario_from(test::kSmallConversation, {{"model.preset", "deepseek-v3.2-exp"},
+                                                                    {"model.weights", "fp8"},
+                                                                    {"cluster.gpu", "h200"},
+                                                                    {"cluster.gpus_per_node", "8"},
+                                                                    {"parallelism.tp", "8"}});
+  const auto even = CostModel(s).work_shares({SequenceWork{1, 1500, 1}, SequenceWork{1, 1500, 1}});
+  CHECK(even[0] == Approx(0.5));
+}
