@@ -111,6 +111,24 @@ TEST_CASE("above top_k tokens each new token attends to 2048 tokens and decode r
   CHECK(d[KernelClass::attention].flops == Approx(kLayers * 2 * kHeads * (kNope + kRope + kV) * n * n / 2).epsilon(1e-12));
 }
 
+TEST_CASE("with context parallelism each DSA rank does 1/cp of a long prefill's attention and indexing") {
+  // A 16,384-token prompt over none on cp = 2 against cp = 1: each rank holds half
+  // the queries, so half the top_k-bounded pairs (k^2/2 + (n - k) k in all) and half
+  // the indexer's n^2/2 scored pairs.
+  const double n = 16384;
+  const Precisions p{Precision::fp8, Precision::bf16};
+  const std::vector<SequenceWork> prompt{SequenceWork{static_cast<long>(n), 0, 1}};
+  const StageWork one_rank = stage_work(sparse(), p, Sharding{1, 1, 0, 1, 1}, prompt);
+  const StageWork half = stage_work(sparse(), p, Sharding{1, 1, 0, 1, 2}, prompt);
+  const double pairs = kTopK * kTopK / 2 + (n - kTopK) * kTopK;
+  CHECK(one_rank[KernelClass::attention].flops ==
+        Approx(kLayers * 2 * kHeads * (2 * kLatent + kRope) * pairs).epsilon(1e-12));
+  CHECK(half[KernelClass::attention].flops == Approx(one_rank[KernelClass::attention].flops / 2).epsilon(1e-12));
+  // The indexer's projections follow the rank's tokens too: all of it halves.
+  CHECK(half[KernelClass::indexer].flops == Approx(indexer_flops(n / 2, n * n / 4)).epsilon(1e-12));
+  CHECK(one_rank[KernelClass::indexer].flops == Approx(indexer_flops(n, n * n / 2)).epsilon(1e-12));
+}
+
 TEST_CASE("DSA decode at 128K context costs well below dense MLA at the same context") {
   const GpuSpec& h100 = test::catalog().gpus.at("h100-sxm");
   const std::vector<SequenceWork> batch(8, SequenceWork{1, 131071, true});
