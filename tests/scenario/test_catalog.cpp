@@ -230,6 +230,11 @@ TEST_CASE("malformed presets are rejected with located messages", "[scenario][ca
       {"sources are a list", "models/llama-2-7b.yaml",
        with_line(kModel, "sources: [Touvron et al. 2023, Llama 2]", "sources: Touvron"),
        ":15:10: sources: expected a non-empty list of strings, got 'Touvron'"},
+      {"an FP4 energy per FLOP is not negative", "gpus/h100-sxm.yaml",
+       with_line(kGpu, "efficiency: {compute: 0.6, memory: 0.9}\n",
+                 "efficiency: {compute: 0.6, memory: 0.9}\npower_coefficients: {static_w: 150, j_per_hbm_byte: 1.4e-10, "
+                 "j_per_flop_bf16: 8e-13, j_per_flop_fp4: -1e-13, collective_w: 0}\n"),
+       ":9:102: power_coefficients.j_per_flop_fp4 must be >= 0, got -1e-13"},
       {"an engine's per-sequence time is not negative", "engines/vllm.yaml",
        with_line(kEngine, "host_s_per_sequence: 24e-6", "host_s_per_sequence: -24e-6"),
        ":4:22: host_s_per_sequence must be >= 0, got -24e-6"},
