@@ -176,7 +176,7 @@ const IterationRun& IterationRunner::run(const std::vector<IterationCost>& micro
     const double host_w = host_wait_power_w(gpu);
     WorkRates streaming;  // the per-sequence kernels: elementwise over the vocabulary, memory-bound
     streaming.hbm_bytes_per_s = gpu.hbm_bytes_per_s * gpu.efficiency.memory;
-    const double streaming_w = busy_power_w(gpu, streaming);
+    const double streaming_w = sequence_gpu_s > 0 ? busy_power_w(gpu, streaming) : 0.0;
     for (std::size_t s = 0; s < stages; ++s) {
       StageActivity& a = run.stages[s];
       a.host_s += host_s;

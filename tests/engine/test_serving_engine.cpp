@@ -1,9 +1,6 @@
 // Serving-engine profiles (models/catalog/engines/, sim/engine/serving_engine.hpp):
 // their effects checked against formulas written here.
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdlib>
 
@@ -14,6 +11,7 @@
 #include "sim/engine/iteration_cost.hpp"
 #include "sim/engine/serving_engine.hpp"
 #include "sim/engine/simulation.hpp"
+#include "tests/support/in_child.hpp"
 #include "tests/support/scenario_fixture.hpp"
 
 using namespace convsim;
@@ -43,31 +41,15 @@ slo: {{ttft_s: 100, tpot_s: 100, speech_realtime: false}}
 // The mean of a reply figure (TPOT by default) over the run's replies, simulated
 // in a child process (one simulation per process).
 double mean_tpot_in_child(const Scenario& scenario, double ReplyRecord::*figure = &ReplyRecord::tpot_s) {
-  int fds[2];
-  REQUIRE(pipe(fds) == 0);
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    close(fds[0]);
+  return test::in_child([&] {
     const RunResult result = simulate(scenario);
     double sum = 0, count = 0;
     for (const ReplyRecord& r : result.replies) {
       sum += r.*figure;
       count += 1;
     }
-    const double mean = sum / count;
-    std::_Exit(write(fds[1], &mean, sizeof mean) == static_cast<ssize_t>(sizeof mean) ? 0 : 1);
-  }
-  close(fds[1]);
-  double mean = 0;
-  const bool read_ok = read(fds[0], &mean, sizeof mean) == static_cast<ssize_t>(sizeof mean);
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  REQUIRE(read_ok);
-  REQUIRE(WIFEXITED(status));
-  REQUIRE(WEXITSTATUS(status) == 0);
-  return mean;
+    return sum / count;
+  });
 }
 
 // The run's one GPU meter (compute, host-wait, HBM bytes, active energy) and its
@@ -76,30 +58,13 @@ struct MeterTotals {
   double compute_s = 0, host_s = 0, hbm_bytes = 0, active_energy_j = 0, tpot_s = 0;
 };
 MeterTotals meter_in_child(const Scenario& scenario) {
-  int fds[2];
-  REQUIRE(pipe(fds) == 0);
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    close(fds[0]);
+  return test::in_child([&] {
     const RunResult result = simulate(scenario);
-    MeterTotals t;
     const GpuMeter& g = result.gpus.at(0);
-    t = {g.compute_s, g.host_s, g.hbm_bytes, g.active_energy_j, 0};
+    MeterTotals t{g.compute_s, g.host_s, g.hbm_bytes, g.active_energy_j, 0};
     for (const ReplyRecord& r : result.replies) t.tpot_s += r.tpot_s / static_cast<double>(result.replies.size());
-    const bool ok = write(fds[1], &t, sizeof t) == static_cast<ssize_t>(sizeof t);
-    _exit(ok ? 0 : 1);
-  }
-  close(fds[1]);
-  MeterTotals t;
-  const bool read_ok = read(fds[0], &t, sizeof t) == static_cast<ssize_t>(sizeof t);
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  REQUIRE(read_ok);
-  REQUIRE(WIFEXITED(status));
-  REQUIRE(WEXITSTATUS(status) == 0);
-  return t;
+    return t;
+  });
 }
 
 }  // namespace

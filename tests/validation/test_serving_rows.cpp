@@ -1,9 +1,6 @@
 // The serving rows `convsim validate` predicts, and the statistics it reports on
 // them, against the measurement files read independently here.
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -13,6 +10,7 @@
 #include "sim/scenario/catalog.hpp"
 #include "sim/validation/cross_validation.hpp"
 #include "sim/validation/serving_rows.hpp"
+#include "tests/support/in_child.hpp"
 
 using namespace convsim;
 
@@ -175,27 +173,15 @@ TEST_CASE("a row's figures are its steady window's: the closed loop keeps the me
     if (r.preset == "llama-3.1-8b" && r.gpu == "h100-sxm" && r.task == "lm-arena-chat" && r.batch == 64) row = &r;
   }
   REQUIRE(row != nullptr);
-  int fds[2];
-  REQUIRE(pipe(fds) == 0);
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {  // one simulation per process
-    close(fds[0]);
+  struct Steady {
+    double decode_batch, median_itl_s;
+  };
+  const Steady out = test::in_child([&] {
     const ServingOutcomeMetrics m = simulate_row(*row, catalog, nullptr);
-    const double out[2] = {m.decode_sequences_mean, m.median_itl_s};
-    _exit(write(fds[1], out, sizeof out) == static_cast<ssize_t>(sizeof out) ? 0 : 1);
-  }
-  close(fds[1]);
-  double out[2] = {0, 0};
-  const bool read_ok = read(fds[0], out, sizeof out) == static_cast<ssize_t>(sizeof out);
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  REQUIRE(read_ok);
-  REQUIRE(WIFEXITED(status));
-  REQUIRE(WEXITSTATUS(status) == 0);
-  INFO("steady decode batch " << out[0] << ", median ITL " << out[1] << " s");
-  CHECK(out[0] <= 64.0);
-  CHECK(out[0] >= 0.95 * 64.0);
-  CHECK(out[1] > 0);
+    return Steady{m.decode_sequences_mean, m.median_itl_s};
+  });
+  INFO("steady decode batch " << out.decode_batch << ", median ITL " << out.median_itl_s << " s");
+  CHECK(out.decode_batch <= 64.0);
+  CHECK(out.decode_batch >= 0.95 * 64.0);
+  CHECK(out.median_itl_s > 0);
 }
