@@ -107,6 +107,11 @@ struct RequestStreamSpec {
   Arrival arrival = Arrival::concurrency;
   int concurrency = 1;     // closed loop: a new request when one finishes
   double rate_per_s = 1;   // Poisson arrivals
+  // A benchmark's prompt set sent over and over: request i carries prompt i mod
+  // unique_prompts (its length drawn once; with serving.prefix_caching its whole
+  // blocks named by the prompt, so copies share them), as serving benchmarks repeat
+  // their prompt list (ML.ENERGY's num_request_repeats). 0: every prompt is new.
+  long unique_prompts = 0;
 };
 
 struct ModelChoice {

@@ -308,8 +308,9 @@ RequestStreamSpec read_requests(const MapReader& r) {
     spec.trace = read_trace(r);
     return spec;
   }
-  r.allow_only({"count", "input_tokens", "output_tokens", "arrival", "trace"});
+  r.allow_only({"count", "input_tokens", "output_tokens", "arrival", "trace", "unique_prompts"});
   spec.count = r.integer_or("count", spec.count, Limits::at_least(1));
+  spec.unique_prompts = r.integer_or("unique_prompts", spec.unique_prompts, Limits::at_least(1));
   spec.input_tokens = distribution_or(r, "input_tokens", spec.input_tokens, Limits::at_least(1));
   spec.output_tokens = distribution_or(r, "output_tokens", spec.output_tokens, Limits::at_least(1));
   if (!r.has("arrival")) {  // RequestStreamSpec's default: closed loop

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <memory>
 
 namespace convsim {
 namespace {
@@ -11,14 +13,36 @@ long at_least_one(double x) { return std::max(1L, std::lround(x)); }
 }  // namespace
 
 RequestStreamSource::RequestStreamSource(const Scenario& scenario)
-    : spec_(*scenario.requests), rng_(Rng(scenario.seed).fork(0)) {}
+    : spec_(*scenario.requests),
+      rng_(Rng(scenario.seed).fork(0)),
+      prompt_rng_(Rng(scenario.seed).fork(1)),
+      name_blocks_(scenario.serving.prefix_caching),
+      block_tokens_(scenario.serving.kv_block_tokens) {}
 
 Request RequestStreamSource::stream_request(int slot, double arrival_s) {
   Request r;
   r.id = next_id_++;
   r.session = slot;
   r.arrival_s = arrival_s;
-  r.prompt_tokens = at_least_one(sample(spec_.input_tokens, rng_));
+  if (spec_.unique_prompts > 0) {
+    const long prompt = issued_ % spec_.unique_prompts;
+    if (prompt == static_cast<long>(prompt_tokens_.size())) {
+      prompt_tokens_.push_back(at_least_one(sample(spec_.input_tokens, prompt_rng_)));
+    }
+    r.prompt_tokens = prompt_tokens_[static_cast<std::size_t>(prompt)];
+    if (name_blocks_ && r.prompt_tokens >= block_tokens_) {
+      // Equal ids, equal contents up to the block's end: the prompt's number and
+      // the block's position.
+      auto ids = std::make_shared<std::vector<std::uint64_t>>();
+      for (long k = 0; (k + 1) * block_tokens_ <= r.prompt_tokens; ++k) {
+        ids->push_back(static_cast<std::uint64_t>(prompt) << 40 | static_cast<std::uint64_t>(k));
+      }
+      r.prefix_blocks = std::move(ids);
+      r.prefix_block_tokens = block_tokens_;
+    }
+  } else {
+    r.prompt_tokens = at_least_one(sample(spec_.input_tokens, rng_));
+  }
   r.output_tokens = at_least_one(sample(spec_.output_tokens, rng_));
   ++issued_;
   return r;

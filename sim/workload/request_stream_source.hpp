@@ -3,7 +3,9 @@
 // a trace), for published serving benchmarks: lengths drawn from their
 // distributions; arrivals all at once, Poisson at rate_per_s (drawn up front), or
 // a closed loop of `concurrency` slots, each issuing its next request when its
-// previous one is done. See request_source.hpp.
+// previous one is done. With unique_prompts, request i repeats prompt
+// i mod unique_prompts: the same length, and (with prefix caching) the same block
+// ids for its whole blocks. See request_source.hpp.
 
 #include <vector>
 
@@ -25,6 +27,10 @@ class RequestStreamSource : public RequestSource {
 
   const RequestStreamSpec& spec_;
   Rng rng_;
+  Rng prompt_rng_;                  // the prompt set's lengths, drawn as first needed
+  std::vector<long> prompt_tokens_; // of the prompts drawn so far (unique_prompts)
+  bool name_blocks_ = false;        // serving.prefix_caching
+  long block_tokens_ = 16;
   long next_id_ = 0;
   long issued_ = 0;
 };

@@ -248,6 +248,11 @@ TEST_CASE("each bad scenario is reported with its exact located message", "[scen
        {},
        "s.yaml:2:21: requests.arrival: give exactly one of concurrency, rate_per_s or "
        "all_at_once"},
+      {"a prompt set of no prompts",
+       "name: x\n"
+       "requests: {count: 10, unique_prompts: 0}\n",
+       {},
+       "s.yaml:2:39: requests.unique_prompts must be >= 1, got 0"},
       {"tp must divide the attention heads",
        "name: x\n" + kConversation + kModel70b +
            "cluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 8}\n"

@@ -111,6 +111,32 @@ cluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 1}
   CHECK(issued == 10);
 }
 
+TEST_CASE("a prompt set sent over and over: request i repeats prompt i mod unique_prompts, blocks and all") {
+  const Scenario s = test::scenario_from(R"(
+name: repeats
+requests: {count: 12, unique_prompts: 4, input_tokens: {median: 300, sigma: 0.7}, output_tokens: {median: 50, sigma: 0.5},
+           arrival: {all_at_once: true}}
+model: {preset: llama-3.1-8b}
+cluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 1}
+serving: {prefix_caching: true, kv_block_tokens: 16}
+)");
+  Workload w(s);
+  const std::vector<Request> all = w.initial_requests();
+  REQUIRE(all.size() == 12);
+  bool outputs_differ = false;
+  for (std::size_t i = 4; i < all.size(); ++i) {
+    const Request& copy = all[i];
+    const Request& first = all[i % 4];
+    CHECK(copy.prompt_tokens == first.prompt_tokens);
+    REQUIRE(copy.prefix_blocks);
+    CHECK(*copy.prefix_blocks == *first.prefix_blocks);  // the same blocks: shared in a prefix cache
+    CHECK(static_cast<long>(copy.prefix_blocks->size()) == first.prompt_tokens / 16);  // whole blocks only
+    outputs_differ = outputs_differ || copy.output_tokens != first.output_tokens;  // each reply its own length
+  }
+  CHECK(outputs_differ);
+  for (std::size_t i = 1; i < 4; ++i) CHECK(all[i].prefix_blocks->front() != all[0].prefix_blocks->front());
+}
+
 namespace {
 
 // Plays a conversation through, each request answered 1 s after it arrives.
