@@ -15,7 +15,9 @@ What is fitted, and why it is a physical quantity:
   collective_w. A second pass, with the fitted host time, gives each row's GPU
   seconds computing, communicating, waiting on the host and idle, its HBM bytes and
   FLOPs; GPU energy per output token is linear in the coefficients, so they are
-  fitted by bounded least squares on its relative errors. Rows measured at the board limit
+  fitted by bounded least squares on its relative errors. collective_w is bounded by
+  HBM streaming at the scale-up link's rate both ways (2 x link bytes/s x J per HBM
+  byte): what a GPU moving data in a collective can add. Rows measured at the board limit
   are kept: leaving them out would fit the lighter loads only and put every heavy
   load below its measured power.
   Rows at batch < 8 are absent from the data; every other batch is used.
@@ -144,8 +146,8 @@ def fit_power(rows, spec):
     terms, per output token of the simulated run: GPU-seconds running kernels or
     waiting on the host (static_w), GPU-seconds in collectives (collective_w), HBM
     bytes (j_per_hbm_byte) and FLOPs (j_per_flop_bf16, FP8 at half), plus the idle
-    GPU-seconds at the preset's power_idle_w; each carried to the steady window by
-    the simulated ratio of steady to whole-run energy per token. Energy per token is
+    GPU-seconds at the preset's power_idle_w, all of them the steady window's (as the
+    measurement's). Energy per token is
     linear in the coefficients, so they are fitted by bounded least squares on
     relative errors.
 
@@ -162,18 +164,27 @@ def fit_power(rows, spec):
     for r in rows:
         tokens = float(r["output_tokens"])
         measured = float(r["measured_energy_per_token_j"])  # all GPUs
-        run_j_per_token = float(r["run_power_w"]) * float(r["span_s"]) / tokens
-        steady = float(r["predicted_energy_per_token_j"]) / run_j_per_token
         active = float(r["gpu_compute_s"]) + float(r["gpu_host_s"]) + float(r["gpu_comm_s"])
         idle_j = spec["power_idle_w"] * float(r["gpu_idle_s"])
         flops = float(r["bf16_flops"]) + 0.5 * float(r["fp8_flops"])
-        scale = steady / tokens / measured
+        scale = 1.0 / tokens / measured
         a.append([active * scale, float(r["gpu_comm_s"]) * scale, float(r["hbm_bytes"]) * scale, flops * scale])
         b.append(1.0 - idle_j * scale)
     dynamic = spec["power_max_w"] - spec["power_idle_w"]
-    bounds = [(spec["power_idle_w"], spec["power_max_w"] * 0.99), (0.0, dynamic), (HBM_DEVICE_J_PER_BYTE, None),
-              (0.0, dynamic / (spec["peak_bf16"] * spec["compute_efficiency"]))]
-    static, collective, per_byte, per_flop = bounded_lsq(a, b, bounds)
+    # A GPU in a collective reads what it sends and writes what it receives, each
+    # through its HBM, at most at its scale-up link's rate in each direction: its
+    # extra power is at most 2 x link bytes/s x the fitted energy per HBM byte (the
+    # link's own energy is counted apart, per byte, by the fabric preset). The bound
+    # depends on the fitted per-byte energy, so the fit is repeated until both agree.
+    collective_max = dynamic
+    for _ in range(20):
+        bounds = [(spec["power_idle_w"], spec["power_max_w"] * 0.99), (0.0, collective_max),
+                  (HBM_DEVICE_J_PER_BYTE, None), (0.0, dynamic / (spec["peak_bf16"] * spec["compute_efficiency"]))]
+        static, collective, per_byte, per_flop = bounded_lsq(a, b, bounds)
+        streaming = min(dynamic, 2.0 * spec["link_bytes_per_s"] * per_byte)
+        if collective <= streaming * (1 + 1e-6):
+            break
+        collective_max = streaming
     return {"static_w": static, "collective_w": collective, "j_per_hbm_byte": per_byte, "j_per_flop_bf16": per_flop}
 
 
@@ -181,8 +192,12 @@ def gpu_spec(name):
     text = open(os.path.join(CATALOG, "gpus", name + ".yaml")).read()
     peak = re.search(r"^\s*bf16:\s*([0-9.eE+-]+)", text, flags=re.M)
     compute = re.search(r"^\s*compute:\s*([0-9.eE+-]+)", text, flags=re.M)
+    fabric = re.search(r"^scale_up:\s*(\S+)", text, flags=re.M).group(1)
+    with open(os.path.join(CATALOG, "fabrics", fabric + ".yaml")) as f:
+        link_bytes_per_s = read_yaml_number(f.read(), "bandwidth_bytes_per_s")
     return {"power_idle_w": read_yaml_number(text, "power_idle_w"), "power_max_w": read_yaml_number(text, "power_max_w"),
-            "peak_bf16": float(peak.group(1)), "compute_efficiency": float(compute.group(1)) if compute else 0.72}
+            "peak_bf16": float(peak.group(1)), "compute_efficiency": float(compute.group(1)) if compute else 0.72,
+            "link_bytes_per_s": link_bytes_per_s}
 
 
 def figures_yaml(host, power, indent):

@@ -138,13 +138,18 @@ struct RunResult {
   double trace_from_s = 0;           // the window traced (RunOptions)
   double trace_to_s = 0;
   LogHistogram inter_token_s;        // one sample per decode token: its iteration's span
-  // Every iteration that carried decode tokens: its start, span and decode tokens
-  // (only when asked for, RunOptions::log_decode_iterations: for a window's ITL).
-  struct DecodeIteration {
+  // Every iteration, with what its replica's GPUs did in it, summed over them (only
+  // when asked for, RunOptions::log_iterations: the validation reads a window).
+  struct IterationRecord {
     double start_s = 0, span_s = 0;
     long decode_tokens = 0;
+    int gpus = 0;                  // the replica's
+    double active_energy_j = 0;    // while computing, communicating or waiting on the host
+    double active_s = 0;           // GPU-seconds of that
+    double compute_s = 0, comm_s = 0, host_s = 0;
+    double hbm_bytes = 0, bf16_flops = 0, fp8_flops = 0;
   };
-  std::vector<DecodeIteration> decode_iteration_log;
+  std::vector<IterationRecord> iteration_log;
   GpuTimeline timeline{0, 0.25};     // per GPU over time, for gpus.csv
   long iterations = 0;
   long decode_iterations = 0;        // iterations that carried at least one decode token

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/output/atomic_file.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/validation/calibration.hpp"
 
@@ -157,13 +158,14 @@ void report_collectives(const Catalog& catalog, std::vector<CsvLine>& csv) {
 }
 
 void write_csv(const std::string& path, const std::vector<CsvLine>& lines) {
-  std::ofstream out(path);
-  if (!out) throw std::runtime_error(path + ": cannot write");
+  AtomicFile file(path);  // complete or absent
+  std::ostream& out = file.stream();
   out << "group,case,metric,measured,predicted,error\n";
   for (const CsvLine& l : lines) {
     out << fmt::format("{},{},{},{:.9g},{:.9g},{:.6g}\n", l.group, l.case_name, l.metric, l.measured, l.predicted,
                        signed_relative_error(l.predicted, l.measured));
   }
+  file.commit();
 }
 
 }  // namespace

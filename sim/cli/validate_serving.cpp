@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 
 #include "sim/cli/commands.hpp"
+#include "sim/output/atomic_file.hpp"
 #include "sim/scenario/serving_fits.hpp"
 #include "sim/validation/cross_validation.hpp"
 #include "sim/validation/serving_rows.hpp"
@@ -125,12 +126,12 @@ void print_stats(const ErrorStats& s, const std::string& indent = "") {
 }
 
 void write_serving_csv(const std::string& path, const std::vector<Job>& work) {
-  std::ofstream out(path);
-  if (!out) throw std::runtime_error(path + ": cannot write");
+  AtomicFile file(path);  // complete or absent
+  std::ostream& out = file.stream();
   out << "source,line,preset,fold,family,gpu,precision,task,tp,ep,batch,stalled,mode,"
          "measured_itl_s,predicted_itl_s,measured_energy_per_token_j,predicted_energy_per_token_j,"
          "measured_power_w,predicted_power_w,measured_output_tokens_per_s,predicted_output_tokens_per_s,measured_batch,"
-         "run_power_w,span_s,output_tokens,decode_sequences_mean,gpu_compute_s,gpu_comm_s,gpu_host_s,gpu_idle_s,hbm_bytes,"
+         "span_s,output_tokens,decode_sequences_mean,gpu_compute_s,gpu_comm_s,gpu_host_s,gpu_idle_s,hbm_bytes,"
          "bf16_flops,fp8_flops\n";
   for (const Job& j : work) {
     if (!j.predicted) continue;
@@ -142,11 +143,11 @@ void write_serving_csv(const std::string& path, const std::vector<Job>& work) {
                        p.median_itl_s, r.measured.energy_per_token_j, p.energy_per_token_j, r.measured.power_w,
                        p.power_w, r.measured.output_tokens_per_s, p.output_tokens_per_s,
                        r.measured.decode_sequences_mean)
-        << fmt::format("{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g}\n", p.run_power_w,
-                       p.span_s,
+        << fmt::format("{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g}\n", p.span_s,
                        p.output_tokens, p.decode_sequences_mean, p.gpu_compute_s, p.gpu_comm_s, p.gpu_host_s,
                        p.gpu_idle_s, p.hbm_bytes, p.bf16_flops, p.fp8_flops);
   }
+  file.commit();
 }
 
 }  // namespace

@@ -263,6 +263,7 @@ void ReplicaActor::run_iteration() {
                                         run_.trace ? &sink : nullptr, host_s, sequence_gpu_s);
 
   double active_energy_j = 0, active_time_s = 0;
+  RunResult::IterationRecord record;
   for (std::size_t s = 0; s < stage_gpus_.size(); ++s) {
     const StageActivity& a = ran.stages[s];
     for (int gpu : stage_gpus_[s]) {
@@ -281,6 +282,12 @@ void ReplicaActor::run_iteration() {
       run_.result.timeline.add(rank, start_s, a.compute_s, a.comm_s + a.host_s, a.energy_j, memory_bytes);
       active_energy_j += a.energy_j;
       active_time_s += a.compute_s + a.comm_s + a.host_s;
+      record.compute_s += a.compute_s;
+      record.comm_s += a.comm_s;
+      record.host_s += a.host_s;
+      record.hbm_bytes += a.hbm_bytes;
+      record.bf16_flops += a.bf16_flops;
+      record.fp8_flops += a.fp8_flops;
     }
   }
   if (draft.time_s > 0) {  // the draft's time and energy on the first stage's GPUs
@@ -298,10 +305,16 @@ void ReplicaActor::run_iteration() {
   const double iteration_energy_j = active_energy_j + layout_.cluster.gpu.power_idle_w * (span_s * gpus - active_time_s);
   run_.result.replica_busy_s[static_cast<std::size_t>(index_)] += span_s;
   run_.result.inter_token_s.add(span_s, plan.decode_tokens);
+  if (run_.log_iterations) {
+    record.start_s = start_s;
+    record.span_s = span_s;
+    record.decode_tokens = plan.decode_tokens;
+    record.gpus = layout_.parallelism.gpus_per_replica();
+    record.active_energy_j = active_energy_j;
+    record.active_s = active_time_s;
+    run_.result.iteration_log.push_back(record);
+  }
   if (plan.decode_tokens > 0) {
-    if (run_.log_decode_iterations) {
-      run_.result.decode_iteration_log.push_back({start_s, span_s, plan.decode_tokens});
-    }
     ++run_.result.decode_iterations;
     run_.result.decode_tokens += static_cast<double>(plan.decode_tokens);
   }

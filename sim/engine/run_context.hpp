@@ -26,7 +26,7 @@ struct RunContext {
   bool progress = false;
   bool trace = false;
   std::vector<int> rank_of_gpu;  // meters and timelines are kept by rank
-  bool log_decode_iterations = false;
+  bool log_iterations = false;
   // Conversations whose last turn is done: no longer charged for the replicas
   // they reserve (see ReplicaActor::charge_wait).
   std::set<int> finished_sessions;

@@ -185,7 +185,7 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
   result.trace_to_s = options.trace_to_s;
   run.trace_from_s = options.trace_from_s;
   run.trace_to_s = options.trace_to_s;
-  run.log_decode_iterations = options.log_decode_iterations;
+  run.log_iterations = options.log_iterations;
   run.rank_of_gpu.assign(platform.gpus.size(), -1);
   for (int rank = 0; rank < p.gpus_used(); ++rank) run.rank_of_gpu[static_cast<std::size_t>(p.gpu_of(rank))] = rank;
   std::vector<std::unique_ptr<ReplicaActor>> replicas;

@@ -21,8 +21,8 @@ struct RunOptions {
   // links nothing else shares (which otherwise compute the same times directly).
   bool simgrid_every_transfer = false;
   // Keep every decode iteration's start, span and tokens in
-  // RunResult::decode_iteration_log (the validation's steady-state ITL).
-  bool log_decode_iterations = false;
+  // RunResult::iteration_log (the validation's steady window).
+  bool log_iterations = false;
   // Simulate only these replicas and their sessions (see run_shard.hpp); the result
   // is left unfinished (finish_run) for convsim merge to join.
   RunShard shard;

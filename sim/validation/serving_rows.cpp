@@ -66,14 +66,28 @@ std::string join_path(const std::string& dir, const std::string& file) { return 
 // words, choices about 15 each, plus the benchmark's instruction).
 constexpr double kGpqaPromptMedianTokens = 300;
 constexpr double kGpqaPromptSigma = 0.3;
-constexpr double kChatPromptMedianTokens = 200;  // tools/fit_workload.py
+constexpr double kChatPromptMedianTokens = 384;  // tools/fit_workload.py
 constexpr double kChatPromptSigma = 0.7;
-// Requests per client: enough for a steady state of every batch, bounded so that
-// long reasoning outputs (GPQA: 7,000-9,000 tokens) do not make a run long.
-constexpr double kOutputTokensPerClient = 8000;
 // A step more than this much slower than on weaker GPUs is not the GPUs' doing (the
 // validation's own accuracy band, so that a fair prediction error never marks a row).
 constexpr double kStallSlowdown = 1.25;
+
+// What each benchmark sent, by row ("model|task|gpu|num_gpus|max_num_seqs"): its
+// prompts, and how many requests in all (the prompts times the repeats).
+std::map<std::string, std::pair<long, long>> benchmark_requests(const std::string& data_dir) {
+  std::map<std::string, std::pair<long, long>> sent;
+  for (const CsvRow& row : read_csv(join_path(data_dir, kMlenergyRequestsFile))) {
+    const long prompts = std::lround(row.number("num_requests"));
+    const long repeats = std::lround(row.number("num_request_repeats"));
+    if (prompts < 1 || repeats < 1) {
+      throw CalibrationDataError(fmt::format("{}:{}: num_requests and num_request_repeats must be at least 1",
+                                             row.path(), row.line()));
+    }
+    sent[fmt::format("{}|{}|{}|{}|{}", row.text("model"), row.text("task"), row.text("gpu"),
+                     whole(row, "num_gpus"), whole(row, "max_num_seqs"))] = {prompts, prompts * repeats};
+  }
+  return sent;
+}
 
 }  // namespace
 
@@ -83,6 +97,7 @@ std::string ServingRow::label() const {
 
 std::vector<ServingRow> mlenergy_rows(const std::string& data_dir) {
   std::vector<ServingRow> rows;
+  const std::map<std::string, std::pair<long, long>> sent = benchmark_requests(data_dir);
   for (const CsvRow& row : read_csv(join_path(data_dir, kMlenergyFile))) {
     const KnownModel& m = known_model(row, row.text("model"));
     ServingRow r;
@@ -108,8 +123,14 @@ std::vector<ServingRow> mlenergy_rows(const std::string& data_dir) {
     r.input_tokens = r.task == "gpqa" ? kGpqaPromptMedianTokens : kChatPromptMedianTokens;
     r.output_tokens = row.number("avg_output_len");
     r.output_cv = row.number("output_len_cv");
-    const double per_client = std::clamp(std::round(kOutputTokensPerClient / r.output_tokens), 3.0, 20.0);
-    r.requests = static_cast<long>(per_client) * r.batch;
+    // As many requests as the benchmark sent: its window (steady_window) depends on it.
+    const auto requests = sent.find(fmt::format("{}|{}|{}|{}|{}", r.model, r.task, row.text("gpu"), r.num_gpus, r.batch));
+    if (requests == sent.end()) {
+      throw CalibrationDataError(fmt::format("{}:{}: {} does not say how many requests this row's benchmark sent",
+                                             row.path(), row.line(), kMlenergyRequestsFile));
+    }
+    r.unique_prompts = requests->second.first;
+    r.requests = requests->second.second;
     r.measured.median_itl_s = row.number("median_itl_ms") * 1e-3;
     r.measured.energy_per_token_j = row.number("energy_per_token_j");
     r.measured.power_w = row.number("avg_power_w");
@@ -210,6 +231,13 @@ std::vector<Override> row_overrides(const ServingRow& row) {
       {"requests.count", std::to_string(row.requests)},
   };
   if (row.ep > 1) o.push_back({"parallelism.ep", std::to_string(row.ep)});
+  if (row.unique_prompts > 0) {
+    // The benchmark's prompt list, repeated, on vLLM's automatic prefix caching (on
+    // by default in its V1 engine): copies of a prompt running together hold its
+    // blocks once, and a copy admitted while they are cached skips their prefill.
+    o.push_back({"requests.unique_prompts", std::to_string(row.unique_prompts)});
+    o.push_back({"serving.prefix_caching", "true"});
+  }
   // The hybrid's Mamba states in FP32, as the benchmark served it
   // (mamba-ssm-cache-dtype: float32 in its Nemotron-Nano-12B-v2 configs).
   if (row.family == "hybrid") o.push_back({"model.ssm_state", "fp32"});
@@ -232,17 +260,20 @@ std::vector<Override> row_overrides(const ServingRow& row) {
   return o;
 }
 
-SteadyWindow steady_window(const std::vector<ReplyRecord>& replies, int concurrency) {
+SteadyWindow steady_window(const std::vector<ReplyRecord>& replies, int concurrency, long requests) {
   SteadyWindow w;
-  std::vector<double> first_tokens;
+  const long finished_at_end = requests - std::max(1, concurrency) - 1;
+  if (replies.empty() || finished_at_end < 1) return w;
+  std::vector<double> first_tokens, ends;
   for (const ReplyRecord& r : replies) {
     first_tokens.push_back(r.start_s + r.ttft_s);
-    w.end_s = std::max(w.end_s, r.start_s);
+    ends.push_back(r.start_s + r.e2e_s);
   }
-  if (first_tokens.empty()) return w;
   std::sort(first_tokens.begin(), first_tokens.end());
+  std::sort(ends.begin(), ends.end());
   const std::size_t full = std::min(first_tokens.size(), static_cast<std::size_t>(std::max(1, concurrency))) - 1;
   w.start_s = first_tokens[full];
+  w.end_s = ends[std::min(ends.size(), static_cast<std::size_t>(finished_at_end)) - 1];
   return w;
 }
 
@@ -250,67 +281,64 @@ ServingOutcomeMetrics simulate_row(const ServingRow& row, const Catalog& catalog
   Scenario scenario = load_scenario(row_scenario_path(row), row_overrides(row), catalog);
   if (fit != nullptr) apply_fit(scenario, *fit);
   RunOptions options;
-  options.log_decode_iterations = true;
+  options.log_iterations = true;
   const RunResult result = simulate(scenario, options);
   ServingOutcomeMetrics m;
   std::vector<ReplyRecord> replies;
-  for (const ReplyRecord& reply : result.replies) {
-    m.output_tokens += static_cast<double>(reply.output_tokens);
-    replies.push_back(reply);
-  }
-  const double gpu_j = metered_gpu_energy_j(result);
-  m.span_s = result.end_s;
-  m.median_itl_s = result.inter_token_s.percentiles().p50;
-  m.energy_per_token_j = gpu_j / m.output_tokens;
-  m.power_w = gpu_j / result.end_s;
-  m.run_power_w = m.power_w;
-  m.output_tokens_per_s = m.output_tokens / result.end_s;
-  // Steady state, as the measurements are: between the batch filling up and the
-  // last request's arrival, each reply's tokens and energy counted for the part of
-  // its generation inside the window (spread evenly over it).
-  const SteadyWindow w = steady_window(replies, scenario.requests ? scenario.requests->concurrency : 1);
-  if (w.end_s > w.start_s) {
-    double tokens = 0, energy_j = 0;
-    for (const ReplyRecord& r : replies) {
-      const double from = r.start_s + r.ttft_s, to = r.start_s + r.e2e_s;
-      const double inside = std::max(0.0, std::min(to, w.end_s) - std::max(from, w.start_s));
-      const double fraction = to > from ? inside / (to - from) : (from >= w.start_s && from <= w.end_s ? 1.0 : 0.0);
-      tokens += fraction * static_cast<double>(r.output_tokens);
-      energy_j += fraction * r.energy_j;
-    }
-    if (tokens > 0) {
-      m.energy_per_token_j = energy_j / tokens;
-      m.power_w = energy_j / (w.end_s - w.start_s);
-      m.output_tokens_per_s = tokens / (w.end_s - w.start_s);
-    }
-    // The median gap between tokens of the iterations inside the window (each
-    // decode token one sample of its iteration's span): the ramp and the drain run
-    // smaller batches, whose shorter steps would pull a whole-run median down.
-    LogHistogram steady_itl;
-    double steady_tokens = 0, steady_iterations = 0;
-    for (const RunResult::DecodeIteration& it : result.decode_iteration_log) {
-      if (it.start_s < w.start_s || it.start_s + it.span_s > w.end_s) continue;
-      steady_itl.add(it.span_s, it.decode_tokens);
-      steady_tokens += static_cast<double>(it.decode_tokens);
-      steady_iterations += 1;
-    }
-    if (steady_iterations > 0) {
-      m.median_itl_s = steady_itl.percentiles().p50;
-      m.decode_sequences_mean = steady_tokens / steady_iterations;
-    }
-  }
-  if (m.decode_sequences_mean == 0 && result.decode_iterations > 0) {
+  for (const ReplyRecord& reply : result.replies) replies.push_back(reply);
+  m.median_itl_s = result.inter_token_s.percentiles().p50;  // every token's, as the benchmark's client
+  if (result.decode_iterations > 0) {
     m.decode_sequences_mean = result.decode_tokens.value() / static_cast<double>(result.decode_iterations);
   }
-  for (const GpuMeter& g : result.gpus) {
-    m.gpu_compute_s += g.compute_s;
-    m.gpu_comm_s += g.comm_s;
-    m.gpu_host_s += g.host_s;
-    m.gpu_idle_s += result.end_s - g.active_time_s;
-    m.hbm_bytes += g.hbm_bytes;
-    m.bf16_flops += g.bf16_flops;
-    m.fp8_flops += g.fp8_flops;
+  // The steady state of a closed loop, as the benchmark measured it; an offline run
+  // (all at once) is measured whole.
+  const bool closed_loop = scenario.requests && scenario.requests->arrival == RequestStreamSpec::Arrival::concurrency;
+  SteadyWindow w{0, result.end_s};
+  if (closed_loop) {
+    const SteadyWindow steady = steady_window(replies, scenario.requests->concurrency, scenario.requests->count);
+    if (steady.end_s > steady.start_s) w = steady;
   }
+  // Everything inside the window: each iteration's tokens, energy and activity in
+  // proportion to its overlap, the first tokens the prefills yield there (the
+  // benchmark counts the tokens its client receives between the two moments), and
+  // the GPUs' idle time at their idle power.
+  double active_j = 0, active_s = 0, steady_decode_tokens = 0, steady_iterations = 0;
+  for (const ReplyRecord& r : replies) {
+    const double first_s = r.start_s + r.ttft_s;
+    if (first_s >= w.start_s && first_s <= w.end_s) m.output_tokens += 1;
+  }
+  for (const RunResult::IterationRecord& it : result.iteration_log) {
+    const double end_s = it.start_s + it.span_s;
+    const double inside_s = std::min(end_s, w.end_s) - std::max(it.start_s, w.start_s);
+    if (inside_s <= 0 || it.span_s <= 0) continue;
+    const double f = inside_s / it.span_s;
+    m.output_tokens += f * static_cast<double>(it.decode_tokens);
+    active_j += f * it.active_energy_j;
+    active_s += f * it.active_s;
+    m.gpu_compute_s += f * it.compute_s;
+    m.gpu_comm_s += f * it.comm_s;
+    m.gpu_host_s += f * it.host_s;
+    m.hbm_bytes += f * it.hbm_bytes;
+    m.bf16_flops += f * it.bf16_flops;
+    m.fp8_flops += f * it.fp8_flops;
+    // The decode batch of the iterations inside (the benchmark averages vLLM's
+    // running-request gauge over its window).
+    if (it.decode_tokens > 0 && f >= 1.0) {
+      steady_decode_tokens += static_cast<double>(it.decode_tokens);
+      steady_iterations += 1;
+    }
+  }
+  m.span_s = w.end_s - w.start_s;
+  const double gpus = static_cast<double>(result.gpus.size());
+  const double idle_w = result.gpus.empty() ? 0.0 : result.gpus.front().idle_power_w;
+  m.gpu_idle_s = std::max(0.0, gpus * m.span_s - active_s);
+  const double energy_j = active_j + idle_w * m.gpu_idle_s;
+  if (m.output_tokens > 0 && m.span_s > 0) {
+    m.energy_per_token_j = energy_j / m.output_tokens;
+    m.power_w = energy_j / m.span_s;
+    m.output_tokens_per_s = m.output_tokens / m.span_s;
+  }
+  if (steady_iterations > 0) m.decode_sequences_mean = steady_decode_tokens / steady_iterations;
   return m;
 }
 

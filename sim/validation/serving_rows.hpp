@@ -23,19 +23,22 @@
 namespace convsim {
 
 inline constexpr const char* kMlenergyFile = "mlenergy_v3.csv";
+// How many requests each of its rows' benchmarks sent (tools/extract_mlenergy_requests.py).
+inline constexpr const char* kMlenergyRequestsFile = "mlenergy_v3_requests.csv";
 inline constexpr const char* kTrtllmFile = "trtllm_perf_overview.csv";
 
-// What a serving run is judged on, and what the fit reads from it. Median ITL,
-// energy per token, power and throughput are those of the steady window (see
-// steady_window), as the measurements are; the features are totals over the whole run.
+// What a serving run is judged on, and what the fit reads from it, each measured as
+// the benchmark measured it: the median ITL over every token of the run (its client
+// collects every request's gaps); energy per token, power, throughput, the decode
+// batch and the fit's features over the steady window (see steady_window; the whole
+// run for an offline run, all at once).
 struct ServingOutcomeMetrics {
   double median_itl_s = 0;
   double energy_per_token_j = 0;  // metered GPU energy per output token
   double power_w = 0;             // metered GPU energy over the span, all GPUs
   double output_tokens_per_s = 0;
-  double run_power_w = 0;  // metered GPU energy over the whole run's span (all GPUs)
-  // Features for tools/fit_serving.py, totals over every GPU of the run.
-  double span_s = 0;
+  // Features for tools/fit_serving.py, over the window, summed over every GPU.
+  double span_s = 0;  // the window's
   double output_tokens = 0;
   double decode_sequences_mean = 0;  // sequences per decode-carrying iteration, steady window
   double gpu_compute_s = 0, gpu_comm_s = 0, gpu_host_s = 0, gpu_idle_s = 0;
@@ -53,7 +56,8 @@ struct ServingRow {
   std::string task;       // lm-arena-chat, gpqa, or "isl/osl" for TensorRT-LLM
   int num_gpus = 1, tp = 1, ep = 1;
   int batch = 0;          // max_num_seqs (ML.ENERGY) or the engine default (TensorRT-LLM)
-  long requests = 0;
+  long requests = 0;       // sent in all (ML.ENERGY: its prompts times the sweep's repeats)
+  long unique_prompts = 0; // the benchmark's prompt set (ML.ENERGY), sent over and over
   double input_tokens = 0, output_tokens = 0, output_cv = 0;  // means and spread
   ServingOutcomeMetrics measured;  // the file's figures (throughput only, for TensorRT-LLM)
   // Non-empty when the measurement shows a stall outside the GPU (see
@@ -64,7 +68,8 @@ struct ServingRow {
 };
 
 // The rows of both files. Throws CalibrationDataError (file:line) on a model or GPU
-// the mapping does not know, or a malformed cell.
+// the mapping does not know, a malformed cell, or an ML.ENERGY row whose request
+// count kMlenergyRequestsFile does not give.
 std::vector<ServingRow> mlenergy_rows(const std::string& data_dir);
 std::vector<ServingRow> trtllm_rows(const std::string& data_dir);
 
@@ -87,15 +92,19 @@ std::string fold_of(const ServingRow& row);
 std::string row_scenario_path(const ServingRow& row);
 std::vector<Override> row_overrides(const ServingRow& row);
 
-// The steady state of a closed-loop run, as serving benchmarks measure it: from the
-// moment `concurrency` replies have their first token (the batch is full) to the
-// last request's arrival (after it the batch drains). Empty (end <= start) when the
-// run is too short to have one.
+// The steady state of a closed-loop run of `requests` requests, `concurrency` at a
+// time, as the ML.ENERGY benchmark defines it (RequestTracker in
+// mlenergy/benchmark/llm/benchmark.py): from the moment `concurrency` replies have
+// their first token (the batch is full) to the moment requests - concurrency - 1
+// have finished (before the batch drains). With few requests per client the window
+// is the first cohort's life: contexts are younger, and more of them fit in the KV
+// cache, than in a long run's steady state. Empty (end <= start) when the run is too
+// short to have one.
 struct SteadyWindow {
   double start_s = 0;
   double end_s = 0;
 };
-SteadyWindow steady_window(const std::vector<ReplyRecord>& replies, int concurrency);
+SteadyWindow steady_window(const std::vector<ReplyRecord>& replies, int concurrency, long requests);
 
 // Loads the row's scenario, puts `fit` into it when given (the cross-validation
 // fold's figures), simulates it and returns its metrics. REQUIRES: no simulation

@@ -2,14 +2,20 @@
 // them, against the measurement files read independently here.
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "sim/scenario/catalog.hpp"
 #include "sim/validation/cross_validation.hpp"
 #include "sim/validation/serving_rows.hpp"
+#include "tests/support/cli_run.hpp"
 #include "tests/support/in_child.hpp"
 
 using namespace convsim;
@@ -184,4 +190,98 @@ TEST_CASE("a row's figures are its steady window's: the closed loop keeps the me
   CHECK(out.decode_batch <= 64.0);
   CHECK(out.decode_batch >= 0.95 * 64.0);
   CHECK(out.median_itl_s > 0);
+}
+
+TEST_CASE("the steady window runs from the batch's last first token to the N - c - 1st completion") {
+  // Six requests, two at a time (the benchmark's RequestTracker): the window opens
+  // when the second first token arrives and closes when 6 - 2 - 1 = 3 have finished.
+  auto reply = [](double start_s, double ttft_s, double e2e_s) {
+    ReplyRecord r;
+    r.start_s = start_s;
+    r.ttft_s = ttft_s;
+    r.e2e_s = e2e_s;
+    return r;
+  };
+  const std::vector<ReplyRecord> replies = {reply(0, 0.5, 4), reply(0, 0.7, 6), reply(4, 0.2, 3),
+                                            reply(6, 0.3, 5), reply(7, 0.4, 2), reply(9, 0.1, 1)};
+  // First tokens at 0.5, 0.7, 4.2, 6.3, 7.4, 9.1; completions at 4, 6, 7, 9, 10, 11.
+  const SteadyWindow w = steady_window(replies, 2, 6);
+  CHECK(w.start_s == Approx(0.7));
+  CHECK(w.end_s == Approx(7.0));
+  // Too few requests for a window: N - c - 1 < 1.
+  const SteadyWindow none = steady_window(replies, 5, 6);
+  CHECK(none.end_s <= none.start_s);
+}
+
+TEST_CASE("each ML.ENERGY row sends what its benchmark sent: prompts x repeats, the prompt list repeated") {
+  const std::string dir = default_calibration_dir();
+  // The sidecar file read here on its own: model,task,gpu,num_gpus,max_num_seqs,num_requests,num_request_repeats.
+  std::map<std::string, std::pair<long, long>> sent;
+  std::ifstream in(dir + "/" + kMlenergyRequestsFile);
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream cells_in(line);
+    for (std::string cell; std::getline(cells_in, cell, ',');) cells.push_back(cell);
+    REQUIRE(cells.size() == 7);
+    sent[cells[0] + "|" + cells[1] + "|" + cells[2] + "|" + cells[3] + "|" + cells[4]] = {std::stol(cells[5]),
+                                                                                          std::stol(cells[6])};
+  }
+  const std::vector<ServingRow> rows = mlenergy_rows(dir);
+  int checked = 0;
+  for (const ServingRow& r : rows) {
+    const std::string gpu = r.gpu == "b200" ? "B200" : "H100";
+    const auto it = sent.find(r.model + "|" + r.task + "|" + gpu + "|" + std::to_string(r.num_gpus) + "|" +
+                              std::to_string(r.batch));
+    REQUIRE(it != sent.end());
+    CHECK(r.unique_prompts == it->second.first);
+    CHECK(r.requests == it->second.first * it->second.second);
+    const std::vector<Override> o = row_overrides(r);
+    CHECK(value_of(o, "requests.count") == std::to_string(r.requests));
+    CHECK(value_of(o, "requests.unique_prompts") == std::to_string(r.unique_prompts));
+    CHECK(value_of(o, "serving.prefix_caching") == "true");
+    ++checked;
+  }
+  CHECK(checked == 230);
+  // One by hand: Qwen3-14B chat on one B200 at max_num_seqs 2048 ran the 1,024
+  // LMArena prompts three times (configs/vllm/lm-arena-chat/Qwen/Qwen3-14B/B200/sweeps.yaml).
+  for (const ServingRow& r : rows) {
+    if (r.model == "Qwen/Qwen3-14B" && r.gpu == "b200" && r.task == "lm-arena-chat" && r.batch == 2048) {
+      CHECK(r.requests == 3072);
+    }
+  }
+}
+
+TEST_CASE("an ML.ENERGY row missing from the request counts is refused at its line") {
+  const test::Workspace ws("serving-rows");
+  const std::string dir = ws.dir.string();
+  std::filesystem::copy_file(default_calibration_dir() + "/" + kMlenergyFile, ws.path(kMlenergyFile));
+  ws.write(kMlenergyRequestsFile, "model,task,gpu,num_gpus,max_num_seqs,num_requests,num_request_repeats\n");
+  CHECK_THROWS_WITH(mlenergy_rows(dir), Catch::StartsWith(dir + "/" + kMlenergyFile + ":2: ") &&
+                                            Catch::Contains("does not say how many requests"));
+}
+
+TEST_CASE("a KV-limited row's steady window draws no more than the boards allow and no less than idle") {
+  // Qwen3-8B chat on one B200 at max_num_seqs 1024: 2,048 requests, the window the
+  // first cohort's life. Its power is read from the iterations inside the window.
+  const Catalog catalog = load_catalog(default_catalog_dir());
+  const ServingRow* row = nullptr;
+  const std::vector<ServingRow> rows = mlenergy_rows(default_calibration_dir());
+  for (const ServingRow& r : rows) {
+    if (r.preset == "qwen3-8b" && r.gpu == "b200" && r.task == "lm-arena-chat" && r.batch == 1024) row = &r;
+  }
+  REQUIRE(row != nullptr);
+  struct Out {
+    double power_w, span_s, tokens_per_s, output_tokens;
+  };
+  const Out out = test::in_child([&] {
+    const ServingOutcomeMetrics m = simulate_row(*row, catalog, nullptr);
+    return Out{m.power_w, m.span_s, m.output_tokens_per_s, m.output_tokens};
+  });
+  const GpuSpec& b200 = catalog.gpus.at("b200");
+  CHECK(out.span_s > 0);
+  CHECK(out.power_w <= b200.power_max_w);
+  CHECK(out.power_w >= b200.power_idle_w);
+  CHECK(out.tokens_per_s == Approx(out.output_tokens / out.span_s));
 }
