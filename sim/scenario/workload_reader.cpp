@@ -149,16 +149,17 @@ std::string resolve_path(const MapReader& m, const std::string& key) {
   return (given.is_absolute() || folder.empty() ? given : folder / given).lexically_normal().string();
 }
 
-// conversation: {transcript: FILE, time_scale, system_prompt_tokens, probe_minutes}.
+// conversation: {transcript: FILE, time_scale, tokens_per_word, system_prompt_tokens, probe_minutes}.
 // The file is read once here, row by row: a bad row stops the run before anything
 // is simulated; its sessions and speakers, and its length, come from it.
 ConversationSpec read_transcript_conversation(const MapReader& c) {
-  c.allow_only({"transcript", "time_scale", "system_prompt_tokens", "probe_minutes"});
+  c.allow_only({"transcript", "time_scale", "tokens_per_word", "system_prompt_tokens", "probe_minutes"});
   ConversationSpec spec;
   spec.transcript = ConversationSpec::Transcript{resolve_path(c, "transcript"), 1.0};
   spec.transcript->time_scale = c.number_or("time_scale", 1.0, Limits::positive());
   spec.system_prompt_tokens = c.integer_or("system_prompt_tokens", 0, Limits::at_least(0));
-  TranscriptReader reader(spec.transcript->path);
+  spec.tokens_per_word = c.number_or("tokens_per_word", spec.tokens_per_word, Limits::positive());
+  TranscriptReader reader(spec.transcript->path, spec.tokens_per_word);
   std::map<std::string, int> sessions;
   double end_s = 0;
   long replies = 0;

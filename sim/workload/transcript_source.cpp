@@ -5,7 +5,7 @@
 namespace convsim {
 
 TranscriptSource::TranscriptSource(const Scenario& scenario)
-    : scenario_(scenario), reader_(scenario.conversation->transcript->path) {}
+    : scenario_(scenario), reader_(scenario.conversation->transcript->path, scenario.conversation->tokens_per_word) {}
 
 std::optional<Request> TranscriptSource::next_arrival() {
   if (!ready_.empty()) {

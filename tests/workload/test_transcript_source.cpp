@@ -151,6 +151,112 @@ TEST_CASE("bad transcript rows are reported at their line, naming the column") {
   }
 }
 
+namespace {
+
+std::string write_file(const std::string& name, const std::string& text) {
+  const fs::path path = fs::temp_directory_path() / fmt::format("convsim-{}-{}", ::getpid(), name);
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+std::vector<Request> requests_of(const std::string& scenario) {
+  Workload w(test::scenario_from(scenario));
+  std::vector<Request> got;
+  while (std::optional<Request> r = w.next_arrival()) got.push_back(*r);
+  return got;
+}
+
+std::string load_error(const std::string& scenario) {
+  try {
+    test::scenario_from(scenario);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST_CASE("a JSON Lines transcript, and words in place of tokens, make the requests the CSV makes") {
+  // The four rows of the first test case; ben's 30 tokens given as 20 words at 1.5 tokens a word.
+  const std::string csv = write_transcript("same.csv",
+                                           "m1,ana,0,10,40,0\n"
+                                           "m1,ben,11,20,30,50\n"
+                                           "m2,cara,12,21,25,60\n"
+                                           "m1,ana,80,90,20,70\n");
+  const std::string jsonl = write_file("same.jsonl",
+                                       R"({"session": "m1", "speaker": "ana", "start_s": 0, "end_s": 10, "tokens": 40, "reply_tokens": 0}
+{"session": "m1", "speaker": "ben", "start_s": 11, "end_s": 20, "words": 20, "reply_tokens": 50}
+
+{"session": "m2", "speaker": "cara", "start_s": 12, "end_s": 21, "tokens": 25, "reply_tokens": 60}
+{"session": "m1", "speaker": "ana", "start_s": 80, "end_s": 90, "tokens": 20, "reply_tokens": 70}
+)");
+  const std::string words = write_file("words.csv",
+                                       "session,speaker,start_s,end_s,words,reply_tokens\n"
+                                       "m1,ana,0,10,26.7,0\n"  // 26.7 x 1.5 = 40.05: 40 tokens
+                                       "m1,ben,11,20,20,50\n"
+                                       "m2,cara,12,21,16.6,60\n"  // 24.9: 25
+                                       "m1,ana,80,90,13.4,70\n");  // 20.1: 20
+  const auto with_words = [](const std::string& path) {
+    return fmt::format(R"(
+name: transcript
+conversation: {{transcript: {}, tokens_per_word: 1.5, system_prompt_tokens: 100}}
+model: {{preset: llama-3.1-8b}}
+cluster: {{gpu: h100-sxm, nodes: 1, gpus_per_node: 1}}
+)",
+                       path);
+  };
+  const std::vector<Request> expected = requests_of(transcript_scenario(csv, 1));
+  REQUIRE(expected.size() == 3);
+  for (const std::string& path : {jsonl, words}) {
+    INFO(path);
+    const std::vector<Request> got = requests_of(with_words(path));
+    REQUIRE(got.size() == expected.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      CHECK(got[i].session == expected[i].session);
+      CHECK(got[i].arrival_s == expected[i].arrival_s);
+      CHECK(got[i].history_tokens == expected[i].history_tokens);
+      CHECK(got[i].prompt_tokens == expected[i].prompt_tokens);
+      CHECK(got[i].output_tokens == expected[i].output_tokens);
+    }
+  }
+}
+
+TEST_CASE("bad JSON Lines transcript rows are reported at their line, naming the key") {
+  struct Case {
+    std::string row;
+    std::string message;
+  };
+  const Case cases[] = {
+      {"[1, 2]", "2: expected a JSON object {session, speaker, start_s, end_s, tokens or words, reply_tokens}"},
+      {R"({"session": "m1", "speaker": "ana", "start_s": 9, "end_s": 10, "reply_tokens": 1})",
+       "2: key 'tokens': give exactly one of tokens and words"},
+      {R"({"session": "m1", "speaker": "ana", "start_s": 9, "end_s": 10, "tokens": 3, "words": 2, "reply_tokens": 1})",
+       "2: key 'tokens': give exactly one of tokens and words"},
+      {R"({"session": "m1", "speaker": "ana", "start_s": 9, "tokens": 3, "reply_tokens": 1})", "2: key 'end_s': missing"},
+      {R"({"session": "m1", "speaker": "ana", "start_s": "9", "end_s": 10, "tokens": 3, "reply_tokens": 1})",
+       "2: key 'start_s': expected a number, got the string \"9\""},
+      {R"({"session": "m1", "speaker": 4, "start_s": 9, "end_s": 10, "tokens": 3, "reply_tokens": 1})",
+       "2: key 'speaker': expected a string"},
+      {R"({"session": "m1", "speaker": "ana", "start_s": 9, "end_s": 10, "words": -2, "reply_tokens": 1})",
+       "2: key 'words': expected a number of words > 0 (at most 1e12 tokens), got '-2'"},
+      {R"({"session": "m1", "speaker": "ana", "start_s": 9, "end_s": 10, "tokens": 3, "reply": 1})",
+       "2: key 'reply': unknown key; allowed: session, speaker, start_s, end_s, tokens, words, reply_tokens"},
+      {R"({"session": "m1", "speaker": "ana", "start_s": 9, "end_s": 10, "tokens": 1e300, "reply_tokens": 1})",
+       "2: key 'tokens': must be <= 1e12 tokens, got 1e+300"},
+  };
+  for (const Case& c : cases) {
+    const std::string path = write_file(
+        "bad.jsonl",
+        R"({"session": 1, "speaker": "ben", "start_s": 0, "end_s": 5, "tokens": 10, "reply_tokens": 10})" "\n" +
+            c.row + "\n");
+    CHECK(load_error(transcript_scenario(path, 1)) == path + ":" + c.message);
+  }
+  const std::string words = write_file("bad-words.csv", "session,speaker,start_s,end_s,words,reply_tokens\nm1,ana,0,1,0,5\n");
+  CHECK(load_error(transcript_scenario(words, 1)) ==
+        words + ":2: column 'words': expected a number of words > 0 (at most 1e12 tokens), got '0'");
+}
+
 TEST_CASE("the example meeting transcript in scenarios/ loads") {
   const Scenario s = test::scenario_from(test::read_file(test::source_path("scenarios/meeting-transcript.yaml")),
                                          {{"conversation.transcript", test::source_path("scenarios/meeting-transcript.csv")}});
