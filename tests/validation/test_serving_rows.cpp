@@ -285,3 +285,22 @@ TEST_CASE("a KV-limited row's steady window draws no more than the boards allow 
   CHECK(out.power_w >= b200.power_idle_w);
   CHECK(out.tokens_per_s == Approx(out.output_tokens / out.span_s));
 }
+
+TEST_CASE("a KV-limited row not used to fit the prompts reaches the measured batch within 10%") {
+  // Qwen3-8B chat on one B200 at max_num_seqs 1536: the benchmark's running-request
+  // gauge averaged 1,427 over its window (mlenergy_v3.csv), held back by the KV cache.
+  // The chat prompt length is fitted on Llama rows only (tools/fit_workload.py);
+  // simulated as the benchmark ran it, this row's batch follows from the B200's
+  // memory, Qwen3-8B's KV bytes per token and the repeated prompt list.
+  const Catalog catalog = load_catalog(default_catalog_dir());
+  const ServingRow* row = nullptr;
+  const std::vector<ServingRow> rows = mlenergy_rows(default_calibration_dir());
+  for (const ServingRow& r : rows) {
+    if (r.preset == "qwen3-8b" && r.gpu == "b200" && r.task == "lm-arena-chat" && r.batch == 1536) row = &r;
+  }
+  REQUIRE(row != nullptr);
+  REQUIRE(row->measured.decode_sequences_mean == Approx(1426.703));
+  const double batch = test::in_child([&] { return simulate_row(*row, catalog, nullptr).decode_sequences_mean; });
+  CHECK(batch < 1536.0);  // the cache, not max_num_seqs, holds it back
+  CHECK(batch == Approx(1426.703).epsilon(0.10));
+}
