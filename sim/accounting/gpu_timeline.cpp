@@ -22,7 +22,13 @@ void widen(std::vector<GpuTimeline::Bin>& bins) {
 }  // namespace
 
 GpuTimeline::GpuTimeline(int gpus, double initial_bin_s)
-    : tracks_(static_cast<std::size_t>(gpus), Track{initial_bin_s, {}}) {}
+    : track_of_(static_cast<std::size_t>(gpus)), tracks_(static_cast<std::size_t>(gpus), Track{initial_bin_s, {}}) {
+  for (std::size_t g = 0; g < track_of_.size(); ++g) track_of_[g] = static_cast<int>(g);
+}
+
+void GpuTimeline::share(const std::vector<int>& gpus) {
+  for (int gpu : gpus) track_of_[static_cast<std::size_t>(gpu)] = gpus.front();
+}
 
 double GpuTimeline::bin_s() const {
   double widest = 0;
@@ -31,20 +37,21 @@ double GpuTimeline::bin_s() const {
 }
 
 std::vector<GpuTimeline::Bin> GpuTimeline::bins(int gpu) const {
-  const Track& t = tracks_[static_cast<std::size_t>(gpu)];
+  const Track& t = track(gpu);
   std::vector<Bin> out = t.bins;
   for (double width_s = t.bin_s, common_s = bin_s(); width_s < common_s; width_s *= 2) widen(out);
   return out;
 }
 
 void GpuTimeline::set_own(int gpu, double bin_s, std::vector<Bin> bins) {
+  track_of_[static_cast<std::size_t>(gpu)] = gpu;  // a merged GPU's own bins
   tracks_[static_cast<std::size_t>(gpu)] = Track{bin_s, std::move(bins)};
 }
 
 void GpuTimeline::add(int gpu, double start_s, double busy_s, double communicating_s, double energy_j,
                       double memory_bytes) {
   const double total_s = busy_s + communicating_s;
-  if (total_s <= 0) return;
+  if (total_s <= 0 || track_of_[static_cast<std::size_t>(gpu)] != gpu) return;  // a shared track's owner records it
   Track& track = tracks_[static_cast<std::size_t>(gpu)];
   for (auto last = static_cast<std::size_t>((start_s + total_s) / track.bin_s);
        last >= static_cast<std::size_t>(kMaxBins); last /= 2) {

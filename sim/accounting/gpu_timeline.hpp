@@ -6,6 +6,12 @@
 // records does not depend on the other GPUs simulated in the same process (a run
 // split into shards, convsim run --shard, records the same bins). Readers see every
 // GPU at the common width, the widest (bins()).
+//
+// GPUs that always record the same activity (those of one pipeline stage of a
+// replica: every call reports the stage's time and energy per GPU) may share one
+// track (share()): it is written once for all of them, which keeps the memory the
+// timeline touches per iteration from growing with the tensor-parallel degree.
+// What each GPU reads is what its own track would hold.
 
 #include <vector>
 
@@ -24,21 +30,27 @@ class GpuTimeline {
 
   GpuTimeline(int gpus, double initial_bin_s);
 
+  // The GPUs in `gpus` read and write the first one's track from now on; add() for
+  // the others records nothing (their owner records the same activity).
+  // REQUIRES: nothing recorded yet for any of them, and each add() of the owner has
+  // the same arguments as the others'.
+  void share(const std::vector<int>& gpus);
+
   // Records activity of `gpu` over [start_s, start_s + busy_s + communicating_s):
   // spread over the bins it covers in proportion to time.
   void add(int gpu, double start_s, double busy_s, double communicating_s, double energy_j, double memory_bytes);
 
   // The common bin width: the widest of the GPUs'.
   double bin_s() const;
-  int gpus() const { return static_cast<int>(tracks_.size()); }
+  int gpus() const { return static_cast<int>(track_of_.size()); }
   // Bins of one GPU at the common width, up to the last one touched (the caller
   // fills idle up to the end).
   std::vector<Bin> bins(int gpu) const;
 
   // One GPU's own bins and width, as recorded; and setting them (a shard's GPU
   // joining the merged run). REQUIRES: bin_s is the initial width times a power of 2.
-  double own_bin_s(int gpu) const { return tracks_[static_cast<std::size_t>(gpu)].bin_s; }
-  const std::vector<Bin>& own_bins(int gpu) const { return tracks_[static_cast<std::size_t>(gpu)].bins; }
+  double own_bin_s(int gpu) const { return track(gpu).bin_s; }
+  const std::vector<Bin>& own_bins(int gpu) const { return track(gpu).bins; }
   void set_own(int gpu, double bin_s, std::vector<Bin> bins);
 
  private:
@@ -46,6 +58,10 @@ class GpuTimeline {
     double bin_s = 0;
     std::vector<Bin> bins;
   };
+  const Track& track(int gpu) const {
+    return tracks_[static_cast<std::size_t>(track_of_[static_cast<std::size_t>(gpu)])];
+  }
+  std::vector<int> track_of_;  // per GPU: the track it reads (its own unless shared)
   std::vector<Track> tracks_;
 };
 

@@ -64,6 +64,12 @@ ReplicaActor::ReplicaActor(int index, ReplicaRole role, const Scenario& layout, 
       engine_(make_serving_engine(run.scenario.serving.engine)),
       power_(replica_power(layout, layout.parallelism.gpus_per_replica())) {
   tiers_.on_transfer([&run](TraceSlice slice) { run.add_slice(std::move(slice)); });
+  // A stage's GPUs record the same activity each iteration: one timeline track each stage.
+  for (const std::vector<int>& stage : stage_gpus_) {
+    std::vector<int> ranks;
+    for (int gpu : stage) ranks.push_back(run.rank_of_gpu[static_cast<std::size_t>(gpu)]);
+    run.result.timeline.share(ranks);
+  }
   if (layout.parallelism.pp > 1 && engine_->pipelines_prefill_chunks()) scheduler_.pipeline_long_prefills();
   if (layout.serving.prefix_caching && role != ReplicaRole::decode) {
     scheduler_.use_prefix_cache(layout.serving.prefix_cache_tokens);
