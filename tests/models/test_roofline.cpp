@@ -185,6 +185,20 @@ TEST_CASE("busy power is static + J/byte x bytes/s + J/FLOP x FLOP/s, capped at 
   }
 }
 
+TEST_CASE("no preset's collective power exceeds HBM streaming at its scale-up link's rate both ways") {
+  // A GPU in a collective reads what it sends and writes what it receives through its
+  // HBM, at most at the link's rate in each direction: what it can draw above static
+  // power is at most 2 x link bytes/s x J per HBM byte (tools/fit_serving.py bounds
+  // the fit so; the link's own energy is counted apart, per byte). 0.1% for the
+  // catalog's four significant figures.
+  for (const auto& [name, gpu] : test::catalog().gpus) {
+    INFO(name << " on " << gpu.scale_up);
+    const double link_bytes_per_s = test::catalog().fabrics.at(gpu.scale_up).bandwidth_bytes_per_s;
+    CHECK(gpu.power.collective_w >= 0);
+    CHECK(gpu.power.collective_w <= 2 * link_bytes_per_s * gpu.power.j_per_hbm_byte * 1.001);
+  }
+}
+
 TEST_CASE("an H200 does not draw less than an H100 on the same memory-bound work (same die, faster HBM)") {
   const GpuSpec& h100 = test::catalog().gpus.at("h100-sxm");
   const GpuSpec& h200 = test::catalog().gpus.at("h200");
