@@ -26,7 +26,7 @@ Writes models/catalog/fits/serving.yaml (all rows and one fold per model) and pu
 the all-rows figures into models/catalog/engines/{vllm,sglang,trtllm}.yaml and the
 GPU presets (h100-sxm, b200; h200 takes h100-sxm's, the same GH100 die).
 
-Usage: tools/fit_serving.py [build/convsim] [--jobs N]   (about 10 minutes on 2 cores)
+Usage: tools/fit_serving.py [build/convsim] [--jobs N]   (about a minute on 2 cores)
 """
 import csv
 import itertools
@@ -130,8 +130,9 @@ def nnls(a, b):
 
 def fit_host(rows):
     """measured ITL - simulated GPU-only ITL = host_fixed + host_per_seq * batch, relative errors. The
-    batch is the measured mean batch (the file's avg_batch_size): the median ITL is that of the
-    steady batch, while the simulated mean over the whole run counts the ramp and the drain too."""
+    batch is the measured mean batch (the file's avg_batch_size, over the benchmark's window): most
+    of a run's tokens, whose median the ITL is, are generated at it, while the simulated mean over
+    the whole run counts the ramp and the drain too."""
     a, b = [], []
     for r in rows:
         measured = float(r["measured_itl_s"])
