@@ -269,7 +269,6 @@ void ReplicaActor::run_iteration() {
                                         run_.trace ? &sink : nullptr, host_s, sequence_gpu_s);
 
   double active_energy_j = 0, active_time_s = 0;
-  RunResult::IterationRecord record;
   for (std::size_t s = 0; s < stage_gpus_.size(); ++s) {
     const StageActivity& a = ran.stages[s];
     for (int gpu : stage_gpus_[s]) {
@@ -288,12 +287,6 @@ void ReplicaActor::run_iteration() {
       run_.result.timeline.add(rank, start_s, a.compute_s, a.comm_s + a.host_s, a.energy_j, memory_bytes);
       active_energy_j += a.energy_j;
       active_time_s += a.compute_s + a.comm_s + a.host_s;
-      record.compute_s += a.compute_s;
-      record.comm_s += a.comm_s;
-      record.host_s += a.host_s;
-      record.hbm_bytes += a.hbm_bytes;
-      record.bf16_flops += a.bf16_flops;
-      record.fp8_flops += a.fp8_flops;
     }
   }
   if (draft.time_s > 0) {  // the draft's time and energy on the first stage's GPUs
@@ -312,6 +305,17 @@ void ReplicaActor::run_iteration() {
   run_.result.replica_busy_s[static_cast<std::size_t>(index_)] += span_s;
   run_.result.inter_token_s.add(span_s, plan.decode_tokens);
   if (run_.log_iterations) {
+    RunResult::IterationRecord record;
+    for (std::size_t s = 0; s < stage_gpus_.size(); ++s) {  // every GPU of a stage does the same
+      const StageActivity& a = ran.stages[s];
+      const double n = static_cast<double>(stage_gpus_[s].size());
+      record.compute_s += n * a.compute_s;
+      record.comm_s += n * a.comm_s;
+      record.host_s += n * a.host_s;
+      record.hbm_bytes += n * a.hbm_bytes;
+      record.bf16_flops += n * a.bf16_flops;
+      record.fp8_flops += n * a.fp8_flops;
+    }
     record.start_s = start_s;
     record.span_s = span_s;
     record.decode_tokens = plan.decode_tokens;
