@@ -102,6 +102,24 @@ inline void keep_first_failure(std::vector<FailureRecord>& failures, const Failu
 }
 
 // One GPU's meter: what it drew while active. Idle power fills the rest of the run.
+// Work done by one or more GPUs, summed over them: GPU-seconds computing, in
+// collectives and sends, waiting on the host; HBM bytes; BF16 and FP8 FLOPs (the
+// power fit's features).
+struct WorkTotals {
+  double compute_s = 0, comm_s = 0, host_s = 0;
+  double hbm_bytes = 0, bf16_flops = 0, fp8_flops = 0;
+
+  // Adds `other` times `weight` (a GPU count, or the fraction of it inside a window).
+  void add(const WorkTotals& other, double weight) {
+    compute_s += weight * other.compute_s;
+    comm_s += weight * other.comm_s;
+    host_s += weight * other.host_s;
+    hbm_bytes += weight * other.hbm_bytes;
+    bf16_flops += weight * other.bf16_flops;
+    fp8_flops += weight * other.fp8_flops;
+  }
+};
+
 struct GpuMeter {
   double active_energy_j = 0;
   double active_time_s = 0;
@@ -146,8 +164,7 @@ struct RunResult {
     int gpus = 0;                  // the replica's
     double active_energy_j = 0;    // while computing, communicating or waiting on the host
     double active_s = 0;           // GPU-seconds of that
-    double compute_s = 0, comm_s = 0, host_s = 0;
-    double hbm_bytes = 0, bf16_flops = 0, fp8_flops = 0;
+    WorkTotals work;
   };
   std::vector<IterationRecord> iteration_log;
   GpuTimeline timeline{0, 0.25};     // per GPU over time, for gpus.csv

@@ -144,8 +144,8 @@ void write_serving_csv(const std::string& path, const std::vector<Job>& work) {
                        p.power_w, r.measured.output_tokens_per_s, p.output_tokens_per_s,
                        r.measured.decode_sequences_mean)
         << fmt::format("{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g}\n", p.span_s,
-                       p.output_tokens, p.decode_sequences_mean, p.gpu_compute_s, p.gpu_comm_s, p.gpu_host_s,
-                       p.gpu_idle_s, p.hbm_bytes, p.bf16_flops, p.fp8_flops);
+                       p.output_tokens, p.decode_sequences_mean, p.work.compute_s, p.work.comm_s, p.work.host_s,
+                       p.gpu_idle_s, p.work.hbm_bytes, p.work.bf16_flops, p.work.fp8_flops);
   }
   file.commit();
 }

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "sim/cluster/collectives.hpp"
+#include "sim/engine/iteration_meter.hpp"
 #include "sim/engine/speculative.hpp"
 
 namespace sg4 = simgrid::s4u;
@@ -268,62 +269,13 @@ void ReplicaActor::run_iteration() {
   const IterationRun& ran = runner_.run(micro, [this](int stage) { return slowdown(stage); }, kind,
                                         run_.trace ? &sink : nullptr, host_s, sequence_gpu_s);
 
-  double active_energy_j = 0, active_time_s = 0;
-  for (std::size_t s = 0; s < stage_gpus_.size(); ++s) {
-    const StageActivity& a = ran.stages[s];
-    for (int gpu : stage_gpus_[s]) {
-      const int rank = run_.rank_of_gpu[static_cast<std::size_t>(gpu)];
-      GpuMeter& meter = run_.result.gpus[static_cast<std::size_t>(rank)];
-      meter.active_energy_j += a.energy_j;
-      meter.active_time_s += a.compute_s + a.comm_s + a.host_s;
-      meter.compute_s += a.compute_s;
-      meter.comm_s += a.comm_s;
-      meter.host_s += a.host_s;
-      meter.hbm_bytes += a.hbm_bytes;
-      meter.bf16_flops += a.bf16_flops;
-      meter.fp8_flops += a.fp8_flops;
-      meter.fp4_flops += a.fp4_flops;
-      // The engine's host time is a wait inside the iteration, shown with the collectives'.
-      run_.result.timeline.add(rank, start_s, a.compute_s, a.comm_s + a.host_s, a.energy_j, memory_bytes);
-      active_energy_j += a.energy_j;
-      active_time_s += a.compute_s + a.comm_s + a.host_s;
-    }
-  }
-  if (draft.time_s > 0) {  // the draft's time and energy on the first stage's GPUs
-    const double per_gpu_j = draft.energy_j / static_cast<double>(stage_gpus_[0].size());
-    for (int gpu : stage_gpus_[0]) {
-      GpuMeter& meter = run_.result.gpus[static_cast<std::size_t>(run_.rank_of_gpu[static_cast<std::size_t>(gpu)])];
-      meter.active_energy_j += per_gpu_j;
-      meter.active_time_s += draft.time_s;
-    }
-    active_energy_j += draft.energy_j;
-    active_time_s += draft.time_s * static_cast<double>(stage_gpus_[0].size());
-  }
+  const ActiveTotals active = meter_iteration(run_, stage_gpus_, ran, draft, start_s, memory_bytes);
   const double span_s = ran.span_s + draft.time_s;
   const double gpus = static_cast<double>(layout_.parallelism.gpus_per_replica());
-  const double iteration_energy_j = active_energy_j + layout_.cluster.gpu.power_idle_w * (span_s * gpus - active_time_s);
+  const double iteration_energy_j = active.energy_j + layout_.cluster.gpu.power_idle_w * (span_s * gpus - active.gpu_s);
   run_.result.replica_busy_s[static_cast<std::size_t>(index_)] += span_s;
   run_.result.inter_token_s.add(span_s, plan.decode_tokens);
-  if (run_.log_iterations) {
-    RunResult::IterationRecord record;
-    for (std::size_t s = 0; s < stage_gpus_.size(); ++s) {  // every GPU of a stage does the same
-      const StageActivity& a = ran.stages[s];
-      const double n = static_cast<double>(stage_gpus_[s].size());
-      record.compute_s += n * a.compute_s;
-      record.comm_s += n * a.comm_s;
-      record.host_s += n * a.host_s;
-      record.hbm_bytes += n * a.hbm_bytes;
-      record.bf16_flops += n * a.bf16_flops;
-      record.fp8_flops += n * a.fp8_flops;
-    }
-    record.start_s = start_s;
-    record.span_s = span_s;
-    record.decode_tokens = plan.decode_tokens;
-    record.gpus = layout_.parallelism.gpus_per_replica();
-    record.active_energy_j = active_energy_j;
-    record.active_s = active_time_s;
-    run_.result.iteration_log.push_back(record);
-  }
+  log_iteration(run_, stage_gpus_, ran, active, start_s, span_s, plan.decode_tokens);
   if (plan.decode_tokens > 0) {
     ++run_.result.decode_iterations;
     run_.result.decode_tokens += static_cast<double>(plan.decode_tokens);

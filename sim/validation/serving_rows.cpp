@@ -315,12 +315,7 @@ ServingOutcomeMetrics simulate_row(const ServingRow& row, const Catalog& catalog
     m.output_tokens += f * static_cast<double>(it.decode_tokens);
     active_j += f * it.active_energy_j;
     active_s += f * it.active_s;
-    m.gpu_compute_s += f * it.compute_s;
-    m.gpu_comm_s += f * it.comm_s;
-    m.gpu_host_s += f * it.host_s;
-    m.hbm_bytes += f * it.hbm_bytes;
-    m.bf16_flops += f * it.bf16_flops;
-    m.fp8_flops += f * it.fp8_flops;
+    m.work.add(it.work, f);
     // The decode batch of the iterations inside (the benchmark averages vLLM's
     // running-request gauge over its window).
     if (it.decode_tokens > 0 && f >= 1.0) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/accounting/records.hpp"
 #include "sim/accounting/reply_record.hpp"
 #include "sim/scenario/catalog.hpp"
 #include "sim/scenario/overrides.hpp"
@@ -41,8 +42,8 @@ struct ServingOutcomeMetrics {
   double span_s = 0;  // the window's
   double output_tokens = 0;
   double decode_sequences_mean = 0;  // sequences per decode-carrying iteration, steady window
-  double gpu_compute_s = 0, gpu_comm_s = 0, gpu_host_s = 0, gpu_idle_s = 0;
-  double hbm_bytes = 0, bf16_flops = 0, fp8_flops = 0;
+  WorkTotals work;
+  double gpu_idle_s = 0;
 };
 
 struct ServingRow {

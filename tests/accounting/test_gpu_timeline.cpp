@@ -55,3 +55,27 @@ TEST_CASE("bins at the common width keep each GPU's busy time and energy") {
   CHECK(energy_j == Approx(300 * 400.0).epsilon(1e-12));
   CHECK(memory_bytes == 1e9 + 299);
 }
+
+TEST_CASE("GPUs sharing a track read what each would have recorded alone, written once") {
+  // GPUs 1 and 2 share GPU 1's track; both are told the same activity, as a stage's
+  // GPUs are. Each reads the bins GPU 0 records from that activity on a track of its own.
+  GpuTimeline shared(3, 0.25);
+  shared.share({1, 2});
+  gpu0_activity(shared);
+  for (int k = 0; k < 300; ++k) {
+    shared.add(1, k * 1.0, 0.7, 0.1, 400.0, 1e9 + k);
+    shared.add(2, k * 1.0, 0.7, 0.1, 400.0, 1e9 + k);
+  }
+  const std::vector<GpuTimeline::Bin> alone = shared.bins(0);
+  for (int gpu : {1, 2}) {
+    INFO("gpu " << gpu);
+    const std::vector<GpuTimeline::Bin> got = shared.bins(gpu);
+    REQUIRE(got.size() == alone.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      CHECK(got[i].busy_s == alone[i].busy_s);  // not doubled by the second GPU's call
+      CHECK(got[i].active_energy_j == alone[i].active_energy_j);
+      CHECK(got[i].memory_bytes == alone[i].memory_bytes);
+    }
+    CHECK(shared.own_bin_s(gpu) == shared.own_bin_s(0));
+  }
+}

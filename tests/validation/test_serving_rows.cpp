@@ -31,6 +31,15 @@ long data_lines(const std::string& path) {
   return n;
 }
 
+// The ML.ENERGY row of that model preset, GPU and task at that batch limit, or nullptr.
+const ServingRow* find_row(const std::vector<ServingRow>& rows, const std::string& preset, const std::string& gpu,
+                           const std::string& task, int batch) {
+  for (const ServingRow& r : rows) {
+    if (r.preset == preset && r.gpu == gpu && r.task == task && r.batch == batch) return &r;
+  }
+  return nullptr;
+}
+
 std::string value_of(const std::vector<Override>& overrides, const std::string& key) {
   for (const Override& o : overrides) {
     if (o.key_path == key) return o.value;
@@ -174,10 +183,7 @@ TEST_CASE("a row's figures are its steady window's: the closed loop keeps the me
   // Over the whole run the ramp and the drain would pull the mean far below.
   const Catalog catalog = load_catalog(default_catalog_dir());
   const std::vector<ServingRow> rows = mlenergy_rows(default_calibration_dir());
-  const ServingRow* row = nullptr;
-  for (const ServingRow& r : rows) {
-    if (r.preset == "llama-3.1-8b" && r.gpu == "h100-sxm" && r.task == "lm-arena-chat" && r.batch == 64) row = &r;
-  }
+  const ServingRow* row = find_row(rows, "llama-3.1-8b", "h100-sxm", "lm-arena-chat", 64);
   REQUIRE(row != nullptr);
   struct Steady {
     double decode_batch, median_itl_s;
@@ -266,11 +272,8 @@ TEST_CASE("a KV-limited row's steady window draws no more than the boards allow 
   // Qwen3-8B chat on one B200 at max_num_seqs 1024: 2,048 requests, the window the
   // first cohort's life. Its power is read from the iterations inside the window.
   const Catalog catalog = load_catalog(default_catalog_dir());
-  const ServingRow* row = nullptr;
   const std::vector<ServingRow> rows = mlenergy_rows(default_calibration_dir());
-  for (const ServingRow& r : rows) {
-    if (r.preset == "qwen3-8b" && r.gpu == "b200" && r.task == "lm-arena-chat" && r.batch == 1024) row = &r;
-  }
+  const ServingRow* row = find_row(rows, "qwen3-8b", "b200", "lm-arena-chat", 1024);
   REQUIRE(row != nullptr);
   struct Out {
     double power_w, span_s, tokens_per_s, output_tokens;
@@ -293,11 +296,8 @@ TEST_CASE("a KV-limited row not used to fit the prompts reaches the measured bat
   // simulated as the benchmark ran it, this row's batch follows from the B200's
   // memory, Qwen3-8B's KV bytes per token and the repeated prompt list.
   const Catalog catalog = load_catalog(default_catalog_dir());
-  const ServingRow* row = nullptr;
   const std::vector<ServingRow> rows = mlenergy_rows(default_calibration_dir());
-  for (const ServingRow& r : rows) {
-    if (r.preset == "qwen3-8b" && r.gpu == "b200" && r.task == "lm-arena-chat" && r.batch == 1536) row = &r;
-  }
+  const ServingRow* row = find_row(rows, "qwen3-8b", "b200", "lm-arena-chat", 1536);
   REQUIRE(row != nullptr);
   REQUIRE(row->measured.decode_sequences_mean == Approx(1426.703));
   const double batch = test::in_child([&] { return simulate_row(*row, catalog, nullptr).decode_sequences_mean; });
