@@ -52,6 +52,8 @@ class GpuTimeline {
   double own_bin_s(int gpu) const { return track(gpu).bin_s; }
   const std::vector<Bin>& own_bins(int gpu) const { return track(gpu).bins; }
   void set_own(int gpu, double bin_s, std::vector<Bin> bins);
+  // The GPU whose track `gpu` reads: itself unless shared (share()).
+  int track_owner(int gpu) const { return track_of_[static_cast<std::size_t>(gpu)]; }
 
  private:
   struct Track {

@@ -1,5 +1,6 @@
 #include "sim/cli/run_shard_files.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -200,6 +201,11 @@ void write_run_shard(const std::string& dir, const Scenario& scenario, const std
       Json g = {{"rank", rank}};
       const GpuMeter& meter = result.gpus[static_cast<std::size_t>(rank)];
       for (const MeterField& f : kMeterFields) g[f.name] = finite(meter.*(f.field), f.name);
+      if (const int owner = result.timeline.track_owner(rank); owner != rank) {  // a stage's GPUs share one track
+        g["bins_of"] = owner;
+        gpus.push_back(std::move(g));
+        continue;
+      }
       g["bin_s"] = result.timeline.own_bin_s(rank);
       Json bins = Json::array();
       for (const GpuTimeline::Bin& b : result.timeline.own_bins(rank)) {
@@ -271,6 +277,7 @@ void add_run_shard(const Json& manifest, const std::string& manifest_path, RunRe
       merged.replica_busy_s[k] = r.at("busy_s").get<double>();
       merged.replica_unattributed_s[k] = r.at("unattributed_s").get<double>();
       merged.replica_stopped_s[k] = r.at("stopped_s").get<double>();
+      std::vector<int> with_bins;
       for (const Json& g : r.at("gpus")) {
         const int rank = g.at("rank").get<int>();
         if (rank < 0 || rank >= static_cast<int>(merged.gpus.size())) {
@@ -278,6 +285,17 @@ void add_run_shard(const Json& manifest, const std::string& manifest_path, RunRe
         }
         GpuMeter& meter = merged.gpus[static_cast<std::size_t>(rank)];
         for (const MeterField& f : kMeterFields) meter.*(f.field) = g.at(f.name).get<double>();
+        if (g.contains("bins_of")) {  // the track of an earlier GPU of the replica
+          const int owner = g.at("bins_of").get<int>();
+          if (std::find(with_bins.begin(), with_bins.end(), owner) == with_bins.end()) {
+            throw ConfigError(fmt::format("{}: GPU rank {} reads the bins of rank {}, which is not an earlier GPU of "
+                                          "replica {} with bins of its own",
+                                          manifest_path, rank, owner, k));
+          }
+          merged.timeline.share({owner, rank});
+          continue;
+        }
+        with_bins.push_back(rank);
         std::vector<GpuTimeline::Bin> bins;
         for (const Json& b : g.at("bins")) {
           bins.push_back(GpuTimeline::Bin{b.at(0).get<double>(), b.at(1).get<double>(), b.at(2).get<double>(),

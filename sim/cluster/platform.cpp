@@ -49,19 +49,21 @@ class Lowering {
   // The CPU, the NVMe target and the GPUs of `node`, as hosts of `zone`, and the
   // GPUs' links in the Platform's per-GPU lists.
   void hosts_of_node(sg4::NetZone* zone, int node, double gpu_speed) {
-    platform_.cpus.push_back(host(zone, topology_.cpu(node), 1e9));
-    platform_.nvme.push_back(host(zone, topology_.nvme(node), 1e9));
+    const auto n = static_cast<std::size_t>(node);
+    platform_.cpus[n] = host(zone, topology_.cpu(node), 1e9);
+    platform_.nvme[n] = host(zone, topology_.nvme(node), 1e9);
     const bool nvswitch = scale_up_is_nvswitch(topology_.cluster());
     for (int g = 0; g < topology_.cluster().gpus_per_node; ++g) {
-      const TopologyVertexId gpu = topology_.gpu(node * topology_.cluster().gpus_per_node + g);
-      platform_.gpus.push_back(host(zone, gpu, gpu_speed));
+      const int index = node * topology_.cluster().gpus_per_node + g;
+      const auto i = static_cast<std::size_t>(index);
+      const TopologyVertexId gpu = topology_.gpu(index);
+      platform_.gpus[i] = host(zone, gpu, gpu_speed);
       for (auto [e, end] = boost::out_edges(gpu, topology_.graph()); e != end; ++e) {
         const TopologyLink& l = topology_.graph()[*e];
         sg4::Link* made = link(zone, l.id);
-        if (l.kind == LinkKind::gpu_port) platform_.nvlinks.push_back(made);
-        if (l.kind == LinkKind::gpu_port && !nvswitch) platform_.pcie.push_back(made);
-        if (l.kind == LinkKind::host_link) platform_.pcie.push_back(made);
-        if (l.kind == LinkKind::nic) platform_.nics.push_back(made);
+        if (l.kind == LinkKind::gpu_port) platform_.nvlinks[i] = made;
+        if ((l.kind == LinkKind::gpu_port && !nvswitch) || l.kind == LinkKind::host_link) platform_.pcie[i] = made;
+        if (l.kind == LinkKind::nic) platform_.nics[i] = made;
       }
     }
   }
@@ -107,6 +109,14 @@ Platform start(const ClusterSpec& cluster) {
   Platform platform;
   platform.nodes = cluster.nodes;
   platform.gpus_per_node = cluster.gpus_per_node;
+  const auto gpus = static_cast<std::size_t>(cluster.nodes) * static_cast<std::size_t>(cluster.gpus_per_node);
+  const auto nodes = static_cast<std::size_t>(cluster.nodes);
+  platform.gpus.assign(gpus, nullptr);
+  platform.cpus.assign(nodes, nullptr);
+  platform.nvme.assign(nodes, nullptr);
+  platform.nvlinks.assign(gpus, nullptr);
+  platform.nics.assign(gpus, nullptr);
+  platform.pcie.assign(gpus, nullptr);
   return platform;
 }
 
@@ -126,7 +136,7 @@ Platform build_flat(const Topology& topology) {
 }
 
 // Fat-tree clusters beyond kFlatZoneMaxNodes: a full zone per node under a star zone.
-Platform build_hierarchical(const Topology& topology) {
+Platform build_hierarchical(const Topology& topology, const std::vector<bool>& nodes_wanted) {
   const ClusterSpec& cluster = topology.cluster();
   xbt_assert(cluster.scale_out_topology == ScaleOutTopology::fat_tree && cluster.nodes > 1,
              "the zone-per-node lowering needs a fat-tree of several nodes");
@@ -134,6 +144,7 @@ Platform build_hierarchical(const Topology& topology) {
   Lowering lowering(topology, platform);
   auto* top = sg4::create_star_zone("cluster");
   for (int n = 0; n < cluster.nodes; ++n) {
+    if (!nodes_wanted.empty() && !nodes_wanted[static_cast<std::size_t>(n)]) continue;
     auto* zone = sg4::create_full_zone(fmt::format("node-{}", n));
     zone->set_parent(top);
     const TopologyVertexId leaf = topology.leaf(n);
@@ -143,7 +154,8 @@ Platform build_hierarchical(const Topology& topology) {
     lowering.gpu_routes(zone, n, false);
     for (int g = 0; g < cluster.gpus_per_node; ++g) {
       const TopologyVertexId gpu = topology.gpu(n * cluster.gpus_per_node + g);
-      zone->add_route(platform.gpus[static_cast<std::size_t>(gpu)]->get_netpoint(), gateway, nullptr, nullptr,
+      zone->add_route(platform.gpus[static_cast<std::size_t>(n * cluster.gpus_per_node + g)]->get_netpoint(), gateway,
+                      nullptr, nullptr,
                       lowering.links_of(zone, topology.route(gpu, leaf, Plane::scale_out)), true);
     }
     zone->seal();
@@ -156,10 +168,12 @@ Platform build_hierarchical(const Topology& topology) {
 
 }  // namespace
 
-Platform build_platform(const ClusterSpec& cluster) {
+Platform build_platform(const ClusterSpec& cluster, const std::vector<bool>& nodes_wanted) {
+  xbt_assert(nodes_wanted.empty() || nodes_wanted.size() == static_cast<std::size_t>(cluster.nodes),
+             "nodes_wanted names every node or none");
   const Topology topology(cluster);
   if (cluster.nodes > kFlatZoneMaxNodes && cluster.scale_out_topology == ScaleOutTopology::fat_tree) {
-    return build_hierarchical(topology);
+    return build_hierarchical(topology, nodes_wanted);
   }
   return build_flat(topology);
 }

@@ -53,6 +53,22 @@ std::string shard_refusal(const Scenario& scenario, bool trace, bool simgrid_eve
   return "";
 }
 
+std::vector<bool> shard_nodes(const Scenario& scenario, const RunShard& shard) {
+  if (shard.whole()) return {};
+  const ParallelismSpec& p = scenario.parallelism;
+  const int per_node = scenario.cluster.gpus_per_node;
+  std::vector<bool> wanted(static_cast<std::size_t>(scenario.cluster.nodes), false);
+  for (int r = 0; r < p.dp; ++r) {  // no prefill pool: shard_refusal
+    const int first_rank = r * p.gpus_per_replica();
+    const int node = p.gpu_of(first_rank) / per_node;
+    for (int rank = first_rank; rank < first_rank + p.gpus_per_replica(); ++rank) {
+      if (p.gpu_of(rank) / per_node != node) return {};  // a replica across nodes: fabric links may be shared
+    }
+    if (shard.owns(r)) wanted[static_cast<std::size_t>(node)] = true;
+  }
+  return wanted;
+}
+
 std::string shard_result_refusal(const RunResult& result) {
   const long moved = result.kv_offloads + result.kv_restores + result.prefix_demoted_blocks +
                      result.prefix_restored_blocks;

@@ -12,6 +12,7 @@
 // their links compute their iterations as timed waits and qualify.
 
 #include <string>
+#include <vector>
 
 #include "sim/accounting/records.hpp"
 #include "sim/scenario/scenario.hpp"
@@ -31,6 +32,13 @@ struct RunShard {
 // naming the key ("serving.routing is least_loaded: ..."). `trace` and
 // `simgrid_every_transfer` are the run's options.
 std::string shard_refusal(const Scenario& scenario, bool trace, bool simgrid_every_transfer);
+
+// The nodes `shard` must build (build_platform's nodes_wanted): those of the replicas
+// it owns, when every replica lies within one node, so that the links of another
+// shard's replica are never the links of one of ours and the exclusivity of ours
+// (which replicas run their iterations as computed waits) reads the same as in the
+// whole platform. Otherwise, and for the whole run, empty: every node.
+std::vector<bool> shard_nodes(const Scenario& scenario, const RunShard& shard);
 
 // "" when a shard's result can be merged exactly; otherwise what made it depend on
 // the other replicas: KV caches moved between tiers (transfers in the flow solver).

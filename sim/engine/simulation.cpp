@@ -53,9 +53,11 @@ void mark_exclusive_replicas(const std::vector<std::unique_ptr<ReplicaActor>>& r
     for (const sg4::Link* link : route) use(link, kOther);
   };
   for (std::size_t r = 0; r < replicas.size(); ++r) {
+    if (!replicas[r]) continue;
     for (const sg4::Link* link : replicas[r]->runner().links()) use(link, static_cast<int>(r));
   }
   for (const auto& replica : replicas) {  // KV caches to and from host memory and NVMe
+    if (!replica) continue;
     for (int g : replica->gpus()) {
       use_route(g, platform.cpus[static_cast<std::size_t>(platform.node_of(g))]);
       use_route(g, platform.nvme[static_cast<std::size_t>(platform.node_of(g))]);
@@ -86,6 +88,7 @@ void mark_exclusive_replicas(const std::vector<std::unique_ptr<ReplicaActor>>& r
     }
   }
   for (std::size_t r = 0; r < replicas.size(); ++r) {
+    if (!replicas[r]) continue;
     bool alone = true;
     for (const sg4::Link* link : replicas[r]->runner().links()) alone = alone && users[link] == static_cast<int>(r);
     replicas[r]->runner().set_exclusive(alone);
@@ -178,7 +181,7 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
   char* argv[] = {arg0, arg1, arg2, nullptr};
   sg4::Engine engine(&argc, argv);
   configure_exact_models(engine);
-  const Platform platform = build_platform(scenario.cluster);
+  const Platform platform = build_platform(scenario.cluster, shard_nodes(scenario, shard));
 
   RunContext run{scenario, cost_model, platform, workload, result, options.progress, options.trace, {}, {}};
   result.trace_from_s = options.trace_from_s;
@@ -188,11 +191,15 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
   run.log_iterations = options.log_iterations;
   run.rank_of_gpu.assign(platform.gpus.size(), -1);
   for (int rank = 0; rank < p.gpus_used(); ++rank) run.rank_of_gpu[static_cast<std::size_t>(p.gpu_of(rank))] = rank;
+  // A shard's platform may hold only its own nodes (shard_nodes): the replicas on
+  // the others are left null, as are their hosts.
   std::vector<std::unique_ptr<ReplicaActor>> replicas;
   const ReplicaRole decode_role = p.disaggregated() ? ReplicaRole::decode : ReplicaRole::whole;
   for (int r = 0; r < p.dp; ++r) {
-    replicas.push_back(
-        std::make_unique<ReplicaActor>(r, decode_role, scenario, cost_model, r * p.gpus_per_replica(), run));
+    const int first_rank = r * p.gpus_per_replica();
+    const bool built = platform.gpus[static_cast<std::size_t>(p.gpu_of(first_rank))] != nullptr;
+    replicas.push_back(built ? std::make_unique<ReplicaActor>(r, decode_role, scenario, cost_model, first_rank, run)
+                             : nullptr);
   }
   Handoff handoff;
   for (int r = 0; r < p.prefill.replicas; ++r) {
@@ -202,7 +209,7 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
   }
   mark_exclusive_replicas(replicas, scenario, platform, options);
   for (std::size_t r = 0; r < replicas.size() && !shard.whole(); ++r) {
-    if (replicas[r]->runner().exclusive()) continue;
+    if (!replicas[r] || replicas[r]->runner().exclusive()) continue;
     throw ConfigError(fmt::format("{}: cannot run in shards: replica {}'s collectives and sends cross links that other "
                                   "traffic uses (another replica, KV-cache tiers, a fault), so they run in SimGrid's "
                                   "flow solver, whose times depend in the last bits on every replica's events",

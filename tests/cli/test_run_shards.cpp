@@ -90,6 +90,41 @@ TEST_CASE("shards beyond the replicas (6 shards of 4 replicas) simulate nothing 
   }
 }
 
+TEST_CASE("shards of a fleet beyond the flat zone, each building only its own nodes, merge into the whole run") {
+  // 18 nodes (one zone per node: sim/cluster/platform.hpp) of two GPUs, a TP2
+  // replica on each: shard i of 4 builds the nodes of replicas i-1, i+3, ...
+  const Workspace w("run-shard-nodes");
+  const std::string s = w.write(
+      "fleet.yaml", small_scenario("fleet", 4,
+                                   {{"tokens_per_word: 1.33", "tokens_per_word: 1.33\n  sessions: 18"},
+                                    {"nodes: 1, gpus_per_node: 1,", "nodes: 18, gpus_per_node: 2,"},
+                                    {"parallelism: {tp: 1, pp: 1}", "parallelism: {tp: 2, pp: 1, dp: 18}"}}));
+  REQUIRE(run_convsim(fmt::format("run '{}' -q -o '{}'", s, w.path("whole")), w.path("log")) == 0);
+  for (int i = 1; i <= 4; ++i) {
+    REQUIRE(run_convsim(fmt::format("run '{}' -q -o '{}' --shard {}/4", s, w.path("shards"), i), w.path("log")) == 0);
+  }
+  REQUIRE(run_convsim(fmt::format("merge '{}' -o '{}'", w.path("shards"), w.path("merged")), w.path("log")) == 0);
+  for (const char* file : {"turns.csv", "gpus.csv", "summary.json"}) {
+    INFO(file);
+    const std::string expected = read_file(w.dir / "whole" / file);
+    CHECK(expected.size() > 10);
+    CHECK(read_file(w.dir / "merged" / file) == expected);
+  }
+  // A TP2 replica's second GPU reads its first's timeline track: the shard writes
+  // the bins once. Pointed at another replica's GPU, the merge refuses it.
+  const fs::path manifest = w.dir / "shards" / "run-shard-1-of-4.json";
+  std::string text = read_file(manifest);
+  const auto at = text.find("\"bins_of\": 0");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, std::string("\"bins_of\": 0").size(), "\"bins_of\": 8");
+  w.write("shards/run-shard-1-of-4.json", text);
+  CHECK(run_convsim(fmt::format("merge '{}' -o '{}'", w.path("shards"), w.path("bad")), w.path("log")) == 1);
+  const std::string log = read_file(w.dir / "log");
+  INFO(log);
+  CHECK(log.find("GPU rank 1 reads the bins of rank 8, which is not an earlier GPU of replica 0") != std::string::npos);
+  CHECK_FALSE(fs::exists(w.dir / "bad"));
+}
+
 TEST_CASE("run --shard refuses a malformed or out-of-range i/N, writing nothing") {
   const Workspace w("run-shard-usage");
   const std::string s = w.write("fleet.yaml", fleet_scenario("fleet"));

@@ -100,6 +100,41 @@ TEST_CASE("the per-node zones' routes are the graph's: NVSwitch nodes on a large
   check_lowered_routes(cluster_of(kFlatZoneMaxNodes + 2, ScaleUpTopology::nvswitch, ScaleOutTopology::fat_tree));
 }
 
+TEST_CASE("a platform built for some nodes holds those only, and their routes across nodes are the graph's") {
+  const ClusterSpec cluster = cluster_of(kFlatZoneMaxNodes + 2, ScaleUpTopology::nvswitch, ScaleOutTopology::fat_tree);
+  const Topology t(cluster);
+  std::vector<bool> wanted(static_cast<std::size_t>(cluster.nodes), false);
+  wanted[1] = wanted[6] = wanted[static_cast<std::size_t>(cluster.nodes - 1)] = true;
+  int checked = 0;
+  simulate(
+      cluster,
+      [&](const Platform& p) {
+        for (int node = 0; node < cluster.nodes; ++node) {
+          INFO("node " << node);
+          const bool built = wanted[static_cast<std::size_t>(node)];
+          CHECK((p.cpus[node] != nullptr) == built);
+          CHECK((p.nvme[node] != nullptr) == built);
+          for (int g = node * 8; g < node * 8 + 8; ++g) {
+            CHECK((p.gpus[g] != nullptr) == built);
+            CHECK((p.nics[g] != nullptr) == built);
+            CHECK((p.nvlinks[g] != nullptr) == built);
+          }
+        }
+        const int a = 8 + 3;  // node 1
+        for (const int b : {8, 6 * 8 + 2, 8 * cluster.nodes - 1}) {
+          double latency_s = 0;
+          const std::vector<Hop> route = t.route(t.gpu(a), t.gpu(b));
+          CHECK(simgrid_names(p.gpus[a], p.gpus[b], latency_s) == expected_names(t, route));
+          double graph_latency_s = 0;
+          for (const Hop& hop : route) graph_latency_s += t.link(hop.link).latency_s;
+          CHECK(latency_s == Approx(graph_latency_s).epsilon(1e-12));
+          ++checked;
+        }
+      },
+      wanted);
+  CHECK(checked == 3);
+}
+
 TEST_CASE("on a PCIe node, a transfer across switches takes latency + bytes / min bandwidth, and two sharing an "
           "uplink take twice as long") {
   const ClusterSpec cluster = cluster_of(1, ScaleUpTopology::pcie_switch, ScaleOutTopology::fat_tree);
