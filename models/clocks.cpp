@@ -23,28 +23,40 @@ double min_modelled_sm_clock_mhz(const GpuSpec& gpu) {
   return gpu.max_sm_clock_mhz * clock_fraction_under_cap(gpu, gpu.min_power_limit_w);
 }
 
+void set_clock(const GpuSpec& preset, double x, std::optional<double> cap_w, GpuSpec& out) {
+  assert(x > 0 && x <= 1 && "a clock between zero and the maximum");
+  assert(out.peak_flops_per_s.size() == preset.peak_flops_per_s.size() && "out is a copy of the preset");
+  auto from = preset.peak_flops_per_s.begin();
+  for (auto& entry : out.peak_flops_per_s) entry.second = (from++)->second * x;
+  // The voltage the clock sets: every kernel's clock-driven power follows it.
+  PowerCoefficients& k = out.power;
+  const double v2 = x * x;
+  const double v2f = clock_power_fraction(x);
+  k.static_w = preset.power_idle_w + (preset.power.static_w - preset.power_idle_w) * v2f;
+  k.collective_w = preset.power.collective_w * v2f;
+  k.j_per_flop_bf16 = preset.power.j_per_flop_bf16 * v2;
+  k.j_per_flop_fp8 = preset.power.j_per_flop_fp8 * v2;
+  k.j_per_flop_fp4 = preset.power.j_per_flop_fp4 * v2;
+  // The most it draws: the cap, or what a compute-bound kernel draws at this clock,
+  // whichever is lower.
+  const double at_clock_w = compute_bound_power_w(preset, x);
+  out.power_cap_w = cap_w ? std::min(*cap_w, at_clock_w) : at_clock_w;
+  out.compute_clock_fraction = x;
+}
+
+double locked_clock_fraction(const GpuSpec& gpu, const ClockSettings& settings) {
+  return settings.sm_clock_mhz ? *settings.sm_clock_mhz / gpu.max_sm_clock_mhz : 1.0;
+}
+
 GpuSpec at_operating_point(const GpuSpec& gpu, const ClockSettings& settings) {
   if (!settings.power_cap_w && !settings.sm_clock_mhz) return gpu;
-  const double locked = settings.sm_clock_mhz ? *settings.sm_clock_mhz / gpu.max_sm_clock_mhz : 1.0;
+  const double locked = locked_clock_fraction(gpu, settings);
   const double capped = settings.power_cap_w ? clock_fraction_under_cap(gpu, *settings.power_cap_w) : 1.0;
   assert(locked > 0 && locked <= 1 && "the clock is checked against the GPU's range by the loader");
   const double compute = std::min(locked, capped);
-
   GpuSpec out = gpu;
-  for (auto& [precision, peak] : out.peak_flops_per_s) peak *= compute;
-  // The voltage the locked clock sets: every kernel's clock-driven power follows it.
-  PowerCoefficients& k = out.power;
-  const double v2 = locked * locked;
-  const double v2f = clock_power_fraction(locked);
-  k.static_w = gpu.power_idle_w + (gpu.power.static_w - gpu.power_idle_w) * v2f;
-  k.collective_w = gpu.power.collective_w * v2f;
-  k.j_per_flop_bf16 = gpu.power.j_per_flop_bf16 * v2;
-  k.j_per_flop_fp8 = gpu.power.j_per_flop_fp8 * v2;
-  k.j_per_flop_fp4 = gpu.power.j_per_flop_fp4 * v2;
-  // The most it draws: the cap, or what a compute-bound kernel draws at the locked
-  // clock, whichever is lower.
-  const double at_lock_w = compute_bound_power_w(gpu, locked);
-  out.power_cap_w = settings.power_cap_w ? std::min(*settings.power_cap_w, at_lock_w) : at_lock_w;
+  set_clock(gpu, locked, settings.power_cap_w, out);  // power at the locked clock
+  for (auto& [precision, peak] : out.peak_flops_per_s) peak = gpu.peak_flops_per_s.at(precision) * compute;
   out.compute_clock_fraction = compute;
   return out;
 }

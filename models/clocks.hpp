@@ -38,11 +38,23 @@
 //          paper's setting is each GPU at 50%, 350 W, the cap tests/models/
 //          test_clocks.cpp holds the model to 1.3x at (within 5%).
 //
-// The capped clock is chosen for the most power-hungry work, compute-bound kernels,
-// and applied to all: lighter work is charged the same clock, an upper bound on its
-// slowdown (small where it is memory-bound). Its power is not lowered (its clock
-// stays up while it fits under the cap) but never exceeds the cap. A locked clock
-// applies to all work: it lowers every kernel's clock-driven power as above.
+// Under a cap the clock follows the work, as the GPU's power management does: it
+// lowers the SM clock while the board would draw more than the limit (nvidia-smi
+// --help-query-gpu, clocks_throttle_reasons.sw_power_cap: "SW Power Scaling
+// algorithm is reducing the clocks below requested clocks because the GPU is
+// consuming too much power"; NVML's nvmlClocksThrottleReasonSwPowerCap). Each stage of each iteration runs at the highest
+// clock, at most the locked one (or the maximum), at which its power at that clock
+// (coefficients as above) fits under the cap; found by bisection to within 1 MHz
+// (sim/engine/iteration_cost.cpp). Power rises with the clock (static and per-FLOP
+// terms with it, byte and FLOP rates with the shorter time), so the search is well
+// posed. A compute-bound stage lands at x_cap; a memory-bound decode step fits at
+// a clock close to its locked one and slows by its compute part only. At the floor,
+// x_cap, work that still draws more is clipped to the cap. A locked clock without a
+// cap applies to all work.
+//
+// The scenario's GpuSpec (at_operating_point) holds the compute-bound clock's peaks
+// and the locked clock's power: what everything outside a stage's busy time uses
+// (host and collective waits, work shares), and what the search starts from.
 
 #include <optional>
 
@@ -71,6 +83,16 @@ double clock_fraction_under_cap(const GpuSpec& gpu, double cap_w);
 // GPU's minimum power limit (below it the core voltage stops following the clock).
 // REQUIRES: gpu.max_sm_clock_mhz > 0 and gpu.min_power_limit_w > gpu.power_idle_w.
 double min_modelled_sm_clock_mhz(const GpuSpec& gpu);
+
+// `preset` at clock fraction x of its maximum SM clock: peaks times x, the
+// clock-driven power at x (formulas above), and power_cap_w the lower of `cap_w` and
+// what a compute-bound kernel draws at x; compute_clock_fraction x. Written into
+// `out`, a copy of `preset` (or of an earlier call's `out`): only numbers change,
+// nothing is allocated. REQUIRES: 0 < x <= 1.
+void set_clock(const GpuSpec& preset, double x, std::optional<double> cap_w, GpuSpec& out);
+
+// The locked clock's fraction of the maximum (1 without one).
+double locked_clock_fraction(const GpuSpec& gpu, const ClockSettings& settings);
 
 // `gpu` at the operating point `settings` asks for: peaks scaled by the clock
 // compute-bound kernels run at (the locked clock, or lower if the cap needs it),

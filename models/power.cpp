@@ -4,11 +4,14 @@
 
 namespace convsim {
 
-double busy_power_w(const GpuSpec& gpu, const WorkRates& rates) {
+double unlimited_busy_power_w(const GpuSpec& gpu, const WorkRates& rates) {
   const PowerCoefficients& k = gpu.power;
-  const double p = k.static_w + k.j_per_hbm_byte * rates.hbm_bytes_per_s + k.j_per_flop_bf16 * rates.bf16_flops_per_s +
-                   k.j_per_flop_fp8 * rates.fp8_flops_per_s + k.j_per_flop_fp4 * rates.fp4_flops_per_s;
-  return std::min(p, gpu.power_limit_w());
+  return k.static_w + k.j_per_hbm_byte * rates.hbm_bytes_per_s + k.j_per_flop_bf16 * rates.bf16_flops_per_s +
+         k.j_per_flop_fp8 * rates.fp8_flops_per_s + k.j_per_flop_fp4 * rates.fp4_flops_per_s;
+}
+
+double busy_power_w(const GpuSpec& gpu, const WorkRates& rates) {
+  return std::min(unlimited_busy_power_w(gpu, rates), gpu.power_limit_w());
 }
 
 double host_wait_power_w(const GpuSpec& gpu) { return std::min(gpu.power.static_w, gpu.power_limit_w()); }

@@ -31,6 +31,8 @@ WorkRates work_rates(const GpuSpec& gpu, Precision weights, const StageWork& wor
 
 // static_w + the per-byte and per-FLOP terms, never above gpu.power_limit_w().
 double busy_power_w(const GpuSpec& gpu, const WorkRates& rates);
+// The same before the limit: what the work would draw were nothing to stop it.
+double unlimited_busy_power_w(const GpuSpec& gpu, const WorkRates& rates);
 
 // Waiting for the host to schedule and launch the next iteration.
 double host_wait_power_w(const GpuSpec& gpu);

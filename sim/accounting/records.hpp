@@ -127,6 +127,7 @@ struct GpuMeter {
   // What the active time was spent on, and the work done (validation features).
   double compute_s = 0, comm_s = 0, host_s = 0;
   double hbm_bytes = 0, bf16_flops = 0, fp8_flops = 0, fp4_flops = 0;
+  double clock_compute_s = 0;  // compute_s times the SM clock fraction it ran at
 };
 
 struct RunResult {

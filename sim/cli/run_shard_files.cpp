@@ -79,7 +79,8 @@ const MeterField kMeterFields[] = {{"active_energy_j", &GpuMeter::active_energy_
                                    {"hbm_bytes", &GpuMeter::hbm_bytes},
                                    {"bf16_flops", &GpuMeter::bf16_flops},
                                    {"fp8_flops", &GpuMeter::fp8_flops},
-                                   {"fp4_flops", &GpuMeter::fp4_flops}};
+                                   {"fp4_flops", &GpuMeter::fp4_flops},
+                                   {"clock_compute_s", &GpuMeter::clock_compute_s}};
 
 // Reply records, binary: strings as a 32-bit length and bytes, integers as 64 bits,
 // doubles as their 8 bytes (the machines of one cluster share a byte order).

@@ -28,7 +28,8 @@ CostModel::SequenceBytes CostModel::sequence_bytes_of(const ModelSpec& m, Precis
   return b;
 }
 
-CostModel::CostModel(const Scenario& scenario) : scenario_(scenario) {
+CostModel::CostModel(const Scenario& scenario)
+    : scenario_(scenario), governor_(scenario.cluster.gpu_preset, scenario.cluster.gpu_clocks) {
   const ModelSpec& m = scenario.model.spec;
   for (int s = 0; s < scenario.parallelism.pp; ++s) {
     stage_runs_.push_back(stage_layer_runs(m, scenario.parallelism.pp, s));
@@ -144,15 +145,27 @@ void CostModel::iteration_of(const std::vector<SequenceWork>& batch, long paddin
     StageCost& stage = cost.stages[static_cast<std::size_t>(s)];
     stage = StageCost{};
     stage.work = stage_work(model.spec, precisions, sharding(s), stage_runs_[static_cast<std::size_t>(s)], shape);
-    stage.timing = stage_time(gpu, model.weights, stage.work);
+    double launch_s = 0;
     if (eager) {  // launched one by one, outside any captured graph
       int kernels = 0;
       for (const KernelWork& k : stage.work.by_class) kernels += k.kernels;
-      stage.timing.compute_s += kernels * scenario_.serving.engine.eager_launch_s;
+      launch_s = kernels * scenario_.serving.engine.eager_launch_s;
+    }
+    stage.timing = stage_time(gpu, model.weights, stage.work);
+    if (governor_.active() && stage.timing.compute_s > 0) {  // the clock the cap allows this stage
+      const CapGovernor::StageRun run = governor_.run(model.weights, stage.work, launch_s);
+      stage.timing = run.timing;
+      stage.rates = run.rates;
+      stage.busy_power_w = run.busy_power_w;
+      stage.clock_fraction = run.clock_fraction;
+    } else {
+      stage.timing.compute_s += launch_s;
+      const double t = stage.timing.compute_s;
+      if (t > 0) stage.rates = work_rates(gpu, model.weights, stage.work, t);
+      stage.busy_power_w = t > 0 ? busy_power_w(gpu, stage.rates) : host_wait_power_w(gpu);
+      stage.clock_fraction = gpu.compute_clock_fraction;
     }
     const double t = stage.timing.compute_s;
-    if (t > 0) stage.rates = work_rates(gpu, model.weights, stage.work, t);
-    stage.busy_power_w = t > 0 ? busy_power_w(gpu, stage.rates) : host_wait_power_w(gpu);
     const FabricSpec& up = scenario_.cluster.scale_up;
     stage.allreduce = plan_allreduce(tp, stage.work.allreduce_buffer_bytes, direct_allreduce_);
     stage.collective_latency_s = stage.work.allreduces * stage.allreduce.latency_steps * up.latency_s;

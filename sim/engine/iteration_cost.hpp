@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "models/cap_governor.hpp"
 #include "models/power.hpp"
 #include "models/roofline.hpp"
 #include "models/transformer_cost.hpp"
@@ -18,6 +19,7 @@ struct StageCost {
   StageWork work;           // per GPU of the stage
   StageTiming timing;       // per GPU of the stage
   double busy_power_w = 0;  // during timing.compute_s
+  double clock_fraction = 1;  // of the maximum SM clock, under a power cap (models/cap_governor.hpp)
   WorkRates rates;          // of timing.compute_s (zero when it is 0), from which busy_power_w
   AllReducePlan allreduce;          // algorithm of this stage's all-reduces
   double collective_latency_s = 0;  // allreduces * latency steps * hop latency
@@ -107,6 +109,7 @@ class CostModel {
   // stage's (sim/engine/speculative.hpp).
   void add_draft_memory();
   const Scenario& scenario_;
+  CapGovernor governor_;  // under a power cap, the clock of each stage
   Sharding sharding(int stage) const;
   double free_bytes(int stage) const;
   std::vector<std::vector<LayerRun>> stage_runs_;  // per stage: its layers, walked once

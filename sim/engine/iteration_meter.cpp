@@ -20,6 +20,7 @@ ActiveTotals meter_iteration(RunContext& run, const std::vector<std::vector<int>
       meter.active_energy_j += a.energy_j;
       meter.active_time_s += a.compute_s + a.comm_s + a.host_s;
       meter.compute_s += a.compute_s;
+      meter.clock_compute_s += a.clock_compute_s;
       meter.comm_s += a.comm_s;
       meter.host_s += a.host_s;
       meter.hbm_bytes += a.hbm_bytes;

@@ -183,6 +183,7 @@ const IterationRun& IterationRunner::run(const std::vector<IterationCost>& micro
       a.energy_j += host_s * host_w;
       if (s + 1 == stages) {  // the last stage computes the logits and samples
         a.compute_s += sequence_gpu_s;
+        a.clock_compute_s += sequence_gpu_s * gpu.compute_clock_fraction;
         a.hbm_bytes += sequence_gpu_s * streaming.hbm_bytes_per_s;
         a.energy_j += sequence_gpu_s * streaming_w;
       } else {
@@ -227,6 +228,7 @@ const IterationRun& IterationRunner::run(const std::vector<IterationCost>& micro
       send_bytes[i] = s + 1 < p ? c.work.send_bytes / layout_.tp : 0.0;
       StageActivity& a = run.stages[i];
       a.compute_s += compute_s;
+      a.clock_compute_s += compute_s * c.clock_fraction;
       a.comm_s += extra_s;
       if (c.timing.compute_s > 0) {
         const WorkRates& rates = c.rates;  // work_rates of c.timing.compute_s

@@ -47,6 +47,7 @@ struct StageActivity {
   double host_s = 0;    // waiting for the engine's CPU side to launch the iteration
   double hbm_bytes = 0, bf16_flops = 0, fp8_flops = 0, fp4_flops = 0;  // work done (the power fit's features)
   double energy_j = 0;  // compute at the stage's busy power, communication at comm power
+  double clock_compute_s = 0;  // compute_s times the clock fraction it ran at (models/cap_governor.hpp)
 };
 
 struct IterationRun {

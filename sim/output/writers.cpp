@@ -222,8 +222,17 @@ nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted
   const GpuSpec& gpu = scenario.cluster.gpu;
   j["gpu_operating_point"] = {{"power_limit_w", gpu.power_limit_w()},
                               {"compute_clock_fraction", gpu.compute_clock_fraction}};
+  // Under a cap each stage runs at its own clock: their mean over compute time.
+  double compute_s = 0, clock_compute_s = 0;
+  for (const GpuMeter& m : result.gpus) {
+    compute_s += m.compute_s;
+    clock_compute_s += m.clock_compute_s;
+  }
+  const double busy_clock = compute_s > 0 ? clock_compute_s / compute_s : gpu.compute_clock_fraction;
+  j["gpu_operating_point"]["busy_clock_fraction_mean"] = busy_clock;
   if (gpu.max_sm_clock_mhz > 0) {
     j["gpu_operating_point"]["compute_clock_mhz"] = gpu.compute_clock_fraction * gpu.max_sm_clock_mhz;
+    j["gpu_operating_point"]["busy_clock_mhz_mean"] = busy_clock * gpu.max_sm_clock_mhz;
   }
   j["failures"] = nlohmann::ordered_json::array();
   const CostModel cost(scenario);

@@ -74,6 +74,7 @@ void read_gpu_clocks(const MapReader& c, const Catalog& catalog, ClusterSpec& sp
         spec.gpu.name, format_number(spec.gpu.power.static_w)));
   }
   spec.gpu_clocks = settings;
+  spec.gpu_preset = spec.gpu;
   spec.gpu = at_operating_point(spec.gpu, settings);
 }
 

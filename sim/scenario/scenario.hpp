@@ -176,6 +176,9 @@ struct ClusterSpec {
   // cluster.gpu_clock_mhz; models/clocks.hpp): peaks and power already derated.
   GpuSpec gpu;
   ClockSettings gpu_clocks;
+  // The preset itself (its maximum clock, no cap), which a capped run re-clocks stage
+  // by stage (models/cap_governor.hpp).
+  GpuSpec gpu_preset;
   int nodes = 1;
   int gpus_per_node = 8;
   FabricSpec scale_up;

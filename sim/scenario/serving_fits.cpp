@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "models/clocks.hpp"
 #include "sim/scenario/config_error.hpp"
 #include "sim/scenario/text_util.hpp"
 #include "sim/scenario/yaml_reader.hpp"
@@ -63,7 +64,15 @@ void apply_fit(Scenario& scenario, const FittedFigures& fit) {
     scenario.serving.engine.host_s_per_sequence = fit.host_s_per_sequence;
   }
   const auto it = fit.power.find(scenario.cluster.gpu.name);
-  if (it != fit.power.end()) scenario.cluster.gpu.power = it->second;
+  if (it == fit.power.end()) return;
+  ClusterSpec& c = scenario.cluster;
+  c.gpu_preset.power = it->second;
+  const bool clocked = c.gpu_clocks.power_cap_w || c.gpu_clocks.sm_clock_mhz;
+  if (clocked) {
+    c.gpu = at_operating_point(c.gpu_preset, c.gpu_clocks);  // the fit holds at the maximum clock
+  } else {
+    c.gpu.power = it->second;
+  }
 }
 
 }  // namespace convsim

@@ -61,3 +61,34 @@ TEST_CASE("energy is conserved with the clock locked, over two tensor-parallel G
   REQUIRE(r.replies.size() > 10);
   check_conserved_and_under(r, s, 353.125);
 }
+
+TEST_CASE("under a cap the GPUs compute between the cap's compute-bound clock and the maximum, with energy conserved") {
+  // Llama-3.1-8B on one H100 under a 600 W cap: its decode steps draw less than
+  // 600 W at the full clock and keep it; its prefill chunks do not. The floor:
+  // ((600 - 100) / (700 - 100))^(1/3) = 0.9410.
+  const Scenario s = test::scenario_from(test::kSmallConversation, {{"cluster.gpu_power_cap_w", "600"}});
+  const RunResult r = simulate(s);
+  REQUIRE(r.replies.size() > 10);
+  check_conserved_and_under(r, s, 600);
+  double compute_s = 0, clock_compute_s = 0;
+  for (const GpuMeter& g : r.gpus) {
+    compute_s += g.compute_s;
+    clock_compute_s += g.clock_compute_s;
+  }
+  REQUIRE(compute_s > 0);
+  const double mean = clock_compute_s / compute_s;
+  INFO("busy clock fraction " << mean);
+  CHECK(mean > 0.9410);  // some work kept a higher clock than the compute-bound one
+  CHECK(mean <= 1.0);
+}
+
+TEST_CASE("uncapped, every stage computes at the full clock") {
+  const Scenario full = test::scenario_from(test::kSmallConversation);
+  const RunResult u = simulate(full);
+  double u_compute_s = 0, u_clock_s = 0;
+  for (const GpuMeter& g : u.gpus) {
+    u_compute_s += g.compute_s;
+    u_clock_s += g.clock_compute_s;
+  }
+  CHECK(u_clock_s == Approx(u_compute_s).epsilon(1e-12));
+}

@@ -99,10 +99,16 @@ TEST_CASE("each bad cap or clock is reported with its exact located message and 
        "test.yaml:6:18: cluster.gpu_clock_mhz: expected a finite number, got '.nan'"},
       {"a cap on a GPU whose preset gives no power-limit range", "  gpu: mi300x\n  gpu_power_cap_w: 500\n",
        "test.yaml:6:20: cluster.gpu_power_cap_w: the GPU preset mi300x gives no min_power_limit_w (the lowest power "
-       "limit its driver accepts), so it cannot be capped; presets that do: a100-sxm, b200, h100-sxm, h200"},
-      {"a clock on a GPU whose preset gives no clock range", "  gpu: gb200\n  gpu_clock_mhz: 1500\n",
-       "test.yaml:6:18: cluster.gpu_clock_mhz: the GPU preset gb200 gives no max_sm_clock_mhz and min_power_limit_w "
-       "(the range of clocks modelled), so its clock cannot be set; presets that do: a100-sxm, b200, h100-sxm, h200"},
+       "limit its driver accepts), so it cannot be capped; presets that do: a100-sxm, b200, gb200, h100-sxm, h200"},
+      {"a clock on a GPU whose preset gives no clock range", "  gpu: gb300\n  gpu_clock_mhz: 1500\n",
+       "test.yaml:6:18: cluster.gpu_clock_mhz: the GPU preset gb300 gives no max_sm_clock_mhz and min_power_limit_w "
+       "(the range of clocks modelled), so its clock cannot be set; presets that do: a100-sxm, b200, gb200, h100-sxm, "
+       "h200"},
+      // GB200: clocks from 2062 * ((200 - 163) / (1200 - 163))^(1/3) = 678.9 MHz,
+      // rounded up to 679, to 2062 MHz.
+      {"a GB200 clock below its range", "  gpu: gb200\n  gpu_clock_mhz: 650\n",
+       "test.yaml:6:18: cluster.gpu_clock_mhz must be in [679, 2062] MHz for gb200 (from the clock a "
+       "compute-bound kernel runs at under its 200 W minimum power limit to its maximum SM clock), got 650"},
       // B200: caps in [200, 1000] W; clocks from 1965 * ((200 - 163) / (1000 - 163))^(1/3)
       // = 694.6 MHz, rounded up to 695, to 1965 MHz.
       {"a B200 cap below its minimum power limit", "  gpu: b200\n  gpu_power_cap_w: 150\n",

@@ -1,0 +1,102 @@
+// Under a power cap each stage runs at the highest clock at which it fits
+// (models/cap_governor.hpp): work that fits at the top clock keeps it, work that
+// does not is slowed only as far as the cap needs, and compute-bound work lands at
+// the clock a compute-bound kernel runs at under the cap (models/clocks.hpp).
+
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "models/cap_governor.hpp"
+#include "models/clocks.hpp"
+#include "models/power.hpp"
+#include "models/roofline.hpp"
+#include "models/transformer_cost.hpp"
+#include "tests/support/scenario_fixture.hpp"
+
+using namespace convsim;
+
+namespace {
+
+const GpuSpec& h100() { return test::catalog().gpus.at("h100-sxm"); }
+
+StageWork llama70b_tp8(const std::vector<SequenceWork>& batch) {
+  return stage_work(test::catalog().models.at("llama-3.1-70b"), {}, Sharding{8, 1, 0}, batch);
+}
+
+std::vector<SequenceWork> decode(int batch, long context) {
+  return std::vector<SequenceWork>(static_cast<std::size_t>(batch), SequenceWork{1, context, true});
+}
+
+// The stage's power before any limit at clock fraction x (models/clocks.hpp's
+// formulas through set_clock).
+double power_at_w(double x, const StageWork& w) {
+  GpuSpec g = h100();
+  set_clock(h100(), x, std::nullopt, g);
+  const double t = stage_time(g, Precision::bf16, w).compute_s;
+  return unlimited_busy_power_w(g, work_rates(g, Precision::bf16, w, t));
+}
+
+}  // namespace
+
+TEST_CASE("a cap is governed only when it binds below the locked clock") {
+  CHECK_FALSE(CapGovernor(h100(), ClockSettings{}).active());
+  CHECK_FALSE(CapGovernor(h100(), ClockSettings{std::nullopt, 1500.0}).active());
+  CHECK(CapGovernor(h100(), ClockSettings{350.0, std::nullopt}).active());
+  // Locked at 1,200 MHz, a compute-bound kernel draws 100 + 600 (1200/1980)^3 = 233.6 W:
+  // a 350 W cap never binds, a 220 W one does.
+  CHECK_FALSE(CapGovernor(h100(), ClockSettings{350.0, 1200.0}).active());
+  CHECK(CapGovernor(h100(), ClockSettings{220.0, 1200.0}).active());
+}
+
+TEST_CASE("under a cap, work that fits at the maximum clock keeps it: its time and power are the uncapped ones") {
+  const CapGovernor governor(h100(), ClockSettings{650.0, std::nullopt});
+  const StageWork w = llama70b_tp8(decode(8, 2000));
+  const double t_ref = stage_time(h100(), Precision::bf16, w).compute_s;
+  const double p_ref = busy_power_w(h100(), work_rates(h100(), Precision::bf16, w, t_ref));
+  REQUIRE(p_ref < 650);
+  const CapGovernor::StageRun run = governor.run(Precision::bf16, w, 0.0);
+  CHECK(run.clock_fraction == 1.0);
+  CHECK(run.timing.compute_s == t_ref);
+  CHECK(run.busy_power_w == Approx(p_ref).epsilon(1e-12));
+}
+
+TEST_CASE("under a cap, a compute-bound prefill runs at the cap's compute-bound clock, as at_operating_point says") {
+  const ClockSettings cap{350.0, std::nullopt};
+  const GpuSpec capped = at_operating_point(h100(), cap);
+  const StageWork prefill = llama70b_tp8({SequenceWork{8192, 0, true}});
+  const CapGovernor::StageRun run = CapGovernor(h100(), cap).run(Precision::bf16, prefill, 0.0);
+  // ((350 - 100) / (700 - 100))^(1/3) = 0.7469.
+  CHECK(run.clock_fraction == Approx(0.7469).epsilon(1e-4));
+  CHECK(run.clock_fraction == capped.compute_clock_fraction);
+  CHECK(run.timing.compute_s == Approx(stage_time(capped, Precision::bf16, prefill).compute_s).epsilon(1e-12));
+  CHECK(run.busy_power_w <= 350);
+}
+
+TEST_CASE("under a cap, work between the two clocks runs at the highest clock that fits: 1 MHz more exceeds the cap") {
+  const double step = 1.0 / h100().max_sm_clock_mhz;
+  int between = 0;
+  for (double cap_w : {400.0, 500.0, 600.0}) {
+    const CapGovernor governor(h100(), ClockSettings{cap_w, std::nullopt});
+    const double floor = clock_fraction_under_cap(h100(), cap_w);
+    for (int batch : {1, 8, 32, 64, 128}) {
+      for (long prompt : {0L, 256L, 1024L}) {
+        std::vector<SequenceWork> work = decode(batch, 2000);
+        if (prompt > 0) work.push_back(SequenceWork{prompt, 0, true});
+        const StageWork w = llama70b_tp8(work);
+        const CapGovernor::StageRun run = governor.run(Precision::bf16, w, 0.0);
+        INFO("cap " << cap_w << " W, batch " << batch << ", prompt " << prompt << ": clock " << run.clock_fraction);
+        CHECK(run.busy_power_w <= cap_w);
+        CHECK(run.clock_fraction >= floor);
+        if (run.clock_fraction < 1 && run.clock_fraction > floor) {
+          ++between;
+          CHECK(power_at_w(run.clock_fraction, w) <= cap_w);
+          CHECK(power_at_w(run.clock_fraction + step, w) > cap_w);
+          // Its busy power is the power at its clock, not clipped.
+          CHECK(run.busy_power_w == Approx(power_at_w(run.clock_fraction, w)).epsilon(1e-12));
+        }
+      }
+    }
+  }
+  CHECK(between > 0);  // some of the cases did land between the two clocks
+}
