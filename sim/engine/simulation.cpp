@@ -183,7 +183,7 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
   configure_exact_models(engine);
   const Platform platform = build_platform(scenario.cluster, shard_nodes(scenario, shard));
 
-  RunContext run{scenario, cost_model, platform, workload, result, options.progress, options.trace, {}, {}};
+  RunContext run{scenario, cost_model, platform, workload, result, options.progress, options.trace, {}, {}, {}};
   result.trace_from_s = options.trace_from_s;
   result.trace_to_s = options.trace_to_s;
   run.trace_from_s = options.trace_from_s;
