@@ -115,6 +115,10 @@ int run_in_children(const std::vector<ChildTask>& tasks, int jobs, const std::fu
   auto reap_one = [&]() {
     int status = 0;
     const pid_t pid = wait(&status);
+    // A stop signal's thread kills and reaps the children, then ends the process
+    // with 128 + the signal: a child it killed, or one it reaped first, is not a
+    // failed variant, and this thread must not end the process with another code.
+    if (stopping()) wait_for_stop();
     const auto it = running.find(pid);
     if (pid <= 0 || it == running.end()) throw std::runtime_error("lost track of a child process");
     const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <thread>
 
 #include "sim/output/atomic_file.hpp"
@@ -15,6 +16,7 @@ namespace convsim::cli {
 namespace {
 
 std::atomic<pid_t> g_children_group{0};
+std::atomic<bool> g_stopping{false};
 
 sigset_t stop_signals() {
   sigset_t set;
@@ -29,6 +31,7 @@ sigset_t stop_signals() {
   int signal = SIGTERM;
   while (sigwait(&set, &signal) != 0) {
   }
+  g_stopping.store(true);  // before any child is killed: their deaths are this stop's
   const pid_t group = g_children_group.load();
   if (group > 0) {
     ::kill(-group, SIGTERM);
@@ -48,6 +51,12 @@ void start_signal_thread() {
 }  // namespace
 
 void stop_on_signals() { start_signal_thread(); }
+
+bool stopping() { return g_stopping.load(); }
+
+void wait_for_stop() {
+  for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+}
 
 void set_children_group(pid_t group) { g_children_group.store(group); }
 

@@ -15,6 +15,12 @@ namespace convsim::cli {
 // Call once at the start of main(), before any other thread exists.
 void stop_on_signals();
 
+// Whether a stop signal has been taken: the signal thread is ending the process
+// (its children killed first). A thread that notices must not end the process with
+// another exit code: wait_for_stop() parks it until the signal thread ends it.
+bool stopping();
+[[noreturn]] void wait_for_stop();
+
 // The process group of the running children (0: none). run_in_children keeps it.
 void set_children_group(pid_t group);
 

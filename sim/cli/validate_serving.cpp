@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 
 #include "sim/cli/commands.hpp"
+#include "sim/cli/signals.hpp"
 #include "sim/output/atomic_file.hpp"
 #include "sim/scenario/serving_fits.hpp"
 #include "sim/validation/cross_validation.hpp"
@@ -46,6 +47,7 @@ void run_jobs(std::vector<Job>& work, const Catalog& catalog, int jobs) {
   auto reap_one = [&]() {
     int status = 0;
     const pid_t pid = wait(&status);
+    if (stopping()) wait_for_stop();  // the signal thread ends the process (signals.hpp)
     const auto it = running.find(pid);
     if (it == running.end()) return;
     ServingOutcomeMetrics m;
