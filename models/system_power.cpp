@@ -13,6 +13,8 @@ double switch_w_per_gpu(const FabricSpec& scale_up, const FabricSpec& scale_out,
   return up_w + out_w;
 }
 
+double psu_loss_fraction(const SystemSpec& s) { return 1.0 / s.psu_efficiency - 1.0; }
+
 double cpu_extra_w(const SystemSpec& s) { return s.cpu_active_w - s.cpu_idle_w; }
 double dram_extra_w(const SystemSpec& s) { return s.dram_active_w - s.dram_idle_w; }
 double nvme_read_extra_w(const SystemSpec& s) { return s.nvme_drives * (s.nvme_read_w - s.nvme_idle_w); }

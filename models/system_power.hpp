@@ -21,8 +21,14 @@
 // port and of the spine port at the other end). Link optics stay per byte
 // (FabricSpec::energy_j_per_byte).
 //
-// Presets (models/catalog/systems/) cite their figures; any term may be set to 0 to
-// study the GPUs alone (cluster.system_power in a scenario).
+// The node's power supplies convert all of it, GPU boards included, at
+// psu_efficiency: the node draws (GPU boards + the parts above) / psu_efficiency at
+// its inlets, and the difference, (1 / psu_efficiency - 1) per joule its parts use,
+// is lost in them (psu_loss_fraction). The fabric switches' figures are their
+// vendors' typical input power, taken as drawn at their inlets.
+//
+// Presets (models/catalog/systems/) cite their figures; any term may be set to 0 (and
+// psu_efficiency to 1) to study the GPUs alone (cluster.system_power in a scenario).
 
 #include <string>
 #include <vector>
@@ -49,12 +55,17 @@ struct SystemSpec {
   double nic_w_per_port = 0;
   double fans_w = 0;
   double other_w = 0;       // anything else drawn all run long (cluster.host_power_w_per_node)
+  double psu_efficiency = 1;  // of the node's power supplies, in [0.5, 1]; 1: no loss counted
   double gpu_hour_usd = 0;  // price of one GPU-hour of this system
   std::vector<std::string> sources;
 };
 
 // What one node draws all run long.
 double node_idle_w(const SystemSpec& system);
+
+// Joules lost in a node's power supplies per joule its GPUs and other parts draw:
+// 1 / psu_efficiency - 1.
+double psu_loss_fraction(const SystemSpec& system);
 
 // The switch power each GPU in use carries (see above).
 double switch_w_per_gpu(const FabricSpec& scale_up, const FabricSpec& scale_out, int nodes, double oversubscription);

@@ -22,10 +22,13 @@ double node_fraction(const Scenario& scenario, int gpus) {
 ReplicaPower replica_power(const Scenario& scenario, int gpus) {
   const ClusterSpec& c = scenario.cluster;
   const double share = node_fraction(scenario, gpus);
+  const double loss = psu_loss_fraction(c.system);
   ReplicaPower p;
   p.gpu_idle_w = gpus * c.gpu.power_idle_w;
-  p.host_idle_w = share * node_idle_w(c.system) + gpus * switch_w(c);
-  p.host_busy_w = p.host_idle_w + share * cpu_extra_w(c.system);
+  p.psu_loss = loss;
+  const double switches_w = gpus * switch_w(c);
+  p.host_idle_w = (1 + loss) * share * node_idle_w(c.system) + switches_w + loss * p.gpu_idle_w;
+  p.host_busy_w = (1 + loss) * share * (node_idle_w(c.system) + cpu_extra_w(c.system)) + switches_w;
   return p;
 }
 
@@ -69,11 +72,13 @@ EnergySplit energy_split(const RunResult& result, const Scenario& scenario) {
              nvme_read_extra_w(c.system) * result.nvme_read_node_s.value() +
              nvme_write_extra_w(c.system) * result.nvme_write_node_s.value();
   e.switch_j = gpus_used * switch_w(c) * result.end_s;
+  const double loss = psu_loss_fraction(c.system);
+  e.psu_loss_j = loss * (e.gpu_j() + e.host_j);
   for (std::size_t k = 0; k < result.replica_unattributed_s.size(); ++k) {
     e.unattributed_j += replica_power(scenario, result.replica_gpus[k]).idle_w() * result.replica_unattributed_s[k];
   }
   const int idle_slots = nodes * c.gpus_per_node - gpus_used;  // node shares no replica holds
-  e.unattributed_j += node_fraction(scenario, idle_slots) * node_idle_w(c.system) * result.end_s;
+  e.unattributed_j += (1 + loss) * node_fraction(scenario, idle_slots) * node_idle_w(c.system) * result.end_s;
   return e;
 }
 

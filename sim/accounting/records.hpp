@@ -18,7 +18,7 @@ namespace convsim {
 struct Attribution {
   double energy_j = 0;          // GPU energy (active and in-iteration waiting, restore waits)
   double network_energy_j = 0;  // links
-  double host_energy_j = 0;     // host and switches (see ReplyRecord)
+  double host_energy_j = 0;     // host, switches and power-supply losses (see ReplyRecord)
   double reserved_energy_j = 0; // its share of the reservation between turns
   double gpu_s = 0;
   double reserved_gpu_s = 0;

@@ -11,7 +11,7 @@ namespace convsim {
 struct EnergyCharge {
   double energy_j = 0;           // GPUs
   double network_energy_j = 0;   // links, per byte
-  double host_energy_j = 0;      // CPUs, memory, drives, NICs, fans, switches
+  double host_energy_j = 0;      // CPUs, memory, drives, NICs, fans, switches, power-supply losses
   double reserved_energy_j = 0;  // its share of its replica idle between its turns
   double gpu_s = 0;              // GPU-seconds while served
   double reserved_gpu_s = 0;     // GPU-seconds of its reservation share

@@ -250,8 +250,9 @@ void KvTierManager::charge_tier_time(int session, KvTier tier, bool restore, con
     result_.nvme_write_node_s += node_s;
     extra_w = nvme_write_extra_w(system);
   }
-  pending_[session].host_energy_j += extra_w * node_s;
-  if (restore) pending_[session].restore_energy_j += extra_w * node_s;
+  const double energy_j = extra_w * node_s * (1 + psu_loss_fraction(system));  // with the supplies' loss on it
+  pending_[session].host_energy_j += energy_j;
+  if (restore) pending_[session].restore_energy_j += energy_j;
 }
 
 bool KvTierManager::restore_in_flight() const {

@@ -294,7 +294,7 @@ void ReplicaActor::run_iteration() {
     Attribution a;
     a.energy_j = iteration_energy_j * share;
     a.network_energy_j = ran.network_energy_j * share;
-    a.host_energy_j = power_.host_busy_w * span_s * share;
+    a.host_energy_j = (power_.host_busy_w * span_s + power_.psu_loss * iteration_energy_j) * share;
     a.gpu_s = gpus * span_s * share;
     a.flops = flops * share;
     a.hbm_bytes = hbm_bytes * share;

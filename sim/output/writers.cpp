@@ -203,7 +203,8 @@ nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted
   const Percentiles itl = result.inter_token_s.percentiles();
   j["itl_s"] = {{"mean", itl.mean}, {"p50", itl.p50}, {"p90", itl.p90}, {"p99", itl.p99}};
   j["energy_j"] = {{"gpu_active", e.gpu_active_j}, {"gpu_idle", e.gpu_idle_j},     {"network", e.network_j},
-                   {"host", e.host_j},             {"switches", e.switch_j},        {"it", e.it_j()},
+                   {"host", e.host_j},             {"switches", e.switch_j},        {"psu_loss", e.psu_loss_j},
+                   {"it", e.it_j()},
                    {"pue_overhead", e.pue_overhead_j()}, {"facility", e.facility_j()}, {"total", e.facility_j()}};
   j["energy_attribution_j"] = {
       {"served", e.served_j}, {"reserved", e.reserved_j}, {"unattributed", e.unattributed_j}};

@@ -192,7 +192,7 @@ EngineProfile read_engine(const MapReader& m) {
 SystemSpec read_system(const MapReader& m) {
   m.allow_only({"name", "description", "gpu", "gpus_per_node", "power_max_w", "cpu_idle_w", "cpu_active_w",
                 "dram_idle_w", "dram_active_w", "nvme_drives", "nvme_idle_w", "nvme_read_w", "nvme_write_w",
-                "nic_ports", "nic_w_per_port", "fans_w", "gpu_hour_usd", "sources", "notes"});
+                "nic_ports", "nic_w_per_port", "fans_w", "psu_efficiency", "gpu_hour_usd", "sources", "notes"});
   SystemSpec s;
   s.name = m.string("name");
   s.description = m.string("description");
@@ -245,6 +245,8 @@ void read_system_power_terms(const MapReader& m, SystemSpec& s) {
   s.nic_ports = m.int_or("nic_ports", s.nic_ports, Limits::at_least(0));
   s.nic_w_per_port = m.number_or("nic_w_per_port", s.nic_w_per_port, watts);
   s.fans_w = m.number_or("fans_w", s.fans_w, watts);
+  // Below a half, more would be lost than delivered: no real supply, a typo.
+  s.psu_efficiency = m.number_or("psu_efficiency", s.psu_efficiency, Limits::between(0.5, 1));
   // An active power below its idle power would make work cheaper than waiting.
   struct Pair {
     const char* idle;

@@ -73,7 +73,7 @@ void read_cluster_power(const MapReader& c, const Catalog& catalog, ClusterSpec&
   if (c.has("system_power")) {
     const MapReader terms = c.child("system_power");
     terms.allow_only({"cpu_idle_w", "cpu_active_w", "dram_idle_w", "dram_active_w", "nvme_drives", "nvme_idle_w",
-                      "nvme_read_w", "nvme_write_w", "nic_ports", "nic_w_per_port", "fans_w"});
+                      "nvme_read_w", "nvme_write_w", "nic_ports", "nic_w_per_port", "fans_w", "psu_efficiency"});
     read_system_power_terms(terms, spec.system);
   }
   spec.system.other_w = spec.host_power_w_per_node;

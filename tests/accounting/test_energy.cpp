@@ -37,6 +37,8 @@ constexpr double kDgxH100CpuExtraW = 700 - 200;
 constexpr double kDgxH100DramExtraW = 192 - 96;
 // NVLink 4 switch ports: 18 per GPU at 100 W / 64 ports (models/catalog/fabrics/nvlink4.yaml).
 constexpr double kNvlink4SwitchWPerGpu = 18 * 100.0 / 64;
+// The DGX presets' power supplies convert at 95%: 1 / 0.95 - 1 lost per joule drawn.
+constexpr double kDgxPsuLoss = 1 / 0.95 - 1;
 
 double rows_j(const RunResult& r) {
   double sum = 0;
@@ -48,7 +50,10 @@ double rows_j(const RunResult& r) {
 
 void check_every_meter_charged(const RunResult& r, const Scenario& s) {
   const EnergySplit e = energy_split(r, s);
-  const double meters_j = metered_gpu_energy_j(r) + e.host_j + e.switch_j + r.network_energy_j.value();
+  // The nodes' supplies lose 1 / efficiency - 1 per joule their GPUs and hosts draw.
+  const double psu_loss_j = (1 / s.cluster.system.psu_efficiency - 1) * (metered_gpu_energy_j(r) + e.host_j);
+  CHECK(e.psu_loss_j == Approx(psu_loss_j).epsilon(1e-12));
+  const double meters_j = metered_gpu_energy_j(r) + e.host_j + e.switch_j + r.network_energy_j.value() + psu_loss_j;
   INFO("rows " << rows_j(r) << " J + unattributed " << e.unattributed_j << " J; meters " << meters_j << " J");
   CHECK(rows_j(r) + e.unattributed_j == Approx(meters_j).epsilon(1e-9));
   CHECK(e.served_j + e.reserved_j + e.unattributed_j == Approx(e.it_j()).epsilon(1e-9));
@@ -119,6 +124,10 @@ TEST_CASE("a conversation alone on its replica pays for the reservation between 
   const RunResult r = simulate(s);
   const EnergySplit e = energy_split(r, s);
   const ReplicaPower p = replica_power(s, 1);
+  // Its GPU at idle, an eighth of a DGX H100's host and 500 W, through the supplies; its switch ports.
+  CHECK(p.idle_w() == Approx((s.cluster.gpu.power_idle_w + kDgxH100NodeIdleW / 8 + 500) * (1 + kDgxPsuLoss) +
+                             kNvlink4SwitchWPerGpu)
+                          .epsilon(1e-12));
   double first_arrival_s = 1e300, reserved_j = 0;
   for (const ReplyRecord& reply : r.replies) {
     first_arrival_s = std::min(first_arrival_s, reply.start_s);
@@ -148,8 +157,10 @@ TEST_CASE("a restored cache's reply is charged the link, the host memory and the
   REQUIRE(restored.size() == restores.size());
   // One GPU of a DGX H100: an eighth of its host, its switch ports, its board at idle.
   const double link_j_per_byte = s.cluster.host_link.energy_j_per_byte;
-  const double dram_extra_w = kDgxH100DramExtraW / 8;
-  const double waiting_w = s.cluster.gpu.power_idle_w + kDgxH100NodeIdleW / 8 + 500 + kNvlink4SwitchWPerGpu;
+  // The board and the host share carry the supplies' loss; the switch ports do not.
+  const double dram_extra_w = kDgxH100DramExtraW / 8 * (1 + kDgxPsuLoss);
+  const double waiting_w =
+      (s.cluster.gpu.power_idle_w + kDgxH100NodeIdleW / 8 + 500) * (1 + kDgxPsuLoss) + kNvlink4SwitchWPerGpu;
   for (std::size_t k = 0; k < restores.size(); ++k) {
     const TraceSlice& t = *restores[k];
     INFO("restore " << k << ": " << t.bytes << " bytes in " << t.duration_s << " s");
@@ -183,7 +194,11 @@ TEST_CASE("every system preset and KV policy: rows plus unattributed equal every
       const double unattributed = summary["energy_attribution_j"]["unattributed"];
       const auto& e = summary["energy_j"];
       const double meters = e["gpu_active"].get<double>() + e["gpu_idle"].get<double>() +
-                            e["network"].get<double>() + e["host"].get<double>() + e["switches"].get<double>();
+                            e["network"].get<double>() + e["host"].get<double>() + e["switches"].get<double>() +
+                            e["psu_loss"].get<double>();
+      // The supplies' loss on the GPUs and hosts, at the preset's efficiency.
+      const double gpu_and_host = e["gpu_active"].get<double>() + e["gpu_idle"].get<double>() + e["host"].get<double>();
+      CHECK(e["psu_loss"].get<double>() == Approx((1 / system.psu_efficiency - 1) * gpu_and_host).epsilon(1e-12));
       CHECK(rows + unattributed == Approx(meters).epsilon(1e-8));
       CHECK(e["host"].get<double>() > 0);
     }

@@ -22,7 +22,9 @@ void check_conserved_and_under(const RunResult& r, const Scenario& s, double lim
   for (const ReplyRecord& reply : r.replies) {
     rows_j += reply.energy_j + reply.network_energy_j + reply.host_energy_j + reply.reserved_energy_j;
   }
-  const double every_meter_j = metered_gpu_energy_j(r) + e.host_j + e.switch_j + r.network_energy_j.value();
+  const double psu_loss_j = (1 / s.cluster.system.psu_efficiency - 1) * (metered_gpu_energy_j(r) + e.host_j);
+  const double every_meter_j =
+      metered_gpu_energy_j(r) + e.host_j + e.switch_j + r.network_energy_j.value() + psu_loss_j;
   INFO("rows " << rows_j << " J + unattributed " << e.unattributed_j << " J vs meters " << every_meter_j << " J");
   CHECK(rows_j + e.unattributed_j == Approx(every_meter_j).epsilon(1e-9));
 

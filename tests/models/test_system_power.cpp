@@ -44,12 +44,19 @@ TEST_CASE("no system preset's parts at full power exceed the vendor's maximum sy
     REQUIRE(catalog.gpus.count(s.gpu) == 1);
     CHECK(!s.sources.empty());
     const FabricSpec& nvlink =
-        catalog.fabrics.at(s.gpu == "b200" ? "nvlink5" : s.gpu == "a100-sxm" ? "nvlink3" : "nvlink4");
+        catalog.fabrics.at(s.gpu == "b200" || s.gpu == "gb200" ? "nvlink5" : s.gpu == "a100-sxm" ? "nvlink3" : "nvlink4");
     const double gpus_w = s.gpus_per_node * catalog.gpus.at(s.gpu).power_max_w;
     const double parts_w = s.cpu_active_w + s.dram_active_w + s.nvme_drives * std::max(s.nvme_read_w, s.nvme_write_w) +
                            s.nic_ports * s.nic_w_per_port + s.fans_w +
                            s.gpus_per_node * nvlink.switch_w_per_port * nvlink.switch_ports_per_gpu;
-    CHECK(gpus_w + parts_w <= s.power_max_w);
+    // The vendor's maximum is at the inlets: through the supplies.
+    CHECK((gpus_w + parts_w) / s.psu_efficiency <= s.power_max_w);
+    // Supplies of the 80 PLUS Titanium class (94-96% at 20-50% load), cited.
+    CHECK(s.psu_efficiency >= 0.9);
+    CHECK(s.psu_efficiency <= 1.0);
+    bool cited = false;
+    for (const std::string& source : s.sources) cited = cited || source.rfind("psu_efficiency:", 0) == 0;
+    CHECK(cited);
     // And the parts are a real share of it, not zero.
     CHECK(parts_w >= 0.1 * s.power_max_w);
   }

@@ -21,8 +21,11 @@ TEST_CASE("a cluster's nodes are the system preset carrying its GPU, any term of
   // Four GPUs per node: half a DGX H100's host.
   CHECK(test::scenario_from(test::kClusterHead + "  gpus_per_node: 4\n").cluster.system.cpu_idle_w == 100);
   CHECK(test::scenario_from(test::kClusterHead, {{"cluster.gpu", "b200"}}).cluster.system.name == "dgx-b200");
-  CHECK(test::scenario_from(test::kClusterHead + "  gpus_per_node: 72\n", {{"cluster.gpu", "b200"}}).cluster.system.name ==
+  CHECK(test::scenario_from(test::kClusterHead + "  gpus_per_node: 72\n", {{"cluster.gpu", "gb200"}}).cluster.system.name ==
         "gb200-nvl72");
+  // A B200 in 72-GPU nodes is a DGX B200's parts per GPU, not a GB200 rack's.
+  CHECK(test::scenario_from(test::kClusterHead + "  gpus_per_node: 72\n", {{"cluster.gpu", "b200"}}).cluster.system.name ==
+        "dgx-b200");
   const ClusterSpec zero =
       test::scenario_from(test::kClusterHead + "  system_power: {cpu_idle_w: 0, cpu_active_w: 0, fans_w: 0, nic_ports: 0}\n")
           .cluster;
@@ -57,6 +60,10 @@ TEST_CASE("each bad power, carbon or price value is reported with its exact loca
        "test.yaml:6:26: cluster.system_power.fans_w: expected a finite number, got '.inf'"},
       {"an active power below idle", "  system_power: {cpu_active_w: 10}\n",
        "test.yaml:6:32: cluster.system_power.cpu_active_w = 10 must be >= cluster.system_power.cpu_idle_w = 200"},
+      {"a power-supply efficiency below a half", "  system_power: {psu_efficiency: 0.3}\n",
+       "test.yaml:6:34: cluster.system_power.psu_efficiency must be in [0.5, 1], got 0.3"},
+      {"a power-supply efficiency above one", "  system_power: {psu_efficiency: 1.05}\n",
+       "test.yaml:6:34: cluster.system_power.psu_efficiency must be in [0.5, 1], got 1.05"},
       {"an unknown term", "  system_power: {gpu_idle_w: 10}\n",
        "test.yaml:6:18: unknown key 'gpu_idle_w' in cluster.system_power; did you mean 'cpu_idle_w'?"},
       {"an unknown system", "  system: dgx-h800\n",
