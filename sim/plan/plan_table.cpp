@@ -91,7 +91,9 @@ PlanFigures plan_figures(const PlanRow& row, const PlanSpec& plan) {
   f.throughput_per_gpu = row.gpus > 0 ? f.output_tokens_per_s / row.gpus : 0.0;
   for (const auto& [gpu, price] : plan.gpu_hour_usd) {
     if (gpu != row.candidate.gpu) continue;
-    f.usd = f.gpu_hours * price;
+    // The hardware's time at the plan's price, and the run's energy at the facility's
+    // meter at cluster.usd_per_kwh (summary.json cost_usd.energy).
+    f.usd = f.gpu_hours * price + num(s["cost_usd"], "energy");
     const double tokens = f.output_tokens_per_s * simulated_s;
     if (tokens > 0) f.usd_per_m_output_tokens = *f.usd / (tokens / 1e6);
   }

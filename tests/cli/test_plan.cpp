@@ -132,7 +132,8 @@ TEST_CASE("plan prunes exactly the candidates the memory formula rejects, and it
   CHECK_FALSE(pareto.empty());
 
   // Dollars per million output tokens, from each candidate's own summary.json: its
-  // GPUs for the simulated time at the GPU's price, over the tokens it produced.
+  // GPUs for the simulated time at the GPU's price and its facility energy at the
+  // scenario's price per kWh, over the tokens it produced.
   const std::map<std::string, double> usd_per_gpu_hour = {{"h100-sxm", 2.5}, {"h200", 3.5}};
   for (const auto& row : eligible) {
     INFO(row.at("candidate"));
@@ -141,7 +142,10 @@ TEST_CASE("plan prunes exactly the candidates the memory formula rejects, and it
     const double simulated_s = summary["run"]["simulated_s"].get<double>();
     const double gpus = summary["run"]["gpus"].get<double>();
     CHECK(gpus == std::stod(row.at("gpus")));
-    const double usd = gpus * simulated_s / 3600.0 * usd_per_gpu_hour.at(row.at("gpu"));
+    const double energy_usd = summary["energy_j"]["facility"].get<double>() / 3.6e6 *
+                              summary["cost_usd"]["usd_per_kwh"].get<double>();
+    CHECK(energy_usd > 0);
+    const double usd = gpus * simulated_s / 3600.0 * usd_per_gpu_hour.at(row.at("gpu")) + energy_usd;
     const double tokens = summary["output_tokens_per_s"].get<double>() * simulated_s;
     CHECK(std::stod(row.at("usd_per_m_output_tokens")) == Approx(usd / (tokens / 1e6)).epsilon(1e-8));
   }

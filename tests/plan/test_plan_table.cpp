@@ -22,7 +22,10 @@ using Json = nlohmann::ordered_json;
 
 namespace {
 
-// A summary.json with only what the plan reads.
+// The facility's energy price of these summaries, USD per kWh.
+constexpr double kUsdPerKwh = 0.08;
+
+// A summary.json with only what the plan reads (energy_j taken as the facility's).
 Json summary(long replies, long failed, double ttft_p99_s, double energy_j, double gpus, double simulated_s,
              double output_tokens_per_s) {
   Json s;
@@ -31,6 +34,7 @@ Json summary(long replies, long failed, double ttft_p99_s, double energy_j, doub
   s["failures"] = Json::array();
   s["ttft_s"] = {{"p99", ttft_p99_s}};
   s["energy_j"] = {{"total", energy_j}};
+  s["cost_usd"] = {{"energy", energy_j / 3.6e6 * kUsdPerKwh}};
   s["run"] = {{"simulated_s", simulated_s}, {"gpus", gpus}};
   s["output_tokens_per_s"] = output_tokens_per_s;
   s["objectives"] = Json::array();
@@ -86,8 +90,9 @@ TEST_CASE("plan's frontiers of energy and of dollars against latency equal the b
       Made m{candidate_name(row.candidate), row.candidate.gpu, failed == 0, latency_s,
              energy_j / static_cast<double>(replies), std::nullopt};
       if (const auto price = price_usd_per_gpu_hour.find(m.gpu); price != price_usd_per_gpu_hour.end()) {
-        // Dollars of the GPUs for the run's time, per million output tokens it produced.
-        const double usd = row.gpus * simulated_s / 3600.0 * price->second;
+        // Dollars of the GPUs for the run's time and of its energy, per million output
+        // tokens it produced.
+        const double usd = row.gpus * simulated_s / 3600.0 * price->second + energy_j / 3.6e6 * kUsdPerKwh;
         m.usd_per_m = usd / (tokens_per_s * simulated_s / 1e6);
       }
       rows.push_back(row);
