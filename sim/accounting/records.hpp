@@ -173,6 +173,7 @@ struct RunResult {
   long decode_iterations = 0;        // iterations that carried at least one decode token
   ExactSum decode_tokens;            // decode tokens over those iterations
   long activities = 0;
+  long replicas_on_own_clock = 0;    // replicas that ran ahead of SimGrid's clock (ReplicaClock)
   long kv_evictions = 0;
   long preemptions = 0;              // sequences preempted for KV blocks and recomputed
   long faults_applied = 0;           // losses of GPUs or nodes that took a replica down

@@ -49,6 +49,10 @@ int main(int argc, char** argv) {
   run->add_flag("--simgrid-every-transfer", run_options.simgrid_every_transfer,
                 "run every collective and send as a SimGrid activity, even where no other traffic shares the "
                 "links (slower; the same times)");
+  bool simgrid_every_wait = false;
+  run->add_flag("--simgrid-every-wait", simgrid_every_wait,
+                "wait out every iteration on a SimGrid timer, even for replicas nothing else can affect, which "
+                "otherwise keep clocks of their own (slower; the same outputs)");
 
   auto* check = app.add_subcommand("check", "validate a scenario without running it");
   check->add_option("scenario", scenario_path, "scenario file")->required();
@@ -149,6 +153,7 @@ int main(int argc, char** argv) {
         return kExitUsage;
       }
     }
+    run_options.run_ahead = !simgrid_every_wait;
     if (*run) return command_run(scenario_path, sets, output_dir, quiet, run_options, force, run_shard_text);
     if (*check) return command_check(scenario_path, sets);
     if (*catalog_import) return command_catalog_import(import_path);

@@ -69,7 +69,8 @@ nlohmann::ordered_json write_run_outputs(const Scenario& scenario, const OutputF
   nlohmann::ordered_json timing = {{"wall_s", result.wall_s},
                                    {"simulated_s_per_wall_s", result.wall_s > 0 ? result.end_s / result.wall_s : 0.0},
                                    {"simgrid_activities_per_wall_s",
-                                    result.wall_s > 0 ? static_cast<double>(result.activities) / result.wall_s : 0.0}};
+                                    result.wall_s > 0 ? static_cast<double>(result.activities) / result.wall_s : 0.0},
+                                   {"replicas_on_own_clock", result.replicas_on_own_clock}};
   write_json(folder.path("timing.json"), timing);
   nlohmann::ordered_json summary = summary_json(result, sorted, scenario, judged);
   write_json(folder.path("summary.json"), summary);

@@ -41,6 +41,7 @@ struct Counter {
 const Counter kCounters[] = {{"iterations", &RunResult::iterations},
                              {"decode_iterations", &RunResult::decode_iterations},
                              {"activities", &RunResult::activities},
+                             {"replicas_on_own_clock", &RunResult::replicas_on_own_clock},
                              {"kv_evictions", &RunResult::kv_evictions},
                              {"preemptions", &RunResult::preemptions},
                              {"faults_applied", &RunResult::faults_applied},

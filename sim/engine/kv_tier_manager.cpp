@@ -69,8 +69,9 @@ double KvTierManager::move_out(int session, long tokens, KvTier tier, double las
     ++result_.kv_tier_drops;
     return 0.0;
   }
+  pause_clock();
   sg4::ExecPtr transfer = start_pairwise_send(gpus_, tier_hosts(*landed), bytes / static_cast<double>(gpus_.size()));
-  if (transfer) in_flight_.push_back(Transfer{transfer, sg4::Engine::get_clock(), bytes, session, *landed});
+  if (transfer) in_flight_.push_back(Transfer{transfer, now(), bytes, session, *landed});
   ++result_.kv_offloads;
   result_.kv_transfer_bytes += bytes;
   const double energy_j = transfer_energy_j(bytes);
@@ -79,7 +80,7 @@ double KvTierManager::move_out(int session, long tokens, KvTier tier, double las
 }
 
 void KvTierManager::demote_blocks(const Request& cause, const std::vector<std::uint64_t>& ids) {
-  const double now = sg4::Engine::get_clock();
+  const double now = this->now();
   const double block_bytes = cost_.kv_bytes_for(static_cast<double>(cause.prefix_block_tokens));
   double bytes[2] = {0, 0};  // landed in host memory, on NVMe
   for (const std::uint64_t id : ids) {
@@ -94,6 +95,7 @@ void KvTierManager::demote_blocks(const Request& cause, const std::vector<std::u
   for (const KvTier tier : {KvTier::host, KvTier::nvme}) {
     const double moved = bytes[tier == KvTier::host ? 0 : 1];
     if (moved <= 0) continue;
+    pause_clock();
     sg4::ExecPtr transfer = start_pairwise_send(gpus_, tier_hosts(tier), moved / static_cast<double>(gpus_.size()));
     if (transfer) in_flight_.push_back(Transfer{transfer, now, moved, cause.session, tier});
     result_.kv_transfer_bytes += moved;
@@ -146,9 +148,10 @@ bool KvTierManager::start_restore(const Request& request, const OffloadedCache& 
   // reserves; a conversation's cache comes back reserved as its kept cache.
   const long units = prefix_blocks > 0 ? 0 : scheduler_.footprint_units(cache.tokens);
   if (units > 0 && !memory_.try_reserve(units)) return false;
+  pause_clock();
   sg4::ExecPtr transfer =
       start_pairwise_send(tier_hosts(cache.tier), gpus_, cache.bytes / static_cast<double>(gpus_.size()));
-  Restore restore{request, cache, units, transfer, sg4::Engine::get_clock(), nullptr, prefix_blocks};
+  Restore restore{request, cache, units, transfer, now(), nullptr, prefix_blocks};
   if (transfer && restored_) {  // the watcher alone waits on the transfer
     restore.done = std::make_shared<bool>(false);
     sg4::Actor::create("kv-restore", gpus_.front(), [transfer, done = restore.done, notify = restored_] {
@@ -176,7 +179,7 @@ bool KvTierManager::hold_for_restore(const Request& request) {
 }
 
 void KvTierManager::poll() {
-  const double now = sg4::Engine::get_clock();
+  const double now = this->now();
   for (auto it = restoring_.begin(); it != restoring_.end();) {
     const bool finished = !it->transfer || (it->done ? *it->done : it->transfer->test());
     if (!finished) {
@@ -216,7 +219,7 @@ double KvTierManager::after_reply(int session) {
   memory_.release(kept->units);
   const KvTier tier = scenario_.context.kv_between_turns == ContextSpec::KvBetweenTurns::offload_cpu ? KvTier::host
                                                                                                      : KvTier::nvme;
-  return move_out(session, kept->tokens, tier, sg4::Engine::get_clock());
+  return move_out(session, kept->tokens, tier, now());
 }
 
 EnergyCharge KvTierManager::take_pending(int session) {
@@ -267,7 +270,7 @@ void KvTierManager::wait(double until_s) {
   for (const Restore& r : restoring_) {
     if (r.transfer) transfers.push_back(r.transfer);
   }
-  const double now = sg4::Engine::get_clock();
+  const double now = this->now();
   if (transfers.empty()) {
     if (until_s > now) sg4::this_actor::sleep_until(until_s);
     return;

@@ -26,6 +26,7 @@
 #include "sim/cluster/collectives.hpp"
 #include "sim/cluster/platform.hpp"
 #include "sim/engine/iteration_cost.hpp"
+#include "sim/engine/replica_clock.hpp"
 #include "sim/scheduler/batch_scheduler.hpp"
 #include "sim/scheduler/kv_tiers.hpp"
 
@@ -58,6 +59,13 @@ class KvTierManager {
   std::vector<int> restoring_sessions() const;
 
   bool restoring() const { return !restoring_.empty() || !blocked_.empty(); }
+
+  // No transfer in flight, no restore under way or waiting.
+  bool quiet() const { return in_flight_.empty() && !restoring(); }
+
+  // The replica's clock: dates read from it, and paused (SimGrid's clock brought
+  // to its date) before a transfer starts. Without one, SimGrid's clock.
+  void use_clock(ReplicaClock* clock) { clock_ = clock; }
 
   // How many of r's leading prefix blocks past those HBM holds a restore would
   // bring back now (the run waiting in one tier).
@@ -112,6 +120,11 @@ class KvTierManager {
   double move_out(int session, long tokens, KvTier tier, double last_use_s);
   HostList tier_hosts(KvTier tier) const;
   double transfer_energy_j(double bytes) const;
+  double now() const { return clock_ != nullptr ? clock_->now() : simgrid::s4u::Engine::get_clock(); }
+  // Before a transfer starts: SimGrid's clock at the replica's date.
+  void pause_clock() {
+    if (clock_ != nullptr) clock_->pause();
+  }
 
   std::vector<int> gpu_ids_;  // the replica's GPUs
   const Scenario& scenario_;
@@ -126,6 +139,7 @@ class KvTierManager {
   std::vector<Restore> restoring_;
   std::deque<std::pair<Request, OffloadedCache>> blocked_;  // waiting for HBM room
   std::vector<Transfer> in_flight_;                         // offloads and spills
+  ReplicaClock* clock_ = nullptr;
   std::function<void(TraceSlice)> tracer_;
   std::function<void()> restored_;
   std::map<int, EnergyCharge> pending_;

@@ -65,6 +65,7 @@ ReplicaActor::ReplicaActor(int index, ReplicaRole role, const Scenario& layout, 
       engine_(make_serving_engine(run.scenario.serving.engine)),
       power_(replica_power(layout, layout.parallelism.gpus_per_replica())) {
   tiers_.on_transfer([&run](TraceSlice slice) { run.add_slice(std::move(slice)); });
+  tiers_.use_clock(&clock_);
   // A stage's GPUs record the same activity each iteration: one timeline track each stage.
   for (const std::vector<int>& stage : stage_gpus_) {
     std::vector<int> ranks;
@@ -92,8 +93,9 @@ void ReplicaActor::deliver(const Request& request) {
 
 void ReplicaActor::operator()() {
   for (;;) {
+    if (tiers_.quiet()) clock_.resume();  // no KV-cache transfer of its own in SimGrid
     apply_losses();
-    const double now = sg4::Engine::get_clock();
+    const double now = clock_.now();
     while (!pending_.empty() && pending_.top().ready_s() <= now) {
       Request r = pending_.top();
       pending_.pop();
@@ -107,7 +109,7 @@ void ReplicaActor::operator()() {
     tiers_.poll();
     for (const Request& r : scheduler_.admit()) fail_memory(r);
     if (scheduler_.has_running()) scheduler_.reserve_next_tokens();
-    const double waited_from_s = sg4::Engine::get_clock();
+    const double waited_from_s = clock_.now();
     if (scheduler_.has_running()) {
       run_iteration();
     } else if (tiers_.restore_in_flight()) {  // woken by its end or by a delivery
@@ -126,7 +128,8 @@ void ReplicaActor::operator()() {
       if (!more) break;
     }
   }
-  run_.result.replica_stopped_s[static_cast<std::size_t>(index_)] = sg4::Engine::get_clock();
+  clock_.pause();
+  run_.result.replica_stopped_s[static_cast<std::size_t>(index_)] = clock_.now();
   if (--run_.replicas_running == 0 && run_.ticks != nullptr) run_.ticks->stop();
   // Reservation shares of conversations cut by the end of the run go to their last record.
   run_.result.replies.add_to_last_record(reserved_);
@@ -190,7 +193,7 @@ ReplyRecord ReplicaActor::base_record(const Request& r) const {
 // earlier.
 void ReplicaActor::wait_until(double time_s) {
   if (!router_ && !handoff_) {
-    alarm_.sleep_until(time_s);
+    clock_.wait_until(time_s);
     return;
   }
   std::unique_lock<sg4::Mutex> lock(*mutex_);
@@ -198,7 +201,7 @@ void ReplicaActor::wait_until(double time_s) {
     woken_ = false;
     return;
   }
-  alarm_.wait_until(lock, *cv_, time_s);
+  clock_.wait_until(lock, *cv_, time_s);
   woken_ = false;
 }
 
@@ -247,10 +250,10 @@ void ReplicaActor::run_iteration() {
     flops += c.flops;
     hbm_bytes += c.hbm_bytes;
   }
-  const double start_s = sg4::Engine::get_clock();
+  const double start_s = clock_.now();
   // Speculative decoding: the draft's passes run first, on the first stage's GPUs.
   const DraftCost draft = draft_cost(layout_, cost_, plan.work, plan.decode_tokens);
-  if (draft.time_s > 0) run_compute(draft.time_s);
+  if (draft.time_s > 0) clock_.wait_for(draft.time_s);
   flops += draft.flops;
   hbm_bytes += draft.hbm_bytes;
   // A GPU holds one micro-batch's activations at a time.
@@ -266,8 +269,10 @@ void ReplicaActor::run_iteration() {
   for (const IterationCost& c : micro) gpu_s += c.uncontended_s;
   const double sequence_gpu_s = engine_->sequence_gpu_s(sequences);
   const double host_s = engine_->exposed_host_s(engine_->host_s(sequences), gpu_s + sequence_gpu_s);
-  const IterationRun& ran = runner_.run(micro, [this](int stage) { return slowdown(stage); }, kind,
+  const double gpus_start_s = clock_.now();
+  const IterationRun& ran = runner_.run(gpus_start_s, micro, [this](int stage) { return slowdown(stage); }, kind,
                                         run_.trace ? &sink : nullptr, host_s, sequence_gpu_s);
+  if (runner_.exclusive()) clock_.wait_until(gpus_start_s + ran.span_s);  // computed, not run through SimGrid
 
   const ActiveTotals active = meter_iteration(run_, stage_gpus_, ran, draft, start_s, memory_bytes);
   const double span_s = ran.span_s + draft.time_s;
@@ -303,7 +308,7 @@ void ReplicaActor::run_iteration() {
     a.peak_gpu_mem_bytes = memory_bytes;
     seq.charged += a;
   }
-  const double end_s = sg4::Engine::get_clock();
+  const double end_s = clock_.now();
   for (const Sequence& seq : scheduler_.finish_iteration(plan, start_s, end_s)) {
     const auto original = originals_.find(seq.request.id);
     if (role_ == ReplicaRole::prefill && original != originals_.end() && original->second.output_tokens > 1) {
@@ -410,7 +415,7 @@ void ReplicaActor::hand_off(const Sequence& seq) {
 }
 
 void ReplicaActor::charge_wait(double from_s, bool for_restore) {
-  const double waited_s = sg4::Engine::get_clock() - from_s;
+  const double waited_s = clock_.now() - from_s;
   if (waited_s <= 0) return;
   const double gpus = static_cast<double>(layout_.parallelism.gpus_per_replica());
   if (for_restore) {

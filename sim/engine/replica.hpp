@@ -28,6 +28,7 @@
 #include "sim/cluster/alarm.hpp"
 #include "sim/accounting/energy.hpp"
 #include "sim/engine/kv_tier_manager.hpp"
+#include "sim/engine/replica_clock.hpp"
 #include "sim/engine/router.hpp"
 #include "sim/engine/run_context.hpp"
 #include "sim/engine/serving_engine.hpp"
@@ -71,6 +72,8 @@ class ReplicaActor : public RoutedReplica {
   simgrid::s4u::Host* home() const;
   std::vector<int> gpus() const;
   IterationRunner& runner() { return runner_; }
+  // Runs on a clock of its own (ReplicaClock), when nothing else can affect it.
+  void run_ahead() { clock_.run_ahead(); }
   void accept(const Request& request) { pending_.push(request); }
   // With a router or a handoff, deliveries wake the replica, restores too.
   void use_router(Router* router) {
@@ -149,7 +152,7 @@ class ReplicaActor : public RoutedReplica {
   Handoff* handoff_ = nullptr;
   simgrid::s4u::MutexPtr mutex_ = simgrid::s4u::Mutex::create();
   simgrid::s4u::ConditionVariablePtr cv_ = simgrid::s4u::ConditionVariable::create();
-  Alarm alarm_;  // its timed waits
+  ReplicaClock clock_;  // its date and timed waits
   IterationPlan plan_;                // the current iteration's, reused
   std::vector<IterationCost> micro_;  // its micro-batches' costs, reused
   std::vector<double> shares_;        // its sequences' shares of its work, reused

@@ -35,7 +35,7 @@ double ReplicaActor::next_loss_s() const {
 void ReplicaActor::apply_losses() {
   for (auto it = losses_.begin(); it != losses_.end();) {
     const FaultSpec& f = **it;
-    if (sg4::Engine::get_clock() < f.at_s) {
+    if (clock_.now() < f.at_s) {
       ++it;
       continue;
     }
@@ -50,15 +50,15 @@ void ReplicaActor::apply_losses() {
     ++run_.result.faults_applied;
     const double back_s = f.at_s + f.repair_s;
     it = losses_.erase(it);
-    const double down_from_s = sg4::Engine::get_clock();
-    if (back_s > down_from_s) alarm_.sleep_until(back_s);
-    run_.result.replica_unattributed_s[static_cast<std::size_t>(index_)] += sg4::Engine::get_clock() - down_from_s;
+    const double down_from_s = clock_.now();
+    clock_.wait_until(back_s);
+    run_.result.replica_unattributed_s[static_cast<std::size_t>(index_)] += clock_.now() - down_from_s;
   }
 }
 
 // A stage computes at the pace of its slowest GPU.
 double ReplicaActor::slowdown(int stage) const {
-  const double now = sg4::Engine::get_clock();
+  const double now = clock_.now();
   double factor = 1.0;
   for (const FaultSpec& f : run_.scenario.faults) {
     if (f.kind != FaultSpec::Kind::gpu_slow || now < f.at_s || (f.until_s >= 0 && now >= f.until_s)) continue;
@@ -113,7 +113,7 @@ void ReplicaActor::fail(const Request& failed, const std::string& kind, const st
       handoff_->parts.erase(part);
     }
   }
-  const double now = sg4::Engine::get_clock();
+  const double now = clock_.now();
   run_.record_failure(kind, now, cause);
   ReplyRecord rec = base_record(r);
   rec.failure = kind;

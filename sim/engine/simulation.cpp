@@ -241,6 +241,22 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
       if (shard.owns(replica)) replicas[static_cast<std::size_t>(replica)]->accept(r);
     }
   }
+  // Replicas that nothing else can affect run ahead (replica_clock.hpp). Alone,
+  // one needs no router and no handoff; among others, the conditions under which
+  // a run may be split into shards too (replicas whose records do not depend on
+  // one another, whatever order they run in), and no iteration log (kept in order
+  // of events).
+  const bool alone = replicas.size() == 1;
+  const bool independent =
+      options.run_ahead && !router && !p.disaggregated() &&
+      (alone || (shard_refusal(scenario, options.trace, options.simgrid_every_transfer).empty() &&
+                 !options.log_iterations));
+  for (std::size_t r = 0; r < replicas.size(); ++r) {
+    ReplicaActor* replica = replicas[r].get();
+    if (!independent || !replica || !replica->runner().exclusive() || !shard.owns(static_cast<int>(r))) continue;
+    replica->run_ahead();
+    ++result.replicas_on_own_clock;
+  }
   for (std::size_t r = 0; r < replicas.size(); ++r) {
     if (!shard.owns(static_cast<int>(r))) continue;  // another shard's: its records come from there
     ReplicaActor* actor = replicas[r].get();

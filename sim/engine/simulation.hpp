@@ -23,6 +23,10 @@ struct RunOptions {
   // Keep every decode iteration's start, span and tokens in
   // RunResult::iteration_log (the validation's steady window).
   bool log_iterations = false;
+  // Let replicas that nothing else can affect run on clocks of their own
+  // (ReplicaClock); false sends every wait through SimGrid's timers. The outputs
+  // are the same either way (tested); false is for that test.
+  bool run_ahead = true;
   // Simulate only these replicas and their sessions (see run_shard.hpp); the result
   // is left unfinished (finish_run) for convsim merge to join.
   RunShard shard;

@@ -18,7 +18,7 @@
 // traffic can touch a replica's links (see set_exclusive), the phases are computed
 // instead as SimGrid would for an uncontended task: the slowest route's latency
 // plus the largest bytes / bandwidth over the links crossed; the iteration is then
-// a single timed wait. tests/engine/test_layouts.cpp checks that both give the
+// a single timed wait, the caller's. tests/engine/test_layouts.cpp checks that both give the
 // same times. Timed waits are Alarms (a kernel timer, not a solver action), so a
 // replica waiting on its iteration costs nothing at other replicas' events.
 
@@ -81,7 +81,9 @@ class IterationRunner {
   bool exclusive() const { return exclusive_; }
 
   // Runs the iteration whose micro-batches cost `micro` (each stage's compute
-  // scaled by slowdown(stage)), blocking the calling actor for its span. Trace
+  // scaled by slowdown(stage)) from `start_s` (the caller's now). Through SimGrid,
+  // it blocks the calling actor for the iteration's span; exclusive, it only
+  // computes the span, which the caller then waits (ReplicaClock). Trace
   // slices go to `trace` when given, compute slices named `kind`. The result is
   // valid until the next call. host_s: the engine's CPU-side time that precedes the
   // GPU work (every GPU of the replica waits through it at its host-wait power).
@@ -90,7 +92,8 @@ class IterationRunner {
   // after host_s: the last stage's GPUs stream HBM through it at the memory roof
   // (its bytes counted, drawing busy power at that rate); the other stages wait
   // at host-wait power.
-  const IterationRun& run(const std::vector<IterationCost>& micro, const std::function<double(int)>& slowdown,
+  const IterationRun& run(double start_s, const std::vector<IterationCost>& micro,
+                          const std::function<double(int)>& slowdown,
                           const std::string& kind, const std::function<void(TraceSlice)>* trace, double host_s = 0,
                           double sequence_gpu_s = 0);
 

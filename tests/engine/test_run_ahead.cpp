@@ -1,0 +1,119 @@
+// Replicas on clocks of their own (sim/engine/replica_clock.hpp): a replica that
+// nothing else in the run can affect waits out its iterations by adding to its own
+// date instead of on SimGrid timers. Its outputs must be the ones every wait on a
+// SimGrid timer gives (--simgrid-every-wait), byte for byte, with KV-cache
+// transfers (pauses), faults and many replicas; and it must not run ahead where
+// others can affect it (a router). Run through the binary: one simulation per
+// process.
+
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/cli_run.hpp"
+
+namespace fs = std::filesystem;
+using namespace convsim::test;
+
+namespace {
+
+struct Runs {
+  nlohmann::json own_clock_timing, summary;
+};
+
+// Runs `file` twice, on replicas' own clocks and with every wait on SimGrid, and
+// checks that every output but timing.json is the same byte for byte.
+Runs run_both(const Workspace& w, const std::string& file) {
+  const std::string fast = w.path(file + "-own"), slow = w.path(file + "-simgrid");
+  REQUIRE(run_convsim(fmt::format("run '{}' -q -o '{}'", w.path(file), fast), w.path("log")) == 0);
+  REQUIRE(run_convsim(fmt::format("run '{}' -q -o '{}' --simgrid-every-wait", w.path(file), slow), w.path("log")) == 0);
+  std::set<std::string> files = files_in(fast);
+  CHECK(files_in(slow) == files);
+  files.erase("timing.json");  // wall time
+  files.erase(".convsim-run");
+  CHECK(files.count("turns.csv") == 1);
+  CHECK(files.count("gpus.csv") == 1);
+  for (const std::string& f : files) {
+    INFO(file << ": " << f);
+    const std::string expected = read_file(fs::path(slow) / f);
+    CHECK(expected.size() > 10);
+    CHECK(read_file(fs::path(fast) / f) == expected);
+  }
+  const auto slow_timing = nlohmann::json::parse(read_file(fs::path(slow) / "timing.json"));
+  CHECK(slow_timing["replicas_on_own_clock"].get<long>() == 0);
+  return {nlohmann::json::parse(read_file(fs::path(fast) / "timing.json")),
+          nlohmann::json::parse(read_file(fs::path(fast) / "summary.json"))};
+}
+
+std::string fleet(const std::string& name, const std::string& routing, const std::string& kv) {
+  return small_scenario(name, 6,
+                        {{"tokens_per_word: 1.33", "tokens_per_word: 1.33\n  sessions: 6"},
+                         {"kv_between_turns: keep", "kv_between_turns: " + kv},
+                         {"gpus_per_node: 1,", "gpus_per_node: 4,"},
+                         {"parallelism: {tp: 1, pp: 1}", "parallelism: {tp: 1, pp: 1, dp: 4}"},
+                         {"serving: {max_batch_seqs: 16,", "serving: {routing: " + routing + ", max_batch_seqs: 16,"}});
+}
+
+}  // namespace
+
+TEST_CASE("a request stream on one replica runs on its own clock to the outputs of SimGrid's timers") {
+  const Workspace w("run-ahead-stream");
+  w.write("stream.yaml", R"(name: stream
+seed: 5
+requests:
+  count: 400
+  input_tokens: {median: 900, sigma: 0.5}
+  output_tokens: {median: 180, sigma: 0.5}
+  arrival: {rate_per_s: 3}
+model: {preset: llama-3.1-8b}
+cluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 1}
+parallelism: {tp: 1, pp: 1}
+serving: {max_batch_seqs: 256, prefill_chunk_tokens: 2048}
+slo: {ttft_s: 10, tpot_s: 1}
+)");
+  const Runs r = run_both(w, "stream.yaml");
+  CHECK(r.own_clock_timing["replicas_on_own_clock"].get<long>() == 1);
+  CHECK(r.summary["replies"].get<long>() == 400);
+}
+
+TEST_CASE("four replicas with session affinity each run on their own clock; the same outputs") {
+  const Workspace w("run-ahead-fleet");
+  w.write("fleet.yaml", fleet("fleet", "affinity", "keep"));
+  const Runs r = run_both(w, "fleet.yaml");
+  CHECK(r.own_clock_timing["replicas_on_own_clock"].get<long>() == 4);
+}
+
+TEST_CASE("a replica whose caches move to host memory pauses its own clock for each transfer; the same outputs") {
+  const Workspace w("run-ahead-offload");
+  w.write("offload.yaml", small_scenario("offload", 6, {{"kv_between_turns: keep", "kv_between_turns: offload_cpu"}}));
+  const Runs r = run_both(w, "offload.yaml");
+  CHECK(r.own_clock_timing["replicas_on_own_clock"].get<long>() == 1);
+  CHECK(r.summary["kv_cache"]["offloads"].get<long>() > 0);   // the transfers did run
+  CHECK(r.summary["kv_cache"]["restores"].get<long>() > 0);
+}
+
+TEST_CASE("a lost and a slowed GPU on a replica on its own clock: the same outputs") {
+  const Workspace w("run-ahead-faults");
+  w.write("faults.yaml",
+          small_scenario("faults", 8,
+                         {{"gpus_per_node: 1,", "gpus_per_node: 2,"},
+                          {"parallelism: {tp: 1, pp: 1}", "parallelism: {tp: 2, pp: 1}"},
+                          {"slo: {ttft_s: 0.5, tpot_s: 0.05}",
+                           "slo: {ttft_s: 0.5, tpot_s: 0.05}\nfaults: [{at_min: 3, kind: gpu_lost, gpu: 0, repair_min: 1}, "
+                           "{at_min: 1, kind: gpu_slow, gpu: 1, factor: 2}]"}}));
+  const Runs r = run_both(w, "faults.yaml");
+  CHECK(r.own_clock_timing["replicas_on_own_clock"].get<long>() == 1);
+  bool lost = false;  // the loss took the replica down
+  for (const auto& f : r.summary["failures"]) lost = lost || f["kind"].get<std::string>() == "fault";
+  CHECK(lost);
+}
+
+TEST_CASE("replicas fed by a router wait on SimGrid: deliveries come from another actor") {
+  const Workspace w("run-ahead-router");
+  w.write("routed.yaml", fleet("routed", "least_loaded", "keep"));
+  const Runs r = run_both(w, "routed.yaml");
+  CHECK(r.own_clock_timing["replicas_on_own_clock"].get<long>() == 0);
+}
