@@ -12,10 +12,6 @@ double ring_allreduce_link_bytes(int p, double buffer_bytes) {
 
 int ring_allreduce_steps(int p) { return p <= 1 ? 0 : 2 * (p - 1); }
 
-void run_compute(double duration_s) {
-  if (duration_s > 0) sg4::this_actor::sleep_for(duration_s);
-}
-
 AllReducePlan plan_allreduce(int p, double buffer_bytes, bool nvlink_connected) {
   AllReducePlan plan;
   if (p <= 1) return plan;

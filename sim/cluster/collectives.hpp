@@ -41,13 +41,6 @@ inline constexpr double kOneShotMaxBytes = 512.0 * 1024;
 
 AllReducePlan plan_allreduce(int p, double buffer_bytes, bool nvlink_connected);
 
-// The calling replica's GPUs compute for `duration_s`: a timed wait of its actor.
-// A GPU runs one stage's work at a time, so a SimGrid execution on its host would
-// never share it with anything; the wait gives the same times (to the last bit of
-// flops / speed) 2.3 times faster for one-GPU replicas (Vidur's workload: 0.61 s ->
-// 0.26 s). Communication stays real SimGrid traffic.
-void run_compute(double duration_s);
-
 // The bandwidth phase of `count` ring all-reduces of `buffer_bytes` over `hosts`.
 // Returns the bytes put on links (all GPUs together).
 double run_ring_allreduce(const HostList& hosts, double buffer_bytes, int count);
