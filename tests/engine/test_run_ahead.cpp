@@ -24,12 +24,16 @@ struct Runs {
   nlohmann::json own_clock_timing, summary;
 };
 
-// Runs `file` twice, on replicas' own clocks and with every wait on SimGrid, and
-// checks that every output but timing.json is the same byte for byte.
-Runs run_both(const Workspace& w, const std::string& file) {
-  const std::string fast = w.path(file + "-own"), slow = w.path(file + "-simgrid");
-  REQUIRE(run_convsim(fmt::format("run '{}' -q -o '{}'", w.path(file), fast), w.path("log")) == 0);
-  REQUIRE(run_convsim(fmt::format("run '{}' -q -o '{}' --simgrid-every-wait", w.path(file), slow), w.path("log")) == 0);
+// Runs `file` (in the workspace, or a path) with `args` twice, on replicas' own
+// clocks and with every wait on SimGrid, and checks that every output but
+// timing.json is the same byte for byte.
+Runs run_both(const Workspace& w, const std::string& file, const std::string& args = "") {
+  const std::string name = fs::path(file).filename().string();
+  const std::string fast = w.path(name + "-own"), slow = w.path(name + "-simgrid");
+  const std::string path = fs::path(file).is_absolute() ? file : w.path(file);
+  REQUIRE(run_convsim(fmt::format("run '{}' {} -q -o '{}'", path, args, fast), w.path("log")) == 0);
+  REQUIRE(run_convsim(fmt::format("run '{}' {} -q -o '{}' --simgrid-every-wait", path, args, slow), w.path("log")) ==
+          0);
   std::set<std::string> files = files_in(fast);
   CHECK(files_in(slow) == files);
   files.erase("timing.json");  // wall time
@@ -93,6 +97,19 @@ TEST_CASE("a replica whose caches move to host memory pauses its own clock for e
   CHECK(r.own_clock_timing["replicas_on_own_clock"].get<long>() == 1);
   CHECK(r.summary["kv_cache"]["offloads"].get<long>() > 0);   // the transfers did run
   CHECK(r.summary["kv_cache"]["restores"].get<long>() > 0);
+}
+
+TEST_CASE("four replicas whose kept caches spill to host memory under pressure: the same outputs") {
+  // The call-centre day, cut short, with Llama-3.1-405B in FP8 on each TP8 replica:
+  // little HBM is left for KV caches, so caches spill while other replicas run ahead.
+  const Workspace w("run-ahead-spills");
+  const Runs r = run_both(w, source_path("scenarios/call-centre-day.yaml"),
+                          "--set conversation.sessions=400 --set conversation.duration_min=25 "
+                          "--set conversation.session_stagger_s=1 --set conversation.probe_minutes=[1] "
+                          "--set model.preset=llama-3.1-405b --set model.weights=fp8");
+  CHECK(r.own_clock_timing["replicas_on_own_clock"].get<long>() == 4);
+  CHECK(r.summary["kv_cache"]["offloads"].get<long>() > 100);
+  CHECK(r.summary["kv_cache"]["restores"].get<long>() > 100);
 }
 
 TEST_CASE("a lost and a slowed GPU on a replica on its own clock: the same outputs") {
