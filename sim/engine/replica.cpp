@@ -128,6 +128,7 @@ void ReplicaActor::operator()() {
       if (!more) break;
     }
   }
+  if (clock_.may_run_ahead()) ++run_.replicas_on_own_clock_done;
   clock_.pause();
   run_.result.replica_stopped_s[static_cast<std::size_t>(index_)] = clock_.now();
   if (--run_.replicas_running == 0 && run_.ticks != nullptr) run_.ticks->stop();
@@ -468,7 +469,11 @@ void ReplicaActor::report_progress(double now_s) {
   if (wall - run_.last_progress < std::chrono::milliseconds(500)) return;
   run_.last_progress = wall;
   const double horizon_s = run_.workload.horizon_s();
-  if (horizon_s > 0) {
+  const long own_clocks = run_.result.replicas_on_own_clock;
+  if (clock_.ahead() && own_clocks > 1) {  // one replica after another, each from the start
+    std::fprintf(stderr, "\r[convsim] %d of %ld replicas done; replica %d at %.1f min, %zu replies ",
+                 run_.replicas_on_own_clock_done, own_clocks, index_, now_s / 60.0, run_.result.replies.size());
+  } else if (horizon_s > 0) {
     std::fprintf(stderr, "\r[convsim] simulated %.1f of %.1f min, %zu replies ", now_s / 60.0, horizon_s / 60.0,
                  run_.result.replies.size());
   } else {

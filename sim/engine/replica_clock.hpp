@@ -45,6 +45,7 @@ class ReplicaClock {
     ahead_ = false;
   }
   bool ahead() const { return ahead_; }
+  bool may_run_ahead() const { return may_run_ahead_; }
 
   double now() const { return ahead_ ? now_s_ : simgrid::s4u::Engine::get_clock(); }
 

@@ -32,6 +32,9 @@ struct RunContext {
   std::set<int> finished_sessions;
   // Replica actors still running; the last one to end stops the clock's ticks.
   int replicas_running = 0;
+  // Replicas on clocks of their own (ReplicaClock) that have stopped: each runs its
+  // whole share of the run before the next starts, so progress counts them.
+  int replicas_on_own_clock_done = 0;
   ClockTicks* ticks = nullptr;
   std::chrono::steady_clock::time_point wall_start = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_progress = wall_start;
