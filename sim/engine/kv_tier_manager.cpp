@@ -266,6 +266,7 @@ bool KvTierManager::restore_in_flight() const {
 }
 
 void KvTierManager::wait(double until_s) {
+  pause_clock();  // waited out through SimGrid
   std::vector<sg4::ExecPtr> transfers;
   for (const Restore& r : restoring_) {
     if (r.transfer) transfers.push_back(r.transfer);

@@ -160,6 +160,7 @@ long ReplicaActor::load_tokens() const {
 
 bool ReplicaActor::wait_for_work() {
   if (router_) {
+    clock_.pause();  // the router's state, read and changed at SimGrid's date
     if (router_->idle(index_)) return false;
     wait_until(next_loss_s());  // a delivery, the end of the run, or a loss
     if (router_->finished()) return false;
@@ -197,6 +198,13 @@ void ReplicaActor::wait_until(double time_s) {
     clock_.wait_until(time_s);
     return;
   }
+  // Before the router's next routing nothing is delivered, so a wait that ends
+  // before it is the replica's own, unless a wake-up is already pending.
+  if (clock_.ahead() && !woken_ && time_s < clock_.horizon()) {
+    clock_.wait_until(time_s);
+    return;
+  }
+  clock_.pause();
   std::unique_lock<sg4::Mutex> lock(*mutex_);
   if (woken_) {  // woken while on the way here: the caller looks again at once
     woken_ = false;
@@ -216,6 +224,7 @@ void ReplicaActor::continue_session(const Request& r, const ReplyOutcome& outcom
       ++handoff_->unfinished;
       handoff_->prefill_for(next.session)->deliver(next);
     } else if (router_) {
+      if (router_->queues(next)) clock_.pause();  // the router reacts at once, at SimGrid's date
       router_->push(next);
     } else {
       pending_.push(next);

@@ -74,6 +74,11 @@ class ReplicaActor : public RoutedReplica {
   IterationRunner& runner() { return runner_; }
   // Runs on a clock of its own (ReplicaClock), when nothing else can affect it.
   void run_ahead() { clock_.run_ahead(); }
+  // With a router: only up to its next routing.
+  void run_ahead_until(std::function<double()> horizon) {
+    clock_.set_horizon(std::move(horizon));
+    clock_.run_ahead();
+  }
   void accept(const Request& request) { pending_.push(request); }
   // With a router or a handoff, deliveries wake the replica, restores too.
   void use_router(Router* router) {

@@ -7,12 +7,17 @@
 // Running ahead (run_ahead()), the replica keeps a date of its own and a wait is
 // an addition to it: no timer, no context switch, nothing for SimGrid to do per
 // iteration. Only a replica that nothing else in the run can affect may run ahead:
-// its collectives computed (IterationRunner::set_exclusive), no router, handoff or
-// KV-tier transfer, whose timing comes from other actors (simulation.cpp decides).
-// Its dates are then the ones SimGrid would reach: an Alarm's date is exactly
-// now + duration (ClockTicks), the same addition. catch_up() brings SimGrid's clock
-// to the replica's date when it stops, so the run ends when its last replica does.
+// its collectives computed (IterationRunner::set_exclusive), no handoff (whose
+// deliveries come from other actors at any time), and with a router only up to
+// the router's next routing (set_horizon); simulation.cpp decides. Its dates are
+// then the ones SimGrid would reach: an Alarm's date is exactly now + duration
+// (ClockTicks), the same addition. While its KV-cache transfers are in SimGrid's
+// flow solver, it pauses: SimGrid's clock is brought to its date (pause()), and it
+// waits through SimGrid until they are done (resume()). It pauses too when it
+// stops, so that the run ends when its last replica does.
 
+#include <functional>
+#include <limits>
 #include <mutex>
 
 #include <simgrid/s4u.hpp>
@@ -49,14 +54,22 @@ class ReplicaClock {
 
   double now() const { return ahead_ ? now_s_ : simgrid::s4u::Engine::get_clock(); }
 
-  // Until `time_s` (at once when it is not later than now). REQUIRES: finite when
-  // running ahead; called from the replica's actor.
+  // Running ahead, only waits that end before horizon() are the replica's own:
+  // one that reaches it pauses first and is waited out through SimGrid, where
+  // what happens at the horizon (a router's deliveries) happens in order. Without
+  // a horizon, every wait is (nothing else in the run can reach the replica).
+  void set_horizon(std::function<double()> horizon) { horizon_ = std::move(horizon); }
+  double horizon() const { return horizon_ ? horizon_() : std::numeric_limits<double>::infinity(); }
+
+  // Until `time_s` (at once when it is not later than now). From the replica's
+  // actor.
   void wait_until(double time_s) {
-    if (!ahead_) {
-      alarm_.sleep_until(time_s);
-    } else if (time_s > now_s_) {
-      now_s_ = time_s;
+    if (ahead_ && time_s < horizon()) {
+      if (time_s > now_s_) now_s_ = time_s;
+      return;
     }
+    pause();
+    alarm_.sleep_until(time_s);
   }
   void wait_for(double duration_s) { wait_until(now() + duration_s); }
 
@@ -68,6 +81,7 @@ class ReplicaClock {
 
  private:
   Alarm alarm_;
+  std::function<double()> horizon_;
   bool may_run_ahead_ = false;
   bool ahead_ = false;
   double now_s_ = 0;

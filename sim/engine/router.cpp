@@ -84,6 +84,13 @@ void Router::push(const Request& r) {
   wake_->notify_all();
 }
 
+double Router::next_event_s() const {
+  double next_s = std::numeric_limits<double>::infinity();
+  if (!queue_.empty()) next_s = queue_.top().ready_s();
+  if (next_arrival_) next_s = std::min(next_s, next_arrival_->ready_s());
+  return next_s;
+}
+
 void Router::operator()() {
   std::unique_lock<sg4::Mutex> lock(*mutex_);
   while (!finished_) {
@@ -95,13 +102,11 @@ void Router::operator()() {
       send(replica, r);
     }
     if (finished_) break;
-    double next_s = std::numeric_limits<double>::infinity();
-    if (!queue_.empty()) next_s = queue_.top().ready_s();
-    if (next_arrival_) next_s = std::min(next_s, next_arrival_->ready_s());
+    const double next_s = next_event_s();
     if (next_s == std::numeric_limits<double>::infinity()) {
       wake_->wait(lock);
     } else {
-      wake_->wait_until(lock, next_s);
+      alarm_.wait_until(lock, *wake_, next_s);
     }
   }
 }

@@ -20,6 +20,7 @@
 
 #include <simgrid/s4u.hpp>
 
+#include "sim/cluster/alarm.hpp"
 #include "sim/scenario/scenario.hpp"
 #include "sim/workload/workload.hpp"
 
@@ -50,6 +51,11 @@ class Router {
 
   // Queues a request until it is due, or sends it straight to its session's replica.
   void push(const Request& request);
+  // Whether push(request) queues it (and wakes the router, which then routes what
+  // is due at SimGrid's date): it is not of a session already placed.
+  bool queues(const Request& request) const {
+    return !conversations_ || session_replica_.count(request.session) == 0;
+  }
 
   // The router actor's body.
   void operator()();
@@ -59,6 +65,11 @@ class Router {
   bool idle(int replica);
   void busy(int replica);
   bool finished() const { return finished_; }
+
+  // The date of the router's next routing (the earliest queued or arriving
+  // request; infinity when none): no replica gets a delivery from it before then,
+  // unless a replica's push queues an earlier one.
+  double next_event_s() const;
 
  private:
   struct Later {
@@ -85,6 +96,9 @@ class Router {
   bool finished_ = false;
   simgrid::s4u::MutexPtr mutex_ = simgrid::s4u::Mutex::create();
   simgrid::s4u::ConditionVariablePtr wake_ = simgrid::s4u::ConditionVariable::create();
+  // Its timed waits: a kernel timer reaches the date asked for exactly, whatever
+  // other events came before (alarm.hpp), so routings fall on the requests' dates.
+  Alarm alarm_;
 };
 
 }  // namespace convsim

@@ -241,20 +241,26 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
       if (shard.owns(replica)) replicas[static_cast<std::size_t>(replica)]->accept(r);
     }
   }
-  // Replicas that nothing else can affect run ahead (replica_clock.hpp). Alone,
-  // one needs no router and no handoff; among others, the conditions under which
-  // a run may be split into shards too (replicas whose records do not depend on
-  // one another, whatever order they run in), and no iteration log (kept in order
-  // of events).
+  // Replicas run ahead on clocks of their own (replica_clock.hpp) where nothing
+  // else can affect them: not in a disaggregated pool (handoffs arrive at any
+  // time); with a router, only up to its next routing, which the replicas cannot
+  // bring forward, except by the requests a closed loop (requests.arrival:
+  // concurrency) issues as others complete. Among several replicas, the trace and
+  // the iteration log, kept in the order of events, need every wait on SimGrid.
   const bool alone = replicas.size() == 1;
-  const bool independent =
-      options.run_ahead && !router && !p.disaggregated() &&
-      (alone || (shard_refusal(scenario, options.trace, options.simgrid_every_transfer).empty() &&
-                 !options.log_iterations));
+  const bool closed_loop =
+      scenario.requests && scenario.requests->arrival == RequestStreamSpec::Arrival::concurrency;
+  const bool independent = options.run_ahead && !p.disaggregated() &&
+                           (alone || (!options.trace && !options.log_iterations && !closed_loop));
   for (std::size_t r = 0; r < replicas.size(); ++r) {
     ReplicaActor* replica = replicas[r].get();
     if (!independent || !replica || !replica->runner().exclusive() || !shard.owns(static_cast<int>(r))) continue;
-    replica->run_ahead();
+    if (router) {
+      const Router* next = router.get();
+      replica->run_ahead_until([next] { return next->next_event_s(); });
+    } else {
+      replica->run_ahead();
+    }
     ++result.replicas_on_own_clock;
   }
   for (std::size_t r = 0; r < replicas.size(); ++r) {

@@ -2,9 +2,9 @@
 // nothing else in the run can affect waits out its iterations by adding to its own
 // date instead of on SimGrid timers. Its outputs must be the ones every wait on a
 // SimGrid timer gives (--simgrid-every-wait), byte for byte, with KV-cache
-// transfers (pauses), faults and many replicas; and it must not run ahead where
-// others can affect it (a router). Run through the binary: one simulation per
-// process.
+// transfers (pauses), faults, many replicas and routers (up to their next
+// routing); and it must not run ahead where others deliver at any time (a
+// disaggregated pool). Run through the binary: one simulation per process.
 
 #include <string>
 #include <vector>
@@ -128,9 +128,46 @@ TEST_CASE("a lost and a slowed GPU on a replica on its own clock: the same outpu
   CHECK(lost);
 }
 
-TEST_CASE("replicas fed by a router wait on SimGrid: deliveries come from another actor") {
+TEST_CASE("replicas fed by a router run ahead up to its next routing; the same outputs") {
   const Workspace w("run-ahead-router");
   w.write("routed.yaml", fleet("routed", "least_loaded", "keep"));
   const Runs r = run_both(w, "routed.yaml");
+  CHECK(r.own_clock_timing["replicas_on_own_clock"].get<long>() == 4);
+}
+
+TEST_CASE("a closed loop through a router: each request issued pauses the replica, so it is routed on time") {
+  // requests.arrival: concurrency issues the next request when one completes; the
+  // router (round_robin) routes it at once, at the completion's date.
+  const Workspace w("run-ahead-closed-loop");
+  w.write("loop.yaml", R"(name: loop
+seed: 2
+requests:
+  count: 300
+  input_tokens: {median: 500, sigma: 0.5}
+  output_tokens: {median: 100, sigma: 0.5}
+  arrival: {concurrency: 16}
+model: {preset: llama-3.1-8b}
+cluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 1}
+parallelism: {tp: 1}
+serving: {max_batch_seqs: 64, prefill_chunk_tokens: 2048, routing: round_robin}
+)");
+  const Runs r = run_both(w, "loop.yaml");
+  CHECK(r.own_clock_timing["replicas_on_own_clock"].get<long>() == 1);
+  CHECK(r.summary["replies"].get<long>() == 300);
+}
+
+TEST_CASE("a transcript's rows come through the router: the replica runs ahead between them; the same outputs") {
+  const Workspace w("run-ahead-transcript");
+  const Runs r = run_both(w, source_path("scenarios/meeting-transcript.yaml"));
+  CHECK(r.own_clock_timing["replicas_on_own_clock"].get<long>() == 1);
+}
+
+TEST_CASE("a disaggregated pool waits on SimGrid: handoffs come from other replicas at any time") {
+  const Workspace w("run-ahead-disaggregated");
+  w.write("split.yaml", small_scenario("split", 4,
+                                       {{"gpus_per_node: 1,", "gpus_per_node: 2,"},
+                                        {"parallelism: {tp: 1, pp: 1}",
+                                         "parallelism: {tp: 1, pp: 1, prefill: {replicas: 1, tp: 1}}"}}));
+  const Runs r = run_both(w, "split.yaml");
   CHECK(r.own_clock_timing["replicas_on_own_clock"].get<long>() == 0);
 }
