@@ -480,7 +480,7 @@ void ReplicaActor::report_progress(double now_s) {
   const double horizon_s = run_.workload.horizon_s();
   const long own_clocks = run_.result.replicas_on_own_clock;
   // Unbounded, replicas on their own clocks run one after another, each from the start.
-  if (clock_.ahead() && own_clocks > 1 && clock_.horizon() == std::numeric_limits<double>::infinity()) {
+  if (clock_.ahead() && own_clocks > 1 && !clock_.has_horizon()) {
     std::fprintf(stderr, "\r[convsim] %d of %ld replicas done; replica %d at %.1f min, %zu replies ",
                  run_.replicas_on_own_clock_done, own_clocks, index_, now_s / 60.0, run_.result.replies.size());
   } else if (horizon_s > 0) {

@@ -60,6 +60,7 @@ class ReplicaClock {
   // a horizon, every wait is (nothing else in the run can reach the replica).
   void set_horizon(std::function<double()> horizon) { horizon_ = std::move(horizon); }
   double horizon() const { return horizon_ ? horizon_() : std::numeric_limits<double>::infinity(); }
+  bool has_horizon() const { return static_cast<bool>(horizon_); }
 
   // Until `time_s` (at once when it is not later than now). From the replica's
   // actor.
