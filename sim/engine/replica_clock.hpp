@@ -11,10 +11,11 @@
 // deliveries come from other actors at any time), and with a router only up to
 // the router's next routing (set_horizon); simulation.cpp decides. Its dates are
 // then the ones SimGrid would reach: an Alarm's date is exactly now + duration
-// (ClockTicks), the same addition. While its KV-cache transfers are in SimGrid's
-// flow solver, it pauses: SimGrid's clock is brought to its date (pause()), and it
-// waits through SimGrid until they are done (resume()). It pauses too when it
-// stops, so that the run ends when its last replica does.
+// (ClockTicks), the same addition. Before it does what other actors see (a KV-cache
+// transfer, a request for the router's queue, a wait for deliveries), it pauses:
+// SimGrid's clock is brought to its date (pause()), and it goes on through SimGrid
+// until that is over (resume()). It pauses too when it stops, so that the run ends
+// when its last replica does.
 
 #include <functional>
 #include <limits>
@@ -41,9 +42,10 @@ class ReplicaClock {
     ahead_ = true;
   }
   // SimGrid's clock brought to the replica's date, and dates from SimGrid until
-  // resume(): before the replica starts an activity of SimGrid's (a KV-cache
-  // transfer), which must start at the replica's date and end at SimGrid's. From
-  // the replica's actor.
+  // resume(): before the replica does what other actors see at SimGrid's date (a
+  // KV-cache transfer, a request handed to the router's queue, a wait for
+  // deliveries), so that it happens at the replica's date. From the replica's
+  // actor.
   void pause() {
     if (!ahead_) return;
     alarm_.sleep_until(now_s_);
