@@ -79,6 +79,31 @@ BatchShape shape_of(const ModelSpec& m, Precisions p, Sharding s, const std::vec
   const double top_k = m.sparse_attention ? static_cast<double>(m.sparse_attention->top_k_tokens) : 0.0;
   const double row = kv_row_bytes(m, p, s.tp), q = query_bytes(m, s.tp);
   const int groups = s.attention_groups();
+  if (groups == 1 && s.cp == 1 && window <= 0 && top_k <= 0) {
+    // Full attention on one group, the common case: add_sequence's sums without
+    // the window, sparse and ring terms, in the same order (the same bits).
+    BatchShape b;
+    for (std::size_t i = 0; i < rows; ++i) {
+      const SequenceWork& seq = row_at(i);
+      const double n = static_cast<double>(seq.new_tokens), c = static_cast<double>(seq.context_tokens);
+      b.tokens += n;
+      b.emitting += static_cast<double>(seq.logit_tokens);
+      b.sequences += 1.0;
+      const double pairs = attention_pairs(n, c, 0);
+      b.pairs_full += pairs;
+      if (n > 1) {
+        b.pairs_prefill += pairs;
+        b.rows_prefill += c + n;
+      } else {
+        b.decode_tokens += n;
+      }
+      b.pairs_window += pairs;
+      b.read_full += c + n;
+      b.read_window += c + n;
+    }
+    b.moe_tokens = b.tokens;
+    return b;
+  }
   if (groups == 1) {
     BatchShape b;
     double decode = 0, decode_emitting = 0;

@@ -214,12 +214,6 @@ double expected_distinct_experts(int experts, int top_k, double tokens) {
   return e * (1.0 - std::pow(1.0 - top_k / e, tokens));
 }
 
-double attention_pairs(double n, double c, double window) {
-  if (window <= 0 || c + n <= window) return n * (c + n / 2.0);
-  const double below = std::clamp(window - c, 0.0, n);  // new tokens still seeing all of their past
-  return below * (c + below / 2.0) + (n - below) * window;
-}
-
 double stage_weight_bytes(const ModelSpec& m, Precision weights, Sharding s) {
   // Per-part weight precision (ModelSpec::quantized_parts).
   const double w = weight_element_bytes(m, weights, WeightPart::embeddings);

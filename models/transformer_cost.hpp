@@ -46,6 +46,7 @@
 // as in Yang et al., "Context Parallelism for Scalable Million-Token Inference"
 // (arXiv:2411.01783), which passes KV for full prefill and Q for decode.
 
+#include <algorithm>
 #include <array>
 #include <string_view>
 #include <vector>
@@ -147,7 +148,12 @@ double expected_distinct_experts(int experts, int top_k, double tokens);
 
 // Token pairs attended to by n new tokens over c cached ones, each new token seeing
 // at most `window` tokens (window <= 0: unbounded): n * (c + n/2) when unbounded.
-double attention_pairs(double n, double c, double window);
+// Inline: it runs for every sequence of every iteration.
+inline double attention_pairs(double n, double c, double window) {
+  if (window <= 0 || c + n <= window) return n * (c + n / 2.0);
+  const double below = std::clamp(window - c, 0.0, n);  // new tokens still seeing all of their past
+  return below * (c + below / 2.0) + (n - below) * window;
+}
 
 // REQUIRES: 0 <= sharding.stage < sharding.pp; every new_tokens >= 1.
 StageWork stage_work(const ModelSpec& model, Precisions precisions, Sharding sharding,
