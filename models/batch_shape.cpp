@@ -29,6 +29,9 @@ double query_bytes(const ModelSpec& m, int tp) {
 
 // One sequence of n new tokens over c cached ones, added to the shape. With cp > 1
 // the rows read and the ring's bytes are those of one rank (see models/transformer_cost.hpp).
+// kFull: full attention with no sparse or ring terms (window, top_k and cp unused),
+// the common case, whose sums are then all there is to do.
+template <bool kFull = false>
 void add_sequence(BatchShape& b, double n, double c, double logit_tokens, double window, double top_k, int cp,
                   double row_bytes, double q_bytes) {
   b.tokens += n;
@@ -41,6 +44,12 @@ void add_sequence(BatchShape& b, double n, double c, double logit_tokens, double
     b.rows_prefill += c + n;
   } else {
     b.decode_tokens += n;
+  }
+  if constexpr (kFull) {
+    b.pairs_window += pairs;
+    b.read_full += c + n;
+    b.read_window += c + n;
+    return;
   }
   b.pairs_window += window > 0 ? attention_pairs(n, c, window) : pairs;
   if (top_k > 0) {
@@ -79,27 +88,12 @@ BatchShape shape_of(const ModelSpec& m, Precisions p, Sharding s, const std::vec
   const double top_k = m.sparse_attention ? static_cast<double>(m.sparse_attention->top_k_tokens) : 0.0;
   const double row = kv_row_bytes(m, p, s.tp), q = query_bytes(m, s.tp);
   const int groups = s.attention_groups();
-  if (groups == 1 && s.cp == 1 && window <= 0 && top_k <= 0) {
-    // Full attention on one group, the common case: add_sequence's sums without
-    // the window, sparse and ring terms, in the same order (the same bits).
+  if (groups == 1 && s.cp == 1 && window <= 0 && top_k <= 0) {  // no decode count: used with cp > 1
     BatchShape b;
     for (std::size_t i = 0; i < rows; ++i) {
       const SequenceWork& seq = row_at(i);
-      const double n = static_cast<double>(seq.new_tokens), c = static_cast<double>(seq.context_tokens);
-      b.tokens += n;
-      b.emitting += static_cast<double>(seq.logit_tokens);
-      b.sequences += 1.0;
-      const double pairs = attention_pairs(n, c, 0);
-      b.pairs_full += pairs;
-      if (n > 1) {
-        b.pairs_prefill += pairs;
-        b.rows_prefill += c + n;
-      } else {
-        b.decode_tokens += n;
-      }
-      b.pairs_window += pairs;
-      b.read_full += c + n;
-      b.read_window += c + n;
+      add_sequence<true>(b, static_cast<double>(seq.new_tokens), static_cast<double>(seq.context_tokens),
+                         static_cast<double>(seq.logit_tokens), 0, 0, 1, row, q);
     }
     b.moe_tokens = b.tokens;
     return b;

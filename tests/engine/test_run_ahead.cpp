@@ -52,6 +52,25 @@ Runs run_both(const Workspace& w, const std::string& file, const std::string& ar
           nlohmann::json::parse(read_file(fs::path(fast) / "summary.json"))};
 }
 
+// A stream of `count` requests on one H100 serving Llama-3.1-8B, arriving as
+// `arrival` (a YAML flow map), routed by `routing`.
+std::string stream(const std::string& name, int count, const std::string& arrival, const std::string& routing) {
+  return fmt::format(R"(name: {}
+seed: 5
+requests:
+  count: {}
+  input_tokens: {{median: 900, sigma: 0.5}}
+  output_tokens: {{median: 180, sigma: 0.5}}
+  arrival: {}
+model: {{preset: llama-3.1-8b}}
+cluster: {{gpu: h100-sxm, nodes: 1, gpus_per_node: 1}}
+parallelism: {{tp: 1, pp: 1}}
+serving: {{max_batch_seqs: 256, prefill_chunk_tokens: 2048, routing: {}}}
+slo: {{ttft_s: 10, tpot_s: 1}}
+)",
+                     name, count, arrival, routing);
+}
+
 std::string fleet(const std::string& name, const std::string& routing, const std::string& kv) {
   return small_scenario(name, 6,
                         {{"tokens_per_word: 1.33", "tokens_per_word: 1.33\n  sessions: 6"},
@@ -65,19 +84,7 @@ std::string fleet(const std::string& name, const std::string& routing, const std
 
 TEST_CASE("a request stream on one replica runs on its own clock to the outputs of SimGrid's timers") {
   const Workspace w("run-ahead-stream");
-  w.write("stream.yaml", R"(name: stream
-seed: 5
-requests:
-  count: 400
-  input_tokens: {median: 900, sigma: 0.5}
-  output_tokens: {median: 180, sigma: 0.5}
-  arrival: {rate_per_s: 3}
-model: {preset: llama-3.1-8b}
-cluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 1}
-parallelism: {tp: 1, pp: 1}
-serving: {max_batch_seqs: 256, prefill_chunk_tokens: 2048}
-slo: {ttft_s: 10, tpot_s: 1}
-)");
+  w.write("stream.yaml", stream("stream", 400, "{rate_per_s: 3}", "affinity"));
   const Runs r = run_both(w, "stream.yaml");
   CHECK(r.own_clock_timing["replicas_on_own_clock"].get<long>() == 1);
   CHECK(r.summary["replies"].get<long>() == 400);
@@ -139,18 +146,7 @@ TEST_CASE("a closed loop through a router: each request issued pauses the replic
   // requests.arrival: concurrency issues the next request when one completes; the
   // router (round_robin) routes it at once, at the completion's date.
   const Workspace w("run-ahead-closed-loop");
-  w.write("loop.yaml", R"(name: loop
-seed: 2
-requests:
-  count: 300
-  input_tokens: {median: 500, sigma: 0.5}
-  output_tokens: {median: 100, sigma: 0.5}
-  arrival: {concurrency: 16}
-model: {preset: llama-3.1-8b}
-cluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 1}
-parallelism: {tp: 1}
-serving: {max_batch_seqs: 64, prefill_chunk_tokens: 2048, routing: round_robin}
-)");
+  w.write("loop.yaml", stream("loop", 300, "{concurrency: 16}", "round_robin"));
   const Runs r = run_both(w, "loop.yaml");
   CHECK(r.own_clock_timing["replicas_on_own_clock"].get<long>() == 1);
   CHECK(r.summary["replies"].get<long>() == 300);
