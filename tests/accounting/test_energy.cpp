@@ -206,7 +206,7 @@ TEST_CASE("every system preset and KV policy: rows plus unattributed equal every
   fs::remove_all(dir);
 }
 
-TEST_CASE("grams of CO2e are kWh at the facility times the grid's intensity; dollars add GPU-hours") {
+TEST_CASE("grams of CO2e are kWh at the facility times the grid's intensity, dollars add GPU-hours") {
   Scenario s = small_on("keep");
   s.cluster.pue = 1.25;
   s.cluster.grid_gco2e_per_kwh = 56;  // France, 2023 (Ember)

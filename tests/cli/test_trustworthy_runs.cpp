@@ -65,7 +65,7 @@ TEST_CASE("a full filesystem fails the run with exit 3 naming the file, and leav
   CHECK(listing.find("tmp-") == std::string::npos);
 }
 
-TEST_CASE("a second run into a folder another run holds fails at once; another scenario's folder needs --force") {
+TEST_CASE("a second run into a folder another run holds fails at once, another scenario's folder needs --force") {
   const Workspace w("lock");
   const std::string a = w.write("a.yaml", small_scenario("scenario-a", 2));
   const std::string b = w.write("b.yaml", small_scenario("scenario-b", 2));
@@ -184,7 +184,7 @@ cluster: {gpu: h100-sxm, gpus_per_node: 1}
   }
 }
 
-TEST_CASE("different overrides give different scenario hashes; the same scenario the same hash") {
+TEST_CASE("different overrides give different scenario hashes, the same scenario the same hash") {
   const Workspace w("hash");
   const std::string s = w.write("s.yaml", small_scenario("hash", 1));
   auto hash = [&](const std::string& sets, const std::string& out) {

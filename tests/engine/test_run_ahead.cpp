@@ -90,14 +90,14 @@ TEST_CASE("a request stream on one replica runs on its own clock to the outputs 
   CHECK(r.summary["replies"].get<long>() == 400);
 }
 
-TEST_CASE("four replicas with session affinity each run on their own clock; the same outputs") {
+TEST_CASE("four replicas with session affinity each run on their own clock, the same outputs") {
   const Workspace w("run-ahead-fleet");
   w.write("fleet.yaml", fleet("fleet", "affinity", "keep"));
   const Runs r = run_both(w, "fleet.yaml");
   CHECK(r.own_clock_timing["replicas_on_own_clock"].get<long>() == 4);
 }
 
-TEST_CASE("a replica whose caches move to host memory pauses its own clock for each transfer; the same outputs") {
+TEST_CASE("a replica whose caches move to host memory pauses its own clock for each transfer, the same outputs") {
   const Workspace w("run-ahead-offload");
   w.write("offload.yaml", small_scenario("offload", 6, {{"kv_between_turns: keep", "kv_between_turns: offload_cpu"}}));
   const Runs r = run_both(w, "offload.yaml");
@@ -135,7 +135,7 @@ TEST_CASE("a lost and a slowed GPU on a replica on its own clock: the same outpu
   CHECK(lost);
 }
 
-TEST_CASE("replicas fed by a router run ahead up to its next routing; the same outputs") {
+TEST_CASE("replicas fed by a router run ahead up to its next routing, the same outputs") {
   const Workspace w("run-ahead-router");
   w.write("routed.yaml", fleet("routed", "least_loaded", "keep"));
   const Runs r = run_both(w, "routed.yaml");
@@ -152,7 +152,7 @@ TEST_CASE("a closed loop through a router: each request issued pauses the replic
   CHECK(r.summary["replies"].get<long>() == 300);
 }
 
-TEST_CASE("a transcript's rows come through the router: the replica runs ahead between them; the same outputs") {
+TEST_CASE("a transcript's rows come through the router: the replica runs ahead between them, the same outputs") {
   const Workspace w("run-ahead-transcript");
   const Runs r = run_both(w, source_path("scenarios/meeting-transcript.yaml"));
   CHECK(r.own_clock_timing["replicas_on_own_clock"].get<long>() == 1);
