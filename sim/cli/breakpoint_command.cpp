@@ -249,7 +249,7 @@ std::string failure_kind(const std::string& kind, const Scenario& scenario) {
 }  // namespace
 
 int command_breakpoint(const BreakpointRequest& asked) {
-  const Catalog catalog = load_catalog(default_catalog_dir());
+  const Catalog catalog = open_catalog(default_catalog_dir());
   BreakpointRequest request = asked;
   if (!request.kind.empty()) {
     // The objectives are those of the scenario at --from (the varied key may be one).

@@ -15,7 +15,7 @@
 namespace convsim::cli {
 
 int command_explain(const std::string& path, const std::vector<std::string>& sets, double minute, int session) {
-  const Catalog catalog = load_catalog(default_catalog_dir());
+  const Catalog catalog = open_catalog(default_catalog_dir());
   const Scenario scenario = load_scenario(path, parse_overrides(sets), catalog, VariantCheck::skip);
   const RunResult result = simulate(scenario);
   SortedTurns sorted = sorted_replies(result.replies);

@@ -235,7 +235,7 @@ int command_plan(const PlanRequest& request) {
   const auto seconds_since = [](std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   };
-  const Catalog catalog = load_catalog(default_catalog_dir());
+  const Catalog catalog = open_catalog(default_catalog_dir());
   const Scenario base = load_scenario(request.scenario_path, parse_overrides(request.sets), catalog, VariantCheck::skip);
   const std::string goal = request.goal.empty() ? base.plan.goal : request.goal;
   const Space space = plan_space(request.scenario_path, request.sets, catalog, goal);
@@ -351,7 +351,7 @@ int command_plan_merge(const std::vector<std::string>& dirs, const std::string& 
     }
   }
   if (!first) throw ConfigError(fmt::format("{}: no plan shard manifest (plan-shard-I-of-N.json)", join(dirs)));
-  const Catalog catalog = load_catalog(default_catalog_dir());
+  const Catalog catalog = open_catalog(default_catalog_dir());
   // The path as the shards were given it (messages in plan.csv quote it), when it
   // still leads to the file from here.
   const std::string given = first->value("scenario_path_given", std::string());

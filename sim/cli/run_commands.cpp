@@ -79,7 +79,7 @@ nlohmann::ordered_json write_run_outputs(const Scenario& scenario, const OutputF
 
 int command_run(const std::string& path, const std::vector<std::string>& sets, std::string dir, bool quiet,
                 RunOptions options, bool force, const std::string& shard) {
-  const Catalog catalog = load_catalog(default_catalog_dir());
+  const Catalog catalog = open_catalog(default_catalog_dir());
   const Scenario scenario = load_scenario(path, parse_overrides(sets), catalog, VariantCheck::skip);
   print_warnings(scenario);
   if (dir.empty()) dir = default_output_dir(scenario);
@@ -91,7 +91,7 @@ int command_run(const std::string& path, const std::vector<std::string>& sets, s
 }
 
 int command_check(const std::string& path, const std::vector<std::string>& sets) {
-  const Catalog catalog = load_catalog(default_catalog_dir());
+  const Catalog catalog = open_catalog(default_catalog_dir());
   const Scenario scenario = load_scenario(path, parse_overrides(sets), catalog);
   print_warnings(scenario);
   const ParallelismSpec& p = scenario.parallelism;
@@ -187,7 +187,7 @@ int command_compare(const std::string& path, const std::vector<std::string>& set
                     const std::string& shard_text, bool force, bool quiet) {
   const Shard shard = parse_shard(shard_text);
   const bool sharded = !shard_text.empty();
-  const Catalog catalog = load_catalog(default_catalog_dir());
+  const Catalog catalog = open_catalog(default_catalog_dir());
   const std::vector<Override> base = parse_overrides(sets);
   const Scenario scenario = load_scenario(path, base, catalog);
   if (scenario.variants.empty()) {

@@ -146,7 +146,7 @@ int command_run_merge(const std::vector<std::string>& dirs, const std::string& o
     throw ConfigError(fmt::format("{}: the shards ran {} from {}, which is not there (merge where they ran)",
                                   first_path.string(), given, ran_in.string()));
   }
-  const Catalog catalog = load_catalog(default_catalog_dir());
+  const Catalog catalog = open_catalog(default_catalog_dir());
   const fs::path here = fs::current_path();
   const std::string out_dir = fs::absolute(out).string();
   fs::current_path(ran_in);

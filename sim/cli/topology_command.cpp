@@ -11,7 +11,7 @@
 namespace convsim::cli {
 
 int command_topology(const std::string& path, const std::vector<std::string>& sets, int from_gpu, int to_gpu) {
-  const Catalog catalog = load_catalog(default_catalog_dir());
+  const Catalog catalog = open_catalog(default_catalog_dir());
   const Scenario scenario = load_scenario(path, parse_overrides(sets), catalog, VariantCheck::skip);
   const ClusterSpec& c = scenario.cluster;
   const int gpus = c.nodes * c.gpus_per_node;

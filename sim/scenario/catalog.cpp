@@ -206,26 +206,28 @@ SystemSpec read_system(const MapReader& m) {
   return s;
 }
 
-template <typename Spec>
-void load_folder(const fs::path& folder, std::map<std::string, Spec>& out,
-                 const std::function<Spec(const MapReader&)>& read, const char* what) {
+// The presets of one folder: name (the file's stem) -> path, in name order.
+std::map<std::string, std::string> preset_files(const fs::path& folder) {
+  std::map<std::string, std::string> files;
   std::error_code error;
-  if (!fs::is_directory(folder, error)) return;
-  std::vector<fs::path> files;
+  if (!fs::is_directory(folder, error)) return files;
   for (const auto& entry : fs::directory_iterator(folder, error)) {
-    if (entry.path().extension() == ".yaml") files.push_back(entry.path());
+    if (entry.path().extension() == ".yaml") files.emplace(entry.path().stem().string(), entry.path().string());
   }
   if (error) throw ConfigError(fmt::format("{}: cannot read catalog folder", folder.string()));
-  std::sort(files.begin(), files.end());
-  for (const fs::path& file : files) {
-    const std::string path = file.string();
+  return files;
+}
+
+template <typename Spec>
+Presets<Spec> preset_folder(const fs::path& folder, Spec (*read)(const MapReader&), const char* what) {
+  return Presets<Spec>(preset_files(folder), [read, what](const std::string& path) {
     const YAML::Node root = parse_yaml(read_text_file(path), path);
     const Locator at(path);
     const MapReader map(at, root, "", what);
     Spec spec = read(map);
-    check_name_matches_file(map, spec.name, file.stem().string());
-    out.emplace(spec.name, std::move(spec));
-  }
+    check_name_matches_file(map, spec.name, fs::path(path).stem().string());
+    return spec;
+  });
 }
 
 ModelSpec read_model_preset(const MapReader& m) { return read_model_spec(m, false); }
@@ -274,7 +276,7 @@ std::string default_catalog_dir() {
   return CONVSIM_SOURCE_DIR "/models/catalog";
 }
 
-Catalog load_catalog(const std::string& dir) {
+Catalog open_catalog(const std::string& dir) {
   std::error_code error;
   if (!fs::is_directory(dir, error)) {
     throw ConfigError(fmt::format("{}: cannot read catalog folder", dir));
@@ -282,16 +284,22 @@ Catalog load_catalog(const std::string& dir) {
   Catalog catalog;
   catalog.dir = dir;
   const fs::path root(dir);
-  load_folder<ModelSpec>(root / "models", catalog.models, &read_model_preset, "the model preset");
-  load_folder<FabricSpec>(root / "fabrics", catalog.fabrics, &read_fabric, "the fabric preset");
-  // A GPU's scale_up names one of the scale-up fabrics just read.
-  const auto read_gpu_with_fabric = [&catalog](const MapReader& m) {
+  catalog.models = preset_folder<ModelSpec>(root / "models", &read_model_preset, "the model preset");
+  catalog.fabrics = preset_folder<FabricSpec>(root / "fabrics", &read_fabric, "the fabric preset");
+  // A GPU's scale_up names one of the scale-up fabrics, read here from their own files
+  // (the reader keeps no reference to a catalog, which may be moved).
+  const std::string fabrics = (root / "fabrics").string();
+  catalog.gpus = Presets<GpuSpec>(preset_files(root / "gpus"), [fabrics](const std::string& path) {
+    const YAML::Node node = parse_yaml(read_text_file(path), path);
+    const Locator at(path);
+    const MapReader m(at, node, "", "the GPU preset");
     GpuSpec gpu = read_gpu(m);
-    check_name_matches_file(m, gpu.name, fs::path(m.locator().file()).stem().string());  // first, as for any preset
-    const auto fabric = catalog.fabrics.find(gpu.scale_up);
-    if (fabric == catalog.fabrics.end() || fabric->second.kind != FabricKind::scale_up) {
+    check_name_matches_file(m, gpu.name, fs::path(path).stem().string());  // first, as for any preset
+    const Presets<FabricSpec> known = preset_folder<FabricSpec>(fabrics, &read_fabric, "the fabric preset");
+    const auto fabric = known.find(gpu.scale_up);
+    if (fabric == known.end() || fabric->second.kind != FabricKind::scale_up) {
       std::vector<std::string> scale_up;
-      for (const auto& [name, f] : catalog.fabrics) {
+      for (const auto& [name, f] : known) {
         if (f.kind == FabricKind::scale_up) scale_up.push_back(name);
       }
       m.locator().fail(m.has("scale_up") ? m.spot("scale_up") : m.node(),
@@ -299,10 +307,20 @@ Catalog load_catalog(const std::string& dir) {
                                    scale_up.empty() ? "none" : join(scale_up)));
     }
     return gpu;
-  };
-  load_folder<GpuSpec>(root / "gpus", catalog.gpus, read_gpu_with_fabric, "the GPU preset");
-  load_folder<EngineProfile>(root / "engines", catalog.engines, &read_engine, "the engine profile");
-  load_folder<SystemSpec>(root / "systems", catalog.systems, &read_system, "the system preset");
+  });
+  catalog.engines = preset_folder<EngineProfile>(root / "engines", &read_engine, "the engine profile");
+  catalog.systems = preset_folder<SystemSpec>(root / "systems", &read_system, "the system preset");
+  return catalog;
+}
+
+Catalog load_catalog(const std::string& dir) {
+  Catalog catalog = open_catalog(dir);
+  // In the order a malformed preset was always reported: models, fabrics, GPUs, engines, systems.
+  catalog.models.read_all();
+  catalog.fabrics.read_all();
+  catalog.gpus.read_all();
+  catalog.engines.read_all();
+  catalog.systems.read_all();
   return catalog;
 }
 

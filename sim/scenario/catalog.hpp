@@ -10,25 +10,31 @@
 #include "models/engine_profile.hpp"
 #include "models/hardware.hpp"
 #include "models/system_power.hpp"
+#include "sim/scenario/presets.hpp"
 
 namespace convsim {
 
 struct Catalog {
   std::string dir;  // the folder it was loaded from
-  std::map<std::string, ModelSpec> models;
-  std::map<std::string, GpuSpec> gpus;
-  std::map<std::string, FabricSpec> fabrics;
-  std::map<std::string, EngineProfile> engines;
-  std::map<std::string, SystemSpec> systems;  // systems/: a node's parts besides its GPUs
+  Presets<ModelSpec> models;
+  Presets<GpuSpec> gpus;
+  Presets<FabricSpec> fabrics;
+  Presets<EngineProfile> engines;
+  Presets<SystemSpec> systems;  // systems/: a node's parts besides its GPUs
 };
 
 // The folder holding the catalog: $CONVSIM_CATALOG if set, else the source tree's
 // models/catalog (compiled in).
 std::string default_catalog_dir();
 
-// Loads every preset. Throws ConfigError (file:line:column) on a malformed preset:
-// unknown or missing keys, wrong types, non-positive sizes, a file name that differs
-// from its `name:`.
+// Opens the catalog: lists every preset and reads each one the first time it is
+// looked up (presets.hpp), so a run reads only the presets it names. Throws
+// ConfigError when `dir` is not a folder; a malformed preset throws when it is used.
+Catalog open_catalog(const std::string& dir);
+
+// Opens the catalog and reads every preset (`convsim catalog`, `validate`, tests).
+// Throws ConfigError (file:line:column) on a malformed preset: unknown or missing
+// keys, wrong types, non-positive sizes, a file name that differs from its `name:`.
 Catalog load_catalog(const std::string& dir);
 
 class MapReader;  // sim/scenario/yaml_reader.hpp

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 #include <unistd.h>
 
 #include "models/architecture.hpp"
@@ -158,6 +159,46 @@ TEST_CASE("a fixture catalog loads into the typed presets", "[scenario][catalog]
   CHECK_FALSE(model.tied_embeddings);
   CHECK(model.max_context_tokens == 4096);
   CHECK(model.params_published == 6.74e9);
+}
+
+TEST_CASE("an opened catalog reads only the presets looked up; a malformed one fails where it is used",
+          "[scenario][catalog]") {
+  const TempCatalog tmp;
+  tmp.write("gpus/h100-sxm.yaml", kGpu);
+  tmp.write("fabrics/nvlink4.yaml", kFabric);
+  tmp.write("models/llama-2-7b.yaml", kModel);
+  tmp.write("models/broken.yaml", "name: broken\nlayers: [\n");
+
+  const Catalog c = open_catalog(tmp.dir());
+  CHECK(c.models.names() == std::vector<std::string>{"broken", "llama-2-7b"});  // listed, not read
+  CHECK(c.models.size() == 2);
+  CHECK(c.gpus.at("h100-sxm").hbm_bytes == 80e9);
+  CHECK(c.models.at("llama-2-7b").layers == 32);
+  std::string error = "(no error)";
+  try {
+    c.models.find("broken");
+  } catch (const ConfigError& e) {
+    error = e.what();
+  }
+  CHECK(error.rfind(tmp.dir() + "/models/broken.yaml:", 0) == 0);
+  CHECK(c.models.count("broken") == 1);  // still unread: the next use fails the same way
+  CHECK_THROWS_AS(c.models.begin(), ConfigError);
+  CHECK(load_error(tmp.dir()).rfind(tmp.dir() + "/models/broken.yaml:", 0) == 0);
+}
+
+TEST_CASE("an opened catalog checks a GPU's scale-up fabric when the GPU is looked up", "[scenario][catalog]") {
+  const TempCatalog tmp;
+  tmp.write("gpus/h100-sxm.yaml", with_line(kGpu, "power_max_w: 700", "power_max_w: 700\nscale_up: ib-ndr"));
+  tmp.write("fabrics/nvlink4.yaml", kFabric);
+  const Catalog c = open_catalog(tmp.dir());
+  std::string error = "(no error)";
+  try {
+    c.gpus.find("h100-sxm");
+  } catch (const ConfigError& e) {
+    error = e.what();
+  }
+  CHECK(error == tmp.dir() + "/gpus/h100-sxm.yaml:8:11: scale_up: 'ib-ndr' is not a scale-up fabric preset; "
+                             "allowed: nvlink4");
 }
 
 TEST_CASE("default_catalog_dir follows CONVSIM_CATALOG or else the source tree",
