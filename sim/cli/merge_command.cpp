@@ -21,7 +21,11 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-const std::regex kManifestName(R"(shard-([0-9]+)-of-([0-9]+)\.json)");
+// Compiled on first use, not at start-up (every command would pay for it).
+const std::regex& manifest_name() {
+  static const std::regex name(R"(shard-([0-9]+)-of-([0-9]+)\.json)");
+  return name;
+}
 
 // The manifests in `dir`, ordered by shard count then index.
 std::vector<fs::path> manifests_in(const fs::path& dir) {
@@ -29,7 +33,7 @@ std::vector<fs::path> manifests_in(const fs::path& dir) {
   for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
     std::smatch m;
-    if (entry.is_regular_file() && std::regex_match(name, m, kManifestName)) {
+    if (entry.is_regular_file() && std::regex_match(name, m, manifest_name())) {
       found.push_back({{std::stol(m[2].str()), std::stol(m[1].str())}, entry.path()});
     }
   }

@@ -28,7 +28,11 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-const std::regex kPlanManifest(R"(plan-shard-([0-9]+)-of-([0-9]+)\.json)");
+// Compiled on first use, not at start-up (every command would pay for it).
+const std::regex& plan_manifest() {
+  static const std::regex name(R"(plan-shard-([0-9]+)-of-([0-9]+)\.json)");
+  return name;
+}
 
 std::optional<Json> read_json_if_any(const fs::path& path) {
   std::ifstream in(path);
@@ -321,7 +325,7 @@ int command_plan(const PlanRequest& request) {
 bool holds_plan_shards(const std::string& dir) {
   if (!fs::is_directory(dir)) return false;
   for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
-    if (std::regex_match(entry.path().filename().string(), kPlanManifest)) return true;
+    if (std::regex_match(entry.path().filename().string(), plan_manifest())) return true;
   }
   return false;
 }
@@ -334,7 +338,7 @@ int command_plan_merge(const std::vector<std::string>& dirs, const std::string& 
     if (!fs::is_directory(dir)) throw ConfigError(fmt::format("{}: no such folder", dir));
     folders.push_back(dir);
     for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
-      if (!std::regex_match(entry.path().filename().string(), kPlanManifest)) continue;
+      if (!std::regex_match(entry.path().filename().string(), plan_manifest())) continue;
       const std::optional<Json> manifest = read_json_if_any(entry.path());
       if (!manifest) throw ConfigError(fmt::format("{}: not a plan shard manifest", entry.path().string()));
       if (!first) {

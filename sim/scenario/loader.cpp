@@ -53,10 +53,13 @@ std::string_view kind_name(FabricKind kind) {
 // is left out.
 const FabricSpec& fabric_preset(const MapReader& m, const Catalog& catalog, const std::string& key,
                                 FabricKind kind, const std::string& default_name, bool fill_default = true) {
-  std::vector<std::string> of_kind;
-  for (const auto& [name, fabric] : catalog.fabrics) {
-    if (fabric.kind == kind) of_kind.push_back(name);
-  }
+  const auto of_kind = [&catalog, kind] {  // for the messages only: it reads every fabric preset
+    std::vector<std::string> names;
+    for (const auto& [name, fabric] : catalog.fabrics) {
+      if (fabric.kind == kind) names.push_back(name);
+    }
+    return names;
+  };
   const bool given = m.has(key);
   const std::string name = given ? m.string(key) : default_name;
   if (!given && fill_default) m.note_default(key, YAML::Node(default_name));
@@ -64,12 +67,12 @@ const FabricSpec& fabric_preset(const MapReader& m, const Catalog& catalog, cons
   const auto it = catalog.fabrics.find(name);
   if (it == catalog.fabrics.end()) {
     const std::string what = given ? "fabric preset" : "fabric preset (the default)";
-    m.locator().fail(spot, unknown_name_message(m.child_path(key), what, name, of_kind));
+    m.locator().fail(spot, unknown_name_message(m.child_path(key), what, name, of_kind()));
   }
   if (it->second.kind != kind) {
     m.locator().fail(spot, fmt::format("{}: '{}' is a {} fabric; a {} fabric is needed here: {}",
                                        m.child_path(key), name, kind_name(it->second.kind),
-                                       kind_name(kind), of_kind.empty() ? "none" : join(of_kind)));
+                                       kind_name(kind), of_kind().empty() ? "none" : join(of_kind())));
   }
   return it->second;
 }
