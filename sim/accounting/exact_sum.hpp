@@ -14,6 +14,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -49,12 +50,38 @@ class ExactSum {
   }
 
  private:
+  // nearbyint(ldexp(term, kFractionBits)) (round half to even), worked out on the
+  // double's bits: no library calls on the hot path of every meter.
   static Units to_units(double term) {
-    const double scaled = std::nearbyint(std::ldexp(term, kFractionBits));
-    if (!(std::fabs(scaled) < 0x1p126)) {
-      throw std::overflow_error("ExactSum: term out of range (or not a number): " + std::to_string(term));
-    }
-    return static_cast<Units>(scaled);
+    std::uint64_t bits = 0;
+    std::memcpy(&bits, &term, sizeof bits);
+    const int biased_exponent = static_cast<int>((bits >> 52) & 0x7ff);
+    std::uint64_t mantissa = bits & ((std::uint64_t{1} << 52) - 1);
+    if (biased_exponent == 0x7ff) out_of_range(term);  // infinite or not a number
+    if (biased_exponent != 0) mantissa |= std::uint64_t{1} << 52;
+    // term = mantissa * 2^(exponent), so the units are mantissa * 2^(exponent + kFractionBits).
+    const int exponent = (biased_exponent == 0 ? 1 : biased_exponent) - 1075;
+    const int shift = exponent + kFractionBits;
+    Bits magnitude = 0;
+    if (mantissa == 0) {
+      magnitude = 0;
+    } else if (shift >= 0) {
+      const int length = 64 - __builtin_clzll(mantissa);
+      if (length + shift > 126) out_of_range(term);
+      magnitude = static_cast<Bits>(mantissa) << shift;
+    } else if (shift > -64) {
+      const int r = -shift;
+      std::uint64_t whole = mantissa >> r;
+      const std::uint64_t rest = mantissa & ((std::uint64_t{1} << r) - 1);
+      const std::uint64_t half = std::uint64_t{1} << (r - 1);
+      if (rest > half || (rest == half && (whole & 1) != 0)) ++whole;
+      magnitude = whole;
+    }  // else below 2^-64 of a unit's half: 0
+    const Units units = static_cast<Units>(magnitude);
+    return (bits >> 63) != 0 ? -units : units;
+  }
+  [[noreturn]] static void out_of_range(double term) {
+    throw std::overflow_error("ExactSum: term out of range (or not a number): " + std::to_string(term));
   }
 
   Units units_ = 0;

@@ -156,11 +156,14 @@ const IterationRun& IterationRunner::run(double start_s, const std::vector<Itera
   IterationRun& run = run_;
   run.reset(stages);
   double t = 0;  // since start_s
-  // Per stage, reused from iteration to iteration.
+  // Per stage, reused from iteration to iteration: each step below writes an active
+  // stage's entries before reading them, so they need no clearing.
   Scratch& x = scratch_;
-  for (std::vector<double>* v : {&x.factor, &x.ar_bytes, &x.ring_bytes, &x.a2a_bytes, &x.send_bytes, &x.own_pre_s,
-                                 &x.own_attention_s}) {
-    v->assign(stages, 0.0);
+  if (x.factor.size() != stages) {
+    for (std::vector<double>* v : {&x.factor, &x.ar_bytes, &x.ring_bytes, &x.a2a_bytes, &x.send_bytes,
+                                   &x.own_pre_s, &x.own_attention_s}) {
+      v->assign(stages, 0.0);
+    }
   }
   std::vector<double>& factor = x.factor;
   std::vector<double>& ar_bytes = x.ar_bytes;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -53,4 +54,33 @@ TEST_CASE("an ExactSum refuses a term out of its range or not a number") {
   ExactSum s;
   CHECK_THROWS_AS(s += 1e40, std::overflow_error);
   CHECK_THROWS_AS(s += std::nan(""), std::overflow_error);
+}
+
+TEST_CASE("an ExactSum's one term is the term rounded to the nearest 2^-64, ties to even") {
+  // The rounding the class documents, written with the library: nearbyint(ldexp(t, 64)).
+  auto rounded = [](double t) { return std::ldexp(std::nearbyint(std::ldexp(t, 64)), -64); };
+  auto one = [](double t) {
+    ExactSum s;
+    s += t;
+    return s.value();
+  };
+  // Ties at half a unit go to the even unit: 0.5 -> 0, 1.5 -> 2, 2.5 -> 2, -1.5 -> -2.
+  CHECK(one(std::ldexp(1.0, -65)) == 0.0);
+  CHECK(one(std::ldexp(3.0, -65)) == std::ldexp(2.0, -64));
+  CHECK(one(std::ldexp(5.0, -65)) == std::ldexp(2.0, -64));
+  CHECK(one(-std::ldexp(3.0, -65)) == -std::ldexp(2.0, -64));
+  CHECK(one(std::ldexp(1.0, -70) * 0.75) == 0.0);
+  CHECK(one(4.9e-324) == 0.0);  // the smallest subnormal
+  CHECK(one(-0.0) == 0.0);
+  CHECK(one(std::ldexp(1.0, 62) - std::ldexp(1.0, 9)) == std::ldexp(1.0, 62) - std::ldexp(1.0, 9));  // the largest
+  CHECK_THROWS_AS(one(std::ldexp(1.0, 62)), std::overflow_error);
+  CHECK_THROWS_AS(one(-std::numeric_limits<double>::infinity()), std::overflow_error);
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> exponent(-80, 60);
+  std::uniform_real_distribution<double> mantissa(-1, 1);
+  for (int k = 0; k < 20000; ++k) {
+    const double t = mantissa(rng) * std::pow(2.0, exponent(rng));
+    INFO("term " << t);
+    REQUIRE(one(t) == rounded(t));
+  }
 }
