@@ -161,7 +161,7 @@ TEST_CASE("a fixture catalog loads into the typed presets", "[scenario][catalog]
   CHECK(model.params_published == 6.74e9);
 }
 
-TEST_CASE("an opened catalog reads only the presets looked up; a malformed one fails where it is used",
+TEST_CASE("an opened catalog reads only the presets looked up, and a malformed one fails where it is used",
           "[scenario][catalog]") {
   const TempCatalog tmp;
   tmp.write("gpus/h100-sxm.yaml", kGpu);

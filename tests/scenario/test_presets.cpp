@@ -56,7 +56,7 @@ TEST_CASE("a preset whose read throws stays unread and throws again") {
   CHECK(reads[2] == "dir/a.yaml");
 }
 
-TEST_CASE("iterating reads every preset in name order; presets added in memory join the names") {
+TEST_CASE("iterating reads every preset in name order, and presets added in memory join the names") {
   std::vector<std::string> reads;
   Presets<Fake> p({{"b", "dir/b.yaml"}, {"d", "dir/d.yaml"}}, [&reads](const std::string& path) {
     reads.push_back(path);
