@@ -39,6 +39,7 @@ CostModel::CostModel(const Scenario& scenario)
   if (scenario.serving.speculative) add_draft_memory();
   for (int s = 0; s < scenario.parallelism.pp; ++s) stage_free_bytes_.push_back(free_bytes(s));
   model_sequence_ = sequence_bytes_of(m, scenario.model.precisions(), Sharding{1, 1, 0});
+  window_tokens_ = static_cast<double>(m.window_tokens);
   double attention_layers = 0;
   for (int layer = 0; layer < m.layers; ++layer) {
     const Mixer mixer = m.mixer(layer);
@@ -60,10 +61,6 @@ CostModel::CostModel(const Scenario& scenario)
   // A TP group inside one NVSwitch node: every GPU reaches every other directly
   // (vLLM's custom all-reduce); on PCIe-switch nodes NCCL's ring.
   direct_allreduce_ = tp_inside_node() && scale_up_is_nvswitch(scenario.cluster);
-}
-
-double CostModel::kv_bytes_for(double tokens) const {
-  return model_sequence_.at(tokens, static_cast<double>(scenario_.model.spec.window_tokens));
 }
 
 void CostModel::add_draft_memory() {

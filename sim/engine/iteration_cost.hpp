@@ -84,7 +84,7 @@ class CostModel {
 
   double weight_bytes_per_gpu_max() const;
   // Whole-model KV bytes of a sequence of `tokens` tokens (all GPUs of a replica).
-  double kv_bytes_for(double tokens) const;
+  double kv_bytes_for(double tokens) const { return model_sequence_.at(tokens, window_tokens_); }
   // Whether stage s and s+1 sit on different nodes (the send crosses the scale-out fabric).
   bool send_crosses_nodes(int stage) const;
   // Whether every tensor-parallel group lies inside one node.
@@ -118,6 +118,7 @@ class CostModel {
   std::vector<double> stage_free_bytes_;
   std::vector<double> stage_weight_bytes_;  // per GPU of each stage, a speculative draft's included
   SequenceBytes model_sequence_;  // whole model, all GPUs
+  double window_tokens_ = 0;  // the model's window, for kv_bytes_for
   struct ShareConstants {  // for work_shares: times of the whole model on one GPU
     double bandwidth = 0;
     double weights_s = 0;

@@ -224,8 +224,9 @@ void BatchScheduler::plan_into(IterationPlan& plan) const {
     plan.work.push_back(SequenceWork{1 + limits_.speculative_tokens, s.kv_tokens, 1 + limits_.speculative_tokens});
     ++plan.decode_tokens;
     budget -= 1 + limits_.speculative_tokens;
+    plan.tokens += 1 + limits_.speculative_tokens;
   }
-  if (pipelined_prefill_ && plan.decode_tokens == 0 && plan_pipelined_prefill(plan)) return;
+  if (pipelined_prefill_ && plan.decode_tokens == 0 && plan_pipelined_prefill(plan)) return;  // sets plan.tokens
   for (int i = 0; i < static_cast<int>(running_.size()) && budget > 0; ++i) {
     const Sequence& s = running_[i];
     if (!s.in_prefill()) continue;
@@ -234,8 +235,8 @@ void BatchScheduler::plan_into(IterationPlan& plan) const {
     const bool last = s.prefill_done + chunk == s.prefill_tokens;
     plan.work.push_back(SequenceWork{chunk, s.kv_tokens, last && s.request.output_tokens > 0 ? 1 : 0});
     budget -= chunk;
+    plan.tokens += chunk;
   }
-  for (const SequenceWork& w : plan.work) plan.tokens += w.new_tokens;
 }
 
 bool BatchScheduler::plan_pipelined_prefill(IterationPlan& plan) const {
@@ -287,6 +288,10 @@ std::vector<Sequence> BatchScheduler::finish_iteration(const IterationPlan& plan
   }
   std::vector<Sequence> finished;
   auto done = [](const Sequence& s) { return !s.in_prefill() && s.generated >= s.request.output_tokens; };
+  // Only a sequence of this iteration can have finished in it (the others wait in prefill).
+  bool any_done = false;
+  for (int member : plan.members) any_done = any_done || done(running_[member]);
+  if (!any_done) return finished;
   for (Sequence& s : running_) {
     if (!done(s)) continue;
     s.done_s = end_s;
