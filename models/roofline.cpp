@@ -25,14 +25,23 @@ KernelTiming kernel_time(const GpuSpec& gpu, const KernelWork& work, double peak
   return t;
 }
 
-StageTiming stage_time(const GpuSpec& gpu, Precision weights, const StageWork& work) {
-  StageTiming timing;
+StagePeaks stage_peaks(const GpuSpec& gpu, Precision weights) {
   // FP8 and FP4 weights run on their own tensor cores where the GPU has them (peak_for
   // falls back to BF16 otherwise); INT8/INT4 weight-only formats dequantise to BF16.
   const bool native = weights == Precision::fp8 || weights == Precision::nvfp4 || weights == Precision::mxfp4;
-  const double matmul_peak = native ? gpu.peak_for(weights) : gpu.peak_for(Precision::bf16);
-  const double bf16_peak = gpu.peak_for(Precision::bf16);
-  const double fp8_peak = gpu.peak_for(Precision::fp8);  // sparse attention's indexer (BF16 where no FP8)
+  StagePeaks peaks;
+  peaks.matmul_flops_per_s = native ? gpu.peak_for(weights) : gpu.peak_for(Precision::bf16);
+  peaks.bf16_flops_per_s = gpu.peak_for(Precision::bf16);
+  peaks.fp8_flops_per_s = gpu.peak_for(Precision::fp8);
+  return peaks;
+}
+
+StageTiming stage_time(const GpuSpec& gpu, Precision weights, const StageWork& work) {
+  return stage_time(gpu, stage_peaks(gpu, weights), work);
+}
+
+StageTiming stage_time(const GpuSpec& gpu, const StagePeaks& peaks, const StageWork& work) {
+  StageTiming timing;
   for (int i = 0; i < kKernelClasses; ++i) {
     const auto kernel_class = static_cast<KernelClass>(i);
     const bool matmul = is_matmul(kernel_class);
@@ -44,7 +53,9 @@ StageTiming stage_time(const GpuSpec& gpu, Precision weights, const StageWork& w
     const double memory_efficiency = over_cache ? gpu.efficiency.attention_memory
                                      : kernel_class == KernelClass::experts ? gpu.efficiency.experts_memory
                                                                             : gpu.efficiency.memory;
-    const double peak = matmul ? matmul_peak : kernel_class == KernelClass::indexer ? fp8_peak : bf16_peak;
+    const double peak = matmul                                   ? peaks.matmul_flops_per_s
+                        : kernel_class == KernelClass::indexer ? peaks.fp8_flops_per_s
+                                                               : peaks.bf16_flops_per_s;
     timing.by_class[i] = kernel_time(gpu, kw, peak, overhead, memory_efficiency);
     timing.compute_s += timing.by_class[i].time_s;
     timing.floor_s += timing.by_class[i].floor_s;

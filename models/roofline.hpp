@@ -35,4 +35,14 @@ struct StageTiming {
 // attention kernels' memory efficiency.
 StageTiming stage_time(const GpuSpec& gpu, Precision weights, const StageWork& work);
 
+// The peaks stage_time uses for weights of one precision, looked up once.
+struct StagePeaks {
+  double matmul_flops_per_s = 0;  // the weights' tensor-core path, else BF16
+  double bf16_flops_per_s = 0;
+  double fp8_flops_per_s = 0;     // sparse attention's indexer (BF16 where no FP8)
+};
+StagePeaks stage_peaks(const GpuSpec& gpu, Precision weights);
+// The same as stage_time(gpu, weights, work) with peaks = stage_peaks(gpu, weights).
+StageTiming stage_time(const GpuSpec& gpu, const StagePeaks& peaks, const StageWork& work);
+
 }  // namespace convsim

@@ -40,6 +40,7 @@ CostModel::CostModel(const Scenario& scenario)
   for (int s = 0; s < scenario.parallelism.pp; ++s) stage_free_bytes_.push_back(free_bytes(s));
   model_sequence_ = sequence_bytes_of(m, scenario.model.precisions(), Sharding{1, 1, 0});
   window_tokens_ = static_cast<double>(m.window_tokens);
+  peaks_ = stage_peaks(scenario.cluster.gpu, scenario.model.weights);
   double attention_layers = 0;
   for (int layer = 0; layer < m.layers; ++layer) {
     const Mixer mixer = m.mixer(layer);
@@ -140,7 +141,11 @@ void CostModel::iteration_of(const std::vector<SequenceWork>& batch, long paddin
   cost.hbm_bytes = 0;
   for (int s = 0; s < scenario_.parallelism.pp; ++s) {
     StageCost& stage = cost.stages[static_cast<std::size_t>(s)];
-    stage = StageCost{};
+    // Every other field is written below on every path.
+    stage.rates = WorkRates{};
+    stage.send_s = 0;
+    stage.ring_exposed_s = 0;
+    stage.all_to_all_s = 0;
     stage.work = stage_work(model.spec, precisions, sharding(s), stage_runs_[static_cast<std::size_t>(s)], shape);
     double launch_s = 0;
     if (eager) {  // launched one by one, outside any captured graph
@@ -148,7 +153,7 @@ void CostModel::iteration_of(const std::vector<SequenceWork>& batch, long paddin
       for (const KernelWork& k : stage.work.by_class) kernels += k.kernels;
       launch_s = kernels * scenario_.serving.engine.eager_launch_s;
     }
-    stage.timing = stage_time(gpu, model.weights, stage.work);
+    stage.timing = stage_time(gpu, peaks_, stage.work);
     if (governor_.active() && stage.timing.compute_s > 0) {  // the clock the cap allows this stage
       const CapGovernor::StageRun run = governor_.run(model.weights, stage.work, launch_s);
       stage.timing = run.timing;
@@ -253,8 +258,14 @@ std::vector<double> CostModel::work_shares(const std::vector<SequenceWork>& batc
 }
 
 void CostModel::work_shares_into(const std::vector<SequenceWork>& batch, std::vector<double>& shares) const {
-  double tokens = 0;
-  for (const SequenceWork& w : batch) tokens += static_cast<double>(w.new_tokens);
+  long tokens = 0;
+  for (const SequenceWork& w : batch) tokens += w.new_tokens;
+  work_shares_into(batch, tokens, shares);
+}
+
+void CostModel::work_shares_into(const std::vector<SequenceWork>& batch, long new_tokens,
+                                 std::vector<double>& shares) const {
+  const double tokens = static_cast<double>(new_tokens);  // the integer sum: the double sum's exact value
   const double window = static_cast<double>(scenario_.model.spec.window_tokens);
   shares.clear();
   double sum = 0;

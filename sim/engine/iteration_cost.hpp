@@ -65,6 +65,8 @@ class CostModel {
   std::vector<double> work_shares(const std::vector<SequenceWork>& batch) const;
   // The same written into `out` (its capacity kept).
   void work_shares_into(const std::vector<SequenceWork>& batch, std::vector<double>& out) const;
+  // The same, given the batch's new tokens (their sum).
+  void work_shares_into(const std::vector<SequenceWork>& batch, long new_tokens, std::vector<double>& out) const;
 
   // Memory of the busiest GPU: weights, KV cache using `kv_units` of the pool (see
   // KvMemory), activations of an iteration of `iteration_tokens`, and the workspace.
@@ -119,6 +121,7 @@ class CostModel {
   std::vector<double> stage_weight_bytes_;  // per GPU of each stage, a speculative draft's included
   SequenceBytes model_sequence_;  // whole model, all GPUs
   double window_tokens_ = 0;  // the model's window, for kv_bytes_for
+  StagePeaks peaks_;  // of the scenario's GPU for its weights
   struct ShareConstants {  // for work_shares: times of the whole model on one GPU
     double bandwidth = 0;
     double weights_s = 0;

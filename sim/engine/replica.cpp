@@ -301,7 +301,7 @@ void ReplicaActor::run_iteration() {
 
   std::vector<Sequence>& running = scheduler_.running();
   std::vector<double>& shares = shares_;
-  cost_.work_shares_into(plan.work, shares);
+  cost_.work_shares_into(plan.work, plan.tokens, shares);
   for (std::size_t k = 0; k < plan.members.size(); ++k) {
     Sequence& seq = running[static_cast<std::size_t>(plan.members[k])];
     const SequenceWork& w = plan.work[k];
