@@ -90,10 +90,22 @@ BatchShape shape_of(const ModelSpec& m, Precisions p, Sharding s, const std::vec
   const int groups = s.attention_groups();
   if (groups == 1 && s.cp == 1 && window <= 0 && top_k <= 0) {  // no decode count: used with cp > 1
     BatchShape b;
-    for (std::size_t i = 0; i < rows; ++i) {
-      const SequenceWork& seq = row_at(i);
+    for (const SequenceWork& seq : batch) {
       add_sequence<true>(b, static_cast<double>(seq.new_tokens), static_cast<double>(seq.context_tokens),
                          static_cast<double>(seq.logit_tokens), 0, 0, 1, row, q);
+    }
+    // The padding rows at once: each is one token over no context (half a pair, one
+    // row read). Every term here is a whole or half number, so the sums are exact and
+    // adding them together gives the bits of adding them row by row.
+    if (padding_rows > 0) {
+      const double pad = static_cast<double>(padding_rows);
+      b.tokens += pad;
+      b.sequences += pad;
+      b.pairs_full += 0.5 * pad;
+      b.decode_tokens += pad;
+      b.pairs_window += 0.5 * pad;
+      b.read_full += pad;
+      b.read_window += pad;
     }
     b.moe_tokens = b.tokens;
     return b;
