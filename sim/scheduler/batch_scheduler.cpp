@@ -209,7 +209,20 @@ IterationPlan BatchScheduler::plan() const {
   return plan;
 }
 
+bool BatchScheduler::same_decode_batch(IterationPlan& plan) const {
+  // `plan` decoded every running sequence, and every one still decodes: the plan is
+  // the same members in the same order, each one token further on.
+  const std::size_t n = plan.members.size();
+  if (n == 0 || n != running_.size() || plan.decode_tokens != static_cast<long>(n)) return false;
+  for (std::size_t k = 0; k < n; ++k) {
+    if (plan.members[k] != static_cast<int>(k) || running_[k].in_prefill()) return false;
+  }
+  for (std::size_t k = 0; k < n; ++k) plan.work[k].context_tokens = running_[k].kv_tokens;
+  return true;
+}
+
 void BatchScheduler::plan_into(IterationPlan& plan) const {
+  if (same_decode_batch(plan)) return;
   plan.members.clear();
   plan.work.clear();
   plan.tokens = 0;

@@ -191,6 +191,10 @@ class BatchScheduler {
   // Plans the oldest prefilling sequence's whole remaining prompt as one pipelined
   // iteration if it is longer than the token budget; false, planning nothing, if not.
   bool plan_pipelined_prefill(IterationPlan& plan) const;
+  // Updates `plan` in place when it decoded every running sequence, in order, and
+  // all still decode (nothing admitted, finished or preempted since): the plan
+  // plan_into would write, each member one token further on. False otherwise.
+  bool same_decode_batch(IterationPlan& plan) const;
 
   BatchLimits limits_;
   bool pipelined_prefill_ = false;

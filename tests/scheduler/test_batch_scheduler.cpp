@@ -294,3 +294,50 @@ TEST_CASE("with pipelined prefill, a prompt within the budget is planned as with
   CHECK(plan.work[1].new_tokens == 212);
   CHECK(plan.micro_batch_tokens == 0);
 }
+
+TEST_CASE("a plan reused from iteration to iteration equals a fresh plan, through arrivals, completions and preemptions") {
+  // plan_into updates an all-decode plan in place when the batch is unchanged
+  // (BatchScheduler::same_decode_batch). Against a plan written from nothing each
+  // iteration, over a run with staggered arrivals, a budget the decodes can fill
+  // (leaving a prompt unscheduled), completions and preemptions (room for 36 tokens, arrivals every 3 iterations).
+  KvMemory memory(36);
+  BatchScheduler scheduler(BatchLimits{4, 5, 1}, BatchScheduler::KvPolicy::drop, memory);
+  const std::vector<Request> arrivals = {request(0, 0, 0, 6, 9),  request(1, 1, 0, 3, 14), request(2, 2, 0, 9, 5),
+                                         request(3, 3, 0, 2, 20), request(4, 4, 0, 12, 7), request(5, 5, 0, 4, 11)};
+  IterationPlan reused;
+  int iteration = 0, same_batch = 0;
+  double t = 0;
+  while (iteration < 400) {
+    if (iteration % 3 == 0 && static_cast<std::size_t>(iteration / 3) < arrivals.size()) {
+      scheduler.add_waiting(arrivals[static_cast<std::size_t>(iteration / 3)]);
+    }
+    scheduler.admit();
+    if (scheduler.has_running()) scheduler.reserve_next_tokens();
+    if (!scheduler.has_running()) {
+      if (static_cast<std::size_t>(iteration / 3) >= arrivals.size() && !scheduler.has_waiting()) break;
+      ++iteration;
+      continue;
+    }
+    const IterationPlan fresh = scheduler.plan();
+    const bool was_decode_batch = reused.decode_tokens == static_cast<long>(reused.members.size());
+    scheduler.plan_into(reused);
+    INFO("iteration " << iteration);
+    REQUIRE(reused.members == fresh.members);
+    REQUIRE(reused.work.size() == fresh.work.size());
+    for (std::size_t k = 0; k < fresh.work.size(); ++k) {
+      CHECK(reused.work[k].new_tokens == fresh.work[k].new_tokens);
+      CHECK(reused.work[k].context_tokens == fresh.work[k].context_tokens);
+      CHECK(reused.work[k].logit_tokens == fresh.work[k].logit_tokens);
+    }
+    CHECK(reused.tokens == fresh.tokens);
+    CHECK(reused.decode_tokens == fresh.decode_tokens);
+    CHECK(reused.micro_batch_tokens == fresh.micro_batch_tokens);
+    if (was_decode_batch && fresh.decode_tokens == static_cast<long>(fresh.members.size())) ++same_batch;
+    scheduler.finish_iteration(fresh, t, t + 1);
+    t += 1;
+    ++iteration;
+  }
+  CHECK(scheduler.preemptions() >= 1);  // the run went through preemptions
+  CHECK(same_batch >= 10);               // and through iterations the in-place update served
+  CHECK_FALSE(scheduler.has_running());
+}
