@@ -193,7 +193,10 @@ int BatchScheduler::reserve_next_tokens() {
     // share_prefix keep it so): while the next tokens fit in its last block, resize
     // would find nothing to change.
     const long next_tokens = s.kv_tokens + 1 + limits_.speculative_tokens;
-    if (s.in_prefill() || blocks_of(next_tokens) == s.reserved_tokens || resize(s, next_tokens)) {
+    // blocks_of(next_tokens) == reserved_tokens, without a division: reserved_tokens
+    // is whole blocks (0 or blocks_of of something), and next_tokens >= 1.
+    const bool same_blocks = next_tokens <= s.reserved_tokens && next_tokens > s.reserved_tokens - limits_.block_tokens;
+    if (s.in_prefill() || same_blocks || resize(s, next_tokens)) {
       ++i;
       continue;
     }
