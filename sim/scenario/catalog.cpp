@@ -218,8 +218,9 @@ std::map<std::string, std::string> preset_files(const fs::path& folder) {
   return files;
 }
 
-template <typename Spec>
-Presets<Spec> preset_folder(const fs::path& folder, Spec (*read)(const MapReader&), const char* what) {
+// `read` is a function of the preset's MapReader returning its Spec.
+template <typename Spec, typename Read>
+Presets<Spec> preset_folder(const fs::path& folder, Read read, const char* what) {
   return Presets<Spec>(preset_files(folder), [read, what](const std::string& path) {
     const YAML::Node root = parse_yaml(read_text_file(path), path);
     const Locator at(path);
@@ -289,12 +290,9 @@ Catalog open_catalog(const std::string& dir) {
   // A GPU's scale_up names one of the scale-up fabrics, read here from their own files
   // (the reader keeps no reference to a catalog, which may be moved).
   const std::string fabrics = (root / "fabrics").string();
-  catalog.gpus = Presets<GpuSpec>(preset_files(root / "gpus"), [fabrics](const std::string& path) {
-    const YAML::Node node = parse_yaml(read_text_file(path), path);
-    const Locator at(path);
-    const MapReader m(at, node, "", "the GPU preset");
+  catalog.gpus = preset_folder<GpuSpec>(root / "gpus", [fabrics](const MapReader& m) {
     GpuSpec gpu = read_gpu(m);
-    check_name_matches_file(m, gpu.name, fs::path(path).stem().string());  // first, as for any preset
+    check_name_matches_file(m, gpu.name, fs::path(m.locator().file()).stem().string());  // first, as for any preset
     const Presets<FabricSpec> known = preset_folder<FabricSpec>(fabrics, &read_fabric, "the fabric preset");
     const auto fabric = known.find(gpu.scale_up);
     if (fabric == known.end() || fabric->second.kind != FabricKind::scale_up) {
@@ -307,7 +305,7 @@ Catalog open_catalog(const std::string& dir) {
                                    scale_up.empty() ? "none" : join(scale_up)));
     }
     return gpu;
-  });
+  }, "the GPU preset");
   catalog.engines = preset_folder<EngineProfile>(root / "engines", &read_engine, "the engine profile");
   catalog.systems = preset_folder<SystemSpec>(root / "systems", &read_system, "the system preset");
   return catalog;

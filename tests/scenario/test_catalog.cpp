@@ -103,13 +103,19 @@ moe_all_to_all_kernel_s: 41.6e-6
 sources: [vLLM engine arguments]
 )";
 
-std::string load_error(const std::string& dir) {
+// The message of the ConfigError `f` throws, or "(no error)".
+template <typename F>
+std::string error_of(F&& f) {
   try {
-    load_catalog(dir);
+    f();
   } catch (const ConfigError& e) {
     return e.what();
   }
   return "(no error)";
+}
+
+std::string load_error(const std::string& dir) {
+  return error_of([&] { load_catalog(dir); });
 }
 
 std::string with_line(const std::string& text, const std::string& from, const std::string& to) {
@@ -174,12 +180,7 @@ TEST_CASE("an opened catalog reads only the presets looked up, and a malformed o
   CHECK(c.models.size() == 2);
   CHECK(c.gpus.at("h100-sxm").hbm_bytes == 80e9);
   CHECK(c.models.at("llama-2-7b").layers == 32);
-  std::string error = "(no error)";
-  try {
-    c.models.find("broken");
-  } catch (const ConfigError& e) {
-    error = e.what();
-  }
+  const std::string error = error_of([&] { c.models.find("broken"); });
   CHECK(error.rfind(tmp.dir() + "/models/broken.yaml:", 0) == 0);
   CHECK(c.models.count("broken") == 1);  // still unread: the next use fails the same way
   CHECK_THROWS_AS(c.models.begin(), ConfigError);
@@ -191,12 +192,7 @@ TEST_CASE("an opened catalog checks a GPU's scale-up fabric when the GPU is look
   tmp.write("gpus/h100-sxm.yaml", with_line(kGpu, "power_max_w: 700", "power_max_w: 700\nscale_up: ib-ndr"));
   tmp.write("fabrics/nvlink4.yaml", kFabric);
   const Catalog c = open_catalog(tmp.dir());
-  std::string error = "(no error)";
-  try {
-    c.gpus.find("h100-sxm");
-  } catch (const ConfigError& e) {
-    error = e.what();
-  }
+  const std::string error = error_of([&] { c.gpus.find("h100-sxm"); });
   CHECK(error == tmp.dir() + "/gpus/h100-sxm.yaml:8:11: scale_up: 'ib-ndr' is not a scale-up fabric preset; "
                              "allowed: nvlink4");
 }
