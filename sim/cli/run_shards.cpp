@@ -25,13 +25,17 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-const std::regex kRunManifestName(R"(run-shard-([0-9]+)-of-([0-9]+)\.json)");
+// Compiled on first use: a namespace-scope regex would be compiled at every start-up.
+const std::regex& run_manifest_name() {
+  static const std::regex name(R"(run-shard-([0-9]+)-of-([0-9]+)\.json)");
+  return name;
+}
 
 std::vector<fs::path> run_manifests_in(const fs::path& dir) {
   std::vector<fs::path> found;
   for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
-    if (entry.is_regular_file() && std::regex_match(name, kRunManifestName)) found.push_back(entry.path());
+    if (entry.is_regular_file() && std::regex_match(name, run_manifest_name())) found.push_back(entry.path());
   }
   std::sort(found.begin(), found.end());
   return found;

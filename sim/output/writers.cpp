@@ -14,6 +14,7 @@
 #include "sim/accounting/energy.hpp"
 #include "sim/output/atomic_file.hpp"
 #include "sim/output/csv.hpp"
+#include "sim/output/number_text.hpp"
 #include "sim/output/trace_lanes.hpp"
 #include "sim/analysis/failures.hpp"
 #include "sim/engine/simulation.hpp"
@@ -24,7 +25,10 @@ namespace {
 
 constexpr double kJoulesPerWh = 3600.0;
 
-std::string number(double v) { return fmt::format("{:.9g}", v); }
+std::string number(double v) {
+  char text[32];
+  return std::string(text, write_g9(text, v));
+}
 
 nlohmann::ordered_json percentiles_json(ExactPercentiles& values) {
   const Percentiles p = values.result();
@@ -61,7 +65,12 @@ namespace {
 // One turns.csv row (without the header), its last field's comma turned into '\n'.
 void format_turn_row(fmt::memory_buffer& row, const ReplyRecord& r, const Scenario& scenario) {
   auto put = std::back_inserter(row);
-  auto num = [&](double v) { fmt::format_to(put, FMT_COMPILE("{:.9g},"), v); };
+  auto num = [&](double v) {
+    char text[32];
+    char* end = write_g9(text, v);
+    *end++ = ',';
+    row.append(text, end);
+  };
   auto text = [&](const std::string& field) { fmt::format_to(put, "{},", csv_field(field)); };
   auto served = [&](double v) { r.served ? num(v) : row.push_back(','); };
   fmt::format_to(put, "{},{},", r.session, r.turn);
