@@ -44,6 +44,11 @@ struct EngineProfile {
   // Fixed time of one MoE dispatch or combine kernel (expert parallelism beyond the
   // TP group), before its bytes: what all-to-all kernels take for a single token.
   double moe_all_to_all_kernel_s = 0;
+  // Expert parallelism: true when every GPU's fused-experts kernels pass over all of
+  // the batch's token x top-k rows, those routed to other GPUs' experts included
+  // (see Sharding::moe_kernels_see_all_rows); false when only its own experts' rows
+  // reach them. YAML: moe_expert_rows: all | local.
+  bool moe_kernels_see_all_rows = false;
   std::string fitted_by;  // the command that produced the fitted figures, if any
   std::vector<std::string> sources;
 

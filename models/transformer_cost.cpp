@@ -123,6 +123,24 @@ void add_experts(StageWork& work, const ModelSpec& m, Precisions p, Sharding s, 
   work.weight_bytes_read += busiest.distinct_experts * 3.0 * d * cols * w;
   work.busiest_excess_bytes += (busiest.distinct_experts - busiest.mean_distinct_experts) * 3.0 * d * cols * w +
                                (busiest.assignments - busiest.mean_assignments) * (2.0 * d + 3.0 * cols) * kActivationBytes;
+  // The activation between the grouped GEMMs (silu_and_mul: reads gate and up, writes
+  // their product) and the weighted sum of each token's k expert outputs (moe_sum:
+  // reads k rows, writes one), over the rows this GPU's kernels see.
+  const double rows_seen = s.moe_kernels_see_all_rows && ep > 1 ? tokens * e.top_k : busiest.assignments;
+  const double mean_rows_seen = s.moe_kernels_see_all_rows && ep > 1 ? rows_seen : busiest.mean_assignments;
+  const double row_pass_bytes = (3.0 * cols + d) * kActivationBytes;
+  KernelWork& elementwise = work[KernelClass::elementwise];
+  elementwise.hbm_bytes += rows_seen * row_pass_bytes + b.tokens * d * kActivationBytes;
+  elementwise.flops += rows_seen * (4.0 * cols + d);  // x sigmoid(x) up: ~4 per product; one add per summed value
+  work.busiest_excess_bytes += (rows_seen - mean_rows_seen) * row_pass_bytes;
+  if (s.moe_kernels_see_all_rows && ep > 1) {
+    // Rows routed to other GPUs' experts: both grouped GEMMs store zeros for them
+    // (gate and up: 2 cols; down: d), in the experts' own kernels.
+    const double zero_bytes_per_row = (2.0 * cols + d) * kActivationBytes;
+    grouped.hbm_bytes += (rows_seen - busiest.assignments) * zero_bytes_per_row;
+    work.busiest_excess_bytes += ((rows_seen - busiest.assignments) - (rows_seen - busiest.mean_assignments)) *
+                                 zero_bytes_per_row;
+  }
   if (e.shared_experts > 0) {
     const double shared_cols = static_cast<double>(e.shared_experts) * e.shared_expert_ffn_dim / tp;
     add_matmul(mlp, d, 2.0 * shared_cols, b.tokens, w);
@@ -369,9 +387,9 @@ StageWork stage_work(const ModelSpec& m, Precisions p, Sharding s, const std::ve
   }
 
   KernelWork& elementwise = work[KernelClass::elementwise];
-  elementwise.hbm_bytes = blocks * kElementwisePassesPerBlock * b.tokens * d * kActivationBytes;
-  elementwise.flops = blocks * kElementwisePassesPerBlock * b.tokens * d;
-  elementwise.kernels = blocks * kElementwiseKernelsPerBlock;
+  elementwise.hbm_bytes += blocks * kElementwisePassesPerBlock * b.tokens * d * kActivationBytes;
+  elementwise.flops += blocks * kElementwisePassesPerBlock * b.tokens * d;
+  elementwise.kernels += blocks * kElementwiseKernelsPerBlock;
   if (s.stage == 0) {  // embedding lookup: one row per token
     elementwise.hbm_bytes += b.tokens * d * (w + kActivationBytes);
     elementwise.kernels += 1;

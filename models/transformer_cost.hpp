@@ -93,6 +93,12 @@ struct Sharding {
   int stage = 0;  // 0 .. pp-1
   int ep = 1;     // 1; tp: whole experts on each GPU of the TP group; k * tp: wide EP
   int cp = 1;     // context-parallel ranks (ring attention), each with its own TP group
+  // Expert parallelism as the engine's fused-experts call runs it: true when every
+  // GPU runs the call over all of the batch's token x top-k rows (vLLM's Triton
+  // path: the grouped GEMMs write zeros to the rows routed to other GPUs' experts,
+  // and silu_and_mul and moe_sum pass over every row), false when only the rows of
+  // this GPU's experts reach its kernels (tokens permuted or dispatched first).
+  bool moe_kernels_see_all_rows = false;
   // Wide EP: attention and dense layers run data-parallel over ep / tp groups.
   int attention_groups() const { return ep > tp ? ep / tp : 1; }
 };

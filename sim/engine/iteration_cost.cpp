@@ -83,7 +83,9 @@ void CostModel::add_draft_memory() {
 
 Sharding CostModel::sharding(int stage) const {
   const ParallelismSpec& p = scenario_.parallelism;
-  return Sharding{p.tp, p.pp, stage, p.ep, p.cp};
+  Sharding s{p.tp, p.pp, stage, p.ep, p.cp};
+  s.moe_kernels_see_all_rows = scenario_.serving.engine.moe_kernels_see_all_rows;
+  return s;
 }
 
 bool CostModel::tp_inside_node() const {

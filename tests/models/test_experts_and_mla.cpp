@@ -74,9 +74,51 @@ TEST_CASE("an expert-parallel step waits for the busiest GPU's bytes, while ener
   const StageWork w = stage_work(m, Precisions{}, Sharding{2, 1, 0, 2, 1}, {SequenceWork{1, 0, true}});
   // One token on EP2 (the case above): the busiest rank reads 1.5105 experts, the mean
   // rank 1, each 3 d cols BF16 weights; assignments 1.4168 against 1, each moving
-  // (2 d + 3 cols) BF16 activations.
-  const double expert_bytes = 3.0 * 32 * 16 * 2.0, assignment_bytes = (2.0 * 32 + 3.0 * 16) * 2.0;
+  // (2 d + 3 cols) BF16 activations through the grouped GEMMs and (3 cols + d) through
+  // silu_and_mul and moe_sum.
+  const double expert_bytes = 3.0 * 32 * 16 * 2.0;
+  const double assignment_bytes = (2.0 * 32 + 3.0 * 16) * 2.0 + (3.0 * 16 + 32) * 2.0;
   CHECK(w.busiest_excess_bytes ==
         Approx((1.5105 - 1.0) * expert_bytes + (1.4168 - 1.0) * assignment_bytes).margin(0.5));
   CHECK(w.mean_gpu_hbm_bytes() == Approx(w.hbm_bytes() - w.busiest_excess_bytes));
+}
+
+TEST_CASE("vLLM's fused-experts kernels pass over every token's rows on every expert-parallel GPU") {
+  MoeSpec moe;
+  moe.experts = 8;
+  moe.top_k = 2;
+  moe.expert_ffn_dim = 16;
+  ModelSpec m;
+  m.name = "tiny-moe";
+  m.layers = 1;
+  m.d_model = 32;
+  m.heads = 2;
+  m.kv_heads = 2;
+  m.head_dim = 16;
+  m.vocab_tokens = 64;
+  m.ffn_pattern = "E";
+  m.moe = moe;
+  Sharding local{2, 1, 0, 2, 1};
+  Sharding all_rows = local;
+  all_rows.moe_kernels_see_all_rows = true;
+  const std::vector<SequenceWork> one_token{SequenceWork{1, 0, true}};
+  const StageWork a = stage_work(m, Precisions{}, local, one_token);
+  const StageWork b = stage_work(m, Precisions{}, all_rows, one_token);
+  // One token, top 2: 2 rows. The busiest GPU's own experts take 1.4168 of them (the
+  // case above), the mean GPU's 1; with every row passed, each GPU sees both.
+  const double rows = 2.0, busiest = 1.4168, mean = 1.0;
+  const double pass_bytes = (3.0 * 16 + 32) * 2.0;  // silu_and_mul reads 2 cols, writes 1; moe_sum reads d
+  const double zero_bytes = (2.0 * 16 + 32) * 2.0;  // zeros stored by gate+up (2 cols) and down (d)
+  CHECK(b[KernelClass::elementwise].hbm_bytes - a[KernelClass::elementwise].hbm_bytes ==
+        Approx((rows - busiest) * pass_bytes).margin(0.05));
+  CHECK(b[KernelClass::experts].hbm_bytes - a[KernelClass::experts].hbm_bytes ==
+        Approx((rows - busiest) * zero_bytes).margin(0.05));
+  // The mean GPU, which energy follows, sees one row more of each kind.
+  CHECK(b.mean_gpu_hbm_bytes() - a.mean_gpu_hbm_bytes() == Approx((rows - mean) * (pass_bytes + zero_bytes)).margin(0.05));
+  // Without expert parallelism every GPU holds every expert: nothing changes.
+  Sharding tp_only{2, 1, 0, 1, 1};
+  Sharding tp_only_all = tp_only;
+  tp_only_all.moe_kernels_see_all_rows = true;
+  CHECK(stage_work(m, Precisions{}, tp_only_all, one_token).hbm_bytes() ==
+        stage_work(m, Precisions{}, tp_only, one_token).hbm_bytes());
 }

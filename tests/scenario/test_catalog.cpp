@@ -100,6 +100,7 @@ default_max_batch_seqs: 1024
 default_prefill_chunk_tokens: 8192
 allreduce: custom
 moe_all_to_all_kernel_s: 41.6e-6
+moe_expert_rows: all
 sources: [vLLM engine arguments]
 )";
 
@@ -278,6 +279,12 @@ TEST_CASE("malformed presets are rejected with located messages", "[scenario][ca
       {"an engine's per-sequence time runs on the host or the GPU", "engines/vllm.yaml",
        with_line(kEngine, "per_sequence_runs_on: gpu", "per_sequence_runs_on: cpu"),
        ":5:23: per_sequence_runs_on: unknown value 'cpu'; allowed: host, gpu"},
+      {"an engine's expert-parallel kernels see all rows or the local ones", "engines/vllm.yaml",
+       with_line(kEngine, "moe_expert_rows: all", "moe_expert_rows: some"),
+       ":10:18: moe_expert_rows: unknown value 'some'; allowed: all, local"},
+      {"an engine profile states which rows its expert-parallel kernels see", "engines/vllm.yaml",
+       with_line(kEngine, "moe_expert_rows: all\n", ""),
+       ":1:1: missing required key 'moe_expert_rows'"},
       {"an engine profile names an implemented engine", "engines/vllm.yaml",
        with_line(kEngine, "name: vllm", "name: tgi"),
        ":1:7: no serving engine implementation is named 'tgi' (there are: vllm, sglang, trtllm)"},
