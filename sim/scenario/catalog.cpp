@@ -271,6 +271,51 @@ void read_system_power_terms(const MapReader& m, SystemSpec& s) {
   }
 }
 
+namespace {
+
+// `key: value` at the start of a line of `text` (a top-level key of a YAML map),
+// the value a plain scalar with nothing but a comment after it; empty otherwise.
+std::string top_level_plain_value(const std::string& text, const std::string& key) {
+  const std::string start = key + ":";
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t end = std::min(text.find('\n', at), text.size());
+    if (text.compare(at, start.size(), start) == 0) {
+      std::string value = text.substr(at + start.size(), end - at - start.size());
+      const std::size_t comment = value.find(" #");
+      if (comment != std::string::npos) value.resize(comment);
+      const std::size_t first = value.find_first_not_of(" \t\r");
+      if (first == std::string::npos) return "";
+      value = value.substr(first, value.find_last_not_of(" \t\r") - first + 1);
+      const bool plain = value.find_first_of("\"'{}[],&*!|>%@`#:") == std::string::npos;
+      return plain ? value : "";
+    }
+    at = end + 1;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::vector<SystemCarrier> system_carriers(const Catalog& catalog) {
+  std::vector<SystemCarrier> carriers;
+  for (const std::string& name : catalog.systems.names()) {
+    if (const std::string* file = catalog.systems.unread_file(name)) {
+      const std::string text = read_text_file(*file);
+      const std::string gpu = top_level_plain_value(text, "gpu");
+      const std::string per_node = top_level_plain_value(text, "gpus_per_node");
+      const bool digits = !per_node.empty() && per_node.size() <= 6 &&
+                          per_node.find_first_not_of("0123456789") == std::string::npos;
+      if (!gpu.empty() && digits && std::stoi(per_node) >= 1) {
+        carriers.push_back(SystemCarrier{name, gpu, std::stoi(per_node)});
+        continue;
+      }
+    }
+    const SystemSpec& system = catalog.systems.at(name);
+    carriers.push_back(SystemCarrier{name, system.gpu, system.gpus_per_node});
+  }
+  return carriers;
+}
+
 std::string default_catalog_dir() {
   if (const char* dir = std::getenv("CONVSIM_CATALOG"); dir != nullptr && *dir != '\0') {
     return dir;

@@ -37,6 +37,19 @@ Catalog open_catalog(const std::string& dir);
 // keys, wrong types, non-positive sizes, a file name that differs from its `name:`.
 Catalog load_catalog(const std::string& dir);
 
+// The GPU preset and GPUs per node of a system preset.
+struct SystemCarrier {
+  std::string name;  // the system preset's
+  std::string gpu;
+  int gpus_per_node = 0;
+};
+
+// Every system preset's carrier, in name order: from the preset if it was read,
+// else from its file's top-level `gpu:` and `gpus_per_node:` lines when both are
+// plain one-line values (so that picking the default system reads only the one
+// picked), else by reading the preset. Throws ConfigError as reading it would.
+std::vector<SystemCarrier> system_carriers(const Catalog& catalog);
+
 class MapReader;  // sim/scenario/yaml_reader.hpp
 
 // Reads a model's keys (the schema of models/catalog/models/*.yaml) from a map;

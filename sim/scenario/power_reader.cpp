@@ -13,19 +13,24 @@ constexpr const char* kNoSystem = "none";
 
 std::vector<std::string> system_names(const Catalog& catalog) {
   std::vector<std::string> names{kNoSystem};
-  for (const auto& [name, system] : catalog.systems) names.push_back(name);
+  for (const std::string& name : catalog.systems.names()) names.push_back(name);
   return names;
 }
 
-// The preset carrying the cluster's GPU, preferring one with as many GPUs per node.
+// The preset carrying the cluster's GPU, preferring one with as many GPUs per node
+// (the first in name order of each kind). Reads that preset only.
 const SystemSpec* default_system(const Catalog& catalog, const ClusterSpec& spec) {
-  const SystemSpec* found = nullptr;
-  for (const auto& [name, system] : catalog.systems) {
-    if (system.gpu != spec.gpu.name) continue;
-    if (system.gpus_per_node == spec.gpus_per_node) return &system;
-    if (found == nullptr) found = &system;
+  const std::string* found = nullptr;
+  const std::vector<SystemCarrier> carriers = system_carriers(catalog);
+  for (const SystemCarrier& c : carriers) {
+    if (c.gpu != spec.gpu.name) continue;
+    if (c.gpus_per_node == spec.gpus_per_node) {
+      found = &c.name;
+      break;
+    }
+    if (found == nullptr) found = &c.name;
   }
-  return found;
+  return found == nullptr ? nullptr : &catalog.systems.at(*found);
 }
 
 // A preset describes its own nodes; a cluster node of another size gets the same

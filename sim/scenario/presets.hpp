@@ -72,6 +72,12 @@ class Presets {
     return all;
   }
 
+  // The file of a preset not read yet, else nullptr (read, or no such preset).
+  const std::string* unread_file(const std::string& name) const {
+    const auto file = unread_.find(name);
+    return file == unread_.end() ? nullptr : &file->second;
+  }
+
   void read_all() const {
     while (!unread_.empty()) read_one(unread_.begin()->first);
   }

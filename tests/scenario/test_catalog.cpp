@@ -328,4 +328,41 @@ TEST_CASE("the real catalog loads and each model's shape gives its published par
   }
 }
 
+TEST_CASE("a system preset's carrier read from its two header lines equals the preset's own", "[scenario][catalog]") {
+  // The real catalog: every system's GPU and GPUs per node, header scan against full read.
+  const Catalog opened = open_catalog(default_catalog_dir());
+  const std::vector<SystemCarrier> carriers = system_carriers(opened);
+  const Catalog loaded = load_catalog(default_catalog_dir());
+  REQUIRE(carriers.size() == loaded.systems.size());
+  REQUIRE(!carriers.empty());
+  for (const SystemCarrier& c : carriers) {
+    INFO(c.name);
+    CHECK(c.gpu == loaded.systems.at(c.name).gpu);
+    CHECK(c.gpus_per_node == loaded.systems.at(c.name).gpus_per_node);
+  }
+  // Header lines that are not plain one-line values are read as YAML: a quoted GPU
+  // name and a flow-style document give the same carrier; a malformed one its error.
+  const std::string tail =
+      "power_max_w: 10200\ncpu_idle_w: 200\ncpu_active_w: 700\ndram_idle_w: 96\ndram_active_w: 192\n"
+      "nvme_drives: 8\nnvme_idle_w: 5\nnvme_read_w: 14\nnvme_write_w: 18\nnic_ports: 12\nnic_w_per_port: 20.7\n"
+      "fans_w: 300\npsu_efficiency: 0.95\ngpu_hour_usd: 3\nsources: [a datasheet]\n";
+  const TempCatalog tmp;
+  tmp.write("systems/quoted.yaml", "name: quoted\ndescription: q\ngpu: \"h100-sxm\"\ngpus_per_node: 8 # a DGX\n" + tail);
+  tmp.write("systems/plain.yaml", "name: plain\ndescription: p\ngpu: b200   # comment\ngpus_per_node: 4\n" + tail);
+  const Catalog c = open_catalog(tmp.dir());
+  const std::vector<SystemCarrier> two = system_carriers(c);
+  REQUIRE(two.size() == 2);
+  CHECK(two[0].name == "plain");
+  CHECK(two[0].gpu == "b200");
+  CHECK(two[0].gpus_per_node == 4);
+  CHECK(c.systems.unread_file("plain") != nullptr);  // taken from its header lines alone
+  CHECK(two[1].name == "quoted");
+  CHECK(two[1].gpu == "h100-sxm");
+  CHECK(two[1].gpus_per_node == 8);
+  CHECK(c.systems.unread_file("quoted") == nullptr);  // read as YAML
+  const TempCatalog bad;
+  const std::string path = bad.write("systems/broken.yaml", "name: broken\ndescription: b\ngpu: [h100-sxm\n" + tail);
+  CHECK(error_of([&] { system_carriers(open_catalog(bad.dir())); }).rfind(path + ":", 0) == 0);
+}
+
 }  // namespace convsim
