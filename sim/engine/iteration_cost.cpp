@@ -72,7 +72,7 @@ void CostModel::add_draft_memory() {
   const SequenceBytes d =
       sequence_bytes_of(draft, Precisions{draft_weight_precision(scenario_), scenario_.model.kv_cache,
                                           scenario_.model.ssm_state_bytes},
-                        draft_sharding(scenario_.parallelism, draft));
+                        draft_sharding(scenario_, draft));
   SequenceBytes& first = stage_sequence_[0];
   first.fixed += d.fixed;
   first.full_per_token += d.full_per_token;

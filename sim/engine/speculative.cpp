@@ -56,8 +56,11 @@ ModelSpec draft_of(const SpeculativeSpec& spec, const ModelSpec& target) {
   return spec.method == SpeculativeSpec::Method::draft_model ? spec.draft : draft_shape(spec.method, target);
 }
 
-Sharding draft_sharding(const ParallelismSpec& p, const ModelSpec& draft) {
-  return Sharding{p.tp, 1, 0, draft.moe ? std::min(p.ep, p.tp) : 1, 1};
+Sharding draft_sharding(const Scenario& scenario, const ModelSpec& draft) {
+  const ParallelismSpec& p = scenario.parallelism;
+  Sharding s{p.tp, 1, 0, draft.moe ? std::min(p.ep, p.tp) : 1, 1};
+  s.moe_kernels_see_all_rows = scenario.serving.engine.moe_kernels_see_all_rows;
+  return s;
 }
 
 Precision draft_weight_precision(const Scenario& scenario) {
@@ -70,7 +73,7 @@ double draft_weight_bytes_per_gpu(const Scenario& scenario) {
   const SpeculativeSpec& spec = *scenario.serving.speculative;
   const ModelSpec draft = draft_of(spec, scenario.model.spec);
   const Precision weights = draft_weight_precision(scenario);
-  const Sharding sharding = draft_sharding(scenario.parallelism, draft);
+  const Sharding sharding = draft_sharding(scenario, draft);
   // One stage: the draft's layers, its embedding and its LM head (one matrix if tied).
   double all = stage_weight_bytes(draft, weights, sharding);
   if (spec.method == SpeculativeSpec::Method::draft_model) return all;
@@ -100,7 +103,7 @@ DraftCost draft_cost(const Scenario& scenario, const CostModel& cost_model, cons
   }
   if (decode.empty()) return cost;
   const ParallelismSpec& p = scenario.parallelism;
-  const Sharding sharding = draft_sharding(p, draft);
+  const Sharding sharding = draft_sharding(scenario, draft);
   const Precision weights = draft_weight_precision(scenario);
   const GpuSpec& gpu = scenario.cluster.gpu;
   const FabricSpec& up = scenario.cluster.scale_up;

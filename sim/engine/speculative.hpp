@@ -49,8 +49,8 @@ double eagle_fusion_params(const ModelSpec& target);
 ModelSpec draft_of(const SpeculativeSpec& spec, const ModelSpec& target);
 
 // How the draft is laid out: over the first stage's tp GPUs, one stage, its experts
-// (if any) over at most those tp GPUs.
-Sharding draft_sharding(const ParallelismSpec& parallelism, const ModelSpec& draft);
+// (if any) over at most those tp GPUs, run by the scenario's engine's kernels.
+Sharding draft_sharding(const Scenario& scenario, const ModelSpec& draft);
 
 // The draft's weight precision: a draft model's own default, else the target's.
 Precision draft_weight_precision(const Scenario& scenario);
