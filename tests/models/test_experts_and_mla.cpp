@@ -9,6 +9,30 @@
 
 using namespace convsim;
 
+namespace {
+
+// One MoE layer of 8 experts (top 2, 16 columns each) over a 32-wide model: the
+// hand-worked expert-parallel cases below.
+ModelSpec tiny_moe() {
+  MoeSpec moe;
+  moe.experts = 8;
+  moe.top_k = 2;
+  moe.expert_ffn_dim = 16;
+  ModelSpec m;
+  m.name = "tiny-moe";
+  m.layers = 1;
+  m.d_model = 32;
+  m.heads = 2;
+  m.kv_heads = 2;
+  m.head_dim = 16;
+  m.vocab_tokens = 64;
+  m.ffn_pattern = "E";
+  m.moe = moe;
+  return m;
+}
+
+}  // namespace
+
 TEST_CASE("the expected largest of n standard normals follows Blom's quantile (n - 0.375) / (n + 0.25)") {
   // Standard normal table: the 0.72222 quantile is 0.5895, the 0.92647 quantile 1.4342.
   CHECK(expected_max_standard_normal(1) == 0.0);
@@ -57,20 +81,7 @@ TEST_CASE("MLA prefill FLOPs follow the un-absorbed form, decode the absorbed on
 }
 
 TEST_CASE("an expert-parallel step waits for the busiest GPU's bytes, while energy follows the mean GPU's") {
-  MoeSpec moe;
-  moe.experts = 8;
-  moe.top_k = 2;
-  moe.expert_ffn_dim = 16;
-  ModelSpec m;
-  m.name = "tiny-moe";
-  m.layers = 1;
-  m.d_model = 32;
-  m.heads = 2;
-  m.kv_heads = 2;
-  m.head_dim = 16;
-  m.vocab_tokens = 64;
-  m.ffn_pattern = "E";
-  m.moe = moe;
+  const ModelSpec m = tiny_moe();
   const StageWork w = stage_work(m, Precisions{}, Sharding{2, 1, 0, 2, 1}, {SequenceWork{1, 0, true}});
   // One token on EP2 (the case above): the busiest rank reads 1.5105 experts, the mean
   // rank 1, each 3 d cols BF16 weights; assignments 1.4168 against 1, each moving
@@ -84,20 +95,7 @@ TEST_CASE("an expert-parallel step waits for the busiest GPU's bytes, while ener
 }
 
 TEST_CASE("vLLM's fused-experts kernels pass over every token's rows on every expert-parallel GPU") {
-  MoeSpec moe;
-  moe.experts = 8;
-  moe.top_k = 2;
-  moe.expert_ffn_dim = 16;
-  ModelSpec m;
-  m.name = "tiny-moe";
-  m.layers = 1;
-  m.d_model = 32;
-  m.heads = 2;
-  m.kv_heads = 2;
-  m.head_dim = 16;
-  m.vocab_tokens = 64;
-  m.ffn_pattern = "E";
-  m.moe = moe;
+  const ModelSpec m = tiny_moe();
   Sharding local{2, 1, 0, 2, 1};
   Sharding all_rows = local;
   all_rows.moe_kernels_see_all_rows = true;
