@@ -5,24 +5,41 @@
 
 namespace convsim {
 
-KernelTiming kernel_time(const GpuSpec& gpu, const KernelWork& work, double peak_flops_per_s,
-                         double overhead_per_kernel_s, double memory_efficiency) {
+namespace {
+
+// kernel_time's formula with the class's rates already multiplied out.
+inline KernelTiming roof_time(const KernelWork& work, const ClassRoof& roof, double hbm_bytes_per_s,
+                              double roofline_exponent) {
   KernelTiming t;
-  const double compute_s = work.flops / (peak_flops_per_s * gpu.efficiency.compute);
-  const double memory_s = work.hbm_bytes / (gpu.hbm_bytes_per_s * memory_efficiency);
+  const double compute_s = work.flops / roof.compute_flops_per_s;
+  const double memory_s = work.hbm_bytes / roof.memory_bytes_per_s;
   t.compute_bound = compute_s > memory_s;
   // Scaled by the larger term so that the powers neither overflow nor underflow.
   const double larger_s = std::max(compute_s, memory_s);
-  const double p = gpu.efficiency.roofline_exponent;
+  const double p = roofline_exponent;
   double blended_s = 0;
   if (larger_s > 0) {
     const double c = compute_s / larger_s, m = memory_s / larger_s;
     // p = 2 (the fitted value) is the Euclidean norm: a square root, not three powers.
     blended_s = larger_s * (p == 2.0 ? std::sqrt(c * c + m * m) : std::pow(std::pow(c, p) + std::pow(m, p), 1.0 / p));
   }
-  t.time_s = std::max(blended_s, larger_s) + work.kernels * overhead_per_kernel_s;
-  t.floor_s = std::max(work.flops / peak_flops_per_s, work.hbm_bytes / gpu.hbm_bytes_per_s);
+  t.time_s = std::max(blended_s, larger_s) + work.kernels * roof.overhead_per_kernel_s;
+  t.floor_s = std::max(work.flops / roof.peak_flops_per_s, work.hbm_bytes / hbm_bytes_per_s);
   return t;
+}
+
+ClassRoof class_roof(const GpuSpec& gpu, double peak_flops_per_s, double overhead_per_kernel_s,
+                     double memory_efficiency) {
+  return ClassRoof{peak_flops_per_s, peak_flops_per_s * gpu.efficiency.compute,
+                   gpu.hbm_bytes_per_s * memory_efficiency, overhead_per_kernel_s};
+}
+
+}  // namespace
+
+KernelTiming kernel_time(const GpuSpec& gpu, const KernelWork& work, double peak_flops_per_s,
+                         double overhead_per_kernel_s, double memory_efficiency) {
+  return roof_time(work, class_roof(gpu, peak_flops_per_s, overhead_per_kernel_s, memory_efficiency),
+                   gpu.hbm_bytes_per_s, gpu.efficiency.roofline_exponent);
 }
 
 StagePeaks stage_peaks(const GpuSpec& gpu, Precision weights) {
@@ -33,6 +50,19 @@ StagePeaks stage_peaks(const GpuSpec& gpu, Precision weights) {
   peaks.matmul_flops_per_s = native ? gpu.peak_for(weights) : gpu.peak_for(Precision::bf16);
   peaks.bf16_flops_per_s = gpu.peak_for(Precision::bf16);
   peaks.fp8_flops_per_s = gpu.peak_for(Precision::fp8);
+  for (int i = 0; i < kKernelClasses; ++i) {
+    const auto kernel_class = static_cast<KernelClass>(i);
+    const double overhead = kernel_class == KernelClass::elementwise ? gpu.efficiency.elementwise_kernel_s
+                                                                     : gpu.efficiency.kernel_overhead_s;
+    const bool over_cache = kernel_class == KernelClass::attention || kernel_class == KernelClass::indexer;
+    const double memory_efficiency = over_cache ? gpu.efficiency.attention_memory
+                                     : kernel_class == KernelClass::experts ? gpu.efficiency.experts_memory
+                                                                            : gpu.efficiency.memory;
+    const double peak = is_matmul(kernel_class)                  ? peaks.matmul_flops_per_s
+                        : kernel_class == KernelClass::indexer ? peaks.fp8_flops_per_s
+                                                               : peaks.bf16_flops_per_s;
+    peaks.by_class[static_cast<std::size_t>(i)] = class_roof(gpu, peak, overhead, memory_efficiency);
+  }
   return peaks;
 }
 
@@ -43,20 +73,10 @@ StageTiming stage_time(const GpuSpec& gpu, Precision weights, const StageWork& w
 StageTiming stage_time(const GpuSpec& gpu, const StagePeaks& peaks, const StageWork& work) {
   StageTiming timing;
   for (int i = 0; i < kKernelClasses; ++i) {
-    const auto kernel_class = static_cast<KernelClass>(i);
-    const bool matmul = is_matmul(kernel_class);
-    const double overhead = kernel_class == KernelClass::elementwise ? gpu.efficiency.elementwise_kernel_s
-                                                                     : gpu.efficiency.kernel_overhead_s;
     const KernelWork& kw = work.by_class[i];
     if (kw.kernels == 0 && kw.flops == 0 && kw.hbm_bytes == 0) continue;
-    const bool over_cache = kernel_class == KernelClass::attention || kernel_class == KernelClass::indexer;
-    const double memory_efficiency = over_cache ? gpu.efficiency.attention_memory
-                                     : kernel_class == KernelClass::experts ? gpu.efficiency.experts_memory
-                                                                            : gpu.efficiency.memory;
-    const double peak = matmul                                   ? peaks.matmul_flops_per_s
-                        : kernel_class == KernelClass::indexer ? peaks.fp8_flops_per_s
-                                                               : peaks.bf16_flops_per_s;
-    timing.by_class[i] = kernel_time(gpu, kw, peak, overhead, memory_efficiency);
+    timing.by_class[i] = roof_time(kw, peaks.by_class[static_cast<std::size_t>(i)], gpu.hbm_bytes_per_s,
+                                   gpu.efficiency.roofline_exponent);
     timing.compute_s += timing.by_class[i].time_s;
     timing.floor_s += timing.by_class[i].floor_s;
   }

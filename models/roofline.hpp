@@ -35,11 +35,22 @@ struct StageTiming {
 // attention kernels' memory efficiency.
 StageTiming stage_time(const GpuSpec& gpu, Precision weights, const StageWork& work);
 
-// The peaks stage_time uses for weights of one precision, looked up once.
+// What one kernel class runs at: its peak, the peak times the compute efficiency,
+// the HBM bandwidth times its memory efficiency, and its fixed time per kernel.
+struct ClassRoof {
+  double peak_flops_per_s = 0;
+  double compute_flops_per_s = 0;
+  double memory_bytes_per_s = 0;
+  double overhead_per_kernel_s = 0;
+};
+
+// The peaks stage_time uses for weights of one precision, and each kernel class's
+// roof on the GPU, worked out once.
 struct StagePeaks {
   double matmul_flops_per_s = 0;  // the weights' tensor-core path, else BF16
   double bf16_flops_per_s = 0;
   double fp8_flops_per_s = 0;     // sparse attention's indexer (BF16 where no FP8)
+  std::array<ClassRoof, kKernelClasses> by_class{};
 };
 StagePeaks stage_peaks(const GpuSpec& gpu, Precision weights);
 // The same as stage_time(gpu, weights, work) with peaks = stage_peaks(gpu, weights).

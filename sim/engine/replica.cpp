@@ -270,7 +270,7 @@ void ReplicaActor::run_iteration() {
   const double memory_bytes =
       cost_.gpu_memory_bytes(memory_.used_units(), chunk_tokens > 0 ? std::min(plan.tokens, chunk_tokens) : plan.tokens);
   const int sequences = static_cast<int>(plan.members.size());
-  const std::string kind = plan.decode_tokens == sequences ? "decode" : plan.decode_tokens == 0 ? "prefill" : "mixed";
+  const char* kind = plan.decode_tokens == sequences ? "decode" : plan.decode_tokens == 0 ? "prefill" : "mixed";
   const std::function<void(TraceSlice)> sink = [this, sequences](TraceSlice slice) {
     slice.sequences = sequences;
     run_.add_slice(std::move(slice));

@@ -147,7 +147,7 @@ double IterationRunner::run_phase(Kind kind, const std::vector<int>& stages, con
 }
 
 const IterationRun& IterationRunner::run(double start_s, const std::vector<IterationCost>& micro,
-                                         const std::function<double(int)>& slowdown, const std::string& kind,
+                                         const std::function<double(int)>& slowdown, const char* kind,
                                          const std::function<void(TraceSlice)>* trace, double host_s,
                                          double sequence_gpu_s) {
   const int p = layout_.pp, m = static_cast<int>(micro.size());
@@ -269,7 +269,7 @@ const IterationRun& IterationRunner::run(double start_s, const std::vector<Itera
       const double at_s = start_s + tick_s;
       for (int gpu : stage_gpus_[i]) {
         const std::string track = fmt::format("gpu {}", gpu);
-        (*trace)({track, kind, at_s, own_pre_s[i] + own_attention_s[i], tokens, 0});
+        (*trace)({track, std::string(kind), at_s, own_pre_s[i] + own_attention_s[i], tokens, 0});
         if (ring_bytes[i] > 0) (*trace)({track, "ring attention", at_s + pre_s, ring_s, tokens, 0});
         if (ar_bytes[i] > 0) (*trace)({track, "all-reduce", at_s + pre_s + ring_s, ar_s, tokens, 0});
         if (a2a_bytes[i] > 0) (*trace)({track, "all-to-all", at_s + pre_s + ring_s + ar_s, a2a_s, tokens, 0});

@@ -94,7 +94,7 @@ class IterationRunner {
   // at host-wait power.
   const IterationRun& run(double start_s, const std::vector<IterationCost>& micro,
                           const std::function<double(int)>& slowdown,
-                          const std::string& kind, const std::function<void(TraceSlice)>* trace, double host_s = 0,
+                          const char* kind, const std::function<void(TraceSlice)>* trace, double host_s = 0,
                           double sequence_gpu_s = 0);
 
   const std::vector<int>& gpus_of(int stage) const { return stage_gpus_[static_cast<std::size_t>(stage)]; }

@@ -271,6 +271,9 @@ bool BatchScheduler::plan_pipelined_prefill(IterationPlan& plan) const {
 }
 
 std::vector<Sequence> BatchScheduler::finish_iteration(const IterationPlan& plan, double start_s, double end_s) {
+  auto done = [](const Sequence& s) { return !s.in_prefill() && s.generated >= s.request.output_tokens; };
+  // Only a sequence of this iteration can have finished in it (the others wait in prefill).
+  bool any_done = false;
   for (std::size_t k = 0; k < plan.members.size(); ++k) {
     Sequence& s = running_[plan.members[k]];
     if (s.scheduled_s < 0) s.scheduled_s = start_s;
@@ -283,6 +286,7 @@ std::vector<Sequence> BatchScheduler::finish_iteration(const IterationPlan& plan
       s.speculative_credit -= static_cast<double>(produced);
       s.kv_tokens += produced;
       s.generated += produced;
+      any_done = any_done || done(s);
       continue;
     }
     s.kv_tokens += plan.work[k].new_tokens;
@@ -301,12 +305,9 @@ std::vector<Sequence> BatchScheduler::finish_iteration(const IterationPlan& plan
     } else {
       ++s.generated;
     }
+    any_done = any_done || done(s);
   }
   std::vector<Sequence> finished;
-  auto done = [](const Sequence& s) { return !s.in_prefill() && s.generated >= s.request.output_tokens; };
-  // Only a sequence of this iteration can have finished in it (the others wait in prefill).
-  bool any_done = false;
-  for (int member : plan.members) any_done = any_done || done(running_[member]);
   if (!any_done) return finished;
   for (Sequence& s : running_) {
     if (!done(s)) continue;
