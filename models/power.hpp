@@ -29,6 +29,16 @@ struct WorkRates {
 // precision and the GPU has them) while it runs `work` for time_s. REQUIRES: time_s > 0.
 WorkRates work_rates(const GpuSpec& gpu, Precision weights, const StageWork& work, double time_s);
 
+// Which tensor cores a GPU's work runs on for weights of one precision, looked up
+// once: the same rates as above without the lookups on every call.
+struct TensorCorePaths {
+  bool fp8_matmuls = false;  // FP8 weights on a GPU with FP8 tensor cores
+  bool fp4_matmuls = false;  // NVFP4/MXFP4 weights on a GPU with FP4 tensor cores
+  bool fp8_indexer = false;  // sparse attention's indexer, where the GPU has FP8 tensor cores
+};
+TensorCorePaths tensor_core_paths(const GpuSpec& gpu, Precision weights);
+WorkRates work_rates(const TensorCorePaths& paths, const StageWork& work, double time_s);
+
 // static_w + the per-byte and per-FLOP terms, never above gpu.power_limit_w().
 double busy_power_w(const GpuSpec& gpu, const WorkRates& rates);
 // The same before the limit: what the work would draw were nothing to stop it.

@@ -41,6 +41,7 @@ CostModel::CostModel(const Scenario& scenario)
   model_sequence_ = sequence_bytes_of(m, scenario.model.precisions(), Sharding{1, 1, 0});
   window_tokens_ = static_cast<double>(m.window_tokens);
   peaks_ = stage_peaks(scenario.cluster.gpu, scenario.model.weights);
+  paths_ = tensor_core_paths(scenario.cluster.gpu, scenario.model.weights);
   double attention_layers = 0;
   for (int layer = 0; layer < m.layers; ++layer) {
     const Mixer mixer = m.mixer(layer);
@@ -165,7 +166,7 @@ void CostModel::iteration_of(const std::vector<SequenceWork>& batch, long paddin
     } else {
       stage.timing.compute_s += launch_s;
       const double t = stage.timing.compute_s;
-      if (t > 0) stage.rates = work_rates(gpu, model.weights, stage.work, t);
+      if (t > 0) stage.rates = work_rates(paths_, stage.work, t);
       stage.busy_power_w = t > 0 ? busy_power_w(gpu, stage.rates) : host_wait_power_w(gpu);
       stage.clock_fraction = gpu.compute_clock_fraction;
     }
@@ -269,9 +270,10 @@ void CostModel::work_shares_into(const std::vector<SequenceWork>& batch, long ne
                                  std::vector<double>& shares) const {
   const double tokens = static_cast<double>(new_tokens);  // the integer sum: the double sum's exact value
   const double window = static_cast<double>(scenario_.model.spec.window_tokens);
-  shares.clear();
+  shares.resize(batch.size());
   double sum = 0;
-  for (const SequenceWork& w : batch) {
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const SequenceWork& w = batch[i];
     const double n = static_cast<double>(w.new_tokens), c = static_cast<double>(w.context_tokens);
     double attention_s = share_.attention_s_per_pair * attention_pairs(n, c, window);
     double kv_bytes = kv_bytes_for(c + n);
@@ -282,8 +284,8 @@ void CostModel::work_shares_into(const std::vector<SequenceWork>& batch, long ne
       kv_bytes = (kv_bytes - keys) * sparse_rows_read(n, c, share_.top_k) / (c + n) + keys;
     }
     const double kv_s = kv_bytes / share_.bandwidth;
-    shares.push_back(n / tokens * share_.weights_s + n * share_.per_token_s + attention_s + kv_s);
-    sum += shares.back();
+    shares[i] = n / tokens * share_.weights_s + n * share_.per_token_s + attention_s + kv_s;
+    sum += shares[i];
   }
   for (double& share : shares) share /= sum;
 }

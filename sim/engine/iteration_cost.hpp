@@ -122,6 +122,7 @@ class CostModel {
   SequenceBytes model_sequence_;  // whole model, all GPUs
   double window_tokens_ = 0;  // the model's window, for kv_bytes_for
   StagePeaks peaks_;  // of the scenario's GPU for its weights
+  TensorCorePaths paths_;  // likewise
   struct ShareConstants {  // for work_shares: times of the whole model on one GPU
     double bandwidth = 0;
     double weights_s = 0;

@@ -302,21 +302,23 @@ void ReplicaActor::run_iteration() {
   std::vector<Sequence>& running = scheduler_.running();
   std::vector<double>& shares = shares_;
   cost_.work_shares_into(plan.work, plan.tokens, shares);
+  // Each member's share of what the iteration drew and did. The reservation and a
+  // restore are charged elsewhere (their terms here would be zero).
+  const double host_energy_j = power_.host_busy_w * span_s + power_.psu_loss * iteration_energy_j;
+  const double gpu_s_all = gpus * span_s;
   for (std::size_t k = 0; k < plan.members.size(); ++k) {
-    Sequence& seq = running[static_cast<std::size_t>(plan.members[k])];
+    Attribution& charged = running[static_cast<std::size_t>(plan.members[k])].charged;
     const SequenceWork& w = plan.work[k];
     const double share = shares[k];
-    Attribution a;
-    a.energy_j = iteration_energy_j * share;
-    a.network_energy_j = ran.network_energy_j * share;
-    a.host_energy_j = (power_.host_busy_w * span_s + power_.psu_loss * iteration_energy_j) * share;
-    a.gpu_s = gpus * span_s * share;
-    a.flops = flops * share;
-    a.hbm_bytes = hbm_bytes * share;
-    a.net_bytes = ran.net_bytes * share;
-    a.kv_bytes = cost_.kv_bytes_for(static_cast<double>(w.context_tokens + 2 * w.new_tokens));
-    a.peak_gpu_mem_bytes = memory_bytes;
-    seq.charged += a;
+    charged.energy_j += iteration_energy_j * share;
+    charged.network_energy_j += ran.network_energy_j * share;
+    charged.host_energy_j += host_energy_j * share;
+    charged.gpu_s += gpu_s_all * share;
+    charged.flops += flops * share;
+    charged.hbm_bytes += hbm_bytes * share;
+    charged.net_bytes += ran.net_bytes * share;
+    charged.kv_bytes += cost_.kv_bytes_for(static_cast<double>(w.context_tokens + 2 * w.new_tokens));
+    charged.peak_gpu_mem_bytes = std::max(charged.peak_gpu_mem_bytes, memory_bytes);
   }
   const double end_s = clock_.now();
   for (const Sequence& seq : scheduler_.finish_iteration(plan, start_s, end_s)) {
