@@ -234,3 +234,33 @@ TEST_CASE("FP4 matmuls run on FP4 tensor cores where the GPU has them, at half a
   CHECK(on_h100.fp4_flops_per_s == 0.0);
   CHECK(on_h100.bf16_flops_per_s == Approx(14e12));
 }
+
+TEST_CASE("each kernel class's roof is its peak and memory efficiency on the GPU, for every preset and precision") {
+  for (const auto& [name, gpu] : test::catalog().gpus) {
+    for (const Precision weights : {Precision::bf16, Precision::fp8, Precision::nvfp4, Precision::int4}) {
+      INFO(name << " " << precision_name(weights));
+      const StagePeaks peaks = stage_peaks(gpu, weights);
+      const bool native = weights != Precision::bf16 && weights != Precision::int4 && gpu.peak_flops_per_s.count(weights);
+      const double bf16 = gpu.peak_flops_per_s.at(Precision::bf16);
+      const double fp8 = gpu.peak_flops_per_s.count(Precision::fp8) ? gpu.peak_flops_per_s.at(Precision::fp8) : bf16;
+      for (int i = 0; i < kKernelClasses; ++i) {
+        const auto c = static_cast<KernelClass>(i);
+        const ClassRoof& roof = peaks.by_class[static_cast<std::size_t>(i)];
+        const bool matmul = c == KernelClass::projections || c == KernelClass::mlp || c == KernelClass::lm_head ||
+                            c == KernelClass::experts;
+        const double peak = matmul ? (native ? gpu.peak_flops_per_s.at(weights) : bf16)
+                            : c == KernelClass::indexer ? fp8
+                                                        : bf16;
+        const double memory = c == KernelClass::attention || c == KernelClass::indexer ? gpu.efficiency.attention_memory
+                              : c == KernelClass::experts                              ? gpu.efficiency.experts_memory
+                                                                                       : gpu.efficiency.memory;
+        const double overhead =
+            c == KernelClass::elementwise ? gpu.efficiency.elementwise_kernel_s : gpu.efficiency.kernel_overhead_s;
+        CHECK(roof.peak_flops_per_s == peak);
+        CHECK(roof.compute_flops_per_s == Approx(peak * gpu.efficiency.compute).epsilon(1e-15));
+        CHECK(roof.memory_bytes_per_s == Approx(gpu.hbm_bytes_per_s * memory).epsilon(1e-15));
+        CHECK(roof.overhead_per_kernel_s == overhead);
+      }
+    }
+  }
+}
