@@ -14,7 +14,10 @@ namespace convsim {
 
 class Workload {
  public:
+  // The sources keep a reference to `scenario`: it must outlive the Workload (a
+  // temporary is refused at compile time).
   explicit Workload(const Scenario& scenario);
+  explicit Workload(Scenario&&) = delete;
 
   // See RequestSource for each call's contract.
   std::vector<Request> initial_requests() { return source_->initial_requests(); }

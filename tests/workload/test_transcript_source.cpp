@@ -160,7 +160,8 @@ std::string write_file(const std::string& name, const std::string& text) {
 }
 
 std::vector<Request> requests_of(const std::string& scenario) {
-  Workload w(test::scenario_from(scenario));
+  const Scenario s = test::scenario_from(scenario);  // the workload's sources refer to it
+  Workload w(s);
   std::vector<Request> got;
   while (std::optional<Request> r = w.next_arrival()) got.push_back(*r);
   return got;
