@@ -47,7 +47,8 @@ std::vector<std::vector<SequenceWork>> split_micro_batches(const std::vector<Seq
 
 class CostModel {
  public:
-  explicit CostModel(const Scenario& scenario);
+  explicit CostModel(const Scenario& scenario);  // kept by reference: it must outlive the model
+  explicit CostModel(Scenario&&) = delete;
 
   // The iteration as the serving engine runs it: a decode-only batch padded to its
   // CUDA-graph size, or launched kernel by kernel above the largest one.
