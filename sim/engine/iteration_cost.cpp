@@ -150,6 +150,7 @@ void CostModel::iteration_of(const std::vector<SequenceWork>& batch, long paddin
     stage.ring_exposed_s = 0;
     stage.all_to_all_s = 0;
     stage.work = stage_work(model.spec, precisions, sharding(s), stage_runs_[static_cast<std::size_t>(s)], shape);
+    stage.mean_gpu_hbm_bytes = stage.work.mean_gpu_hbm_bytes();
     double launch_s = 0;
     if (eager) {  // launched one by one, outside any captured graph
       int kernels = 0;
@@ -196,7 +197,7 @@ void CostModel::iteration_of(const std::vector<SequenceWork>& batch, long paddin
     cost.uncontended_s += t + stage.communication_s();
     cost.floor_s += stage.timing.floor_s;
     cost.flops += stage.work.flops() * width;  // the busiest GPU's FLOPs on every GPU of the stage
-    cost.hbm_bytes += stage.work.mean_gpu_hbm_bytes() * width;  // bytes: the group's mean GPU
+    cost.hbm_bytes += stage.mean_gpu_hbm_bytes * width;  // bytes: the group's mean GPU
   }
 }
 

@@ -17,6 +17,7 @@ namespace convsim {
 
 struct StageCost {
   StageWork work;           // per GPU of the stage
+  double mean_gpu_hbm_bytes = 0;  // work.mean_gpu_hbm_bytes(), summed once
   StageTiming timing;       // per GPU of the stage
   double busy_power_w = 0;  // during timing.compute_s
   double clock_fraction = 1;  // of the maximum SM clock, under a power cap (models/cap_governor.hpp)

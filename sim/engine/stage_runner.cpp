@@ -234,7 +234,7 @@ const IterationRun& IterationRunner::run(double start_s, const std::vector<Itera
       a.comm_s += extra_s;
       if (c.timing.compute_s > 0) {
         const WorkRates& rates = c.rates;  // work_rates of c.timing.compute_s
-        a.hbm_bytes += c.work.mean_gpu_hbm_bytes();
+        a.hbm_bytes += c.mean_gpu_hbm_bytes;
         a.bf16_flops += rates.bf16_flops_per_s * c.timing.compute_s;
         a.fp8_flops += rates.fp8_flops_per_s * c.timing.compute_s;
         a.fp4_flops += rates.fp4_flops_per_s * c.timing.compute_s;
