@@ -49,9 +49,10 @@ inline constexpr int kFlatZoneMaxNodes = 16;
 
 // `nodes_wanted`, when not empty, has one entry per node: a zone-per-node cluster
 // (larger fat-trees) builds only the nodes marked, with their links and the fabric
-// links their routes cross, so a run shard pays for its own nodes only. SimGrid
-// checks each new link's name against every zone made so far, so building all
-// nodes costs time quadratic in them: 800 nodes take 5 s, 3,200 take 66 s. Routes
+// links their routes cross, so a run shard pays for its own nodes only. Building
+// all nodes still costs time quadratic in them, in SimGrid: it checks each new
+// host's name against every zone made so far and visits every host of the platform
+// to seal a zone (its links, made before any node zone, escape the check). Routes
 // between built nodes are the whole platform's. The flat zone builds every node.
 // REQUIRES: an Engine exists, configured by configure_exact_models().
 Platform build_platform(const ClusterSpec& cluster, const std::vector<bool>& nodes_wanted = {});
