@@ -27,7 +27,8 @@ using D = sg4::LinkInRoute::Direction;
 // Every link is made in `link_zone`. SimGrid checks a new link's name against every
 // zone under the root, so a zone-per-node build makes all its links in the root zone
 // first (links_only), in the order the build meets them, and then the zones, hosts
-// and routes, which find their links made: linear in the nodes, not quadratic.
+// and routes, which find their links made: the links then cost time linear in the
+// nodes (the hosts still do not: see build_platform in platform.hpp).
 class Lowering {
  public:
   Lowering(const Topology& topology, Platform& platform, sg4::NetZone* link_zone)
