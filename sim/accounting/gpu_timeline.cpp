@@ -36,10 +36,10 @@ double GpuTimeline::bin_s() const {
   return widest;
 }
 
-std::vector<GpuTimeline::Bin> GpuTimeline::bins(int gpu) const {
+std::vector<GpuTimeline::Bin> GpuTimeline::bins(int gpu, double common_bin_s) const {
   const Track& t = track(gpu);
   std::vector<Bin> out = t.bins;
-  for (double width_s = t.bin_s, common_s = bin_s(); width_s < common_s; width_s *= 2) widen(out);
+  for (double width_s = t.bin_s; width_s < common_bin_s; width_s *= 2) widen(out);
   return out;
 }
 

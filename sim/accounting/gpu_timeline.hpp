@@ -40,12 +40,15 @@ class GpuTimeline {
   // spread over the bins it covers in proportion to time.
   void add(int gpu, double start_s, double busy_s, double communicating_s, double energy_j, double memory_bytes);
 
-  // The common bin width: the widest of the GPUs'.
+  // The common bin width: the widest of the GPUs' (it visits every GPU).
   double bin_s() const;
   int gpus() const { return static_cast<int>(track_of_.size()); }
   // Bins of one GPU at the common width, up to the last one touched (the caller
-  // fills idle up to the end).
-  std::vector<Bin> bins(int gpu) const;
+  // fills idle up to the end). A caller reading every GPU passes the common width,
+  // bin_s(), found once: finding it per GPU would cost time quadratic in the GPUs.
+  // REQUIRES: common_bin_s == bin_s().
+  std::vector<Bin> bins(int gpu) const { return bins(gpu, bin_s()); }
+  std::vector<Bin> bins(int gpu, double common_bin_s) const;
 
   // One GPU's own bins and width, as recorded; and setting them (a shard's GPU
   // joining the merged run). REQUIRES: bin_s is the initial width times a power of 2.

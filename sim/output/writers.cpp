@@ -368,7 +368,7 @@ void write_gpus_csv(const std::string& path, const RunResult& result, const Scen
   for (int gpu = 0; gpu < t.gpus(); ++gpu) {
     const double idle_w = result.gpus[static_cast<std::size_t>(gpu)].idle_power_w;
     double memory_bytes = 0;
-    const std::vector<GpuTimeline::Bin> gpu_bins = t.bins(gpu);
+    const std::vector<GpuTimeline::Bin> gpu_bins = t.bins(gpu, bin_s);
     for (std::size_t i = 0; i < bins; ++i) {
       const GpuTimeline::Bin b = i < gpu_bins.size() ? gpu_bins[i] : GpuTimeline::Bin{};
       const double start_s = static_cast<double>(i) * bin_s;
