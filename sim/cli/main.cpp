@@ -12,6 +12,7 @@
 
 #include "sim/cli/commands.hpp"
 #include "sim/cli/signals.hpp"
+#include "sim/output/revision.hpp"
 #include "sim/scenario/config_error.hpp"
 
 using namespace convsim;
@@ -36,7 +37,7 @@ int main(int argc, char** argv) {
   keep_freed_memory();
   CLI::App app{"convsim: discrete-event simulator of long conversations served by a GPU cluster"};
   stop_on_signals();
-  app.set_version_flag("--version", std::string("convsim ") + CONVSIM_VERSION + " (" + CONVSIM_GIT_REVISION + ")");
+  app.set_version_flag("--version", std::string("convsim ") + CONVSIM_VERSION + " (" + git_revision() + ")");
   app.require_subcommand(1);
   std::string scenario_path, output_dir, catalog_what;
   std::vector<std::string> sets;

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "sim/output/atomic_file.hpp"
+#include "sim/output/revision.hpp"
 #include "sim/scenario/config_error.hpp"
 
 namespace fs = std::filesystem;
@@ -239,7 +240,7 @@ void write_run_shard(const std::string& dir, const Scenario& scenario, const std
   const Json manifest = {
       {"convsim_run_shard", 1},
       {"convsim_version", CONVSIM_VERSION},
-      {"git_revision", CONVSIM_GIT_REVISION},
+      {"git_revision", git_revision()},
       {"scenario", scenario.name},
       {"scenario_path", fs::absolute(scenario.source_path).lexically_normal().string()},
       // As given, and where from: the merge loads it so again, for summary.json and

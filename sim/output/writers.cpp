@@ -19,6 +19,7 @@
 #include "sim/analysis/failures.hpp"
 #include "sim/engine/simulation.hpp"
 #include "sim/accounting/stats.hpp"
+#include "sim/output/revision.hpp"
 
 namespace convsim {
 namespace {
@@ -344,7 +345,7 @@ nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted
   for (const auto& [file, hash] : scenario.catalog_files) catalog_files.push_back({{"file", file}, {"hash", hash}});
   j["objectives"] = objectives_json(judged.results);
   j["run"] = {{"convsim_version", CONVSIM_VERSION},
-              {"git_revision", CONVSIM_GIT_REVISION},
+              {"git_revision", git_revision()},
               {"scenario_hash", scenario.resolved_hash},
               {"scenario_file", scenario.origin_path},
               {"scenario_file_hash", scenario.origin_text_hash},
