@@ -9,17 +9,17 @@ namespace convsim {
 double clock_power_fraction(double clock_fraction) { return clock_fraction * clock_fraction * clock_fraction; }
 
 double compute_bound_power_w(const GpuSpec& gpu, double clock_fraction) {
-  return gpu.power_idle_w + (gpu.power_max_w - gpu.power_idle_w) * clock_power_fraction(clock_fraction);
+  return gpu.power_bare_idle_w + (gpu.power_max_w - gpu.power_bare_idle_w) * clock_power_fraction(clock_fraction);
 }
 
 double clock_fraction_under_cap(const GpuSpec& gpu, double cap_w) {
-  assert(cap_w > gpu.power_idle_w && "a cap at or below idle power leaves no clock");
-  const double fraction = (cap_w - gpu.power_idle_w) / (gpu.power_max_w - gpu.power_idle_w);
+  assert(cap_w > gpu.power_bare_idle_w && "a cap at or below the lowest clock's power leaves no clock");
+  const double fraction = (cap_w - gpu.power_bare_idle_w) / (gpu.power_max_w - gpu.power_bare_idle_w);
   return std::min(1.0, std::cbrt(fraction));
 }
 
 double min_modelled_sm_clock_mhz(const GpuSpec& gpu) {
-  assert(gpu.max_sm_clock_mhz > 0 && gpu.min_power_limit_w > gpu.power_idle_w);
+  assert(gpu.max_sm_clock_mhz > 0 && gpu.min_power_limit_w > gpu.power_bare_idle_w);
   return gpu.max_sm_clock_mhz * clock_fraction_under_cap(gpu, gpu.min_power_limit_w);
 }
 
@@ -32,7 +32,8 @@ void set_clock(const GpuSpec& preset, double x, std::optional<double> cap_w, Gpu
   PowerCoefficients& k = out.power;
   const double v2 = x * x;
   const double v2f = clock_power_fraction(x);
-  k.static_w = preset.power_idle_w + (preset.power.static_w - preset.power_idle_w) * v2f;
+  const double floor_w = preset.power_bare_idle_w;
+  k.static_w = floor_w + (preset.power.static_w - floor_w) * v2f;
   k.collective_w = preset.power.collective_w * v2f;
   k.j_per_flop_bf16 = preset.power.j_per_flop_bf16 * v2;
   k.j_per_flop_fp8 = preset.power.j_per_flop_fp8 * v2;
@@ -41,6 +42,10 @@ void set_clock(const GpuSpec& preset, double x, std::optional<double> cap_w, Gpu
   // whichever is lower.
   const double at_clock_w = compute_bound_power_w(preset, x);
   out.power_cap_w = cap_w ? std::min(*cap_w, at_clock_w) : at_clock_w;
+  // A GPU with nothing to run keeps its context's clock: its draw above the bare idle
+  // follows the clock too, and the power manager holds it under the cap.
+  const double idle_w = floor_w + (preset.power_idle_w - floor_w) * v2f;
+  out.power_idle_w = std::min(idle_w, *out.power_cap_w);
   out.compute_clock_fraction = x;
 }
 

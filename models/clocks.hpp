@@ -16,18 +16,26 @@
 //          on Energy Conservation", Digital Communications and Networks 3(2), 2017).
 //          Taking V proportional to f over the range modelled, the clock-driven
 //          power goes as x^3: the energy of a FLOP (C V^2) scales by x^2, the power
-//          a clocked-up GPU draws above power_idle_w before data moves (static_w -
-//          power_idle_w: clock tree, schedulers) by x^3, and the energy of an HBM
-//          byte not at all. The exponent is this assumption's, checked below
-//          against Splitwise's measurement rather than fitted to it.
+//          a clocked-up GPU draws above its bare idle before data moves (static_w -
+//          power_bare_idle_w: clock tree, schedulers) by x^3, and so does an idle
+//          GPU's draw above it (power_idle_w - power_bare_idle_w, what an open
+//          context keeps clocked up); the energy of an HBM byte not at all. The
+//          exponent is this assumption's, checked below against Splitwise's
+//          measurement rather than fitted to it.
+//   floor  power_bare_idle_w is measured where the clock-driven part vanishes:
+//          nvidia-smi of a GPU with no process sits at P0 with its SM clock at the
+//          lowest it supports (345 MHz on an H100, 120 MHz on a B200, 6-17% of the
+//          maximum, where x^3 < 0.5%) and draws 67-71 W (H100) or 194-206 W (B200)
+//          (real-hardware captures cited in the GPU presets). It is the base P(x)
+//          starts from; where a preset gives no reading, power_idle_w stands for it.
 //   cap    At its maximum clock a compute-bound kernel draws the board limit (the
 //          fitted model caps there), so at clock x it draws
-//            P(x) = power_idle_w + (power_max_w - power_idle_w) * x^3.
+//            P(x) = power_bare_idle_w + (power_max_w - power_bare_idle_w) * x^3.
 //          Under a cap C the GPU's power management lowers the clock until P(x) = C:
-//            x_cap = ((C - power_idle_w) / (power_max_w - power_idle_w))^(1/3).
-//          For an H100 SXM (100 W idle with a CUDA context, 700 W board limit) at
-//          350 W, 50% of its board limit: x_cap = (250 / 600)^(1/3) = 0.747, so a
-//          compute-bound prefill takes 1.34x as long. Splitwise (Patel et al., ISCA
+//            x_cap = ((C - power_bare_idle_w) / (power_max_w - power_bare_idle_w))^(1/3).
+//          For an H100 SXM (68.4 W bare idle, 700 W board limit) at 350 W, 50% of
+//          its board limit: x_cap = (281.6 / 631.6)^(1/3) = 0.764, so a
+//          compute-bound prefill takes 1.31x as long. Splitwise (Patel et al., ISCA
 //          2024) measured prompt phases 1.3x slower on power-capped DGX-H100s and
 //          token phases unchanged: its simulator's h100-80gb-pcap rows
 //          (Mutinifni/splitwise-sim data/perf_model.csv) are 1.30x the H100 prompt
@@ -54,7 +62,10 @@
 //
 // The scenario's GpuSpec (at_operating_point) holds the compute-bound clock's peaks
 // and the locked clock's power: what everything outside a stage's busy time uses
-// (host and collective waits, work shares), and what the search starts from.
+// (host and collective waits, work shares, a GPU with nothing to run), and what the
+// search starts from. A cap may lie below power_idle_w (a B200's 200 W minimum limit
+// is below its 226 W idle with a context): a GPU with nothing to run then draws the
+// cap, its clock lowered as for work.
 
 #include <optional>
 
@@ -76,17 +87,18 @@ double clock_power_fraction(double clock_fraction);
 double compute_bound_power_w(const GpuSpec& gpu, double clock_fraction);
 
 // The clock fraction at which a compute-bound kernel draws cap_w, at most 1.
-// REQUIRES: gpu.power_idle_w < cap_w.
+// REQUIRES: gpu.power_bare_idle_w < cap_w.
 double clock_fraction_under_cap(const GpuSpec& gpu, double cap_w);
 
 // The lowest clock the model covers: the one a compute-bound kernel runs at under the
 // GPU's minimum power limit (below it the core voltage stops following the clock).
-// REQUIRES: gpu.max_sm_clock_mhz > 0 and gpu.min_power_limit_w > gpu.power_idle_w.
+// REQUIRES: gpu.max_sm_clock_mhz > 0 and gpu.min_power_limit_w > gpu.power_bare_idle_w.
 double min_modelled_sm_clock_mhz(const GpuSpec& gpu);
 
 // `preset` at clock fraction x of its maximum SM clock: peaks times x, the
-// clock-driven power at x (formulas above), and power_cap_w the lower of `cap_w` and
-// what a compute-bound kernel draws at x; compute_clock_fraction x. Written into
+// clock-driven power at x (formulas above), power_cap_w the lower of `cap_w` and
+// what a compute-bound kernel draws at x, power_idle_w its value at x but at most
+// power_cap_w; compute_clock_fraction x. Written into
 // `out`, a copy of `preset` (or of an earlier call's `out`): only numbers change,
 // nothing is allocated. REQUIRES: 0 < x <= 1.
 void set_clock(const GpuSpec& preset, double x, std::optional<double> cap_w, GpuSpec& out);

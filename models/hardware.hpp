@@ -70,7 +70,12 @@ struct GpuSpec {
   std::map<Precision, double> peak_flops_per_s;  // dense tensor-core peak per precision
   double hbm_bytes = 0;
   double hbm_bytes_per_s = 0;
-  double power_idle_w = 0;
+  double power_idle_w = 0;  // idle with an open CUDA context: a serving GPU between work
+  // Idle with no process on it (nvidia-smi: P0, 0 MiB used, "GPU idle" clock event
+  // reason active), the SM clock at its lowest: the draw no clock setting takes away,
+  // the base of the clock-driven power in models/clocks.hpp. power_idle_w where the
+  // preset gives no reading.
+  double power_bare_idle_w = 0;
   double power_max_w = 0;  // board limit
   // The NVLink or Infinity Fabric generation its baseboard connects GPUs with: the
   // scale-up fabric a cluster of this GPU gets unless cluster.scale_up names another.

@@ -45,7 +45,7 @@ void check_name_matches_file(const MapReader& map, const std::string& name,
 
 GpuSpec read_gpu(const MapReader& m) {
   m.allow_only({"name", "description", "peak_flops_per_s", "hbm_bytes", "hbm_bytes_per_s",
-                "power_idle_w", "power_max_w", "scale_up", "max_sm_clock_mhz", "min_power_limit_w", "efficiency",
+                "power_idle_w", "power_bare_idle_w", "power_max_w", "scale_up", "max_sm_clock_mhz", "min_power_limit_w", "efficiency",
                 "power_coefficients", "sources", "notes"});
   const Locator& at = m.locator();
   GpuSpec gpu;
@@ -71,15 +71,22 @@ GpuSpec read_gpu(const MapReader& m) {
             fmt::format("power_idle_w = {} must be < power_max_w = {}",
                         format_number(gpu.power_idle_w), format_number(gpu.power_max_w)));
   }
+  gpu.power_bare_idle_w = m.number_or("power_bare_idle_w", gpu.power_idle_w, Limits::at_least(0));
+  if (!(gpu.power_bare_idle_w <= gpu.power_idle_w)) {
+    at.fail(m.spot("power_bare_idle_w"),
+            fmt::format("power_bare_idle_w = {} must be <= power_idle_w = {}: an open CUDA context adds to the "
+                        "bare idle, it does not take from it",
+                        format_number(gpu.power_bare_idle_w), format_number(gpu.power_idle_w)));
+  }
   // Optional: without them a scenario cannot lock this GPU's clock or cap its power.
   gpu.max_sm_clock_mhz = m.number_or("max_sm_clock_mhz", 0.0, Limits::positive());
   if (m.has("min_power_limit_w")) {
     gpu.min_power_limit_w = m.number("min_power_limit_w", Limits::positive());
-    if (!(gpu.power_idle_w < gpu.min_power_limit_w && gpu.min_power_limit_w <= gpu.power_max_w)) {
+    if (!(gpu.power_bare_idle_w < gpu.min_power_limit_w && gpu.min_power_limit_w <= gpu.power_max_w)) {
       at.fail(m.spot("min_power_limit_w"),
-              fmt::format("min_power_limit_w = {} must be in (power_idle_w, power_max_w] = ({}, {}]: a cap at or "
-                          "below idle leaves no clock to run at",
-                          format_number(gpu.min_power_limit_w), format_number(gpu.power_idle_w),
+              fmt::format("min_power_limit_w = {} must be in (power_bare_idle_w, power_max_w] = ({}, {}]: a cap at "
+                          "or below the GPU's draw at its lowest clock leaves no clock to run at",
+                          format_number(gpu.min_power_limit_w), format_number(gpu.power_bare_idle_w),
                           format_number(gpu.power_max_w)));
     }
   }

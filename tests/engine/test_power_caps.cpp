@@ -2,6 +2,7 @@
 // simulates once (its own process under ctest).
 
 #include <algorithm>
+#include <cmath>
 
 #include <catch2/catch.hpp>
 
@@ -57,17 +58,18 @@ TEST_CASE("energy is conserved with the clock locked, over two tensor-parallel G
   const Scenario s = test::scenario_from(test::kSmallConversation, {{"cluster.gpu_clock_mhz", "1485"},
                                                                     {"cluster.gpus_per_node", "2"},
                                                                     {"parallelism.tp", "2"}});
-  // A compute-bound kernel at 0.75 of 1980 MHz: 100 + 600 * 0.75^3 = 353.125 W.
-  REQUIRE(s.cluster.gpu.power_limit_w() == Approx(353.125));
+  // A compute-bound kernel at 0.75 of 1980 MHz: 68.4 + 631.6 * 0.75^3 = 334.856 W
+  // (68.4 W the H100's bare idle).
+  REQUIRE(s.cluster.gpu.power_limit_w() == Approx(334.85625));
   const RunResult r = simulate(s);
   REQUIRE(r.replies.size() > 10);
-  check_conserved_and_under(r, s, 353.125);
+  check_conserved_and_under(r, s, 334.85625);
 }
 
 TEST_CASE("under a cap the GPUs compute between the cap's compute-bound clock and the maximum, with energy conserved") {
   // Llama-3.1-8B on one H100 under a 600 W cap: its decode steps draw less than
   // 600 W at the full clock and keep it; its prefill chunks do not. The floor:
-  // ((600 - 100) / (700 - 100))^(1/3) = 0.9410.
+  // ((600 - 68.4) / (700 - 68.4))^(1/3) = 0.9442.
   const Scenario s = test::scenario_from(test::kSmallConversation, {{"cluster.gpu_power_cap_w", "600"}});
   const RunResult r = simulate(s);
   REQUIRE(r.replies.size() > 10);
@@ -80,7 +82,7 @@ TEST_CASE("under a cap the GPUs compute between the cap's compute-bound clock an
   REQUIRE(compute_s > 0);
   const double mean = clock_compute_s / compute_s;
   INFO("busy clock fraction " << mean);
-  CHECK(mean > 0.9410);  // some work kept a higher clock than the compute-bound one
+  CHECK(mean > 0.9442);  // some work kept a higher clock than the compute-bound one
   CHECK(mean <= 1.0);
 }
 
@@ -93,4 +95,24 @@ TEST_CASE("uncapped, every stage computes at the full clock") {
     u_clock_s += g.clock_compute_s;
   }
   CHECK(u_clock_s == Approx(u_compute_s).epsilon(1e-12));
+}
+
+TEST_CASE("a GB300 capped at its 200 W minimum, below its 204 W idle with a context: every GPU stays under the cap, "
+          "idle included, and energy is conserved") {
+  // The preset (an nvidia-smi capture): 178 W with no process at the lowest clock,
+  // 204 W with a context (178 + 26), a 200 W minimum power limit. The cap holds a GPU
+  // with nothing to run to 200 W; its compute-bound clock is
+  // ((200 - 178) / (1400 - 178))^(1/3) = 0.2621 of the maximum.
+  const Scenario s = test::scenario_from(test::kSmallConversation,
+                                         {{"cluster.gpu", "gb300"}, {"cluster.gpu_power_cap_w", "200"}});
+  REQUIRE(s.cluster.gpu.power_limit_w() == 200);
+  CHECK(s.cluster.gpu.power_idle_w == 200);
+  CHECK(s.cluster.gpu.compute_clock_fraction == Approx(std::cbrt(22.0 / 1222.0)).epsilon(1e-12));
+  const RunResult r = simulate(s);
+  REQUIRE(r.replies.size() > 10);
+  check_conserved_and_under(r, s, 200);
+  for (const GpuMeter& g : r.gpus) {
+    const double mean_w = (g.active_energy_j + g.idle_power_w * (r.end_s - g.active_time_s)) / r.end_s;
+    CHECK(mean_w <= 200 * (1 + 1e-12));
+  }
 }

@@ -43,10 +43,10 @@ TEST_CASE("a cap is governed only when it binds below the locked clock") {
   CHECK_FALSE(CapGovernor(h100(), ClockSettings{}).active());
   CHECK_FALSE(CapGovernor(h100(), ClockSettings{std::nullopt, 1500.0}).active());
   CHECK(CapGovernor(h100(), ClockSettings{350.0, std::nullopt}).active());
-  // Locked at 1,200 MHz, a compute-bound kernel draws 100 + 600 (1200/1980)^3 = 233.6 W:
-  // a 350 W cap never binds, a 220 W one does.
-  CHECK_FALSE(CapGovernor(h100(), ClockSettings{350.0, 1200.0}).active());
-  CHECK(CapGovernor(h100(), ClockSettings{220.0, 1200.0}).active());
+  // Locked at 1,200 MHz, a compute-bound kernel draws 68.4 + 631.6 (1200/1980)^3 =
+  // 209.0 W: a 210 W cap never binds, a 205 W one does.
+  CHECK_FALSE(CapGovernor(h100(), ClockSettings{210.0, 1200.0}).active());
+  CHECK(CapGovernor(h100(), ClockSettings{205.0, 1200.0}).active());
 }
 
 TEST_CASE("under a cap, work that fits at the maximum clock keeps it: its time and power are the uncapped ones") {
@@ -66,8 +66,8 @@ TEST_CASE("under a cap, a compute-bound prefill runs at the cap's compute-bound 
   const GpuSpec capped = at_operating_point(h100(), cap);
   const StageWork prefill = llama70b_tp8({SequenceWork{8192, 0, true}});
   const CapGovernor::StageRun run = CapGovernor(h100(), cap).run(Precision::bf16, prefill, 0.0);
-  // ((350 - 100) / (700 - 100))^(1/3) = 0.7469.
-  CHECK(run.clock_fraction == Approx(0.7469).epsilon(1e-4));
+  // ((350 - 68.4) / (700 - 68.4))^(1/3) = 0.7639.
+  CHECK(run.clock_fraction == Approx(0.7639).epsilon(1e-4));
   CHECK(run.clock_fraction == capped.compute_clock_fraction);
   CHECK(run.timing.compute_s == Approx(stage_time(capped, Precision::bf16, prefill).compute_s).epsilon(1e-12));
   CHECK(run.busy_power_w <= 350);

@@ -29,14 +29,17 @@ double time_s(const GpuSpec& gpu, const StageWork& w) { return stage_time(gpu, P
 
 }  // namespace
 
-TEST_CASE("under a cap the clock is where a compute-bound kernel's power, idle + (limit - idle) x^3, meets it") {
+TEST_CASE("under a cap the clock is where a compute-bound kernel's power, bare idle + (limit - bare idle) x^3, meets it") {
   const GpuSpec& gpu = h100();
+  REQUIRE(gpu.power_bare_idle_w == 68.4);
   REQUIRE(gpu.power_idle_w == 100);
   REQUIRE(gpu.power_max_w == 700);
-  // (350 - 100) / (700 - 100) = 0.41667; its cube root 0.74690.
+  // (350 - 68.4) / (700 - 68.4) = 0.44585; its cube root 0.76395.
   const GpuSpec capped = capped_h100(350);
-  CHECK(capped.compute_clock_fraction == Approx(std::cbrt(250.0 / 600.0)).epsilon(1e-12));
-  CHECK(capped.compute_clock_fraction == Approx(0.74690).epsilon(1e-4));
+  CHECK(capped.compute_clock_fraction == Approx(std::cbrt(281.6 / 631.6)).epsilon(1e-12));
+  CHECK(capped.compute_clock_fraction == Approx(0.76395).epsilon(1e-4));
+  // A GPU with nothing to run keeps drawing its idle with a context, under the cap.
+  CHECK(capped.power_idle_w == 100);
   CHECK(capped.power_limit_w() == 350);
   for (const auto& [precision, peak] : gpu.peak_flops_per_s) {
     CHECK(capped.peak_flops_per_s.at(precision) == Approx(peak * capped.compute_clock_fraction).epsilon(1e-12));
@@ -67,16 +70,17 @@ TEST_CASE("a locked clock scales the peaks by f / f_max, a FLOP's energy by (f /
   CHECK(locked.power.j_per_flop_bf16 == Approx(gpu.power.j_per_flop_bf16 * 0.5625).epsilon(1e-12));
   CHECK(locked.power.j_per_flop_fp8 == Approx(gpu.power.j_per_flop_fp8 * 0.5625).epsilon(1e-12));
   CHECK(locked.power.j_per_hbm_byte == gpu.power.j_per_hbm_byte);
-  // The clocked-up part of the static draw, above idle, scales by the cube:
-  // idle + (static - idle) * 0.421875.
-  CHECK(locked.power.static_w ==
-        Approx(gpu.power_idle_w + (gpu.power.static_w - gpu.power_idle_w) * x * x * x).epsilon(1e-12));
-  // A compute-bound kernel at 0.75 of the clock: 100 + 600 * 0.421875 = 353.1 W.
-  CHECK(locked.power_limit_w() == Approx(353.125).epsilon(1e-12));
+  // The clocked-up part of the static draw, above the bare idle, scales by the cube:
+  // 68.4 + (static - 68.4) * 0.421875; so does the idle with a context:
+  // 68.4 + (100 - 68.4) * 0.421875 = 81.73 W.
+  CHECK(locked.power.static_w == Approx(68.4 + (gpu.power.static_w - 68.4) * x * x * x).epsilon(1e-12));
+  CHECK(locked.power_idle_w == Approx(68.4 + 31.6 * 0.421875).epsilon(1e-12));
+  // A compute-bound kernel at 0.75 of the clock: 68.4 + 631.6 * 0.421875 = 334.86 W.
+  CHECK(locked.power_limit_w() == Approx(334.85625).epsilon(1e-12));
   // A lock and a stricter cap: the cap's clock wins for compute-bound kernels, the
   // lock's voltage sets the coefficients.
   const GpuSpec both = at_operating_point(gpu, ClockSettings{250.0, 1485.0});
-  CHECK(both.compute_clock_fraction == Approx(std::cbrt(150.0 / 600.0)).epsilon(1e-12));
+  CHECK(both.compute_clock_fraction == Approx(std::cbrt(181.6 / 631.6)).epsilon(1e-12));
   CHECK(both.power.static_w == Approx(locked.power.static_w));
   CHECK(both.power_limit_w() == 250);
 }
@@ -84,15 +88,36 @@ TEST_CASE("a locked clock scales the peaks by f / f_max, a FLOP's energy by (f /
 TEST_CASE("the lowest clock modelled is the one a compute-bound kernel runs at under the minimum power limit") {
   const GpuSpec& gpu = h100();
   REQUIRE(gpu.min_power_limit_w == 200);
-  // 1980 * ((200 - 100) / 600)^(1/3) = 1980 * 0.55032 = 1089.6 MHz
-  CHECK(min_modelled_sm_clock_mhz(gpu) == Approx(1980 * std::cbrt(100.0 / 600.0)).epsilon(1e-12));
-  CHECK(min_modelled_sm_clock_mhz(gpu) == Approx(1089.6).epsilon(1e-4));
+  // 1980 * ((200 - 68.4) / 631.6)^(1/3) = 1980 * 0.59284 = 1173.8 MHz
+  CHECK(min_modelled_sm_clock_mhz(gpu) == Approx(1980 * std::cbrt(131.6 / 631.6)).epsilon(1e-12));
+  CHECK(min_modelled_sm_clock_mhz(gpu) == Approx(1173.8).epsilon(1e-4));
+}
+
+TEST_CASE("a cap between a GPU's bare idle and its idle with a context is allowed: a GPU with nothing to run draws the cap") {
+  // The GB300 capture: 178 W with no process at its lowest clock, a 200 W minimum
+  // power limit, 204 W idle with a context (178 + 26). At the 200 W minimum a
+  // compute-bound kernel runs at ((200 - 178) / (1400 - 178))^(1/3) = 0.2621 of
+  // its clock, and a GPU with nothing to run is held to 200 W.
+  const GpuSpec& gb300 = test::catalog().gpus.at("gb300");
+  REQUIRE(gb300.power_bare_idle_w == 178);
+  REQUIRE(gb300.power_idle_w == 204);
+  REQUIRE(gb300.min_power_limit_w == 200);
+  const GpuSpec capped = at_operating_point(gb300, ClockSettings{200.0, std::nullopt});
+  CHECK(capped.compute_clock_fraction == Approx(std::cbrt(22.0 / 1222.0)).epsilon(1e-12));
+  CHECK(capped.compute_clock_fraction == Approx(0.2621).epsilon(1e-3));
+  CHECK(capped.power_idle_w == 200);
+  CHECK(host_wait_power_w(capped) == 200);
+  // Where the idle with a context fits under the cap it is kept: a GB200 (165.7 W
+  // bare, 191.7 W with a context) at its 200 W minimum.
+  const GpuSpec& gb200 = test::catalog().gpus.at("gb200");
+  REQUIRE(gb200.power_idle_w == Approx(191.7));
+  CHECK(at_operating_point(gb200, ClockSettings{200.0, std::nullopt}).power_idle_w == Approx(191.7));
 }
 
 TEST_CASE("under a 350 W cap, half its board limit, an H100's compute-bound prefill slows by Splitwise's 1.3x, within 5%") {
   // Splitwise (ISCA 2024) on DGX-H100: prompt phases 1.30x slower power-capped,
   // token phases 1.00x (its simulator's h100-80gb-pcap rows, for prompts of 128 to
-  // 8192 tokens). The model: at most 1 / 0.7469 = 1.339x (3% above 1.30), reached
+  // 8192 tokens). The model: at most 1 / 0.7639 = 1.309x (1% above 1.30), reached
   // where a prefill is wholly compute-bound. Its GEMMs are (BF16: 2 FLOPs per 2-byte
   // weight per token, so ~N FLOP/byte against a ridge of 989e12 * 0.72 / (3.35e12 *
   // 0.90) = 236), but its elementwise kernels stay memory-bound and its launch times
@@ -114,7 +139,7 @@ TEST_CASE("under a 350 W cap, half its board limit, an H100's compute-bound pref
 TEST_CASE("under a 350 W cap an H100's memory-bound decode slows by less than 5%") {
   // A decode step of up to 64 sequences (Splitwise's largest batch) streams the
   // weights and KV cache: the compute part of the blended roofline is small, and
-  // only it slows by 1 / 0.7469.
+  // only it slows by 1 / 0.7639.
   const GpuSpec capped = capped_h100(350);
   for (int batch : {1, 8, 32, 64}) {
     const StageWork w = llama70b_tp8(std::vector<SequenceWork>(static_cast<std::size_t>(batch), SequenceWork{1, 2000, true}));
@@ -143,6 +168,7 @@ TEST_CASE("no busy, waiting or collective power exceeds the cap, and a compute-b
         CHECK(p <= cap_w);
       }
       CHECK(host_wait_power_w(capped) <= cap_w);
+      CHECK(capped.power_idle_w <= cap_w);
       CHECK(communication_power_w(capped) <= cap_w);
     }
   }

@@ -229,6 +229,14 @@ TEST_CASE("malformed presets are rejected with located messages", "[scenario][ca
       {"idle power must stay below the board limit", "gpus/h100-sxm.yaml",
        with_line(kGpu, "power_idle_w: 70", "power_idle_w: 700"),
        ":6:15: power_idle_w = 700 must be < power_max_w = 700"},
+      {"the bare idle is not above the idle with a context", "gpus/h100-sxm.yaml",
+       with_line(kGpu, "power_idle_w: 70", "power_idle_w: 70\npower_bare_idle_w: 90"),
+       ":7:20: power_bare_idle_w = 90 must be <= power_idle_w = 70: an open CUDA context adds to the bare idle, it "
+       "does not take from it"},
+      {"the minimum power limit lies above the bare idle", "gpus/h100-sxm.yaml",
+       with_line(kGpu, "power_idle_w: 70", "power_idle_w: 70\npower_bare_idle_w: 60\nmin_power_limit_w: 60"),
+       ":8:20: min_power_limit_w = 60 must be in (power_bare_idle_w, power_max_w] = (60, 700]: a cap at or below "
+       "the GPU's draw at its lowest clock leaves no clock to run at"},
       {"efficiency is a fraction", "gpus/h100-sxm.yaml",
        with_line(kGpu, "compute: 0.6", "compute: 1.5"),
        ":8:23: efficiency.compute must be in (0, 1], got 1.5"},

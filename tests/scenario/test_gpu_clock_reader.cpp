@@ -38,7 +38,7 @@ TEST_CASE("a power cap and a locked clock set the cluster's GPU at that operatin
   CHECK(*s.cluster.gpu_clocks.power_cap_w == 350);
   CHECK_FALSE(s.cluster.gpu_clocks.sm_clock_mhz);
   CHECK(s.cluster.gpu.power_limit_w() == 350);
-  CHECK(s.cluster.gpu.compute_clock_fraction == Approx(std::cbrt(250.0 / 600.0)).epsilon(1e-12));
+  CHECK(s.cluster.gpu.compute_clock_fraction == Approx(std::cbrt(281.6 / 631.6)).epsilon(1e-12));
   CHECK(s.warnings.empty());  // 350 W is above the H100's static_w (179 W)
 
   const Scenario locked = test::scenario_from(kHead + "  gpu: h100-sxm\n  gpu_clock_mhz: 1485\n");
@@ -75,8 +75,8 @@ TEST_CASE("each bad cap or clock is reported with its exact located message and 
     std::string expected;
   };
   // The H100's range: caps from its 200 W minimum power limit to its 700 W board
-  // limit; clocks from 1980 * ((200 - 100) / (700 - 100))^(1/3) = 1089.6 MHz, rounded
-  // up to 1090, to its 1980 MHz maximum.
+  // limit; clocks from 1980 * ((200 - 68.4) / (700 - 68.4))^(1/3) = 1173.8 MHz (68.4 W
+  // its bare idle), rounded up to 1174, to its 1980 MHz maximum.
   const std::string h100 = "  gpu: h100-sxm\n";
   const std::vector<Case> cases = {
       {"a cap above the board limit", h100 + "  gpu_power_cap_w: 800\n",
@@ -90,32 +90,38 @@ TEST_CASE("each bad cap or clock is reported with its exact located message and 
       {"a cap that is not a number", h100 + "  gpu_power_cap_w: low\n",
        "test.yaml:6:20: cluster.gpu_power_cap_w: expected a number, got 'low'"},
       {"a clock above the maximum", h100 + "  gpu_clock_mhz: 2100\n",
-       "test.yaml:6:18: cluster.gpu_clock_mhz must be in [1090, 1980] MHz for h100-sxm (from the clock a "
+       "test.yaml:6:18: cluster.gpu_clock_mhz must be in [1174, 1980] MHz for h100-sxm (from the clock a "
        "compute-bound kernel runs at under its 200 W minimum power limit to its maximum SM clock), got 2100"},
-      {"a clock below the range modelled", h100 + "  gpu_clock_mhz: 1005\n",
-       "test.yaml:6:18: cluster.gpu_clock_mhz must be in [1090, 1980] MHz for h100-sxm (from the clock a "
-       "compute-bound kernel runs at under its 200 W minimum power limit to its maximum SM clock), got 1005"},
+      {"a clock below the range modelled", h100 + "  gpu_clock_mhz: 1100\n",
+       "test.yaml:6:18: cluster.gpu_clock_mhz must be in [1174, 1980] MHz for h100-sxm (from the clock a "
+       "compute-bound kernel runs at under its 200 W minimum power limit to its maximum SM clock), got 1100"},
       {"a clock that is not finite", h100 + "  gpu_clock_mhz: .nan\n",
        "test.yaml:6:18: cluster.gpu_clock_mhz: expected a finite number, got '.nan'"},
       {"a cap on a GPU whose preset gives no power-limit range", "  gpu: mi300x\n  gpu_power_cap_w: 500\n",
        "test.yaml:6:20: cluster.gpu_power_cap_w: the GPU preset mi300x gives no min_power_limit_w (the lowest power "
-       "limit its driver accepts), so it cannot be capped; presets that do: a100-sxm, b200, gb200, h100-sxm, h200"},
-      {"a clock on a GPU whose preset gives no clock range", "  gpu: gb300\n  gpu_clock_mhz: 1500\n",
-       "test.yaml:6:18: cluster.gpu_clock_mhz: the GPU preset gb300 gives no max_sm_clock_mhz and min_power_limit_w "
-       "(the range of clocks modelled), so its clock cannot be set; presets that do: a100-sxm, b200, gb200, h100-sxm, "
+       "limit its driver accepts), so it cannot be capped; presets that do: a100-sxm, b200, gb200, gb300, h100-sxm, "
        "h200"},
-      // GB200: clocks from 2062 * ((200 - 163) / (1200 - 163))^(1/3) = 678.9 MHz,
-      // rounded up to 679, to 2062 MHz.
+      {"a clock on a GPU whose preset gives no clock range", "  gpu: b300\n  gpu_clock_mhz: 1500\n",
+       "test.yaml:6:18: cluster.gpu_clock_mhz: the GPU preset b300 gives no max_sm_clock_mhz and min_power_limit_w "
+       "(the range of clocks modelled), so its clock cannot be set; presets that do: a100-sxm, b200, gb200, gb300, "
+       "h100-sxm, h200"},
+      // GB200: clocks from 2062 * ((200 - 165.7) / (1200 - 165.7))^(1/3) = 662.5 MHz,
+      // rounded up to 663, to 2062 MHz.
       {"a GB200 clock below its range", "  gpu: gb200\n  gpu_clock_mhz: 650\n",
-       "test.yaml:6:18: cluster.gpu_clock_mhz must be in [679, 2062] MHz for gb200 (from the clock a "
+       "test.yaml:6:18: cluster.gpu_clock_mhz must be in [663, 2062] MHz for gb200 (from the clock a "
        "compute-bound kernel runs at under its 200 W minimum power limit to its maximum SM clock), got 650"},
-      // B200: caps in [200, 1000] W; clocks from 1965 * ((200 - 163) / (1000 - 163))^(1/3)
-      // = 694.6 MHz, rounded up to 695, to 1965 MHz.
+      // GB300: caps in [200, 1400] W; clocks from 2070 * ((200 - 178) / (1400 - 178))^(1/3)
+      // = 542.5 MHz, rounded up to 543.
+      {"a GB300 clock below its range", "  gpu: gb300\n  gpu_clock_mhz: 500\n",
+       "test.yaml:6:18: cluster.gpu_clock_mhz must be in [543, 2070] MHz for gb300 (from the clock a "
+       "compute-bound kernel runs at under its 200 W minimum power limit to its maximum SM clock), got 500"},
+      // B200: caps in [200, 1000] W; clocks from 1965 * ((200 - 138.9) / (1000 - 138.9))^(1/3)
+      // = 813.5 MHz, rounded up to 814, to 1965 MHz.
       {"a B200 cap below its minimum power limit", "  gpu: b200\n  gpu_power_cap_w: 150\n",
        "test.yaml:6:20: cluster.gpu_power_cap_w must be in [200, 1000] W for b200 (its minimum power limit to its "
        "board limit), got 150"},
       {"a B200 clock above its maximum", "  gpu: b200\n  gpu_clock_mhz: 2000\n",
-       "test.yaml:6:18: cluster.gpu_clock_mhz must be in [695, 1965] MHz for b200 (from the clock a "
+       "test.yaml:6:18: cluster.gpu_clock_mhz must be in [814, 1965] MHz for b200 (from the clock a "
        "compute-bound kernel runs at under its 200 W minimum power limit to its maximum SM clock), got 2000"},
       {"a misspelt key gets a did-you-mean", h100 + "  gpu_power_cap: 350\n",
        "test.yaml:6:3: unknown key 'gpu_power_cap' in cluster; did you mean 'gpu_power_cap_w'?"},
