@@ -2,6 +2,7 @@
 // Only this file prints errors and chooses exit codes.
 
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -31,6 +32,17 @@ void keep_freed_memory() {
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
+// CLI11's range checks compare, and NaN compares false with everything: a number
+// option is checked finite first, so `--minute nan` is a usage error like any other.
+const CLI::Validator kFinite(
+    [](std::string& text) {
+      double value = 0;
+      if (!CLI::detail::lexical_cast(text, value)) return "expected a number, got '" + text + "'";
+      if (!std::isfinite(value)) return "expected a finite number, got '" + text + "'";
+      return std::string();
+    },
+    "FINITE");
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -56,9 +68,11 @@ int main(int argc, char** argv) {
   double trace_from_min = 0, trace_to_min = 0;
   auto* trace_from = run->add_option("--trace-from-min", trace_from_min,
                                      "trace only from this minute of simulated time (implies --trace)")
+                         ->check(kFinite)
                          ->check(CLI::NonNegativeNumber);
   auto* trace_to = run->add_option("--trace-to-min", trace_to_min,
                                    "trace only up to this minute of simulated time (implies --trace)")
+                       ->check(kFinite)
                        ->check(CLI::NonNegativeNumber);
   std::string run_shard_text;
   run->add_option("--shard", run_shard_text,
@@ -106,11 +120,12 @@ int main(int argc, char** argv) {
   auto* breakpoint = app.add_subcommand("breakpoint", "bisect a numeric key for the value where the first failure appears");
   breakpoint->add_option("scenario", bp.scenario_path, "scenario file")->required();
   breakpoint->add_option("--vary", bp.key_path, "the key varied, e.g. conversation.sessions")->required();
-  breakpoint->add_option("--from", bp.from, "a value expected to pass")->required();
-  breakpoint->add_option("--to", bp.to, "a value expected to fail (may be below --from)")->required();
+  breakpoint->add_option("--from", bp.from, "a value expected to pass")->required()->check(kFinite);
+  breakpoint->add_option("--to", bp.to, "a value expected to fail (may be below --from)")->required()->check(kFinite);
   auto* tolerance_option = breakpoint->add_option("--tolerance", bp_tolerance,
                                                   "stop when failing and passing values are this close "
                                                   "(default |to - from| / 1000; 1 for integer keys)")
+                               ->check(kFinite)
                                ->check(CLI::PositiveNumber);
   breakpoint->add_option("--kind", bp.kind, "count only failures of this kind (slo_ttft, slo_tpot, memory, ...)");
   breakpoint->add_option("-j,--jobs", bp.jobs, "probes run at once")->check(CLI::Range(1, 256));
@@ -135,6 +150,7 @@ int main(int argc, char** argv) {
   explain->add_option("scenario", scenario_path, "scenario file")->required();
   explain->add_option("--minute", explain_minute, "the first reply starting at or after this minute")
       ->required()
+      ->check(kFinite)
       ->check(CLI::NonNegativeNumber);
   explain->add_option("--session", explain_session, "which conversation (default 0)")->check(CLI::Range(0, 10'000'000));
   explain->add_option("--set", sets, "override a key: key.path=value (repeatable)");

@@ -18,8 +18,9 @@
 namespace convsim {
 
 // The files a run may write, summary.json last: its presence marks a complete run.
-inline const std::vector<std::string> kRunOutputFiles = {"summary.json",  "turns.csv",  "gpus.csv",
-                                                         "trace.json",    "timing.json", "scenario.resolved.yaml"};
+inline const std::vector<std::string> kRunOutputFiles = {"summary.json", "turns.csv",   "gpus.csv",
+                                                         "windows.csv",  "trace.json",  "timing.json",
+                                                         "scenario.resolved.yaml"};
 
 class OutputFolder {
  public:

@@ -221,6 +221,8 @@ TEST_CASE("grams of CO2e are kWh at the facility times the grid's intensity, dol
   r.reserved_gpu_s = 1800;
   const double facility_kwh = (1.0e6 + 1.0e5 + 2.0e5 + 3.0e5) * 1.25 / 3.6e6;
   CHECK(reply_all_in_facility_energy_j(r, s) == Approx(facility_kwh * 3.6e6).epsilon(1e-12));
+  // turns.csv's facility_energy_j: IT (GPU + network + host) times PUE, no reservation.
+  CHECK(reply_facility_energy_j(r, s) == Approx((1.0e6 + 1.0e5 + 2.0e5) * 1.25).epsilon(1e-12));
   CHECK(reply_gco2e(r, s) == Approx(facility_kwh * 56).epsilon(1e-12));
   CHECK(reply_cost_usd(r, s) == Approx(facility_kwh * 0.1 + 1.0 * 3.0).epsilon(1e-12));
 }

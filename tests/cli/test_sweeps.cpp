@@ -116,6 +116,7 @@ TEST_CASE("compare.csv has one row per variant, in the scenario's order, with en
                  s["run"]["simulated_s"].get<double>() / 3600 * s["cost_usd"]["gpu_hour_usd"].get<double>())
               .epsilon(1e-8));
   }
+  CHECK(rows[1][column("first_failure")].empty());  // docs/outputs.md: empty when none
   CHECK(rows[1][column("first_failure_kind")].empty());
   CHECK(rows[1][column("first_failure_cause")].empty());
   // Every reply misses a 1 ms TTFT: the first failure is the first reply's.

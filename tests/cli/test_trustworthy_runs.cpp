@@ -40,6 +40,21 @@ TEST_CASE("a run writes summary.json last, marked complete, and leaves no tempor
   }
 }
 
+TEST_CASE("a run into a folder replaces every output of the run before it: no windows.csv or trace.json stays behind") {
+  const Workspace w("stale");
+  const std::string with_extras =
+      w.write("a.yaml", small_scenario("stale", 2, {{"slo: {ttft_s: 0.5, tpot_s: 0.05}",
+                                                     "slo: {ttft_s: 0.5, tpot_s: 0.05, window_min: 1}"}}));
+  const std::string plain = w.write("b.yaml", small_scenario("stale", 2));
+  REQUIRE(run_convsim(fmt::format("run '{}' -o '{}' -q --trace", with_extras, w.path("out")), w.path("log")) == 0);
+  REQUIRE(fs::exists(w.dir / "out" / "windows.csv"));
+  REQUIRE(fs::exists(w.dir / "out" / "trace.json"));
+  REQUIRE(run_convsim(fmt::format("run '{}' -o '{}' -q", plain, w.path("out")), w.path("log")) == 0);
+  const std::set<std::string> expected = {".convsim-run", "scenario.resolved.yaml", "turns.csv",
+                                          "gpus.csv",     "timing.json",            "summary.json"};
+  CHECK(files_in(w.dir / "out") == expected);
+}
+
 TEST_CASE("a full filesystem fails the run with exit 3 naming the file, and leaves no complete-looking folder") {
   const Workspace w("full-disk");
   const std::string s = w.write("s.yaml", small_scenario("full-disk", 30));
@@ -259,6 +274,27 @@ TEST_CASE("a truncated trace says so on stderr, and --trace-from-min/--trace-to-
   CHECK(slices > 0);
   CHECK(run_convsim(fmt::format("run '{}' -o '{}' -q --trace-from-min 6 --trace-to-min 5", s, w.path("bad")),
                     w.path("bad-log")) == 2);
+}
+
+TEST_CASE("a number option given NaN or infinity is a usage error (exit 2) naming it, before anything runs") {
+  const Workspace w("nan-options");
+  const std::string s = w.write("s.yaml", small_scenario("nan-options", 1));
+  const std::vector<std::string> commands = {
+      fmt::format("run '{}' -o '{}' -q --trace-from-min nan", s, w.path("a")),
+      fmt::format("run '{}' -o '{}' -q --trace-to-min inf", s, w.path("b")),
+      fmt::format("explain '{}' --minute nan", s),
+      fmt::format("breakpoint '{}' --vary conversation.sessions --from 1 --to nan -o '{}'", s, w.path("c")),
+      fmt::format("breakpoint '{}' --vary conversation.sessions --from 1 --to 4 --tolerance nan -o '{}'", s,
+                  w.path("d")),
+  };
+  for (const std::string& command : commands) {
+    INFO(command);
+    CHECK(run_convsim(command, w.path("log")) == 2);
+    const std::string log = read_file(w.path("log"));
+    INFO(log);
+    CHECK(log.find("expected a finite number") != std::string::npos);
+  }
+  for (const char* folder : {"a", "b", "c", "d"}) CHECK_FALSE(fs::exists(w.dir / folder));
 }
 
 TEST_CASE("compare -q prints nothing on success and still writes compare.csv") {
