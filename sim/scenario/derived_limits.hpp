@@ -29,6 +29,15 @@ inline constexpr long kMaxClusterGpus = 131072;
 inline constexpr long kMaxSessions = 1'000'000;
 inline constexpr long kMaxRequests = 100'000'000;
 inline constexpr long kMaxVariants = 1000;
+// An SLO window holds a copy of each reply that starts in it, and window_min /
+// window_step_min windows overlap at any instant: at most 1000 (the default step,
+// a quarter of the window, makes 4).
+inline constexpr double kMaxWindowOverlap = 1000;
+
+// Sessions a conversation's session_arrival is expected to start over
+// duration_min: poisson_per_hour x hours, or per_hour_of_day integrated over the
+// hours of day the run covers from start_hour. 0 for a fixed number of sessions.
+double expected_sessions(const ConversationSpec& c);
 
 // The largest value a distribution can draw: a lognormal draw is
 // median * exp(sigma * z) with |z| < 8.7 (Box-Muller from 53-bit uniforms).

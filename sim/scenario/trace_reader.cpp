@@ -1,5 +1,6 @@
 #include "sim/scenario/trace_reader.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -173,14 +174,17 @@ std::optional<TraceRow> TraceReader::next_mooncake(const std::string& text) {
   return row;
 }
 
-long check_trace(const TraceSpec& spec) {
+TraceWindow check_trace(const TraceSpec& spec) {
   TraceReader reader(spec.path, spec.format);
-  long rows = 0;
+  TraceWindow window;
   while (const std::optional<TraceRow> row = reader.next()) {
     const bool inside = row->time_s >= spec.start_s && (spec.duration_s <= 0 || row->time_s < spec.start_s + spec.duration_s);
-    if (inside && (spec.max_requests <= 0 || rows < spec.max_requests)) ++rows;
+    if (inside && (spec.max_requests <= 0 || window.rows < spec.max_requests)) {
+      ++window.rows;
+      window.last_arrival_s = std::max(window.last_arrival_s, (row->time_s - spec.start_s) * spec.time_scale);
+    }
   }
-  return rows;
+  return window;
 }
 
 }  // namespace convsim

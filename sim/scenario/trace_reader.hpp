@@ -46,8 +46,15 @@ class TraceReader {
   double last_clock_s_ = 0;
 };
 
+// What a trace's window replays: its rows (at most max_requests) and the last one's
+// arrival in simulated time, (time - start_s) * time_scale.
+struct TraceWindow {
+  long rows = 0;
+  double last_arrival_s = 0;
+};
+
 // Reads the whole trace once, row by row, so that a bad row is reported before
-// anything is simulated. Returns the rows in the spec's window (at most max_requests).
-long check_trace(const TraceSpec& spec);
+// anything is simulated.
+TraceWindow check_trace(const TraceSpec& spec);
 
 }  // namespace convsim

@@ -9,6 +9,7 @@
 
 #include "sim/scenario/workload_reader.hpp"
 
+#include "sim/scenario/derived_limits.hpp"
 #include "sim/scenario/trace_reader.hpp"
 #include "sim/scenario/transcript_reader.hpp"
 
@@ -293,10 +294,18 @@ TraceSpec read_trace(const MapReader& r) {
   t.start_s = r.number_or("start_s", t.start_s, Limits::at_least(0));
   t.duration_s = r.number_or("duration_s", t.duration_s, Limits::at_least(0));
   t.max_requests = r.integer_or("max_requests", t.max_requests, Limits::at_least(0));
-  if (check_trace(t) == 0) {
+  const TraceWindow window = check_trace(t);
+  if (window.rows == 0) {
     r.locator().fail(r.spot("trace"),
                      fmt::format("requests.trace: no row of {} falls in the window start_s = {}, duration_s = {}",
                                  t.path, format_number(t.start_s), format_number(t.duration_s)));
+  }
+  if (window.last_arrival_s / 60.0 > kMaxSpanMin) {
+    r.locator().fail(r.has("time_scale") ? r.spot("time_scale") : r.spot("trace"),
+                     fmt::format("requests: the trace's last row in the window arrives at minute {:.4g} (its time "
+                                 "times time_scale = {}); at most {} minutes (100 days, the longest span simulated)",
+                                 window.last_arrival_s / 60.0, format_number(t.time_scale),
+                                 format_number(kMaxSpanMin)));
   }
   return t;
 }

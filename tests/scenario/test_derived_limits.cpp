@@ -60,6 +60,23 @@ TEST_CASE("derived values out of bounds are refused at the key that sets them, s
        "test.yaml:20:53", "faults[0].repair_min = 1e+300 must be at most 144000 minutes"},
       {"too many sessions", "duration_min: 20", "duration_min: 20\n  sessions: 2000000", "test.yaml:6:13",
        "conversation.sessions = 2000000 must be at most 1000000"},
+      // 1e8 sessions an hour for 20 minutes: 3.333e7 drawn, against 1e6.
+      {"a session rate that draws too many sessions", "duration_min: 20",
+       "duration_min: 20\n  session_arrival: {poisson_per_hour: 1e8}", "test.yaml:6:39",
+       "draws 3.333e+07 sessions; at most 1000000"},
+      // 1e-6 an hour for 20 minutes: 3.333e-7 expected.
+      {"a session rate that expects no session", "duration_min: 20",
+       "duration_min: 20\n  session_arrival: {poisson_per_hour: 1e-6}", "test.yaml:6:39",
+       "3.333e-07 sessions are expected over conversation.duration_min = 20, fewer than one"},
+      // Sessions only in hour 23; the 20-minute run covers 08:00-08:20.
+      {"a daily profile whose sessions come in hours the run does not reach", "duration_min: 20",
+       "duration_min: 20\n  session_arrival: {per_hour_of_day: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, "
+       "0, 0, 0, 0, 0, 0, 50], start_hour: 8}",
+       "test.yaml:6:38", "0 sessions are expected"},
+      // A 10-minute window stepped by 1e-9 minutes: 1e10 windows open at once.
+      {"SLO windows that overlap without bound", "slo: {ttft_s: 0.5, tpot_s: 0.05}",
+       "slo: {ttft_s: 0.5, tpot_s: 0.05, window_min: 10, window_step_min: 1e-9}", "test.yaml:18:67",
+       "slo.window_min / slo.window_step_min = 1e+10 windows overlap"},
   };
   for (const Case& c : cases) {
     std::string message;
@@ -72,6 +89,45 @@ TEST_CASE("derived values out of bounds are refused at the key that sets them, s
     CHECK(message.rfind(c.location + ": ", 0) == 0);
     CHECK(message.find(c.message) != std::string::npos);
   }
+}
+
+TEST_CASE("a request stream whose rate spans more than 100 days is refused at rate_per_s") {
+  // 50 requests at 1e-9 per second: 5e10 s, 8.333e8 minutes, against 144,000.
+  const std::string text =
+      "name: rate\n"
+      "requests: {count: 50, arrival: {rate_per_s: 1e-9}}\n"
+      "model: {preset: llama-3.1-8b}\n"
+      "cluster: {gpu: h100-sxm}\n";
+  std::string message;
+  try {
+    test::scenario_from(text);
+  } catch (const ConfigError& e) {
+    message = e.what();
+  }
+  INFO(message);
+  CHECK(message.rfind("test.yaml:2:45: requests.arrival.rate_per_s: 50 requests at 1e-09 per second span about "
+                      "8.333e+08 minutes; at most 144000",
+                      0) == 0);
+}
+
+TEST_CASE("the sessions a daily profile expects are its hourly rates integrated over the hours the run covers") {
+  ConversationSpec c;
+  c.session_arrival = ConversationSpec::SessionArrival::diurnal;
+  c.sessions_per_hour_by_hour.assign(24, 0.0);
+  for (std::size_t h = 0; h < 24; ++h) c.sessions_per_hour_by_hour[h] = static_cast<double>(h);
+  // From 22:30 for 3 hours, 22:30 to 01:30: 0.5 x 22 + 1 x 23 + 1 x 0 + 0.5 x 1 = 34.5.
+  c.start_hour = 22.5;
+  c.duration_min = 180;
+  CHECK(expected_sessions(c) == Approx(34.5).epsilon(1e-12));
+  // Two whole days from midnight: twice the sum 0 + 1 + ... + 23 = 2 x 276.
+  c.start_hour = 0;
+  c.duration_min = 48 * 60;
+  CHECK(expected_sessions(c) == Approx(552).epsilon(1e-12));
+  ConversationSpec poisson;
+  poisson.session_arrival = ConversationSpec::SessionArrival::poisson;
+  poisson.sessions_per_hour = 30;
+  poisson.duration_min = 20;
+  CHECK(expected_sessions(poisson) == Approx(10).epsilon(1e-12));
 }
 
 TEST_CASE("the largest draw of a distribution bounds every sample the workload can take") {

@@ -107,6 +107,26 @@ TEST_CASE("a missing trace file and an unknown format are errors before simulati
              Catch::Contains("requests.format: unknown value 'splitwise'") && Catch::Contains("azure, mooncake"));
 }
 
+TEST_CASE("a time_scale that stretches a trace's window past 100 days is refused at the key") {
+  // Two rows 0.0 and 0.9 s apart (the second's clock minus the first's): at
+  // time_scale 1e12 the last arrives at 0.9e12 s = 1.5e10 minutes, against 144,000.
+  const std::string path =
+      write_trace("stretched.csv", std::string(kHeader) + "2023-11-16 18:15:50.0000000,374,44\n" +
+                                       "2023-11-16 18:15:50.9000000,396,109\n");
+  std::string message = "no error";
+  try {
+    test::scenario_from(fmt::format("name: t\nrequests: {{trace: {}, format: azure, time_scale: 1e12}}\n"
+                                    "model: {{preset: llama-3.1-8b}}\ncluster: {{gpu: h100-sxm}}\n",
+                                    path));
+  } catch (const ConfigError& e) {
+    message = e.what();
+  }
+  INFO(message);
+  CHECK_THAT(message, Catch::Contains("requests: the trace's last row in the window arrives at minute 1.5e+10") &&
+                          Catch::Contains("at most 144000 minutes"));
+  CHECK(message.rfind("test.yaml:2:", 0) == 0);
+}
+
 TEST_CASE("a trace is read row by row: the reader returns each row with its line") {
   const std::string path = write_trace("rows.csv", std::string(kHeader) + kGoodRow + "\n" +
                                                        "2023-11-16 18:15:50.9951690,396,109\n");
