@@ -193,7 +193,7 @@ void write_plan(const Space& space, std::vector<PlanRow> rows, const fs::path& o
       const PlanRow& r = rows[tables.top[k]];
       const PlanFigures f = plan_figures(r, plan);
       std::cout << fmt::format("  {}. {}  {} GPUs  {} {:.4f} s  {:.3f} Wh per reply{}\n", k + 1,
-                               candidate_name(r.candidate), r.gpus, plan.objective, f.latency_s,
+                               candidate_name(r.candidate), r.gpus, plan.objective, *f.latency_s,
                                f.energy_per_reply_j / 3600.0,
                                f.usd_per_m_output_tokens ? fmt::format("  ${:.2f} per M output tokens",
                                                                        *f.usd_per_m_output_tokens)

@@ -102,6 +102,11 @@ int command_check(const std::string& path, const std::vector<std::string>& sets)
   if (p.disaggregated()) {
     layout += fmt::format(" + prefill {} x (tp {} pp {})", p.prefill.replicas, p.prefill.tp, p.prefill.pp);
   }
+  // A model that leaves no room for a KV cache is a result a run reports (a memory
+  // failure at minute 0, as compare and breakpoint sweeps need), but check says so now.
+  if (const std::optional<FailureRecord> failure = load_memory_failure(scenario)) {
+    std::cerr << fmt::format("{}: warning: every request of a run will fail: {}\n", path, failure->cause);
+  }
   std::cout << fmt::format("{}: ok ({} on {} x {} {}, {}, {} compare variants)\n", path, scenario.model.spec.name,
                            scenario.cluster.nodes, scenario.cluster.gpus_per_node, scenario.cluster.gpu.name, layout,
                            scenario.variants.size());

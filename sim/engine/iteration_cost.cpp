@@ -237,6 +237,19 @@ double CostModel::free_bytes(int stage) const {
 
 bool CostModel::weights_fit() const { return kv_pool_bytes_min() > 0; }
 
+CostModel::FixedMemory CostModel::fixed_memory_tightest() const {
+  int tightest = 0;
+  for (int s = 1; s < scenario_.parallelism.pp; ++s) {
+    if (free_bytes(s) < free_bytes(tightest)) tightest = s;
+  }
+  FixedMemory m;
+  m.iteration_tokens = scenario_.serving.prefill_chunk_tokens + scenario_.serving.max_batch_seqs;
+  m.weights_bytes = stage_weight_bytes_[static_cast<std::size_t>(tightest)];
+  m.activation_bytes = activation_bytes(scenario_.model.spec, sharding(tightest).tp, m.iteration_tokens);
+  m.workspace_bytes = scenario_.serving.workspace_bytes_per_gpu;
+  return m;
+}
+
 double CostModel::kv_pool_bytes_min() const {
   double smallest = std::numeric_limits<double>::max();
   for (int s = 0; s < scenario_.parallelism.pp; ++s) smallest = std::min(smallest, free_bytes(s));

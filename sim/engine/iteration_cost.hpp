@@ -85,6 +85,15 @@ class CostModel {
 
   // Free memory per GPU of the tightest stage, in bytes (for messages).
   double kv_pool_bytes_min() const;
+  // What fills a GPU of the tightest stage before any KV cache: its weights, the
+  // activations of the largest iteration (prefill_chunk_tokens + max_batch_seqs
+  // tokens) and the engine's workspace.
+  struct FixedMemory {
+    double weights_bytes = 0, activation_bytes = 0, workspace_bytes = 0;
+    long iteration_tokens = 0;
+    double total() const { return weights_bytes + activation_bytes + workspace_bytes; }
+  };
+  FixedMemory fixed_memory_tightest() const;
 
   double weight_bytes_per_gpu_max() const;
   // Whole-model KV bytes of a sequence of `tokens` tokens (all GPUs of a replica).

@@ -95,7 +95,35 @@ void mark_exclusive_replicas(const std::vector<std::unique_ptr<ReplicaActor>>& r
   }
 }
 
+// The failure load_memory_failure describes, from the replica's and the prefill
+// pool's cost models.
+std::optional<FailureRecord> memory_failure(const Scenario& scenario, const CostModel& replica,
+                                            const CostModel& pool) {
+  const ParallelismSpec& p = scenario.parallelism;
+  const bool pool_fits = !p.disaggregated() || pool.weights_fit();
+  if (replica.weights_fit() && pool_fits) return std::nullopt;
+  const bool in_pool = replica.weights_fit();
+  const CostModel& tight = in_pool ? pool : replica;
+  const ParallelismSpec layout = in_pool ? p.prefill_layout() : p;
+  const CostModel::FixedMemory m = tight.fixed_memory_tightest();
+  return FailureRecord{
+      "memory", 0.0,
+      fmt::format("weights ({:.1f} GB), the activations of a {}-token iteration ({:.1f} GB) and workspace ({:.1f} GB) "
+                  "need {:.1f} GB on the busiest GPU{}, which has {:.1f} GB of HBM; no KV cache fits (tp = {}, cp = "
+                  "{}, ep = {}, pp = {})",
+                  m.weights_bytes / kGb, m.iteration_tokens, m.activation_bytes / kGb, m.workspace_bytes / kGb,
+                  m.total() / kGb, in_pool ? " of the prefill pool" : "", scenario.cluster.gpu.hbm_bytes / kGb,
+                  layout.tp, layout.cp, layout.ep, layout.pp),
+      "capacity"};
+}
+
 }  // namespace
+
+std::optional<FailureRecord> load_memory_failure(const Scenario& scenario) {
+  Scenario prefill_scenario = scenario;
+  prefill_scenario.parallelism = scenario.parallelism.prefill_layout();
+  return memory_failure(scenario, CostModel(scenario), CostModel(prefill_scenario));
+}
 
 RunResult empty_run_result(const Scenario& scenario) {
   const ParallelismSpec& p = scenario.parallelism;
@@ -146,18 +174,8 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
   prefill_scenario.parallelism = p.prefill_layout();
   const CostModel prefill_cost(prefill_scenario);
   Workload workload(scenario);
-  const bool pool_fits = !p.disaggregated() || prefill_cost.weights_fit();
-  if (!cost_model.weights_fit() || !pool_fits) {
-    const CostModel& tight = cost_model.weights_fit() ? prefill_cost : cost_model;
-    const ParallelismSpec& layout = cost_model.weights_fit() ? prefill_scenario.parallelism : p;
-    const double need = tight.weight_bytes_per_gpu_max() + scenario.serving.workspace_bytes_per_gpu;
-    result.failures.push_back(FailureRecord{
-        "memory", 0.0,
-        fmt::format("weights and workspace need {:.1f} GB on the busiest GPU{}, which has {:.1f} GB of HBM; "
-                    "no KV cache fits (tp = {}, cp = {}, ep = {}, pp = {})",
-                    need / kGb, cost_model.weights_fit() ? " of the prefill pool" : "",
-                    scenario.cluster.gpu.hbm_bytes / kGb, layout.tp, layout.cp, layout.ep, layout.pp),
-        "capacity"});
+  if (std::optional<FailureRecord> failure = memory_failure(scenario, cost_model, prefill_cost)) {
+    result.failures.push_back(std::move(*failure));
     for (const Request& r : workload.all_up_front()) {
       if (!shard.owns(replica_of(r))) continue;
       ReplyRecord rec;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <limits>
 // Runs a validated scenario on SimGrid and returns the records. One simulation per
 // process (a SimGrid limit): call simulate() once.
@@ -39,6 +40,12 @@ inline constexpr std::size_t kMaxTraceSlices = 400'000;
 // (shard_refusal) or whose shard turned out to depend on other replicas
 // (shard_result_refusal).
 RunResult simulate(const Scenario& scenario, const RunOptions& options = {});
+
+// The failure of a run whose model leaves no room for a KV cache on some GPU
+// (weights, the largest iteration's activations and the workspace exceed its HBM):
+// every request fails with it at minute 0. None when the model fits. simulate()
+// reports it; convsim check warns of it.
+std::optional<FailureRecord> load_memory_failure(const Scenario& scenario);
 
 // A run's records before any event: a meter per GPU used, a slot per replica.
 RunResult empty_run_result(const Scenario& scenario);

@@ -11,7 +11,14 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-double num(const Json& j, const char* key) { return j.contains(key) ? j[key].get<double>() : 0.0; }
+double num(const Json& j, const char* key) { return j.contains(key) && !j[key].is_null() ? j[key].get<double>() : 0.0; }
+
+// A statistic that may be undefined (null in summary.json: no reply served), in
+// `format`, or `none` in its place.
+std::string stat(const Json& j, const char* key, const char* format, const char* none) {
+  if (!j.contains(key) || j[key].is_null()) return none;
+  return fmt::format(fmt::runtime(format), j[key].get<double>());
+}
 
 constexpr double kJoulesPerWh = 3600.0;
 constexpr double kSecondsPerHour = 3600.0;
@@ -43,9 +50,14 @@ std::string run_table(const Json& s) {
   std::string out;
   out += fmt::format("scenario {}: {} replies served, {} failed\n", s["scenario"].get<std::string>(),
                      s["replies"].get<long>(), s["failed_replies"].get<long>());
-  out += fmt::format("TTFT p50 {:.3f} s  p99 {:.3f} s | TPOT p50 {:.4f} s  p99 {:.4f} s | {:.1f} output tokens/s\n",
-                     num(s["ttft_s"], "p50"), num(s["ttft_s"], "p99"), num(s["tpot_s"], "p50"),
-                     num(s["tpot_s"], "p99"), num(s, "output_tokens_per_s"));
+  if (s["replies"].get<long>() == 0) {
+    out += fmt::format("TTFT and TPOT: none, no reply was served | {:.1f} output tokens/s\n",
+                       num(s, "output_tokens_per_s"));
+  } else {
+    out += fmt::format("TTFT p50 {:.3f} s  p99 {:.3f} s | TPOT p50 {:.4f} s  p99 {:.4f} s | {:.1f} output tokens/s\n",
+                       num(s["ttft_s"], "p50"), num(s["ttft_s"], "p99"), num(s["tpot_s"], "p50"),
+                       num(s["tpot_s"], "p99"), num(s, "output_tokens_per_s"));
+  }
   const Json& e = s["energy_j"];
   out += fmt::format(
       "energy: GPU active {:.1f} Wh, GPU idle {:.1f} Wh, network {:.2f} Wh, host {:.1f} Wh, switches {:.1f} Wh "
@@ -138,9 +150,12 @@ std::string variant_table(const std::vector<std::pair<std::string, Json>>& varia
   for (const auto& [name, s] : variants) {
     const Json& e = s["energy_j"];
     const std::string cause = s["failures"].empty() ? "" : s["failures"][0]["cause"].get<std::string>();
-    out += fmt::format("| {} | {:.3f} | {:.3f} | {:.4f} | {:.4f} | {:.4f} | {:.1f} | {:.1f} | {:.2f} | {} | {} |\n",
-                       markdown_cell(name), num(s["ttft_s"], "p50"), num(s["ttft_s"], "p99"),
-                       num(s["tpot_s"], "p50"), num(s["tpot_s"], "p99"), energy_per_reply_j(s) / kJoulesPerWh,
+    const std::string per_reply_wh =
+        num(s, "replies") > 0 ? fmt::format("{:.4f}", energy_per_reply_j(s) / kJoulesPerWh) : std::string("-");
+    out += fmt::format("| {} | {} | {} | {} | {} | {} | {:.1f} | {:.1f} | {:.2f} | {} | {} |\n",
+                       markdown_cell(name), stat(s["ttft_s"], "p50", "{:.3f}", "-"),
+                       stat(s["ttft_s"], "p99", "{:.3f}", "-"), stat(s["tpot_s"], "p50", "{:.4f}", "-"),
+                       stat(s["tpot_s"], "p99", "{:.4f}", "-"), per_reply_wh,
                        (num(e, "gpu_active") + num(e, "gpu_idle")) / kJoulesPerWh, num(e, "total") / kJoulesPerWh,
                        gpu_hours(s), first_failure(s), markdown_cell(cause));
   }
@@ -175,10 +190,10 @@ std::string compare_csv(const std::vector<std::pair<std::string, Json>>& variant
     const std::string per_reply = num(s, "replies") > 0 ? fmt::format("{:.9g}", energy_per_reply_j(s)) : "";
     const double gco2e = s.contains("carbon") ? num(s["carbon"], "gco2e") : 0.0;
     const double cost_usd = s.contains("cost_usd") ? num(s["cost_usd"], "total") : 0.0;
-    out += fmt::format("{},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{},{},{:.9g},{:.9g},{},{},{},{:.9g},{:.9g}\n",
-                       csv_field(name),
-                       num(s["ttft_s"], "p50"), num(s["ttft_s"], "p99"), num(s["tpot_s"], "p50"),
-                       num(s["tpot_s"], "p99"), num(e, "gpu_active") + num(e, "gpu_idle"), num(e, "total"),
+    out += fmt::format("{},{},{},{},{},{:.9g},{:.9g},{},{},{:.9g},{:.9g},{},{},{},{:.9g},{:.9g}\n",
+                       csv_field(name), stat(s["ttft_s"], "p50", "{:.9g}", ""), stat(s["ttft_s"], "p99", "{:.9g}", ""),
+                       stat(s["tpot_s"], "p50", "{:.9g}", ""), stat(s["tpot_s"], "p99", "{:.9g}", ""),
+                       num(e, "gpu_active") + num(e, "gpu_idle"), num(e, "total"),
                        csv_field(kind), per_reply, num(e, "total") / kJoulesPerWh, gpu_hours(s), csv_field(kind),
                        minute, csv_field(cause), gco2e, cost_usd);
     out.pop_back();  // the line break: the objectives follow
@@ -187,7 +202,7 @@ std::string compare_csv(const std::vector<std::pair<std::string, Json>>& variant
       std::string cell;
       for (const Json& o : s.value("objectives", Json::array())) {
         if (o["name"].get<std::string>() != objective) continue;
-        cell = fmt::format("{:.9g}", o["attainment"].get<double>());
+        cell = stat(o, "attainment", "{:.9g}", "");
         met = met && o["met"].get<bool>();
       }
       out += "," + cell;

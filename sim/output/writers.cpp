@@ -31,10 +31,14 @@ std::string number(double v) {
   return std::string(text, write_g9(text, v));
 }
 
-nlohmann::ordered_json percentiles_json(ExactPercentiles& values) {
-  const Percentiles p = values.result();
+// null for every statistic of no values: a run that served no reply has no TTFT,
+// not a TTFT of 0.
+nlohmann::ordered_json percentiles_json(const Percentiles& p) {
+  if (p.count == 0) return {{"mean", nullptr}, {"p50", nullptr}, {"p90", nullptr}, {"p99", nullptr}};
   return {{"mean", p.mean}, {"p50", p.p50}, {"p90", p.p90}, {"p99", p.p99}};
 }
+
+nlohmann::ordered_json percentiles_json(ExactPercentiles& values) { return percentiles_json(values.result()); }
 
 std::string speaker_name(const ReplyRecord& r, const Scenario& s) {
   if (!s.conversation || r.speaker < 0) return "";
@@ -174,8 +178,12 @@ nlohmann::ordered_json objectives_json(const std::vector<ObjectiveResult>& resul
     if (o.rule == Objective::Rule::attainment) j["target"] = o.target;
     j["replies"] = r.run.replies;
     j["over"] = r.run.over;
-    j["attainment"] = r.run.attainment;
-    if (o.rule == Objective::Rule::percentile) j["value_s"] = r.run.value_s;
+    // No reply judged: no attainment and no percentile (null), and the objective unmet.
+    const bool judged = r.run.replies > 0;
+    j["attainment"] = judged ? nlohmann::ordered_json(r.run.attainment) : nlohmann::ordered_json(nullptr);
+    if (o.rule == Objective::Rule::percentile) {
+      j["value_s"] = judged ? nlohmann::ordered_json(r.run.value_s) : nlohmann::ordered_json(nullptr);
+    }
     j["met"] = r.met();
     j["windows"] = r.windows;
     j["windows_missed"] = r.windows_missed;
@@ -250,8 +258,7 @@ nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted
   j["ttft_s"] = percentiles_json(ttft);
   j["tpot_s"] = percentiles_json(tpot);
   j["e2e_s"] = percentiles_json(e2e);
-  const Percentiles itl = result.inter_token_s.percentiles();
-  j["itl_s"] = {{"mean", itl.mean}, {"p50", itl.p50}, {"p90", itl.p90}, {"p99", itl.p99}};
+  j["itl_s"] = percentiles_json(result.inter_token_s.percentiles());
   j["energy_j"] = {{"gpu_active", e.gpu_active_j}, {"gpu_idle", e.gpu_idle_j},     {"network", e.network_j},
                    {"host", e.host_j},             {"switches", e.switch_j},        {"psu_loss", e.psu_loss_j},
                    {"it", e.it_j()},

@@ -33,13 +33,20 @@ const Json* summary_objective(const Json& summary, const std::string& name) {
   return nullptr;
 }
 
+// A number of summary.json that is null where it is undefined (no reply served).
+std::optional<double> defined(const Json& j) {
+  if (j.is_null()) return std::nullopt;
+  return j.get<double>();
+}
+
 // The run's value of a latency key (ttft_p99_s): the objective's when the scenario
-// has it, else summary.json's percentile.
-double latency_value(const Json& summary, const std::string& key) {
-  if (const Json* o = summary_objective(summary, key); o && o->contains("value_s")) return (*o)["value_s"].get<double>();
+// has it, else summary.json's percentile; none when no reply was served.
+std::optional<double> latency_value(const Json& summary, const std::string& key) {
+  if (const Json* o = summary_objective(summary, key); o && o->contains("value_s")) return defined((*o)["value_s"]);
   const std::size_t first = key.find('_'), last = key.rfind('_');
   const std::string metric = key.substr(0, first) + "_s", q = key.substr(first + 1, last - first - 1);
-  return summary.contains(metric) ? num(summary[metric], q.c_str()) : 0.0;
+  if (!summary.contains(metric) || !summary[metric].contains(q)) return std::nullopt;
+  return defined(summary[metric][q]);
 }
 
 std::string layout_columns(const PlanRow& r) {
@@ -69,7 +76,7 @@ std::string frontier_csv(const std::vector<PlanRow>& rows, const std::vector<Pla
   for (const std::size_t i : frontier) {
     const PlanFigures& f = figures[i];
     const std::string energy = number(f.energy_per_reply_j), usd = optional_number(f.usd_per_m_output_tokens);
-    csv += fmt::format("{},{},{},{},{}\n", layout_columns(rows[i]), number(f.latency_s), usd_first ? usd : energy,
+    csv += fmt::format("{},{},{},{},{}\n", layout_columns(rows[i]), optional_number(f.latency_s), usd_first ? usd : energy,
                        usd_first ? energy : usd, f.objectives_met ? 1 : 0);
   }
   return csv;
@@ -136,10 +143,10 @@ PlanTables plan_tables(const std::vector<PlanRow>& rows, const PlanSpec& plan, c
     line += fmt::format(",{},{},{}", f.replies, f.failed_replies, first_failure);
     for (const Objective& o : objectives) {
       const Json* j = summary_objective(s, o.name);
-      line += "," + (j ? number((*j)["attainment"].get<double>()) : "");
-      if (o.rule == Objective::Rule::percentile) line += "," + (j ? number((*j)["value_s"].get<double>()) : "");
+      line += "," + (j ? optional_number(defined((*j)["attainment"])) : "");
+      if (o.rule == Objective::Rule::percentile) line += "," + (j ? optional_number(defined((*j)["value_s"])) : "");
     }
-    if (!frontier_is_objective) line += "," + number(f.latency_s);
+    if (!frontier_is_objective) line += "," + optional_number(f.latency_s);
     line += fmt::format(",{},{},{},{},{},{},{}\n", f.objectives_met ? 1 : 0, number(f.energy_per_reply_j),
                         number(f.gpu_hours), optional_number(f.usd), optional_number(f.usd_per_m_output_tokens),
                         number(f.output_tokens_per_s), number(f.throughput_per_gpu));
@@ -151,10 +158,10 @@ PlanTables plan_tables(const std::vector<PlanRow>& rows, const PlanSpec& plan, c
   std::vector<std::size_t> eligible;
   std::vector<ParetoPoint> by_energy, by_usd;
   for (std::size_t i = 0; i < rows.size(); ++i) {
-    if (!rows[i].summary || !figures[i].served_all()) continue;
+    if (!rows[i].summary || !figures[i].served_all() || !figures[i].latency_s) continue;
     eligible.push_back(i);
-    by_energy.push_back({i, figures[i].latency_s, figures[i].energy_per_reply_j});
-    if (const auto usd = figures[i].usd_per_m_output_tokens) by_usd.push_back({i, figures[i].latency_s, *usd});
+    by_energy.push_back({i, *figures[i].latency_s, figures[i].energy_per_reply_j});
+    if (const auto usd = figures[i].usd_per_m_output_tokens) by_usd.push_back({i, *figures[i].latency_s, *usd});
   }
   t.frontier = pareto_frontier(by_energy);
   t.usd_frontier = pareto_frontier(by_usd);
@@ -181,7 +188,7 @@ PlanTables plan_tables(const std::vector<PlanRow>& rows, const PlanSpec& plan, c
   for (std::size_t k = 0; k < t.top.size(); ++k) {
     const std::size_t i = t.top[k];
     const PlanFigures& f = figures[i];
-    t.top_csv += fmt::format("{},{},{},{},{},{},{}\n", k + 1, layout_columns(rows[i]), number(f.latency_s),
+    t.top_csv += fmt::format("{},{},{},{},{},{},{}\n", k + 1, layout_columns(rows[i]), optional_number(f.latency_s),
                              number(f.energy_per_reply_j), number(f.gpu_hours),
                              optional_number(f.usd_per_m_output_tokens), number(f.throughput_per_gpu));
   }

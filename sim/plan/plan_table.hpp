@@ -34,7 +34,7 @@ struct PlanRow {
 struct PlanFigures {
   long replies = 0;
   long failed_replies = 0;
-  double latency_s = 0;          // the frontier's latency objective
+  std::optional<double> latency_s;  // the frontier's latency objective; none without a reply
   double energy_per_reply_j = 0; // every term of the run's energy per reply served
   double gpu_hours = 0;
   std::optional<double> usd;     // with a price for the GPU

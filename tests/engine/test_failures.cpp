@@ -4,7 +4,10 @@
 #include <map>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
+#include "models/architecture.hpp"
+#include "models/transformer_cost.hpp"
 #include "sim/analysis/failures.hpp"
 #include "sim/engine/iteration_cost.hpp"
 #include "sim/engine/simulation.hpp"
@@ -214,4 +217,36 @@ TEST_CASE("with sparse attention a long context's share counts top_k latents rea
                                                                     {"parallelism.tp", "8"}});
   const auto even = CostModel(s).work_shares({SequenceWork{1, 1500, 1}, SequenceWork{1, 1500, 1}});
   CHECK(even[0] == Approx(0.5));
+}
+
+TEST_CASE("a model leaving no room for a KV cache fails every request at minute 0, its message adding up what fills "
+          "the GPU") {
+  // Llama-3.1-70B in BF16 on one 80 GB H100: its weights alone, 2 bytes per
+  // parameter, exceed the HBM.
+  const Scenario s = test::scenario_from(test::kSmallConversation, {{"model.preset", "llama-3.1-70b"}});
+  const double weights_gb = total_params(s.model.spec) * 2 / 1e9;
+  const long tokens = s.serving.prefill_chunk_tokens + s.serving.max_batch_seqs;
+  const double activations_gb = activation_bytes(s.model.spec, 1, tokens) / 1e9;
+  const double workspace_gb = s.serving.workspace_bytes_per_gpu / 1e9;
+  REQUIRE(weights_gb > s.cluster.gpu.hbm_bytes / 1e9);
+  const std::optional<FailureRecord> failure = load_memory_failure(s);
+  REQUIRE(failure);
+  CHECK(failure->kind == "memory");
+  CHECK(failure->cause ==
+        fmt::format("weights ({:.1f} GB), the activations of a {}-token iteration ({:.1f} GB) and workspace ({:.1f} "
+                    "GB) need {:.1f} GB on the busiest GPU, which has 80.0 GB of HBM; no KV cache fits (tp = 1, cp = "
+                    "1, ep = 1, pp = 1)",
+                    weights_gb, tokens, activations_gb, workspace_gb, weights_gb + activations_gb + workspace_gb));
+  const RunResult r = simulate(s);
+  REQUIRE(r.replies.size() > 0);
+  for (const ReplyRecord& reply : std::vector<ReplyRecord>(r.replies.begin(), r.replies.end())) {
+    CHECK_FALSE(reply.served);
+    CHECK(reply.failure == "memory");
+  }
+  REQUIRE(find(r.failures, "memory"));
+  CHECK(find(r.failures, "memory")->time_s == 0);
+  // The same model at TP2 fits: no failure.
+  CHECK_FALSE(load_memory_failure(test::scenario_from(
+      test::kSmallConversation,
+      {{"model.preset", "llama-3.1-70b"}, {"cluster.gpus_per_node", "2"}, {"parallelism.tp", "2"}})));
 }
