@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <filesystem>
+#include <stdexcept>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -131,6 +132,49 @@ std::vector<std::string> split_commas(const std::string& line) {
     }
   }
   return out;
+}
+
+std::vector<std::string> split_csv_fields(const std::string& line) {
+  std::vector<std::string> out(1);
+  std::size_t i = 0;
+  while (true) {
+    std::string& field = out.back();
+    if (i < line.size() && line[i] == '"') {
+      const std::size_t opened = i++;
+      while (true) {
+        if (i >= line.size()) {
+          throw std::invalid_argument(fmt::format("the quote opened at column {} is not closed on this line", opened + 1));
+        }
+        if (line[i] == '"') {
+          if (i + 1 < line.size() && line[i + 1] == '"') {
+            field += '"';
+            i += 2;
+            continue;
+          }
+          ++i;
+          break;
+        }
+        field += line[i++];
+      }
+      if (i < line.size() && line[i] != ',') {
+        throw std::invalid_argument(
+            fmt::format("text after the closing quote at column {}; a field with quotes must be quoted whole", i));
+      }
+    } else {
+      while (i < line.size() && line[i] != ',') {
+        if (line[i] == '"') {
+          throw std::invalid_argument(
+              fmt::format("a quote inside an unquoted field at column {}; quote the whole field and double the "
+                          "quote (\"\")",
+                          i + 1));
+        }
+        field += line[i++];
+      }
+    }
+    if (i >= line.size()) return out;
+    ++i;  // the comma
+    out.emplace_back();
+  }
 }
 
 std::string unknown_name_message(const std::string& path, const std::string& what,

@@ -56,6 +56,13 @@ std::vector<std::string> split_key_path(std::string_view key_path);
 // ("" gives one empty field).
 std::vector<std::string> split_commas(const std::string& line);
 
+// The fields of one line of a CSV file as RFC 4180 writes them (and convsim's own
+// outputs do): a field in double quotes may hold commas, and "" inside it is one
+// quote. Throws std::invalid_argument, saying what is wrong, for a quote that is not
+// closed on the line or text after a closing quote (a field spanning lines is not
+// read).
+std::vector<std::string> split_csv_fields(const std::string& line);
+
 // The whole file; fails with "FILE: cannot read file".
 std::string read_text_file(const std::string& path);
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <stdexcept>
 #include <vector>
 
 #include <fmt/core.h>
@@ -59,7 +60,12 @@ std::optional<TranscriptReader::Cells> TranscriptReader::next_csv() {
     ++line_;
     if (!text.empty() && text.back() == '\r') text.pop_back();
     if (text.find_first_not_of(" \t") == std::string::npos) continue;
-    const std::vector<std::string> cells = split_commas(text);
+    std::vector<std::string> cells;
+    try {
+      cells = split_csv_fields(text);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(fmt::format("{}:{}: {}", path_, line_, e.what()));
+    }
     if (cells.size() != 6) {
       throw ConfigError(fmt::format("{}:{}: expected 6 columns ({}), got {}", path_, line_,
                                     words_ ? kWordsHeader : kTokensHeader, cells.size()));

@@ -138,6 +138,10 @@ TEST_CASE("bad transcript rows are reported at their line, naming the column") {
       {"m1,ana,9,10,3,1.5\n", "3: column 'reply_tokens': expected an integer number of tokens, got '1.5'"},
       {"m1,,9,10,3,1\n", "3: column 'speaker': empty; name who speaks"},
       {"m1,ana,9,10,3\n", "3: expected 6 columns (session,speaker,start_s,end_s,tokens,reply_tokens), got 5"},
+      {"\"m1,ana,9,10,3,1\n", "3: the quote opened at column 1 is not closed on this line"},
+      {"\"m1\"x,ana,9,10,3,1\n", "3: text after the closing quote at column 4; a field with quotes must be quoted whole"},
+      {"m\"1,ana,9,10,3,1\n", "3: a quote inside an unquoted field at column 2; quote the whole field and double the "
+                              "quote (\"\")"},
   };
   for (const Case& c : cases) {
     const std::string path = write_transcript("bad.csv", "m1,ben,0,5,10,10\n" + c.row);
@@ -149,6 +153,23 @@ TEST_CASE("bad transcript rows are reported at their line, naming the column") {
     }
     CHECK(error == path + ":" + c.message);
   }
+}
+
+TEST_CASE("transcript names quoted as RFC 4180 writes them keep their commas and quotes") {
+  // A session named `sync, weekly` and a speaker named `Ana "A." Lee`, as Python's
+  // csv module (and convsim's own turns.csv) quote them.
+  const std::string path = write_transcript("quoted.csv", "\"sync, weekly\",\"Ana \"\"A.\"\" Lee\",0,5,10,20\n"
+                                                          "\"sync, weekly\",ben,6,9,12,30\n");
+  const Scenario s = test::scenario_from(transcript_scenario(path, 1));
+  REQUIRE(s.conversation->sessions == 1);
+  REQUIRE(s.conversation->speakers.size() == 2);
+  CHECK(s.conversation->speakers[0].name == "Ana \"A.\" Lee");
+  Workload w(s);
+  std::vector<Request> got;
+  while (std::optional<Request> r = w.next_arrival()) got.push_back(*r);
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].prompt_tokens == 100 + 10);  // the system prompt and Ana's turn
+  CHECK(got[1].prompt_tokens == 12);
 }
 
 namespace {
