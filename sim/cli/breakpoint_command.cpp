@@ -77,6 +77,19 @@ class Bisection {
     return false;
   }
 
+  // Whether the key holds a number: the loader refuses a word there as not a number.
+  bool detect_numeric() const {
+    try {
+      load("not-a-number");
+    } catch (const ConfigError& e) {
+      const std::string what = e.what();
+      return what.find("expected a number") != std::string::npos ||
+             what.find("expected an integer") != std::string::npos ||
+             what.find("expected a finite number") != std::string::npos;
+    }
+    return false;
+  }
+
   void set_integer(bool integer) { integer_ = integer; }
   void set_tolerance(double tolerance) { tolerance_ = tolerance; }
   bool integer() const { return integer_; }
@@ -259,6 +272,12 @@ int command_breakpoint(const BreakpointRequest& asked) {
     if (request.kind.empty()) return kExitUsage;
   }
   Bisection search(request, catalog);
+  if (!search.detect_numeric()) {
+    std::cerr << fmt::format("breakpoint: --vary {} is not a numeric key (the scenario does not read a number "
+                             "there); vary a numeric key such as conversation.sessions\n",
+                             request.key_path);
+    return kExitUsage;
+  }
   search.set_integer(search.detect_integer());
   const std::string key = request.key_path;
   if (search.integer() && (request.from != std::floor(request.from) || request.to != std::floor(request.to))) {

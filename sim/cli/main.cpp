@@ -43,6 +43,13 @@ const CLI::Validator kFinite(
     },
     "FINITE");
 
+// An output folder named by an empty string would silently fall back to the default.
+const CLI::Validator kFolder(
+    [](std::string& text) {
+      return text.empty() ? std::string("expected a folder, got an empty name") : std::string();
+    },
+    "DIR");
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,7 +65,7 @@ int main(int argc, char** argv) {
 
   auto* run = app.add_subcommand("run", "simulate a scenario and write turns.csv, summary.json");
   run->add_option("scenario", scenario_path, "scenario file")->required();
-  run->add_option("-o,--output", output_dir, "output folder (default out/<scenario name>)");
+  run->add_option("-o,--output", output_dir, "output folder (default out/<scenario name>)")->check(kFolder);
   run->add_option("--set", sets, "override a key: key.path=value (repeatable)");
   run->add_flag("-q,--quiet", quiet, "print nothing on success");
   bool force = false;
@@ -101,7 +108,7 @@ int main(int argc, char** argv) {
 
   auto* compare = app.add_subcommand("compare", "run the scenario's compare: variants side by side");
   compare->add_option("scenario", scenario_path, "scenario file")->required();
-  compare->add_option("-o,--output", output_dir, "output folder (default out/<scenario name>-compare)");
+  compare->add_option("-o,--output", output_dir, "output folder (default out/<scenario name>-compare)")->check(kFolder);
   compare->add_option("--set", sets, "override a key in every variant: key.path=value");
   compare->add_option("-j,--jobs", jobs, "variants run at once")->check(CLI::Range(1, 256));
   compare->add_flag("--force", force, "replace the outputs of another scenario in the variants' folders");
@@ -113,7 +120,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> merge_dirs;
   auto* merge = app.add_subcommand("merge", "join the folders of a sharded run (its outputs), compare (compare.csv, compare.md) or plan (plan.csv, pareto.csv, pareto_usd.csv, top.csv)");
   merge->add_option("dirs", merge_dirs, "folders holding shard manifests (run-shard-i-of-N.json, shard-i-of-N.json, plan-shard-i-of-N.json)")->required();
-  merge->add_option("-o,--output", output_dir, "merged folder (default: the one folder given)");
+  merge->add_option("-o,--output", output_dir, "merged folder (default: the one folder given)")->check(kFolder);
 
   BreakpointRequest bp;
   double bp_tolerance = 0;
@@ -130,12 +137,13 @@ int main(int argc, char** argv) {
   breakpoint->add_option("--kind", bp.kind, "count only failures of this kind (slo_ttft, slo_tpot, memory, ...)");
   breakpoint->add_option("-j,--jobs", bp.jobs, "probes run at once")->check(CLI::Range(1, 256));
   breakpoint->add_option("--set", bp.sets, "override a key: key.path=value (repeatable)");
-  breakpoint->add_option("-o,--output", bp.dir, "output folder (default out/<scenario name>/breakpoint-<key>)");
+  breakpoint->add_option("-o,--output", bp.dir, "output folder (default out/<scenario name>/breakpoint-<key>)")
+      ->check(kFolder);
 
   PlanRequest plan;
   auto* plan_command = app.add_subcommand("plan", "search deployments for the scenario's workload (its plan: section)");
   plan_command->add_option("scenario", plan.scenario_path, "scenario file")->required();
-  plan_command->add_option("-o,--output", plan.dir, "output folder (default out/<scenario name>/plan)");
+  plan_command->add_option("-o,--output", plan.dir, "output folder (default out/<scenario name>/plan)")->check(kFolder);
   plan_command->add_option("--set", plan.sets, "override a key: key.path=value (repeatable)");
   plan_command->add_option("-j,--jobs", plan.jobs, "candidates simulated at once")->check(CLI::Range(1, 256));
   plan_command->add_option("--goal", plan.goal, "rank the top candidates by energy, gpus, usd or throughput_per_gpu")
@@ -167,7 +175,8 @@ int main(int argc, char** argv) {
   validate->add_option("--only", validate_only, "one group of cases")
       ->check(CLI::IsMember({"operators", "collectives", "serving"}));
   validate->add_option("-j,--jobs", jobs, "serving simulations run at once")->check(CLI::Range(1, 256));
-  validate->add_option("-o,--output", output_dir, "also write validate.csv and serving.csv into this folder");
+  validate->add_option("-o,--output", output_dir, "also write validate.csv and serving.csv into this folder")
+      ->check(kFolder);
   bool validate_in_sample = false;
   validate->add_flag("--in-sample", validate_in_sample,
                      "serving: only the catalog's figures, no leave-one-model-out folds (what the fit reads)");

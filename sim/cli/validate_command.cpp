@@ -171,6 +171,11 @@ void write_csv(const std::string& path, const std::vector<CsvLine>& lines) {
 }  // namespace
 
 int command_validate(const std::string& only, int jobs, const std::string& dir, bool cross_validate) {
+  if (!dir.empty()) {  // before the simulations, not after them
+    std::error_code error;
+    fs::create_directories(dir, error);
+    if (error) throw OutputError(fmt::format("{}: cannot create folder: {}", dir, error.message()));
+  }
   const Catalog catalog = load_catalog(default_catalog_dir());
   std::vector<CsvLine> csv;
   std::cout << "convsim validate: predictions against the measurements in " << default_calibration_dir()
@@ -180,7 +185,6 @@ int command_validate(const std::string& only, int jobs, const std::string& dir, 
   bool serving_ok = true;
   if (only.empty() || only == "serving") serving_ok = report_serving_rows(catalog, jobs, cross_validate, dir);
   if (!dir.empty()) {
-    fs::create_directories(dir);
     const std::string path = (fs::path(dir) / "validate.csv").string();
     write_csv(path, csv);
     std::cout << "\n" << csv.size() << " cases in " << path << "\n";

@@ -62,9 +62,12 @@ void check_size(const MapReader& m, const std::string& key, long value, long lim
 
 void check_sizes(const Scenario& s, const MapReader& root) {
   const MapReader cluster = root.child("cluster");
-  check_size(cluster, "nodes", static_cast<long>(s.cluster.nodes) * s.cluster.gpus_per_node, kMaxClusterGpus,
-             fmt::format("GPUs in the cluster: nodes x gpus_per_node = {} x {}", s.cluster.nodes,
-                         s.cluster.gpus_per_node));
+  const long gpus = static_cast<long>(s.cluster.nodes) * s.cluster.gpus_per_node;
+  if (gpus > kMaxClusterGpus) {
+    cluster.locator().fail(cluster.has("nodes") ? cluster.spot("nodes") : cluster.node(),
+                           fmt::format("cluster.nodes x cluster.gpus_per_node = {} x {} = {} GPUs; at most {}",
+                                       s.cluster.nodes, s.cluster.gpus_per_node, gpus, kMaxClusterGpus));
+  }
   if (s.conversation) {
     check_size(root.child("conversation"), "sessions", s.conversation->sessions, kMaxSessions,
                "concurrent conversations");

@@ -143,7 +143,8 @@ std::vector<std::string> split_csv_fields(const std::string& line) {
       const std::size_t opened = i++;
       while (true) {
         if (i >= line.size()) {
-          throw std::invalid_argument(fmt::format("the quote opened at column {} is not closed on this line", opened + 1));
+          throw std::invalid_argument(
+              fmt::format("the quote opened at column {} is not closed on this line", opened + 1));
         }
         if (line[i] == '"') {
           if (i + 1 < line.size() && line[i + 1] == '"') {

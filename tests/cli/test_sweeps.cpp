@@ -305,6 +305,16 @@ TEST_CASE("breakpoint says so when --from already fails or --to does not, and wa
   CHECK(run_convsim(fmt::format("breakpoint '{}' --vary conversation.sessions --from 1.5 --to 8 -o '{}'", s, w.path("c")),
                 w.path("int.log")) == 2);
   CHECK(read_file(w.dir / "int.log").find("conversation.sessions is an integer") != std::string::npos);
+
+  // A key that holds a name, not a number, is a usage error: nothing is bisected.
+  for (const char* key : {"name", "model.preset"}) {
+    INFO(key);
+    CHECK(run_convsim(fmt::format("breakpoint '{}' --vary {} --from 1 --to 5 -o '{}'", s, key, w.path("d")),
+                      w.path("word.log")) == 2);
+    CHECK(read_file(w.dir / "word.log").find(fmt::format("breakpoint: --vary {} is not a numeric key", key)) !=
+          std::string::npos);
+    CHECK_FALSE(fs::exists(w.dir / "d"));
+  }
 }
 
 TEST_CASE("tools/plot draws a compare folder (bars included) and a single run folder") {

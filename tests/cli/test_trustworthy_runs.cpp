@@ -297,6 +297,22 @@ TEST_CASE("a number option given NaN or infinity is a usage error (exit 2) namin
   for (const char* folder : {"a", "b", "c", "d"}) CHECK_FALSE(fs::exists(w.dir / folder));
 }
 
+TEST_CASE("an empty output folder name is a usage error, and validate refuses an unusable folder before simulating") {
+  const Workspace w("output-names");
+  const std::string s = w.write("s.yaml", small_scenario("output-names", 1));
+  for (const std::string& command : {fmt::format("run '{}' -o ''", s), fmt::format("compare '{}' -o ''", s),
+                                     fmt::format("plan '{}' -o ''", s), std::string("validate -o ''")}) {
+    INFO(command);
+    CHECK(run_convsim(command, w.path("log")) == 2);
+    CHECK(read_file(w.path("log")).find("expected a folder, got an empty name") != std::string::npos);
+  }
+  // A file where the folder should be: exit 3 at once, naming it (the serving rows
+  // take about 20 s; their output would be lost).
+  const std::string file = w.write("a-file", "x\n");
+  CHECK(run_convsim(fmt::format("validate --only operators -o '{}/sub'", file), w.path("log")) == 3);
+  CHECK(read_file(w.path("log")).find(file + "/sub: cannot create folder") != std::string::npos);
+}
+
 TEST_CASE("compare -q prints nothing on success and still writes compare.csv") {
   const Workspace w("compare-quiet");
   const std::string s = w.write("s.yaml", small_scenario("compare-quiet", 1) +

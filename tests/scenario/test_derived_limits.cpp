@@ -58,6 +58,9 @@ TEST_CASE("derived values out of bounds are refused at the key that sets them, s
        "test.yaml:20:49", "faults[0].factor = 1e+308 must be in [1, 10000]"},
       {"a huge repair time", "slo: {ttft_s: 0.5, tpot_s: 0.05}", faults + "{kind: gpu_lost, at_min: 1, gpu: 0, repair_min: 1e300}",
        "test.yaml:20:53", "faults[0].repair_min = 1e+300 must be at most 144000 minutes"},
+      {"too many GPUs", "cluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 1,",
+       "cluster: {gpu: h100-sxm, nodes: 16385, gpus_per_node: 8,", "test.yaml:15:33",
+       "cluster.nodes x cluster.gpus_per_node = 16385 x 8 = 131080 GPUs; at most 131072"},
       {"too many sessions", "duration_min: 20", "duration_min: 20\n  sessions: 2000000", "test.yaml:6:13",
        "conversation.sessions = 2000000 must be at most 1000000"},
       // 1e8 sessions an hour for 20 minutes: 3.333e7 drawn, against 1e6.
