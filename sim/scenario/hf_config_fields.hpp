@@ -5,6 +5,7 @@
 // came from. Private to those two files.
 
 #include <algorithm>
+#include <cmath>
 #include <cctype>
 #include <set>
 #include <string>
@@ -109,6 +110,10 @@ class Fields {
                                     prefix_.empty() ? "config.json" : join(prefix_, "."), key, model_type_));
     }
     const Json& v = object_.at(key);
+    if (v.is_number_float() && v.get<double>() == std::floor(v.get<double>())) {
+      fail(key, fmt::format("{} must be an integer >= {} written without a decimal point or exponent, got {}",
+                            name(key), minimum, v.dump()));
+    }
     if (!v.is_number_integer() || v.get<long long>() < minimum) {
       fail(key, fmt::format("{} must be an integer >= {}, got {}", name(key), minimum, v.dump()));
     }

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/scenario/config_error.hpp"
+#include "sim/scenario/derived_limits.hpp"
 #include "sim/scenario/text_util.hpp"
 
 namespace convsim {
@@ -16,8 +17,9 @@ namespace {
 
 constexpr const char* kTokensHeader = "session,speaker,start_s,end_s,tokens,reply_tokens";
 constexpr const char* kWordsHeader = "session,speaker,start_s,end_s,words,reply_tokens";
-// More tokens than any context holds; bounds the integer conversions.
-constexpr double kMaxTokens = 1e12;
+// The most a turn or reply may hold, as for generated conversations
+// (derived_limits.hpp): a million turns of it stay far below 2^63.
+constexpr double kMaxTokens = kMaxTokensPerRequest;
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -131,7 +133,7 @@ TranscriptRow TranscriptReader::checked(const Cells& cells) {
     if (!v || !std::isfinite(*v) || *v != std::floor(*v)) {
       fail(column, fmt::format("expected an integer number of tokens, got '{}'", text));
     }
-    if (*v > kMaxTokens) fail(column, fmt::format("must be <= 1e12 tokens, got {}", text));
+    if (*v > kMaxTokens) fail(column, fmt::format("must be <= 1e9 tokens, got {}", text));
     if (*v < static_cast<double>(low)) fail(column, fmt::format("must be >= {} tokens, got {}", low, text));
     return static_cast<long>(*v);
   };
@@ -145,7 +147,7 @@ TranscriptRow TranscriptReader::checked(const Cells& cells) {
   if (words_) {
     const std::optional<double> words = parse_number(cells.count);
     if (!words || !std::isfinite(*words) || *words <= 0 || *words * tokens_per_word_ > kMaxTokens) {
-      fail("words", fmt::format("expected a number of words > 0 (at most 1e12 tokens), got '{}'", cells.count));
+      fail("words", fmt::format("expected a number of words > 0 (at most 1e9 tokens), got '{}'", cells.count));
     }
     row.tokens = std::max(1L, std::lround(*words * tokens_per_word_));
   } else {

@@ -226,6 +226,10 @@ TEST_CASE("config.json problems are located at the field and name it") {
   CHECK(import_error(R"({"model_type": "llama", "hidden_size": 4096,
   "num_hidden_layers": 2.5})") ==
         "config.json:2:3: num_hidden_layers must be an integer >= 1, got 2.5");
+  CHECK(import_error(R"({"model_type": "llama", "hidden_size": 4096,
+  "num_hidden_layers": 1e3})") ==
+        "config.json:2:3: num_hidden_layers must be an integer >= 1 written without a decimal point or exponent, got "
+        "1000.0");
   CHECK(import_error("{\"model_type\": \"llama\",\n  \"hidden_size\": }").rfind("config.json:2:18: JSON syntax error", 0) == 0);
 }
 

@@ -261,11 +261,11 @@ TEST_CASE("bad JSON Lines transcript rows are reported at their line, naming the
       {R"({"session": "m1", "speaker": 4, "start_s": 9, "end_s": 10, "tokens": 3, "reply_tokens": 1})",
        "2: key 'speaker': expected a string"},
       {R"({"session": "m1", "speaker": "ana", "start_s": 9, "end_s": 10, "words": -2, "reply_tokens": 1})",
-       "2: key 'words': expected a number of words > 0 (at most 1e12 tokens), got '-2'"},
+       "2: key 'words': expected a number of words > 0 (at most 1e9 tokens), got '-2'"},
       {R"({"session": "m1", "speaker": "ana", "start_s": 9, "end_s": 10, "tokens": 3, "reply": 1})",
        "2: key 'reply': unknown key; allowed: session, speaker, start_s, end_s, tokens, words, reply_tokens"},
       {R"({"session": "m1", "speaker": "ana", "start_s": 9, "end_s": 10, "tokens": 1e300, "reply_tokens": 1})",
-       "2: key 'tokens': must be <= 1e12 tokens, got 1e+300"},
+       "2: key 'tokens': must be <= 1e9 tokens, got 1e+300"},
   };
   for (const Case& c : cases) {
     const std::string path = write_file(
@@ -276,7 +276,7 @@ TEST_CASE("bad JSON Lines transcript rows are reported at their line, naming the
   }
   const std::string words = write_file("bad-words.csv", "session,speaker,start_s,end_s,words,reply_tokens\nm1,ana,0,1,0,5\n");
   CHECK(load_error(transcript_scenario(words, 1)) ==
-        words + ":2: column 'words': expected a number of words > 0 (at most 1e12 tokens), got '0'");
+        words + ":2: column 'words': expected a number of words > 0 (at most 1e9 tokens), got '0'");
 }
 
 TEST_CASE("the example meeting transcript in scenarios/ loads") {
