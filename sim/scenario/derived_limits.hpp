@@ -29,6 +29,9 @@ inline constexpr long kMaxClusterGpus = 131072;
 inline constexpr long kMaxSessions = 1'000'000;
 inline constexpr long kMaxRequests = 100'000'000;
 inline constexpr long kMaxVariants = 1000;
+// A plan's grid, every combination of its axes, is built and checked in memory
+// before pruning (about a kilobyte each).
+inline constexpr long kMaxPlanCandidates = 100'000;
 // An SLO window holds a copy of each reply that starts in it, and window_min /
 // window_step_min windows overlap at any instant: at most 1000 (the default step,
 // a quarter of the window, makes 4).

@@ -69,6 +69,15 @@ Imported import_config(const std::string& path) {
   } catch (const Json::parse_error& e) {
     throw ConfigError(fmt::format("{}: JSON syntax error: {}", text.where_offset(e.byte > 0 ? e.byte - 1 : 0),
                                   e.what()));
+  } catch (const Json::out_of_range& e) {
+    // A number too large for a double (1e400): the parser names its text, not its
+    // place; the first occurrence of that text is its place.
+    const std::string what = e.what();
+    const auto open = what.find('\''), close = what.rfind('\'');
+    const std::string literal = open != std::string::npos && close > open ? what.substr(open + 1, close - open - 1) : "";
+    const std::size_t at = literal.empty() ? std::string::npos : text.text().find(literal);
+    throw ConfigError(fmt::format("{}: the number {} is too large for a double",
+                                  at == std::string::npos ? path : text.where_offset(at), literal));
   }
   if (!root.is_object()) throw ConfigError(fmt::format("{}: config.json must hold a JSON object", path));
   if (!root.contains("model_type") || !root.at("model_type").is_string()) {

@@ -18,7 +18,9 @@ std::string trim(std::string_view s) {
 
 YAML::Node parse_override_value(const Override& o, const std::string& label) {
   try {
-    const YAML::Node value = YAML::Load(o.value);
+    // Loaded as a mapping's value, as the scenario file would hold it: on its own,
+    // YAML reads `"4"8` as "4" and `[1]x` as [1], dropping the rest of the text.
+    const YAML::Node value = YAML::Load("value: " + o.value)["value"];
     Locator at(label);
     at.set_fallback(label);
     check_walkable(value, at);

@@ -1,9 +1,11 @@
 #include "sim/scenario/plan_reader.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include <fmt/format.h>
 
+#include "sim/scenario/derived_limits.hpp"
 #include "sim/scenario/slo_reader.hpp"
 
 namespace convsim {
@@ -19,9 +21,20 @@ std::vector<Int> int_list(const MapReader& m, const char* key, std::vector<Int> 
     m.locator().fail(m.spot(key), fmt::format("{}: expected a non-empty list of integers, got {}", path,
                                               describe_node(*node)));
   }
+  // Within the integer type the axis is held in (int axes: 2^31 - 1).
+  if (!limits.high || *limits.high > static_cast<double>(std::numeric_limits<Int>::max())) {
+    limits.high = static_cast<double>(std::numeric_limits<Int>::max());
+  }
   std::vector<Int> out;
   for (std::size_t i = 0; i < node->size(); ++i) {
-    out.push_back(static_cast<Int>(read_integer(m.locator(), (*node)[i], fmt::format("{}[{}]", path, i), limits)));
+    const std::string item = fmt::format("{}[{}]", path, i);
+    const Int value = static_cast<Int>(read_integer(m.locator(), (*node)[i], item, limits));
+    const auto seen = std::find(out.begin(), out.end(), value);
+    if (seen != out.end()) {
+      m.locator().fail((*node)[i], fmt::format("{} = {} repeats {}[{}]: each value of a plan axis once", item, value,
+                                               path, seen - out.begin()));
+    }
+    out.push_back(value);
   }
   return out;
 }
@@ -74,7 +87,14 @@ std::vector<std::string> preset_list(const MapReader& m, const char* key, const 
   }
   std::vector<std::string> out;
   for (std::size_t i = 0; i < node->size(); ++i) {
-    out.push_back(preset_name(m.locator(), (*node)[i], fmt::format("{}[{}]", path, i), what, known));
+    const std::string item = fmt::format("{}[{}]", path, i);
+    const std::string name = preset_name(m.locator(), (*node)[i], item, what, known);
+    const auto seen = std::find(out.begin(), out.end(), name);
+    if (seen != out.end()) {
+      m.locator().fail((*node)[i], fmt::format("{} = {} repeats {}[{}]: each value of a plan axis once", item, name,
+                                               path, seen - out.begin()));
+    }
+    out.push_back(name);
   }
   return out;
 }
@@ -148,8 +168,16 @@ PlanSpec read_plan(const MapReader& m, const Scenario& s, const Catalog& catalog
                        fmt::format("plan.kv_between_turns: expected a non-empty list, got {}", describe_node(*kv)));
     }
     for (std::size_t i = 0; i < kv->size(); ++i) {
-      p.kv_between_turns.push_back(read_choice(m.locator(), (*kv)[i], fmt::format("plan.kv_between_turns[{}]", i),
-                                               {"keep", "offload_cpu", "offload_nvme", "drop"}));
+      const std::string item = fmt::format("plan.kv_between_turns[{}]", i);
+      const std::string policy =
+          read_choice(m.locator(), (*kv)[i], item, {"keep", "offload_cpu", "offload_nvme", "drop"});
+      const auto seen = std::find(p.kv_between_turns.begin(), p.kv_between_turns.end(), policy);
+      if (seen != p.kv_between_turns.end()) {
+        m.locator().fail((*kv)[i], fmt::format("{} = {} repeats plan.kv_between_turns[{}]: each value of a plan axis "
+                                               "once",
+                                               item, policy, seen - p.kv_between_turns.begin()));
+      }
+      p.kv_between_turns.push_back(policy);
     }
   } else {
     p.kv_between_turns = {kv_name(s.context.kv_between_turns)};
@@ -197,6 +225,22 @@ PlanSpec read_plan(const MapReader& m, const Scenario& s, const Catalog& catalog
       }
     }
     if (cited != nullptr) p.gpu_hour_usd.emplace_back(gpu, cited->gpu_hour_usd);
+  }
+  // The grid is built in memory before pruning: bound its size as compare variants are.
+  const bool pool = std::any_of(p.prefill_replicas.begin(), p.prefill_replicas.end(), [](int r) { return r > 0; });
+  auto axis = [](std::size_t n) { return static_cast<double>(std::max<std::size_t>(n, 1)); };
+  const double grid = axis(p.gpus.size()) * axis(p.engines.size()) * axis(p.nodes.size()) * axis(p.tp.size()) *
+                      axis(p.pp.size()) * axis(p.ep.size()) * axis(p.cp.size()) * axis(p.dp.size()) *
+                      axis(p.prefill_replicas.size()) *
+                      (pool ? axis(p.prefill_tp.size()) * axis(p.prefill_pp.size()) * axis(p.prefill_cp.size()) *
+                                  axis(p.prefill_ep.size())
+                            : 1.0) *
+                      axis(p.max_batch_seqs.size()) * axis(p.prefill_chunk_tokens.size()) *
+                      axis(p.kv_between_turns.size());
+  if (grid > static_cast<double>(kMaxPlanCandidates)) {
+    m.locator().fail(m.node(), fmt::format("plan: its axes make {:.4g} candidates (the product of their lengths); at "
+                                           "most {} (each is built and checked before pruning): shorten the lists",
+                                           grid, kMaxPlanCandidates));
   }
   if (p.goal == "usd") {
     for (const std::string& gpu : p.gpus) {

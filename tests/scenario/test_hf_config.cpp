@@ -231,6 +231,9 @@ TEST_CASE("config.json problems are located at the field and name it") {
         "config.json:2:3: num_hidden_layers must be an integer >= 1 written without a decimal point or exponent, got "
         "1000.0");
   CHECK(import_error("{\"model_type\": \"llama\",\n  \"hidden_size\": }").rfind("config.json:2:18: JSON syntax error", 0) == 0);
+  // A number beyond a double is located at its text, not an uncaught parser error.
+  CHECK(import_error("{\"model_type\": \"llama\",\n  \"hidden_size\": 1e400}") ==
+        "config.json:2:18: the number 1e400 is too large for a double");
 }
 
 TEST_CASE("a scenario's model can be a config.json beside it") {

@@ -336,6 +336,16 @@ TEST_CASE("each bad scenario is reported with its exact located message", "[scen
        {{"conversation.probe_minutes", "[1,"}},
        "--set conversation.probe_minutes=[1,: YAML syntax error: end of sequence flow not "
        "found"},
+      // On its own YAML would read `"4"8` as "4" and `[1]x` as [1]; as a file's value
+      // they are errors, and so they are here.
+      {"a --set value with text after its quotes",
+       kValid,
+       {{"parallelism.tp", "\"4\"8"}},
+       "--set parallelism.tp=\"4\"8: YAML syntax error: end of map not found"},
+      {"a --set value with text after its list",
+       kValid,
+       {{"conversation.probe_minutes", "[1]x"}},
+       "--set conversation.probe_minutes=[1]x: YAML syntax error: end of map not found"},
       {"a --set path through a scalar",
        kValid,
        {{"name.first", "a"}},

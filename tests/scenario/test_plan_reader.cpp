@@ -118,12 +118,34 @@ TEST_CASE("plan rejects an unknown engine and a contradictory prefill pool, at t
        "test.yaml:7:20: plan.prefill_tp: lays out a prefill pool, but plan.prefill_replicas tries none (only 0): list "
        "a pool size of 1 or more"},
       {with_plan("{prefill_replicas: [1], prefill_pp: [0]}"),
-       "test.yaml:7:44: plan.prefill_pp[0] must be >= 1, got 0"},
+       "test.yaml:7:44: plan.prefill_pp[0] must be in [1, 2147483647], got 0"},
       {with_plan("{prefill_cp: [2]}"),
        "test.yaml:7:20: plan.prefill_cp: lays out a prefill pool, but plan.prefill_replicas tries none (only 0): list "
        "a pool size of 1 or more"},
       {with_plan("{prefill_replicas: [1], prefill_ep: [0]}"),
-       "test.yaml:7:44: plan.prefill_ep[0] must be >= 1, got 0"},
+       "test.yaml:7:44: plan.prefill_ep[0] must be in [1, 2147483647], got 0"},
+      // A value twice would make two identical candidates writing one folder.
+      {with_plan("{tp: [1, 2, 1]}"), "test.yaml:7:19: plan.tp[2] = 1 repeats plan.tp[0]: each value of a plan axis once"},
+      {with_plan("{engine: [vllm, vllm]}"),
+       "test.yaml:7:23: plan.engine[1] = vllm repeats plan.engine[0]: each value of a plan axis once"},
+      {with_plan("{kv_between_turns: [keep, keep]}"),
+       "test.yaml:7:33: plan.kv_between_turns[1] = keep repeats plan.kv_between_turns[0]: each value of a plan axis "
+       "once"},
+      // An int axis holds at most 2^31 - 1: 9999999999999 is refused, not truncated.
+      {with_plan("{tp: [9999999999999]}"), "test.yaml:7:13: plan.tp[0] must be in [1, 2147483647], got 9999999999999"},
+      // 400 batch limits x 400 chunk sizes x the 4 default tp values (1, 2, 4, 8):
+      // 640,000 candidates against 100,000.
+      {with_plan("{max_batch_seqs: [" + [] {
+         std::string list;
+         for (int i = 1; i <= 400; ++i) list += (i > 1 ? ", " : "") + std::to_string(i);
+         return list;
+       }() + "], prefill_chunk_tokens: [" + [] {
+         std::string list;
+         for (int i = 1; i <= 400; ++i) list += (i > 1 ? ", " : "") + std::to_string(1000 + i);
+         return list;
+       }() + "]}"),
+       "test.yaml:7:7: plan: its axes make 6.4e+05 candidates (the product of their lengths); at most 100000 (each is "
+       "built and checked before pruning): shorten the lists"},
   };
   for (const Case& c : cases) {
     INFO(c.yaml);
