@@ -25,13 +25,26 @@ namespace {
 constexpr double kGb = 1e9;
 
 // Slows one link for a while (a daemon: it does not keep the run going).
-void run_link_fault(const FaultSpec& f, simgrid::s4u::Link* link) {
+// Every link_slow fault of one link: from each fault's start or end on, the link runs
+// at its own bandwidth divided by the largest factor of the faults then active (as
+// gpu_slow takes the largest), and at its own bandwidth when none is.
+void run_link_faults(const std::vector<const FaultSpec*>& faults, simgrid::s4u::Link* link) {
   const double bandwidth = link->get_bandwidth();
-  sg4::this_actor::sleep_until(f.at_s);
-  link->set_bandwidth(bandwidth / f.factor);
-  if (f.until_s < 0) return;
-  sg4::this_actor::sleep_until(f.until_s);
-  link->set_bandwidth(bandwidth);
+  std::vector<double> changes;
+  for (const FaultSpec* f : faults) {
+    changes.push_back(f->at_s);
+    if (f->until_s >= 0) changes.push_back(f->until_s);
+  }
+  std::sort(changes.begin(), changes.end());
+  changes.erase(std::unique(changes.begin(), changes.end()), changes.end());
+  for (const double t : changes) {
+    sg4::this_actor::sleep_until(t);
+    double factor = 1.0;
+    for (const FaultSpec* f : faults) {
+      if (f->at_s <= t && (f->until_s < 0 || t < f->until_s)) factor = std::max(factor, f->factor);
+    }
+    link->set_bandwidth(bandwidth / factor);
+  }
 }
 
 // Which replicas may run their iterations as computed waits: those whose
@@ -287,15 +300,21 @@ RunResult simulate(const Scenario& scenario, const RunOptions& options) {
     ++run.replicas_running;
     sg4::Actor::create(fmt::format("replica-{}", r), actor->home(), [actor] { (*actor)(); });
   }
+  std::vector<std::pair<sg4::Link*, std::vector<const FaultSpec*>>> link_faults;  // in the order first named
   for (const FaultSpec& f : scenario.faults) {
     if (f.kind != FaultSpec::Kind::link_slow) continue;
     const std::vector<sg4::Link*>& links = f.link == FaultSpec::Link::nvlink ? platform.nvlinks
                                            : f.link == FaultSpec::Link::nic  ? platform.nics
                                                                              : platform.pcie;
     sg4::Link* link = links[static_cast<std::size_t>(f.gpu)];
-    sg4::Actor::create(fmt::format("fault-{}", link->get_name()), platform.gpus[f.gpu], [&f, link] {
-      run_link_fault(f, link);
-    })->daemonize();
+    auto it = std::find_if(link_faults.begin(), link_faults.end(), [link](const auto& e) { return e.first == link; });
+    if (it == link_faults.end()) it = link_faults.insert(link_faults.end(), {link, {}});
+    it->second.push_back(&f);
+  }
+  for (const auto& [link, faults] : link_faults) {
+    sg4::Actor::create(fmt::format("fault-{}", link->get_name()), platform.gpus[faults.front()->gpu],
+                       [link = link, faults = faults] { run_link_faults(faults, link); })
+        ->daemonize();
   }
   ClockTicks ticks;  // timers' dates reached exactly, whoever else runs (alarm.hpp)
   if (run.replicas_running > 0) {

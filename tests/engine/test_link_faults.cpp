@@ -36,15 +36,14 @@ cluster: {gpu: h100-sxm, nodes: 1, gpus_per_node: 2}
 parallelism: {tp: 2, pp: 1}
 )";
 
-// The duration (s) of the first all-reduce of GPU 0 in trace.json, with GPU 0's
-// NVLink port slowed `factor` times from the start.
-double first_allreduce_s(const fs::path& dir, double factor, bool every_transfer) {
-  const std::string out = (dir / fmt::format("f{}-{}", factor, every_transfer)).string();
+// The duration (s) of the first all-reduce of GPU 0 in trace.json under `faults`
+// (the scenario's faults list, as YAML), into folder `tag`.
+double first_allreduce_under_s(const fs::path& dir, const std::string& faults, const std::string& tag,
+                               bool every_transfer) {
+  const std::string out = (dir / tag).string();
   const std::string command =
-      fmt::format("{} run '{}' -o '{}' -q --trace {} "
-                  "--set 'faults=[{{kind: link_slow, at_min: 0, gpu: 0, link: nvlink, factor: {}}}]' > '{}.log' 2>&1",
-                  CONVSIM_BINARY, (dir / "s.yaml").string(), out, every_transfer ? "--simgrid-every-transfer" : "",
-                  factor, out);
+      fmt::format("{} run '{}' -o '{}' -q --trace {} --set 'faults={}' > '{}.log' 2>&1", CONVSIM_BINARY,
+                  (dir / "s.yaml").string(), out, every_transfer ? "--simgrid-every-transfer" : "", faults, out);
   const int status = std::system(command.c_str());
   REQUIRE(WIFEXITED(status));
   REQUIRE(WEXITSTATUS(status) == 0);
@@ -59,6 +58,13 @@ double first_allreduce_s(const fs::path& dir, double factor, bool every_transfer
   }
   FAIL("no all-reduce on gpu 0");
   return 0;
+}
+
+// The same with GPU 0's NVLink port slowed `factor` times from the start.
+double first_allreduce_s(const fs::path& dir, double factor, bool every_transfer) {
+  return first_allreduce_under_s(
+      dir, fmt::format("[{{kind: link_slow, at_min: 0, gpu: 0, link: nvlink, factor: {}}}]", factor),
+      fmt::format("f{}-{}", factor, every_transfer), every_transfer);
 }
 
 }  // namespace
@@ -79,5 +85,24 @@ TEST_CASE("a link_slow fault multiplies the bandwidth term of the transfers cros
     CHECK(d2 > d1 * 1.2);  // the bytes, not the latency, dominate a 1000-token all-reduce
     CHECK(d4 - d2 == Approx(2 * (d2 - d1)).epsilon(1e-4));
   }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("faults overlapping on one link: the largest active factor holds, and one fault's end leaves the others") {
+  const fs::path dir = fs::temp_directory_path() / fmt::format("convsim-link-faults-{}", ::getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "s.yaml") << kTwoGpuRequest;
+  const double d4 = first_allreduce_s(dir, 4, false);
+  // A factor-4 fault for the whole run with a factor-2 one over the first minute,
+  // in either order: the first all-reduce (within milliseconds) runs at factor 4.
+  const std::string four = "{kind: link_slow, at_min: 0, gpu: 0, link: nvlink, factor: 4}";
+  const std::string two_for_a_minute = "{kind: link_slow, at_min: 0, until_min: 1, gpu: 0, link: nvlink, factor: 2}";
+  CHECK(first_allreduce_under_s(dir, "[" + four + ", " + two_for_a_minute + "]", "a", false) == Approx(d4));
+  CHECK(first_allreduce_under_s(dir, "[" + two_for_a_minute + ", " + four + "]", "b", false) == Approx(d4));
+  // A factor-2 fault that ends after 6 microseconds, before the first all-reduce:
+  // its end restores the factor-4 fault's bandwidth, not the link's own.
+  const std::string two_briefly = "{kind: link_slow, at_min: 0, until_min: 1e-7, gpu: 0, link: nvlink, factor: 2}";
+  CHECK(first_allreduce_under_s(dir, "[" + four + ", " + two_briefly + "]", "c", false) == Approx(d4));
   fs::remove_all(dir);
 }
