@@ -99,10 +99,11 @@ GpuSpec read_gpu(const MapReader& m) {
     gpu.efficiency.memory = eff.number_or("memory", gpu.efficiency.memory, fraction);
     gpu.efficiency.attention_memory = eff.number_or("attention_memory", gpu.efficiency.attention_memory, fraction);
     gpu.efficiency.experts_memory = eff.number_or("experts_memory", gpu.efficiency.memory, fraction);
-    gpu.efficiency.kernel_overhead_s =
-        eff.number_or("kernel_overhead_s", gpu.efficiency.kernel_overhead_s, Limits::at_least(0));
+    // A kernel's fixed cost is microseconds; a millisecond is already a thousand of them.
+    const Limits per_kernel = Limits::between(0, 1e-3);
+    gpu.efficiency.kernel_overhead_s = eff.number_or("kernel_overhead_s", gpu.efficiency.kernel_overhead_s, per_kernel);
     gpu.efficiency.elementwise_kernel_s =
-        eff.number_or("elementwise_kernel_s", gpu.efficiency.elementwise_kernel_s, Limits::at_least(0));
+        eff.number_or("elementwise_kernel_s", gpu.efficiency.elementwise_kernel_s, per_kernel);
   }
   if (m.has("power_coefficients")) {
     const MapReader k = m.child("power_coefficients");
@@ -166,8 +167,10 @@ EngineProfile read_engine(const MapReader& m) {
                                                  e.name, fmt::join(known, ", ")));
   }
   e.description = m.string("description");
-  e.iteration_host_s = m.number("iteration_host_s", Limits::at_least(0));
-  e.host_s_per_sequence = m.number("host_s_per_sequence", Limits::at_least(0));
+  // An engine whose CPU takes a second an iteration, or 10 ms a sequence, is stalled,
+  // not profiled (vLLM's are about 2 ms and 25 us).
+  e.iteration_host_s = m.number("iteration_host_s", Limits::between(0, 1));
+  e.host_s_per_sequence = m.number("host_s_per_sequence", Limits::between(0, 1e-2));
   e.per_sequence_on_gpu = m.choice_or("per_sequence_runs_on", "host", {"host", "gpu"}) == "gpu";
   if (m.has("cuda_graph_batch_sizes")) {
     const YAML::Node list = m.get("cuda_graph_batch_sizes");
@@ -179,17 +182,17 @@ EngineProfile read_engine(const MapReader& m) {
       } catch (const YAML::Exception&) {
         m.locator().fail(item, "a CUDA-graph batch size must be a whole number >= 1");
       }
-      if (n < 1 || (!e.cuda_graph_batch_sizes.empty() && n <= e.cuda_graph_batch_sizes.back())) {
-        m.locator().fail(item, "CUDA-graph batch sizes must be >= 1 and increasing");
+      if (n < 1 || n > 1'000'000 || (!e.cuda_graph_batch_sizes.empty() && n <= e.cuda_graph_batch_sizes.back())) {
+        m.locator().fail(item, "CUDA-graph batch sizes must be in [1, 1000000] and increasing");
       }
       e.cuda_graph_batch_sizes.push_back(static_cast<int>(n));
     }
   }
-  e.eager_launch_s = m.number_or("eager_launch_s", 0.0, Limits::at_least(0));
+  e.eager_launch_s = m.number_or("eager_launch_s", 0.0, Limits::between(0, 1e-3));
   e.default_max_batch_seqs = m.int_value("default_max_batch_seqs", Limits::at_least(1));
   e.default_prefill_chunk_tokens = m.integer("default_prefill_chunk_tokens", Limits::at_least(1));
   e.allreduce = m.choice("allreduce", {"custom", "nccl"}) == "custom" ? EngineAllReduce::custom : EngineAllReduce::nccl;
-  e.moe_all_to_all_kernel_s = m.number("moe_all_to_all_kernel_s", Limits::at_least(0));
+  e.moe_all_to_all_kernel_s = m.number("moe_all_to_all_kernel_s", Limits::between(0, 1e-2));
   e.moe_kernels_see_all_rows = m.choice("moe_expert_rows", {"all", "local"}) == "all";
   e.fitted_by = m.string_or("fitted_by", "");
   e.sources = m.string_list("sources");
@@ -275,6 +278,29 @@ void read_system_power_terms(const MapReader& m, SystemSpec& s) {
     m.locator().fail(m.has(p.active) ? m.spot(p.active) : m.spot(p.idle),
                      fmt::format("{}{} = {} must be >= {}{} = {}", prefix, p.active, format_number(s.*p.active_w),
                                  prefix, p.idle, format_number(s.*p.idle_w)));
+  }
+  // The host's parts, all at their busiest, are part of what the node's rated maximum
+  // covers: together they cannot exceed it.
+  const std::pair<const char*, double> parts[] = {
+      {"cpu_active_w", s.cpu_active_w},
+      {"dram_active_w", s.dram_active_w},
+      {"nvme_write_w", s.nvme_drives * std::max(s.nvme_read_w, s.nvme_write_w)},
+      {"nic_w_per_port", s.nic_ports * s.nic_w_per_port},
+      {"fans_w", s.fans_w}};
+  double busiest_w = 0;
+  const char* largest = nullptr;
+  double largest_w = -1;
+  for (const auto& [key, w] : parts) {
+    busiest_w += w;
+    if (m.has(key) && w > largest_w) largest = key, largest_w = w;
+  }
+  if (s.power_max_w > 0 && busiest_w > s.power_max_w) {
+    const std::string prefix = m.path().empty() ? "" : m.path() + ".";
+    m.locator().fail(largest ? m.spot(largest) : m.node(),
+                     fmt::format("{}: the host's parts at their busiest draw {} W (CPUs, DRAM, drives, NIC ports, "
+                                 "fans), above the node's rated maximum of {} W",
+                                 prefix.empty() ? s.name : prefix.substr(0, prefix.size() - 1), format_number(busiest_w),
+                                 format_number(s.power_max_w)));
   }
 }
 
