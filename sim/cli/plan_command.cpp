@@ -19,7 +19,10 @@
 #include "sim/plan/pruning.hpp"
 #include "sim/plan/search_strategy.hpp"
 #include "sim/scenario/config_error.hpp"
+#include "sim/output/revision.hpp"
 #include "sim/scenario/plan_reader.hpp"
+#include "sim/scenario/provenance.hpp"
+#include "sim/scenario/text_util.hpp"
 
 namespace fs = std::filesystem;
 
@@ -141,11 +144,23 @@ fs::path candidate_dir(const fs::path& dir, const PlanRow& row) {
 }
 
 // Whether the candidate's outputs are there, complete, from this scenario text.
-bool finished(const fs::path& candidate, const Scenario& scenario) {
+// Whether a candidate's folder holds a complete run of this scenario file, by this
+// build, with the catalog presets it read unchanged since: a resumed plan keeps it.
+bool finished(const fs::path& candidate, const Scenario& scenario, const std::string& catalog_dir) {
   if (!fs::exists(candidate / "timing.json")) return false;
   const std::optional<Json> summary = read_json_if_any(candidate / "summary.json");
-  return summary && summary->value("complete", false) && summary->contains("run") &&
-         (*summary)["run"].value("scenario_file_hash", std::string()) == scenario.source_text_hash;
+  if (!summary || !summary->value("complete", false) || !summary->contains("run")) return false;
+  const Json& run = (*summary)["run"];
+  if (run.value("scenario_file_hash", std::string()) != scenario.source_text_hash) return false;
+  if (run.value("git_revision", std::string()) != git_revision()) return false;
+  for (const Json& f : run.value("catalog_files", Json::array())) {
+    const fs::path path = fs::path(catalog_dir) / f.value("file", "");
+    std::error_code error;
+    if (!fs::is_regular_file(path, error) || fnv1a_hex(read_text_file(path.string())) != f.value("hash", "")) {
+      return false;
+    }
+  }
+  return true;
 }
 
 void print_nearest_pruned(const std::vector<PlanRow>& rows) {
@@ -203,10 +218,12 @@ void write_plan(const Space& space, std::vector<PlanRow> rows, const fs::path& o
   std::cout << "outputs in " << out.string() << "/\n";
 }
 
-// The rows with the summaries of the candidates to evaluate, found under `dirs`;
-// nullopt (and the missing names in `missing`) when some are absent.
+// The rows with the summaries of the candidates to evaluate, found under `dirs` (as
+// `finished` accepts them, against the catalog in `catalog_dir`); nullopt (and the
+// missing names in `missing`) when some are absent.
 std::optional<std::vector<PlanRow>> gather(const Space& space, const std::vector<fs::path>& dirs,
-                                           std::vector<std::string>* missing, std::vector<fs::path>* found_in) {
+                                           const std::string& catalog_dir, std::vector<std::string>* missing,
+                                           std::vector<fs::path>* found_in) {
   std::vector<PlanRow> rows = space.rows;
   for (PlanRow& row : rows) {
     if (row.status != "pending") {
@@ -215,7 +232,7 @@ std::optional<std::vector<PlanRow>> gather(const Space& space, const std::vector
     }
     fs::path where;
     for (const fs::path& dir : dirs) {
-      if (finished(candidate_dir(dir, row), space.scenario)) {
+      if (finished(candidate_dir(dir, row), space.scenario, catalog_dir)) {
         where = candidate_dir(dir, row);
         break;
       }
@@ -256,7 +273,7 @@ int command_plan(const PlanRequest& request) {
     const std::string name = candidate_name(row.candidate);
     ran.push_back(name);
     const fs::path out = candidate_dir(dir, row);
-    if (finished(out, space.scenario)) {
+    if (finished(out, space.scenario, catalog.dir)) {
       ++resumed;
       continue;
     }
@@ -310,7 +327,7 @@ int command_plan(const PlanRequest& request) {
   }
   std::vector<std::string> missing;
   std::vector<fs::path> found_in;
-  const std::optional<std::vector<PlanRow>> rows = gather(space, {dir}, &missing, &found_in);
+  const std::optional<std::vector<PlanRow>> rows = gather(space, {dir}, catalog.dir, &missing, &found_in);
   if (!rows) {
     if (request.quiet) return 0;
     std::cout << fmt::format("shard {}/{}: ran {} candidates into {}/; plan.csv is written once every candidate is "
@@ -369,9 +386,10 @@ int command_plan_merge(const std::vector<std::string>& dirs, const std::string& 
   }
   std::vector<std::string> missing;
   std::vector<fs::path> found_in;
-  const std::optional<std::vector<PlanRow>> rows = gather(space, folders, &missing, &found_in);
+  const std::optional<std::vector<PlanRow>> rows = gather(space, folders, catalog.dir, &missing, &found_in);
   if (!rows) {
-    throw ConfigError(fmt::format("{}: {} candidates missing: {}", join(dirs), missing.size(),
+    throw ConfigError(fmt::format("{}: {} candidates missing (or run by another build or with other catalog presets): {}",
+                                  join(dirs), missing.size(),
                                   join(std::vector<std::string>(missing.begin(),
                                                                 missing.begin() + std::min<std::size_t>(5, missing.size())))));
   }

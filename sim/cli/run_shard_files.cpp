@@ -237,6 +237,10 @@ void write_run_shard(const std::string& dir, const Scenario& scenario, const std
   for (const FailureRecord& f : result.failures) {
     failures.push_back({{"kind", f.kind}, {"time_s", f.time_s}, {"cause", f.cause}, {"cause_class", f.cause_class}});
   }
+  // The catalog presets the run read, with their hashes: shards run with different
+  // presets (or merged against a changed catalog) would not add up.
+  Json catalog_files = Json::array();
+  for (const auto& [file, hash] : scenario.catalog_files) catalog_files.push_back({{"file", file}, {"hash", hash}});
   const Json manifest = {
       {"convsim_run_shard", 1},
       {"convsim_version", CONVSIM_VERSION},
@@ -249,6 +253,7 @@ void write_run_shard(const std::string& dir, const Scenario& scenario, const std
       {"cwd", fs::current_path().string()},
       {"scenario_hash", scenario.source_text_hash},
       {"resolved_hash", scenario.resolved_hash},
+      {"catalog_files", catalog_files},
       {"sets", sets},
       {"shard", {{"index", shard.index}, {"count", shard.count}}},
       {"replicas_total", result.replica_gpus.size()},

@@ -104,7 +104,7 @@ int command_run_merge(const std::vector<std::string>& dirs, const std::string& o
       if (first == nullptr) {
         count = n;
       } else {
-        for (const char* key : {"scenario_hash", "sets", "resolved_hash", "git_revision"}) {
+        for (const char* key : {"scenario_hash", "sets", "resolved_hash", "git_revision", "catalog_files"}) {
           if (manifest.value(key, Json()) != first->value(key, Json())) {
             throw ConfigError(fmt::format("{}: not from the same run as {} (their '{}' differ: {} and {})",
                                           path.string(), first_path.string(), key, manifest.value(key, Json()).dump(),
@@ -167,6 +167,25 @@ int command_run_merge(const std::vector<std::string>& dirs, const std::string& o
       scenario.resolved_hash != first->at("resolved_hash").get<std::string>()) {
     throw ConfigError(fmt::format("{}: changed since the shards ran (its hash differs from {})", path,
                                   first_path.string()));
+  }
+  // The catalog presets as they are now, against those the shards ran with.
+  const Json ran_with = first->value("catalog_files", Json::array());
+  for (const auto& [file, hash] : scenario.catalog_files) {
+    std::string then;
+    for (const Json& f : ran_with) {
+      if (f.value("file", "") == file) then = f.value("hash", "");
+    }
+    if (then != hash) {
+      throw ConfigError(fmt::format("{}: the catalog preset {} {} since the shards ran (hash {} then, {} now): run "
+                                    "the shards again",
+                                    first_path.string(), file, then.empty() ? "was not used" : "changed",
+                                    then.empty() ? "none" : then, hash));
+    }
+  }
+  if (ran_with.size() != scenario.catalog_files.size()) {
+    throw ConfigError(fmt::format("{}: the shards read {} catalog presets, the scenario now reads {}: run the shards "
+                                  "again",
+                                  first_path.string(), ran_with.size(), scenario.catalog_files.size()));
   }
   RunResult merged = empty_run_result(scenario);
   for (const auto& [index, shard] : by_index) add_run_shard(shard.second, shard.first.string(), merged);

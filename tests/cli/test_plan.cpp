@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -215,6 +216,49 @@ TEST_CASE("plan shards 1/2 and 2/2, merged, and a quiet plan equal the whole pla
   // One shard alone cannot be merged: the other's candidates are missing.
   CHECK(run_convsim(fmt::format("merge '{}' -o '{}'", w.path("one"), w.path("partial")), w.path("partial.log")) == 1);
   CHECK(read_file(w.dir / "partial.log").find("candidates missing") != std::string::npos);
+}
+
+TEST_CASE("a resumed plan keeps its finished candidates, and runs again those whose catalog presets changed") {
+  const Workspace w("plan-resume");
+  const std::string s = w.scenario.string();
+  const std::string one_batch = "--set plan.max_batch_seqs=[32]";
+  auto evaluated = [&](const std::string& env) {
+    REQUIRE(convsim::test::shell(fmt::format("{}{} plan '{}' {} -o '{}' > '{}' 2>&1", env, CONVSIM_BINARY, s, one_batch, w.path("p"),
+                              w.path("log"))) == 0);
+    const std::string log = read_file(w.dir / "log");
+    INFO(log);
+    const auto at = log.find("this run evaluates ");
+    REQUIRE(at != std::string::npos);
+    return log.substr(at, log.find(')', at) - at + 1);
+  };
+  // "this run evaluates N (M already done)" -> {N, M}
+  auto counts = [](const std::string& text) {
+    long n = -1, m = -1;
+    std::sscanf(text.c_str(), "this run evaluates %ld (%ld already done)", &n, &m);
+    return std::make_pair(n, m);
+  };
+  const auto first = counts(evaluated(""));
+  REQUIRE(first.first > 0);
+  CHECK(first.second == 0);
+  const std::string table = read_file(w.dir / "p" / "plan.csv");
+  // Again: every candidate is kept.
+  CHECK(counts(evaluated("")) == std::make_pair(0L, first.first));
+  // With the H100's idle power changed in a copy of the catalog: the candidates on
+  // an H100 run again, those on an H200 (whose presets did not change) are kept,
+  // and the table changes.
+  const fs::path changed = w.dir / "catalog";
+  fs::copy(std::string(CONVSIM_SOURCE_DIR) + "/models/catalog", changed, fs::copy_options::recursive);
+  const fs::path h100 = changed / "gpus" / "h100-sxm.yaml";
+  std::string text = read_file(h100);
+  const auto at = text.find("power_idle_w: 100");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, 17, "power_idle_w: 110");
+  std::ofstream(h100) << text;
+  const auto after = counts(evaluated(fmt::format("CONVSIM_CATALOG='{}' ", changed.string())));
+  CHECK(after.first > 0);
+  CHECK(after.second > 0);
+  CHECK(after.first + after.second == first.first);
+  CHECK(read_file(w.dir / "p" / "plan.csv") != table);
 }
 
 TEST_CASE("a plan whose every candidate is pruned says so and why for the nearest three") {

@@ -2,6 +2,7 @@
 // the whole run's, byte for byte; every refusal names its reason and writes nothing.
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -200,4 +201,40 @@ TEST_CASE("merge of run shards refuses missing, duplicate and foreign shards, na
     CHECK_FALSE(fs::exists(w.dir / "out"));
   }
   CHECK_FALSE(fs::exists(w.dir / "one" / "summary.json"));
+}
+
+TEST_CASE("merge refuses shards run with other catalog presets than each other's or than the catalog's now") {
+  const Workspace w("run-merge-catalog");
+  const std::string s = w.write("fleet.yaml", fleet_scenario("fleet"));
+  // A copy of the catalog whose H100 idles 10 W higher: the shards' GPU energy differs.
+  const fs::path changed = w.dir / "catalog";
+  fs::copy(std::string(CONVSIM_SOURCE_DIR) + "/models/catalog", changed, fs::copy_options::recursive);
+  const fs::path h100 = changed / "gpus" / "h100-sxm.yaml";
+  std::string text = read_file(h100);
+  const auto at = text.find("power_idle_w: 100");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, 17, "power_idle_w: 110");
+  std::ofstream(h100) << text;
+  const std::string with_changed = fmt::format("CONVSIM_CATALOG='{}' ", changed.string());
+  auto shard = [&](const std::string& env, const std::string& dir, const std::string& i_n) {
+    REQUIRE(shell(fmt::format("{}{} run '{}' -q -o '{}' --shard {} > '{}' 2>&1", env, CONVSIM_BINARY, s, w.path(dir),
+                              i_n, w.path("log"))) == 0);
+  };
+  shard("", "one", "1/2");
+  shard(with_changed, "two-changed", "2/2");
+  shard(with_changed, "one-changed", "1/2");
+  // Shards of two catalogs: refused, naming the differing key.
+  CHECK(run_convsim(fmt::format("merge '{}' '{}' -o '{}'", w.path("one"), w.path("two-changed"), w.path("out")),
+                    w.path("log")) == 1);
+  CHECK(read_file(w.dir / "log").find("their 'catalog_files' differ") != std::string::npos);
+  // Both shards of the changed catalog, merged against the shipped one: refused,
+  // naming the preset.
+  CHECK(run_convsim(fmt::format("merge '{}' '{}' -o '{}'", w.path("one-changed"), w.path("two-changed"), w.path("out")),
+                    w.path("log")) == 1);
+  CHECK(read_file(w.dir / "log").find("the catalog preset gpus/h100-sxm.yaml changed since the shards ran") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(w.dir / "out"));
+  // Merged against the catalog they ran with: accepted.
+  CHECK(shell(fmt::format("{}{} merge '{}' '{}' -o '{}' > '{}' 2>&1", with_changed, CONVSIM_BINARY,
+                          w.path("one-changed"), w.path("two-changed"), w.path("out"), w.path("log"))) == 0);
 }
