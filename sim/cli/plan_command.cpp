@@ -152,6 +152,12 @@ bool finished(const fs::path& candidate, const Scenario& scenario, const std::st
   if (!summary || !summary->value("complete", false) || !summary->contains("run")) return false;
   const Json& run = (*summary)["run"];
   if (run.value("scenario_file_hash", std::string()) != scenario.source_text_hash) return false;
+  // Counts as a run writes them (a damaged or edited summary is run again).
+  for (const char* key : {"replies", "failed_replies"}) {
+    if (!summary->contains(key) || !(*summary)[key].is_number_integer() || (*summary)[key].get<long>() < 0) {
+      return false;
+    }
+  }
   if (run.value("git_revision", std::string()) != git_revision()) return false;
   for (const Json& f : run.value("catalog_files", Json::array())) {
     const fs::path path = fs::path(catalog_dir) / f.value("file", "");
@@ -358,6 +364,11 @@ int command_plan_merge(const std::vector<std::string>& dirs, const std::string& 
       if (!std::regex_match(entry.path().filename().string(), plan_manifest())) continue;
       const std::optional<Json> manifest = read_json_if_any(entry.path());
       if (!manifest) throw ConfigError(fmt::format("{}: not a plan shard manifest", entry.path().string()));
+      const Json shard = manifest->value("shard", Json::object());
+      const long index = shard.value("index", 0L), count = shard.value("count", 0L);
+      if (count < 1 || index < 1 || index > count) {
+        throw ConfigError(fmt::format("{}: shard index {} not in 1..{}", entry.path().string(), index, count));
+      }
       if (!first) {
         first = manifest;
         first_path = entry.path();

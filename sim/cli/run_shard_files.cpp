@@ -12,6 +12,7 @@
 #include "sim/output/atomic_file.hpp"
 #include "sim/output/revision.hpp"
 #include "sim/scenario/config_error.hpp"
+#include "sim/scenario/derived_limits.hpp"
 
 namespace fs = std::filesystem;
 
@@ -271,7 +272,16 @@ void write_run_shard(const std::string& dir, const Scenario& scenario, const std
   write_file_atomically((fs::path(dir) / run_shard_manifest_name(shard)).string(), manifest.dump(1) + "\n");
 }
 
-void add_run_shard(const Json& manifest, const std::string& manifest_path, RunResult& merged) {
+void add_run_shard(const Json& manifest, const std::string& manifest_path, RunResult& merged,
+                   std::vector<char>& replicas_seen) {
+  // A quantity of the file: finite and not negative, as the run wrote it.
+  const auto quantity = [&manifest_path](const Json& j, const std::string& what) {
+    const double v = j.get<double>();
+    if (!std::isfinite(v) || v < 0) {
+      throw ConfigError(fmt::format("{}: {} = {} is not a finite quantity >= 0", manifest_path, what, j.dump()));
+    }
+    return v;
+  };
   try {
     const std::size_t total = manifest.at("replicas_total").get<std::size_t>();
     const int per_replica = manifest.at("gpus_per_replica").get<int>();
@@ -282,9 +292,11 @@ void add_run_shard(const Json& manifest, const std::string& manifest_path, RunRe
     for (const Json& r : manifest.at("replicas")) {
       const auto k = r.at("replica").get<std::size_t>();
       if (k >= total) throw ConfigError(fmt::format("{}: replica {} out of range", manifest_path, k));
-      merged.replica_busy_s[k] = r.at("busy_s").get<double>();
-      merged.replica_unattributed_s[k] = r.at("unattributed_s").get<double>();
-      merged.replica_stopped_s[k] = r.at("stopped_s").get<double>();
+      if (replicas_seen[k]) throw ConfigError(fmt::format("{}: replica {} is listed twice", manifest_path, k));
+      replicas_seen[k] = 1;
+      merged.replica_busy_s[k] = quantity(r.at("busy_s"), "busy_s");
+      merged.replica_unattributed_s[k] = quantity(r.at("unattributed_s"), "unattributed_s");
+      merged.replica_stopped_s[k] = quantity(r.at("stopped_s"), "stopped_s");
       std::vector<int> with_bins;
       for (const Json& g : r.at("gpus")) {
         const int rank = g.at("rank").get<int>();
@@ -292,7 +304,7 @@ void add_run_shard(const Json& manifest, const std::string& manifest_path, RunRe
           throw ConfigError(fmt::format("{}: GPU rank {} out of range", manifest_path, rank));
         }
         GpuMeter& meter = merged.gpus[static_cast<std::size_t>(rank)];
-        for (const MeterField& f : kMeterFields) meter.*(f.field) = g.at(f.name).get<double>();
+        for (const MeterField& f : kMeterFields) meter.*(f.field) = quantity(g.at(f.name), f.name);
         if (g.contains("bins_of")) {  // the track of an earlier GPU of the replica
           const int owner = g.at("bins_of").get<int>();
           if (std::find(with_bins.begin(), with_bins.end(), owner) == with_bins.end()) {
@@ -306,13 +318,19 @@ void add_run_shard(const Json& manifest, const std::string& manifest_path, RunRe
         with_bins.push_back(rank);
         std::vector<GpuTimeline::Bin> bins;
         for (const Json& b : g.at("bins")) {
-          bins.push_back(GpuTimeline::Bin{b.at(0).get<double>(), b.at(1).get<double>(), b.at(2).get<double>(),
-                                          b.at(3).get<double>()});
+          bins.push_back(GpuTimeline::Bin{quantity(b.at(0), "a bin's busy_s"),
+                                          quantity(b.at(1), "a bin's communicating_s"),
+                                          quantity(b.at(2), "a bin's active_energy_j"),
+                                          quantity(b.at(3), "a bin's memory_bytes")});
         }
         merged.timeline.set_own(rank, g.at("bin_s").get<double>(), std::move(bins));
       }
     }
-    for (const Counter& c : kCounters) merged.*(c.field) += manifest.at("counters").at(c.name).get<long>();
+    for (const Counter& c : kCounters) {
+      const long n = manifest.at("counters").at(c.name).get<long>();
+      if (n < 0) throw ConfigError(fmt::format("{}: counter {} = {} is negative", manifest_path, c.name, n));
+      merged.*(c.field) += n;
+    }
     for (const Sum& s : kSums) merged.*(s.field) += sum_from(manifest.at("sums").at(s.name));
     LogHistogram shard_histogram;
     std::vector<long> counts = shard_histogram.counts();
@@ -328,9 +346,16 @@ void add_run_shard(const Json& manifest, const std::string& manifest_path, RunRe
                                                         f.at("cause").get<std::string>(),
                                                         f.at("cause_class").get<std::string>()});
     }
+    // No simulated time beyond the longest span a scenario may cover.
+    for (const char* key : {"clock_s", "horizon_s"}) {
+      if (quantity(manifest.at(key), key) > kMaxSpanMin * 60.0 * 2) {
+        throw ConfigError(fmt::format("{}: {} = {} s is beyond any simulated span", manifest_path, key,
+                                      manifest.at(key).dump()));
+      }
+    }
     merged.clock_s = std::max(merged.clock_s, manifest.at("clock_s").get<double>());
     merged.horizon_s = manifest.at("horizon_s").get<double>();
-    merged.wall_s += manifest.at("wall_s").get<double>();
+    merged.wall_s += quantity(manifest.at("wall_s"), "wall_s");
   } catch (const nlohmann::json::exception& e) {
     throw ConfigError(fmt::format("{}: not a run shard manifest: {}", manifest_path, e.what()));
   }

@@ -33,7 +33,10 @@ void write_run_shard(const std::string& dir, const Scenario& scenario, const std
 // `manifest_path`, its replies beside it) into `merged`: its replicas' and their
 // GPUs' records, its counters and sums, its failures and replies. Throws
 // ConfigError naming the file when it is not a run shard's or does not fit
-// `merged` (sizes).
-void add_run_shard(const nlohmann::ordered_json& manifest, const std::string& manifest_path, RunResult& merged);
+// `merged` (sizes), when a replica it lists is already in `replicas_seen` (another
+// shard's, or listed twice), or when a quantity it holds is negative or not finite
+// (a hand-edited file). `replicas_seen` has one entry per replica, marked here.
+void add_run_shard(const nlohmann::ordered_json& manifest, const std::string& manifest_path, RunResult& merged,
+                   std::vector<char>& replicas_seen);
 
 }  // namespace convsim::cli

@@ -188,7 +188,8 @@ int command_run_merge(const std::vector<std::string>& dirs, const std::string& o
                                   first_path.string(), ran_with.size(), scenario.catalog_files.size()));
   }
   RunResult merged = empty_run_result(scenario);
-  for (const auto& [index, shard] : by_index) add_run_shard(shard.second, shard.first.string(), merged);
+  std::vector<char> replicas_seen(merged.replica_gpus.size(), 0);
+  for (const auto& [index, shard] : by_index) add_run_shard(shard.second, shard.first.string(), merged, replicas_seen);
   finish_run(merged);
 
   const OutputFolder folder(out_dir, scenario.name, false);

@@ -3,11 +3,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/support/cli_run.hpp"
 
@@ -237,4 +239,42 @@ TEST_CASE("merge refuses shards run with other catalog presets than each other's
   // Merged against the catalog they ran with: accepted.
   CHECK(shell(fmt::format("{}{} merge '{}' '{}' -o '{}' > '{}' 2>&1", with_changed, CONVSIM_BINARY,
                           w.path("one-changed"), w.path("two-changed"), w.path("out"), w.path("log"))) == 0);
+}
+
+TEST_CASE("merge refuses a hand-edited shard: a replica listed twice, a negative or non-finite quantity") {
+  const Workspace w("run-merge-tampered");
+  const std::string s = w.write("fleet.yaml", fleet_scenario("fleet"));
+  for (const char* i_n : {"1/2", "2/2"}) {
+    REQUIRE(run_convsim(fmt::format("run '{}' -q -o '{}' --shard {}", s, w.path(fmt::format("s{}", i_n[0])), i_n),
+                        w.path("log")) == 0);
+  }
+  const fs::path manifest = w.dir / "s2" / "run-shard-2-of-2.json";
+  const nlohmann::json original = nlohmann::json::parse(read_file(manifest));
+  struct Case {
+    const char* what;
+    std::function<void(nlohmann::json&)> edit;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"shard 2's first replica relabelled as shard 1's replica 0",
+       [](nlohmann::json& m) { m["replicas"][0]["replica"] = 0; }, "replica 0 is listed twice"},
+      {"a negative GPU energy", [](nlohmann::json& m) { m["replicas"][0]["gpus"][0]["active_energy_j"] = -5.0; },
+       "active_energy_j = -5.0 is not a finite quantity >= 0"},
+      {"a clock beyond any span", [](nlohmann::json& m) { m["clock_s"] = 1e300; },
+       "clock_s = 1e+300 s is beyond any simulated span"},
+      {"a negative counter", [](nlohmann::json& m) { m["counters"]["iterations"] = -3; },
+       "counter iterations = -3 is negative"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.what);
+    nlohmann::json edited = original;
+    c.edit(edited);
+    std::ofstream(manifest) << edited.dump(1) << "\n";
+    CHECK(run_convsim(fmt::format("merge '{}' '{}' -o '{}'", w.path("s1"), w.path("s2"), w.path("out")),
+                      w.path("log")) == 1);
+    const std::string log = read_file(w.dir / "log");
+    INFO(log);
+    CHECK(log.find(manifest.string() + ": " + c.message) != std::string::npos);
+    CHECK_FALSE(fs::exists(w.dir / "out"));
+  }
 }
