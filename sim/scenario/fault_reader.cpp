@@ -1,5 +1,7 @@
 // Reads the optional `faults:` list of a scenario.
 
+#include <algorithm>
+
 #include <fmt/core.h>
 
 #include "sim/scenario/fault_reader.hpp"
@@ -13,6 +15,7 @@ std::vector<FaultSpec> read_faults(const Locator& at, const YAML::Node& list, co
   }
   std::vector<FaultSpec> faults;
   const int gpus = parallelism.gpus_used();
+  const int nodes_used = (gpus + cluster.gpus_per_node - 1) / cluster.gpus_per_node;
   for (std::size_t i = 0; i < list.size(); ++i) {
     const MapReader f(at, list[i], fmt::format("faults[{}]", i));
     f.allow_only({"at_min", "kind", "gpu", "node", "link", "factor", "until_min", "repair_min"});
@@ -25,7 +28,8 @@ std::vector<FaultSpec> read_faults(const Locator& at, const YAML::Node& list, co
     const double at_min = f.number("at_min", Limits::at_least(0));
     fault.at_s = at_min * 60.0;
     if (fault.kind == FaultSpec::Kind::node_lost) {
-      fault.node = f.int_value("node", Limits::between(0, cluster.nodes - 1));
+      // A node the replicas use: losing one they do not would change nothing.
+      fault.node = f.int_value("node", Limits::between(0, std::min(cluster.nodes, nodes_used) - 1));
     } else {
       fault.gpu = f.int_value("gpu", Limits::between(0, gpus - 1));  // the GPUs the replicas use
     }
