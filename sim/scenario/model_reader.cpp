@@ -249,6 +249,26 @@ ModelSpec read_model_spec(const MapReader& m, bool inline_model) {
     model.sources = m.string_list("sources");
   }
   model.active_params_published = m.number_or("active_params_published", 0, Limits::positive());
+  if (model.active_params_published > 0 && model.params_published > 0 &&
+      model.active_params_published > model.params_published) {
+    at.fail(m.spot("active_params_published"),
+            fmt::format("{} = {} must be <= {} = {}: a token goes through at most every parameter",
+                        m.child_path("active_params_published"), format_number(model.active_params_published),
+                        m.child_path("params_published"), format_number(model.params_published)));
+  }
+  // The label people read (convsim catalog) agrees with the layers: experts for moe,
+  // state-space layers for ssm and hybrid, neither for dense.
+  const bool experts = model.moe.has_value(), state_space = has(model.mixer_pattern, 'S');
+  const bool labelled = model.architecture == "moe"     ? experts
+                        : model.architecture == "dense" ? !experts && !state_space
+                                                        : state_space;
+  if (!labelled && m.has("architecture")) {
+    at.fail(m.spot("architecture"),
+            fmt::format("{}: '{}' does not match the layers ({}{}): moe has experts, ssm and hybrid have state-space "
+                        "layers (S), dense has neither",
+                        m.child_path("architecture"), model.architecture, experts ? "experts" : "no experts",
+                        state_space ? ", state-space layers" : ", no state-space layers"));
+  }
   m.string_or("notes", "");
   return model;
 }

@@ -267,6 +267,14 @@ TEST_CASE("malformed presets are rejected with located messages", "[scenario][ca
        with_line(kModel, "ffn_dim: 11008", "ffn_dim: 11008\nmixer_pattern: AX"),
        ":10:16: mixer_pattern: unknown letter 'X' in 'AX'; allowed: A (attention), W (sliding window), "
        "S (state space), N (none)"},
+      {"a model labelled moe has experts", "models/llama-2-7b.yaml",
+       with_line(kModel, "architecture: dense", "architecture: moe"),
+       ":3:15: architecture: 'moe' does not match the layers (no experts, no state-space layers): moe has experts, "
+       "ssm and hybrid have state-space layers (S), dense has neither"},
+      {"no more active parameters than parameters", "models/llama-2-7b.yaml",
+       with_line(kModel, "params_published: 6.74e9", "params_published: 6.74e9\nactive_params_published: 7e9"),
+       ":15:26: active_params_published = 7000000000 must be <= params_published = 6740000000: a token goes through "
+       "at most every parameter"},
       {"kv_heads must divide heads", "models/llama-2-7b.yaml",
        with_line(kModel, "kv_heads: 32", "kv_heads: 6"),
        ":7:11: kv_heads = 6 must divide heads = 32"},
