@@ -90,6 +90,7 @@ class ReplicaActor : public RoutedReplica {
     tiers_.on_restored([this] { wake(); });
   }
   int load() const override { return static_cast<int>(pending_.size()) + scheduler_.queued(); }
+  bool down_at(double now_s) const override;
   long load_tokens() const override;
   // Held in HBM or waiting in host memory or NVMe to be read back (far cheaper than
   // a prefill): what this replica would not prefill.

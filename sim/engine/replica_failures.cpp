@@ -24,6 +24,14 @@ bool ReplicaActor::hits_replica(const FaultSpec& f) const {
   return false;
 }
 
+bool ReplicaActor::down_at(double now_s) const {
+  for (const FaultSpec& f : run_.scenario.faults) {
+    const bool loss = f.kind == FaultSpec::Kind::gpu_lost || f.kind == FaultSpec::Kind::node_lost;
+    if (loss && f.at_s <= now_s && now_s < f.at_s + f.repair_s && hits_replica(f)) return true;
+  }
+  return false;
+}
+
 double ReplicaActor::next_loss_s() const {
   double next = std::numeric_limits<double>::infinity();
   for (const FaultSpec* f : losses_) next = std::min(next, f->at_s);

@@ -37,14 +37,21 @@ int Router::choose(const Request& r) {
   if (policy_ == ServingSpec::Routing::affinity) {
     return static_cast<int>((conversations_ ? r.session : r.id) % n);
   }
+  // The policies below choose among the replicas up when the request is due; when
+  // every replica is down, among all of them (the request waits for a repair).
+  const double now_s = r.ready_s();
+  int up = 0;
+  for (int k = 0; k < n; ++k) up += replicas_[k]->down_at(now_s) ? 0 : 1;
+  const auto eligible = [&](int k) { return up == 0 || !replicas_[k]->down_at(now_s); };
   if (policy_ == ServingSpec::Routing::prefix_affinity) {
     // The least work added: what it must prefill there, plus what is queued there.
-    int best = 0;
+    int best = -1;
     long best_cost = 0;
     for (int k = 0; k < n; ++k) {
+      if (!eligible(k)) continue;
       const long cost = r.history_tokens + r.prompt_tokens - replicas_[k]->cached_prefix_tokens(r) +
                         replicas_[k]->load_tokens();
-      if (k == 0 || cost < best_cost) {
+      if (best < 0 || cost < best_cost) {
         best = k;
         best_cost = cost;
       }
@@ -52,15 +59,15 @@ int Router::choose(const Request& r) {
     return best;
   }
   if (policy_ == ServingSpec::Routing::least_loaded) {
-    int best = 0;
-    for (int k = 1; k < static_cast<int>(replicas_.size()); ++k) {
-      if (replicas_[k]->load() < replicas_[best]->load()) best = k;
+    int best = -1;
+    for (int k = 0; k < n; ++k) {
+      if (eligible(k) && (best < 0 || replicas_[k]->load() < replicas_[best]->load())) best = k;
     }
     return best;
   }
-  (void)r;
+  while (!eligible(next_)) next_ = (next_ + 1) % n;  // skips down replicas
   const int chosen = next_;
-  next_ = (next_ + 1) % static_cast<int>(replicas_.size());
+  next_ = (next_ + 1) % n;
   return chosen;
 }
 

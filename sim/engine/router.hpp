@@ -36,6 +36,9 @@ class RoutedReplica {
   // Tokens of the request's context the replica would not prefill now: held by its
   // prefix cache in HBM, or waiting in its host memory or NVMe to be read back.
   virtual long cached_prefix_tokens(const Request& request) const = 0;
+  // Whether a lost GPU or node holds the replica down at `now_s` (until repaired):
+  // the router's health check, as a load balancer's, sends nothing there then.
+  virtual bool down_at(double now_s) const = 0;
   // Hands a due request to the replica and wakes it.
   virtual void deliver(const Request& request) = 0;
   // Wakes the replica (the run is over).

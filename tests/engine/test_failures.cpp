@@ -250,3 +250,43 @@ TEST_CASE("a model leaving no room for a KV cache fails every request at minute 
       test::kSmallConversation,
       {{"model.preset", "llama-3.1-70b"}, {"cluster.gpus_per_node", "2"}, {"parallelism.tp", "2"}})));
 }
+
+namespace {
+
+// Two replicas, a request a second for 10 minutes; replica 0's GPU is lost from
+// minute 2 to minute 5. A request due in that window goes to replica 1, whatever
+// the policy's turn; before and after, replica 0 serves too (round-robin: every
+// other request; least-loaded: every one, both replicas idle between requests and
+// ties going to the lower index).
+void check_routing_around_an_outage(const char* policy) {
+  const Scenario s = test::scenario_from(fmt::format(R"(
+name: outage
+requests: {{count: 600, input_tokens: {{fixed: 300}}, output_tokens: {{fixed: 10}}, arrival: {{rate_per_s: 1}}}}
+model: {{preset: llama-3.1-8b}}
+cluster: {{gpu: h100-sxm, nodes: 1, gpus_per_node: 2}}
+parallelism: {{dp: 2}}
+serving: {{routing: {}}}
+faults: [{{at_min: 2, kind: gpu_lost, gpu: 0, repair_min: 3}}]
+)",
+                                                     policy));
+  const RunResult r = simulate(s);
+  std::map<int, int> during, outside;
+  for (const ReplyRecord& reply : r.replies) {
+    const bool down = reply.start_s >= 120.0 && reply.start_s < 300.0;
+    ++(down ? during : outside)[reply.replica];
+  }
+  CHECK(during[0] == 0);
+  CHECK(during[1] > 100);  // about 180 requests
+  CHECK(outside[0] > 100);
+  if (std::string(policy) == "round_robin") CHECK(outside[1] > 100);
+}
+
+}  // namespace
+
+TEST_CASE("round-robin routing sends nothing to a replica while a lost GPU holds it down") {
+  check_routing_around_an_outage("round_robin");
+}
+
+TEST_CASE("least-loaded routing sends nothing to a replica while a lost GPU holds it down") {
+  check_routing_around_an_outage("least_loaded");
+}
