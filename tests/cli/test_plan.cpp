@@ -246,14 +246,8 @@ TEST_CASE("a resumed plan keeps its finished candidates, and runs again those wh
   // With the H100's idle power changed in a copy of the catalog: the candidates on
   // an H100 run again, those on an H200 (whose presets did not change) are kept,
   // and the table changes.
-  const fs::path changed = w.dir / "catalog";
-  fs::copy(std::string(CONVSIM_SOURCE_DIR) + "/models/catalog", changed, fs::copy_options::recursive);
-  const fs::path h100 = changed / "gpus" / "h100-sxm.yaml";
-  std::string text = read_file(h100);
-  const auto at = text.find("power_idle_w: 100");
-  REQUIRE(at != std::string::npos);
-  text.replace(at, 17, "power_idle_w: 110");
-  std::ofstream(h100) << text;
+  const fs::path changed =
+      convsim::test::catalog_copy_with(w.dir, "gpus/h100-sxm.yaml", "power_idle_w: 100", "power_idle_w: 110");
   const auto after = counts(evaluated(fmt::format("CONVSIM_CATALOG='{}' ", changed.string())));
   CHECK(after.first > 0);
   CHECK(after.second > 0);

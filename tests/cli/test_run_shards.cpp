@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/cli_run.hpp"
+#include "tests/support/scenario_fixture.hpp"
 
 namespace fs = std::filesystem;
 using namespace convsim::test;
@@ -209,14 +210,7 @@ TEST_CASE("merge refuses shards run with other catalog presets than each other's
   const Workspace w("run-merge-catalog");
   const std::string s = w.write("fleet.yaml", fleet_scenario("fleet"));
   // A copy of the catalog whose H100 idles 10 W higher: the shards' GPU energy differs.
-  const fs::path changed = w.dir / "catalog";
-  fs::copy(std::string(CONVSIM_SOURCE_DIR) + "/models/catalog", changed, fs::copy_options::recursive);
-  const fs::path h100 = changed / "gpus" / "h100-sxm.yaml";
-  std::string text = read_file(h100);
-  const auto at = text.find("power_idle_w: 100");
-  REQUIRE(at != std::string::npos);
-  text.replace(at, 17, "power_idle_w: 110");
-  std::ofstream(h100) << text;
+  const fs::path changed = catalog_copy_with(w.dir, "gpus/h100-sxm.yaml", "power_idle_w: 100", "power_idle_w: 110");
   const std::string with_changed = fmt::format("CONVSIM_CATALOG='{}' ", changed.string());
   auto shard = [&](const std::string& env, const std::string& dir, const std::string& i_n) {
     REQUIRE(shell(fmt::format("{}{} run '{}' -q -o '{}' --shard {} > '{}' 2>&1", env, CONVSIM_BINARY, s, w.path(dir),

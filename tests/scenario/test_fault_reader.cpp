@@ -6,7 +6,6 @@
 
 #include <catch2/catch.hpp>
 
-#include "sim/scenario/config_error.hpp"
 #include "tests/support/scenario_fixture.hpp"
 
 using namespace convsim;
@@ -23,23 +22,14 @@ std::string with_fault(const std::string& fault) {
          fault + "]\n";
 }
 
-std::string error_of(const std::string& yaml) {
-  try {
-    test::scenario_from(yaml);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
 }  // namespace
 
 TEST_CASE("a fault on a node or GPU the replicas do not use is refused at its key") {
   // Node 1 holds no GPU of the run: 1 GPU used, 1 per node, so nodes [0, 0].
-  CHECK(error_of(with_fault("{kind: node_lost, at_min: 1, node: 1, repair_min: 2}")) ==
+  CHECK(test::load_error_of(with_fault("{kind: node_lost, at_min: 1, node: 1, repair_min: 2}")) ==
         "test.yaml:5:45: faults[0].node must be in [0, 0], got 1");
-  CHECK(error_of(with_fault("{kind: gpu_lost, at_min: 1, gpu: 1, repair_min: 2}")) ==
+  CHECK(test::load_error_of(with_fault("{kind: gpu_lost, at_min: 1, gpu: 1, repair_min: 2}")) ==
         "test.yaml:5:43: faults[0].gpu must be in [0, 0], got 1");
   // Node 0 holds the replica's GPU: accepted.
-  CHECK(error_of(with_fault("{kind: node_lost, at_min: 1, node: 0, repair_min: 2}")) == "no error");
+  CHECK(test::load_error_of(with_fault("{kind: node_lost, at_min: 1, node: 0, repair_min: 2}")) == "no error");
 }

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,30 @@ inline std::string cluster_error_of(const std::string& cluster_lines) {
 }
 
 inline std::string source_path(const std::string& relative) { return std::string(CONVSIM_SOURCE_DIR) + "/" + relative; }
+
+// The error that loading `yaml` gives, or "no error".
+inline std::string load_error_of(const std::string& yaml) {
+  try {
+    scenario_from(yaml);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+// A copy of the shipped catalog in `dir`/catalog (for CONVSIM_CATALOG) whose preset
+// `file` (e.g. "gpus/h100-sxm.yaml") has its first `from` replaced by `to`.
+inline std::filesystem::path catalog_copy_with(const std::filesystem::path& dir, const std::string& file,
+                                               const std::string& from, const std::string& to) {
+  const std::filesystem::path copy = dir / "catalog";
+  std::filesystem::copy(source_path("models/catalog"), copy, std::filesystem::copy_options::recursive);
+  std::string text = read_file(copy / file);
+  const auto at = text.find(from);
+  if (at == std::string::npos) throw std::runtime_error(file + " holds no '" + from + "'");
+  text.replace(at, from.size(), to);
+  std::ofstream(copy / file) << text;
+  return copy;
+}
 
 // One conversation on one H100 with Llama-3.1-8B: cheap to simulate.
 inline const char* kSmallConversation = R"(
