@@ -331,6 +331,26 @@ std::string top_level_plain_value(const std::string& text, const std::string& ke
 
 std::vector<SystemCarrier> system_carriers(const Catalog& catalog) {
   std::vector<SystemCarrier> carriers;
+  const std::vector<std::string> gpus = catalog.gpus.names();
+  // A system preset's GPU is one of the catalog's: a misspelt one would leave its
+  // GPU without host power, with only a warning at the scenario.
+  const auto check_gpu = [&](const std::string& name, const std::string& gpu) {
+    if (std::find(gpus.begin(), gpus.end(), gpu) != gpus.end()) return;
+    const std::string file = (fs::path(catalog.dir) / "systems" / (name + ".yaml")).string();
+    std::string where = file;
+    std::error_code error;
+    if (!catalog.dir.empty() && fs::is_regular_file(file, error)) {
+      const std::string text = read_text_file(file);
+      const std::size_t newline = text.find("\ngpu:");
+      const std::size_t key = text.rfind("gpu:", 0) == 0 ? 0 : newline == std::string::npos ? newline : newline + 1;
+      if (key != std::string::npos) {
+        const std::size_t value = text.find_first_not_of(" \t", key + 4);
+        const long line = std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(key), '\n') + 1;
+        where = fmt::format("{}:{}:{}", file, line, value - key + 1);
+      }
+    }
+    throw ConfigError(fmt::format("{}: gpu: unknown GPU preset '{}'; available: {}", where, gpu, join(gpus)));
+  };
   for (const std::string& name : catalog.systems.names()) {
     if (const std::string* file = catalog.systems.unread_file(name)) {
       const std::string text = read_text_file(*file);
@@ -339,11 +359,13 @@ std::vector<SystemCarrier> system_carriers(const Catalog& catalog) {
       const bool digits = !per_node.empty() && per_node.size() <= 6 &&
                           per_node.find_first_not_of("0123456789") == std::string::npos;
       if (!gpu.empty() && digits && std::stoi(per_node) >= 1) {
+        check_gpu(name, gpu);
         carriers.push_back(SystemCarrier{name, gpu, std::stoi(per_node)});
         continue;
       }
     }
     const SystemSpec& system = catalog.systems.at(name);
+    check_gpu(name, system.gpu);
     carriers.push_back(SystemCarrier{name, system.gpu, system.gpus_per_node});
   }
   return carriers;

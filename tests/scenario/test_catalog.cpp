@@ -371,6 +371,8 @@ TEST_CASE("a system preset's carrier read from its two header lines equals the p
   const TempCatalog tmp;
   tmp.write("systems/quoted.yaml", "name: quoted\ndescription: q\ngpu: \"h100-sxm\"\ngpus_per_node: 8 # a DGX\n" + tail);
   tmp.write("systems/plain.yaml", "name: plain\ndescription: p\ngpu: b200   # comment\ngpus_per_node: 4\n" + tail);
+  tmp.write("gpus/h100-sxm.yaml", kGpu);
+  tmp.write("gpus/b200.yaml", with_line(kGpu, "name: h100-sxm", "name: b200"));
   const Catalog c = open_catalog(tmp.dir());
   const std::vector<SystemCarrier> two = system_carriers(c);
   REQUIRE(two.size() == 2);
@@ -385,6 +387,16 @@ TEST_CASE("a system preset's carrier read from its two header lines equals the p
   const TempCatalog bad;
   const std::string path = bad.write("systems/broken.yaml", "name: broken\ndescription: b\ngpu: [h100-sxm\n" + tail);
   CHECK(error_of([&] { system_carriers(open_catalog(bad.dir())); }).rfind(path + ":", 0) == 0);
+}
+
+TEST_CASE("a system preset naming a GPU the catalog does not have is refused at its gpu key", "[scenario][catalog]") {
+  const TempCatalog tmp;
+  tmp.write("gpus/h100-sxm.yaml", kGpu);
+  tmp.write("systems/typo.yaml", "name: typo\ndescription: t\ngpu: h100-sx\ngpus_per_node: 8\npower_max_w: 10200\n"
+                                 "gpu_hour_usd: 3\nsources: [a datasheet]\n");
+  const Catalog c = open_catalog(tmp.dir());
+  CHECK(error_of([&] { system_carriers(c); }) ==
+        tmp.dir() + "/systems/typo.yaml:3:6: gpu: unknown GPU preset 'h100-sx'; available: h100-sxm");
 }
 
 }  // namespace convsim
