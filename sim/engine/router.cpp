@@ -40,32 +40,24 @@ int Router::choose(const Request& r) {
   // The policies below choose among the replicas up when the request is due; when
   // every replica is down, among all of them (the request waits for a repair).
   const double now_s = r.ready_s();
-  int up = 0;
-  for (int k = 0; k < n; ++k) up += replicas_[k]->down_at(now_s) ? 0 : 1;
-  const auto eligible = [&](int k) { return up == 0 || !replicas_[k]->down_at(now_s); };
-  if (policy_ == ServingSpec::Routing::prefix_affinity) {
-    // The least work added: what it must prefill there, plus what is queued there.
-    int best = -1;
-    long best_cost = 0;
+  if (policy_ == ServingSpec::Routing::prefix_affinity || policy_ == ServingSpec::Routing::least_loaded) {
+    // prefix_affinity: the least work added (what it must prefill there, plus what is
+    // queued there); least_loaded: the fewest requests queued or running.
+    const auto cost = [&](int k) -> long {
+      if (policy_ == ServingSpec::Routing::least_loaded) return replicas_[k]->load();
+      return r.history_tokens + r.prompt_tokens - replicas_[k]->cached_prefix_tokens(r) + replicas_[k]->load_tokens();
+    };
+    int best = -1, fallback = -1;
+    long best_cost = 0, fallback_cost = 0;
     for (int k = 0; k < n; ++k) {
-      if (!eligible(k)) continue;
-      const long cost = r.history_tokens + r.prompt_tokens - replicas_[k]->cached_prefix_tokens(r) +
-                        replicas_[k]->load_tokens();
-      if (best < 0 || cost < best_cost) {
-        best = k;
-        best_cost = cost;
-      }
+      const long c = cost(k);
+      if (fallback < 0 || c < fallback_cost) fallback = k, fallback_cost = c;
+      if (!replicas_[k]->down_at(now_s) && (best < 0 || c < best_cost)) best = k, best_cost = c;
     }
-    return best;
+    return best >= 0 ? best : fallback;
   }
-  if (policy_ == ServingSpec::Routing::least_loaded) {
-    int best = -1;
-    for (int k = 0; k < n; ++k) {
-      if (eligible(k) && (best < 0 || replicas_[k]->load() < replicas_[best]->load())) best = k;
-    }
-    return best;
-  }
-  while (!eligible(next_)) next_ = (next_ + 1) % n;  // skips down replicas
+  // round_robin: the next replica in turn that is up.
+  for (int tried = 0; tried < n && replicas_[next_]->down_at(now_s); ++tried) next_ = (next_ + 1) % n;
   const int chosen = next_;
   next_ = (next_ + 1) % n;
   return chosen;
