@@ -120,6 +120,15 @@ struct WorkTotals {
   }
 };
 
+// A stretch of GPU kernels at one power draw: its GPU-seconds and the work the power
+// model charges over them. The prediction clips each stretch's power at the board
+// limit, so a fit of the power coefficients needs them apart, not summed
+// (RunOptions::log_iterations; tools/fit_serving.py).
+struct PowerSegment {
+  double gpu_s = 0;
+  double hbm_bytes = 0, bf16_flops = 0, fp8_flops = 0, fp4_flops = 0;
+};
+
 struct GpuMeter {
   double active_energy_j = 0;
   double active_time_s = 0;
@@ -166,6 +175,7 @@ struct RunResult {
     double active_energy_j = 0;    // while computing, communicating or waiting on the host
     double active_s = 0;           // GPU-seconds of that
     WorkTotals work;
+    std::vector<PowerSegment> segments;  // the kernels' stretches, summed over each stage's GPUs
   };
   std::vector<IterationRecord> iteration_log;
   GpuTimeline timeline{0, 0.25};     // per GPU over time, for gpus.csv

@@ -5,10 +5,14 @@
 // writes serving.csv (one line per row and mode, with the features the fitting
 // script reads).
 
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -37,30 +41,67 @@ struct Job {
   const FittedFigures* fit;  // nullptr: the catalog as it is (in-sample)
   std::string mode;          // in_sample or cross_validated
   std::optional<ServingOutcomeMetrics> predicted;
+  std::vector<PowerSegment> segments;  // in-sample rows: the kernels' stretches (simulate_row)
 };
 
 // Each job in a child process (one simulation per process), `jobs` at a time; the
-// child writes its metrics (plain doubles) to a pipe.
+// child writes its metrics (plain doubles), then, for in-sample rows, the count and
+// the stretches of its kernels (PowerSegment, plain doubles) to a pipe, which the
+// parent drains as it comes (a child's output may exceed the pipe's buffer).
 void run_jobs(std::vector<Job>& work, const Catalog& catalog, int jobs) {
-  std::map<pid_t, std::pair<std::size_t, int>> running;
+  struct Running {
+    std::size_t job;
+    pid_t pid;
+    std::string bytes;
+  };
+  std::map<int, Running> running;  // by the pipe's read end
   std::size_t done = 0;
-  auto reap_one = [&]() {
+  auto finish = [&](int fd) {
+    Running& r = running.at(fd);
     int status = 0;
-    const pid_t pid = wait(&status);
-    if (stopping()) wait_for_stop();  // the signal thread ends the process (signals.hpp)
-    const auto it = running.find(pid);
-    if (it == running.end()) return;
+    while (waitpid(r.pid, &status, 0) < 0 && errno == EINTR) {
+      if (stopping()) wait_for_stop();  // the signal thread ends the process (signals.hpp)
+    }
+    Job& job = work[r.job];
     ServingOutcomeMetrics m;
-    const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-                    read(it->second.second, &m, sizeof m) == static_cast<ssize_t>(sizeof m);
-    if (ok) work[it->second.first].predicted = m;
-    close(it->second.second);
-    running.erase(it);
+    std::uint64_t count = 0;
+    const std::string& b = r.bytes;
+    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && b.size() >= sizeof m + sizeof count;
+    if (ok) {
+      std::memcpy(&m, b.data(), sizeof m);
+      std::memcpy(&count, b.data() + sizeof m, sizeof count);
+      ok = b.size() == sizeof m + sizeof count + count * sizeof(PowerSegment);
+    }
+    if (ok) {
+      job.predicted = m;
+      job.segments.resize(count);
+      if (count > 0) std::memcpy(job.segments.data(), b.data() + sizeof m + sizeof count, count * sizeof(PowerSegment));
+    }
+    close(fd);
+    running.erase(fd);
     ++done;
     if (isatty(STDERR_FILENO) != 0) std::cerr << fmt::format("\r  {}/{} simulations", done, work.size()) << std::flush;
   };
+  auto drain = [&]() {  // until one child has closed its pipe
+    std::vector<pollfd> fds;
+    for (const auto& [fd, r] : running) fds.push_back({fd, POLLIN, 0});
+    if (poll(fds.data(), fds.size(), -1) < 0) {
+      if (stopping()) wait_for_stop();
+      return;
+    }
+    char chunk[65536];
+    for (const pollfd& p : fds) {
+      if (p.revents == 0) continue;
+      const ssize_t n = read(p.fd, chunk, sizeof chunk);
+      if (n > 0) {
+        running.at(p.fd).bytes.append(chunk, static_cast<std::size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        finish(p.fd);  // end of file, or a broken pipe: the child is done either way
+      }
+    }
+  };
   for (std::size_t i = 0; i < work.size(); ++i) {
-    while (static_cast<int>(running.size()) >= jobs) reap_one();
+    while (static_cast<int>(running.size()) >= jobs) drain();
     int fds[2];
     if (pipe(fds) != 0) throw std::runtime_error("validate: cannot create a pipe");
     std::cout.flush();
@@ -70,18 +111,30 @@ void run_jobs(std::vector<Job>& work, const Catalog& catalog, int jobs) {
     if (pid == 0) {
       close(fds[0]);
       try {
-        const ServingOutcomeMetrics m = simulate_row(*work[i].row, catalog, work[i].fit);
-        const bool written = write(fds[1], &m, sizeof m) == static_cast<ssize_t>(sizeof m);
-        std::_Exit(written ? 0 : kExitRunFailed);
+        std::vector<PowerSegment> segments;
+        const ServingOutcomeMetrics m =
+            simulate_row(*work[i].row, catalog, work[i].fit, work[i].mode == "in_sample" ? &segments : nullptr);
+        const std::uint64_t count = segments.size();
+        std::string bytes(reinterpret_cast<const char*>(&m), sizeof m);
+        bytes.append(reinterpret_cast<const char*>(&count), sizeof count);
+        bytes.append(reinterpret_cast<const char*>(segments.data()), count * sizeof(PowerSegment));
+        std::size_t sent = 0;
+        while (sent < bytes.size()) {
+          const ssize_t n = write(fds[1], bytes.data() + sent, bytes.size() - sent);
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) std::_Exit(kExitRunFailed);
+          sent += static_cast<std::size_t>(n);
+        }
+        std::_Exit(0);
       } catch (const std::exception& e) {
         std::cerr << "validate[" << work[i].row->label() << "]: " << e.what() << '\n';
         std::_Exit(kExitRunFailed);
       }
     }
     close(fds[1]);
-    running.emplace(pid, std::make_pair(i, fds[0]));
+    running.emplace(fds[0], Running{i, pid, {}});
   }
-  while (!running.empty()) reap_one();
+  while (!running.empty()) drain();
   if (isatty(STDERR_FILENO) != 0) std::cerr << "\n";
 }
 
@@ -152,6 +205,21 @@ void write_serving_csv(const std::string& path, const std::vector<Job>& work) {
   file.commit();
 }
 
+// The in-sample rows' kernel stretches, for tools/fit_serving.py.
+void write_segments_csv(const std::string& path, const std::vector<Job>& work) {
+  AtomicFile file(path);  // complete or absent
+  std::ostream& out = file.stream();
+  out << "source,line,gpu_s,hbm_bytes,bf16_flops,fp8_flops,fp4_flops\n";
+  for (const Job& j : work) {
+    if (!j.predicted || j.mode != "in_sample") continue;
+    for (const PowerSegment& s : j.segments) {
+      out << fmt::format("{},{},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g}\n", j.row->source, j.row->line, s.gpu_s,
+                         s.hbm_bytes, s.bf16_flops, s.fp8_flops, s.fp4_flops);
+    }
+  }
+  file.commit();
+}
+
 }  // namespace
 
 bool report_serving_rows(const Catalog& catalog, int jobs, bool cross_validate, const std::string& dir) {
@@ -164,14 +232,14 @@ bool report_serving_rows(const Catalog& catalog, int jobs, bool cross_validate, 
   std::vector<Job> work;
   for (const std::vector<ServingRow>* rows : {&std::as_const(mlenergy), &trtllm}) {
     for (const ServingRow& row : *rows) {
-      work.push_back({&row, nullptr, "in_sample", std::nullopt});
+      work.push_back({&row, nullptr, "in_sample", std::nullopt, {}});
       if (!cross_validate || row.source != "mlenergy") continue;
       const auto fold = fits->without.find(fold_of(row));
       if (fold == fits->without.end()) {
         throw std::runtime_error(fmt::format("{}: no fold without '{}' (rerun tools/fit_serving.py)", fits->path,
                                              fold_of(row)));
       }
-      work.push_back({&row, &fold->second, "cross_validated", std::nullopt});
+      work.push_back({&row, &fold->second, "cross_validated", std::nullopt, {}});
     }
   }
   std::cout << fmt::format(
@@ -240,6 +308,7 @@ bool report_serving_rows(const Catalog& catalog, int jobs, bool cross_validate, 
     fs::create_directories(dir);
     const std::string path = (fs::path(dir) / "serving.csv").string();
     write_serving_csv(path, work);
+    write_segments_csv((fs::path(dir) / "serving_segments.csv").string(), work);
     std::cout << "\n  every row in " << path << "\n";
   }
   return all_ok;

@@ -66,6 +66,7 @@ ReplicaActor::ReplicaActor(int index, ReplicaRole role, const Scenario& layout, 
       power_(replica_power(layout, layout.parallelism.gpus_per_replica())) {
   tiers_.on_transfer([&run](TraceSlice slice) { run.add_slice(std::move(slice)); });
   tiers_.use_clock(&clock_);
+  runner_.set_record_segments(run.log_iterations);
   // A stage's GPUs record the same activity each iteration: one timeline track each stage.
   for (const std::vector<int>& stage : stage_gpus_) {
     std::vector<int> ranks;

@@ -188,6 +188,12 @@ const IterationRun& IterationRunner::run(double start_s, const std::vector<Itera
         a.clock_compute_s += sequence_gpu_s * gpu.compute_clock_fraction;
         a.hbm_bytes += sequence_gpu_s * streaming.hbm_bytes_per_s;
         a.energy_j += sequence_gpu_s * streaming_w;
+        if (record_segments_) {
+          PowerSegment seg;
+          seg.gpu_s = sequence_gpu_s;
+          seg.hbm_bytes = sequence_gpu_s * streaming.hbm_bytes_per_s;
+          run.segments.emplace_back(s, seg);
+        }
       } else {
         a.host_s += sequence_gpu_s;
         a.energy_j += sequence_gpu_s * host_w;
@@ -238,6 +244,15 @@ const IterationRun& IterationRunner::run(double start_s, const std::vector<Itera
         a.bf16_flops += rates.bf16_flops_per_s * c.timing.compute_s;
         a.fp8_flops += rates.fp8_flops_per_s * c.timing.compute_s;
         a.fp4_flops += rates.fp4_flops_per_s * c.timing.compute_s;
+        if (record_segments_) {
+          PowerSegment seg;
+          seg.gpu_s = compute_s;
+          seg.hbm_bytes = c.mean_gpu_hbm_bytes;
+          seg.bf16_flops = rates.bf16_flops_per_s * c.timing.compute_s;
+          seg.fp8_flops = rates.fp8_flops_per_s * c.timing.compute_s;
+          seg.fp4_flops = rates.fp4_flops_per_s * c.timing.compute_s;
+          run.segments.emplace_back(i, seg);
+        }
       }
       a.energy_j += compute_s * c.busy_power_w + extra_s * comm_w;
     }

@@ -24,6 +24,7 @@
 
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <simgrid/s4u.hpp>
@@ -56,6 +57,9 @@ struct IterationRun {
   double net_bytes = 0;         // put on links, all GPUs
   double network_energy_j = 0;  // links
   long activities = 0;          // SimGrid activities and timed waits
+  // Each stretch of kernels one GPU of a stage ran at one power, by stage index
+  // (only when IterationRunner::set_record_segments).
+  std::vector<std::pair<std::size_t, PowerSegment>> segments;
 
   // All zero over `stage_count` stages, keeping the vector's capacity.
   void reset(std::size_t stage_count) {
@@ -64,6 +68,7 @@ struct IterationRun {
     net_bytes = 0;
     network_energy_j = 0;
     activities = 0;
+    segments.clear();
   }
 };
 
@@ -79,6 +84,8 @@ class IterationRunner {
   // Exclusive: no other traffic shares its links, so phases are computed.
   void set_exclusive(bool exclusive) { exclusive_ = exclusive; }
   bool exclusive() const { return exclusive_; }
+  // Record IterationRun::segments (validation: the power fit's features).
+  void set_record_segments(bool record) { record_segments_ = record; }
 
   // Runs the iteration whose micro-batches cost `micro` (each stage's compute
   // scaled by slowdown(stage)) from `start_s` (the caller's now). Through SimGrid,
@@ -123,6 +130,7 @@ class IterationRunner {
   std::vector<std::vector<Pattern>> patterns_;  // [stage][kind]
   std::string name_;
   bool exclusive_ = false;
+  bool record_segments_ = false;
   Alarm alarm_;  // the replica's timed waits (compute phases, computed iterations)
   struct Scratch {  // run()'s per-stage working values
     std::vector<double> factor, ar_bytes, ring_bytes, a2a_bytes, send_bytes, own_pre_s, own_attention_s;

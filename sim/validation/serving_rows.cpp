@@ -1,6 +1,8 @@
 #include "sim/validation/serving_rows.hpp"
 
 #include <algorithm>
+#include <array>
+#include <limits>
 #include <cmath>
 #include <map>
 
@@ -277,7 +279,30 @@ SteadyWindow steady_window(const std::vector<ReplyRecord>& replies, int concurre
   return w;
 }
 
-ServingOutcomeMetrics simulate_row(const ServingRow& row, const Catalog& catalog, const FittedFigures* fit) {
+namespace {
+
+// A segment's work rates in steps of kSegmentRateStep (INT_MIN for none).
+using SegmentRates = std::array<int, 4>;
+
+void add_segment(std::map<SegmentRates, PowerSegment>& segments, const PowerSegment& seg, double weight) {
+  if (seg.gpu_s <= 0 || weight <= 0) return;
+  auto step = [&](double work) {
+    const double rate = work / seg.gpu_s;
+    return rate > 0 ? static_cast<int>(std::lround(std::log(rate) / std::log(kSegmentRateStep)))
+                    : std::numeric_limits<int>::min();
+  };
+  PowerSegment& into = segments[{step(seg.hbm_bytes), step(seg.bf16_flops), step(seg.fp8_flops), step(seg.fp4_flops)}];
+  into.gpu_s += weight * seg.gpu_s;
+  into.hbm_bytes += weight * seg.hbm_bytes;
+  into.bf16_flops += weight * seg.bf16_flops;
+  into.fp8_flops += weight * seg.fp8_flops;
+  into.fp4_flops += weight * seg.fp4_flops;
+}
+
+}  // namespace
+
+ServingOutcomeMetrics simulate_row(const ServingRow& row, const Catalog& catalog, const FittedFigures* fit,
+                                   std::vector<PowerSegment>* segments_out) {
   Scenario scenario = load_scenario(row_scenario_path(row), row_overrides(row), catalog);
   if (fit != nullptr) apply_fit(scenario, *fit);
   RunOptions options;
@@ -303,6 +328,7 @@ ServingOutcomeMetrics simulate_row(const ServingRow& row, const Catalog& catalog
   // benchmark counts the tokens its client receives between the two moments), and
   // the GPUs' idle time at their idle power.
   double active_j = 0, active_s = 0, steady_decode_tokens = 0, steady_iterations = 0;
+  std::map<SegmentRates, PowerSegment> segments;
   for (const ReplyRecord& r : replies) {
     const double first_s = r.start_s + r.ttft_s;
     if (first_s >= w.start_s && first_s <= w.end_s) m.output_tokens += 1;
@@ -316,12 +342,17 @@ ServingOutcomeMetrics simulate_row(const ServingRow& row, const Catalog& catalog
     active_j += f * it.active_energy_j;
     active_s += f * it.active_s;
     m.work.add(it.work, f);
+    for (const PowerSegment& seg : it.segments) add_segment(segments, seg, f);
     // The decode batch of the iterations inside (the benchmark averages vLLM's
     // running-request gauge over its window).
     if (it.decode_tokens > 0 && f >= 1.0) {
       steady_decode_tokens += static_cast<double>(it.decode_tokens);
       steady_iterations += 1;
     }
+  }
+  if (segments_out != nullptr) {
+    segments_out->clear();
+    for (const auto& [rates, seg] : segments) segments_out->push_back(seg);
   }
   m.span_s = w.end_s - w.start_s;
   const double gpus = static_cast<double>(result.gpus.size());

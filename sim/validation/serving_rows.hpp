@@ -12,6 +12,7 @@
 
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "sim/accounting/records.hpp"
@@ -45,6 +46,10 @@ struct ServingOutcomeMetrics {
   WorkTotals work;
   double gpu_idle_s = 0;
 };
+static_assert(std::is_trivially_copyable_v<ServingOutcomeMetrics>, "validate passes it between processes as bytes");
+
+// Stretches whose HBM and FLOP rates agree to within this factor are merged.
+inline constexpr double kSegmentRateStep = 1.01;
 
 struct ServingRow {
   std::string source;  // "mlenergy" or "trtllm"
@@ -109,7 +114,11 @@ SteadyWindow steady_window(const std::vector<ReplyRecord>& replies, int concurre
 
 // Loads the row's scenario, puts `fit` into it when given (the cross-validation
 // fold's figures), simulates it and returns its metrics. REQUIRES: no simulation
-// has run in this process (a SimGrid limit). Throws ConfigError.
-ServingOutcomeMetrics simulate_row(const ServingRow& row, const Catalog& catalog, const FittedFigures* fit);
+// has run in this process (a SimGrid limit). Throws ConfigError. `segments`, when
+// given, receives the kernels' stretches inside the window, merged where their work
+// rates agree within kSegmentRateStep: a fit of the power coefficients clips each at
+// the board limit, as the prediction did.
+ServingOutcomeMetrics simulate_row(const ServingRow& row, const Catalog& catalog, const FittedFigures* fit,
+                                   std::vector<PowerSegment>* segments = nullptr);
 
 }  // namespace convsim

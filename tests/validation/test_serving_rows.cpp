@@ -1,6 +1,7 @@
 // The serving rows `convsim validate` predicts, and the statistics it reports on
 // them, against the measurement files read independently here.
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -303,4 +304,45 @@ TEST_CASE("a KV-limited row not used to fit the prompts reaches the measured bat
   const double batch = test::in_child([&] { return simulate_row(*row, catalog, nullptr).decode_sequences_mean; });
   CHECK(batch < 1536.0);  // the cache, not max_num_seqs, holds it back
   CHECK(batch == Approx(1426.703).epsilon(0.10));
+}
+
+TEST_CASE("a row's energy is its kernel stretches' power, each clipped at the board limit, plus its waits'") {
+  // Qwen3-8B, chat, one B200, 64 clients: its decode steps stream HBM near the board's
+  // 1,000 W, so some stretches of kernels draw the limit and some their terms' sum.
+  // The stretches (what tools/fit_serving.py fits) must rebuild the predicted energy:
+  // min(static + J/byte x bytes/s + J/FLOP x FLOP/s, limit) over each, static over the
+  // host waits, static + collective over the collectives, idle over the rest.
+  const Catalog catalog = load_catalog(default_catalog_dir());
+  const std::vector<ServingRow> rows = mlenergy_rows(default_calibration_dir());
+  const ServingRow* row = find_row(rows, "qwen3-8b", "b200", "lm-arena-chat", 64);
+  REQUIRE(row != nullptr);
+  const GpuSpec& gpu = catalog.gpus.at("b200");
+  struct Out {
+    double predicted_j, rebuilt_j, compute_s, stretches_s, clipped_s;
+  };
+  const Out out = test::in_child([&] {
+    std::vector<PowerSegment> stretches;
+    const ServingOutcomeMetrics m = simulate_row(*row, catalog, nullptr, &stretches);
+    const PowerCoefficients& k = gpu.power;
+    Out o{m.energy_per_token_j * m.output_tokens, 0, m.work.compute_s, 0, 0};
+    o.rebuilt_j = gpu.power_idle_w * m.gpu_idle_s + k.static_w * m.work.host_s +
+                  (k.static_w + k.collective_w) * m.work.comm_s;
+    for (const PowerSegment& s : stretches) {
+      const double terms_j = k.static_w * s.gpu_s + k.j_per_hbm_byte * s.hbm_bytes + k.j_per_flop_bf16 * s.bf16_flops +
+                             k.j_per_flop_fp8 * s.fp8_flops + k.j_per_flop_fp4 * s.fp4_flops;
+      const double limit_j = gpu.power_max_w * s.gpu_s;
+      o.rebuilt_j += std::min(terms_j, limit_j);
+      o.stretches_s += s.gpu_s;
+      if (terms_j > limit_j) o.clipped_s += s.gpu_s;
+    }
+    return o;
+  });
+  INFO("clipped " << out.clipped_s << " of " << out.stretches_s << " GPU-s");
+  REQUIRE(gpu.power.static_w + gpu.power.collective_w < gpu.power_max_w);  // the waits are not clipped
+  CHECK(out.stretches_s == Approx(out.compute_s).epsilon(1e-9));
+  CHECK(out.clipped_s > 0);
+  CHECK(out.clipped_s < out.stretches_s);
+  // Stretches within 1% of each other's rates are merged: a merged one straddling the
+  // limit can be off by that much of its own energy, far less of the row's.
+  CHECK(out.rebuilt_j == Approx(out.predicted_j).epsilon(1e-3));
 }
