@@ -54,12 +54,12 @@ struct PowerCoefficients {
   double static_w = 200;          // a clocked-up GPU running kernels, before data moves
   double j_per_hbm_byte = 160e-12;  // DRAM access + on-chip movement of one HBM byte
   double j_per_flop_bf16 = 0.25e-12; // one dense BF16 tensor-core FLOP
-  // FP8 tensor cores do twice the FLOPs of BF16 at the same board power (datasheet
-  // peaks: 2x at equal TDP), so one FP8 FLOP costs half: j_per_flop_bf16 / 2 unless given.
+  // The tensor cores of every precision at their roof draw what BF16's do, at the same
+  // board power: a preset's FP8 or FP4 FLOP costs j_per_flop_bf16 x the BF16 peak over
+  // its own unless given (FP8 at 2x BF16's peak on H100 and B200: half; FP4 at 4x on
+  // B200, 9 against 2.25 dense PFLOPS at 1,000 W: a quarter; at 6x on B300 and GB300:
+  // a sixth). These defaults are for a preset with no power_coefficients at all.
   double j_per_flop_fp8 = 0.125e-12;
-  // FP4 (NVFP4, MXFP4) tensor cores do twice FP8's FLOPs at the same board power
-  // (Blackwell datasheet peaks: 9 against 4.5 dense PFLOPS at 1,000 W), so one FP4
-  // FLOP costs half an FP8 one: j_per_flop_fp8 / 2 unless given.
   double j_per_flop_fp4 = 0.0625e-12;
   double collective_w = 100;      // above static_w while waiting in a collective kernel
 };

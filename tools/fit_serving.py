@@ -138,6 +138,22 @@ def bounded_lsq(a, b, bounds):
     return best
 
 
+def bounded_lsq_roof(a, b, bounds, c, limit):
+    """bounded_lsq for (static_w, collective_w, j_per_hbm_byte, j_per_flop) with
+    static_w + c * j_per_flop <= limit as well: the tensor cores at their roof (c
+    FLOP/s) draw at most the board limit, the load it is rated for (the catalog
+    refuses more). The problem is convex, so when the box's optimum breaks the
+    constraint the optimum lies on it: static_w = limit - c * j_per_flop."""
+    x = bounded_lsq(a, b, bounds)
+    if x is not None and x[0] + c * x[3] <= limit * (1 + 1e-12):
+        return x
+    on = [[r[1], r[2], r[3] - c * r[0]] for r in a]
+    rhs = [y - r[0] * limit for r, y in zip(a, b)]
+    per_flop = (max(bounds[3][0], (limit - bounds[0][1]) / c), min(bounds[3][1], (limit - bounds[0][0]) / c))
+    collective, per_byte, flop = bounded_lsq(on, rhs, [bounds[1], bounds[2], per_flop])
+    return [limit - c * flop, collective, per_byte, flop]
+
+
 def nnls(a, b):
     return bounded_lsq(a, b, [(0.0, None)] * len(a[0]))
 
@@ -204,9 +220,9 @@ def fit_power(rows, spec):
     it is the prediction's own equation (a fit of mean power at the measured token
     rate, which the prediction never sees, left every prediction 5-6% low in sample
     on both GPUs). Bounds keep every coefficient physical: a GPU running kernels draws
-    at least its idle power; the tensor cores at their roof and a collective's
-    spinning kernels cannot draw more than the board's dynamic range; a byte costs at
-    least its DRAM access."""
+    at least its idle power; the tensor cores at their roof draw at most the board
+    limit (static_w included), and a collective's spinning kernels at most its
+    dynamic range; a byte costs at least its DRAM access."""
     dynamic = spec["power_max_w"] - spec["power_idle_w"]
 
     def solve_at(k):
@@ -225,7 +241,8 @@ def fit_power(rows, spec):
         for _ in range(20):
             bounds = [(spec["power_idle_w"], spec["power_max_w"] * 0.99), (0.0, collective_max),
                       (HBM_DEVICE_J_PER_BYTE, None), (0.0, dynamic / (spec["peak_bf16"] * spec["compute_efficiency"]))]
-            static, collective, per_byte, per_flop = bounded_lsq(a, b, bounds)
+            roof = spec["peak_bf16"] * spec["compute_efficiency"]
+            static, collective, per_byte, per_flop = bounded_lsq_roof(a, b, bounds, roof, spec["power_max_w"])
             streaming = min(dynamic, 2.0 * spec["link_bytes_per_s"] * per_byte)
             if collective <= streaming * (1 + 1e-6):
                 break

@@ -289,6 +289,20 @@ TEST_CASE("malformed presets are rejected with located messages", "[scenario][ca
                  "efficiency: {compute: 0.6, memory: 0.9}\npower_coefficients: {static_w: 150, j_per_hbm_byte: 1.4e-10, "
                  "j_per_flop_bf16: 8e-13, j_per_flop_fp4: -1e-13, collective_w: 0}\n"),
        ":9:102: power_coefficients.j_per_flop_fp4 must be >= 0, got -1e-13"},
+      // BF16 roof 989e12 x 0.6 = 5.934e14 FLOP/s: 150 + 1e-12 x 5.934e14 = 743.4 W; at most
+      // (700 - 150) / 5.934e14 = 9.269e-13 J.
+      {"the tensor cores at their roof draw at most the board limit", "gpus/h100-sxm.yaml",
+       with_line(kGpu, "efficiency: {compute: 0.6, memory: 0.9}\n",
+                 "efficiency: {compute: 0.6, memory: 0.9}\npower_coefficients: {static_w: 150, j_per_hbm_byte: 1.4e-10, j_per_flop_bf16: 1e-12, collective_w: 0}\n"),
+       ":9:79: j_per_flop_bf16 = 1e-12 J puts a GPU with its tensor cores at their bf16 roof (5.934e+14 FLOP/s) at "
+       "static_w + j_per_flop_bf16 x FLOP/s = 743.4 W, above power_max_w = 700 W: allowed at most 9.269e-13 J"},
+      // FP8 roof 1979e12 x 0.6 = 1.1874e15 FLOP/s: 150 + 5e-13 x 1.1874e15 = 743.7 W; at
+      // most 550 / 1.1874e15 = 4.632e-13 J (BF16's 8e-13 J at its roof: 624.7 W).
+      {"so do the FP8 tensor cores at theirs", "gpus/h100-sxm.yaml",
+       with_line(kGpu, "efficiency: {compute: 0.6, memory: 0.9}\n",
+                 "efficiency: {compute: 0.6, memory: 0.9}\npower_coefficients: {static_w: 150, j_per_hbm_byte: 1.4e-10, j_per_flop_bf16: 8e-13, j_per_flop_fp8: 5e-13, collective_w: 0}\n"),
+       ":9:102: j_per_flop_fp8 = 5e-13 J puts a GPU with its tensor cores at their fp8 roof (1.187e+15 FLOP/s) at "
+       "static_w + j_per_flop_fp8 x FLOP/s = 743.7 W, above power_max_w = 700 W: allowed at most 4.632e-13 J"},
       {"an engine's time per iteration is a profile's, not a stall's", "engines/vllm.yaml",
        with_line(kEngine, "iteration_host_s: 0.0018", "iteration_host_s: 5"),
        ":3:19: iteration_host_s must be in [0, 1], got 5"},
@@ -348,6 +362,30 @@ TEST_CASE("the real catalog loads and each model's shape gives its published par
               << ", params_published = " << model.params_published);
     CHECK(std::fabs(computed - model.params_published) <= 0.02 * model.params_published);
   }
+}
+
+TEST_CASE("an FP8 or FP4 FLOP costs BF16's over the ratio of the peaks unless a preset says otherwise",
+          "[scenario][catalog]") {
+  // The tensor cores of each precision at their roof draw what BF16's do: on the
+  // fixture H100 (989 and 1979 TFLOP/s) an FP8 FLOP costs 989/1979 of a BF16 one; a
+  // B300's FP4 runs at 13.5 PFLOP/s against 2.25 for BF16, so its FLOP costs a sixth,
+  // not the quarter that halving per precision would give (and its roof would then
+  // draw 1.5x what the BF16 roof does).
+  const TempCatalog tmp;
+  tmp.write("gpus/h100-sxm.yaml", with_line(kGpu, "efficiency: {compute: 0.6, memory: 0.9}\n",
+                                            "efficiency: {compute: 0.6, memory: 0.9}\npower_coefficients: {static_w: "
+                                            "150, j_per_hbm_byte: 1.4e-10, j_per_flop_bf16: 8e-13, collective_w: 0}\n"));
+  tmp.write("fabrics/nvlink4.yaml", kFabric);
+  tmp.write("models/llama-2-7b.yaml", kModel);
+  const Catalog fixture = load_catalog(tmp.dir());
+  CHECK(fixture.gpus.at("h100-sxm").power.j_per_flop_fp8 == Approx(8e-13 * 989e12 / 1979e12).epsilon(1e-12));
+  const Catalog catalog = load_catalog(default_catalog_dir());
+  const GpuSpec& b300 = catalog.gpus.at("b300");
+  REQUIRE(b300.peak_for(Precision::nvfp4) == Approx(6 * b300.peak_for(Precision::bf16)));
+  CHECK(b300.power.j_per_flop_fp4 == Approx(b300.power.j_per_flop_bf16 / 6).epsilon(1e-12));
+  const GpuSpec& b200 = catalog.gpus.at("b200");  // FP8 at 2x, FP4 at 4x BF16: a half and a quarter
+  CHECK(b200.power.j_per_flop_fp8 == Approx(b200.power.j_per_flop_bf16 / 2).epsilon(1e-12));
+  CHECK(b200.power.j_per_flop_fp4 == Approx(b200.power.j_per_flop_bf16 / 4).epsilon(1e-12));
 }
 
 TEST_CASE("a system preset's carrier read from its two header lines equals the preset's own", "[scenario][catalog]") {
