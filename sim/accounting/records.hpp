@@ -127,6 +127,15 @@ struct WorkTotals {
 struct PowerSegment {
   double gpu_s = 0;
   double hbm_bytes = 0, bf16_flops = 0, fp8_flops = 0, fp4_flops = 0;
+
+  // Adds `other` times `weight` (a GPU count, or the fraction of it inside a window).
+  void add(const PowerSegment& other, double weight) {
+    gpu_s += weight * other.gpu_s;
+    hbm_bytes += weight * other.hbm_bytes;
+    bf16_flops += weight * other.bf16_flops;
+    fp8_flops += weight * other.fp8_flops;
+    fp4_flops += weight * other.fp4_flops;
+  }
 };
 
 struct GpuMeter {

@@ -56,13 +56,8 @@ void log_iteration(RunContext& run, const std::vector<std::vector<int>>& stage_g
     gpus += static_cast<int>(stage_gpus[s].size());
   }
   for (const auto& [stage, segment] : ran.segments) {
-    const double n = static_cast<double>(stage_gpus[stage].size());
-    PowerSegment all = segment;
-    all.gpu_s *= n;
-    all.hbm_bytes *= n;
-    all.bf16_flops *= n;
-    all.fp8_flops *= n;
-    all.fp4_flops *= n;
+    PowerSegment all;
+    all.add(segment, static_cast<double>(stage_gpus[stage].size()));
     record.segments.push_back(all);
   }
   record.start_s = start_s;

@@ -291,12 +291,7 @@ void add_segment(std::map<SegmentRates, PowerSegment>& segments, const PowerSegm
     return rate > 0 ? static_cast<int>(std::lround(std::log(rate) / std::log(kSegmentRateStep)))
                     : std::numeric_limits<int>::min();
   };
-  PowerSegment& into = segments[{step(seg.hbm_bytes), step(seg.bf16_flops), step(seg.fp8_flops), step(seg.fp4_flops)}];
-  into.gpu_s += weight * seg.gpu_s;
-  into.hbm_bytes += weight * seg.hbm_bytes;
-  into.bf16_flops += weight * seg.bf16_flops;
-  into.fp8_flops += weight * seg.fp8_flops;
-  into.fp4_flops += weight * seg.fp4_flops;
+  segments[{step(seg.hbm_bytes), step(seg.bf16_flops), step(seg.fp8_flops), step(seg.fp4_flops)}].add(seg, weight);
 }
 
 }  // namespace
