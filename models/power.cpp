@@ -20,6 +20,54 @@ double communication_power_w(const GpuSpec& gpu) {
   return std::min(gpu.power.static_w + gpu.power.collective_w, gpu.power_limit_w());
 }
 
+namespace {
+
+double peak_of(const GpuSpec& gpu, Precision p) {
+  const auto it = gpu.peak_flops_per_s.find(p);
+  return it == gpu.peak_flops_per_s.end() ? 0.0 : it->second;
+}
+
+double fp4_peak(const GpuSpec& gpu) {
+  return std::max(peak_of(gpu, Precision::nvfp4), peak_of(gpu, Precision::mxfp4));
+}
+
+}  // namespace
+
+double default_j_per_flop_fp8(const GpuSpec& gpu, double j_per_flop_bf16) {
+  const double fp8 = peak_of(gpu, Precision::fp8);
+  return fp8 > 0 ? j_per_flop_bf16 * peak_of(gpu, Precision::bf16) / fp8 : j_per_flop_bf16 / 2;
+}
+
+double default_j_per_flop_fp4(const GpuSpec& gpu, double j_per_flop_bf16, double j_per_flop_fp8) {
+  const double fp4 = fp4_peak(gpu);
+  return fp4 > 0 ? j_per_flop_bf16 * peak_of(gpu, Precision::bf16) / fp4 : j_per_flop_fp8 / 2;
+}
+
+std::optional<RoofOverLimit> roof_over_board_limit(const GpuSpec& gpu, const PowerCoefficients& k) {
+  const struct {
+    Precision precision;
+    const char* key;
+    double j_per_flop, peak;
+  } roofs[] = {{Precision::bf16, "j_per_flop_bf16", k.j_per_flop_bf16, peak_of(gpu, Precision::bf16)},
+               {Precision::fp8, "j_per_flop_fp8", k.j_per_flop_fp8, peak_of(gpu, Precision::fp8)},
+               {peak_of(gpu, Precision::nvfp4) > 0 ? Precision::nvfp4 : Precision::mxfp4, "j_per_flop_fp4",
+                k.j_per_flop_fp4, fp4_peak(gpu)}};
+  for (const auto& roof : roofs) {
+    if (roof.peak <= 0) continue;
+    RoofOverLimit r;
+    r.precision = roof.precision;
+    r.key = roof.key;
+    r.j_per_flop = roof.j_per_flop;
+    r.flops_per_s = roof.peak * gpu.efficiency.compute;
+    r.power_w = k.static_w + roof.j_per_flop * r.flops_per_s;
+    r.max_j_per_flop = (gpu.power_max_w - k.static_w) / r.flops_per_s;
+    // Within 5e-4 of the limit counts as at it: the catalog's and the fits' files write
+    // coefficients to 4-6 significant digits, and a fit on the limit rounds either way.
+    if (r.power_w > gpu.power_max_w * (1 + 5e-4)) return r;
+  }
+  return std::nullopt;
+}
+
 TensorCorePaths tensor_core_paths(const GpuSpec& gpu, Precision weights) {
   // Matmuls run on the tensor cores of the weights' precision where the GPU has them
   // (FP4 weights on a GPU without FP4 tensor cores are dequantised to BF16).

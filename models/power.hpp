@@ -11,6 +11,8 @@
 // The coefficients are the GPU preset's power_coefficients (see PowerCoefficients in
 // models/hardware.hpp), or those of the clock a run locks (models/clocks.hpp).
 
+#include <optional>
+
 #include "models/hardware.hpp"
 #include "models/transformer_cost.hpp"
 
@@ -49,6 +51,27 @@ double host_wait_power_w(const GpuSpec& gpu);
 
 // Waiting inside a collective (spinning kernels), never above gpu.power_limit_w().
 double communication_power_w(const GpuSpec& gpu);
+
+// Unless a preset gives them, the energy of an FP8 and of an FP4 FLOP: a precision's
+// tensor cores at their roof draw what BF16's do, so its FLOP costs j_per_flop_bf16 x
+// the BF16 peak over its own (half at FP8's twice the rate, a sixth on a B300's FP4 at
+// six times), or half the next wider one's where the GPU has no such tensor cores.
+double default_j_per_flop_fp8(const GpuSpec& gpu, double j_per_flop_bf16);
+double default_j_per_flop_fp4(const GpuSpec& gpu, double j_per_flop_bf16, double j_per_flop_fp8);
+
+// Full load, the load a board limit is rated for: a precision's tensor cores at their
+// roof (peak x efficiency.compute), which models/clocks.hpp takes to draw the limit at
+// the maximum clock. The first precision whose roof `k` puts above gpu.power_max_w
+// (by more than 5e-4 of it: the files hold coefficients to 4-6 significant digits).
+struct RoofOverLimit {
+  Precision precision = Precision::bf16;
+  const char* key = "";      // its coefficient: j_per_flop_bf16, j_per_flop_fp8 or j_per_flop_fp4
+  double j_per_flop = 0;
+  double flops_per_s = 0;    // the roof
+  double power_w = 0;        // static_w + j_per_flop x flops_per_s
+  double max_j_per_flop = 0; // what would put it at the limit
+};
+std::optional<RoofOverLimit> roof_over_board_limit(const GpuSpec& gpu, const PowerCoefficients& k);
 
 
 }  // namespace convsim

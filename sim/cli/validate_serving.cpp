@@ -228,7 +228,7 @@ bool report_serving_rows(const Catalog& catalog, int jobs, bool cross_validate, 
   flag_host_stalls(mlenergy, catalog);
   const std::vector<ServingRow> trtllm = trtllm_rows(data);
   std::optional<ServingFits> fits;
-  if (cross_validate) fits = load_serving_fits(default_serving_fits_path());
+  if (cross_validate) fits = load_serving_fits(default_serving_fits_path(), catalog);
   std::vector<Job> work;
   for (const std::vector<ServingRow>* rows : {&std::as_const(mlenergy), &trtllm}) {
     for (const ServingRow& row : *rows) {

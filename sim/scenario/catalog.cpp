@@ -11,6 +11,7 @@
 
 #include "models/power.hpp"
 #include "sim/scenario/config_error.hpp"
+#include "sim/scenario/power_coefficients_reader.hpp"
 #include "sim/scenario/text_util.hpp"
 #include "sim/scenario/yaml_reader.hpp"
 
@@ -107,64 +108,8 @@ GpuSpec read_gpu(const MapReader& m) {
   }
   if (m.has("power_coefficients")) {
     const MapReader k = m.child("power_coefficients");
-    k.allow_only({"static_w", "j_per_hbm_byte", "j_per_flop_bf16", "j_per_flop_fp8", "j_per_flop_fp4", "collective_w",
-                  "fitted_by"});
-    PowerCoefficients& c = gpu.power;
-    c.static_w = k.number("static_w", Limits::at_least(0));
-    c.j_per_hbm_byte = k.number("j_per_hbm_byte", Limits::at_least(0));
-    c.j_per_flop_bf16 = k.number("j_per_flop_bf16", Limits::at_least(0));
-    // Unless given, a precision's tensor cores at their roof draw what BF16's do: a
-    // FLOP costs BF16's over the ratio of the peaks (half at FP8's twice the rate,
-    // a sixth on a B300's FP4 at six times), or half the next wider one's where the
-    // GPU has no such tensor cores.
-    const auto peak_of = [&](Precision p) {
-      const auto it = gpu.peak_flops_per_s.find(p);
-      return it == gpu.peak_flops_per_s.end() ? 0.0 : it->second;
-    };
-    const double bf16_peak = peak_of(Precision::bf16);
-    const double fp8_peak = peak_of(Precision::fp8);
-    const double fp4_peak = std::max(peak_of(Precision::nvfp4), peak_of(Precision::mxfp4));
-    c.j_per_flop_fp8 = k.number_or(
-        "j_per_flop_fp8", fp8_peak > 0 ? c.j_per_flop_bf16 * bf16_peak / fp8_peak : c.j_per_flop_bf16 / 2,
-        Limits::at_least(0));
-    c.j_per_flop_fp4 = k.number_or(
-        "j_per_flop_fp4", fp4_peak > 0 ? c.j_per_flop_bf16 * bf16_peak / fp4_peak : c.j_per_flop_fp8 / 2,
-        Limits::at_least(0));
-    c.collective_w = k.number("collective_w", Limits::at_least(0));
+    gpu.power = read_power_coefficients(k, gpu, {"fitted_by"});
     k.string_or("fitted_by", "");
-    if (c.static_w < gpu.power_idle_w || c.static_w >= gpu.power_max_w) {
-      at.fail(k.spot("static_w"), fmt::format("static_w = {} must be in [power_idle_w, power_max_w) = [{}, {})",
-                                              format_number(c.static_w), format_number(gpu.power_idle_w),
-                                              format_number(gpu.power_max_w)));
-    }
-    // Full load, the load a board limit is rated for: the tensor cores at their
-    // roof (peak x efficiency.compute), which models/clocks.hpp takes to draw the
-    // limit at the maximum clock. The coefficients may reach it, not pass it.
-    const std::pair<Precision, const char*> roofs[] = {
-        {Precision::bf16, "j_per_flop_bf16"}, {Precision::fp8, "j_per_flop_fp8"},
-        {Precision::nvfp4, "j_per_flop_fp4"}, {Precision::mxfp4, "j_per_flop_fp4"}};
-    for (const auto& [precision, key] : roofs) {
-      const auto peak = gpu.peak_flops_per_s.find(precision);
-      if (peak == gpu.peak_flops_per_s.end()) continue;
-      const double flops_per_s = peak->second * gpu.efficiency.compute;
-      const double j_per_flop = precision == Precision::bf16  ? c.j_per_flop_bf16
-                                : precision == Precision::fp8 ? c.j_per_flop_fp8
-                                                              : c.j_per_flop_fp4;
-      const double full_load_w = c.static_w + j_per_flop * flops_per_s;
-      if (full_load_w > gpu.power_max_w * (1 + 1e-9)) {
-        at.fail(k.has(key) ? k.spot(key) : k.spot("j_per_flop_bf16"),
-                fmt::format("{} = {} J puts a GPU with its tensor cores at their {} roof ({:.4g} FLOP/s) at "
-                            "static_w + {} x FLOP/s = {:.1f} W, above power_max_w = {} W: allowed at most {:.4g} J",
-                            key, format_number(j_per_flop), precision_name(precision), flops_per_s, key, full_load_w,
-                            format_number(gpu.power_max_w), (gpu.power_max_w - c.static_w) / flops_per_s));
-      }
-    }
-    if (c.static_w + c.collective_w > gpu.power_max_w) {
-      at.fail(k.spot("collective_w"), fmt::format("static_w + collective_w = {} W is above power_max_w = {} W: a GPU "
-                                                  "waiting in a collective cannot draw more than its board limit",
-                                                  format_number(c.static_w + c.collective_w),
-                                                  format_number(gpu.power_max_w)));
-    }
   }
   gpu.sources = m.string_list("sources");
   m.string_or("notes", "");

@@ -1,16 +1,20 @@
 #include "sim/scenario/serving_fits.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "models/clocks.hpp"
 #include "sim/scenario/config_error.hpp"
+#include "sim/scenario/power_coefficients_reader.hpp"
 #include "sim/scenario/text_util.hpp"
 #include "sim/scenario/yaml_reader.hpp"
 
 namespace convsim {
 namespace {
 
-FittedFigures read_figures(const MapReader& m) {
+// Each GPU's coefficients are read as its preset's are (read_power_coefficients): the
+// same defaults and rules, against the catalog's GPU of that name.
+FittedFigures read_figures(const MapReader& m, const Catalog& catalog) {
   m.allow_only({"iteration_host_s", "host_s_per_sequence", "power"});
   FittedFigures f;
   f.iteration_host_s = m.number("iteration_host_s", Limits::at_least(0));
@@ -19,16 +23,11 @@ FittedFigures read_figures(const MapReader& m) {
     const MapReader power = m.child("power");
     for (const auto& entry : power.node()) {
       const std::string gpu = entry.first.Scalar();
-      const MapReader k = power.child(gpu);
-      k.allow_only({"static_w", "j_per_hbm_byte", "j_per_flop_bf16", "j_per_flop_fp8", "j_per_flop_fp4", "collective_w"});
-      PowerCoefficients c;
-      c.static_w = k.number("static_w", Limits::at_least(0));
-      c.j_per_hbm_byte = k.number("j_per_hbm_byte", Limits::at_least(0));
-      c.j_per_flop_bf16 = k.number("j_per_flop_bf16", Limits::at_least(0));
-      c.j_per_flop_fp8 = k.number_or("j_per_flop_fp8", c.j_per_flop_bf16 / 2, Limits::at_least(0));
-      c.j_per_flop_fp4 = k.number_or("j_per_flop_fp4", c.j_per_flop_fp8 / 2, Limits::at_least(0));
-      c.collective_w = k.number("collective_w", Limits::at_least(0));
-      f.power[gpu] = c;
+      if (catalog.gpus.count(gpu) == 0) {
+        m.locator().fail(entry.first, fmt::format("{}: '{}' is not a GPU preset; allowed: {}", power.path(), gpu,
+                                                  fmt::join(catalog.gpus.names(), ", ")));
+      }
+      f.power[gpu] = read_power_coefficients(power.child(gpu), catalog.gpus.at(gpu));
     }
   }
   return f;
@@ -38,7 +37,7 @@ FittedFigures read_figures(const MapReader& m) {
 
 std::string default_serving_fits_path() { return CONVSIM_SOURCE_DIR "/models/catalog/fits/serving.yaml"; }
 
-ServingFits load_serving_fits(const std::string& path) {
+ServingFits load_serving_fits(const std::string& path, const Catalog& catalog) {
   const YAML::Node root = parse_yaml(read_text_file(path), path);
   const Locator at(path);
   const MapReader map(at, root, "", "the serving fits");
@@ -46,12 +45,12 @@ ServingFits load_serving_fits(const std::string& path) {
   ServingFits fits;
   fits.path = path;
   fits.fitted_by = map.string("fitted_by");
-  fits.all = read_figures(map.child("all"));
+  fits.all = read_figures(map.child("all"), catalog);
   if (map.has("without")) {
     const MapReader without = map.child("without");
     for (const auto& entry : without.node()) {
       const std::string model = entry.first.Scalar();
-      fits.without[model] = read_figures(without.child(model));
+      fits.without[model] = read_figures(without.child(model), catalog);
     }
   }
   map.string_or("notes", "");

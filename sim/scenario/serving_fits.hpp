@@ -9,6 +9,7 @@
 #include <string>
 
 #include "models/hardware.hpp"
+#include "sim/scenario/catalog.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace convsim {
@@ -26,8 +27,10 @@ struct ServingFits {
   std::map<std::string, FittedFigures> without;  // by held-out model preset
 };
 
-// Reads models/catalog/fits/serving.yaml (or `path`). Throws ConfigError.
-ServingFits load_serving_fits(const std::string& path);
+// Reads models/catalog/fits/serving.yaml (or `path`), each GPU's power coefficients
+// checked against the catalog's preset of that name as a preset's own are
+// (read_power_coefficients). Throws ConfigError.
+ServingFits load_serving_fits(const std::string& path, const Catalog& catalog);
 std::string default_serving_fits_path();
 
 // The scenario with the figures put in: the engine's host costs (vLLM only: the

@@ -1,0 +1,115 @@
+// The serving fits (sim/scenario/serving_fits.cpp): each GPU's power coefficients in
+// models/catalog/fits/serving.yaml obey the rules and defaults of a GPU preset's own,
+// against the catalog's GPU of that name.
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include "sim/scenario/config_error.hpp"
+#include "sim/scenario/serving_fits.hpp"
+#include "tests/support/scenario_fixture.hpp"
+
+using namespace convsim;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Lines 1-5 of a fits file; the GPUs' coefficients follow from line 6, four spaces in.
+const std::string kHead =
+    "fitted_by: test\n"
+    "all:\n"
+    "  iteration_host_s: 0.0018\n"
+    "  host_s_per_sequence: 2.3e-5\n"
+    "  power:\n";
+
+// A fits file holding `text`, removed at the end of the test.
+class TempFits {
+ public:
+  explicit TempFits(const std::string& text) {
+    static int counter = 0;
+    path_ = fs::temp_directory_path() /
+            ("convsim_fits_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".yaml");
+    std::ofstream(path_, std::ios::binary) << text;
+  }
+  ~TempFits() {
+    std::error_code ignored;
+    fs::remove(path_, ignored);
+  }
+  TempFits(const TempFits&) = delete;
+  TempFits& operator=(const TempFits&) = delete;
+  std::string path() const { return path_.string(); }
+
+ private:
+  fs::path path_;
+};
+
+std::string load_error(const TempFits& file) {
+  try {
+    load_serving_fits(file.path(), test::catalog());
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("the shipped fits load against the shipped catalog, each fold's BF16 roof at most at the board limit") {
+  const Catalog& catalog = test::catalog();
+  const ServingFits fits = load_serving_fits(default_serving_fits_path(), catalog);
+  REQUIRE_FALSE(fits.without.empty());
+  auto check = [&](const FittedFigures& f) {
+    REQUIRE(f.power.count("h100-sxm") == 1);
+    REQUIRE(f.power.count("b200") == 1);
+    for (const auto& [name, k] : f.power) {
+      const GpuSpec& gpu = catalog.gpus.at(name);
+      const double roof_flops_per_s = gpu.peak_flops_per_s.at(Precision::bf16) * gpu.efficiency.compute;
+      INFO(name);
+      CHECK(k.static_w >= gpu.power_idle_w);
+      CHECK(k.static_w + k.j_per_flop_bf16 * roof_flops_per_s <= gpu.power_max_w * (1 + 5e-4));
+    }
+  };
+  check(fits.all);
+  for (const auto& [model, fold] : fits.without) check(fold);
+}
+
+TEST_CASE("a fit whose tensor cores at their roof would pass the board limit is refused at the coefficient") {
+  // H100 SXM preset: BF16 peak x efficiency.compute is its roof; 130 W static plus
+  // 9e-13 J per FLOP there passes 700 W.
+  const GpuSpec& h100 = test::catalog().gpus.at("h100-sxm");
+  const double roof = h100.peak_flops_per_s.at(Precision::bf16) * h100.efficiency.compute;
+  const std::string line = "    h100-sxm: {static_w: 130, j_per_hbm_byte: 1.5e-10, j_per_flop_bf16: 9e-13, collective_w: 0}";
+  const TempFits file(kHead + line + "\n");
+  CHECK(load_error(file) ==
+        fmt::format("{}:6:{}: j_per_flop_bf16 = 9e-13 J puts a GPU with its tensor cores at their bf16 roof ({:.4g} "
+                    "FLOP/s) at static_w + j_per_flop_bf16 x FLOP/s = {:.1f} W, above power_max_w = 700 W: allowed "
+                    "at most {:.4g} J",
+                    file.path(), line.find("9e-13") + 1, roof, 130 + 9e-13 * roof, (700 - 130) / roof));
+  REQUIRE(130 + 9e-13 * roof > 700 * (1 + 5e-4));  // the case is over the limit, not within rounding
+}
+
+TEST_CASE("a fit of a GPU the catalog does not have is refused at its name") {
+  const TempFits file(kHead + "    h100: {static_w: 130, j_per_hbm_byte: 1.5e-10, j_per_flop_bf16: 5e-13, collective_w: 0}\n");
+  const std::string error = load_error(file);
+  CHECK(error.rfind(fmt::format("{}:6:5: all.power: 'h100' is not a GPU preset; allowed: ", file.path()), 0) == 0);
+  CHECK(error.find("h100-sxm") != std::string::npos);
+}
+
+TEST_CASE("a fit's FP8 and FP4 energies per FLOP follow its GPU's peaks unless given") {
+  // B300: FP8 at 2x the BF16 peak, FP4 at 6x (the preset's peaks): a half and a sixth
+  // of the BF16 FLOP's energy, each roof drawing what BF16's does.
+  const GpuSpec& b300 = test::catalog().gpus.at("b300");
+  REQUIRE(b300.peak_flops_per_s.at(Precision::fp8) == Approx(2 * b300.peak_flops_per_s.at(Precision::bf16)));
+  REQUIRE(b300.peak_flops_per_s.at(Precision::nvfp4) == Approx(6 * b300.peak_flops_per_s.at(Precision::bf16)));
+  const TempFits file(kHead + "    b300: {static_w: 250, j_per_hbm_byte: 1.4e-10, j_per_flop_bf16: 4e-13, collective_w: 0}\n");
+  const ServingFits fits = load_serving_fits(file.path(), test::catalog());
+  const PowerCoefficients& k = fits.all.power.at("b300");
+  CHECK(k.j_per_flop_fp8 == Approx(4e-13 / 2).epsilon(1e-12));
+  CHECK(k.j_per_flop_fp4 == Approx(4e-13 / 6).epsilon(1e-12));
+}
