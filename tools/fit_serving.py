@@ -30,6 +30,7 @@ Usage: tools/fit_serving.py [build/convsim] [--jobs N]   (about a minute on 2 co
 """
 import csv
 import itertools
+import math
 import os
 import re
 import shutil
@@ -60,10 +61,20 @@ def set_yaml_number(text, key, value):
     return re.sub(rf"^(\s*{key}:\s*)([0-9.eE+-]+)", lambda m: f"{m.group(1)}{value:.6g}", text, count=1, flags=re.M)
 
 
+def floor_digits(x, digits=4):
+    """x rounded down to `digits` significant digits."""
+    if x <= 0:
+        return x
+    scale = 10.0 ** (math.floor(math.log10(x)) - digits + 1)
+    return math.floor(x / scale * (1 + 1e-12)) * scale
+
+
 def set_power_block(text, k, note):
+    # The energy per FLOP is written rounded down: a fit on the tensor cores' roof
+    # constraint (bounded_lsq_roof) must not land above the board limit by rounding.
     block = (f"power_coefficients:        # {note}\n"
              f"  static_w: {k['static_w']:.4g}\n  j_per_hbm_byte: {k['j_per_hbm_byte']:.4g}\n"
-             f"  j_per_flop_bf16: {k['j_per_flop_bf16']:.4g}\n  collective_w: {k['collective_w']:.4g}\n")
+             f"  j_per_flop_bf16: {floor_digits(k['j_per_flop_bf16']):.4g}\n  collective_w: {k['collective_w']:.4g}\n")
     return re.sub(r"power_coefficients:.*?\n(?=\S)", block, text, flags=re.S)
 
 
