@@ -11,11 +11,16 @@ What is fitted, and why it is a physical quantity:
   ITL is regressed on the measured mean batch (least squares on relative errors,
   coefficients >= 0).
 - Per GPU model, the power coefficients of models/power.hpp: static_w (W while
-  running kernels), j_per_hbm_byte, j_per_flop_bf16 (FP8 half of it) and
+  running kernels), j_per_hbm_byte, j_per_flop_bf16 (FP8 and FP4 by the ratio of the peaks) and
   collective_w. A second pass, with the fitted host time, gives each row's GPU
-  seconds computing, communicating, waiting on the host and idle, its HBM bytes and
-  FLOPs; GPU energy per output token is linear in the coefficients, so they are
-  fitted by bounded least squares on its relative errors. collective_w is bounded by
+  seconds communicating, waiting on the host and idle, and its stretches of kernels
+  (serving_segments.csv: GPU-seconds, HBM bytes and FLOPs of each). A prediction
+  draws over each stretch the smaller of the terms' power and the board limit, so
+  energy per output token is linear in the coefficients once it is known which
+  stretches reach the limit: bounded least squares on its relative errors,
+  alternated with that classification until it holds (fit_power). The tensor
+  cores at their roof draw at most the board limit (bounded_lsq_roof, the catalog's
+  rule). collective_w is bounded by
   HBM streaming at the scale-up link's rate both ways (2 x link bytes/s x J per HBM
   byte): what a GPU moving data in a collective can add. Rows measured at the board limit
   are kept: leaving them out would fit the lighter loads only and put every heavy
