@@ -308,8 +308,9 @@ bool report_serving_rows(const Catalog& catalog, int jobs, bool cross_validate, 
     fs::create_directories(dir);
     const std::string path = (fs::path(dir) / "serving.csv").string();
     write_serving_csv(path, work);
-    write_segments_csv((fs::path(dir) / "serving_segments.csv").string(), work);
-    std::cout << "\n  every row in " << path << "\n";
+    const std::string segments = (fs::path(dir) / "serving_segments.csv").string();
+    write_segments_csv(segments, work);
+    std::cout << "\n  every row in " << path << ", the in-sample rows' stretches of kernels in " << segments << "\n";
   }
   return all_ok;
 }
