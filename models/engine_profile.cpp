@@ -9,4 +9,14 @@ long EngineProfile::padded_decode_batch(long n) const {
   return it == cuda_graph_batch_sizes.end() ? n : *it;
 }
 
+EngineProfile EngineProfile::on_gpu(const std::string& gpu) const {
+  EngineProfile out = *this;
+  const auto it = host_by_gpu.find(gpu);
+  if (it != host_by_gpu.end()) {
+    out.iteration_host_s = it->second.iteration_host_s;
+    out.host_s_per_sequence = it->second.host_s_per_sequence;
+  }
+  return out;
+}
+
 }  // namespace convsim

@@ -4,6 +4,7 @@
 // (whether its CPU side overlaps the GPU, whether it pipelines prefill chunks) is
 // its implementation's (sim/engine/serving_engine.hpp).
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,18 @@ enum class EngineAllReduce { custom, nccl };
 // registry holds one per name; a test checks that they agree).
 inline constexpr const char* kEngineNames[] = {"vllm", "sglang", "trtllm"};
 
+// An engine's CPU-side time of one iteration: iteration_host_s + host_s_per_sequence *
+// scheduled sequences.
+struct EngineHostTime {
+  double iteration_host_s = 0;
+  double host_s_per_sequence = 0;
+  // The same two figures on the GPU presets named here, where the engine takes a
+  // different host path on them: vLLM picks its attention backend by the GPU's
+  // architecture (FlashAttention on Hopper, FlashInfer, whose metadata is planned on
+  // the host each step, on Blackwell). Other GPUs take the two figures above.
+  std::map<std::string, EngineHostTime> host_by_gpu;
+};
+
 struct EngineProfile {
   std::string name = "vllm";
   std::string description;
@@ -26,6 +39,11 @@ struct EngineProfile {
   // scale with the GPU: iteration_host_s + host_s_per_sequence * scheduled sequences.
   double iteration_host_s = 0;
   double host_s_per_sequence = 0;
+  // The same two figures on the GPU presets named here, where the engine takes a
+  // different host path on them: vLLM picks its attention backend by the GPU's
+  // architecture (FlashAttention on Hopper, FlashInfer, whose metadata is planned on
+  // the host each step, on Blackwell). Other GPUs take the two figures above.
+  std::map<std::string, EngineHostTime> host_by_gpu;
   // Where the per-sequence time is spent. On the GPU when the engine overlaps its
   // CPU side with the previous step (vLLM's asynchronous scheduling): what stays
   // exposed per sequence is then GPU work (sampling over the vocabulary with its
@@ -51,6 +69,10 @@ struct EngineProfile {
   bool moe_kernels_see_all_rows = false;
   std::string fitted_by;  // the command that produced the fitted figures, if any
   std::vector<std::string> sources;
+
+  // This profile as it runs on GPU preset `gpu`: its host figures are that GPU's entry
+  // in host_by_gpu, where there is one.
+  EngineProfile on_gpu(const std::string& gpu) const;
 
   // The CUDA-graph batch a decode batch of n sequences runs as (n itself above the
   // largest capture size, or with no graphs).

@@ -5,11 +5,14 @@ without each model in turn (leave-one-model-out folds).
 
 What is fitted, and why it is a physical quantity:
 - vLLM's CPU-side time per iteration, iteration_host_s + host_s_per_sequence * n
-  (scheduling, input preparation, sampling, detokenisation of n sequences): it runs
-  on the host, so one pair serves H100 and B200 alike. Fitted on the median ITL: a
-  first pass simulates every row with no host time; the residual measured - simulated
-  ITL is regressed on the measured mean batch (least squares on relative errors,
-  coefficients >= 0).
+  (scheduling, input preparation, sampling, detokenisation of n sequences), one pair
+  per GPU architecture: vLLM 0.11 runs a different host path on each, FlashAttention
+  on Hopper and FlashInfer, whose attention metadata is planned on the host every
+  step, on Blackwell (vllm/platforms/cuda.py). Fitted on the median ITL: a first
+  pass simulates every row with no host time; the residual measured - simulated ITL
+  is regressed on the measured mean batch (least absolute relative errors,
+  coefficients >= 0: see fit_host), on each measured GPU's rows (host_by_gpu; GPUs of the same
+  architecture take its pair) and on all rows (the pair for every other GPU).
 - Per GPU model, the power coefficients of models/power.hpp: static_w (W while
   running kernels), j_per_hbm_byte, j_per_flop_bf16 (FP8 and FP4 by the ratio of the peaks) and
   collective_w. A second pass, with the fitted host time, gives each row's GPU
@@ -174,18 +177,88 @@ def nnls(a, b):
     return bounded_lsq(a, b, [(0.0, None)] * len(a[0]))
 
 
+def weighted_median(values, weights):
+    """The t minimising sum(w |t - v|): the first value, in order, at which the running
+    weight reaches half the total."""
+    pairs = sorted(zip(values, weights))
+    half, run = 0.5 * sum(weights), 0.0
+    for v, w in pairs:
+        run += w
+        if run >= half:
+            return v
+    return pairs[-1][0]
+
+
+def least_absolute(a, b):
+    """(x0, x1) >= 0 minimising sum |a_i0 x0 + a_i1 x1 - b_i|, every a_i1 > 0. For a given
+    x0 the best x1 is a weighted median; the cost left is convex in x0 (the minimum over
+    x1 of a jointly convex function), so a golden-section search over x0 finds the optimum.
+    Beyond the largest b_i / a_i0 every residual only grows, which bounds the search."""
+    def best_x1(x0):
+        x1 = weighted_median([(y - r[0] * x0) / r[1] for r, y in zip(a, b)], [r[1] for r in a])
+        return max(0.0, x1)
+
+    def cost(x0):
+        x1 = best_x1(x0)
+        return sum(abs(r[0] * x0 + r[1] * x1 - y) for r, y in zip(a, b))
+
+    low, high = 0.0, max([0.0] + [y / r[0] for r, y in zip(a, b) if r[0] > 0])
+    ratio = (math.sqrt(5) - 1) / 2
+    for _ in range(200):
+        m1, m2 = high - ratio * (high - low), low + ratio * (high - low)
+        if cost(m1) <= cost(m2):
+            high = m2
+        else:
+            low = m1
+    x0 = 0.5 * (low + high)
+    return x0, best_x1(x0)
+
+
 def fit_host(rows):
-    """measured ITL - simulated GPU-only ITL = host_fixed + host_per_seq * batch, relative errors. The
-    batch is the measured mean batch (the file's avg_batch_size, over the benchmark's window): most
-    of a run's tokens, whose median the ITL is, are generated at it, while the simulated mean over
-    the whole run counts the ramp and the drain too."""
+    """measured ITL - simulated GPU-only ITL = host_fixed + host_per_seq * batch, on relative errors.
+    The batch is the measured mean batch (the file's avg_batch_size, over the benchmark's window):
+    most of a run's tokens, whose median the ITL is, are generated at it, while the simulated mean
+    over the whole run counts the ramp and the drain too.
+    Least absolute errors (a median regression), not least squares: what is asked of the figures
+    is a median error, and a few measurements are out of order in batch, which squares would let
+    pull the fit (Qwen3-8B on B200, chat: 10.3 ms at batch 32, 12.9 ms at 64, 12.1 ms at 128;
+    Llama-3.1-405B on B200: 272 ms at batch 4,096 against 325 ms at 3,072)."""
     a, b = [], []
     for r in rows:
         measured = float(r["measured_itl_s"])
         a.append([1 / measured, float(r["measured_batch"]) / measured])
         b.append((measured - float(r["predicted_itl_s"])) / measured)
-    fixed, per_seq = nnls(a, b)
-    return fixed, per_seq
+    return least_absolute(a, b)
+
+
+def fit_host_all(rows):
+    """The shared pair (every row) and each measured GPU's own, carried to the GPUs of
+    its architecture, which vLLM serves with the same attention backend."""
+    by_gpu = {g: fit_host([r for r in rows if r["gpu"] == g]) for g in FITTED_GPUS}
+    for same, source in SAME_DIE.items():
+        by_gpu[same] = by_gpu[source]
+    return {"shared": fit_host(rows), "by_gpu": by_gpu}
+
+
+def host_by_gpu_yaml(by_gpu, indent):
+    pad = " " * indent
+    out = f"{pad}host_by_gpu:\n"
+    for gpu in sorted(by_gpu):
+        fixed, per_seq = by_gpu[gpu]
+        out += f"{pad}  {gpu}: {{iteration_host_s: {fixed:.6g}, host_s_per_sequence: {per_seq:.6g}}}\n"
+    return out
+
+
+def set_host(text, host, by_gpu=True):
+    """An engine profile's text with the fitted host figures: the shared pair, and
+    (by_gpu) the host_by_gpu block after it, replacing any there was."""
+    text = set_yaml_number(text, "iteration_host_s", host["shared"][0])
+    text = set_yaml_number(text, "host_s_per_sequence", host["shared"][1])
+    text = re.sub(r"^host_by_gpu:\n(?: .*\n)*", "", text, flags=re.M)
+    if by_gpu:
+        text = re.sub(r"^(host_s_per_sequence:.*\n)", lambda m: m.group(1) + host_by_gpu_yaml(host["by_gpu"], 0),
+                      text, count=1, flags=re.M)
+    return text
 
 
 def row_terms(r, spec, k=None):
@@ -304,7 +377,9 @@ def gpu_spec(name):
 
 def figures_yaml(host, power, indent):
     pad = " " * indent
-    out = f"{pad}iteration_host_s: {host[0]:.6g}\n{pad}host_s_per_sequence: {host[1]:.6g}\n{pad}power:\n"
+    fixed, per_seq = host["shared"]
+    out = f"{pad}iteration_host_s: {fixed:.6g}\n{pad}host_s_per_sequence: {per_seq:.6g}\n"
+    out += host_by_gpu_yaml(host["by_gpu"], indent) + f"{pad}power:\n"
     for gpu in sorted(power):
         k = power[gpu]
         out += f"{pad}  {gpu}: {{" + ", ".join(f"{key}: {k[key]:.6g}" for key in POWER_KEYS) + "}\n"
@@ -325,16 +400,15 @@ def main():
         shutil.copytree(CATALOG, catalog)
         vllm = os.path.join(catalog, "engines", "vllm.yaml")
         text = open(vllm).read()
-        text = set_yaml_number(set_yaml_number(text, "iteration_host_s", 0.0), "host_s_per_sequence", 0.0)
+        text = set_host(text, {"shared": (0.0, 0.0)}, by_gpu=False)
         open(vllm, "w").write(text)
         print("pass 1: every row without host time", file=sys.stderr)
         first = run_validate(binary, catalog, os.path.join(work, "pass1"), jobs)
         folds = sorted({r["fold"] for r in first})
-        host = {"all": fit_host(first)}
+        host = {"all": fit_host_all(first)}
         for fold in folds:
-            host[fold] = fit_host([r for r in first if r["fold"] != fold])
-        text = set_yaml_number(set_yaml_number(text, "iteration_host_s", host["all"][0]), "host_s_per_sequence",
-                               host["all"][1])
+            host[fold] = fit_host_all([r for r in first if r["fold"] != fold])
+        text = set_host(text, host["all"])
         open(vllm, "w").write(text)
         print("pass 2: every row with the fitted host time", file=sys.stderr)
         second = run_validate(binary, catalog, os.path.join(work, "pass2"), jobs)
@@ -361,9 +435,8 @@ def main():
         f.write("\n".join(out) + "\n")
     for engine in ["vllm", "sglang", "trtllm"]:
         path = os.path.join(CATALOG, "engines", engine + ".yaml")
-        text = open(path).read()
-        text = set_yaml_number(set_yaml_number(text, "iteration_host_s", host["all"][0]), "host_s_per_sequence",
-                               host["all"][1])
+        # Only vLLM's host path is measured per GPU; SGLang and TensorRT-LLM take the shared pair.
+        text = set_host(open(path).read(), host["all"], by_gpu=engine == "vllm")
         with open(path, "w") as f:
             f.write(text)
     for gpu, k in power["all"].items():
@@ -373,7 +446,9 @@ def main():
         text = open(path).read()
         with open(path, "w") as f:
             f.write(set_power_block(text, k, note))
-    print(f"host: {host['all'][0] * 1e3:.3f} ms per iteration + {host['all'][1] * 1e6:.1f} us per sequence")
+    for gpu, (fixed, per_seq) in [("every GPU", host["all"]["shared"])] + [(g, host["all"]["by_gpu"][g])
+                                                                        for g in FITTED_GPUS]:
+        print(f"host ({gpu}): {fixed * 1e3:.3f} ms per iteration + {per_seq * 1e6:.1f} us per sequence")
     for gpu in FITTED_GPUS:
         k = power["all"][gpu]
         print(f"{gpu}: static {k['static_w']:.0f} W, {k['j_per_hbm_byte'] * 1e12:.0f} pJ/byte, "

@@ -135,9 +135,39 @@ FabricSpec read_fabric(const MapReader& m) {
   return fabric;
 }
 
-EngineProfile read_engine(const MapReader& m) {
-  m.allow_only({"name", "description", "iteration_host_s", "host_s_per_sequence", "per_sequence_runs_on",
-                "cuda_graph_batch_sizes",
+// An engine whose CPU takes a second an iteration, or 10 ms a sequence, is stalled,
+// not profiled (vLLM's are about 1-3 ms and 20-35 us).
+EngineHostTime read_host_time(const MapReader& m) {
+  EngineHostTime h;
+  h.iteration_host_s = m.number("iteration_host_s", Limits::between(0, 1));
+  h.host_s_per_sequence = m.number("host_s_per_sequence", Limits::between(0, 1e-2));
+  return h;
+}
+
+}  // namespace
+
+std::map<std::string, EngineHostTime> read_host_by_gpu(const MapReader& m, const std::vector<std::string>& gpus) {
+  std::map<std::string, EngineHostTime> out;
+  if (!m.has("host_by_gpu")) return out;
+  const MapReader by_gpu = m.child("host_by_gpu");
+  for (const auto& entry : by_gpu.node()) {
+    const std::string gpu = entry.first.Scalar();
+    if (std::find(gpus.begin(), gpus.end(), gpu) == gpus.end()) {
+      m.locator().fail(entry.first, fmt::format("{}: '{}' is not a GPU preset; allowed: {}", by_gpu.path(), gpu,
+                                                fmt::join(gpus, ", ")));
+    }
+    const MapReader figures = by_gpu.child(gpu);
+    figures.allow_only({"iteration_host_s", "host_s_per_sequence"});
+    out[gpu] = read_host_time(figures);
+  }
+  return out;
+}
+
+namespace {
+
+EngineProfile read_engine(const MapReader& m, const std::vector<std::string>& gpus) {
+  m.allow_only({"name", "description", "iteration_host_s", "host_s_per_sequence", "host_by_gpu",
+                "per_sequence_runs_on", "cuda_graph_batch_sizes",
                 "eager_launch_s", "default_max_batch_seqs", "default_prefill_chunk_tokens", "allreduce",
                 "moe_all_to_all_kernel_s", "moe_expert_rows", "fitted_by",
                 "sources", "notes"});
@@ -149,10 +179,10 @@ EngineProfile read_engine(const MapReader& m) {
                                                  e.name, fmt::join(known, ", ")));
   }
   e.description = m.string("description");
-  // An engine whose CPU takes a second an iteration, or 10 ms a sequence, is stalled,
-  // not profiled (vLLM's are about 2 ms and 25 us).
-  e.iteration_host_s = m.number("iteration_host_s", Limits::between(0, 1));
-  e.host_s_per_sequence = m.number("host_s_per_sequence", Limits::between(0, 1e-2));
+  const EngineHostTime host = read_host_time(m);
+  e.iteration_host_s = host.iteration_host_s;
+  e.host_s_per_sequence = host.host_s_per_sequence;
+  e.host_by_gpu = read_host_by_gpu(m, gpus);
   e.per_sequence_on_gpu = m.choice_or("per_sequence_runs_on", "host", {"host", "gpu"}) == "gpu";
   if (m.has("cuda_graph_batch_sizes")) {
     const YAML::Node list = m.get("cuda_graph_batch_sizes");
@@ -389,7 +419,10 @@ Catalog open_catalog(const std::string& dir) {
     }
     return gpu;
   }, "the GPU preset");
-  catalog.engines = preset_folder<EngineProfile>(root / "engines", &read_engine, "the engine profile");
+  // An engine's host_by_gpu names GPU presets: checked against the folder's names.
+  const std::vector<std::string> gpus = catalog.gpus.names();
+  catalog.engines = preset_folder<EngineProfile>(
+      root / "engines", [gpus](const MapReader& m) { return read_engine(m, gpus); }, "the engine profile");
   catalog.systems = preset_folder<SystemSpec>(root / "systems", &read_system, "the system preset");
   return catalog;
 }

@@ -345,6 +345,8 @@ Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Cat
                              "decode replica session mod dp");
     }
   }
+  // The engine as it runs on this cluster's GPU (its host figures for that GPU).
+  s.serving.engine = s.serving.engine.on_gpu(s.cluster.gpu.name);
   s.slo = read_slo(section_or_default(root, "slo"));
   if (const auto faults = root.find("faults")) {
     s.faults = read_faults(at, *faults, root.spot("faults"), s.cluster, s.parallelism);

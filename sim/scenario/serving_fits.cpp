@@ -15,10 +15,11 @@ namespace {
 // Each GPU's coefficients are read as its preset's are (read_power_coefficients): the
 // same defaults and rules, against the catalog's GPU of that name.
 FittedFigures read_figures(const MapReader& m, const Catalog& catalog) {
-  m.allow_only({"iteration_host_s", "host_s_per_sequence", "power"});
+  m.allow_only({"iteration_host_s", "host_s_per_sequence", "host_by_gpu", "power"});
   FittedFigures f;
   f.iteration_host_s = m.number("iteration_host_s", Limits::at_least(0));
   f.host_s_per_sequence = m.number("host_s_per_sequence", Limits::at_least(0));
+  f.host_by_gpu = read_host_by_gpu(m, catalog.gpus.names());
   if (m.has("power")) {
     const MapReader power = m.child("power");
     for (const auto& entry : power.node()) {
@@ -59,8 +60,11 @@ ServingFits load_serving_fits(const std::string& path, const Catalog& catalog) {
 
 void apply_fit(Scenario& scenario, const FittedFigures& fit) {
   if (scenario.serving.engine.name == "vllm") {
-    scenario.serving.engine.iteration_host_s = fit.iteration_host_s;
-    scenario.serving.engine.host_s_per_sequence = fit.host_s_per_sequence;
+    EngineProfile& engine = scenario.serving.engine;
+    engine.iteration_host_s = fit.iteration_host_s;
+    engine.host_s_per_sequence = fit.host_s_per_sequence;
+    engine.host_by_gpu = fit.host_by_gpu;
+    engine = engine.on_gpu(scenario.cluster.gpu.name);
   }
   const auto it = fit.power.find(scenario.cluster.gpu.name);
   if (it == fit.power.end()) return;

@@ -17,6 +17,7 @@ namespace convsim {
 struct FittedFigures {
   double iteration_host_s = 0;     // the vLLM profile's
   double host_s_per_sequence = 0;  // the vLLM profile's
+  std::map<std::string, EngineHostTime> host_by_gpu;  // the vLLM profile's, by GPU preset
   std::map<std::string, PowerCoefficients> power;  // by GPU preset
 };
 
@@ -33,8 +34,8 @@ struct ServingFits {
 ServingFits load_serving_fits(const std::string& path, const Catalog& catalog);
 std::string default_serving_fits_path();
 
-// The scenario with the figures put in: the engine's host costs (vLLM only: the
-// other engines' figures are not fitted), and the power coefficients of its GPU when
+// The scenario with the figures put in: the engine's host costs on its GPU (vLLM
+// only: the other engines' figures are not fitted), and the power coefficients of its GPU when
 // the fit has them.
 void apply_fit(Scenario& scenario, const FittedFigures& fit);
 

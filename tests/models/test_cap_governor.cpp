@@ -62,10 +62,18 @@ TEST_CASE("under a cap, work that fits at the maximum clock keeps it: its time a
 }
 
 TEST_CASE("under a cap, a compute-bound prefill runs at the cap's compute-bound clock, as at_operating_point says") {
+  // at_operating_point's compute-bound clock is that of a kernel drawing the board
+  // limit at the top clock. An H100 whose tensor cores at their roof draw exactly the
+  // limit (the most the catalog allows: static + J/FLOP x peak x efficiency.compute =
+  // power_max_w) draws it on this prefill, its HBM traffic on top clipped; the fitted
+  // preset's energy per FLOP may sit below that roof.
+  GpuSpec gpu = h100();
+  gpu.power.j_per_flop_bf16 =
+      (gpu.power_max_w - gpu.power.static_w) / (gpu.peak_for(Precision::bf16) * gpu.efficiency.compute);
   const ClockSettings cap{350.0, std::nullopt};
-  const GpuSpec capped = at_operating_point(h100(), cap);
+  const GpuSpec capped = at_operating_point(gpu, cap);
   const StageWork prefill = llama70b_tp8({SequenceWork{8192, 0, true}});
-  const CapGovernor::StageRun run = CapGovernor(h100(), cap).run(Precision::bf16, prefill, 0.0);
+  const CapGovernor::StageRun run = CapGovernor(gpu, cap).run(Precision::bf16, prefill, 0.0);
   // ((350 - 68.4) / (700 - 68.4))^(1/3) = 0.7639.
   CHECK(run.clock_fraction == Approx(0.7639).epsilon(1e-4));
   CHECK(run.clock_fraction == capped.compute_clock_fraction);

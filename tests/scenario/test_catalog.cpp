@@ -437,4 +437,46 @@ TEST_CASE("a system preset naming a GPU the catalog does not have is refused at 
         tmp.dir() + "/systems/typo.yaml:3:6: gpu: unknown GPU preset 'h100-sx'; available: h100-sxm");
 }
 
+TEST_CASE("an engine's host figures for a GPU preset replace its shared pair on that GPU only", "[scenario][catalog]") {
+  const TempCatalog tmp;
+  tmp.write("gpus/h100-sxm.yaml", kGpu);
+  tmp.write("fabrics/nvlink4.yaml", kFabric);
+  const std::string by_gpu = "host_by_gpu:\n  h100-sxm: {iteration_host_s: 0.0007, host_s_per_sequence: 35e-6}\n";
+  tmp.write("engines/vllm.yaml", with_line(kEngine, "per_sequence_runs_on", by_gpu + "per_sequence_runs_on"));
+  const Catalog c = load_catalog(tmp.dir());
+  const EngineProfile& engine = c.engines.at("vllm");
+  const EngineProfile on_h100 = engine.on_gpu("h100-sxm");
+  CHECK(on_h100.iteration_host_s == 0.0007);
+  CHECK(on_h100.host_s_per_sequence == 35e-6);
+  const EngineProfile elsewhere = engine.on_gpu("a100-sxm");  // no entry: the shared pair
+  CHECK(elsewhere.iteration_host_s == 0.0018);
+  CHECK(elsewhere.host_s_per_sequence == 24e-6);
+}
+
+TEST_CASE("an engine's host figures name GPU presets, with the shared pair's ranges", "[scenario][catalog]") {
+  struct Case {
+    const char* rule;
+    std::string entry;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {"a GPU the catalog does not have", "  h100-sx: {iteration_host_s: 0.0007, host_s_per_sequence: 35e-6}\n",
+       ":6:3: host_by_gpu: 'h100-sx' is not a GPU preset; allowed: h100-sxm"},
+      {"a negative time per sequence", "  h100-sxm: {iteration_host_s: 0.0007, host_s_per_sequence: -1}\n",
+       ":6:61: host_by_gpu.h100-sxm.host_s_per_sequence must be in [0, 0.01], got -1"},
+      {"a missing figure", "  h100-sxm: {iteration_host_s: 0.0007}\n",
+       ":6:13: host_by_gpu.h100-sxm: missing required key 'host_s_per_sequence'"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.rule);
+    const TempCatalog tmp;
+    tmp.write("gpus/h100-sxm.yaml", kGpu);
+    tmp.write("fabrics/nvlink4.yaml", kFabric);
+    const std::string path =
+        tmp.write("engines/vllm.yaml", with_line(kEngine, "per_sequence_runs_on", "host_by_gpu:\n" + c.entry +
+                                                                                      "per_sequence_runs_on"));
+    CHECK(load_error(tmp.dir()) == path + c.expected);
+  }
+}
+
 }  // namespace convsim

@@ -13,6 +13,7 @@
 #include <fmt/core.h>
 
 #include "sim/scenario/loader.hpp"
+#include "tests/support/scenario_fixture.hpp"
 
 namespace convsim {
 namespace {
@@ -357,4 +358,20 @@ parallelism: {tp: 4, dp: 3}
   REQUIRE(s.warnings.size() == 1);
   CHECK(s.warnings[0] == "t.yaml:5:19: warning: parallelism.tp = 4 does not divide cluster.gpus_per_node = 6: some "
                          "tensor-parallel groups cross nodes and all-reduce over the scale-out network");
+}
+
+TEST_CASE("a scenario's engine runs with its profile's host figures for the cluster's GPU, the shared pair elsewhere") {
+  const convsim::EngineProfile& vllm = convsim::test::catalog().engines.at("vllm");
+  for (const char* gpu : {"b200", "h100-sxm", "a100-sxm"}) {
+    INFO(gpu);
+    std::string yaml = convsim::test::kClusterHead;
+    yaml.replace(yaml.find("h100-sxm"), 8, gpu);
+    const convsim::Scenario s = convsim::test::scenario_from(yaml);
+    const auto entry = vllm.host_by_gpu.find(gpu);
+    const bool has_entry = entry != vllm.host_by_gpu.end();
+    CHECK(has_entry == (std::string(gpu) != "a100-sxm"));  // the catalog measures vLLM's host on H100 and B200 only
+    CHECK(s.serving.engine.iteration_host_s == (has_entry ? entry->second.iteration_host_s : vllm.iteration_host_s));
+    CHECK(s.serving.engine.host_s_per_sequence ==
+          (has_entry ? entry->second.host_s_per_sequence : vllm.host_s_per_sequence));
+  }
 }

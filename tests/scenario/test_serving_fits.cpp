@@ -113,3 +113,32 @@ TEST_CASE("a fit's FP8 and FP4 energies per FLOP follow its GPU's peaks unless g
   CHECK(k.j_per_flop_fp8 == Approx(4e-13 / 2).epsilon(1e-12));
   CHECK(k.j_per_flop_fp4 == Approx(4e-13 / 6).epsilon(1e-12));
 }
+
+TEST_CASE("a fit's host figures for a GPU are the engine's on that GPU, the shared pair elsewhere") {
+  const TempFits file(
+      "fitted_by: test\n"
+      "all:\n"
+      "  iteration_host_s: 0.0009\n"
+      "  host_s_per_sequence: 3.4e-5\n"
+      "  host_by_gpu:\n"
+      "    b200: {iteration_host_s: 0.0016, host_s_per_sequence: 3.1e-5}\n");
+  const ServingFits fits = load_serving_fits(file.path(), test::catalog());
+  for (const char* gpu : {"b200", "h100-sxm"}) {
+    INFO(gpu);
+    std::string yaml = test::kClusterHead;
+    yaml.replace(yaml.find("h100-sxm"), 8, gpu);
+    Scenario s = test::scenario_from(yaml);
+    REQUIRE(s.serving.engine.name == "vllm");
+    apply_fit(s, fits.all);
+    const bool has_entry = std::string(gpu) == "b200";
+    CHECK(s.serving.engine.iteration_host_s == (has_entry ? 0.0016 : 0.0009));
+    CHECK(s.serving.engine.host_s_per_sequence == (has_entry ? 3.1e-5 : 3.4e-5));
+  }
+}
+
+TEST_CASE("a fit's host figures name GPU presets") {
+  const TempFits file(kHead.substr(0, kHead.find("  power:")) + "  host_by_gpu:\n"
+                      "    b20: {iteration_host_s: 0.0016, host_s_per_sequence: 3.1e-5}\n");
+  const std::string error = load_error(file);
+  CHECK(error.rfind(fmt::format("{}:6:5: all.host_by_gpu: 'b20' is not a GPU preset; allowed: ", file.path()), 0) == 0);
+}
