@@ -32,7 +32,7 @@ using ::convsim::test::read_file;
 
 // The DGX H100 preset's figures (models/catalog/systems/dgx-h100.yaml), per node of
 // 8 GPUs: node idle = CPUs + DIMMs + 8 drives + 12 NIC ports + fans.
-constexpr double kDgxH100NodeIdleW = 200 + 96 + 8 * 5 + 12 * 20.7 + 300;  // 884.4 W
+constexpr double kDgxH100NodeIdleW = 200 + 96 + 8 * 7 + 12 * 20.7 + 300;  // 900.4 W
 constexpr double kDgxH100CpuExtraW = 700 - 200;
 constexpr double kDgxH100DramExtraW = 192 - 96;
 // NVLink 4 switch ports: 18 per GPU at 100 W / 64 ports (models/catalog/fabrics/nvlink4.yaml).

@@ -29,7 +29,7 @@ TEST_CASE("a cluster's nodes are the system preset carrying its GPU, any term of
   const ClusterSpec zero =
       test::scenario_from(test::kClusterHead + "  system_power: {cpu_idle_w: 0, cpu_active_w: 0, fans_w: 0, nic_ports: 0}\n")
           .cluster;
-  CHECK(node_idle_w(zero.system) == 96 + 8 * 5);  // DIMMs and drives left
+  CHECK(node_idle_w(zero.system) == 96 + 8 * 7);  // DIMMs and drives left
   CHECK(node_idle_w(test::scenario_from(test::kClusterHead + "  system: none\n").cluster.system) == 0);
   CHECK(test::scenario_from(test::kClusterHead + "  grid_region: norway\n").cluster.grid_gco2e_per_kwh == 30);
   CHECK(test::scenario_from(test::kClusterHead + "  grid_gco2e_per_kwh: 12.5\n").cluster.grid_gco2e_per_kwh == 12.5);
@@ -64,10 +64,10 @@ TEST_CASE("each bad power, carbon or price value is reported with its exact loca
        "test.yaml:6:34: cluster.system_power.psu_efficiency must be in [0.5, 1], got 0.3"},
       {"a power-supply efficiency above one", "  system_power: {psu_efficiency: 1.05}\n",
        "test.yaml:6:34: cluster.system_power.psu_efficiency must be in [0.5, 1], got 1.05"},
-      // DGX H100's other parts at their busiest: DRAM 192 W, 8 drives x 18 W, 12 NIC
-      // ports x 20.7 W, fans 300 W, 884.4 W with the CPUs' 1e12 W.
+      // DGX H100's other parts at their busiest: DRAM 192 W, 8 drives x 19 W, 12 NIC
+      // ports x 20.7 W, fans 300 W, 892.4 W with the CPUs' 1e12 W.
       {"host parts beyond the node's rated maximum", "  system_power: {cpu_active_w: 1e12}\n",
-       "test.yaml:6:32: cluster.system_power: the host's parts at their busiest draw 1000000000884.4 W (CPUs, DRAM, "
+       "test.yaml:6:32: cluster.system_power: the host's parts at their busiest draw 1000000000892.4 W (CPUs, DRAM, "
        "drives, NIC ports, fans), above the node's rated maximum of 10200 W"},
       {"an unknown term", "  system_power: {gpu_idle_w: 10}\n",
        "test.yaml:6:18: unknown key 'gpu_idle_w' in cluster.system_power; did you mean 'cpu_idle_w'?"},
