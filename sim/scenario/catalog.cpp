@@ -150,12 +150,9 @@ std::map<std::string, EngineHostTime> read_host_by_gpu(const MapReader& m, const
   std::map<std::string, EngineHostTime> out;
   if (!m.has("host_by_gpu")) return out;
   const MapReader by_gpu = m.child("host_by_gpu");
+  by_gpu.allow_only(gpus);  // GPU preset names, each once
   for (const auto& entry : by_gpu.node()) {
     const std::string gpu = entry.first.Scalar();
-    if (std::find(gpus.begin(), gpus.end(), gpu) == gpus.end()) {
-      m.locator().fail(entry.first, fmt::format("{}: '{}' is not a GPU preset; allowed: {}", by_gpu.path(), gpu,
-                                                fmt::join(gpus, ", ")));
-    }
     const MapReader figures = by_gpu.child(gpu);
     figures.allow_only({"iteration_host_s", "host_s_per_sequence"});
     out[gpu] = read_host_time(figures);

@@ -1,8 +1,5 @@
 #include "sim/scenario/serving_fits.hpp"
 
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-
 #include "models/clocks.hpp"
 #include "sim/scenario/config_error.hpp"
 #include "sim/scenario/power_coefficients_reader.hpp"
@@ -22,12 +19,9 @@ FittedFigures read_figures(const MapReader& m, const Catalog& catalog) {
   f.host_by_gpu = read_host_by_gpu(m, catalog.gpus.names());
   if (m.has("power")) {
     const MapReader power = m.child("power");
+    power.allow_only(catalog.gpus.names());  // GPU preset names, each once
     for (const auto& entry : power.node()) {
       const std::string gpu = entry.first.Scalar();
-      if (catalog.gpus.count(gpu) == 0) {
-        m.locator().fail(entry.first, fmt::format("{}: '{}' is not a GPU preset; allowed: {}", power.path(), gpu,
-                                                  fmt::join(catalog.gpus.names(), ", ")));
-      }
       f.power[gpu] = read_power_coefficients(power.child(gpu), catalog.gpus.at(gpu));
     }
   }

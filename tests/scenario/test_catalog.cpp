@@ -461,7 +461,13 @@ TEST_CASE("an engine's host figures name GPU presets, with the shared pair's ran
   };
   const std::vector<Case> cases = {
       {"a GPU the catalog does not have", "  h100-sx: {iteration_host_s: 0.0007, host_s_per_sequence: 35e-6}\n",
-       ":6:3: host_by_gpu: 'h100-sx' is not a GPU preset; allowed: h100-sxm"},
+       ":6:3: unknown key 'h100-sx' in host_by_gpu; did you mean 'h100-sxm'?"},
+      {"a name nothing like a GPU preset", "  tpu: {iteration_host_s: 0.0007, host_s_per_sequence: 35e-6}\n",
+       ":6:3: unknown key 'tpu' in host_by_gpu; allowed: h100-sxm"},
+      {"a GPU named twice",
+       "  h100-sxm: {iteration_host_s: 0.0007, host_s_per_sequence: 35e-6}\n"
+       "  h100-sxm: {iteration_host_s: 0.0009, host_s_per_sequence: 35e-6}\n",
+       ":7:3: duplicate key 'h100-sxm' in host_by_gpu"},
       {"a negative time per sequence", "  h100-sxm: {iteration_host_s: 0.0007, host_s_per_sequence: -1}\n",
        ":6:61: host_by_gpu.h100-sxm.host_s_per_sequence must be in [0, 0.01], got -1"},
       {"a missing figure", "  h100-sxm: {iteration_host_s: 0.0007}\n",
