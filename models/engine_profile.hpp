@@ -24,11 +24,6 @@ inline constexpr const char* kEngineNames[] = {"vllm", "sglang", "trtllm"};
 struct EngineHostTime {
   double iteration_host_s = 0;
   double host_s_per_sequence = 0;
-  // The same two figures on the GPU presets named here, where the engine takes a
-  // different host path on them: vLLM picks its attention backend by the GPU's
-  // architecture (FlashAttention on Hopper, FlashInfer, whose metadata is planned on
-  // the host each step, on Blackwell). Other GPUs take the two figures above.
-  std::map<std::string, EngineHostTime> host_by_gpu;
 };
 
 struct EngineProfile {

@@ -173,10 +173,6 @@ def bounded_lsq_roof(a, b, bounds, c, limit):
     return [limit - c * flop, collective, per_byte, flop]
 
 
-def nnls(a, b):
-    return bounded_lsq(a, b, [(0.0, None)] * len(a[0]))
-
-
 def weighted_median(values, weights):
     """The t minimising sum(w |t - v|): the first value, in order, at which the running
     weight reaches half the total."""
