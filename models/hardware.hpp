@@ -117,6 +117,9 @@ struct FabricSpec {
   // (its NVLink links). See models/system_power.hpp.
   double switch_w_per_port = 0;
   int switch_ports_per_gpu = 1;
+  // Optical module (transceiver) power per port end of a scale-out link, drawn while
+  // the link is up whatever it carries. See models/system_power.hpp.
+  double optics_w_per_port = 0;
   std::vector<std::string> sources;
 };
 

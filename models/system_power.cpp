@@ -13,6 +13,10 @@ double switch_w_per_gpu(const FabricSpec& scale_up, const FabricSpec& scale_out,
   return up_w + out_w;
 }
 
+double optics_w_per_gpu(const FabricSpec& scale_out, int nodes, double oversubscription) {
+  return nodes > 1 ? scale_out.optics_w_per_port * (2.0 + 2.0 / oversubscription) : 0.0;
+}
+
 double psu_loss_fraction(const SystemSpec& s) { return 1.0 / s.psu_efficiency - 1.0; }
 
 double cpu_extra_w(const SystemSpec& s) { return s.cpu_active_w - s.cpu_idle_w; }

@@ -1,6 +1,7 @@
 #pragma once
 // Power of everything in a node and its fabric besides the GPU boards: CPUs, memory,
-// NVMe drives, NICs, fans, and the switches of the scale-up and scale-out fabrics.
+// NVMe drives, NICs, fans, and the switches and optics of the scale-up and scale-out
+// fabrics.
 // The GPU boards themselves are models/power.hpp's.
 //
 // A node draws, all run long, its idle power:
@@ -18,8 +19,13 @@
 //   scale_up.switch_w_per_port * scale_up.switch_ports_per_gpu
 //   + scale_out.switch_w_per_port * (1 + 2 / oversubscription)   (clusters of > 1 node)
 // (a two-level fabric: the leaf port of its NIC, and its share of the leaf's uplink
-// port and of the spine port at the other end). Link optics stay per byte
-// (FabricSpec::energy_j_per_byte).
+// port and of the spine port at the other end), and, across nodes, the optical
+// modules at both ends of those links, drawn all run long:
+//   scale_out.optics_w_per_port * (2 + 2 / oversubscription)   (clusters of > 1 node)
+// (the NIC's module and the leaf's down-port module, and the share of the uplink's
+// modules at the leaf and the spine). A transceiver's lasers and DSP run while its link
+// is up: its vendor states one power per lane configuration, not per byte carried.
+// Whatever a link spends per byte on top is FabricSpec::energy_j_per_byte.
 //
 // The node's power supplies convert all of it, GPU boards included, at
 // psu_efficiency: the node draws (GPU boards + the parts above) / psu_efficiency at
@@ -69,6 +75,9 @@ double psu_loss_fraction(const SystemSpec& system);
 
 // The switch power each GPU in use carries (see above).
 double switch_w_per_gpu(const FabricSpec& scale_up, const FabricSpec& scale_out, int nodes, double oversubscription);
+
+// The optical module power each GPU in use carries (see above).
+double optics_w_per_gpu(const FabricSpec& scale_out, int nodes, double oversubscription);
 
 // A node's extra draw above idle while it works, each term for the whole node.
 double cpu_extra_w(const SystemSpec& system);

@@ -13,6 +13,8 @@ double switch_w(const ClusterSpec& c) {
   return switch_w_per_gpu(c.scale_up, c.scale_out, c.nodes, c.oversubscription);
 }
 
+double optics_w(const ClusterSpec& c) { return optics_w_per_gpu(c.scale_out, c.nodes, c.oversubscription); }
+
 }  // namespace
 
 double node_fraction(const Scenario& scenario, int gpus) {
@@ -26,9 +28,9 @@ ReplicaPower replica_power(const Scenario& scenario, int gpus) {
   ReplicaPower p;
   p.gpu_idle_w = gpus * c.gpu.power_idle_w;
   p.psu_loss = loss;
-  const double switches_w = gpus * switch_w(c);
-  p.host_idle_w = (1 + loss) * share * node_idle_w(c.system) + switches_w + loss * p.gpu_idle_w;
-  p.host_busy_w = (1 + loss) * share * (node_idle_w(c.system) + cpu_extra_w(c.system)) + switches_w;
+  const double fabric_w = gpus * (switch_w(c) + optics_w(c));
+  p.host_idle_w = (1 + loss) * share * node_idle_w(c.system) + fabric_w + loss * p.gpu_idle_w;
+  p.host_busy_w = (1 + loss) * share * (node_idle_w(c.system) + cpu_extra_w(c.system)) + fabric_w;
   return p;
 }
 
@@ -72,6 +74,7 @@ EnergySplit energy_split(const RunResult& result, const Scenario& scenario) {
              nvme_read_extra_w(c.system) * result.nvme_read_node_s.value() +
              nvme_write_extra_w(c.system) * result.nvme_write_node_s.value();
   e.switch_j = gpus_used * switch_w(c) * result.end_s;
+  e.optics_j = gpus_used * optics_w(c) * result.end_s;
   const double loss = psu_loss_fraction(c.system);
   e.psu_loss_j = loss * (e.gpu_j() + e.host_j);
   for (std::size_t k = 0; k < result.replica_unattributed_s.size(); ++k) {

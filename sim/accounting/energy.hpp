@@ -7,6 +7,8 @@
 //     over each replica's iterations (its share of its nodes) and the memory and
 //     drives' extra power over the KV transfers (models/system_power.hpp);
 //   switches: each GPU in use's fabric switch ports all run long;
+//   optics: across nodes, each GPU in use's share of the links' optical modules all
+//     run long;
 //   network: bytes moved times each link's energy per byte;
 //   power supplies: the nodes' GPUs and host parts times psu_loss_fraction
 //     (models/system_power.hpp), charged with what it is lost on.
@@ -22,12 +24,12 @@
 namespace convsim {
 
 // What a replica's hardware draws beside its GPUs' boards: its share of its nodes'
-// host power (GPUs / gpus_per_node), its GPUs' switch ports, and the power-supply
-// losses on both. A request's host_energy_j is charged from these.
+// host power (GPUs / gpus_per_node), its GPUs' switch ports and link optics, and the
+// power-supply losses on the host share. A request's host_energy_j is charged from these.
 struct ReplicaPower {
   double gpu_idle_w = 0;   // its GPUs at idle
-  double host_idle_w = 0;  // host share, switch ports and the supplies' loss on them and the idle GPUs, while it waits
-  double host_busy_w = 0;  // host share (CPUs active), switch ports and the loss on the host share, while it iterates
+  double host_idle_w = 0;  // host share, switch ports, optics and the supplies' loss on them and the idle GPUs, while it waits
+  double host_busy_w = 0;  // host share (CPUs active), switch ports, optics and the loss on the host share, while it iterates
   double psu_loss = 0;     // J lost per J its GPUs draw while iterating (charged with that energy)
   double idle_w() const { return gpu_idle_w + host_idle_w; }
 };
@@ -43,10 +45,11 @@ struct EnergySplit {
   double network_j = 0;     // links, per byte
   double host_j = 0;        // nodes in use: CPUs, memory, drives, NICs, fans, other
   double switch_j = 0;      // fabric switch ports of the GPUs in use
+  double optics_j = 0;      // optical modules of the scale-out links of the GPUs in use
   double psu_loss_j = 0;    // the nodes' power supplies: (GPUs + host) * psu_loss_fraction
   double pue = 1;
   double gpu_j() const { return gpu_active_j + gpu_idle_j; }
-  double it_j() const { return gpu_j() + network_j + host_j + switch_j + psu_loss_j; }
+  double it_j() const { return gpu_j() + network_j + host_j + switch_j + optics_j + psu_loss_j; }
   double pue_overhead_j() const { return (pue - 1.0) * it_j(); }  // cooling, power delivery
   double facility_j() const { return pue * it_j(); }              // at the facility's meter
   // Charges (IT energy): rows while served, rows' reservation shares, and the rest.

@@ -44,16 +44,16 @@ int command_catalog(const std::string& what) {
     }
   }
   if (what.empty() || what == "fabrics") {
-    std::cout << fmt::format("\n{:<18} {:<10} {:>10} {:>11} {:>9} {:>12}\n", "fabric", "kind", "GB/s/dir",
-                             "latency us", "pJ/byte", "switch W/GPU");
+    std::cout << fmt::format("\n{:<18} {:<10} {:>10} {:>11} {:>9} {:>12} {:>13}\n", "fabric", "kind", "GB/s/dir",
+                             "latency us", "pJ/byte", "switch W/GPU", "optics W/port");
     for (const auto& [name, f] : catalog.fabrics) {
-      std::cout << fmt::format("{:<10} {:<10} {:>10.0f} {:>11.1f} {:>9.1f} {:>12.1f}\n", name,
+      std::cout << fmt::format("{:<18} {:<10} {:>10.0f} {:>11.1f} {:>9.1f} {:>12.1f} {:>13.1f}\n", name,
                                f.kind == FabricKind::scale_up ? "scale-up" : "scale-out",
                                f.bandwidth_bytes_per_s / 1e9, f.latency_s * 1e6, f.energy_j_per_byte * 1e12,
-                               f.switch_w_per_port * f.switch_ports_per_gpu);
+                               f.switch_w_per_port * f.switch_ports_per_gpu, f.optics_w_per_port);
     }
     std::cout << "(switch W per GPU: scale-up ports per GPU; scale-out one leaf port, plus the uplink and spine ports "
-                 "across nodes)\n";
+                 "across nodes; optics W per port: each end of a scale-out link)\n";
   }
   if (what.empty() || what == "systems") {
     std::cout << fmt::format("\n{:<12} {:<9} {:>5} {:>9} {:>12} {:>13} {:>10} {:>9}\n", "system", "gpu", "GPUs",

@@ -60,11 +60,11 @@ std::string run_table(const Json& s) {
   }
   const Json& e = s["energy_j"];
   out += fmt::format(
-      "energy: GPU active {:.1f} Wh, GPU idle {:.1f} Wh, network {:.2f} Wh, host {:.1f} Wh, switches {:.1f} Wh "
-      "(IT {:.1f} Wh), facility {:.1f} Wh; per output token {:.3f} J GPU, {:.3f} J facility; mean GPU power {:.0f} W "
+      "energy: GPU active {:.1f} Wh, GPU idle {:.1f} Wh, network {:.2f} Wh, host {:.1f} Wh, switches {:.1f} Wh, "
+      "optics {:.1f} Wh (IT {:.1f} Wh), facility {:.1f} Wh; per output token {:.3f} J GPU, {:.3f} J facility; mean GPU power {:.0f} W "
       "per GPU\n",
       num(e, "gpu_active") / 3600, num(e, "gpu_idle") / 3600, num(e, "network") / 3600, num(e, "host") / 3600,
-      num(e, "switches") / 3600, num(e, "it") / 3600, num(e, "facility") / 3600,
+      num(e, "switches") / 3600, num(e, "optics") / 3600, num(e, "it") / 3600, num(e, "facility") / 3600,
       num(s, "gpu_energy_per_output_token_j"), num(s, "facility_energy_per_output_token_j"),
       num(s, "gpu_power_w_mean"));
   if (s.contains("carbon")) {
@@ -114,7 +114,7 @@ std::string probe_comparison_table(const std::vector<std::pair<std::string, Json
                             {"time to first token, s", "ttft_s", "{:>11.3f}"},
                             {"reply end to end, s", "e2e_s", "{:>11.3f}"},
                             {"reply GPU energy, Wh", "gpu_energy_wh", "{:>11.3f}"},
-                            {"reply all-in IT energy (GPUs, host, switches, network, reservation), Wh",
+                            {"reply all-in IT energy (GPUs, host, switches, optics, network, reservation), Wh",
                              "all_in_it_energy_wh", "{:>11.3f}"},
                             {"reply all-in facility energy (IT x PUE), Wh", "all_in_facility_energy_wh", "{:>11.3f}"},
                             {"of which its share of the reservation between turns (IT), Wh", "reserved_energy_wh",

@@ -260,7 +260,8 @@ nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted
   j["e2e_s"] = percentiles_json(e2e);
   j["itl_s"] = percentiles_json(result.inter_token_s.percentiles());
   j["energy_j"] = {{"gpu_active", e.gpu_active_j}, {"gpu_idle", e.gpu_idle_j},     {"network", e.network_j},
-                   {"host", e.host_j},             {"switches", e.switch_j},        {"psu_loss", e.psu_loss_j},
+                   {"host", e.host_j},             {"switches", e.switch_j},        {"optics", e.optics_j},
+                   {"psu_loss", e.psu_loss_j},
                    {"it", e.it_j()},
                    {"pue_overhead", e.pue_overhead_j()}, {"facility", e.facility_j()}, {"total", e.facility_j()}};
   j["energy_attribution_j"] = {

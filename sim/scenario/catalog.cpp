@@ -118,7 +118,8 @@ GpuSpec read_gpu(const MapReader& m) {
 
 FabricSpec read_fabric(const MapReader& m) {
   m.allow_only({"name", "kind", "description", "bandwidth_bytes_per_s", "latency_s",
-                "energy_j_per_byte", "switch_w_per_port", "switch_ports_per_gpu", "sources", "notes"});
+                "energy_j_per_byte", "switch_w_per_port", "switch_ports_per_gpu", "optics_w_per_port", "sources",
+                "notes"});
   FabricSpec fabric;
   fabric.name = m.string("name");
   fabric.kind = m.choice("kind", {"scale_up", "scale_out"}) == "scale_up"
@@ -130,6 +131,12 @@ FabricSpec read_fabric(const MapReader& m) {
   fabric.energy_j_per_byte = m.number("energy_j_per_byte", Limits::at_least(0));
   fabric.switch_w_per_port = m.number_or("switch_w_per_port", 0.0, Limits::at_least(0));
   fabric.switch_ports_per_gpu = m.int_or("switch_ports_per_gpu", 1, Limits::at_least(0));
+  fabric.optics_w_per_port = m.number_or("optics_w_per_port", 0.0, Limits::at_least(0));
+  if (fabric.kind == FabricKind::scale_up && m.has("optics_w_per_port")) {
+    m.locator().fail(m.spot("optics_w_per_port"),
+                     "optics_w_per_port is a scale-out fabric's (optical modules on the links between nodes); a "
+                     "scale-up fabric's links are counted by energy_j_per_byte and switch_w_per_port");
+  }
   fabric.sources = m.string_list("sources");
   m.string_or("notes", "");
   return fabric;

@@ -37,6 +37,9 @@ constexpr double kDgxH100CpuExtraW = 700 - 200;
 constexpr double kDgxH100DramExtraW = 192 - 96;
 // NVLink 4 switch ports: 18 per GPU at 100 W / 64 ports (models/catalog/fabrics/nvlink4.yaml).
 constexpr double kNvlink4SwitchWPerGpu = 18 * 100.0 / 64;
+// NDR optics: NVIDIA's twin-port 2x400G OSFP module stays at 17 W in every
+// configuration, 8.5 W per 400 Gb/s port end (models/catalog/fabrics/ib-ndr.yaml).
+constexpr double kNdrOpticsWPerPortEnd = 17.0 / 2;
 // The DGX presets' power supplies convert at 95%: 1 / 0.95 - 1 lost per joule drawn.
 constexpr double kDgxPsuLoss = 1 / 0.95 - 1;
 
@@ -53,7 +56,7 @@ void check_every_meter_charged(const RunResult& r, const Scenario& s) {
   // The nodes' supplies lose 1 / efficiency - 1 per joule their GPUs and hosts draw.
   const double psu_loss_j = (1 / s.cluster.system.psu_efficiency - 1) * (metered_gpu_energy_j(r) + e.host_j);
   CHECK(e.psu_loss_j == Approx(psu_loss_j).epsilon(1e-12));
-  const double meters_j = metered_gpu_energy_j(r) + e.host_j + e.switch_j + r.network_energy_j.value() + psu_loss_j;
+  const double meters_j = metered_gpu_energy_j(r) + e.host_j + e.switch_j + e.optics_j + r.network_energy_j.value() + psu_loss_j;
   INFO("rows " << rows_j(r) << " J + unattributed " << e.unattributed_j << " J; meters " << meters_j << " J");
   CHECK(rows_j(r) + e.unattributed_j == Approx(meters_j).epsilon(1e-9));
   CHECK(e.served_j + e.reserved_j + e.unattributed_j == Approx(e.it_j()).epsilon(1e-9));
@@ -94,6 +97,23 @@ TEST_CASE("the DGX H100 preset's host draws its idle power all run long and its 
   for (double b : r.replica_busy_s) busy_s += b;
   const double expected_j = (kDgxH100NodeIdleW / 8 + 500) * r.end_s + kDgxH100CpuExtraW / 8 * busy_s;
   CHECK(energy_split(r, s).host_j == Approx(expected_j).epsilon(1e-12));
+  check_every_meter_charged(r, s);
+}
+
+TEST_CASE("across nodes each GPU carries the optical modules at both ends of its links, all run long") {
+  // Two DGX H100 halves joined by NDR: the NIC's module and the leaf's, and at 1:1 a
+  // whole uplink's two (leaf and spine) per GPU: 4 module ends of 8.5 W.
+  const Scenario s = test::scenario_from(test::kSmallConversation, {{"model.preset", "llama-3.1-70b"},
+                                                                    {"cluster.nodes", "2"},
+                                                                    {"cluster.gpus_per_node", "4"},
+                                                                    {"parallelism.tp", "4"},
+                                                                    {"parallelism.pp", "2"}});
+  REQUIRE(s.cluster.scale_out.name == "ib-ndr");
+  REQUIRE(s.cluster.oversubscription == 1.0);
+  const RunResult r = simulate(s);
+  const EnergySplit e = energy_split(r, s);
+  CHECK(e.optics_j == Approx(8 * kNdrOpticsWPerPortEnd * 4 * r.end_s).epsilon(1e-12));
+  // Rows are charged the optics with the rest of their replica's power: conserved.
   check_every_meter_charged(r, s);
 }
 
@@ -194,7 +214,7 @@ TEST_CASE("every system preset and KV policy: rows plus unattributed equal every
       const double unattributed = summary["energy_attribution_j"]["unattributed"];
       const auto& e = summary["energy_j"];
       const double meters = e["gpu_active"].get<double>() + e["gpu_idle"].get<double>() +
-                            e["network"].get<double>() + e["host"].get<double>() + e["switches"].get<double>() +
+                            e["network"].get<double>() + e["host"].get<double>() + e["switches"].get<double>() + e["optics"].get<double>() +
                             e["psu_loss"].get<double>();
       // The supplies' loss on the GPUs and hosts, at the preset's efficiency.
       const double gpu_and_host = e["gpu_active"].get<double>() + e["gpu_idle"].get<double>() + e["host"].get<double>();

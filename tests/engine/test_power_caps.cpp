@@ -25,7 +25,7 @@ void check_conserved_and_under(const RunResult& r, const Scenario& s, double lim
   }
   const double psu_loss_j = (1 / s.cluster.system.psu_efficiency - 1) * (metered_gpu_energy_j(r) + e.host_j);
   const double every_meter_j =
-      metered_gpu_energy_j(r) + e.host_j + e.switch_j + r.network_energy_j.value() + psu_loss_j;
+      metered_gpu_energy_j(r) + e.host_j + e.switch_j + e.optics_j + r.network_energy_j.value() + psu_loss_j;
   INFO("rows " << rows_j << " J + unattributed " << e.unattributed_j << " J vs meters " << every_meter_j << " J");
   CHECK(rows_j + e.unattributed_j == Approx(every_meter_j).epsilon(1e-9));
 

@@ -36,7 +36,7 @@ void check_conservation(const RunResult& r, const Scenario& s) {
   const double metered_j = metered_gpu_energy_j(r);
   // The nodes' supplies lose 1 / efficiency - 1 per joule their GPUs and hosts draw.
   const double psu_loss_j = (1 / s.cluster.system.psu_efficiency - 1) * (metered_j + e.host_j);
-  const double every_meter_j = metered_j + e.host_j + e.switch_j + r.network_energy_j.value() + psu_loss_j;
+  const double every_meter_j = metered_j + e.host_j + e.switch_j + e.optics_j + r.network_energy_j.value() + psu_loss_j;
   INFO("rows " << rows_j << " J + unattributed " << e.unattributed_j << " J vs meters " << every_meter_j << " J");
   CHECK(rows_j + e.unattributed_j == Approx(every_meter_j).epsilon(1e-9));
   CHECK(replies_network_j == Approx(r.network_energy_j.value()).epsilon(1e-9));

@@ -36,6 +36,33 @@ TEST_CASE("a GPU carries its scale-up switch ports, and its share of leaf and sp
   CHECK(switch_w_per_gpu(up, out, 4, 2.0) == 27 + 12 * 2);    // 2:1, half the uplinks
 }
 
+TEST_CASE("across nodes a GPU carries the optics at both ends of its link and its share of the uplink's") {
+  FabricSpec out;
+  out.optics_w_per_port = 8.5;
+  CHECK(optics_w_per_gpu(out, 1, 1.0) == 0);             // one node: no scale-out link
+  CHECK(optics_w_per_gpu(out, 4, 1.0) == 8.5 * 4);       // NIC and leaf ends, uplink's leaf and spine ends
+  CHECK(optics_w_per_gpu(out, 4, 2.0) == 8.5 * 3);       // 2:1, half an uplink
+  CHECK(optics_w_per_gpu(out, 4, 4.0) == 8.5 * 2.5);
+}
+
+TEST_CASE("the 400G fabric presets' optics are NVIDIA's modules' constant draw, not zero") {
+  // The twin-port 2x400G OSFP module stays at 17 W in every configuration; the
+  // adapter's single-port module draws 8-9 W typical (fabrics/ib-ndr.yaml's sources).
+  const Catalog& catalog = test::catalog();
+  for (const char* name : {"ib-ndr", "roce-400g"}) {
+    INFO(name);
+    const FabricSpec& f = catalog.fabrics.at(name);
+    CHECK(f.optics_w_per_port == Approx(17.0 / 2));
+    CHECK(f.optics_w_per_port >= 8.0);
+    CHECK(f.optics_w_per_port <= 9.0);
+  }
+  for (const auto& [name, f] : catalog.fabrics) {
+    INFO(name);
+    if (f.kind == FabricKind::scale_out) CHECK(f.optics_w_per_port > 0);
+    if (f.kind == FabricKind::scale_up) CHECK(f.optics_w_per_port == 0);
+  }
+}
+
 TEST_CASE("no system preset's parts at full power exceed the vendor's maximum system power") {
   const Catalog& catalog = test::catalog();
   REQUIRE(catalog.systems.size() >= 5);
