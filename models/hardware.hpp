@@ -40,6 +40,12 @@ struct Efficiency {
   // tiles, token sorting and block padding. Each preset cites the kernel benchmark
   // its figure comes from; a preset without one takes `memory`.
   double experts_memory = 0.90;
+  // The same kernel's fraction of the tensor-core peak once it is compute-bound (many
+  // tokens per expert). vLLM's default fused-MoE config, the one every shape without
+  // a tuned config file runs (64 x 64 x 32 tiles, no num_warps or num_stages), reaches
+  // far less of it than a dense GEMM. Each preset cites its kernel benchmark; a preset
+  // without one takes `compute`.
+  double experts_compute = 0.72;
 };
 
 // GPU board power in physical units (see models/power.hpp):

@@ -29,17 +29,18 @@ inline KernelTiming roof_time(const KernelWork& work, const ClassRoof& roof, dou
 }
 
 ClassRoof class_roof(const GpuSpec& gpu, double peak_flops_per_s, double overhead_per_kernel_s,
-                     double memory_efficiency) {
-  return ClassRoof{peak_flops_per_s, peak_flops_per_s * gpu.efficiency.compute,
-                   gpu.hbm_bytes_per_s * memory_efficiency, overhead_per_kernel_s};
+                     double memory_efficiency, double compute_efficiency) {
+  return ClassRoof{peak_flops_per_s, peak_flops_per_s * compute_efficiency, gpu.hbm_bytes_per_s * memory_efficiency,
+                   overhead_per_kernel_s};
 }
 
 }  // namespace
 
 KernelTiming kernel_time(const GpuSpec& gpu, const KernelWork& work, double peak_flops_per_s,
                          double overhead_per_kernel_s, double memory_efficiency) {
-  return roof_time(work, class_roof(gpu, peak_flops_per_s, overhead_per_kernel_s, memory_efficiency),
-                   gpu.hbm_bytes_per_s, gpu.efficiency.roofline_exponent);
+  const ClassRoof roof =
+      class_roof(gpu, peak_flops_per_s, overhead_per_kernel_s, memory_efficiency, gpu.efficiency.compute);
+  return roof_time(work, roof, gpu.hbm_bytes_per_s, gpu.efficiency.roofline_exponent);
 }
 
 StagePeaks stage_peaks(const GpuSpec& gpu, Precision weights) {
@@ -61,7 +62,9 @@ StagePeaks stage_peaks(const GpuSpec& gpu, Precision weights) {
     const double peak = is_matmul(kernel_class)                  ? peaks.matmul_flops_per_s
                         : kernel_class == KernelClass::indexer ? peaks.fp8_flops_per_s
                                                                : peaks.bf16_flops_per_s;
-    peaks.by_class[static_cast<std::size_t>(i)] = class_roof(gpu, peak, overhead, memory_efficiency);
+    const double compute_efficiency =
+        kernel_class == KernelClass::experts ? gpu.efficiency.experts_compute : gpu.efficiency.compute;
+    peaks.by_class[static_cast<std::size_t>(i)] = class_roof(gpu, peak, overhead, memory_efficiency, compute_efficiency);
   }
   return peaks;
 }

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "models/power.hpp"
+#include "models/roofline.hpp"
 
 namespace convsim {
 
@@ -21,21 +22,19 @@ void add_iteration(ReplyBreakdown& out, const Scenario& s, const IterationCost& 
   const GpuSpec& gpu = s.cluster.gpu;
   const int stage_gpus = s.parallelism.stage_gpus();  // all do the same work
   const double comm_w = communication_power_w(gpu);
+  const StagePeaks peaks = stage_peaks(gpu, s.model.weights);  // each kernel class's roofs
   double span_s = 0, active_gpu_s = 0;
   for (const StageCost& stage : cost.stages) {
     for (int i = 0; i < kKernelClasses; ++i) {
       const KernelWork& work = stage.work.by_class[i];
       const KernelTiming& timing = stage.timing.by_class[i];
       BreakdownRow& row = out.rows[static_cast<std::size_t>(i)];
-      const double peak = is_matmul(static_cast<KernelClass>(i))
-                              ? gpu.peak_for(s.model.weights == Precision::fp8 ? Precision::fp8 : Precision::bf16)
-                          : static_cast<KernelClass>(i) == KernelClass::indexer ? gpu.peak_for(Precision::fp8)
-                                                                                 : gpu.peak_for(Precision::bf16);
+      const ClassRoof& roof = peaks.by_class[static_cast<std::size_t>(i)];
       row.flops += work.flops * stage_gpus;
       row.hbm_bytes += work.hbm_bytes * stage_gpus;
       row.time_s += timing.time_s;
-      row.compute_s += work.flops / (peak * gpu.efficiency.compute);
-      row.memory_s += work.hbm_bytes / (gpu.hbm_bytes_per_s * gpu.efficiency.memory);
+      row.compute_s += work.flops / roof.compute_flops_per_s;
+      row.memory_s += work.hbm_bytes / roof.memory_bytes_per_s;
       row.energy_j += timing.time_s * stage.busy_power_w * stage_gpus;
     }
     const double comm_s = stage.communication_s();

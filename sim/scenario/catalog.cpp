@@ -94,12 +94,14 @@ GpuSpec read_gpu(const MapReader& m) {
   if (m.has("efficiency")) {
     const MapReader eff = m.child("efficiency");
     eff.allow_only(
-        {"compute", "memory", "attention_memory", "experts_memory", "kernel_overhead_s", "elementwise_kernel_s"});
+        {"compute", "memory", "attention_memory", "experts_memory", "experts_compute", "kernel_overhead_s",
+         "elementwise_kernel_s"});
     const Limits fraction{0.0, true, 1.0};  // (0, 1]
     gpu.efficiency.compute = eff.number_or("compute", gpu.efficiency.compute, fraction);
     gpu.efficiency.memory = eff.number_or("memory", gpu.efficiency.memory, fraction);
     gpu.efficiency.attention_memory = eff.number_or("attention_memory", gpu.efficiency.attention_memory, fraction);
     gpu.efficiency.experts_memory = eff.number_or("experts_memory", gpu.efficiency.memory, fraction);
+    gpu.efficiency.experts_compute = eff.number_or("experts_compute", gpu.efficiency.compute, fraction);
     // A kernel's fixed cost is microseconds; a millisecond is already a thousand of them.
     const Limits per_kernel = Limits::between(0, 1e-3);
     gpu.efficiency.kernel_overhead_s = eff.number_or("kernel_overhead_s", gpu.efficiency.kernel_overhead_s, per_kernel);
