@@ -64,7 +64,8 @@ StagePeaks stage_peaks(const GpuSpec& gpu, Precision weights) {
                                                                : peaks.bf16_flops_per_s;
     const double compute_efficiency =
         kernel_class == KernelClass::experts ? gpu.efficiency.experts_compute : gpu.efficiency.compute;
-    peaks.by_class[static_cast<std::size_t>(i)] = class_roof(gpu, peak, overhead, memory_efficiency, compute_efficiency);
+    peaks.by_class[static_cast<std::size_t>(i)] =
+        class_roof(gpu, peak, overhead, memory_efficiency, compute_efficiency);
   }
   return peaks;
 }

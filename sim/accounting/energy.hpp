@@ -28,8 +28,12 @@ namespace convsim {
 // power-supply losses on the host share. A request's host_energy_j is charged from these.
 struct ReplicaPower {
   double gpu_idle_w = 0;   // its GPUs at idle
-  double host_idle_w = 0;  // host share, switch ports, optics and the supplies' loss on them and the idle GPUs, while it waits
-  double host_busy_w = 0;  // host share (CPUs active), switch ports, optics and the loss on the host share, while it iterates
+  // While it waits: host share, switch ports, optics, and the supplies' loss on the
+  // host share and on the idle GPUs.
+  double host_idle_w = 0;
+  // While it iterates: host share (CPUs active), switch ports, optics, and the loss on
+  // the host share.
+  double host_busy_w = 0;
   double psu_loss = 0;     // J lost per J its GPUs draw while iterating (charged with that energy)
   double idle_w() const { return gpu_idle_w + host_idle_w; }
 };

@@ -61,8 +61,8 @@ std::string run_table(const Json& s) {
   const Json& e = s["energy_j"];
   out += fmt::format(
       "energy: GPU active {:.1f} Wh, GPU idle {:.1f} Wh, network {:.2f} Wh, host {:.1f} Wh, switches {:.1f} Wh, "
-      "optics {:.1f} Wh (IT {:.1f} Wh), facility {:.1f} Wh; per output token {:.3f} J GPU, {:.3f} J facility; mean GPU power {:.0f} W "
-      "per GPU\n",
+      "optics {:.1f} Wh (IT {:.1f} Wh), facility {:.1f} Wh; per output token {:.3f} J GPU, {:.3f} J facility; "
+      "mean GPU power {:.0f} W per GPU\n",
       num(e, "gpu_active") / 3600, num(e, "gpu_idle") / 3600, num(e, "network") / 3600, num(e, "host") / 3600,
       num(e, "switches") / 3600, num(e, "optics") / 3600, num(e, "it") / 3600, num(e, "facility") / 3600,
       num(s, "gpu_energy_per_output_token_j"), num(s, "facility_energy_per_output_token_j"),
