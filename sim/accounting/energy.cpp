@@ -42,6 +42,11 @@ double metered_gpu_energy_j(const RunResult& result) {
   return sum;
 }
 
+double gpu_idle_energy_j(double metered_gpu_j, double gpu_active_j) {
+  const double idle_j = metered_gpu_j - gpu_active_j;
+  return idle_j < 0 && -idle_j <= 1e-12 * metered_gpu_j ? 0.0 : idle_j;
+}
+
 int nodes_in_use(const Scenario& scenario) {
   const int per_node = scenario.cluster.gpus_per_node;
   return (scenario.parallelism.gpus_used() + per_node - 1) / per_node;
@@ -61,7 +66,7 @@ EnergySplit energy_split(const RunResult& result, const Scenario& scenario) {
   e.gpu_active_j = gpu_active_j.value();
   e.served_j = served_j.value();
   e.reserved_j = reserved_j.value();
-  e.gpu_idle_j = metered_gpu_energy_j(result) - e.gpu_active_j;
+  e.gpu_idle_j = gpu_idle_energy_j(metered_gpu_energy_j(result), e.gpu_active_j);
   e.network_j = result.network_energy_j.value();
   const int nodes = nodes_in_use(scenario);
   const int gpus_used = scenario.parallelism.gpus_used();

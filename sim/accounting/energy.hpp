@@ -67,6 +67,13 @@ double metered_gpu_energy_j(const RunResult& result);
 
 EnergySplit energy_split(const RunResult& result, const Scenario& scenario);
 
+// The GPUs' idle energy: what their meter read beyond the replies' iterations. Both
+// are sums of the same terms in another order, so on a run with no idle time the
+// difference is rounding, which may fall below zero: a shortfall within 1e-12 of
+// the meter reads as 0 J; a larger one (rows charged more than was metered) is
+// returned as it is, for the conservation checks to catch.
+double gpu_idle_energy_j(double metered_gpu_j, double gpu_active_j);
+
 // A request's IT energy while served: GPU + network + host.
 double reply_it_energy_j(const ReplyRecord& reply);
 // The same at the facility's meter: times PUE.

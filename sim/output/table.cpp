@@ -61,12 +61,19 @@ std::string run_table(const Json& s) {
   const Json& e = s["energy_j"];
   out += fmt::format(
       "energy: GPU active {:.1f} Wh, GPU idle {:.1f} Wh, network {:.2f} Wh, host {:.1f} Wh, switches {:.1f} Wh, "
-      "optics {:.1f} Wh (IT {:.1f} Wh), facility {:.1f} Wh; per output token {:.3f} J GPU, {:.3f} J facility; "
-      "mean GPU power {:.0f} W per GPU\n",
+      "optics {:.1f} Wh, supply losses {:.1f} Wh (IT {:.1f} Wh), facility {:.1f} Wh; per output token {:.3f} J GPU, "
+      "{:.3f} J facility; mean GPU power {:.0f} W per GPU\n",
       num(e, "gpu_active") / 3600, num(e, "gpu_idle") / 3600, num(e, "network") / 3600, num(e, "host") / 3600,
-      num(e, "switches") / 3600, num(e, "optics") / 3600, num(e, "it") / 3600, num(e, "facility") / 3600,
-      num(s, "gpu_energy_per_output_token_j"), num(s, "facility_energy_per_output_token_j"),
+      num(e, "switches") / 3600, num(e, "optics") / 3600, num(e, "psu_loss") / 3600, num(e, "it") / 3600,
+      num(e, "facility") / 3600, num(s, "gpu_energy_per_output_token_j"), num(s, "facility_energy_per_output_token_j"),
       num(s, "gpu_power_w_mean"));
+  if (s["replies"].get<long>() > 0 && s.contains("reply_all_in_facility_energy_wh")) {
+    const Json& gpu = s["reply_gpu_energy_wh"];
+    const Json& all_in = s["reply_all_in_facility_energy_wh"];
+    out += fmt::format(
+        "per reply: GPU p50 {:.4f} Wh (mean {:.4f}); all-in at the facility p50 {:.4f} Wh (mean {:.4f}, p99 {:.4f})\n",
+        num(gpu, "p50"), num(gpu, "mean"), num(all_in, "p50"), num(all_in, "mean"), num(all_in, "p99"));
+  }
   if (s.contains("carbon")) {
     out += fmt::format("carbon {:.1f} gCO2e at {:.0f} gCO2e/kWh; cost ${:.2f} (energy ${:.2f}, GPU-hours ${:.2f})\n",
                        num(s["carbon"], "gco2e"), num(s["carbon"], "grid_gco2e_per_kwh"), num(s["cost_usd"], "total"),

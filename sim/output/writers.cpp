@@ -221,6 +221,7 @@ nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted
                                     const JudgedObjectives& judged) {
   const std::size_t chunk_values = result.replies.chunk_records();
   ExactPercentiles ttft(chunk_values), tpot(chunk_values), e2e(chunk_values);
+  ExactPercentiles reply_gpu_wh(chunk_values), reply_all_in_wh(chunk_values);
   double output_tokens = 0, context_tokens = 0, cached_tokens = 0;
   long served = 0, slo_met = 0, failed = 0, other = 0;
   sorted.for_each([&](const ReplyRecord& r) {
@@ -233,6 +234,8 @@ nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted
     ttft.add(r.ttft_s);
     tpot.add(r.tpot_s);
     e2e.add(r.e2e_s);
+    reply_gpu_wh.add(r.energy_j / kJoulesPerWh);
+    reply_all_in_wh.add(reply_all_in_facility_energy_j(r, scenario) / kJoulesPerWh);
     context_tokens += static_cast<double>(r.context_tokens);
     cached_tokens += static_cast<double>(r.cached_tokens);
   });
@@ -266,6 +269,10 @@ nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted
                    {"pue_overhead", e.pue_overhead_j()}, {"facility", e.facility_j()}, {"total", e.facility_j()}};
   j["energy_attribution_j"] = {
       {"served", e.served_j}, {"reserved", e.reserved_j}, {"unattributed", e.unattributed_j}};
+  // Per served reply, as per-prompt figures are published: its GPUs alone, and its
+  // whole bill (the turns' all_in_facility_energy_j).
+  j["reply_gpu_energy_wh"] = percentiles_json(reply_gpu_wh);
+  j["reply_all_in_facility_energy_wh"] = percentiles_json(reply_all_in_wh);
   const double facility_kwh = e.facility_j() / 3.6e6;
   const double gpu_hours = gpus_used * result.end_s / 3600.0;
   j["carbon"] = {{"grid_region", scenario.cluster.grid_region},

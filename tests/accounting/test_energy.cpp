@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <numeric>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -69,6 +70,15 @@ Scenario small_on(const std::string& kv_policy) {
 double number_or_zero(const std::string& text) { return text.empty() ? 0.0 : std::stod(text); }
 
 }  // namespace
+
+TEST_CASE("GPU idle energy is the meter less the replies' iterations, rounding below zero read as none") {
+  CHECK(gpu_idle_energy_j(1000.0, 400.0) == 600.0);
+  CHECK(gpu_idle_energy_j(1000.0, 1000.0) == 0.0);
+  // 1.3e6 J metered, the rows summing 3.5e-10 J more in another order: rounding.
+  CHECK(gpu_idle_energy_j(1.3e6, 1.3e6 + 3.5e-10) == 0.0);
+  // Rows charged a joule more than the meter read is an error the checks must see.
+  CHECK(gpu_idle_energy_j(1000.0, 1001.0) == -1.0);
+}
 
 TEST_CASE("a node's host energy over a run equals its power times the span when no part works harder") {
   // Every part at the same power idle or active: host energy is that power x span.
@@ -245,6 +255,49 @@ TEST_CASE("grams of CO2e are kWh at the facility times the grid's intensity, dol
   CHECK(reply_facility_energy_j(r, s) == Approx((1.0e6 + 1.0e5 + 2.0e5) * 1.25).epsilon(1e-12));
   CHECK(reply_gco2e(r, s) == Approx(facility_kwh * 56).epsilon(1e-12));
   CHECK(reply_cost_usd(r, s) == Approx(facility_kwh * 0.1 + 1.0 * 3.0).epsilon(1e-12));
+}
+
+namespace {
+
+// The percentile summary_json states: linear interpolation between closest ranks.
+double percentile_of(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  const double rank = q * static_cast<double>(v.size() - 1);
+  const auto below = static_cast<std::size_t>(rank);
+  const std::size_t above = std::min(below + 1, v.size() - 1);
+  return v[below] + (rank - static_cast<double>(below)) * (v[above] - v[below]);
+}
+
+}  // namespace
+
+TEST_CASE("a run's per-reply energies in Wh are its served replies' rows, as per-prompt figures are published") {
+  // The Gemini cross-check's scenario: the README quotes its median all-in energy.
+  const fs::path out = fs::temp_directory_path() / fmt::format("convsim-reply-wh-{}", ::getpid());
+  const std::string command = fmt::format("{} run {} -q -o {}", CONVSIM_BINARY,
+                                          test::source_path("scenarios/gemini-median-prompt.yaml"), out.string());
+  REQUIRE(std::system(command.c_str()) == 0);
+  const auto summary = nlohmann::json::parse(read_file(out / "summary.json"));
+  std::vector<double> gpu_wh, all_in_wh;
+  for (const auto& row : test::csv_file_records(out / "turns.csv")) {
+    if (row.at("kind") != "reply") continue;
+    gpu_wh.push_back(std::stod(row.at("energy_j")) / 3600.0);
+    all_in_wh.push_back(std::stod(row.at("all_in_facility_energy_j")) / 3600.0);
+  }
+  REQUIRE(summary["replies"].get<std::size_t>() == all_in_wh.size());  // every reply served
+  REQUIRE(all_in_wh.size() > 100);
+  const auto mean = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); };
+  // turns.csv prints 9 significant digits: hence 1e-8.
+  const auto& all_in = summary["reply_all_in_facility_energy_wh"];
+  CHECK(all_in["p50"].get<double>() == Approx(percentile_of(all_in_wh, 0.5)).epsilon(1e-8));
+  CHECK(all_in["p90"].get<double>() == Approx(percentile_of(all_in_wh, 0.9)).epsilon(1e-8));
+  CHECK(all_in["mean"].get<double>() == Approx(mean(all_in_wh)).epsilon(1e-8));
+  const auto& gpu = summary["reply_gpu_energy_wh"];
+  CHECK(gpu["p50"].get<double>() == Approx(percentile_of(gpu_wh, 0.5)).epsilon(1e-8));
+  CHECK(gpu["p99"].get<double>() == Approx(percentile_of(gpu_wh, 0.99)).epsilon(1e-8));
+  CHECK(gpu["mean"].get<double>() == Approx(mean(gpu_wh)).epsilon(1e-8));
+  // A reply's whole bill holds its GPUs' energy and more.
+  CHECK(all_in["p50"].get<double>() > gpu["p50"].get<double>());
+  fs::remove_all(out);
 }
 
 TEST_CASE("a run's gCO2e is its facility kWh times the region's intensity") {
