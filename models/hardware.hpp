@@ -46,6 +46,15 @@ struct Efficiency {
   // far less of it than a dense GEMM. Each preset cites its kernel benchmark; a preset
   // without one takes `compute`.
   double experts_compute = 0.72;
+  // Softmax attention's kernels (FlashAttention and its kin) once compute-bound, as
+  // prefill is: their fraction of the BF16 peak at long key lengths, and the fixed
+  // work of each query tile in key positions, which brings short ones below it: a
+  // kernel reaching e at key length L runs at attention_compute x L / (L + overhead).
+  // Each preset cites its kernel measurements; a preset without them takes `compute`
+  // and no overhead. The attention class's other kernels (state-space scans) share
+  // the class's roofs.
+  double attention_compute = 0.72;
+  double attention_row_overhead_tokens = 0;
 };
 
 // GPU board power in physical units (see models/power.hpp):

@@ -11,7 +11,7 @@ namespace {
 inline KernelTiming roof_time(const KernelWork& work, const ClassRoof& roof, double hbm_bytes_per_s,
                               double roofline_exponent) {
   KernelTiming t;
-  const double compute_s = work.flops / roof.compute_flops_per_s;
+  const double compute_s = compute_time_s(work, roof);
   const double memory_s = work.hbm_bytes / roof.memory_bytes_per_s;
   t.compute_bound = compute_s > memory_s;
   // Scaled by the larger term so that the powers neither overflow nor underflow.
@@ -35,6 +35,10 @@ ClassRoof class_roof(const GpuSpec& gpu, double peak_flops_per_s, double overhea
 }
 
 }  // namespace
+
+double compute_time_s(const KernelWork& work, const ClassRoof& roof) {
+  return (work.flops + roof.overhead_keys * work.flops_per_key) / roof.compute_flops_per_s;
+}
 
 KernelTiming kernel_time(const GpuSpec& gpu, const KernelWork& work, double peak_flops_per_s,
                          double overhead_per_kernel_s, double memory_efficiency) {
@@ -62,10 +66,12 @@ StagePeaks stage_peaks(const GpuSpec& gpu, Precision weights) {
     const double peak = is_matmul(kernel_class)                  ? peaks.matmul_flops_per_s
                         : kernel_class == KernelClass::indexer ? peaks.fp8_flops_per_s
                                                                : peaks.bf16_flops_per_s;
-    const double compute_efficiency =
-        kernel_class == KernelClass::experts ? gpu.efficiency.experts_compute : gpu.efficiency.compute;
-    peaks.by_class[static_cast<std::size_t>(i)] =
-        class_roof(gpu, peak, overhead, memory_efficiency, compute_efficiency);
+    const double compute_efficiency = kernel_class == KernelClass::experts     ? gpu.efficiency.experts_compute
+                                      : kernel_class == KernelClass::attention ? gpu.efficiency.attention_compute
+                                                                               : gpu.efficiency.compute;
+    ClassRoof& roof = peaks.by_class[static_cast<std::size_t>(i)];
+    roof = class_roof(gpu, peak, overhead, memory_efficiency, compute_efficiency);
+    if (kernel_class == KernelClass::attention) roof.overhead_keys = gpu.efficiency.attention_row_overhead_tokens;
   }
   return peaks;
 }

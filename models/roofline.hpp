@@ -42,7 +42,12 @@ struct ClassRoof {
   double compute_flops_per_s = 0;
   double memory_bytes_per_s = 0;
   double overhead_per_kernel_s = 0;
+  double overhead_keys = 0;  // attention: key positions of fixed work per query row (KernelWork::flops_per_key)
 };
+
+// A class's time at its compute roof: its FLOPs and, for attention, the fixed work
+// of its query tiles, at the class's compute rate.
+double compute_time_s(const KernelWork& work, const ClassRoof& roof);
 
 // The peaks stage_time uses for weights of one precision, and each kernel class's
 // roof on the GPU, worked out once.

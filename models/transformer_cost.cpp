@@ -67,6 +67,8 @@ void add_attention(StageWork& work, const ModelSpec& m, Precisions p, int tp, co
     add_matmul(proj, heads * a.v_head_dim, d, b.tokens, w);
     attn.flops += 2.0 * heads * (2.0 * a.kv_lora_rank + a.qk_rope_head_dim) * (pairs - prefill_pairs) +
                   2.0 * heads * (qk + a.v_head_dim) * prefill_pairs;
+    attn.flops_per_key += 2.0 * heads * (2.0 * a.kv_lora_rank + a.qk_rope_head_dim) * b.decode_tokens +
+                          2.0 * heads * (qk + a.v_head_dim) * (b.tokens - b.decode_tokens);
     row_bytes = latent * kv_elem;
     query_cols = heads * latent;
   } else {
@@ -75,6 +77,7 @@ void add_attention(StageWork& work, const ModelSpec& m, Precisions p, int tp, co
     add_matmul(proj, d, q + 2.0 * kv, b.tokens, w);  // fused QKV
     add_matmul(proj, q, d, b.tokens, w);             // output projection
     attn.flops += 4.0 * q * pairs;
+    attn.flops_per_key += 4.0 * q * b.tokens;
     row_bytes = 2.0 * kv * kv_elem;
     query_cols = q;
   }
@@ -339,6 +342,7 @@ void add_scaled(StageWork& work, const StageWork& layer, int count) {
     work.by_class[i].flops += count * layer.by_class[i].flops;
     work.by_class[i].hbm_bytes += count * layer.by_class[i].hbm_bytes;
     work.by_class[i].kernels += count * layer.by_class[i].kernels;
+    work.by_class[i].flops_per_key += count * layer.by_class[i].flops_per_key;
   }
   work.kv_bytes_read += count * layer.kv_bytes_read;
   work.kv_bytes_written += count * layer.kv_bytes_written;

@@ -85,6 +85,12 @@ struct KernelWork {
   double flops = 0;
   double hbm_bytes = 0;
   int kernels = 0;  // launches, each paying the GPU's fixed kernel overhead
+  // Attention: the FLOPs one more key position would add over all query rows (4 x
+  // query width x query tokens for softmax attention). A tiled attention kernel pays
+  // a fixed cost per query tile (loading it, rescaling, writing the output) that the
+  // GPU preset states as key positions of work (attention_row_overhead_tokens); it
+  // takes time at the compute roof but performs no FLOPs.
+  double flops_per_key = 0;
 };
 
 struct Sharding {

@@ -33,7 +33,7 @@ void add_iteration(ReplyBreakdown& out, const Scenario& s, const IterationCost& 
       row.flops += work.flops * stage_gpus;
       row.hbm_bytes += work.hbm_bytes * stage_gpus;
       row.time_s += timing.time_s;
-      row.compute_s += work.flops / roof.compute_flops_per_s;
+      row.compute_s += compute_time_s(work, roof);
       row.memory_s += work.hbm_bytes / roof.memory_bytes_per_s;
       row.energy_j += timing.time_s * stage.busy_power_w * stage_gpus;
     }

@@ -94,14 +94,19 @@ GpuSpec read_gpu(const MapReader& m) {
   if (m.has("efficiency")) {
     const MapReader eff = m.child("efficiency");
     eff.allow_only(
-        {"compute", "memory", "attention_memory", "experts_memory", "experts_compute", "kernel_overhead_s",
-         "elementwise_kernel_s"});
+        {"compute", "memory", "attention_memory", "attention_compute", "attention_row_overhead_tokens",
+         "experts_memory", "experts_compute", "kernel_overhead_s", "elementwise_kernel_s"});
     const Limits fraction{0.0, true, 1.0};  // (0, 1]
     gpu.efficiency.compute = eff.number_or("compute", gpu.efficiency.compute, fraction);
     gpu.efficiency.memory = eff.number_or("memory", gpu.efficiency.memory, fraction);
     gpu.efficiency.attention_memory = eff.number_or("attention_memory", gpu.efficiency.attention_memory, fraction);
     gpu.efficiency.experts_memory = eff.number_or("experts_memory", gpu.efficiency.memory, fraction);
     gpu.efficiency.experts_compute = eff.number_or("experts_compute", gpu.efficiency.compute, fraction);
+    gpu.efficiency.attention_compute = eff.number_or("attention_compute", gpu.efficiency.compute, fraction);
+    // A query tile's fixed work is a few hundred key positions; 65,536 would be a tile
+    // costing as much as a long context's whole loop.
+    gpu.efficiency.attention_row_overhead_tokens = eff.number_or(
+        "attention_row_overhead_tokens", gpu.efficiency.attention_row_overhead_tokens, Limits::between(0, 65536));
     // A kernel's fixed cost is microseconds; a millisecond is already a thousand of them.
     const Limits per_kernel = Limits::between(0, 1e-3);
     gpu.efficiency.kernel_overhead_s = eff.number_or("kernel_overhead_s", gpu.efficiency.kernel_overhead_s, per_kernel);

@@ -198,6 +198,49 @@ TEST_CASE("many tokens per expert: the fused-MoE kernel runs at the preset's exp
   }
 }
 
+TEST_CASE("prefill attention on an H100 runs at FlashAttention-3's measured speed from 512 to 16k keys") {
+  // FlashAttention-3's forward pass, BF16, head dim 128, as its paper sizes it: batch x
+  // sequence length = 16k tokens, 16 heads (2,048 query columns), each query row
+  // attending to all S keys. Measured TFLOP/s (4 x batch x S^2 x 2048 FLOPs over the
+  // time): the FA3 paper's chart and pytorch/benchmark PR 2391's flash_v3 run.
+  const GpuSpec& h100 = test::catalog().gpus.at("h100-sxm");
+  const double tokens = 16384, width = 2048;
+  const std::vector<double> lengths = {512, 1024, 2048, 4096, 8192, 16384};
+  const std::vector<double> paper = {467, 565, 625, 638, 646, 648};
+  const std::vector<double> tritonbench = {430.32, 517.10, 565.54, 590.23, 614.23, 620.73};
+  for (std::size_t i = 0; i < lengths.size(); ++i) {
+    const double s = lengths[i];
+    INFO(s << " keys: measured " << paper[i] << " and " << tritonbench[i] << " TFLOP/s");
+    StageWork w;
+    KernelWork& attention = w[KernelClass::attention];
+    attention.flops = 4.0 * tokens * s * width;
+    attention.flops_per_key = 4.0 * tokens * width;
+    attention.hbm_bytes = 4.0 * tokens * width * 2.0;  // Q, K, V and O once, BF16
+    attention.kernels = 1;
+    const KernelTiming t = stage_time(h100, Precision::bf16, w).by_class[static_cast<int>(KernelClass::attention)];
+    CHECK(t.compute_bound);
+    // The query tiles' fixed work performs no FLOPs: never below the FLOPs at the
+    // preset's efficiency, and slower at short key lengths than at long ones.
+    CHECK(t.time_s >= attention.flops / (989.4e12 * h100.efficiency.attention_compute));
+    const double tflops = attention.flops / t.time_s / 1e12;
+    // The fit leaves every point of both series within 6.0% (the series themselves
+    // differ by 4-9%): 6.5% allowed.
+    CHECK(tflops == Approx(paper[i]).epsilon(0.065));
+    CHECK(tflops == Approx(tritonbench[i]).epsilon(0.065));
+  }
+}
+
+TEST_CASE("softmax attention's FLOPs per key are 4 x query width x query tokens, decode and prefill alike") {
+  const ModelSpec& m = test::catalog().models.at("llama-3.1-8b");
+  const std::vector<SequenceWork> batch = {SequenceWork{1, 3000, true}, SequenceWork{512, 100, true}};
+  const StageWork w = stage_work(m, {Precision::bf16, Precision::bf16}, Sharding{2, 1, 0}, batch);
+  const double query_width = static_cast<double>(m.heads) * m.head_dim / 2;  // TP2
+  CHECK(w[KernelClass::attention].flops_per_key == Approx(m.layers * 4.0 * query_width * 513).epsilon(1e-12));
+  // And the FLOPs: every query token times the keys it sees (c + n/2 on average).
+  CHECK(w[KernelClass::attention].flops ==
+        Approx(m.layers * 4.0 * query_width * (1 * (3000 + 0.5) + 512 * (100 + 256))).epsilon(1e-12));
+}
+
 TEST_CASE("busy power is static + J/byte x bytes/s + J/FLOP x FLOP/s, capped at the board limit") {
   for (const auto& [name, gpu] : test::catalog().gpus) {
     INFO(name);
@@ -292,10 +335,13 @@ TEST_CASE("each kernel class's roof is its peak and efficiencies on the GPU, for
         const double overhead =
             c == KernelClass::elementwise ? gpu.efficiency.elementwise_kernel_s : gpu.efficiency.kernel_overhead_s;
         CHECK(roof.peak_flops_per_s == peak);
-        const double compute = c == KernelClass::experts ? gpu.efficiency.experts_compute : gpu.efficiency.compute;
+        const double compute = c == KernelClass::experts     ? gpu.efficiency.experts_compute
+                               : c == KernelClass::attention ? gpu.efficiency.attention_compute
+                                                             : gpu.efficiency.compute;
         CHECK(roof.compute_flops_per_s == Approx(peak * compute).epsilon(1e-15));
         CHECK(roof.memory_bytes_per_s == Approx(gpu.hbm_bytes_per_s * memory).epsilon(1e-15));
         CHECK(roof.overhead_per_kernel_s == overhead);
+        CHECK(roof.overhead_keys == (c == KernelClass::attention ? gpu.efficiency.attention_row_overhead_tokens : 0.0));
       }
     }
   }
