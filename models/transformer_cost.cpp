@@ -67,8 +67,12 @@ void add_attention(StageWork& work, const ModelSpec& m, Precisions p, int tp, co
     add_matmul(proj, heads * a.v_head_dim, d, b.tokens, w);
     attn.flops += 2.0 * heads * (2.0 * a.kv_lora_rank + a.qk_rope_head_dim) * (pairs - prefill_pairs) +
                   2.0 * heads * (qk + a.v_head_dim) * prefill_pairs;
-    attn.flops_per_key += 2.0 * heads * (2.0 * a.kv_lora_rank + a.qk_rope_head_dim) * b.decode_tokens +
-                          2.0 * heads * (qk + a.v_head_dim) * (b.tokens - b.decode_tokens);
+    // Per key, each query token in the form its pairs run in (as prefill_pairs splits them).
+    const double prefill_rows =
+        windowed ? 0.0
+                 : std::max(0.0, b.tokens - b.decode_tokens - (sparse ? b.tokens_prefill_long : 0.0));
+    attn.flops_per_key += 2.0 * heads * (2.0 * a.kv_lora_rank + a.qk_rope_head_dim) * (b.tokens - prefill_rows) +
+                          2.0 * heads * (qk + a.v_head_dim) * prefill_rows;
     row_bytes = latent * kv_elem;
     query_cols = heads * latent;
   } else {

@@ -103,8 +103,8 @@ GpuSpec read_gpu(const MapReader& m) {
     gpu.efficiency.experts_memory = eff.number_or("experts_memory", gpu.efficiency.memory, fraction);
     gpu.efficiency.experts_compute = eff.number_or("experts_compute", gpu.efficiency.compute, fraction);
     gpu.efficiency.attention_compute = eff.number_or("attention_compute", gpu.efficiency.compute, fraction);
-    // A query tile's fixed work is a few hundred key positions; 65,536 would be a tile
-    // costing as much as a long context's whole loop.
+    // A query tile's fixed work is tens to hundreds of key positions (H100: 52); 65,536
+    // would be a tile costing as much as a long context's whole loop.
     gpu.efficiency.attention_row_overhead_tokens = eff.number_or(
         "attention_row_overhead_tokens", gpu.efficiency.attention_row_overhead_tokens, Limits::between(0, 65536));
     // A kernel's fixed cost is microseconds; a millisecond is already a thousand of them.

@@ -78,6 +78,10 @@ TEST_CASE("MLA prefill FLOPs follow the un-absorbed form, decode the absorbed on
   // One decode token over 999 cached: 1 x (999 + 1/2) pairs, absorbed 2 h (2 L + r) each.
   const StageWork decode = stage_work(m, Precisions{}, Sharding{}, {SequenceWork{1, 999, true}});
   CHECK(decode[KernelClass::attention].flops == Approx(layers * 2 * h * (2 * latent_rank + rope) * 999.5));
+  // Per key (a query tile's fixed work is counted in these): each query token's FLOPs
+  // for one more key, in the form its pairs run in.
+  CHECK(prefill[KernelClass::attention].flops_per_key == Approx(layers * 2 * h * (nope + rope + v) * 1000));
+  CHECK(decode[KernelClass::attention].flops_per_key == Approx(layers * 2 * h * (2 * latent_rank + rope)));
 }
 
 TEST_CASE("an expert-parallel step waits for the busiest GPU's bytes, while energy follows the mean GPU's") {

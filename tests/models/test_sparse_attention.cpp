@@ -106,6 +106,13 @@ TEST_CASE("above top_k tokens each new token attends to 2048 tokens and decode r
   const StageWork p = one(sparse(), static_cast<long>(n), 0);
   CHECK(p[KernelClass::attention].flops == Approx(kLayers * 2 * kHeads * (2 * kLatent + kRope) * pairs).epsilon(1e-12));
   CHECK(p[KernelClass::indexer].flops == Approx(indexer_flops(n, n * n / 2)).epsilon(1e-12));
+  // Its FLOPs per key (a query tile's fixed work is counted in them) are the absorbed
+  // form's for every one of its tokens; a prompt of 1,000 seeing at most k tokens runs
+  // the un-absorbed form, as dense MLA does.
+  CHECK(p[KernelClass::attention].flops_per_key ==
+        Approx(kLayers * 2 * kHeads * (2 * kLatent + kRope) * n).epsilon(1e-12));
+  CHECK(one(sparse(), 1000, 0)[KernelClass::attention].flops_per_key ==
+        Approx(kLayers * 2 * kHeads * (kNope + kRope + kV) * 1000).epsilon(1e-12));
   // Dense MLA's un-absorbed prefill of the same prompt, for scale: n^2 / 2 pairs.
   const StageWork d = one(dense(), static_cast<long>(n), 0);
   CHECK(d[KernelClass::attention].flops == Approx(kLayers * 2 * kHeads * (kNope + kRope + kV) * n * n / 2).epsilon(1e-12));
