@@ -32,9 +32,11 @@ int first_layer_of(int layers, int pp, int stage) {
 }
 
 // Attention of one layer: windowed (sliding window) or sparse (DSA over MLA: see
-// models/sparse_attention.hpp), else full.
-void add_attention(StageWork& work, const ModelSpec& m, Precisions p, int tp, const BatchShape& b, bool windowed,
-                   bool sparse) {
+// models/sparse_attention.hpp), else full. With context parallelism each query row
+// meets the cp shards of the cache in cp kernels (one per ring step), so its tiles'
+// fixed work (flops_per_key) and the kernels count cp times.
+void add_attention(StageWork& work, const ModelSpec& m, Precisions p, int tp, int cp, const BatchShape& b,
+                   bool windowed, bool sparse) {
   const double d = m.d_model, kv_elem = element_bytes(p.kv_cache);
   const double w = weight_element_bytes(m, p.weights, WeightPart::attention);  // per-part weight precision
   const double pairs = windowed ? b.pairs_window : sparse ? b.pairs_sparse : b.pairs_full;
@@ -71,8 +73,8 @@ void add_attention(StageWork& work, const ModelSpec& m, Precisions p, int tp, co
     const double prefill_rows =
         windowed ? 0.0
                  : std::max(0.0, b.tokens - b.decode_tokens - (sparse ? b.tokens_prefill_long : 0.0));
-    attn.flops_per_key += 2.0 * heads * (2.0 * a.kv_lora_rank + a.qk_rope_head_dim) * (b.tokens - prefill_rows) +
-                          2.0 * heads * (qk + a.v_head_dim) * prefill_rows;
+    attn.flops_per_key += cp * (2.0 * heads * (2.0 * a.kv_lora_rank + a.qk_rope_head_dim) * (b.tokens - prefill_rows) +
+                                2.0 * heads * (qk + a.v_head_dim) * prefill_rows);
     row_bytes = latent * kv_elem;
     query_cols = heads * latent;
   } else {
@@ -81,7 +83,7 @@ void add_attention(StageWork& work, const ModelSpec& m, Precisions p, int tp, co
     add_matmul(proj, d, q + 2.0 * kv, b.tokens, w);  // fused QKV
     add_matmul(proj, q, d, b.tokens, w);             // output projection
     attn.flops += 4.0 * q * pairs;
-    attn.flops_per_key += 4.0 * q * b.tokens;
+    attn.flops_per_key += cp * 4.0 * q * b.tokens;
     row_bytes = 2.0 * kv * kv_elem;
     query_cols = q;
   }
@@ -89,7 +91,7 @@ void add_attention(StageWork& work, const ModelSpec& m, Precisions p, int tp, co
   work.kv_bytes_written += b.tokens * row_bytes;
   work.ring_bytes += windowed ? b.ring_bytes_window : b.ring_bytes_full;
   attn.hbm_bytes += read * row_bytes + b.tokens * row_bytes + b.tokens * 2.0 * query_cols * kActivationBytes;
-  attn.kernels += 1;
+  attn.kernels += cp;
 }
 
 void add_state_space(StageWork& work, const ModelSpec& m, Precisions p, int tp, const BatchShape& b) {
@@ -308,7 +310,7 @@ int add_layer(StageWork& work, const ModelSpec& m, Precisions p, Sharding s, con
     case Mixer::attention:
     case Mixer::sliding_attention: {
       const bool sparse = mixer == Mixer::attention && m.sparse_attention && m.mla;
-      add_attention(work, m, p, tp, b, mixer == Mixer::sliding_attention, sparse);
+      add_attention(work, m, p, tp, s.cp, b, mixer == Mixer::sliding_attention, sparse);
       work.ring_steps += s.cp - 1;
       if (sparse) {  // the indexer scores every visible token: full pairs and rows
         const KernelWork indexer = indexer_work(m, w_mixer, b.tokens, b.pairs_full, b.read_full);

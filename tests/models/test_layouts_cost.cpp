@@ -86,6 +86,13 @@ TEST_CASE("context parallelism splits a long prefill's tokens and attention pair
     const double pass_kv = (c + n) / cp * kv_row, pass_q = 2.0 * n / cp * q_row;
     CHECK(w.ring_bytes == Approx(m.layers * (cp - 1) * std::min(pass_kv, pass_q)).epsilon(1e-12));
     CHECK(w.ring_steps == m.layers * (cp - 1));
+    // Each of the rank's n / cp query rows meets the cp shards of the cache in one
+    // attention kernel per ring step: its tiles' fixed work is paid cp times, 4 x query
+    // width per key each time, and each layer runs cp attention kernels.
+    const double query_width = static_cast<double>(m.heads) / tp * m.head_dim;
+    CHECK(w[KernelClass::attention].flops_per_key ==
+          Approx(m.layers * cp * 4.0 * query_width * (n / cp)).epsilon(1e-12));
+    CHECK(w[KernelClass::attention].kernels == m.layers * cp);
     // Passing KV, each rank reads every cached row once.
     REQUIRE(pass_kv < pass_q);
     CHECK(w.kv_bytes_read == Approx(one.kv_bytes_read).epsilon(1e-12));
