@@ -34,6 +34,14 @@ ReplicaPower replica_power(const Scenario& scenario, int gpus) {
   return p;
 }
 
+NodeWallPower node_wall_power(const Scenario& scenario) {
+  const ClusterSpec& c = scenario.cluster;
+  const int gpus = c.gpus_per_node;
+  const ReplicaPower p = replica_power(scenario, gpus);
+  const double gpu_max_w = c.gpu.power_limit_w();
+  return NodeWallPower{p.idle_w(), gpus * gpu_max_w * (1 + p.psu_loss) + p.host_busy_w};
+}
+
 double metered_gpu_energy_j(const RunResult& result) {
   double sum = 0;
   for (const GpuMeter& g : result.gpus) {

@@ -39,6 +39,17 @@ struct ReplicaPower {
 };
 ReplicaPower replica_power(const Scenario& scenario, int gpus);
 
+// One whole node of the cluster at its power supplies' inlets (its share of the
+// fabrics' switches and optics included): with every GPU idle (a context open,
+// nothing to run), and the most it draws while working (every GPU at its cap, or its
+// board limit, and the CPUs active). What a meter on its feeds would read; its
+// supplies must be sized for the second.
+struct NodeWallPower {
+  double idle_w = 0;
+  double busy_max_w = 0;
+};
+NodeWallPower node_wall_power(const Scenario& scenario);
+
 // The fraction of a node's host memory and drives a replica's KV transfers use.
 double node_fraction(const Scenario& scenario, int gpus);
 

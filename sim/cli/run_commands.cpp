@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "sim/cli/commands.hpp"
+#include "sim/accounting/energy.hpp"
 #include "sim/cli/signals.hpp"
 #include "sim/engine/simulation.hpp"
 #include "sim/output/output_folder.hpp"
@@ -110,6 +111,16 @@ int command_check(const std::string& path, const std::vector<std::string>& sets)
   std::cout << fmt::format("{}: ok ({} on {} x {} {}, {}, {} compare variants)\n", path, scenario.model.spec.name,
                            scenario.cluster.nodes, scenario.cluster.gpus_per_node, scenario.cluster.gpu.name, layout,
                            scenario.variants.size());
+  if (scenario.cluster.system.name != "none") {
+    const NodeWallPower node = node_wall_power(scenario);
+    std::cout << fmt::format(
+        "  each node at the wall ({}): {:.2f} kW idle ({} GPUs idle at {:.0f} W), at most {:.2f} kW busy (GPUs at "
+        "{:.0f} W); maximum {:.1f} kW\n",
+        scenario.cluster.system.name, node.idle_w / 1e3, scenario.cluster.gpus_per_node,
+        scenario.cluster.gpu.power_idle_w, node.busy_max_w / 1e3,
+        scenario.cluster.gpu.power_limit_w(),
+        scenario.cluster.system.power_max_w / 1e3);
+  }
   return 0;
 }
 

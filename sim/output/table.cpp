@@ -62,11 +62,11 @@ std::string run_table(const Json& s) {
   out += fmt::format(
       "energy: GPU active {:.1f} Wh, GPU idle {:.1f} Wh, network {:.2f} Wh, host {:.1f} Wh, switches {:.1f} Wh, "
       "optics {:.1f} Wh, supply losses {:.1f} Wh (IT {:.1f} Wh), facility {:.1f} Wh; per output token {:.3f} J GPU, "
-      "{:.3f} J facility; mean GPU power {:.0f} W per GPU\n",
+      "{:.3f} J facility; mean power {:.0f} W per GPU, IT {:.2f} kW at the wall\n",
       num(e, "gpu_active") / 3600, num(e, "gpu_idle") / 3600, num(e, "network") / 3600, num(e, "host") / 3600,
       num(e, "switches") / 3600, num(e, "optics") / 3600, num(e, "psu_loss") / 3600, num(e, "it") / 3600,
       num(e, "facility") / 3600, num(s, "gpu_energy_per_output_token_j"), num(s, "facility_energy_per_output_token_j"),
-      num(s, "gpu_power_w_mean"));
+      num(s, "gpu_power_w_mean"), s.contains("it_power_w_mean") ? num(s, "it_power_w_mean") / 1e3 : 0.0);
   if (s["replies"].get<long>() > 0 && s.contains("reply_all_in_facility_energy_wh")) {
     const Json& gpu = s["reply_gpu_energy_wh"];
     const Json& all_in = s["reply_all_in_facility_energy_wh"];

@@ -253,6 +253,9 @@ nlohmann::ordered_json summary_json(const RunResult& result, SortedTurns& sorted
   const double gpu_power_w_total = result.end_s > 0 ? metered_gpu_energy_j(result) / result.end_s : 0.0;
   j["gpu_power_w_mean"] = gpu_power_w_total / gpus_used;  // per GPU
   j["gpu_power_w_total"] = gpu_power_w_total;             // all GPUs in use, summed
+  // Everything metered, at the power supplies' inlets: what a meter on the nodes'
+  // feeds (and the fabrics') reads on average over the run.
+  j["it_power_w_mean"] = result.end_s > 0 ? e.it_j() / result.end_s : 0.0;
   auto per_token = [output_tokens](double energy_j) { return output_tokens > 0 ? energy_j / output_tokens : 0.0; };
   j["energy_per_output_token_j"] = per_token(gpu_j);  // = gpu_energy_per_output_token_j
   j["gpu_energy_per_output_token_j"] = per_token(gpu_j);
