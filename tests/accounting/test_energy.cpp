@@ -33,7 +33,7 @@ using ::convsim::test::read_file;
 
 // The DGX H100 preset's figures (models/catalog/systems/dgx-h100.yaml), per node of
 // 8 GPUs: node idle = CPUs + DIMMs + 8 drives + 12 NIC ports + fans.
-constexpr double kDgxH100NodeIdleW = 200 + 96 + 8 * 7 + 12 * 20.7 + 300;  // 900.4 W
+constexpr double kDgxH100NodeIdleW = 200 + 96 + 8 * 7 + 12 * 20.7 + 773;  // 1373.4 W
 constexpr double kDgxH100CpuExtraW = 700 - 200;
 constexpr double kDgxH100DramExtraW = 192 - 96;
 // NVLink 4 switch ports: 18 per GPU at 100 W / 64 ports (models/catalog/fabrics/nvlink4.yaml).
@@ -108,6 +108,22 @@ TEST_CASE("the DGX H100 preset's host draws its idle power all run long and its 
   const double expected_j = (kDgxH100NodeIdleW / 8 + 500) * r.end_s + kDgxH100CpuExtraW / 8 * busy_s;
   CHECK(energy_split(r, s).host_j == Approx(expected_j).epsilon(1e-12));
   check_every_meter_charged(r, s);
+}
+
+TEST_CASE("a whole DGX H100 node at the wall: idle with every GPU holding a context, and at most with every GPU at its cap") {
+  const Scenario s = test::scenario_from(test::kSmallConversation, {{"model.preset", "llama-3.1-70b"},
+                                                                    {"cluster.gpus_per_node", "8"},
+                                                                    {"parallelism.tp", "8"},
+                                                                    {"cluster.gpu_power_cap_w", "450"}});
+  REQUIRE(s.cluster.system.name == "dgx-h100");
+  // The GPUs (8 x 100 W idle with a context, the H100 preset; 8 x 450 W capped) and the
+  // host parts (with the fixture's cluster.host_power_w_per_node, 500 W) go through the
+  // supplies; the NVSwitch ports are drawn at their inlets.
+  const double supplies = 1 + kDgxPsuLoss, host_w = kDgxH100NodeIdleW + 500;
+  const NodeWallPower node = node_wall_power(s);
+  CHECK(node.idle_w == Approx((8 * 100 + host_w) * supplies + 8 * kNvlink4SwitchWPerGpu).epsilon(1e-12));
+  CHECK(node.busy_max_w == Approx((8 * 450 + host_w + kDgxH100CpuExtraW) * supplies + 8 * kNvlink4SwitchWPerGpu)
+                               .epsilon(1e-12));
 }
 
 TEST_CASE("across nodes each GPU carries the optical modules at both ends of its links, all run long") {

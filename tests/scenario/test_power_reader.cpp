@@ -65,9 +65,9 @@ TEST_CASE("each bad power, carbon or price value is reported with its exact loca
       {"a power-supply efficiency above one", "  system_power: {psu_efficiency: 1.05}\n",
        "test.yaml:6:34: cluster.system_power.psu_efficiency must be in [0.5, 1], got 1.05"},
       // DGX H100's other parts at their busiest: DRAM 192 W, 8 drives x 19 W, 12 NIC
-      // ports x 20.7 W, fans 300 W, 892.4 W with the CPUs' 1e12 W.
+      // ports x 20.7 W, fans 773 W, 1365.4 W with the CPUs' 1e12 W.
       {"host parts beyond the node's rated maximum", "  system_power: {cpu_active_w: 1e12}\n",
-       "test.yaml:6:32: cluster.system_power: the host's parts at their busiest draw 1000000000892.4 W (CPUs, DRAM, "
+       "test.yaml:6:32: cluster.system_power: the host's parts at their busiest draw 1000000001365.4 W (CPUs, DRAM, "
        "drives, NIC ports, fans), above the node's rated maximum of 10200 W"},
       {"an unknown term", "  system_power: {gpu_idle_w: 10}\n",
        "test.yaml:6:18: unknown key 'gpu_idle_w' in cluster.system_power; did you mean 'cpu_idle_w'?"},
