@@ -55,6 +55,12 @@ struct Efficiency {
   // the class's roofs.
   double attention_compute = 0.72;
   double attention_row_overhead_tokens = 0;
+  // Dense GEMMs with FP8 weights and activations once compute-bound: their fraction of
+  // the FP8 peak (twice the BF16 one on Hopper). Lower than a BF16 GEMM's of its own:
+  // the FP8 tensor cores draw the board to its power limit, which lowers the clock, and
+  // the scaling epilogues cost their share. Each preset cites its measurements; a
+  // preset without them takes `compute`.
+  double compute_fp8 = 0.72;
 };
 
 // GPU board power in physical units (see models/power.hpp):

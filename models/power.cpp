@@ -58,7 +58,7 @@ std::optional<RoofOverLimit> roof_over_board_limit(const GpuSpec& gpu, const Pow
     r.precision = roof.precision;
     r.key = roof.key;
     r.j_per_flop = roof.j_per_flop;
-    r.flops_per_s = roof.peak * gpu.efficiency.compute;
+    r.flops_per_s = roof.peak * (roof.precision == Precision::fp8 ? gpu.efficiency.compute_fp8 : gpu.efficiency.compute);
     r.power_w = k.static_w + roof.j_per_flop * r.flops_per_s;
     r.max_j_per_flop = (gpu.power_max_w - k.static_w) / r.flops_per_s;
     // Within 5e-4 of the limit counts as at it: the catalog's and the fits' files write

@@ -66,8 +66,13 @@ StagePeaks stage_peaks(const GpuSpec& gpu, Precision weights) {
     const double peak = is_matmul(kernel_class)                  ? peaks.matmul_flops_per_s
                         : kernel_class == KernelClass::indexer ? peaks.fp8_flops_per_s
                                                                : peaks.bf16_flops_per_s;
+    // FP8 weights run the dense matmuls on the FP8 tensor cores at their own fraction of
+    // that peak (the routed experts keep the fused-MoE kernel's, FP4 the BF16 one's).
+    const bool fp8_matmul = weights == Precision::fp8 && gpu.peak_flops_per_s.count(Precision::fp8) > 0 &&
+                            is_matmul(kernel_class);
     const double compute_efficiency = kernel_class == KernelClass::experts     ? gpu.efficiency.experts_compute
                                       : kernel_class == KernelClass::attention ? gpu.efficiency.attention_compute
+                                      : fp8_matmul                             ? gpu.efficiency.compute_fp8
                                                                                : gpu.efficiency.compute;
     ClassRoof& roof = peaks.by_class[static_cast<std::size_t>(i)];
     roof = class_roof(gpu, peak, overhead, memory_efficiency, compute_efficiency);
