@@ -108,7 +108,8 @@ def main() -> None:
     print(f"  all held-out rows: {summary(held_out)}")
     best = min(grid, key=lambda v: score(list(by_fraction[v].values())))
     print(f"all models: compute_fp8 {best:.2f}; {summary(list(by_fraction[best].values()))}")
-    print(f"  (at the BF16 figure, 0.72: {summary(list(by_fraction[0.72].values()))})" if 0.72 in by_fraction else "")
+    if 0.72 in by_fraction:
+        print(f"  (at the BF16 figure, 0.72: {summary(list(by_fraction[0.72].values()))})")
     print(f"catalog line (efficiency of {', '.join(gpus)}):\n  compute_fp8: {best:.2f}")
 
 

@@ -13,8 +13,8 @@
 
 #include <fmt/format.h>
 
-#include "sim/cli/commands.hpp"
 #include "sim/accounting/energy.hpp"
+#include "sim/cli/commands.hpp"
 #include "sim/cli/signals.hpp"
 #include "sim/engine/simulation.hpp"
 #include "sim/output/output_folder.hpp"

@@ -66,7 +66,7 @@ std::string run_table(const Json& s) {
       num(e, "gpu_active") / 3600, num(e, "gpu_idle") / 3600, num(e, "network") / 3600, num(e, "host") / 3600,
       num(e, "switches") / 3600, num(e, "optics") / 3600, num(e, "psu_loss") / 3600, num(e, "it") / 3600,
       num(e, "facility") / 3600, num(s, "gpu_energy_per_output_token_j"), num(s, "facility_energy_per_output_token_j"),
-      num(s, "gpu_power_w_mean"), s.contains("it_power_w_mean") ? num(s, "it_power_w_mean") / 1e3 : 0.0);
+      num(s, "gpu_power_w_mean"), num(s, "it_power_w_mean") / 1e3);
   if (s["replies"].get<long>() > 0 && s.contains("reply_all_in_facility_energy_wh")) {
     const Json& gpu = s["reply_gpu_energy_wh"];
     const Json& all_in = s["reply_all_in_facility_energy_wh"];
