@@ -31,16 +31,26 @@ double fp4_peak(const GpuSpec& gpu) {
   return std::max(peak_of(gpu, Precision::nvfp4), peak_of(gpu, Precision::mxfp4));
 }
 
+// A precision's tensor cores at their roof: the peak at the fraction of it the GPU's
+// dense GEMMs reach in that precision (efficiency.compute_fp8 for FP8, compute else).
+double roof_of(const GpuSpec& gpu, Precision p, double peak) {
+  return peak * (p == Precision::fp8 ? gpu.efficiency.compute_fp8 : gpu.efficiency.compute);
+}
+
 }  // namespace
 
 double default_j_per_flop_fp8(const GpuSpec& gpu, double j_per_flop_bf16) {
   const double fp8 = peak_of(gpu, Precision::fp8);
-  return fp8 > 0 ? j_per_flop_bf16 * peak_of(gpu, Precision::bf16) / fp8 : j_per_flop_bf16 / 2;
+  return fp8 > 0 ? j_per_flop_bf16 * roof_of(gpu, Precision::bf16, peak_of(gpu, Precision::bf16)) /
+                       roof_of(gpu, Precision::fp8, fp8)
+                 : j_per_flop_bf16 / 2;
 }
 
 double default_j_per_flop_fp4(const GpuSpec& gpu, double j_per_flop_bf16, double j_per_flop_fp8) {
   const double fp4 = fp4_peak(gpu);
-  return fp4 > 0 ? j_per_flop_bf16 * peak_of(gpu, Precision::bf16) / fp4 : j_per_flop_fp8 / 2;
+  return fp4 > 0 ? j_per_flop_bf16 * roof_of(gpu, Precision::bf16, peak_of(gpu, Precision::bf16)) /
+                       roof_of(gpu, Precision::nvfp4, fp4)
+                 : j_per_flop_fp8 / 2;
 }
 
 std::optional<RoofOverLimit> roof_over_board_limit(const GpuSpec& gpu, const PowerCoefficients& k) {
@@ -58,7 +68,7 @@ std::optional<RoofOverLimit> roof_over_board_limit(const GpuSpec& gpu, const Pow
     r.precision = roof.precision;
     r.key = roof.key;
     r.j_per_flop = roof.j_per_flop;
-    r.flops_per_s = roof.peak * (roof.precision == Precision::fp8 ? gpu.efficiency.compute_fp8 : gpu.efficiency.compute);
+    r.flops_per_s = roof_of(gpu, roof.precision, roof.peak);
     r.power_w = k.static_w + roof.j_per_flop * r.flops_per_s;
     r.max_j_per_flop = (gpu.power_max_w - k.static_w) / r.flops_per_s;
     // Within 5e-4 of the limit counts as at it: the catalog's and the fits' files write

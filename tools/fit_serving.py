@@ -22,8 +22,8 @@ What is fitted, and why it is a physical quantity:
   energy per output token is linear in the coefficients once it is known which
   stretches reach the limit: bounded least squares on its relative errors,
   alternated with that classification until it holds (fit_power). The tensor
-  cores at their roof draw at most the board limit (bounded_lsq_roof, the catalog's
-  rule). collective_w is bounded by
+  cores at their roof draw the board limit (lsq_at_roof: the clock model's premise,
+  at most the catalog's rule). collective_w is bounded by
   HBM streaming at the scale-up link's rate both ways (2 x link bytes/s x J per HBM
   byte): what a GPU moving data in a collective can add. Rows measured at the board limit
   are kept: leaving them out would fit the lighter loads only and put every heavy
@@ -79,7 +79,7 @@ def floor_digits(x, digits=4):
 
 def set_power_block(text, k, note):
     # The energy per FLOP is written rounded down: a fit on the tensor cores' roof
-    # constraint (bounded_lsq_roof) must not land above the board limit by rounding.
+    # constraint (lsq_at_roof) must not land above the board limit by rounding.
     block = (f"power_coefficients:        # {note}\n"
              f"  static_w: {k['static_w']:.4g}\n  j_per_hbm_byte: {k['j_per_hbm_byte']:.4g}\n"
              f"  j_per_flop_bf16: {floor_digits(k['j_per_flop_bf16']):.4g}\n  collective_w: {k['collective_w']:.4g}\n")
@@ -102,10 +102,10 @@ def run_validate(binary, catalog, out, jobs):
     with open(os.path.join(out, "serving_segments.csv")) as f:
         for s in csv.DictReader(f):
             segments.setdefault((s["source"], s["line"]), []).append(
-                (float(s["gpu_s"]), float(s["hbm_bytes"]), float(s["bf16_flops"]) + 0.5 * float(s["fp8_flops"])))
+                (float(s["gpu_s"]), float(s["hbm_bytes"]), float(s["bf16_flops"]), float(s["fp8_flops"])))
     for r in rows:
         r["segments"] = segments.get((r["source"], r["line"]), [])
-        total = sum(t for t, _, _ in r["segments"])
+        total = sum(t for t, _, _, _ in r["segments"])
         compute = float(r["gpu_compute_s"])
         if abs(total - compute) > 1e-6 * max(compute, 1e-9):
             sys.exit(f"fit_serving: row {r['line']}: its stretches sum to {total} GPU-s, its compute to {compute}")
@@ -157,15 +157,15 @@ def bounded_lsq(a, b, bounds):
     return best
 
 
-def bounded_lsq_roof(a, b, bounds, c, limit):
+def lsq_at_roof(a, b, bounds, c, limit):
     """bounded_lsq for (static_w, collective_w, j_per_hbm_byte, j_per_flop) with
-    static_w + c * j_per_flop <= limit as well: the tensor cores at their roof (c
-    FLOP/s) draw at most the board limit, the load it is rated for (the catalog
-    refuses more). The problem is convex, so when the box's optimum breaks the
-    constraint the optimum lies on it: static_w = limit - c * j_per_flop."""
-    x = bounded_lsq(a, b, bounds)
-    if x is not None and x[0] + c * x[3] <= limit * (1 + 1e-12):
-        return x
+    static_w + c * j_per_flop = limit: the tensor cores at their roof (c FLOP/s) draw
+    the board limit at the maximum clock, the premise of the clock model
+    (models/clocks.hpp) that sets the clock a power cap leaves. The measurements say
+    so: ML.ENERGY's H100 rows at batch 192 and more run at 685-694 W of 700, its B200
+    rows at 930-970 W of 1,000; FP8 GEMMs on an H800 throttle at the limit, the clock
+    falling from 1,980 to 1,575 MHz (DeepGEMM issue 120). Left free, the fit put
+    the H100's roof at 561 W, so no cap between 561 and 700 W slowed it."""
     on = [[r[1], r[2], r[3] - c * r[0]] for r in a]
     rhs = [y - r[0] * limit for r, y in zip(a, b)]
     per_flop = (max(bounds[3][0], (limit - bounds[0][1]) / c), min(bounds[3][1], (limit - bounds[0][0]) / c))
@@ -268,7 +268,10 @@ def row_terms(r, spec, k=None):
     active = float(r["gpu_host_s"]) + float(r["gpu_comm_s"])
     per_byte = per_flop = 0.0
     constant = spec["power_idle_w"] * float(r["gpu_idle_s"])
-    for t, hbm_bytes, flops in r["segments"]:
+    for t, hbm_bytes, bf16_flops, fp8_flops in r["segments"]:
+        # An FP8 FLOP costs j_per_flop_bf16 x the BF16 roof over the FP8 roof
+        # (default_j_per_flop_fp8 in models/power.cpp).
+        flops = bf16_flops + spec["fp8_per_bf16"] * fp8_flops
         if k is not None and k["static_w"] * t + k["j_per_hbm_byte"] * hbm_bytes + k["j_per_flop_bf16"] * flops > limit * t:
             constant += limit * t
         else:
@@ -287,7 +290,7 @@ def fit_power(rows, spec):
     """Measured GPU energy per output token (steady state) against the power model's
     terms, per output token of the simulated run: GPU-seconds running kernels or
     waiting on the host (static_w), GPU-seconds in collectives (collective_w), HBM
-    bytes (j_per_hbm_byte) and FLOPs (j_per_flop_bf16, FP8 at half), plus the idle
+    bytes (j_per_hbm_byte) and FLOPs (j_per_flop_bf16; an FP8 FLOP at the roofs' ratio), plus the idle
     GPU-seconds at the preset's power_idle_w, all of them the steady window's (as the
     measurement's).
 
@@ -305,8 +308,8 @@ def fit_power(rows, spec):
     it is the prediction's own equation (a fit of mean power at the measured token
     rate, which the prediction never sees, left every prediction 5-6% low in sample
     on both GPUs). Bounds keep every coefficient physical: a GPU running kernels draws
-    at least its idle power; the tensor cores at their roof draw at most the board
-    limit (static_w included), and a collective's spinning kernels at most its
+    at least its idle power; the tensor cores at their roof draw the board limit
+    (static_w included: lsq_at_roof), and a collective's spinning kernels at most its
     dynamic range; a byte costs at least its DRAM access."""
     dynamic = spec["power_max_w"] - spec["power_idle_w"]
 
@@ -327,7 +330,7 @@ def fit_power(rows, spec):
             bounds = [(spec["power_idle_w"], spec["power_max_w"] * 0.99), (0.0, collective_max),
                       (HBM_DEVICE_J_PER_BYTE, None), (0.0, dynamic / (spec["peak_bf16"] * spec["compute_efficiency"]))]
             roof = spec["peak_bf16"] * spec["compute_efficiency"]
-            static, collective, per_byte, per_flop = bounded_lsq_roof(a, b, bounds, roof, spec["power_max_w"])
+            static, collective, per_byte, per_flop = lsq_at_roof(a, b, bounds, roof, spec["power_max_w"])
             streaming = min(dynamic, 2.0 * spec["link_bytes_per_s"] * per_byte)
             if collective <= streaming * (1 + 1e-6):
                 break
@@ -362,12 +365,18 @@ def carried(k, source, same):
 def gpu_spec(name):
     text = open(os.path.join(CATALOG, "gpus", name + ".yaml")).read()
     peak = re.search(r"^\s*bf16:\s*([0-9.eE+-]+)", text, flags=re.M)
+    peak_fp8 = re.search(r"^\s*fp8:\s*([0-9.eE+-]+)", text, flags=re.M)
     compute = re.search(r"^\s*compute:\s*([0-9.eE+-]+)", text, flags=re.M)
+    compute_fp8 = re.search(r"^\s*compute_fp8:\s*([0-9.eE+-]+)", text, flags=re.M)
     fabric = re.search(r"^scale_up:\s*(\S+)", text, flags=re.M).group(1)
     with open(os.path.join(CATALOG, "fabrics", fabric + ".yaml")) as f:
         link_bytes_per_s = read_yaml_number(f.read(), "bandwidth_bytes_per_s")
+    efficiency = float(compute.group(1)) if compute else 0.72
+    efficiency_fp8 = float(compute_fp8.group(1)) if compute_fp8 else efficiency
+    roof_bf16 = float(peak.group(1)) * efficiency
     return {"power_idle_w": read_yaml_number(text, "power_idle_w"), "power_max_w": read_yaml_number(text, "power_max_w"),
-            "peak_bf16": float(peak.group(1)), "compute_efficiency": float(compute.group(1)) if compute else 0.72,
+            "peak_bf16": float(peak.group(1)), "compute_efficiency": efficiency,
+            "fp8_per_bf16": roof_bf16 / (float(peak_fp8.group(1)) * efficiency_fp8) if peak_fp8 else 0.5,
             "link_bytes_per_s": link_bytes_per_s}
 
 

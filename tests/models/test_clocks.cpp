@@ -194,3 +194,19 @@ TEST_CASE("a cap that a decode's power fits under leaves that power as it was") 
   // The same J per byte and per FLOP over a (slightly) longer step.
   CHECK(p * t == Approx(p_ref * t_ref + capped.power.static_w * (t - t_ref)).epsilon(1e-9));
 }
+
+TEST_CASE("the measured GPUs' fitted power puts their tensor cores at the BF16 roof at the board limit, the premise of the cap") {
+  // models/clocks.hpp sets the clock a cap leaves from a compute-bound kernel drawing
+  // the board limit at the maximum clock; tools/fit_serving.py fits the H100 and B200
+  // on that line (ML.ENERGY's heaviest rows run at 685-694 W of 700 and 930-976 W of
+  // 1,000). static_w + j_per_flop_bf16 x peak x efficiency.compute = power_max_w, to
+  // the 4 significant digits the catalog writes (the energy per FLOP rounded down).
+  for (const char* name : {"h100-sxm", "b200"}) {
+    const GpuSpec& gpu = test::catalog().gpus.at(name);
+    const double roof_w =
+        gpu.power.static_w + gpu.power.j_per_flop_bf16 * gpu.peak_for(Precision::bf16) * gpu.efficiency.compute;
+    INFO(name << ": " << roof_w << " W at the roof, board limit " << gpu.power_max_w << " W");
+    CHECK(roof_w <= gpu.power_max_w * (1 + 5e-4));
+    CHECK(roof_w >= gpu.power_max_w * (1 - 5e-4));
+  }
+}

@@ -287,7 +287,7 @@ TEST_CASE("the real catalog loads and each model's shape gives its published par
   }
 }
 
-TEST_CASE("an FP8 or FP4 FLOP costs BF16's over the ratio of the peaks unless a preset says otherwise",
+TEST_CASE("an FP8 or FP4 FLOP costs BF16's over the ratio of the roofs unless a preset says otherwise",
           "[scenario][catalog]") {
   // The tensor cores of each precision at their roof draw what BF16's do: on the
   // fixture H100 (989 and 1979 TFLOP/s) an FP8 FLOP costs 989/1979 of a BF16 one; a
@@ -302,6 +302,20 @@ TEST_CASE("an FP8 or FP4 FLOP costs BF16's over the ratio of the peaks unless a 
   tmp.write("models/llama-2-7b.yaml", kModel);
   const Catalog fixture = load_catalog(tmp.dir());
   CHECK(fixture.gpus.at("h100-sxm").power.j_per_flop_fp8 == Approx(8e-13 * 989e12 / 1979e12).epsilon(1e-12));
+  // Where FP8 GEMMs reach another fraction of their peak than BF16's (the roofs are
+  // peak x efficiency), the FP8 roof still draws what the BF16 roof does: at 0.5 of
+  // the FP8 peak against 0.6 of BF16's, 8e-13 x (989 x 0.6) / (1979 x 0.5) J.
+  const TempCatalog fp8;
+  fp8.write("gpus/h100-sxm.yaml",
+            with_line(kGpu, "efficiency: {compute: 0.6, memory: 0.9}\n",
+                      "efficiency: {compute: 0.6, compute_fp8: 0.5, memory: 0.9}\npower_coefficients: {static_w: "
+                      "150, j_per_hbm_byte: 1.4e-10, j_per_flop_bf16: 8e-13, collective_w: 0}\n"));
+  fp8.write("fabrics/nvlink4.yaml", kFabric);
+  fp8.write("models/llama-2-7b.yaml", kModel);
+  const GpuSpec at_fp8 = load_catalog(fp8.dir()).gpus.at("h100-sxm");
+  CHECK(at_fp8.power.j_per_flop_fp8 == Approx(8e-13 * 989e12 * 0.6 / (1979e12 * 0.5)).epsilon(1e-12));
+  CHECK(at_fp8.power.static_w + at_fp8.power.j_per_flop_fp8 * 1979e12 * 0.5 ==
+        Approx(150 + 8e-13 * 989e12 * 0.6).epsilon(1e-12));
   const Catalog catalog = load_catalog(default_catalog_dir());
   const GpuSpec& b300 = catalog.gpus.at("b300");
   REQUIRE(b300.peak_for(Precision::nvfp4) == Approx(6 * b300.peak_for(Precision::bf16)));
