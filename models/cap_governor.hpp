@@ -2,12 +2,13 @@
 // Under a power cap, the SM clock each stage of an iteration runs at, as the GPU's
 // power management picks it (models/clocks.hpp explains the model and its sources):
 // the highest clock, at most the locked one (or the maximum), at which the stage's
-// busy power at that clock fits under the cap. Found by bisection between the clock
-// a compute-bound kernel runs at under the cap (x_cap, the floor: below it the model
-// has no figures) and the top clock, to within 1 MHz. Power rises with the clock
-// (its static and per-FLOP terms with the voltage, its byte and FLOP rates with the
-// shorter time), so the clock found is the one the cap allows. Work that still draws
-// more at the floor is clipped to the cap there.
+// busy power at that clock fits under the cap. Found by bisection between the lowest
+// clock the model covers (a compute-bound kernel's under the GPU's minimum power
+// limit: below it the core voltage stops following the clock) and the top clock, to
+// within 1 MHz. Power rises with the clock (its static, per-FLOP and on-chip per-byte
+// terms with the voltage, its byte and FLOP rates with the shorter time), so the
+// clock found is the one the cap allows. Work that still draws more at the floor is
+// clipped to the cap there.
 
 #include <optional>
 

@@ -35,6 +35,10 @@ void set_clock(const GpuSpec& preset, double x, std::optional<double> cap_w, Gpu
   const double floor_w = preset.power_bare_idle_w;
   k.static_w = floor_w + (preset.power.static_w - floor_w) * v2f;
   k.collective_w = preset.power.collective_w * v2f;
+  // A byte's trip across the chip (L2, crossbar) is clocked with the SMs; its access
+  // in the HBM devices is not.
+  const double device_j = std::min(preset.power.j_per_hbm_byte, kHbmDeviceJPerByte);
+  k.j_per_hbm_byte = device_j + (preset.power.j_per_hbm_byte - device_j) * v2;
   k.j_per_flop_bf16 = preset.power.j_per_flop_bf16 * v2;
   k.j_per_flop_fp8 = preset.power.j_per_flop_fp8 * v2;
   k.j_per_flop_fp4 = preset.power.j_per_flop_fp4 * v2;

@@ -19,7 +19,17 @@
 //          a clocked-up GPU draws above its bare idle before data moves (static_w -
 //          power_bare_idle_w: clock tree, schedulers) by x^3, and so does an idle
 //          GPU's draw above it (power_idle_w - power_bare_idle_w, what an open
-//          context keeps clocked up); the energy of an HBM byte not at all. The
+//          context keeps clocked up). An HBM byte's energy (j_per_hbm_byte, about
+//          130-150 pJ fitted) is mostly its trip across the chip, through the L2
+//          and the crossbar, clocked and powered with the SMs: that part scales by
+//          x^2. Its access in the HBM devices, about 3.9 pJ a bit (31 pJ a byte:
+//          HBM2, O'Connor et al., "Fine-Grained DRAM", MICRO 2017), is on the
+//          memory's own clock and voltage and does not scale. Under a power cap
+//          the memory clock stays where it is and the SM clock falls (a 315 W cap
+//          on an RTX 3090: sw_power_cap active in every busy sample, memory clock
+//          at its full 9,501 MHz in every one; ashalliants/ninfer-3090 PR 72);
+//          DeepGEMM's maintainers name the L2's share of the power under the limit
+//          as what their larger L2 reuse cut (deepseek-ai/DeepGEMM issue 120). The
 //          exponent is this assumption's, checked below against Splitwise's
 //          measurement rather than fitted to it.
 //   floor  power_bare_idle_w is measured where the clock-driven part vanishes:
@@ -55,10 +65,14 @@
 // (coefficients as above) fits under the cap; found by bisection to within 1 MHz
 // (sim/engine/iteration_cost.cpp). Power rises with the clock (static and per-FLOP
 // terms with it, byte and FLOP rates with the shorter time), so the search is well
-// posed. A compute-bound stage lands at x_cap; a memory-bound decode step fits at
-// a clock close to its locked one and slows by its compute part only. At the floor,
-// x_cap, work that still draws more is clipped to the cap. A locked clock without a
-// cap applies to all work.
+// posed. A compute-bound stage lands at x_cap, or below it when it also moves bytes
+// (their HBM access draws the same at any clock, leaving less of the cap to the
+// clocked part); a memory-bound decode step fits at a clock well below its locked
+// one and slows by its compute part only. The floor is the lowest clock the model
+// covers (min_modelled_sm_clock_mhz); work that still draws more there is clipped
+// to the cap. A cap a compute-bound kernel fits under at the top clock (the board
+// limit, where the fitted figures were measured and clip) leaves the governor off.
+// A locked clock without a cap applies to all work.
 //
 // The scenario's GpuSpec (at_operating_point) holds the compute-bound clock's peaks
 // and the locked clock's power: what everything outside a stage's busy time uses
@@ -78,6 +92,10 @@ struct ClockSettings {
   std::optional<double> power_cap_w;
   std::optional<double> sm_clock_mhz;
 };
+
+// The energy of a byte's access in the HBM devices, which no SM clock moves: 3.9 pJ
+// a bit for HBM2 (O'Connor et al., MICRO 2017), taken for every HBM generation.
+inline constexpr double kHbmDeviceJPerByte = 3.9e-12 * 8;
 
 // x^3: the clock-driven power at clock fraction x of the maximum clock, as a
 // fraction of its value there.

@@ -82,8 +82,9 @@ TEST_CASE("energy is conserved with the clock locked, over two tensor-parallel G
 
 TEST_CASE("under a cap the GPUs compute between the cap's compute-bound clock and the maximum, with energy conserved") {
   // Llama-3.1-8B on one H100 under a 600 W cap: its decode steps draw less than
-  // 600 W at the full clock and keep it; its prefill chunks do not. The floor:
-  // ((600 - 68.4) / (700 - 68.4))^(1/3) = 0.9442.
+  // 600 W at the full clock and keep it; its prefill chunks do not, and slow to the
+  // compute-bound clock, ((600 - 68.4) / (700 - 68.4))^(1/3) = 0.9442, or a little
+  // below it by their HBM accesses' draw.
   const Scenario s = test::scenario_from(test::kSmallConversation, {{"cluster.gpu_power_cap_w", "600"}});
   const RunResult r = simulate(s);
   REQUIRE(r.replies.size() > 10);
