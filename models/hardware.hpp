@@ -61,6 +61,9 @@ struct Efficiency {
   // the scaling epilogues cost their share. Each preset cites its measurements; a
   // preset without them takes `compute`.
   double compute_fp8 = 0.72;
+  // The same for dense GEMMs with FP4 weights (NVFP4, MXFP4) on FP4 tensor cores, of
+  // the FP4 peak. A preset without measurements takes `compute`.
+  double compute_fp4 = 0.72;
 };
 
 // GPU board power in physical units (see models/power.hpp):

@@ -32,9 +32,12 @@ double fp4_peak(const GpuSpec& gpu) {
 }
 
 // A precision's tensor cores at their roof: the peak at the fraction of it the GPU's
-// dense GEMMs reach in that precision (efficiency.compute_fp8 for FP8, compute else).
+// dense GEMMs reach in that precision (efficiency.compute_fp8 for FP8, compute_fp4 for
+// NVFP4 and MXFP4, compute else).
 double roof_of(const GpuSpec& gpu, Precision p, double peak) {
-  return peak * (p == Precision::fp8 ? gpu.efficiency.compute_fp8 : gpu.efficiency.compute);
+  return peak * (p == Precision::fp8  ? gpu.efficiency.compute_fp8
+                 : is_fp4(p)          ? gpu.efficiency.compute_fp4
+                                      : gpu.efficiency.compute);
 }
 
 }  // namespace

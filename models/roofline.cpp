@@ -66,13 +66,15 @@ StagePeaks stage_peaks(const GpuSpec& gpu, Precision weights) {
     const double peak = is_matmul(kernel_class)                  ? peaks.matmul_flops_per_s
                         : kernel_class == KernelClass::indexer ? peaks.fp8_flops_per_s
                                                                : peaks.bf16_flops_per_s;
-    // FP8 weights run the dense matmuls on the FP8 tensor cores at their own fraction of
-    // that peak (the routed experts keep the fused-MoE kernel's, FP4 the BF16 one's).
-    const bool fp8_matmul = weights == Precision::fp8 && gpu.peak_flops_per_s.count(Precision::fp8) > 0 &&
-                            is_matmul(kernel_class);
+    // FP8 and FP4 weights run the dense matmuls on their own tensor cores at those
+    // cores' own fraction of the peak (the routed experts keep the fused-MoE kernel's).
+    const bool native_matmul = native && gpu.peak_flops_per_s.count(weights) > 0 && is_matmul(kernel_class);
+    const bool fp8_matmul = native_matmul && weights == Precision::fp8;
+    const bool fp4_matmul = native_matmul && is_fp4(weights);
     const double compute_efficiency = kernel_class == KernelClass::experts     ? gpu.efficiency.experts_compute
                                       : kernel_class == KernelClass::attention ? gpu.efficiency.attention_compute
                                       : fp8_matmul                             ? gpu.efficiency.compute_fp8
+                                      : fp4_matmul                             ? gpu.efficiency.compute_fp4
                                                                                : gpu.efficiency.compute;
     ClassRoof& roof = peaks.by_class[static_cast<std::size_t>(i)];
     roof = class_roof(gpu, peak, overhead, memory_efficiency, compute_efficiency);

@@ -94,7 +94,7 @@ GpuSpec read_gpu(const MapReader& m) {
   if (m.has("efficiency")) {
     const MapReader eff = m.child("efficiency");
     eff.allow_only(
-        {"compute", "compute_fp8", "memory", "attention_memory", "attention_compute", "attention_row_overhead_tokens",
+        {"compute", "compute_fp8", "compute_fp4", "memory", "attention_memory", "attention_compute", "attention_row_overhead_tokens",
          "experts_memory", "experts_compute", "kernel_overhead_s", "elementwise_kernel_s"});
     const Limits fraction{0.0, true, 1.0};  // (0, 1]
     gpu.efficiency.compute = eff.number_or("compute", gpu.efficiency.compute, fraction);
@@ -104,6 +104,7 @@ GpuSpec read_gpu(const MapReader& m) {
     gpu.efficiency.experts_compute = eff.number_or("experts_compute", gpu.efficiency.compute, fraction);
     gpu.efficiency.attention_compute = eff.number_or("attention_compute", gpu.efficiency.compute, fraction);
     gpu.efficiency.compute_fp8 = eff.number_or("compute_fp8", gpu.efficiency.compute, fraction);
+    gpu.efficiency.compute_fp4 = eff.number_or("compute_fp4", gpu.efficiency.compute, fraction);
     // A query tile's fixed work is tens to hundreds of key positions (H100: 52); 65,536
     // would be a tile costing as much as a long context's whole loop.
     gpu.efficiency.attention_row_overhead_tokens = eff.number_or(

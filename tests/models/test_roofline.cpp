@@ -123,6 +123,25 @@ TEST_CASE("FP8 weights halve the weight bytes and use the FP8 peak where the GPU
   CHECK(mlp_fp8.time_s < mlp_bf16.time_s);
 }
 
+TEST_CASE("NVFP4 weights run the dense matmuls on a B200's FP4 tensor cores at their own measured fraction of the peak") {
+  // The B200 preset: 9,000 TFLOP/s dense FP4 at compute_fp4 of it (cuBLAS and DeepGEMM
+  // FP4 GEMMs at 4,096-8,192 tokens: 50-63% of the peak; see the preset's sources),
+  // below its BF16 GEMMs' fraction of theirs. The MLP of an 8,192-token prefill is
+  // compute-bound; its time is the blended roofline of models/roofline.hpp.
+  const ModelSpec& m = test::catalog().models.at("llama-3.1-70b");
+  const GpuSpec& b200 = test::catalog().gpus.at("b200");
+  const Efficiency& e = b200.efficiency;
+  REQUIRE(e.compute_fp4 < e.compute);
+  const StageWork fp4 = stage_work(m, {Precision::nvfp4, Precision::bf16}, Sharding{8, 1, 0}, {SequenceWork{8192, 0, true}});
+  const KernelTiming mlp = stage_time(b200, Precision::nvfp4, fp4).by_class[static_cast<int>(KernelClass::mlp)];
+  const double compute_s = fp4[KernelClass::mlp].flops / (9000e12 * e.compute_fp4);
+  const double memory_s = fp4[KernelClass::mlp].hbm_bytes / (b200.hbm_bytes_per_s * e.memory);
+  const double p = e.roofline_exponent;
+  const double expected_s = std::pow(std::pow(compute_s, p) + std::pow(memory_s, p), 1.0 / p) +
+                            fp4[KernelClass::mlp].kernels * e.kernel_overhead_s;
+  CHECK(mlp.time_s == Approx(expected_s).epsilon(1e-12));
+}
+
 TEST_CASE("routed experts stream their weights at the preset's experts_memory, compute at its experts_compute, and pay "
           "five launches per layer") {
   const ModelSpec& m = test::catalog().models.at("qwen3-235b-a22b");
@@ -292,12 +311,14 @@ TEST_CASE("an H200 does not draw less than an H100 on the same memory-bound work
   CHECK(h200_w >= h100_w);
 }
 
-TEST_CASE("FP4 matmuls run on FP4 tensor cores where the GPU has them, at half an FP8 FLOP's energy") {
-  // B200: FP4 peak 9,000 dense TFLOPS against FP8's 4,500 at the same 1,000 W, so no
-  // preset gives j_per_flop_fp4 and the catalog takes j_per_flop_fp8 / 2 = j_per_flop_bf16 / 4.
+TEST_CASE("FP4 matmuls run on FP4 tensor cores where the GPU has them, their roof drawing what BF16's does") {
+  // B200: FP4 peak 9,000 dense TFLOPS at compute_fp4 against BF16's 2,250 at compute,
+  // at the same 1,000 W; no preset gives j_per_flop_fp4, so the catalog takes
+  // j_per_flop_bf16 x (2,250 x compute) / (9,000 x compute_fp4).
   const GpuSpec& b200 = test::catalog().gpus.at("b200");
-  REQUIRE(b200.peak_for(Precision::nvfp4) == 2 * b200.peak_for(Precision::fp8));
-  CHECK(b200.power.j_per_flop_fp4 == Approx(b200.power.j_per_flop_bf16 / 4).epsilon(1e-12));
+  REQUIRE(b200.peak_for(Precision::nvfp4) == 4 * b200.peak_for(Precision::bf16));
+  CHECK(b200.power.j_per_flop_fp4 ==
+        Approx(b200.power.j_per_flop_bf16 * b200.efficiency.compute / (4 * b200.efficiency.compute_fp4)).epsilon(1e-12));
   StageWork work;
   work[KernelClass::mlp].flops = 6e12;        // a matmul
   work[KernelClass::attention].flops = 1e12;  // not a matmul: BF16
@@ -338,9 +359,11 @@ TEST_CASE("each kernel class's roof is its peak and efficiencies on the GPU, for
             c == KernelClass::elementwise ? gpu.efficiency.elementwise_kernel_s : gpu.efficiency.kernel_overhead_s;
         CHECK(roof.peak_flops_per_s == peak);
         const bool fp8_matmul = matmul && weights == Precision::fp8 && native;
+        const bool fp4_matmul = matmul && weights == Precision::nvfp4 && native;
         const double compute = c == KernelClass::experts     ? gpu.efficiency.experts_compute
                                : c == KernelClass::attention ? gpu.efficiency.attention_compute
                                : fp8_matmul                  ? gpu.efficiency.compute_fp8
+                               : fp4_matmul                  ? gpu.efficiency.compute_fp4
                                                              : gpu.efficiency.compute;
         CHECK(roof.compute_flops_per_s == Approx(peak * compute).epsilon(1e-15));
         CHECK(roof.memory_bytes_per_s == Approx(gpu.hbm_bytes_per_s * memory).epsilon(1e-15));

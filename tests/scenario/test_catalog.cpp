@@ -152,6 +152,9 @@ TEST_CASE("malformed presets are rejected with located messages", "[scenario][ca
       {"the FP8 GEMMs' compute efficiency is a fraction", "gpus/h100-sxm.yaml",
        with_line(kGpu, "memory: 0.9}", "memory: 0.9, compute_fp8: 1.5}"),
        ":8:54: efficiency.compute_fp8 must be in (0, 1], got 1.5"},
+      {"the FP4 GEMMs' compute efficiency is a fraction", "gpus/h100-sxm.yaml",
+       with_line(kGpu, "memory: 0.9}", "memory: 0.9, compute_fp4: 0}"),
+       ":8:54: efficiency.compute_fp4 must be in (0, 1], got 0"},
       {"a query tile's fixed work is not negative", "gpus/h100-sxm.yaml",
        with_line(kGpu, "memory: 0.9}", "memory: 0.9, attention_row_overhead_tokens: -52}"),
        ":8:72: efficiency.attention_row_overhead_tokens must be in [0, 65536], got -52"},
@@ -317,12 +320,19 @@ TEST_CASE("an FP8 or FP4 FLOP costs BF16's over the ratio of the roofs unless a 
   CHECK(at_fp8.power.static_w + at_fp8.power.j_per_flop_fp8 * 1979e12 * 0.5 ==
         Approx(150 + 8e-13 * 989e12 * 0.6).epsilon(1e-12));
   const Catalog catalog = load_catalog(default_catalog_dir());
+  // The real catalog: each roof is peak x its precision's efficiency (B300 FP4 at six
+  // times the BF16 peak, B200 FP8 at twice and FP4 at four times).
   const GpuSpec& b300 = catalog.gpus.at("b300");
   REQUIRE(b300.peak_for(Precision::nvfp4) == Approx(6 * b300.peak_for(Precision::bf16)));
-  CHECK(b300.power.j_per_flop_fp4 == Approx(b300.power.j_per_flop_bf16 / 6).epsilon(1e-12));
-  const GpuSpec& b200 = catalog.gpus.at("b200");  // FP8 at 2x, FP4 at 4x BF16: a half and a quarter
-  CHECK(b200.power.j_per_flop_fp8 == Approx(b200.power.j_per_flop_bf16 / 2).epsilon(1e-12));
-  CHECK(b200.power.j_per_flop_fp4 == Approx(b200.power.j_per_flop_bf16 / 4).epsilon(1e-12));
+  const Efficiency& e300 = b300.efficiency;
+  CHECK(b300.power.j_per_flop_fp4 ==
+        Approx(b300.power.j_per_flop_bf16 * e300.compute / (6 * e300.compute_fp4)).epsilon(1e-12));
+  const GpuSpec& b200 = catalog.gpus.at("b200");
+  const Efficiency& e200 = b200.efficiency;
+  CHECK(b200.power.j_per_flop_fp8 ==
+        Approx(b200.power.j_per_flop_bf16 * e200.compute / (2 * e200.compute_fp8)).epsilon(1e-12));
+  CHECK(b200.power.j_per_flop_fp4 ==
+        Approx(b200.power.j_per_flop_bf16 * e200.compute / (4 * e200.compute_fp4)).epsilon(1e-12));
 }
 
 TEST_CASE("a system preset's carrier read from its two header lines equals the preset's own", "[scenario][catalog]") {

@@ -99,17 +99,18 @@ TEST_CASE("a fit of a GPU the catalog does not have is refused at its name") {
   CHECK(load_error(file) == fmt::format("{}:6:5: unknown key 'h100' in all.power; did you mean 'h100-sxm'?", file.path()));
 }
 
-TEST_CASE("a fit's FP8 and FP4 energies per FLOP follow its GPU's peaks unless given") {
-  // B300: FP8 at 2x the BF16 peak, FP4 at 6x (the preset's peaks): a half and a sixth
-  // of the BF16 FLOP's energy, each roof drawing what BF16's does.
+TEST_CASE("a fit's FP8 and FP4 energies per FLOP follow its GPU's roofs unless given") {
+  // B300: FP8 at 2x the BF16 peak, FP4 at 6x (the preset's peaks), each at its own
+  // efficiency: each roof (peak x efficiency) draws what BF16's does.
   const GpuSpec& b300 = test::catalog().gpus.at("b300");
   REQUIRE(b300.peak_flops_per_s.at(Precision::fp8) == Approx(2 * b300.peak_flops_per_s.at(Precision::bf16)));
   REQUIRE(b300.peak_flops_per_s.at(Precision::nvfp4) == Approx(6 * b300.peak_flops_per_s.at(Precision::bf16)));
   const TempFits file(kHead + "    b300: {static_w: 250, j_per_hbm_byte: 1.4e-10, j_per_flop_bf16: 4e-13, collective_w: 0}\n");
   const ServingFits fits = load_serving_fits(file.path(), test::catalog());
   const PowerCoefficients& k = fits.all.power.at("b300");
-  CHECK(k.j_per_flop_fp8 == Approx(4e-13 / 2).epsilon(1e-12));
-  CHECK(k.j_per_flop_fp4 == Approx(4e-13 / 6).epsilon(1e-12));
+  const Efficiency& e = b300.efficiency;
+  CHECK(k.j_per_flop_fp8 == Approx(4e-13 * e.compute / (2 * e.compute_fp8)).epsilon(1e-12));
+  CHECK(k.j_per_flop_fp4 == Approx(4e-13 * e.compute / (6 * e.compute_fp4)).epsilon(1e-12));
 }
 
 TEST_CASE("a fit's host figures for a GPU are the engine's on that GPU, the shared pair elsewhere") {
