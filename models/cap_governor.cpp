@@ -12,9 +12,8 @@ CapGovernor::CapGovernor(const GpuSpec& preset, const ClockSettings& settings) :
   // clock may then fall as low as the model covers, the one a compute-bound kernel
   // runs at under the GPU's minimum power limit.
   active_ = clock_fraction_under_cap(preset, cap_w_) < top_;
-  const double lowest_w = std::min(cap_w_, preset.min_power_limit_w > preset.power_bare_idle_w
-                                               ? preset.min_power_limit_w
-                                               : cap_w_);
+  const double lowest_w =
+      preset.min_power_limit_w > preset.power_bare_idle_w ? std::min(cap_w_, preset.min_power_limit_w) : cap_w_;
   floor_ = std::min(top_, clock_fraction_under_cap(preset, lowest_w));
   step_ = 1.0 / preset.max_sm_clock_mhz;
 }

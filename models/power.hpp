@@ -54,10 +54,11 @@ double communication_power_w(const GpuSpec& gpu);
 
 // Unless a preset gives them, the energy of an FP8 and of an FP4 FLOP: a precision's
 // tensor cores at their roof (peak x the fraction its GEMMs reach: efficiency.compute,
-// compute_fp8 for FP8) draw what BF16's do at theirs, so its FLOP costs
-// j_per_flop_bf16 x the BF16 roof over its own (a sixth on a B300's FP4 at six times
-// the peak; on an H100, whose FP8 GEMMs reach 0.62 of twice the peak where BF16's reach
-// 0.72, 0.58), or half the next wider one's where the GPU has no such tensor cores.
+// compute_fp8 for FP8, compute_fp4 for FP4) draw what BF16's do at theirs, so its FLOP
+// costs j_per_flop_bf16 x the BF16 roof over its own (on an H100, whose FP8 GEMMs
+// reach 0.62 of twice the peak where BF16's reach 0.72, 0.58; on a B200, FP4 at 0.59
+// of four times the peak against 0.63, 0.27), or half the next wider one's where the
+// GPU has no such tensor cores.
 double default_j_per_flop_fp8(const GpuSpec& gpu, double j_per_flop_bf16);
 double default_j_per_flop_fp4(const GpuSpec& gpu, double j_per_flop_bf16, double j_per_flop_fp8);
 
