@@ -163,7 +163,7 @@ def lsq_at_roof(a, b, bounds, c, limit):
     the board limit at the maximum clock, the premise of the clock model
     (models/clocks.hpp) that sets the clock a power cap leaves. The measurements say
     so: ML.ENERGY's H100 rows at batch 192 and more run at 685-694 W of 700, its B200
-    rows at 930-970 W of 1,000; FP8 GEMMs on an H800 throttle at the limit, the clock
+    rows (Qwen3-32B, batch 64-512) at 945-976 W of 1,000; FP8 GEMMs on an H800 throttle at the limit, the clock
     falling from 1,980 to 1,575 MHz (DeepGEMM issue 120). Left free, the fit put
     the H100's roof at 561 W, so no cap between 561 and 700 W slowed it."""
     on = [[r[1], r[2], r[3] - c * r[0]] for r in a]

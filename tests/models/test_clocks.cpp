@@ -201,7 +201,7 @@ TEST_CASE("a cap that a decode's power fits under leaves that power as it was") 
 TEST_CASE("the measured GPUs' fitted power puts their tensor cores at the BF16 roof at the board limit, the premise of the cap") {
   // models/clocks.hpp sets the clock a cap leaves from a compute-bound kernel drawing
   // the board limit at the maximum clock; tools/fit_serving.py fits the H100 and B200
-  // on that line (ML.ENERGY's heaviest rows run at 685-694 W of 700 and 930-976 W of
+  // on that line (ML.ENERGY's heaviest rows run at 685-694 W of 700 and 945-976 W of
   // 1,000). static_w + j_per_flop_bf16 x peak x efficiency.compute = power_max_w, to
   // the 4 significant digits the catalog writes (the energy per FLOP rounded down).
   for (const char* name : {"h100-sxm", "b200"}) {
