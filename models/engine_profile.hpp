@@ -62,6 +62,12 @@ struct EngineProfile {
   // (see Sharding::moe_kernels_see_all_rows); false when only its own experts' rows
   // reach them. YAML: moe_expert_rows: all | local.
   bool moe_kernels_see_all_rows = false;
+  // FP8/FP4 weights on their own tensor cores take FP8/FP4 inputs: true when the
+  // engine quantises each such matmul's BF16 input in a kernel of its own (one
+  // elementwise pass: see Sharding::input_quant_bytes); false when the kernel that
+  // produces the input writes it quantised (a fused norm, activation or attention
+  // epilogue), which costs nothing extra. YAML: activation_quantisation: separate | fused.
+  bool separate_activation_quant = false;
   std::string fitted_by;  // the command that produced the fitted figures, if any
   std::vector<std::string> sources;
 

@@ -25,6 +25,26 @@ constexpr int kElementwiseKernelsPerBlock = 3;
 // (sgl-project/sglang PR 11730 on H200, vllm-project/vllm PR 31448 on B200).
 constexpr int kFusedExpertsKernels = 5;
 
+// An FP8/FP4 matmul's input of `elements` BF16 values quantised by a kernel of its
+// own, to q bytes an element with its scales (Sharding::input_quant_bytes; q = 0: no
+// pass). The kernel reads the BF16 values and writes the quantised ones; per element
+// it takes an absolute value toward the scale's maximum and a division: 2 FLOPs. The
+// matmul's own read of its input stays counted at BF16's 2 bytes, an upper bound by
+// (2 - q) bytes an element.
+void add_input_quant(StageWork& work, double elements, double q) {
+  if (q <= 0 || elements <= 0) return;
+  KernelWork& pass = work[KernelClass::elementwise];
+  pass.hbm_bytes += elements * (kActivationBytes + q);
+  pass.flops += 2.0 * elements;
+  pass.kernels += 1;
+}
+
+// Sharding::input_quant_bytes where `part` holds quantised weights, else 0 (its
+// matmuls keep BF16 inputs).
+double input_quant_of(const ModelSpec& m, Sharding s, WeightPart part) {
+  return m.quantized_parts.has(part) ? s.input_quant_bytes : 0.0;
+}
+
 int first_layer_of(int layers, int pp, int stage) {
   int first = 0;
   for (int s = 0; s < stage; ++s) first += stage_layers(layers, pp, s);
@@ -35,8 +55,10 @@ int first_layer_of(int layers, int pp, int stage) {
 // models/sparse_attention.hpp), else full. With context parallelism each query row
 // meets the cp shards of the cache in cp kernels (one per ring step), so its tiles'
 // fixed work (flops_per_key) and the kernels count cp times.
-void add_attention(StageWork& work, const ModelSpec& m, Precisions p, int tp, int cp, const BatchShape& b,
+void add_attention(StageWork& work, const ModelSpec& m, Precisions p, Sharding s, const BatchShape& b,
                    bool windowed, bool sparse) {
+  const int tp = s.tp, cp = s.cp;
+  const double quant = input_quant_of(m, s, WeightPart::attention);
   const double d = m.d_model, kv_elem = element_bytes(p.kv_cache);
   const double w = weight_element_bytes(m, p.weights, WeightPart::attention);  // per-part weight precision
   const double pairs = windowed ? b.pairs_window : sparse ? b.pairs_sparse : b.pairs_full;
@@ -55,6 +77,13 @@ void add_attention(StageWork& work, const ModelSpec& m, Precisions p, int tp, in
       add_matmul(proj, d, heads * qk, b.tokens, w);
     }
     add_matmul(proj, d, latent, b.tokens, w);
+    // One quantised copy of the layer's input feeds both down-projections (vLLM's
+    // fused_qkv_a_proj); the query's up-projection and the output projection take
+    // their own. The latents' up-projection of prefill rows is not counted (vLLM
+    // runs decode's absorbed form on weights it dequantises at load).
+    add_input_quant(work, b.tokens * d, quant);
+    if (a.q_lora_rank > 0) add_input_quant(work, b.tokens * a.q_lora_rank, quant);
+    add_input_quant(work, b.tokens * heads * a.v_head_dim, quant);
     // Decode runs the absorbed form: the up-projection applies to each new token's
     // query and output, and attention works on the latent, 2 h (2 L + r) FLOPs per
     // pair. Prefill runs the un-absorbed form (vLLM's MLA backend): the cached
@@ -82,6 +111,8 @@ void add_attention(StageWork& work, const ModelSpec& m, Precisions p, int tp, in
     const double kv = static_cast<double>(kv_heads_per_gpu(m, tp)) * m.head_dim;
     add_matmul(proj, d, q + 2.0 * kv, b.tokens, w);  // fused QKV
     add_matmul(proj, q, d, b.tokens, w);             // output projection
+    add_input_quant(work, b.tokens * d, quant);      // the QKV projection's input
+    add_input_quant(work, b.tokens * q, quant);      // the output projection's
     attn.flops += 4.0 * q * pairs;
     attn.flops_per_key += cp * 4.0 * q * b.tokens;
     row_bytes = 2.0 * kv * kv_elem;
@@ -94,8 +125,10 @@ void add_attention(StageWork& work, const ModelSpec& m, Precisions p, int tp, in
   attn.kernels += cp;
 }
 
-void add_state_space(StageWork& work, const ModelSpec& m, Precisions p, int tp, const BatchShape& b) {
+void add_state_space(StageWork& work, const ModelSpec& m, Precisions p, Sharding sharding, const BatchShape& b) {
   const SsmSpec& s = *m.ssm;
+  const int tp = sharding.tp;
+  const double quant = input_quant_of(m, sharding, WeightPart::attention);
   const double d = m.d_model, w = weight_element_bytes(m, p.weights, WeightPart::attention);  // per-part
   const double inner = ssm_inner_dim(m) / tp;
   const double heads = inner / s.head_dim;
@@ -103,6 +136,8 @@ void add_state_space(StageWork& work, const ModelSpec& m, Precisions p, int tp, 
   KernelWork& proj = work[KernelClass::projections];
   add_matmul(proj, d, 2.0 * inner + bc + heads, b.tokens, w);  // in_proj: x, z, B, C, dt
   add_matmul(proj, inner, d, b.tokens, w);                     // out_proj
+  add_input_quant(work, b.tokens * d, quant);
+  add_input_quant(work, b.tokens * inner, quant);
   KernelWork& scan = work[KernelClass::attention];             // the mixer's core
   const double conv_dim = inner + bc;
   scan.flops += b.tokens * (kSsmScanFlops * inner * s.d_state + 2.0 * conv_dim * s.conv_kernel);
@@ -150,10 +185,19 @@ void add_experts(StageWork& work, const ModelSpec& m, Precisions p, Sharding s, 
     work.busiest_excess_bytes += ((rows_seen - busiest.assignments) - (rows_seen - busiest.mean_assignments)) *
                                  zero_bytes_per_row;
   }
+  // Quantised inputs: the tokens entering the fused-experts call, and the activation
+  // between its grouped GEMMs over the rows its kernels see; the router stays in BF16
+  // (vLLM's and TensorRT-LLM's MoE blocks build it without a quantisation config).
+  const double quant = input_quant_of(m, s, WeightPart::experts);
+  add_input_quant(work, tokens * d, quant);
+  add_input_quant(work, rows_seen * cols, quant);
+  if (quant > 0) work.busiest_excess_bytes += (rows_seen - mean_rows_seen) * cols * (kActivationBytes + quant);
   if (e.shared_experts > 0) {
     const double shared_cols = static_cast<double>(e.shared_experts) * e.shared_expert_ffn_dim / tp;
     add_matmul(mlp, d, 2.0 * shared_cols, b.tokens, w);
     add_matmul(mlp, shared_cols, d, b.tokens, w);
+    add_input_quant(work, b.tokens * d, quant);
+    add_input_quant(work, b.tokens * shared_cols, quant);
   }
   if (ep > tp) {  // dispatch to and combine from the experts' GPUs
     work.all_to_alls += 2;
@@ -161,12 +205,15 @@ void add_experts(StageWork& work, const ModelSpec& m, Precisions p, Sharding s, 
   }
 }
 
-void add_dense_ffn(StageWork& work, const ModelSpec& m, Precisions p, int tp, const BatchShape& b) {
+void add_dense_ffn(StageWork& work, const ModelSpec& m, Precisions p, Sharding s, const BatchShape& b) {
   const double d = m.d_model, w = weight_element_bytes(m, p.weights, WeightPart::dense_ffn);  // per-part
-  const double cols = static_cast<double>(m.ffn_dim) / tp;
+  const double cols = static_cast<double>(m.ffn_dim) / s.tp;
   KernelWork& mlp = work[KernelClass::mlp];
   add_matmul(mlp, d, (m.gated_mlp ? 2.0 : 1.0) * cols, b.tokens, w);  // fused gate+up
   add_matmul(mlp, cols, d, b.tokens, w);                               // down
+  const double quant = input_quant_of(m, s, WeightPart::dense_ffn);
+  add_input_quant(work, b.tokens * d, quant);
+  add_input_quant(work, b.tokens * cols, quant);
 }
 
 // Matrix parameters of one layer held by one GPU, by part.
@@ -310,7 +357,7 @@ int add_layer(StageWork& work, const ModelSpec& m, Precisions p, Sharding s, con
     case Mixer::attention:
     case Mixer::sliding_attention: {
       const bool sparse = mixer == Mixer::attention && m.sparse_attention && m.mla;
-      add_attention(work, m, p, tp, s.cp, b, mixer == Mixer::sliding_attention, sparse);
+      add_attention(work, m, p, s, b, mixer == Mixer::sliding_attention, sparse);
       work.ring_steps += s.cp - 1;
       if (sparse) {  // the indexer scores every visible token: full pairs and rows
         const KernelWork indexer = indexer_work(m, w_mixer, b.tokens, b.pairs_full, b.read_full);
@@ -323,11 +370,11 @@ int add_layer(StageWork& work, const ModelSpec& m, Precisions p, Sharding s, con
       }
       break;
     }
-    case Mixer::state_space: add_state_space(work, m, p, tp, b); break;
+    case Mixer::state_space: add_state_space(work, m, p, s, b); break;
     case Mixer::none: break;
   }
   switch (ffn) {
-    case Ffn::dense: add_dense_ffn(work, m, p, tp, b); break;
+    case Ffn::dense: add_dense_ffn(work, m, p, s, b); break;
     case Ffn::experts: add_experts(work, m, p, s, b); break;
     case Ffn::none: break;
   }

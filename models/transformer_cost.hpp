@@ -37,6 +37,11 @@
 // taken); the experts see the whole stage's T tokens; every MoE layer moves
 // 2 * (T / ep) * top_k * d_model activations per GPU by all-to-all, (ep - 1) / ep
 // of them to other GPUs.
+// FP8/FP4 matmuls on their own tensor cores take quantised inputs; an engine that
+// quantises them apart (Sharding::input_quant_bytes = q) runs one elementwise pass
+// per matmul input of n elements, n x (2 + q) bytes: per layer the QKV (or MLA
+// down-projections') input and the output projection's, the MLP's two inputs, and
+// the fused-experts call's input and inner activation, in quantised parts only.
 // Context parallelism cp: each rank of a stage holds 1/cp of every sequence's KV
 // and computes 1/cp of the attention pairs; prefill tokens are split evenly,
 // decode tokens go whole to one rank (round-robin). Per attention layer and
@@ -105,6 +110,12 @@ struct Sharding {
   // and silu_and_mul and moe_sum pass over every row), false when only the rows of
   // this GPU's experts reach its kernels (tokens permuted or dispatched first).
   bool moe_kernels_see_all_rows = false;
+  // Bytes per element of a matmul input quantised by a kernel of its own before an
+  // FP8/FP4 matmul (the weights' element bytes, scales included; 0: no such pass).
+  // Set when the weights run on their own tensor cores and the engine quantises
+  // inputs apart (EngineProfile::separate_activation_quant). Each pass reads the BF16
+  // input and writes the quantised one: elements x (2 + input_quant_bytes) bytes.
+  double input_quant_bytes = 0;
   // Wide EP: attention and dense layers run data-parallel over ep / tp groups.
   int attention_groups() const { return ep > tp ? ep / tp : 1; }
 };

@@ -31,6 +31,7 @@ CostModel::SequenceBytes CostModel::sequence_bytes_of(const ModelSpec& m, Precis
 CostModel::CostModel(const Scenario& scenario)
     : scenario_(scenario), governor_(scenario.cluster.gpu_preset, scenario.cluster.gpu_clocks) {
   const ModelSpec& m = scenario.model.spec;
+  paths_ = tensor_core_paths(scenario.cluster.gpu, scenario.model.weights);  // sharding() reads it
   for (int s = 0; s < scenario.parallelism.pp; ++s) {
     stage_runs_.push_back(stage_layer_runs(m, scenario.parallelism.pp, s));
     stage_sequence_.push_back(sequence_bytes_of(m, scenario.model.precisions(), sharding(s)));
@@ -41,7 +42,6 @@ CostModel::CostModel(const Scenario& scenario)
   model_sequence_ = sequence_bytes_of(m, scenario.model.precisions(), Sharding{1, 1, 0});
   window_tokens_ = static_cast<double>(m.window_tokens);
   peaks_ = stage_peaks(scenario.cluster.gpu, scenario.model.weights);
-  paths_ = tensor_core_paths(scenario.cluster.gpu, scenario.model.weights);
   double attention_layers = 0;
   for (int layer = 0; layer < m.layers; ++layer) {
     const Mixer mixer = m.mixer(layer);
@@ -86,6 +86,7 @@ Sharding CostModel::sharding(int stage) const {
   const ParallelismSpec& p = scenario_.parallelism;
   Sharding s{p.tp, p.pp, stage, p.ep, p.cp};
   s.moe_kernels_see_all_rows = scenario_.serving.engine.moe_kernels_see_all_rows;
+  s.input_quant_bytes = input_quant_bytes(scenario_.serving.engine, paths_, scenario_.model.weights);
   return s;
 }
 
@@ -199,6 +200,11 @@ void CostModel::iteration_of(const std::vector<SequenceWork>& batch, long paddin
     cost.flops += stage.work.flops() * width;  // the busiest GPU's FLOPs on every GPU of the stage
     cost.hbm_bytes += stage.mean_gpu_hbm_bytes * width;  // bytes: the group's mean GPU
   }
+}
+
+double input_quant_bytes(const EngineProfile& engine, const TensorCorePaths& paths, Precision weights) {
+  const bool native = paths.fp8_matmuls || paths.fp4_matmuls;
+  return native && engine.separate_activation_quant ? element_bytes(weights) : 0.0;
 }
 
 std::vector<std::vector<SequenceWork>> split_micro_batches(const std::vector<SequenceWork>& batch, int count) {

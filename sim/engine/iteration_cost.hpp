@@ -46,6 +46,11 @@ struct IterationCost {
 // context; only the last part carries its logit tokens), a decode token is not.
 std::vector<std::vector<SequenceWork>> split_micro_batches(const std::vector<SequenceWork>& batch, int count);
 
+// Sharding::input_quant_bytes of weights in `weights` on tensor-core paths `paths`
+// served by `engine`: the weights' element bytes (scales included) where their
+// matmuls run on FP8/FP4 tensor cores and the engine quantises inputs apart, else 0.
+double input_quant_bytes(const EngineProfile& engine, const TensorCorePaths& paths, Precision weights);
+
 class CostModel {
  public:
   explicit CostModel(const Scenario& scenario);  // kept by reference: it must outlive the model

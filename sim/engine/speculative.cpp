@@ -60,6 +60,9 @@ Sharding draft_sharding(const Scenario& scenario, const ModelSpec& draft) {
   const ParallelismSpec& p = scenario.parallelism;
   Sharding s{p.tp, 1, 0, draft.moe ? std::min(p.ep, p.tp) : 1, 1};
   s.moe_kernels_see_all_rows = scenario.serving.engine.moe_kernels_see_all_rows;
+  const Precision weights = draft_weight_precision(scenario);
+  s.input_quant_bytes =
+      input_quant_bytes(scenario.serving.engine, tensor_core_paths(scenario.cluster.gpu, weights), weights);
   return s;
 }
 

@@ -95,6 +95,7 @@ default_prefill_chunk_tokens: 8192
 allreduce: custom
 moe_all_to_all_kernel_s: 41.6e-6
 moe_expert_rows: all
+activation_quantisation: separate
 sources: [vLLM engine arguments]
 )";
 
