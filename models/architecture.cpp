@@ -23,6 +23,7 @@ bool QuantizedParts::has(WeightPart part) const {
     case WeightPart::attention: return attention;
     case WeightPart::dense_ffn: return dense_ffn;
     case WeightPart::experts: return experts;
+    case WeightPart::shared_experts: return shared_experts;
     case WeightPart::embeddings: return embeddings;
   }
   return true;
@@ -33,19 +34,21 @@ const char* weight_part_name(WeightPart part) {
     case WeightPart::attention: return "attention";
     case WeightPart::dense_ffn: return "dense_ffn";
     case WeightPart::experts: return "experts";
+    case WeightPart::shared_experts: return "shared_experts";
     case WeightPart::embeddings: return "embeddings";
   }
   return "?";
 }
 
 std::optional<WeightPart> parse_weight_part(const std::string& name) {
-  for (WeightPart part : {WeightPart::attention, WeightPart::dense_ffn, WeightPart::experts, WeightPart::embeddings}) {
+  for (WeightPart part : {WeightPart::attention, WeightPart::dense_ffn, WeightPart::experts, WeightPart::shared_experts,
+                          WeightPart::embeddings}) {
     if (name == weight_part_name(part)) return part;
   }
   return std::nullopt;
 }
 
-std::string weight_part_names() { return "attention, dense_ffn, experts, embeddings"; }
+std::string weight_part_names() { return "attention, dense_ffn, experts, shared_experts, embeddings"; }
 
 Mixer ModelSpec::mixer(int layer) const {
   switch (mixer_pattern[static_cast<std::size_t>(layer) % mixer_pattern.size()]) {
@@ -115,6 +118,11 @@ double ffn_params(const ModelSpec& m, Ffn ffn, bool active_only) {
   return 0.0;
 }
 
+double shared_expert_params(const ModelSpec& m) {
+  if (!m.moe) return 0.0;
+  return m.moe->shared_experts * 3.0 * m.d_model * m.moe->shared_expert_ffn_dim;
+}
+
 double layer_linear_params(const ModelSpec& m) {
   return mixer_params(m, Mixer::attention) + ffn_params(m, Ffn::dense, false);
 }
@@ -154,8 +162,10 @@ double weight_bytes(const ModelSpec& m, Precision weights) {
     const Ffn ffn = m.ffn(layer);
     const WeightPart ffn_part = ffn == Ffn::experts ? WeightPart::experts : WeightPart::dense_ffn;
     const double norms = (mixer != Mixer::none ? 1.0 : 0.0) + (ffn != Ffn::none ? 1.0 : 0.0);
+    const double shared = ffn == Ffn::experts ? shared_expert_params(m) : 0.0;  // a part of its own
     sum += mixer_params(m, mixer) * weight_element_bytes(m, weights, WeightPart::attention) +
-           ffn_params(m, ffn, false) * weight_element_bytes(m, weights, ffn_part) + norms * m.d_model * norm_bytes;
+           (ffn_params(m, ffn, false) - shared) * weight_element_bytes(m, weights, ffn_part) +
+           shared * weight_element_bytes(m, weights, WeightPart::shared_experts) + norms * m.d_model * norm_bytes;
   }
   return sum;
 }

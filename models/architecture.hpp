@@ -65,9 +65,10 @@ struct SsmSpec {
 
 // The parts of a model a weight precision can apply to. YAML names of
 // `quantized_parts`: attention (the mixers' projections: attention, MLA or
-// state-space), dense_ffn (dense MLPs), experts (routed and shared experts and
-// their routers), embeddings (the input embedding and the LM head).
-enum class WeightPart { attention, dense_ffn, experts, embeddings };
+// state-space), dense_ffn (dense MLPs), experts (the routed experts and their
+// routers), shared_experts (the experts every token of an MoE layer goes through),
+// embeddings (the input embedding and the LM head).
+enum class WeightPart { attention, dense_ffn, experts, shared_experts, embeddings };
 
 // Which parts are stored in the chosen weight precision; the others stay in BF16.
 // gpt-oss, for example, ships its experts in MXFP4 and everything else in BF16.
@@ -75,13 +76,14 @@ struct QuantizedParts {
   bool attention = true;
   bool dense_ffn = true;
   bool experts = true;
+  bool shared_experts = true;
   bool embeddings = true;
 
   bool has(WeightPart part) const;
-  bool all() const { return attention && dense_ffn && experts && embeddings; }
+  bool all() const { return attention && dense_ffn && experts && shared_experts && embeddings; }
 };
 
-// "attention", "dense_ffn", "experts", "embeddings"; the list for messages.
+// "attention", "dense_ffn", "experts", "shared_experts", "embeddings"; the list for messages.
 const char* weight_part_name(WeightPart part);
 std::optional<WeightPart> parse_weight_part(const std::string& name);
 std::string weight_part_names();
@@ -123,6 +125,8 @@ struct ModelSpec {
 // Parameters of one layer's mixer and FFN matrices (no norms).
 double mixer_params(const ModelSpec& model, Mixer mixer);
 double ffn_params(const ModelSpec& model, Ffn ffn, bool active_only);
+// The shared experts' matrix parameters of one MoE layer (0 without experts).
+double shared_expert_params(const ModelSpec& model);
 
 // Parameters of one decoder layer's matrices (attention projections and MLP) of a
 // layer with full attention and a dense MLP: the classic dense layer.

@@ -192,12 +192,14 @@ void add_experts(StageWork& work, const ModelSpec& m, Precisions p, Sharding s, 
   add_input_quant(work, tokens * d, quant);
   add_input_quant(work, rows_seen * cols, quant);
   if (quant > 0) work.busiest_excess_bytes += (rows_seen - mean_rows_seen) * cols * (kActivationBytes + quant);
-  if (e.shared_experts > 0) {
+  if (e.shared_experts > 0) {  // a weight part of its own
     const double shared_cols = static_cast<double>(e.shared_experts) * e.shared_expert_ffn_dim / tp;
-    add_matmul(mlp, d, 2.0 * shared_cols, b.tokens, w);
-    add_matmul(mlp, shared_cols, d, b.tokens, w);
-    add_input_quant(work, b.tokens * d, quant);
-    add_input_quant(work, b.tokens * shared_cols, quant);
+    const double w_shared = weight_element_bytes(m, p.weights, WeightPart::shared_experts);
+    const double shared_quant = input_quant_of(m, s, WeightPart::shared_experts);
+    add_matmul(mlp, d, 2.0 * shared_cols, b.tokens, w_shared);
+    add_matmul(mlp, shared_cols, d, b.tokens, w_shared);
+    add_input_quant(work, b.tokens * d, shared_quant);
+    add_input_quant(work, b.tokens * shared_cols, shared_quant);
   }
   if (ep > tp) {  // dispatch to and combine from the experts' GPUs
     work.all_to_alls += 2;
@@ -295,6 +297,7 @@ double stage_weight_bytes(const ModelSpec& m, Precision weights, Sharding s) {
   auto w_ffn = [&](Ffn ffn) {
     return weight_element_bytes(m, weights, ffn == Ffn::experts ? WeightPart::experts : WeightPart::dense_ffn);
   };
+  const double w_shared = weight_element_bytes(m, weights, WeightPart::shared_experts);
   const int first = first_layer_of(m.layers, s.pp, s.stage);
   const int count = stage_layers(m.layers, s.pp, s.stage);
   double bytes = 0;
@@ -302,7 +305,9 @@ double stage_weight_bytes(const ModelSpec& m, Precision weights, Sharding s) {
     const Mixer mixer = m.mixer(layer);
     const Ffn ffn = m.ffn(layer);
     const double norms = (mixer != Mixer::none ? 1.0 : 0.0) + (ffn != Ffn::none ? 1.0 : 0.0);
-    bytes += mixer_params_per_gpu(m, mixer, s.tp) * w_mixer + ffn_params_per_gpu(m, ffn, s.tp, s.ep) * w_ffn(ffn) +
+    const double shared = ffn == Ffn::experts ? shared_expert_params(m) / s.tp : 0.0;  // split tp ways
+    bytes += mixer_params_per_gpu(m, mixer, s.tp) * w_mixer +
+             (ffn_params_per_gpu(m, ffn, s.tp, s.ep) - shared) * w_ffn(ffn) + shared * w_shared +
              norms * m.d_model * kActivationBytes;
   }
   const double vocab_slice = static_cast<double>(m.vocab_tokens) * m.d_model / s.tp;
@@ -383,8 +388,9 @@ int add_layer(StageWork& work, const ModelSpec& m, Precisions p, Sharding s, con
   } else {
     const MoeSpec& e = *m.moe;
     const double d = m.d_model;
-    work.weight_bytes_read += mixer_params_per_gpu(m, mixer, tp) * w_mixer +
-                              (d * e.experts + e.shared_experts * 3.0 * d * e.shared_expert_ffn_dim / tp) * w_ffn;
+    work.weight_bytes_read += mixer_params_per_gpu(m, mixer, tp) * w_mixer + d * e.experts * w_ffn +
+                              shared_expert_params(m) / tp *
+                                  weight_element_bytes(m, p.weights, WeightPart::shared_experts);
   }
   return (mixer != Mixer::none ? 1 : 0) + (ffn != Ffn::none ? 1 : 0);
 }

@@ -108,7 +108,7 @@ std::string peak_names(const GpuSpec& gpu) {
 
 QuantizedParts read_quantized_parts(const MapReader& m, const std::string& key, const ModelSpec& model) {
   const std::vector<std::string> names = m.string_list(key);
-  QuantizedParts parts{false, false, false, false};
+  QuantizedParts parts{false, false, false, false, false};
   const YAML::Node spot = m.spot(key);
   for (std::size_t i = 0; i < names.size(); ++i) {
     const YAML::Node item = spot.IsSequence() ? spot[i] : spot;
@@ -120,18 +120,23 @@ QuantizedParts read_quantized_parts(const MapReader& m, const std::string& key, 
     if (parts.has(*part)) {
       m.locator().fail(item, fmt::format("{}: '{}' is listed twice", m.child_path(key), names[i]));
     }
-    const bool present = *part == WeightPart::experts     ? model.moe.has_value()
-                         : *part == WeightPart::dense_ffn ? has(model.ffn_pattern, 'D') ||
+    const bool present = *part == WeightPart::experts          ? model.moe.has_value()
+                         : *part == WeightPart::shared_experts ? model.moe.has_value() && model.moe->shared_experts > 0
+                         : *part == WeightPart::dense_ffn      ? has(model.ffn_pattern, 'D') ||
                                                                 (model.moe && model.moe->first_dense_layers > 0)
-                                                          : true;
+                                                               : true;
     if (!present) {
-      m.locator().fail(item, fmt::format("{}: {} has no {} to quantise (ffn_pattern '{}')", m.child_path(key),
-                                         model.name, names[i], model.ffn_pattern));
+      const std::string why = *part == WeightPart::shared_experts && model.moe
+                                  ? std::string("moe.shared_experts 0")
+                                  : fmt::format("ffn_pattern '{}'", model.ffn_pattern);
+      m.locator().fail(item, fmt::format("{}: {} has no {} to quantise ({})", m.child_path(key), model.name,
+                                         names[i], why));
     }
     switch (*part) {
       case WeightPart::attention: parts.attention = true; break;
       case WeightPart::dense_ffn: parts.dense_ffn = true; break;
       case WeightPart::experts: parts.experts = true; break;
+      case WeightPart::shared_experts: parts.shared_experts = true; break;
       case WeightPart::embeddings: parts.embeddings = true; break;
     }
   }

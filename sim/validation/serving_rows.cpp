@@ -19,6 +19,9 @@ struct KnownModel {
   const char* name;    // as the measurement file writes it
   const char* preset;  // catalog model
   const char* family;
+  // The parts the checkpoint stores in its weight precision, as a quantized_parts
+  // list; empty: every part (the preset's default).
+  const char* quantized_parts = "";
 };
 
 // Both Llama-3.x-70B checkpoints share one architecture: they form one
@@ -35,7 +38,12 @@ constexpr KnownModel kModels[] = {
     {"google/gemma-3-12b-it", "gemma-3-12b", "dense"},
     {"Qwen/Qwen3-235B-A22B-Instruct-2507", "qwen3-235b-a22b", "moe"},
     {"Qwen/Qwen3-235B-A22B-Thinking-2507", "qwen3-235b-a22b", "moe"},
-    {"meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8", "llama-4-maverick", "moe"},
+    // Meta's FP8 release (fp8_mixed in meta-llama/llama-models models/llama4/scripts/
+    // quantize.py): rowwise FP8 for the routed experts only; attention, the shared
+    // expert, the dense MLPs, the router and the embeddings stay BF16. (It also keeps
+    // the first and last layers' experts in BF16: 1 of Maverick's 24 MoE layers, not
+    // expressible per layer here.)
+    {"meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8", "llama-4-maverick", "moe", "[experts]"},
     {"nvidia/NVIDIA-Nemotron-Nano-12B-v2", "nemotron-nano-12b-v2", "hybrid"},
     {"Llama 3.1 8B", "llama-3.1-8b", "dense"},
     {"Llama 3.3 70B", "llama-3.3-70b", "dense"},
@@ -108,6 +116,7 @@ std::vector<ServingRow> mlenergy_rows(const std::string& data_dir) {
     r.model = row.text("model");
     r.preset = m.preset;
     r.family = m.family;
+    r.quantized_parts = m.quantized_parts;
     r.gpu = gpu_preset(row);
     r.precision = row.text("weight_precision") == "fp8" ? "fp8" : "bf16";
     r.task = row.text("task");
@@ -152,6 +161,7 @@ std::vector<ServingRow> trtllm_rows(const std::string& data_dir) {
     r.model = row.text("model");
     r.preset = m.preset;
     r.family = m.family;
+    r.quantized_parts = m.quantized_parts;
     r.gpu = gpu_preset(row);
     r.precision = row.text("precision");
     r.tp = whole(row, "tp");
@@ -233,6 +243,7 @@ std::vector<Override> row_overrides(const ServingRow& row) {
       {"requests.count", std::to_string(row.requests)},
   };
   if (row.ep > 1) o.push_back({"parallelism.ep", std::to_string(row.ep)});
+  if (!row.quantized_parts.empty()) o.push_back({"model.quantized_parts", row.quantized_parts});
   if (row.unique_prompts > 0) {
     // The benchmark's prompt list, repeated, on vLLM's automatic prefix caching (on
     // by default in its V1 engine): copies of a prompt running together hold its

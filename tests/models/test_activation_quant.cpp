@@ -86,6 +86,23 @@ TEST_CASE("only quantised parts take the passes: gpt-oss's MXFP4 experts but not
   check_only_elementwise_differs(with, without);
 }
 
+TEST_CASE("Maverick's FP8 release takes passes for its routed experts only") {
+  // Routed experts FP8, shared expert, attention and dense MLPs BF16 (see
+  // tests/models/test_precision.cpp): two passes per MoE layer, none elsewhere.
+  ModelSpec m = test::catalog().models.at("llama-4-maverick");
+  m.quantized_parts = QuantizedParts{false, false, true, false, false};
+  const Precisions p{Precision::fp8, Precision::bf16};
+  Sharding plain{8, 1, 0, 8};
+  Sharding quantised = plain;
+  quantised.input_quant_bytes = 1.0;
+  const StageWork without = stage_work(m, p, plain, decode_batch(8, 2000));
+  const StageWork with = stage_work(m, p, quantised, decode_batch(8, 2000));
+  int moe_layers = 0;
+  for (int l = 0; l < m.layers; ++l) moe_layers += m.ffn(l) == Ffn::experts ? 1 : 0;
+  CHECK(with[KernelClass::elementwise].kernels - without[KernelClass::elementwise].kernels == 2 * moe_layers);
+  check_only_elementwise_differs(with, without);
+}
+
 TEST_CASE("the passes run where the weights have their own tensor cores and the engine quantises apart") {
   const Catalog& c = test::catalog();
   const EngineProfile& vllm = c.engines.at("vllm");

@@ -60,6 +60,31 @@ TEST_CASE("gpt-oss as released (MXFP4 experts, BF16 elsewhere) has the published
   }
 }
 
+TEST_CASE("shared experts are a part of their own: Maverick's FP8 release quantises only its routed experts") {
+  // meta-llama/llama-models models/llama4/scripts/quantize.py (fp8_mixed): rowwise FP8
+  // for the routed experts; attention, the shared expert, the dense MLPs and the
+  // embeddings stay BF16. Expected: the routed experts (with their routers) at one
+  // byte, every other weight at two.
+  ModelSpec m = test::catalog().models.at("llama-4-maverick");
+  m.quantized_parts = QuantizedParts{false, false, true, false, false};
+  const double d = m.d_model, experts = m.moe->experts, f = m.moe->expert_ffn_dim;
+  int moe_layers = 0;
+  for (int l = 0; l < m.layers; ++l) moe_layers += m.ffn(l) == Ffn::experts ? 1 : 0;
+  REQUIRE(moe_layers == 24);
+  const double routed = moe_layers * (d * experts + experts * 3.0 * d * f);
+  const double expected = routed * 1.0 + (total_params(m) - routed) * 2.0;
+  CHECK(weight_bytes(m, Precision::fp8) == Approx(expected).epsilon(1e-12));
+  // Quantising the shared experts as well saves one byte per shared parameter.
+  const double shared = moe_layers * m.moe->shared_experts * 3.0 * d * m.moe->shared_expert_ffn_dim;
+  m.quantized_parts.shared_experts = true;
+  CHECK(weight_bytes(m, Precision::fp8) == Approx(expected - shared).epsilon(1e-12));
+  // The stages' shards (no TP, whose GPUs replicate norms and routers) still add up.
+  m.quantized_parts.shared_experts = false;
+  double sum = 0;
+  for (int s = 0; s < 3; ++s) sum += stage_weight_bytes(m, Precision::fp8, Sharding{1, 3, s});
+  CHECK(sum == Approx(weight_bytes(m, Precision::fp8)).epsilon(1e-12));
+}
+
 TEST_CASE("the GPUs' weight shards add up to the model's weight bytes at mixed precision") {
   const ModelSpec& m = test::catalog().models.at("gpt-oss-120b");
   for (int pp : {1, 2, 4}) {

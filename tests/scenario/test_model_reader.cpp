@@ -83,7 +83,10 @@ TEST_CASE("model.quantized_parts chooses the parts the weight precision applies 
   CHECK(!s.model.spec.quantized_parts.embeddings);
   CHECK(error_of(scenario("{preset: kimi-k2, quantized_parts: [experts, mlp]}", "b200")) ==
         "test.yaml:9:53: model.quantized_parts: unknown part 'mlp'; allowed: attention, dense_ffn, experts, "
-        "embeddings");
+        "shared_experts, embeddings");
+  CHECK(error_of(scenario("{preset: qwen3-235b-a22b, quantized_parts: [shared_experts]}", "b200")) ==
+        "test.yaml:9:52: model.quantized_parts: qwen3-235b-a22b has no shared_experts to quantise "
+        "(moe.shared_experts 0)");
   CHECK(error_of(scenario("{preset: llama-3.1-8b, quantized_parts: [experts]}", "b200")) ==
         "test.yaml:9:49: model.quantized_parts: llama-3.1-8b has no experts to quantise (ffn_pattern 'D')");
   CHECK(error_of(scenario("{preset: kimi-k2, quantized_parts: [experts, experts]}", "b200")) ==
