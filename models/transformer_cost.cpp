@@ -78,8 +78,9 @@ void add_attention(StageWork& work, const ModelSpec& m, Precisions p, Sharding s
     }
     add_matmul(proj, d, latent, b.tokens, w);
     // One quantised copy of the layer's input feeds both down-projections (vLLM's
-    // fused_qkv_a_proj); the query's up-projection and the output projection take
-    // their own. The latents' up-projection of prefill rows is not counted (vLLM
+    // fused_qkv_a_proj; counted once also without a query down-projection, where the
+    // query and latent projections each quantise it); the query's up-projection and
+    // the output projection take their own. The latents' up-projection of prefill rows is not counted (vLLM
     // runs decode's absorbed form on weights it dequantises at load).
     add_input_quant(work, b.tokens * d, quant);
     if (a.q_lora_rank > 0) add_input_quant(work, b.tokens * a.q_lora_rank, quant);

@@ -40,8 +40,9 @@
 // FP8/FP4 matmuls on their own tensor cores take quantised inputs; an engine that
 // quantises them apart (Sharding::input_quant_bytes = q) runs one elementwise pass
 // per matmul input of n elements, n x (2 + q) bytes: per layer the QKV (or MLA
-// down-projections') input and the output projection's, the MLP's two inputs, and
-// the fused-experts call's input and inner activation, in quantised parts only.
+// down-projections') input and the output projection's, the MLP's two inputs, the
+// fused-experts call's input and inner activation, and the shared experts' two, in
+// quantised parts only (QuantizedParts).
 // Context parallelism cp: each rank of a stage holds 1/cp of every sequence's KV
 // and computes 1/cp of the attention pairs; prefill tokens are split evenly,
 // decode tokens go whole to one rank (round-robin). Per attention layer and
