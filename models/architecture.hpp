@@ -72,15 +72,19 @@ enum class WeightPart { attention, dense_ffn, experts, shared_experts, embedding
 
 // Which parts are stored in the chosen weight precision; the others stay in BF16.
 // gpt-oss, for example, ships its experts in MXFP4 and everything else in BF16.
+// By default every part but the embeddings: FP8 and FP4 checkpoints keep the input
+// embedding and the LM head in BF16 (NVIDIA ModelOpt's quantisation configs disable
+// "*lm_head*" and quantise only linear layers; llm-compressor's FP8 checkpoints
+// quantise "only the linear operators within transformers blocks"; Meta's FP8
+// Llama 4 and DeepSeek-V3's FP8 release hold both in BF16).
 struct QuantizedParts {
   bool attention = true;
   bool dense_ffn = true;
   bool experts = true;
   bool shared_experts = true;
-  bool embeddings = true;
+  bool embeddings = false;
 
   bool has(WeightPart part) const;
-  bool all() const { return attention && dense_ffn && experts && shared_experts && embeddings; }
 };
 
 // "attention", "dense_ffn", "experts", "shared_experts", "embeddings"; the list for messages.
@@ -108,7 +112,7 @@ struct ModelSpec {
   std::string ffn_pattern = "D";
   long window_tokens = 0;              // of sliding-window layers
   Precision default_weights = Precision::bf16;  // the precision the model is meant for
-  QuantizedParts quantized_parts;  // where the weight precision applies (default: everywhere)
+  QuantizedParts quantized_parts;  // where the weight precision applies (default: all but the embeddings)
   // Multi-token-prediction layers shipped with the model (DeepSeek-V3: 1), used only
   // as a speculative-decoding draft; not part of the counts above.
   int mtp_layers = 0;

@@ -45,6 +45,14 @@ double input_quant_of(const ModelSpec& m, Sharding s, WeightPart part) {
   return m.quantized_parts.has(part) ? s.input_quant_bytes : 0.0;
 }
 
+// Where a matmul of `part` runs: in its own class, at the weights' tensor-core peak,
+// unless the checkpoint keeps that part in BF16 while the rest is in a lower
+// precision; then on the BF16 tensor cores (bf16_matmuls).
+KernelWork& matmul_work(StageWork& work, KernelClass own, const ModelSpec& m, Precision weights, WeightPart part) {
+  const bool kept_in_bf16 = weights != Precision::bf16 && !m.quantized_parts.has(part);
+  return work[kept_in_bf16 ? KernelClass::bf16_matmuls : own];
+}
+
 int first_layer_of(int layers, int pp, int stage) {
   int first = 0;
   for (int s = 0; s < stage; ++s) first += stage_layers(layers, pp, s);
@@ -63,7 +71,7 @@ void add_attention(StageWork& work, const ModelSpec& m, Precisions p, Sharding s
   const double w = weight_element_bytes(m, p.weights, WeightPart::attention);  // per-part weight precision
   const double pairs = windowed ? b.pairs_window : sparse ? b.pairs_sparse : b.pairs_full;
   const double read = windowed ? b.read_window : sparse ? b.read_sparse : b.read_full;
-  KernelWork& proj = work[KernelClass::projections];
+  KernelWork& proj = matmul_work(work, KernelClass::projections, m, p.weights, WeightPart::attention);
   KernelWork& attn = work[KernelClass::attention];
   double row_bytes = 0, query_cols = 0;
   if (m.mla) {
@@ -134,7 +142,7 @@ void add_state_space(StageWork& work, const ModelSpec& m, Precisions p, Sharding
   const double inner = ssm_inner_dim(m) / tp;
   const double heads = inner / s.head_dim;
   const double bc = 2.0 * s.n_groups * s.d_state / tp;
-  KernelWork& proj = work[KernelClass::projections];
+  KernelWork& proj = matmul_work(work, KernelClass::projections, m, p.weights, WeightPart::attention);
   add_matmul(proj, d, 2.0 * inner + bc + heads, b.tokens, w);  // in_proj: x, z, B, C, dt
   add_matmul(proj, inner, d, b.tokens, w);                     // out_proj
   add_input_quant(work, b.tokens * d, quant);
@@ -197,8 +205,9 @@ void add_experts(StageWork& work, const ModelSpec& m, Precisions p, Sharding s, 
     const double shared_cols = static_cast<double>(e.shared_experts) * e.shared_expert_ffn_dim / tp;
     const double w_shared = weight_element_bytes(m, p.weights, WeightPart::shared_experts);
     const double shared_quant = input_quant_of(m, s, WeightPart::shared_experts);
-    add_matmul(mlp, d, 2.0 * shared_cols, b.tokens, w_shared);
-    add_matmul(mlp, shared_cols, d, b.tokens, w_shared);
+    KernelWork& shared = matmul_work(work, KernelClass::mlp, m, p.weights, WeightPart::shared_experts);
+    add_matmul(shared, d, 2.0 * shared_cols, b.tokens, w_shared);
+    add_matmul(shared, shared_cols, d, b.tokens, w_shared);
     add_input_quant(work, b.tokens * d, shared_quant);
     add_input_quant(work, b.tokens * shared_cols, shared_quant);
   }
@@ -211,7 +220,7 @@ void add_experts(StageWork& work, const ModelSpec& m, Precisions p, Sharding s, 
 void add_dense_ffn(StageWork& work, const ModelSpec& m, Precisions p, Sharding s, const BatchShape& b) {
   const double d = m.d_model, w = weight_element_bytes(m, p.weights, WeightPart::dense_ffn);  // per-part
   const double cols = static_cast<double>(m.ffn_dim) / s.tp;
-  KernelWork& mlp = work[KernelClass::mlp];
+  KernelWork& mlp = matmul_work(work, KernelClass::mlp, m, p.weights, WeightPart::dense_ffn);
   add_matmul(mlp, d, (m.gated_mlp ? 2.0 : 1.0) * cols, b.tokens, w);  // fused gate+up
   add_matmul(mlp, cols, d, b.tokens, w);                               // down
   const double quant = input_quant_of(m, s, WeightPart::dense_ffn);
@@ -263,6 +272,7 @@ std::string_view kernel_class_name(KernelClass kernel_class) {
     case KernelClass::lm_head: return "lm_head";
     case KernelClass::experts: return "experts";
     case KernelClass::indexer: return "indexer";
+    case KernelClass::bf16_matmuls: return "bf16_matmuls";
   }
   return "?";
 }
@@ -460,7 +470,8 @@ StageWork stage_work(const ModelSpec& m, Precisions p, Sharding s, const std::ve
   }
   if (s.stage == s.pp - 1 && b.emitting > 0) {
     const double vocab_cols = static_cast<double>(m.vocab_tokens) / s.tp;
-    add_matmul(work[KernelClass::lm_head], d, vocab_cols, b.emitting, w);
+    add_matmul(matmul_work(work, KernelClass::lm_head, m, p.weights, WeightPart::embeddings), d, vocab_cols,
+               b.emitting, w);
     work.weight_bytes_read += d * vocab_cols * w;
   }
   if (s.tp > 1) {

@@ -78,8 +78,10 @@ struct SequenceWork {
 // experts: the routed experts' grouped GEMMs (mixture-of-experts layers); the router
 // and shared experts are mlp. indexer: sparse attention's lightning indexer (its
 // projections and FP8 scores), run at the GPU's FP8 peak where it has one.
-enum class KernelClass { projections, attention, mlp, elementwise, lm_head, experts, indexer };
-inline constexpr int kKernelClasses = 7;
+// bf16_matmuls: the matmuls of parts a lower-precision checkpoint keeps in BF16
+// (ModelSpec::quantized_parts; by default the LM head), on the BF16 tensor cores.
+enum class KernelClass { projections, attention, mlp, elementwise, lm_head, experts, indexer, bf16_matmuls };
+inline constexpr int kKernelClasses = 8;
 std::string_view kernel_class_name(KernelClass kernel_class);
 // Matrix multiplications: they run at the weight precision's tensor-core peak.
 constexpr bool is_matmul(KernelClass c) {

@@ -33,7 +33,8 @@ void read_attention(Fields& f, Preset& p, long long d_model, const std::string& 
   p.put("head_dim", head_dim, f.where(f.has(head_dim_key) ? head_dim_key : "num_attention_heads"));
 }
 
-// quantization_config: fp8 (every part) or mxfp4 (the experts, as gpt-oss ships).
+// quantization_config: fp8 (every part but the embeddings, the default) or mxfp4 (the
+// experts, as gpt-oss ships).
 void read_quantization(Fields& f, Preset& p) {
   if (!f.has("quantization_config")) {
     f.ignore({"quantization_config"});

@@ -20,7 +20,7 @@ struct KnownModel {
   const char* preset;  // catalog model
   const char* family;
   // The parts the checkpoint stores in its weight precision, as a quantized_parts
-  // list; empty: every part (the preset's default).
+  // list; empty: the default (every part but the embeddings).
   const char* quantized_parts = "";
 };
 

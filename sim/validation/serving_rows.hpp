@@ -57,7 +57,7 @@ struct ServingRow {
   std::string model;   // the file's name for it
   std::string preset;  // the catalog model
   std::string family;  // dense, moe or hybrid
-  std::string quantized_parts;  // the checkpoint's quantised parts (a YAML list), empty: all
+  std::string quantized_parts;  // the checkpoint's quantised parts (a YAML list), empty: the default
   std::string gpu;     // the catalog GPU
   std::string precision;  // bf16 or fp8
   std::string task;       // lm-arena-chat, gpqa, or "isl/osl" for TensorRT-LLM

@@ -173,10 +173,11 @@ TEST_CASE("a state-space layer's cost per token does not depend on the context")
 }
 
 TEST_CASE("INT4 weights are a quarter of BF16 bytes, FP8 a half") {
-  for (const auto& [name, model] : test::catalog().models) {
-    // Models quantised in part only (gpt-oss: experts) are checked part by part in
-    // tests/models/test_precision.cpp.
-    if (!model.quantized_parts.all()) continue;
+  for (const auto& [name, preset] : test::catalog().models) {
+    // Every part quantised, the embeddings and LM head included (the default keeps
+    // them in BF16, checked below; partial presets in tests/models/test_precision.cpp).
+    ModelSpec model = preset;
+    model.quantized_parts = QuantizedParts{true, true, true, true, true};
     const double bf16 = stage_weight_bytes(model, Precision::bf16, Sharding{1, 1, 0});
     const double int4 = stage_weight_bytes(model, Precision::int4, Sharding{1, 1, 0});
     const double fp8 = stage_weight_bytes(model, Precision::fp8, Sharding{1, 1, 0});
@@ -185,6 +186,18 @@ TEST_CASE("INT4 weights are a quarter of BF16 bytes, FP8 a half") {
     CHECK(int4 == Approx(bf16 / 4).epsilon(1e-3));
     CHECK(fp8 == Approx(bf16 / 2).epsilon(1e-3));
   }
+}
+
+TEST_CASE("by default an FP8 checkpoint keeps its embeddings and LM head in BF16") {
+  const ModelSpec& model = test::catalog().models.at("llama-3.1-8b");
+  REQUIRE(!model.quantized_parts.has(WeightPart::embeddings));
+  const double vocab_rows = static_cast<double>(model.vocab_tokens) * model.d_model;
+  const double embeddings = vocab_rows * (model.tied_embeddings ? 1.0 : 2.0);  // input embedding + LM head
+  const double bf16 = stage_weight_bytes(model, Precision::bf16, Sharding{1, 1, 0});
+  const double fp8 = stage_weight_bytes(model, Precision::fp8, Sharding{1, 1, 0});
+  // BF16 bytes = 2 (layers + embeddings) + norms; FP8 halves only the layers' share.
+  const double layers_bf16 = bf16 - 2.0 * embeddings;
+  CHECK(fp8 == Approx(layers_bf16 / 2 + 2.0 * embeddings).epsilon(1e-3));
 }
 
 TEST_CASE("every catalog MoE model's active parameter count is within 2% of its published figure") {

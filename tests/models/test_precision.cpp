@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "models/architecture.hpp"
+#include "models/power.hpp"
 #include "models/precision.hpp"
 #include "models/transformer_cost.hpp"
 #include "tests/support/scenario_fixture.hpp"
@@ -26,7 +27,8 @@ TEST_CASE("FP4 formats count their block scales: NVFP4 4.5 bits, MXFP4 4.25 bits
 
 TEST_CASE("a model quantised everywhere weighs its matrix parameters x bits / 8 plus its BF16 norms") {
   for (const char* preset : {"kimi-k2", "llama-3.1-70b", "qwen3-coder-480b-a35b"}) {
-    const ModelSpec& m = test::catalog().models.at(preset);
+    ModelSpec m = test::catalog().models.at(preset);
+    m.quantized_parts = QuantizedParts{true, true, true, true, true};  // the embeddings too
     // RMSNorm vectors: one per mixer and one per FFN in each layer, and the final one.
     const double norms = 2.0 * m.layers * m.d_model + m.d_model;
     for (Precision p : {Precision::nvfp4, Precision::mxfp4, Precision::fp8}) {
@@ -35,7 +37,8 @@ TEST_CASE("a model quantised everywhere weighs its matrix parameters x bits / 8 
     }
   }
   // Kimi K2 in NVFP4: about 1.03e12 * 4.5 / 8 = 577 GB, against 2.05 TB in BF16.
-  const ModelSpec& kimi = test::catalog().models.at("kimi-k2");
+  ModelSpec kimi = test::catalog().models.at("kimi-k2");
+  kimi.quantized_parts = QuantizedParts{true, true, true, true, true};
   CHECK(weight_bytes(kimi, Precision::nvfp4) == Approx(577e9).epsilon(0.01));
 }
 
@@ -105,5 +108,29 @@ TEST_CASE("a decode step reads the experts at their precision and attention at B
   const double expert_bytes_bf16 = m.layers * (4 * 3.0 * d * m.moe->expert_ffn_dim + d * m.moe->experts) * 2.0;
   CHECK(bf16.weight_bytes_read - mixed.weight_bytes_read ==
         Approx(expert_bytes_bf16 * (1.0 - 4.25 / 16.0)).epsilon(1e-9));
-  CHECK(bf16[KernelClass::projections].hbm_bytes == mixed[KernelClass::projections].hbm_bytes);
+  // Attention's matmuls and the LM head keep BF16 weights: they leave their own classes
+  // for the BF16 tensor cores' (bf16_matmuls), with the same work.
+  CHECK(mixed[KernelClass::projections].flops == 0.0);
+  CHECK(mixed[KernelClass::lm_head].flops == 0.0);
+  CHECK(mixed[KernelClass::bf16_matmuls].hbm_bytes ==
+        Approx(bf16[KernelClass::projections].hbm_bytes + bf16[KernelClass::lm_head].hbm_bytes).epsilon(1e-12));
+  CHECK(mixed[KernelClass::bf16_matmuls].flops ==
+        Approx(bf16[KernelClass::projections].flops + bf16[KernelClass::lm_head].flops).epsilon(1e-12));
+  CHECK(bf16[KernelClass::bf16_matmuls].flops == 0.0);
+}
+
+TEST_CASE("the matmuls an FP8 checkpoint keeps in BF16 are metered as BF16 FLOPs") {
+  // llama-3.1-8b in FP8 on an H100: every layer matmul on the FP8 tensor cores, the
+  // BF16 LM head (d x vocab per emitted token) on the BF16 ones.
+  const ModelSpec& m = test::catalog().models.at("llama-3.1-8b");
+  const GpuSpec& h100 = test::catalog().gpus.at("h100-sxm");
+  const StageWork w = stage_work(m, {Precision::fp8, Precision::bf16}, Sharding{1, 1, 0}, {SequenceWork{1, 100, true}});
+  const double head_flops = 2.0 * m.d_model * m.vocab_tokens;  // one emitted token
+  const double layer_matmuls = w[KernelClass::projections].flops + w[KernelClass::mlp].flops;
+  const double t_s = 0.01;
+  const WorkRates rates = work_rates(h100, Precision::fp8, w, t_s);
+  CHECK(w[KernelClass::bf16_matmuls].flops == Approx(head_flops).epsilon(1e-12));
+  CHECK(rates.fp8_flops_per_s == Approx(layer_matmuls / t_s).epsilon(1e-12));
+  CHECK(rates.bf16_flops_per_s == Approx((w.flops() - layer_matmuls) / t_s).epsilon(1e-12));
+  CHECK(rates.bf16_flops_per_s * t_s >= head_flops);
 }

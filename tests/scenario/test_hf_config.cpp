@@ -37,8 +37,11 @@ void check_same_architecture(const ModelSpec& imported, const ModelSpec& preset)
   CHECK(imported.vocab_tokens == preset.vocab_tokens);
   CHECK(imported.tied_embeddings == preset.tied_embeddings);
   CHECK(imported.default_weights == preset.default_weights);
-  CHECK(imported.quantized_parts.all() == preset.quantized_parts.all());
-  CHECK(imported.quantized_parts.experts == preset.quantized_parts.experts);
+  for (WeightPart part : {WeightPart::attention, WeightPart::dense_ffn, WeightPart::experts,
+                          WeightPart::shared_experts, WeightPart::embeddings}) {
+    INFO(weight_part_name(part));
+    CHECK(imported.quantized_parts.has(part) == preset.quantized_parts.has(part));
+  }
   for (int layer = 0; layer < preset.layers; ++layer) {
     INFO("layer " << layer);
     CHECK(imported.mixer(layer) == preset.mixer(layer));
