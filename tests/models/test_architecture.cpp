@@ -195,9 +195,12 @@ TEST_CASE("by default an FP8 checkpoint keeps its embeddings and LM head in BF16
   const double embeddings = vocab_rows * (model.tied_embeddings ? 1.0 : 2.0);  // input embedding + LM head
   const double bf16 = stage_weight_bytes(model, Precision::bf16, Sharding{1, 1, 0});
   const double fp8 = stage_weight_bytes(model, Precision::fp8, Sharding{1, 1, 0});
-  // BF16 bytes = 2 (layers + embeddings) + norms; FP8 halves only the layers' share.
-  const double layers_bf16 = bf16 - 2.0 * embeddings;
-  CHECK(fp8 == Approx(layers_bf16 / 2 + 2.0 * embeddings).epsilon(1e-3));
+  // RMSNorm vectors, BF16 in both: one per mixer and one per FFN in each layer, and the
+  // final one. BF16 bytes = 2 (matrices + embeddings + norms); FP8 halves only the
+  // layers' matrices.
+  const double norms = 2.0 * model.layers * model.d_model + model.d_model;
+  const double matrices_bf16 = bf16 - 2.0 * embeddings - 2.0 * norms;
+  CHECK(fp8 == Approx(matrices_bf16 / 2 + 2.0 * embeddings + 2.0 * norms).epsilon(1e-12));
 }
 
 TEST_CASE("every catalog MoE model's active parameter count is within 2% of its published figure") {
