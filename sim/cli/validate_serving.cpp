@@ -191,7 +191,7 @@ void write_serving_csv(const std::string& path, const std::vector<Job>& work) {
          "measured_itl_s,predicted_itl_s,measured_energy_per_token_j,predicted_energy_per_token_j,"
          "measured_power_w,predicted_power_w,measured_output_tokens_per_s,predicted_output_tokens_per_s,measured_batch,"
          "span_s,output_tokens,decode_sequences_mean,gpu_compute_s,gpu_comm_s,gpu_host_s,gpu_idle_s,hbm_bytes,"
-         "bf16_flops,fp8_flops\n";
+         "bf16_flops,fp8_flops,measured_itl_gap_ratio,predicted_itl_gap_ratio\n";
   for (const Job& j : work) {
     if (!j.predicted) continue;
     const ServingRow& r = *j.row;
@@ -202,9 +202,13 @@ void write_serving_csv(const std::string& path, const std::vector<Job>& work) {
                        p.median_itl_s, r.measured.energy_per_token_j, p.energy_per_token_j, r.measured.power_w,
                        p.power_w, r.measured.output_tokens_per_s, p.output_tokens_per_s,
                        r.measured.decode_sequences_mean)
-        << fmt::format("{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g}\n", p.span_s,
+        << fmt::format("{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},", p.span_s,
                        p.output_tokens, p.decode_sequences_mean, p.work.compute_s, p.work.comm_s, p.work.host_s,
-                       p.gpu_idle_s, p.work.hbm_bytes, p.work.bf16_flops, p.work.fp8_flops);
+                       p.gpu_idle_s, p.work.hbm_bytes, p.work.bf16_flops, p.work.fp8_flops)
+        << fmt::format("{:.9g},{:.9g}\n",
+                       itl_to_mean_gap_ratio(r.measured.median_itl_s, r.measured.output_tokens_per_s,
+                                             r.measured.decode_sequences_mean),
+                       itl_to_mean_gap_ratio(p.median_itl_s, p.output_tokens_per_s, p.decode_sequences_mean));
   }
   file.commit();
 }

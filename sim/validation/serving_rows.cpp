@@ -227,6 +227,11 @@ void flag_host_stalls(std::vector<ServingRow>& rows, const Catalog& catalog) {
   }
 }
 
+double itl_to_mean_gap_ratio(double median_itl_s, double output_tokens_per_s, double batch) {
+  if (batch <= 0 || output_tokens_per_s <= 0) return 0;
+  return median_itl_s * output_tokens_per_s / batch;
+}
+
 std::string fold_of(const ServingRow& row) { return row.preset == "llama-3.3-70b" ? "llama-3.1-70b" : row.preset; }
 
 std::string row_scenario_path(const ServingRow& row) {

@@ -91,6 +91,14 @@ std::vector<ServingRow> trtllm_rows(const std::string& data_dir);
 // ITL 2-4x the H100's at equal batch, at near-idle power).
 void flag_host_stalls(std::vector<ServingRow>& rows, const Catalog& catalog);
 
+// The median inter-token gap over the mean gap that the run's own throughput implies
+// (batch / output throughput): median_itl_s * output_tokens_per_s / batch. A steady
+// decode that streams one token per chunk gives 1; pauses that lengthen some gaps
+// (prefills, preemptions) push it below 1, and tokens delivered several to a chunk
+// (a client or server that falls behind) push it above 1, where the median gap is
+// no longer a step time. 0 when the batch or throughput is unknown.
+double itl_to_mean_gap_ratio(double median_itl_s, double output_tokens_per_s, double batch);
+
 // The cross-validation fold a row belongs to: its model preset, except that both
 // Llama-3.x-70B checkpoints (one architecture) form one fold, llama-3.1-70b.
 std::string fold_of(const ServingRow& row);

@@ -346,3 +346,19 @@ TEST_CASE("a row's energy is its kernel stretches' power, each clipped at the bo
   // limit can be off by that much of its own energy, far less of the row's.
   CHECK(out.rebuilt_j == Approx(out.predicted_j).epsilon(1e-3));
 }
+
+TEST_CASE("the median ITL against the mean gap the throughput implies: 1 steady, below 1 with pauses, 0 unknown") {
+  const double batch = 32, step_s = 0.020;
+  // Steady decode: every sequence gets one token per step.
+  CHECK(itl_to_mean_gap_ratio(step_s, batch / step_s, batch) == Approx(1.0).epsilon(1e-12));
+  // Every tenth step is a 100 ms mixed prefill step: the median gap stays the decode
+  // step, the mean gap is (9 x 20 + 100) / 10 = 28 ms.
+  const double mean_gap_s = (9 * step_s + 0.100) / 10;
+  CHECK(itl_to_mean_gap_ratio(step_s, batch / mean_gap_s, batch) == Approx(step_s / mean_gap_s).epsilon(1e-12));
+  CHECK(itl_to_mean_gap_ratio(step_s, batch / mean_gap_s, batch) < 1.0);
+  // Tokens two to a chunk: the client sees one gap of two steps per two tokens, so
+  // the median gap is twice the mean gap per token.
+  CHECK(itl_to_mean_gap_ratio(2 * step_s, batch / step_s, batch) == Approx(2.0).epsilon(1e-12));
+  CHECK(itl_to_mean_gap_ratio(step_s, 0, batch) == 0);  // TensorRT-LLM rows: no ITL, no batch
+  CHECK(itl_to_mean_gap_ratio(step_s, batch / step_s, 0) == 0);
+}
