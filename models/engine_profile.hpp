@@ -68,6 +68,11 @@ struct EngineProfile {
   // produces the input writes it quantised (a fused norm, activation or attention
   // epilogue), which costs nothing extra. YAML: activation_quantisation: separate | fused.
   bool separate_activation_quant = false;
+  // Whether the engine's prefix cache serves models with SSM (Mamba) layers. Reusing
+  // a cached prefix needs the recurrent state at its end as well as its KV blocks;
+  // an engine that keeps no such snapshots serves these models without prefix
+  // caching. YAML: ssm_prefix_caching: cached | disabled.
+  bool caches_ssm_prefixes = false;
   std::string fitted_by;  // the command that produced the fitted figures, if any
   std::vector<std::string> sources;
 

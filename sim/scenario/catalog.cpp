@@ -182,7 +182,8 @@ EngineProfile read_engine(const MapReader& m, const std::vector<std::string>& gp
   m.allow_only({"name", "description", "iteration_host_s", "host_s_per_sequence", "host_by_gpu",
                 "per_sequence_runs_on", "cuda_graph_batch_sizes",
                 "eager_launch_s", "default_max_batch_seqs", "default_prefill_chunk_tokens", "allreduce",
-                "moe_all_to_all_kernel_s", "moe_expert_rows", "activation_quantisation", "fitted_by",
+                "moe_all_to_all_kernel_s", "moe_expert_rows", "activation_quantisation", "ssm_prefix_caching",
+                "fitted_by",
                 "sources", "notes"});
   EngineProfile e;
   e.name = m.string("name");
@@ -220,6 +221,7 @@ EngineProfile read_engine(const MapReader& m, const std::vector<std::string>& gp
   e.moe_all_to_all_kernel_s = m.number("moe_all_to_all_kernel_s", Limits::between(0, 1e-2));
   e.moe_kernels_see_all_rows = m.choice("moe_expert_rows", {"all", "local"}) == "all";
   e.separate_activation_quant = m.choice("activation_quantisation", {"separate", "fused"}) == "separate";
+  e.caches_ssm_prefixes = m.choice("ssm_prefix_caching", {"cached", "disabled"}) == "cached";
   e.fitted_by = m.string_or("fitted_by", "");
   e.sources = m.string_list("sources");
   m.string_or("notes", "");

@@ -211,6 +211,22 @@ ServingSpec read_serving(const MapReader& s, const Catalog& catalog) {
   return spec;
 }
 
+// serving.prefix_caching on a model with SSM layers under an engine that keeps no
+// recurrent-state snapshots: the engine serves it without prefix caching (as vLLM
+// 0.10-0.11 and TensorRT-LLM 1.0 do), so the run does too, and says so.
+void disable_ssm_prefix_caching(const MapReader& serving, Scenario& s) {
+  const std::string why = fmt::format("the {} engine keeps no SSM states for its prefix cache "
+                                      "(ssm_prefix_caching: disabled in its profile) and {} has SSM layers",
+                                      s.serving.engine.name, s.model.spec.name);
+  if (s.serving.routing == ServingSpec::Routing::prefix_affinity) {
+    serving.locator().fail(serving.spot("routing"),
+                           fmt::format("serving.routing: prefix_affinity needs a prefix cache: {}", why));
+  }
+  s.serving.prefix_caching = false;
+  s.warnings.push_back(fmt::format("{}: warning: serving.prefix_caching: {}; served without prefix caching",
+                                   serving.locator().where(serving.spot("prefix_caching")), why));
+}
+
 // A value written back as YAML text, so that it parses to the same value.
 std::string emit_flow(const YAML::Node& node) {
   YAML::Emitter out;
@@ -347,6 +363,9 @@ Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Cat
   }
   // The engine as it runs on this cluster's GPU (its host figures for that GPU).
   s.serving.engine = s.serving.engine.on_gpu(s.cluster.gpu.name);
+  if (s.serving.prefix_caching && s.model.spec.ssm && !s.serving.engine.caches_ssm_prefixes) {
+    disable_ssm_prefix_caching(root.child("serving"), s);
+  }
   s.slo = read_slo(section_or_default(root, "slo"));
   if (const auto faults = root.find("faults")) {
     s.faults = read_faults(at, *faults, root.spot("faults"), s.cluster, s.parallelism);

@@ -346,6 +346,46 @@ TEST_CASE("the scenario hash covers the contents of the trace or transcript it r
   }
 }
 
+TEST_CASE("prefix caching of a model with SSM layers follows the engine's profile", "[scenario][loader]") {
+  const std::vector<Override> hybrid = {{"model.preset", "nemotron-nano-9b-v2"}, {"serving.prefix_caching", "true"}};
+  SECTION("vllm keeps no SSM states for its prefix cache: served without it, with a warning at the key") {
+    const Scenario s = test::scenario_from(test::kSmallConversation, hybrid);
+    CHECK_FALSE(s.serving.engine.caches_ssm_prefixes);
+    CHECK_FALSE(s.serving.prefix_caching);
+    REQUIRE(s.warnings.size() == 1);
+    // Located where the key was set: here the override.
+    CHECK_THAT(s.warnings[0], Catch::StartsWith("--set serving.prefix_caching=true: ") &&
+                                  Catch::Contains("warning: serving.prefix_caching: the vllm engine keeps no SSM "
+                                                  "states") &&
+                                  Catch::EndsWith("served without prefix caching"));
+  }
+  SECTION("sglang's radix cache keeps them: prefix caching stays on, no warning") {
+    std::vector<Override> o = hybrid;
+    o.push_back({"serving.engine", "sglang"});
+    const Scenario s = test::scenario_from(test::kSmallConversation, o);
+    CHECK(s.serving.engine.caches_ssm_prefixes);
+    CHECK(s.serving.prefix_caching);
+    CHECK(s.warnings.empty());
+  }
+  SECTION("a model without SSM layers keeps prefix caching on vllm") {
+    const Scenario s = test::scenario_from(test::kSmallConversation, {{"serving.prefix_caching", "true"}});
+    CHECK(s.serving.prefix_caching);
+    CHECK(s.warnings.empty());
+  }
+  SECTION("routing by prefix cannot be served without a prefix cache") {
+    std::vector<Override> o = hybrid;
+    o.push_back({"serving.routing", "prefix_affinity"});
+    o.push_back({"parallelism.dp", "2"});
+    o.push_back({"cluster.gpus_per_node", "2"});
+    try {
+      test::scenario_from(test::kSmallConversation, o);
+      FAIL("expected a ConfigError");
+    } catch (const ConfigError& e) {
+      CHECK_THAT(e.what(), Catch::Contains("serving.routing: prefix_affinity needs a prefix cache: the vllm engine"));
+    }
+  }
+}
+
 }  // namespace convsim
 
 TEST_CASE("a tensor-parallel group that would cross nodes is allowed, with a located warning") {

@@ -96,6 +96,7 @@ allreduce: custom
 moe_all_to_all_kernel_s: 41.6e-6
 moe_expert_rows: all
 activation_quantisation: separate
+ssm_prefix_caching: disabled
 sources: [vLLM engine arguments]
 )";
 
