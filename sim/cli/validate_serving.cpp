@@ -191,7 +191,8 @@ void write_serving_csv(const std::string& path, const std::vector<Job>& work) {
          "measured_itl_s,predicted_itl_s,measured_energy_per_token_j,predicted_energy_per_token_j,"
          "measured_power_w,predicted_power_w,measured_output_tokens_per_s,predicted_output_tokens_per_s,measured_batch,"
          "span_s,output_tokens,decode_sequences_mean,gpu_compute_s,gpu_comm_s,gpu_host_s,gpu_idle_s,hbm_bytes,"
-         "bf16_flops,fp8_flops,measured_itl_gap_ratio,predicted_itl_gap_ratio\n";
+         "bf16_flops,fp8_flops,measured_itl_gap_ratio,predicted_itl_gap_ratio,measured_p90_itl_s,predicted_p90_itl_s,"
+         "measured_p99_itl_s,predicted_p99_itl_s\n";
   for (const Job& j : work) {
     if (!j.predicted) continue;
     const ServingRow& r = *j.row;
@@ -205,10 +206,11 @@ void write_serving_csv(const std::string& path, const std::vector<Job>& work) {
         << fmt::format("{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},", p.span_s,
                        p.output_tokens, p.decode_sequences_mean, p.work.compute_s, p.work.comm_s, p.work.host_s,
                        p.gpu_idle_s, p.work.hbm_bytes, p.work.bf16_flops, p.work.fp8_flops)
-        << fmt::format("{:.9g},{:.9g}\n",
+        << fmt::format("{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g}\n",
                        itl_to_mean_gap_ratio(r.measured.median_itl_s, r.measured.output_tokens_per_s,
                                              r.measured.decode_sequences_mean),
-                       itl_to_mean_gap_ratio(p.median_itl_s, p.output_tokens_per_s, p.decode_sequences_mean));
+                       itl_to_mean_gap_ratio(p.median_itl_s, p.output_tokens_per_s, p.decode_sequences_mean),
+                       r.measured.p90_itl_s, p.p90_itl_s, r.measured.p99_itl_s, p.p99_itl_s);
   }
   file.commit();
 }
@@ -226,6 +228,27 @@ void write_segments_csv(const std::string& path, const std::vector<Job>& work) {
     }
   }
   file.commit();
+}
+
+// The long gaps: a step that carries prefill work holds every decoding sequence, so
+// the tail of the ITL distribution is how long those steps take. Reported as a
+// diagnostic, in-sample, on the rows without a host stall; no target is set on it.
+void print_itl_tail(const std::vector<Job>& work) {
+  constexpr Metric kTail[] = {
+      {"p90 ITL", &ServingOutcomeMetrics::p90_itl_s},
+      {"p99 ITL", &ServingOutcomeMetrics::p99_itl_s},
+  };
+  std::cout << "  the tail of the same gaps (steps carrying prefill work; a diagnostic, no target)\n";
+  for (const Metric& metric : kTail) {
+    const std::vector<ErrorPoint> points = points_of(work, "mlenergy", "in_sample", metric.field);
+    print_stats(error_stats(metric.name, points), "  ");
+    const std::vector<ErrorStats> groups = error_breakdown(points);
+    for (std::size_t i = 1; i < groups.size(); ++i) {
+      if (groups[i].group == "dense" || groups[i].group == "moe" || groups[i].group == "hybrid") {
+        print_stats(groups[i], "    ");
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -298,6 +321,7 @@ bool report_serving_rows(const Catalog& catalog, int jobs, bool cross_validate, 
         print_stats(error_stats(metric.name, points_of(work, "mlenergy", mode, metric.field, Rows::stalled)), "  ");
       }
     }
+    if (mode == "in_sample") print_itl_tail(work);
     if (mode != modes.front()) continue;
     for (const Metric& metric : kMlenergyMetrics) {
       std::cout << fmt::format("\n  {} by group ({})\n", metric.name, mode);

@@ -143,6 +143,8 @@ std::vector<ServingRow> mlenergy_rows(const std::string& data_dir) {
     r.unique_prompts = requests->second.first;
     r.requests = requests->second.second;
     r.measured.median_itl_s = row.number("median_itl_ms") * 1e-3;
+    r.measured.p90_itl_s = row.number("p90_itl_ms") * 1e-3;
+    r.measured.p99_itl_s = row.number("p99_itl_ms") * 1e-3;
     r.measured.energy_per_token_j = row.number("energy_per_token_j");
     r.measured.power_w = row.number("avg_power_w");
     r.measured.output_tokens_per_s = row.number("output_tok_per_s");
@@ -322,7 +324,10 @@ ServingOutcomeMetrics simulate_row(const ServingRow& row, const Catalog& catalog
   ServingOutcomeMetrics m;
   std::vector<ReplyRecord> replies;
   for (const ReplyRecord& reply : result.replies) replies.push_back(reply);
-  m.median_itl_s = result.inter_token_s.percentiles().p50;  // every token's, as the benchmark's client
+  const Percentiles gaps = result.inter_token_s.percentiles();  // every token's, as the benchmark's client
+  m.median_itl_s = gaps.p50;
+  m.p90_itl_s = gaps.p90;
+  m.p99_itl_s = gaps.p99;
   if (result.decode_iterations > 0) {
     m.decode_sequences_mean = result.decode_tokens.value() / static_cast<double>(result.decode_iterations);
   }

@@ -36,6 +36,9 @@ inline constexpr const char* kTrtllmFile = "trtllm_perf_overview.csv";
 // run for an offline run, all at once).
 struct ServingOutcomeMetrics {
   double median_itl_s = 0;
+  // The tail of the same gaps (the long ones follow steps that carry prefill work).
+  double p90_itl_s = 0;
+  double p99_itl_s = 0;
   double energy_per_token_j = 0;  // metered GPU energy per output token
   double power_w = 0;             // metered GPU energy over the span, all GPUs
   double output_tokens_per_s = 0;

@@ -66,6 +66,8 @@ TEST_CASE("an ML.ENERGY row becomes its configuration: lognormal outputs with th
   REQUIRE(r.batch == 8);
   CHECK(r.gpu == "b200");
   CHECK(r.measured.median_itl_s == Approx(33.628e-3));
+  CHECK(r.measured.p90_itl_s == Approx(51.683e-3));  // the file's p90_itl_ms and p99_itl_ms
+  CHECK(r.measured.p99_itl_s == Approx(68.64e-3));
   CHECK(r.measured.energy_per_token_j == Approx(1.36626));
   const std::vector<Override> o = row_overrides(r);
   CHECK(value_of(o, "serving.max_batch_seqs") == "8");
@@ -187,12 +189,17 @@ TEST_CASE("a row's figures are its steady window's: the closed loop keeps the me
   const ServingRow* row = find_row(rows, "llama-3.1-8b", "h100-sxm", "lm-arena-chat", 64);
   REQUIRE(row != nullptr);
   struct Steady {
-    double decode_batch, median_itl_s;
+    double decode_batch, median_itl_s, p90_itl_s, p99_itl_s;
   };
   const Steady out = test::in_child([&] {
     const ServingOutcomeMetrics m = simulate_row(*row, catalog, nullptr);
-    return Steady{m.decode_sequences_mean, m.median_itl_s};
+    return Steady{m.decode_sequences_mean, m.median_itl_s, m.p90_itl_s, m.p99_itl_s};
   });
+  // The tail of the same gaps: ordered, and the longest gaps (steps carrying a
+  // prefill) longer than the median's decode step.
+  CHECK(out.p90_itl_s >= out.median_itl_s);
+  CHECK(out.p99_itl_s > out.median_itl_s);
+  CHECK(out.p99_itl_s >= out.p90_itl_s);
   INFO("steady decode batch " << out.decode_batch << ", median ITL " << out.median_itl_s << " s");
   CHECK(out.decode_batch <= 64.0);
   CHECK(out.decode_batch >= 0.95 * 64.0);
