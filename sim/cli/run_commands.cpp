@@ -206,6 +206,7 @@ int command_compare(const std::string& path, const std::vector<std::string>& set
   const Catalog catalog = open_catalog(default_catalog_dir());
   const std::vector<Override> base = parse_overrides(sets);
   const Scenario scenario = load_scenario(path, base, catalog);
+  print_warnings(scenario);
   if (scenario.variants.empty()) {
     std::cerr << path << ": no compare: variants to run\n";
     return kExitConfig;

@@ -385,10 +385,11 @@ Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Cat
 }
 
 // Loads the scenario again with variant `index`'s overrides applied; errors are
-// located at the variant (or at the value it sets) and say "compare[name]".
-void check_variant(const std::string& text, const std::string& source_name,
-                   const std::vector<Override>& overrides, const Catalog& catalog,
-                   std::size_t index) {
+// located at the variant (or at the value it sets) and say "compare[name]". Returns
+// the variant's warnings.
+std::vector<std::string> check_variant(const std::string& text, const std::string& source_name,
+                                       const std::vector<Override>& overrides, const Catalog& catalog,
+                                       std::size_t index) {
   Locator at(source_name);
   YAML::Node root = tree_with_overrides(text, source_name, overrides, at);
   take_origin(root, at, source_name, text, overrides);
@@ -407,7 +408,7 @@ void check_variant(const std::string& text, const std::string& source_name,
   }
   root.remove("compare");
   at.set_fallback(entry_label);
-  read_scenario(root, at, catalog);
+  return read_scenario(root, at, catalog).warnings;
 }
 
 Scenario load_tree(const std::string& text, const std::string& source_name,
@@ -423,8 +424,15 @@ Scenario load_tree(const std::string& text, const std::string& source_name,
   scenario.source_path = source_name;
   scenario.source_text_hash = fnv1a_hex(text);
   record_provenance(scenario, root, origin, catalog);
+  // A variant's own warnings (those the scenario without it does not give), named.
+  const std::vector<std::string> base_warnings = scenario.warnings;
   for (std::size_t i = 0; variants == VariantCheck::each && i < scenario.variants.size(); ++i) {
-    check_variant(text, source_name, overrides, catalog, i);
+    for (const std::string& w : check_variant(text, source_name, overrides, catalog, i)) {
+      if (std::find(base_warnings.begin(), base_warnings.end(), w) != base_warnings.end()) continue;
+      const std::string& name = scenario.variants[i].name;
+      const bool named = w.find(fmt::format("compare[{}]", name)) != std::string::npos;
+      scenario.warnings.push_back(named ? w : fmt::format("{} (compare variant {})", w, name));
+    }
   }
   return scenario;
 }

@@ -346,6 +346,24 @@ TEST_CASE("the scenario hash covers the contents of the trace or transcript it r
   }
 }
 
+TEST_CASE("a compare variant's own warnings reach the scenario's, named, and the base's are not repeated",
+          "[scenario][loader]") {
+  const std::string yaml = std::string(test::kSmallConversation) +
+                           "compare:\n"
+                           "  - {name: dense}\n"
+                           "  - {name: hybrid, set: {model.preset: nemotron-nano-9b-v2}}\n";
+  const Scenario s = test::scenario_from(yaml, {{"serving.prefix_caching", "true"}});
+  REQUIRE(s.warnings.size() == 1);  // the dense base and variant warn of nothing
+  // Located at the key (here the override), so it names the variant at its end.
+  CHECK_THAT(s.warnings[0], Catch::StartsWith("--set serving.prefix_caching=true: warning: serving.prefix_caching: "
+                                              "the vllm engine keeps no SSM") &&
+                                Catch::EndsWith("(compare variant hybrid)"));
+  // A warning of the base, which every variant repeats, is given once.
+  const Scenario hybrid_base =
+      test::scenario_from(yaml, {{"serving.prefix_caching", "true"}, {"model.preset", "nemotron-nano-9b-v2"}});
+  CHECK(hybrid_base.warnings.size() == 1);
+}
+
 TEST_CASE("prefix caching of a model with SSM layers follows the engine's profile", "[scenario][loader]") {
   const std::vector<Override> hybrid = {{"model.preset", "nemotron-nano-9b-v2"}, {"serving.prefix_caching", "true"}};
   SECTION("vllm keeps no SSM states for its prefix cache: served without it, with a warning at the key") {
