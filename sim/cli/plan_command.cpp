@@ -264,6 +264,7 @@ int command_plan(const PlanRequest& request) {
   };
   const Catalog catalog = open_catalog(default_catalog_dir());
   const Scenario base = load_scenario(request.scenario_path, parse_overrides(request.sets), catalog, VariantCheck::skip);
+  print_warnings(base);
   const std::string goal = request.goal.empty() ? base.plan.goal : request.goal;
   const Space space = plan_space(request.scenario_path, request.sets, catalog, goal);
   const Shard shard = parse_shard(request.shard);
