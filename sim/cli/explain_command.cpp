@@ -18,6 +18,7 @@ namespace convsim::cli {
 int command_explain(const std::string& path, const std::vector<std::string>& sets, double minute, int session) {
   const Catalog catalog = open_catalog(default_catalog_dir());
   const Scenario scenario = load_scenario(path, parse_overrides(sets), catalog, VariantCheck::skip);
+  print_warnings(scenario);
   const RunResult result = simulate(scenario);
   SortedTurns sorted = sorted_replies(result.replies);
   std::optional<ReplyRecord> chosen;
