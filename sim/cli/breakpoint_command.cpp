@@ -98,10 +98,16 @@ class Bisection {
     return integer_ ? fmt::format("{}", std::llround(value)) : fmt::format("{:.12g}", value);
   }
 
+  // The scenario at one value of the varied key; a warning it gives is printed the
+  // first time any value gives it.
   Scenario load(const std::string& value_text) const {
     std::vector<Override> overrides = base_;
     overrides.push_back(Override{request_.key_path, value_text});
-    return load_scenario(request_.scenario_path, overrides, catalog_);
+    Scenario scenario = load_scenario(request_.scenario_path, overrides, catalog_);
+    for (const std::string& w : scenario.warnings) {
+      if (warned_.insert(w).second) std::cerr << w << '\n';
+    }
+    return scenario;
   }
 
   // Whether the scenario accepts the value (integer keys skip rejected values).
@@ -225,6 +231,7 @@ class Bisection {
   bool integer_ = false;
   double tolerance_ = 1;
   std::map<long long, bool> valid_;
+  mutable std::set<std::string> warned_;  // warnings printed already
   std::vector<Probe> all_;
   int probes_run_ = 0;
 };
