@@ -358,3 +358,32 @@ TEST_CASE("a whole compare owns its folder: a run into it, or a compare into a r
   REQUIRE(run_convsim(fmt::format("compare '{}' -o '{}' --force", s, w.path("run")), w.path("log")) == 0);
   CHECK(fs::exists(w.dir / "run" / "compare.csv"));
 }
+
+TEST_CASE("compare, breakpoint and explain print the warnings of the scenarios they load, each once") {
+  // The sweep scenario with a model with SSM layers and prefix caching on: vLLM's
+  // profile serves it without, and every load of it warns so (the base and each
+  // variant alike).
+  const Workspace w("sweep-warnings");
+  const std::string warned = "warning: serving.prefix_caching: the vllm engine keeps no SSM states";
+  const std::string s = w.path("hybrid.yaml");
+  std::string text = read_file(w.scenario);
+  const auto at = text.find("model: {preset: llama-3.1-8b}");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, std::string("model: {preset: llama-3.1-8b}").size(), "model: {preset: nemotron-nano-9b-v2}");
+  std::ofstream(s) << text << "\n";
+  auto times_in_log = [&](const std::string& needle) {
+    const std::string log = read_file(w.path("log"));
+    std::size_t n = 0;
+    for (auto p = log.find(needle); p != std::string::npos; p = log.find(needle, p + 1)) ++n;
+    return n;
+  };
+  const std::string set = "--set serving.prefix_caching=true";
+  REQUIRE(run_convsim(fmt::format("compare '{}' {} -o '{}' --jobs 2", s, set, w.path("cmp")), w.path("log")) == 0);
+  CHECK(times_in_log(warned) == 1);
+  REQUIRE(run_convsim(fmt::format("breakpoint '{}' {} --vary slo.ttft_s --from 10 --to 0.001 -o '{}'", s, set,
+                                  w.path("bp")),
+                      w.path("log")) == 0);
+  CHECK(times_in_log(warned) == 1);
+  REQUIRE(run_convsim(fmt::format("explain '{}' {} --minute 1", s, set), w.path("log")) == 0);
+  CHECK(times_in_log(warned) == 1);
+}
