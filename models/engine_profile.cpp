@@ -19,4 +19,11 @@ EngineProfile EngineProfile::on_gpu(const std::string& gpu) const {
   return out;
 }
 
+const SymmMemAllReduce* EngineProfile::symm_mem_on(const std::string& gpu) const {
+  for (const SymmMemAllReduce& arch : symm_mem_allreduce) {
+    if (std::find(arch.gpus.begin(), arch.gpus.end(), gpu) != arch.gpus.end()) return &arch;
+  }
+  return nullptr;
+}
+
 }  // namespace convsim

@@ -12,8 +12,21 @@ namespace convsim {
 
 // How the engine all-reduces inside an NVSwitch node: its own one-shot/two-shot
 // kernels (vLLM's custom all-reduce, TensorRT-LLM's AUTO strategy, SGLang's custom
-// all-reduce), or NCCL's ring everywhere.
+// all-reduce) for buffers they take, NCCL's ring beyond; or NCCL's ring everywhere.
 enum class EngineAllReduce { custom, nccl };
+
+// Torch symmetric-memory all-reduce on the GPUs of one architecture (vLLM's
+// SymmMemCommunicator, VLLM_ALLREDUCE_USE_SYMM_MEM): with it on, the custom kernels
+// take buffers below custom_max_bytes, symmetric memory those below max_bytes
+// (multimem, the NVSwitch reducing, at multimem_world_sizes; two-shot at the
+// others), NCCL the rest. Both limits are by TP world size; a world size not listed
+// leaves symmetric memory off (the custom kernels keep their own limit).
+struct SymmMemAllReduce {
+  std::vector<std::string> gpus;           // GPU presets of the architecture
+  std::map<int, double> custom_max_bytes;  // TP world size -> bytes
+  std::map<int, double> max_bytes;         // TP world size -> bytes
+  std::vector<int> multimem_world_sizes;
+};
 
 // The engines convsim has an implementation of (sim/engine/serving_engine.hpp's
 // registry holds one per name; a test checks that they agree).
@@ -54,6 +67,8 @@ struct EngineProfile {
   int default_max_batch_seqs = 256;
   long default_prefill_chunk_tokens = 8192;
   EngineAllReduce allreduce = EngineAllReduce::custom;
+  // Symmetric-memory all-reduce, by GPU architecture (none: off everywhere).
+  std::vector<SymmMemAllReduce> symm_mem_allreduce;
   // Fixed time of one MoE dispatch or combine kernel (expert parallelism beyond the
   // TP group), before its bytes: what all-to-all kernels take for a single token.
   double moe_all_to_all_kernel_s = 0;
@@ -79,6 +94,9 @@ struct EngineProfile {
   // This profile as it runs on GPU preset `gpu`: its host figures are that GPU's entry
   // in host_by_gpu, where there is one.
   EngineProfile on_gpu(const std::string& gpu) const;
+
+  // The symmetric-memory limits on GPU preset `gpu`, or nullptr where it is off.
+  const SymmMemAllReduce* symm_mem_on(const std::string& gpu) const;
 
   // The CUDA-graph batch a decode batch of n sequences runs as (n itself above the
   // largest capture size, or with no graphs).

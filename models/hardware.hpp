@@ -135,6 +135,10 @@ struct FabricSpec {
   FabricKind kind = FabricKind::scale_up;
   double bandwidth_bytes_per_s = 0;  // per GPU, per direction
   double latency_s = 0;              // one-way, small message, GPU to GPU
+  // Switches that reduce (NVLink SHARP): the rate of a multimem all-reduce, buffer
+  // bytes per second per GPU, where each port carries the buffer once each way and
+  // the switch's reduction sets the pace. 0: the fabric has none.
+  double multicast_allreduce_bytes_per_s = 0;
   double energy_j_per_byte = 0;
   // Switch power (NVSwitch, PCIe switch, InfiniBand or Ethernet switch) per port in
   // use, drawn all run long; scale-up fabrics also say how many ports each GPU uses

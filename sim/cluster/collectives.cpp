@@ -12,14 +12,29 @@ double ring_allreduce_link_bytes(int p, double buffer_bytes) {
 
 int ring_allreduce_steps(int p) { return p <= 1 ? 0 : 2 * (p - 1); }
 
-AllReducePlan plan_allreduce(int p, double buffer_bytes, bool nvlink_connected) {
+AllReducePlan plan_allreduce(int p, double buffer_bytes, const AllReduceRoute& route) {
   AllReducePlan plan;
   if (p <= 1) return plan;
-  if (nvlink_connected && buffer_bytes < kCustomAllReduceMaxBytes) {
-    if (buffer_bytes < kOneShotMaxBytes || p == 2) {
+  const bool custom_world = p == 2 || p == 4 || p == 6 || p == 8;
+  if (route.direct && route.custom && custom_world && buffer_bytes < route.custom_max_bytes) {
+    const bool one_stage = p == 2 || (p <= 4 && buffer_bytes < 512.0 * 1024) || buffer_bytes < 256.0 * 1024;
+    if (one_stage) {
       plan.algorithm = AllReducePlan::Algorithm::one_shot;
       plan.latency_steps = 2;
       plan.port_bytes = (p - 1) * buffer_bytes;
+    } else {
+      plan.algorithm = AllReducePlan::Algorithm::two_shot;
+      plan.latency_steps = 4;
+      plan.port_bytes = ring_allreduce_link_bytes(p, buffer_bytes);
+    }
+    return plan;
+  }
+  if (route.direct && route.custom && buffer_bytes < route.symm_mem_max_bytes) {
+    if (route.multimem && route.multicast_rate_fraction > 0) {
+      plan.algorithm = AllReducePlan::Algorithm::multimem;
+      plan.latency_steps = 3;
+      plan.port_bytes = buffer_bytes;
+      plan.link_rate_fraction = route.multicast_rate_fraction;
     } else {
       plan.algorithm = AllReducePlan::Algorithm::two_shot;
       plan.latency_steps = 4;
@@ -32,6 +47,12 @@ AllReducePlan plan_allreduce(int p, double buffer_bytes, bool nvlink_connected) 
   return plan;
 }
 
+AllReducePlan plan_allreduce(int p, double buffer_bytes, bool nvlink_connected) {
+  AllReduceRoute route;
+  route.direct = nvlink_connected;
+  return plan_allreduce(p, buffer_bytes, route);
+}
+
 double run_ring_allreduce(const HostList& hosts, double buffer_bytes, int count) {
   AllReducePlan ring;
   ring.port_bytes = ring_allreduce_link_bytes(static_cast<int>(hosts.size()), buffer_bytes);
@@ -41,13 +62,13 @@ double run_ring_allreduce(const HostList& hosts, double buffer_bytes, int count)
 
 double run_allreduce(const HostList& hosts, const AllReducePlan& plan, int count) {
   const int p = static_cast<int>(hosts.size());
-  const double per_link = plan.port_bytes * count;
+  const double per_link = plan.link_time_bytes() * count;
   if (p <= 1 || per_link <= 0) return 0.0;
   std::vector<double> flops(p, 0.0);
   std::vector<double> bytes(static_cast<std::size_t>(p) * p, 0.0);
   for (int i = 0; i < p; ++i) bytes[static_cast<std::size_t>(i) * p + (i + 1) % p] = per_link;
   sg4::this_actor::parallel_execute(hosts, flops, bytes);
-  return per_link * p;
+  return plan.port_bytes * count * p;
 }
 
 namespace {

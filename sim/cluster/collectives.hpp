@@ -23,22 +23,45 @@ double ring_allreduce_link_bytes(int p, double buffer_bytes);
 // 2(p-1): latency terms of one ring all-reduce.
 int ring_allreduce_steps(int p);
 
-// How a serving engine all-reduces a buffer over p GPUs. vLLM
-// (vllm/distributed/device_communicators/custom_all_reduce.py) uses its own
-// kernels on fully NVLink-connected GPUs for buffers under max_size = 8 MiB:
-// one stage (every GPU reads every peer's buffer: 2 latency steps, (p-1) * S per
-// port) for small buffers, two stages (reduce-scatter then all-gather by direct
-// peer access: 4 steps, 2(p-1)/p * S per port) above 512 KiB; NCCL's ring
-// (2(p-1) steps, 2(p-1)/p * S) otherwise.
+// How a serving engine all-reduces a buffer over p GPUs, by size:
+//   - its custom kernels (vLLM's vllm/distributed/device_communicators/
+//     custom_all_reduce.py and csrc/custom_all_reduce.cuh), on fully NVLink-connected
+//     groups of 2, 4, 6 or 8 GPUs, below custom_max_bytes (8 MiB, its buffer): one
+//     stage (every GPU reads every peer's buffer: 2 latency steps, (p-1) * S per port)
+//     at p = 2, at p <= 4 below 512 KiB and at p <= 8 below 256 KiB; two stages
+//     (reduce-scatter then all-gather by direct peer access: 4 steps,
+//     2(p-1)/p * S per port) above;
+//   - then torch symmetric memory below symm_mem_max_bytes, where the engine uses it:
+//     multimem (NVLink SHARP: each GPU loads its 1/p slice reduced by the switch and
+//     stores the result to every peer by multicast; S per port each way, 3 steps: a
+//     barrier, the pass, a barrier) at the rate the switch reduces, or two-shot as
+//     the custom kernels';
+//   - NCCL's ring otherwise (2(p-1) steps, 2(p-1)/p * S).
 struct AllReducePlan {
-  enum class Algorithm { one_shot, two_shot, ring };
+  enum class Algorithm { one_shot, two_shot, multimem, ring };
   Algorithm algorithm = Algorithm::ring;
   int latency_steps = 0;
-  double port_bytes = 0;  // bytes each GPU sends and receives
+  double port_bytes = 0;  // bytes each GPU sends (and receives)
+  // The fraction of the link's rate the bytes move at: below 1 for multimem, where
+  // the switch's reduction sets the pace.
+  double link_rate_fraction = 1;
+  // port_bytes at the link's full rate: the time the transfer takes on the link.
+  double link_time_bytes() const { return port_bytes / link_rate_fraction; }
 };
 inline constexpr double kCustomAllReduceMaxBytes = 8.0 * 1024 * 1024;
-inline constexpr double kOneShotMaxBytes = 512.0 * 1024;
 
+// What the engine may use for one TP group.
+struct AllReduceRoute {
+  bool direct = false;  // fully connected through an NVSwitch node (the custom kernels' condition)
+  bool custom = true;   // the engine's own kernels (false: NCCL everywhere)
+  double custom_max_bytes = kCustomAllReduceMaxBytes;
+  double symm_mem_max_bytes = 0;  // 0: no symmetric memory
+  bool multimem = false;          // symmetric memory by multimem (else two-shot)
+  double multicast_rate_fraction = 0;  // the fabric's multicast all-reduce rate / its link rate
+};
+
+AllReducePlan plan_allreduce(int p, double buffer_bytes, const AllReduceRoute& route);
+// The custom kernels inside NVSwitch nodes (nvlink_connected), NCCL's ring otherwise.
 AllReducePlan plan_allreduce(int p, double buffer_bytes, bool nvlink_connected);
 
 // The bandwidth phase of `count` ring all-reduces of `buffer_bytes` over `hosts`.
@@ -46,9 +69,10 @@ AllReducePlan plan_allreduce(int p, double buffer_bytes, bool nvlink_connected);
 double run_ring_allreduce(const HostList& hosts, double buffer_bytes, int count);
 
 // The bandwidth phase of `count` all-reduces planned by `plan`. The traffic is laid
-// out as a ring whose flows carry the plan's per-port bytes: with one port per GPU
-// on a switch, every port then carries exactly the algorithm's load, with p flows
-// instead of p(p-1). Returns the bytes put on links.
+// out as a ring whose flows carry the plan's per-port bytes (at the link's full rate:
+// link_time_bytes): with one port per GPU on a switch, every port then carries
+// exactly the algorithm's load, with p flows instead of p(p-1). Returns the bytes
+// put on links (port_bytes per GPU and all-reduce).
 double run_allreduce(const HostList& hosts, const AllReducePlan& plan, int count);
 
 // One flow of a parallel task: `bytes` from src to dst.

@@ -62,7 +62,23 @@ CostModel::CostModel(const Scenario& scenario)
   }
   // A TP group inside one NVSwitch node: every GPU reaches every other directly
   // (vLLM's custom all-reduce); on PCIe-switch nodes NCCL's ring.
-  direct_allreduce_ = tp_inside_node() && scale_up_is_nvswitch(scenario.cluster);
+  const EngineProfile& engine = scenario.serving.engine;
+  const FabricSpec& up = scenario.cluster.scale_up;
+  allreduce_route_.direct = tp_inside_node() && scale_up_is_nvswitch(scenario.cluster);
+  allreduce_route_.custom = engine.allreduce == EngineAllReduce::custom;
+  const SymmMemAllReduce* symm = engine.symm_mem_on(scenario.cluster.gpu.name);
+  const int tp = scenario.parallelism.tp;
+  // vLLM's symmetric memory needs the switches' multicast (its communicator stays
+  // off without it, and the custom kernels keep their whole buffer).
+  if (symm != nullptr && up.multicast_allreduce_bytes_per_s > 0 && symm->max_bytes.count(tp) > 0) {
+    if (symm->custom_max_bytes.count(tp) > 0) {
+      allreduce_route_.custom_max_bytes = std::min(kCustomAllReduceMaxBytes, symm->custom_max_bytes.at(tp));
+    }
+    allreduce_route_.symm_mem_max_bytes = symm->max_bytes.at(tp);
+    const auto& mm = symm->multimem_world_sizes;
+    allreduce_route_.multimem = std::find(mm.begin(), mm.end(), tp) != mm.end();
+    allreduce_route_.multicast_rate_fraction = up.multicast_allreduce_bytes_per_s / up.bandwidth_bytes_per_s;
+  }
 }
 
 void CostModel::add_draft_memory() {
@@ -174,9 +190,10 @@ void CostModel::iteration_of(const std::vector<SequenceWork>& batch, long paddin
     }
     const double t = stage.timing.compute_s;
     const FabricSpec& up = scenario_.cluster.scale_up;
-    stage.allreduce = plan_allreduce(tp, stage.work.allreduce_buffer_bytes, direct_allreduce_);
+    stage.allreduce = plan_allreduce(tp, stage.work.allreduce_buffer_bytes, allreduce_route_);
     stage.collective_latency_s = stage.work.allreduces * stage.allreduce.latency_steps * up.latency_s;
-    stage.allreduce_bandwidth_s = stage.allreduce.port_bytes * stage.work.allreduces / up.bandwidth_bytes_per_s;
+    stage.allreduce_bandwidth_s =
+        stage.allreduce.link_time_bytes() * stage.work.allreduces / up.bandwidth_bytes_per_s;
     if (stage.work.send_bytes > 0) {
       const FabricSpec& f = send_crosses_nodes(s) ? scenario_.cluster.scale_out : up;
       stage.send_s = f.latency_s + stage.work.send_bytes / tp / f.bandwidth_bytes_per_s;

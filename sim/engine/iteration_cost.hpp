@@ -107,6 +107,10 @@ class CostModel {
   bool send_crosses_nodes(int stage) const;
   // Whether every tensor-parallel group lies inside one node.
   bool tp_inside_node() const;
+  // What the TP groups' all-reduces may use (plan_allreduce): the engine's kernels
+  // inside NVSwitch nodes, its symmetric-memory limits on this GPU where it has them
+  // and the fabric's switches reduce.
+  const AllReduceRoute& allreduce_route() const { return allreduce_route_; }
 
  private:
   // Bytes one sequence holds on a GPU of a stage: full_per_token * tokens +
@@ -131,7 +135,7 @@ class CostModel {
   Sharding sharding(int stage) const;
   double free_bytes(int stage) const;
   std::vector<std::vector<LayerRun>> stage_runs_;  // per stage: its layers, walked once
-  bool direct_allreduce_ = false;  // TP groups inside NVSwitch nodes (see iteration_of)
+  AllReduceRoute allreduce_route_;  // see allreduce_route()
   std::vector<SequenceBytes> stage_sequence_;  // per stage, per GPU
   std::vector<double> stage_free_bytes_;
   std::vector<double> stage_weight_bytes_;  // per GPU of each stage, a speculative draft's included

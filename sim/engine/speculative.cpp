@@ -110,7 +110,6 @@ DraftCost draft_cost(const Scenario& scenario, const CostModel& cost_model, cons
   const Precision weights = draft_weight_precision(scenario);
   const GpuSpec& gpu = scenario.cluster.gpu;
   const FabricSpec& up = scenario.cluster.scale_up;
-  const bool direct = cost_model.tp_inside_node() && scale_up_is_nvswitch(scenario.cluster);
   for (int pass = 0; pass < k; ++pass) {
     StageWork work = stage_work(draft, Precisions{weights, scenario.model.kv_cache}, sharding, decode);
     if (spec.method == SpeculativeSpec::Method::eagle) {  // fusion of features and embeddings, 2d -> d
@@ -124,8 +123,9 @@ DraftCost draft_cost(const Scenario& scenario, const CostModel& cost_model, cons
     // scale-up hop, per-port bytes over its bandwidth.
     double allreduce_s = 0;
     if (work.allreduces > 0) {
-      const AllReducePlan plan = plan_allreduce(p.tp, work.allreduce_buffer_bytes, direct);
-      allreduce_s = work.allreduces * (plan.latency_steps * up.latency_s + plan.port_bytes / up.bandwidth_bytes_per_s);
+      const AllReducePlan plan = plan_allreduce(p.tp, work.allreduce_buffer_bytes, cost_model.allreduce_route());
+      allreduce_s =
+          work.allreduces * (plan.latency_steps * up.latency_s + plan.link_time_bytes() / up.bandwidth_bytes_per_s);
     }
     cost.time_s += t + allreduce_s;
     cost.allreduce_s += allreduce_s;

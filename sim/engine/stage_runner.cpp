@@ -108,7 +108,8 @@ std::vector<const sg4::Link*> IterationRunner::links() const {
 }
 
 double IterationRunner::run_phase(Kind kind, const std::vector<int>& stages, const std::vector<double>& bytes,
-                                  double overlap_s, double extra_s, IterationRun& run) {
+                                  double overlap_s, double extra_s, IterationRun& run,
+                                  const std::vector<double>* carried) {
   double latency_s = 0, bandwidth_s = 0;
   std::vector<Flow> flows;
   for (int s : stages) {
@@ -117,8 +118,9 @@ double IterationRunner::run_phase(Kind kind, const std::vector<int>& stages, con
     if (each <= 0 || pattern.flows.empty()) continue;
     latency_s = std::max(latency_s, pattern.latency_s);
     bandwidth_s = std::max(bandwidth_s, each * pattern.seconds_per_flow_byte);
-    run.net_bytes += each * static_cast<double>(pattern.flows.size());
-    run.network_energy_j += each * pattern.energy_j_per_flow_byte;
+    const double moved = carried != nullptr ? each * (*carried)[static_cast<std::size_t>(s)] : each;
+    run.net_bytes += moved * static_cast<double>(pattern.flows.size());
+    run.network_energy_j += moved * pattern.energy_j_per_flow_byte;
     if (exclusive_) continue;
     for (const auto& [a, b] : pattern.flows) {
       flows.push_back(Flow{platform_.gpus[static_cast<std::size_t>(a)], platform_.gpus[static_cast<std::size_t>(b)], each});
@@ -160,13 +162,14 @@ const IterationRun& IterationRunner::run(double start_s, const std::vector<Itera
   // stage's entries before reading them, so they need no clearing.
   Scratch& x = scratch_;
   if (x.factor.size() != stages) {
-    for (std::vector<double>* v : {&x.factor, &x.ar_bytes, &x.ring_bytes, &x.a2a_bytes, &x.send_bytes,
-                                   &x.own_pre_s, &x.own_attention_s}) {
+    for (std::vector<double>* v : {&x.factor, &x.ar_bytes, &x.ar_carried, &x.ring_bytes, &x.a2a_bytes,
+                                   &x.send_bytes, &x.own_pre_s, &x.own_attention_s}) {
       v->assign(stages, 0.0);
     }
   }
   std::vector<double>& factor = x.factor;
   std::vector<double>& ar_bytes = x.ar_bytes;
+  std::vector<double>& ar_carried = x.ar_carried;
   std::vector<double>& ring_bytes = x.ring_bytes;
   std::vector<double>& a2a_bytes = x.a2a_bytes;
   std::vector<double>& send_bytes = x.send_bytes;
@@ -230,7 +233,8 @@ const IterationRun& IterationRunner::run(double start_s, const std::vector<Itera
       pre_s = std::max(pre_s, own_pre_s[i]);
       attention_s = std::max(attention_s, attention);
       ring_extra_s = std::max(ring_extra_s, ring_steps * pat[ring].latency_s);
-      ar_bytes[i] = c.allreduce.port_bytes * c.work.allreduces;
+      ar_bytes[i] = c.allreduce.link_time_bytes() * c.work.allreduces;
+      ar_carried[i] = c.allreduce.link_rate_fraction;
       ring_bytes[i] = c.work.ring_bytes;
       a2a_bytes[i] = layout_.ep > layout_.tp ? c.work.all_to_all_bytes / (layout_.ep - 1) : 0.0;
       send_bytes[i] = s + 1 < p ? c.work.send_bytes / layout_.tp : 0.0;
@@ -265,7 +269,7 @@ const IterationRun& IterationRunner::run(double start_s, const std::vector<Itera
     // Ring attention passes its blocks while attention computes.
     const double ring_s = layout_.cp > 1 ? run_phase(ring, active, ring_bytes, attention_s, ring_extra_s, run) : 0.0;
     t += ring_s;
-    const double ar_s = run_phase(allreduce, active, ar_bytes, 0, 0, run);
+    const double ar_s = run_phase(allreduce, active, ar_bytes, 0, 0, run, &ar_carried);
     t += ar_s;
     const double a2a_s = layout_.ep > layout_.tp ? run_phase(all_to_all, active, a2a_bytes, 0, 0, run) : 0.0;
     t += a2a_s;

@@ -120,8 +120,11 @@ class IterationRunner {
   // A phase of a tick: `bytes[s]` per flow of pattern `kind` for each active stage,
   // while the GPUs compute for `overlap_s`; `extra_s` of latency follows the
   // transfer. Returns max(overlap, transfer + extra), computed or measured on SimGrid.
+  // `bytes` are at the link's full rate; `carried`, where given, is the fraction of
+  // them each stage's flows really carry (AllReducePlan::link_rate_fraction), which
+  // the bytes moved and the network energy count.
   double run_phase(Kind kind, const std::vector<int>& stages, const std::vector<double>& bytes, double overlap_s,
-                   double extra_s, IterationRun& run);
+                   double extra_s, IterationRun& run, const std::vector<double>* carried = nullptr);
 
   const Scenario& scenario_;
   const ParallelismSpec& layout_;
@@ -133,7 +136,7 @@ class IterationRunner {
   bool record_segments_ = false;
   Alarm alarm_;  // the replica's timed waits (compute phases, computed iterations)
   struct Scratch {  // run()'s per-stage working values
-    std::vector<double> factor, ar_bytes, ring_bytes, a2a_bytes, send_bytes, own_pre_s, own_attention_s;
+    std::vector<double> factor, ar_bytes, ar_carried, ring_bytes, a2a_bytes, send_bytes, own_pre_s, own_attention_s;
     std::vector<int> active;
   } scratch_;
   IterationRun run_;  // run()'s result, reused

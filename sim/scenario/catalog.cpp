@@ -11,6 +11,7 @@
 
 #include "models/power.hpp"
 #include "sim/scenario/config_error.hpp"
+#include "sim/scenario/engine_reader.hpp"
 #include "sim/scenario/power_coefficients_reader.hpp"
 #include "sim/scenario/text_util.hpp"
 #include "sim/scenario/yaml_reader.hpp"
@@ -127,7 +128,7 @@ GpuSpec read_gpu(const MapReader& m) {
 
 FabricSpec read_fabric(const MapReader& m) {
   m.allow_only({"name", "kind", "description", "bandwidth_bytes_per_s", "latency_s",
-                "energy_j_per_byte", "switch_w_per_port", "switch_ports_per_gpu", "optics_w_per_port", "sources",
+                "multicast_allreduce_bytes_per_s", "energy_j_per_byte", "switch_w_per_port", "switch_ports_per_gpu", "optics_w_per_port", "sources",
                 "notes"});
   FabricSpec fabric;
   fabric.name = m.string("name");
@@ -137,6 +138,16 @@ FabricSpec read_fabric(const MapReader& m) {
   fabric.description = m.string("description");
   fabric.bandwidth_bytes_per_s = m.number("bandwidth_bytes_per_s", Limits::positive());
   fabric.latency_s = m.number("latency_s", Limits::at_least(0));
+  if (m.has("multicast_allreduce_bytes_per_s")) {
+    // Each port carries the whole buffer each way: no faster than the link.
+    fabric.multicast_allreduce_bytes_per_s =
+        m.number("multicast_allreduce_bytes_per_s", Limits::between(0, fabric.bandwidth_bytes_per_s));
+    if (fabric.kind != FabricKind::scale_up || fabric.multicast_allreduce_bytes_per_s <= 0) {
+      m.locator().fail(m.spot("multicast_allreduce_bytes_per_s"),
+                       "multicast_allreduce_bytes_per_s is a scale-up switch's that reduces (NVLink SHARP), above 0 "
+                       "and at most bandwidth_bytes_per_s");
+    }
+  }
   fabric.energy_j_per_byte = m.number("energy_j_per_byte", Limits::at_least(0));
   fabric.switch_w_per_port = m.number_or("switch_w_per_port", 0.0, Limits::at_least(0));
   fabric.switch_ports_per_gpu = m.int_or("switch_ports_per_gpu", 1, Limits::at_least(0));
@@ -149,83 +160,6 @@ FabricSpec read_fabric(const MapReader& m) {
   fabric.sources = m.string_list("sources");
   m.string_or("notes", "");
   return fabric;
-}
-
-// An engine whose CPU takes a second an iteration, or 10 ms a sequence, is stalled,
-// not profiled (vLLM's are about 1-3 ms and 20-35 us).
-EngineHostTime read_host_time(const MapReader& m) {
-  EngineHostTime h;
-  h.iteration_host_s = m.number("iteration_host_s", Limits::between(0, 1));
-  h.host_s_per_sequence = m.number("host_s_per_sequence", Limits::between(0, 1e-2));
-  return h;
-}
-
-}  // namespace
-
-std::map<std::string, EngineHostTime> read_host_by_gpu(const MapReader& m, const std::vector<std::string>& gpus) {
-  std::map<std::string, EngineHostTime> out;
-  if (!m.has("host_by_gpu")) return out;
-  const MapReader by_gpu = m.child("host_by_gpu");
-  by_gpu.allow_only(gpus);  // GPU preset names, each once
-  for (const auto& entry : by_gpu.node()) {
-    const std::string gpu = entry.first.Scalar();
-    const MapReader figures = by_gpu.child(gpu);
-    figures.allow_only({"iteration_host_s", "host_s_per_sequence"});
-    out[gpu] = read_host_time(figures);
-  }
-  return out;
-}
-
-namespace {
-
-EngineProfile read_engine(const MapReader& m, const std::vector<std::string>& gpus) {
-  m.allow_only({"name", "description", "iteration_host_s", "host_s_per_sequence", "host_by_gpu",
-                "per_sequence_runs_on", "cuda_graph_batch_sizes",
-                "eager_launch_s", "default_max_batch_seqs", "default_prefill_chunk_tokens", "allreduce",
-                "moe_all_to_all_kernel_s", "moe_expert_rows", "activation_quantisation", "ssm_prefix_caching",
-                "fitted_by",
-                "sources", "notes"});
-  EngineProfile e;
-  e.name = m.string("name");
-  std::vector<std::string> known(std::begin(kEngineNames), std::end(kEngineNames));
-  if (std::find(known.begin(), known.end(), e.name) == known.end()) {
-    m.locator().fail(m.spot("name"), fmt::format("no serving engine implementation is named '{}' (there are: {})",
-                                                 e.name, fmt::join(known, ", ")));
-  }
-  e.description = m.string("description");
-  const EngineHostTime host = read_host_time(m);
-  e.iteration_host_s = host.iteration_host_s;
-  e.host_s_per_sequence = host.host_s_per_sequence;
-  e.host_by_gpu = read_host_by_gpu(m, gpus);
-  e.per_sequence_on_gpu = m.choice_or("per_sequence_runs_on", "host", {"host", "gpu"}) == "gpu";
-  if (m.has("cuda_graph_batch_sizes")) {
-    const YAML::Node list = m.get("cuda_graph_batch_sizes");
-    if (!list.IsSequence()) m.locator().fail(list, "cuda_graph_batch_sizes must be a list of batch sizes");
-    for (const YAML::Node& item : list) {
-      long long n = 0;
-      try {
-        n = item.as<long long>();
-      } catch (const YAML::Exception&) {
-        m.locator().fail(item, "a CUDA-graph batch size must be a whole number >= 1");
-      }
-      if (n < 1 || n > 1'000'000 || (!e.cuda_graph_batch_sizes.empty() && n <= e.cuda_graph_batch_sizes.back())) {
-        m.locator().fail(item, "CUDA-graph batch sizes must be in [1, 1000000] and increasing");
-      }
-      e.cuda_graph_batch_sizes.push_back(static_cast<int>(n));
-    }
-  }
-  e.eager_launch_s = m.number_or("eager_launch_s", 0.0, Limits::between(0, 1e-3));
-  e.default_max_batch_seqs = m.int_value("default_max_batch_seqs", Limits::at_least(1));
-  e.default_prefill_chunk_tokens = m.integer("default_prefill_chunk_tokens", Limits::at_least(1));
-  e.allreduce = m.choice("allreduce", {"custom", "nccl"}) == "custom" ? EngineAllReduce::custom : EngineAllReduce::nccl;
-  e.moe_all_to_all_kernel_s = m.number("moe_all_to_all_kernel_s", Limits::between(0, 1e-2));
-  e.moe_kernels_see_all_rows = m.choice("moe_expert_rows", {"all", "local"}) == "all";
-  e.separate_activation_quant = m.choice("activation_quantisation", {"separate", "fused"}) == "separate";
-  e.caches_ssm_prefixes = m.choice("ssm_prefix_caching", {"cached", "disabled"}) == "cached";
-  e.fitted_by = m.string_or("fitted_by", "");
-  e.sources = m.string_list("sources");
-  m.string_or("notes", "");
-  return e;
 }
 
 SystemSpec read_system(const MapReader& m) {

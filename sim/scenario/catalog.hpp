@@ -64,11 +64,6 @@ ModelSpec read_model_spec(const MapReader& map, bool inline_model);
 // Throws ConfigError.
 void read_system_power_terms(const MapReader& map, SystemSpec& system);
 
-// The optional host_by_gpu of an engine profile or of the serving fits: per GPU
-// preset (each one of `gpus`), its iteration_host_s and host_s_per_sequence.
-// Throws ConfigError.
-std::map<std::string, EngineHostTime> read_host_by_gpu(const MapReader& map, const std::vector<std::string>& gpus);
-
 // `key` of `map`: a list of weight parts (attention, dense_ffn, experts,
 // embeddings) the weight precision applies to; each must exist in `model`.
 QuantizedParts read_quantized_parts(const MapReader& map, const std::string& key, const ModelSpec& model);

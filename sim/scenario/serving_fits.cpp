@@ -2,6 +2,7 @@
 
 #include "models/clocks.hpp"
 #include "sim/scenario/config_error.hpp"
+#include "sim/scenario/engine_reader.hpp"
 #include "sim/scenario/power_coefficients_reader.hpp"
 #include "sim/scenario/text_util.hpp"
 #include "sim/scenario/yaml_reader.hpp"

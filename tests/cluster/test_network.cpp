@@ -100,21 +100,6 @@ TEST_CASE("the ring all-reduce model is within 25% of NCCL on a DGX H100 for 1-6
   }
 }
 
-TEST_CASE("small all-reduces inside an NVLink node use the one-shot kernel, large ones NCCL's ring") {
-  const AllReducePlan small = plan_allreduce(8, 64 * 1024, true);
-  CHECK(small.algorithm == AllReducePlan::Algorithm::one_shot);
-  CHECK(small.latency_steps == 2);
-  CHECK(small.port_bytes == 7 * 64 * 1024);
-  const AllReducePlan medium = plan_allreduce(8, 4 * 1024 * 1024, true);
-  CHECK(medium.algorithm == AllReducePlan::Algorithm::two_shot);
-  CHECK(medium.port_bytes == Approx(2.0 * 7 / 8 * 4 * 1024 * 1024));
-  const AllReducePlan large = plan_allreduce(8, 16 * 1024 * 1024, true);
-  CHECK(large.algorithm == AllReducePlan::Algorithm::ring);
-  CHECK(large.latency_steps == 14);
-  CHECK(plan_allreduce(8, 64 * 1024, false).algorithm == AllReducePlan::Algorithm::ring);
-  CHECK(plan_allreduce(1, 64 * 1024, true).latency_steps == 0);
-}
-
 TEST_CASE("on a large cluster's per-node zones, transfers take latency + bytes / bandwidth as on a small one") {
   const ClusterSpec cluster = h100_cluster(kFlatZoneMaxNodes + 4);
   const double bytes = 1e9;

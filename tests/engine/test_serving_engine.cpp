@@ -223,3 +223,36 @@ TEST_CASE("per-sequence time on the GPU streams HBM at the memory roof: same tim
         Approx(moved_s * (streaming_w - h100.power.static_w)).epsilon(1e-9));
   CHECK(on_gpu.tpot_s == Approx(on_host.tpot_s).epsilon(1e-12));  // where it runs does not change when
 }
+
+TEST_CASE("vLLM's TP all-reduce follows its symmetric-memory tables per GPU, SGLang keeps its kernels to 8 MiB") {
+  const double MiB = 1024.0 * 1024.0;
+  auto route_of = [](const std::string& gpu, int tp, const std::string& engine) {
+    std::string text = equal_requests(8);
+    text.replace(text.find("gpu: h100-sxm"), 13, "gpu: " + gpu);
+    text.replace(text.find("gpus_per_node: 1"), 16, "gpus_per_node: 8");
+    text.replace(text.find("tp: 1"), 5, "tp: " + std::to_string(tp));
+    text.replace(text.find("engine: vllm"), 12, "engine: " + engine);
+    const Scenario s = test::scenario_from(text);
+    return CostModel(s).allreduce_route();
+  };
+  // vllm all_reduce_utils.py: SM 10.0 at TP 8, custom below 1 MiB, multimem below 128 MiB.
+  const AllReduceRoute b200 = route_of("b200", 8, "vllm");
+  CHECK(b200.direct);
+  CHECK(b200.custom_max_bytes == 1 * MiB);
+  CHECK(b200.symm_mem_max_bytes == 128 * MiB);
+  CHECK(b200.multimem);
+  const FabricSpec& nvlink5 = test::catalog().fabrics.at("nvlink5");
+  CHECK(b200.multicast_rate_fraction == nvlink5.multicast_allreduce_bytes_per_s / nvlink5.bandwidth_bytes_per_s);
+  // SM 9.0 at TP 4: the custom kernels' own 8 MiB buffer is below the table's 32 MiB.
+  const AllReduceRoute h100 = route_of("h100-sxm", 4, "vllm");
+  CHECK(h100.custom_max_bytes == 8 * MiB);
+  CHECK(h100.symm_mem_max_bytes == 32 * MiB);
+  CHECK(h100.multimem);
+  // SM 10.0 at TP 4: two-shot symmetric memory.
+  CHECK_FALSE(route_of("b200", 4, "vllm").multimem);
+  // SM 10.3 has no entry in vLLM 0.11's tables: symmetric memory off.
+  CHECK(route_of("b300", 8, "vllm").symm_mem_max_bytes == 0);
+  const AllReduceRoute sglang = route_of("b200", 8, "sglang");
+  CHECK(sglang.custom_max_bytes == kCustomAllReduceMaxBytes);
+  CHECK(sglang.symm_mem_max_bytes == 0);
+}

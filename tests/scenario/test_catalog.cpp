@@ -177,6 +177,14 @@ TEST_CASE("malformed presets are rejected with located messages", "[scenario][ca
        with_line(with_line(kFabric, "kind: scale_up", "kind: scale_out"), "energy_j_per_byte: 1.3e-11",
                  "energy_j_per_byte: 1.3e-11\noptics_w_per_port: -8.5"),
        ":7:20: optics_w_per_port must be >= 0, got -8.5"},
+      {"a multicast all-reduce is no faster than the link", "fabrics/nvlink4.yaml",
+       with_line(kFabric, "latency_s: 3e-6", "latency_s: 3e-6\nmulticast_allreduce_bytes_per_s: 500e9"),
+       ":6:34: multicast_allreduce_bytes_per_s must be in [0, 450000000000], got 500e9"},
+      {"only scale-up switches reduce", "fabrics/nvlink4.yaml",
+       with_line(with_line(kFabric, "kind: scale_up", "kind: scale_out"), "latency_s: 3e-6",
+                 "latency_s: 3e-6\nmulticast_allreduce_bytes_per_s: 200e9"),
+       ":6:34: multicast_allreduce_bytes_per_s is a scale-up switch's that reduces (NVLink SHARP), above 0 and at "
+       "most bandwidth_bytes_per_s"},
       {"the architecture is one of dense, moe, hybrid, ssm", "models/llama-2-7b.yaml",
        with_line(kModel, "architecture: dense", "architecture: rnn"),
        ":3:15: architecture: unknown value 'rnn'; allowed: dense, moe, hybrid, ssm"},
@@ -394,54 +402,6 @@ TEST_CASE("a system preset naming a GPU the catalog does not have is refused at 
   const Catalog c = open_catalog(tmp.dir());
   CHECK(error_of([&] { system_carriers(c); }) ==
         tmp.dir() + "/systems/typo.yaml:3:6: gpu: unknown GPU preset 'h100-sx'; available: h100-sxm");
-}
-
-TEST_CASE("an engine's host figures for a GPU preset replace its shared pair on that GPU only", "[scenario][catalog]") {
-  const TempCatalog tmp;
-  tmp.write("gpus/h100-sxm.yaml", kGpu);
-  tmp.write("fabrics/nvlink4.yaml", kFabric);
-  const std::string by_gpu = "host_by_gpu:\n  h100-sxm: {iteration_host_s: 0.0007, host_s_per_sequence: 35e-6}\n";
-  tmp.write("engines/vllm.yaml", with_line(kEngine, "per_sequence_runs_on", by_gpu + "per_sequence_runs_on"));
-  const Catalog c = load_catalog(tmp.dir());
-  const EngineProfile& engine = c.engines.at("vllm");
-  const EngineProfile on_h100 = engine.on_gpu("h100-sxm");
-  CHECK(on_h100.iteration_host_s == 0.0007);
-  CHECK(on_h100.host_s_per_sequence == 35e-6);
-  const EngineProfile elsewhere = engine.on_gpu("a100-sxm");  // no entry: the shared pair
-  CHECK(elsewhere.iteration_host_s == 0.0018);
-  CHECK(elsewhere.host_s_per_sequence == 24e-6);
-}
-
-TEST_CASE("an engine's host figures name GPU presets, with the shared pair's ranges", "[scenario][catalog]") {
-  struct Case {
-    const char* rule;
-    std::string entry;
-    std::string expected;
-  };
-  const std::vector<Case> cases = {
-      {"a GPU the catalog does not have", "  h100-sx: {iteration_host_s: 0.0007, host_s_per_sequence: 35e-6}\n",
-       ":6:3: unknown key 'h100-sx' in host_by_gpu; did you mean 'h100-sxm'?"},
-      {"a name nothing like a GPU preset", "  tpu: {iteration_host_s: 0.0007, host_s_per_sequence: 35e-6}\n",
-       ":6:3: unknown key 'tpu' in host_by_gpu; allowed: h100-sxm"},
-      {"a GPU named twice",
-       "  h100-sxm: {iteration_host_s: 0.0007, host_s_per_sequence: 35e-6}\n"
-       "  h100-sxm: {iteration_host_s: 0.0009, host_s_per_sequence: 35e-6}\n",
-       ":7:3: duplicate key 'h100-sxm' in host_by_gpu"},
-      {"a negative time per sequence", "  h100-sxm: {iteration_host_s: 0.0007, host_s_per_sequence: -1}\n",
-       ":6:61: host_by_gpu.h100-sxm.host_s_per_sequence must be in [0, 0.01], got -1"},
-      {"a missing figure", "  h100-sxm: {iteration_host_s: 0.0007}\n",
-       ":6:13: host_by_gpu.h100-sxm: missing required key 'host_s_per_sequence'"},
-  };
-  for (const Case& c : cases) {
-    INFO(c.rule);
-    const TempCatalog tmp;
-    tmp.write("gpus/h100-sxm.yaml", kGpu);
-    tmp.write("fabrics/nvlink4.yaml", kFabric);
-    const std::string path =
-        tmp.write("engines/vllm.yaml", with_line(kEngine, "per_sequence_runs_on", "host_by_gpu:\n" + c.entry +
-                                                                                      "per_sequence_runs_on"));
-    CHECK(load_error(tmp.dir()) == path + c.expected);
-  }
 }
 
 }  // namespace convsim
