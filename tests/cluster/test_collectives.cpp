@@ -83,12 +83,7 @@ TEST_CASE("with symmetric memory the custom kernels stop at the engine's limit a
 }
 
 TEST_CASE("a multimem all-reduce on 8 H100s takes what vLLM measured, within 10%, from 4 to 64 MiB") {
-  ClusterSpec cluster;
-  cluster.gpu = test::catalog().gpus.at("h100-sxm");
-  cluster.nodes = 1;
-  cluster.gpus_per_node = 8;
-  cluster.scale_up = test::catalog().fabrics.at("nvlink4");
-  cluster.scale_out = test::catalog().fabrics.at("ib-ndr");
+  const ClusterSpec cluster = test::h100_cluster(1);
   const FabricSpec& up = cluster.scale_up;
   REQUIRE(up.multicast_allreduce_bytes_per_s > 0);
   AllReduceRoute route = vllm_b200_tp8(up.multicast_allreduce_bytes_per_s / up.bandwidth_bytes_per_s);

@@ -21,19 +21,7 @@ using namespace convsim;
 using test::simulate;
 using test::timed;
 
-namespace {
-
-ClusterSpec h100_cluster(int nodes) {
-  ClusterSpec c;
-  c.gpu = test::catalog().gpus.at("h100-sxm");
-  c.nodes = nodes;
-  c.gpus_per_node = 8;
-  c.scale_up = test::catalog().fabrics.at("nvlink4");
-  c.scale_out = test::catalog().fabrics.at("ib-ndr");
-  return c;
-}
-
-}  // namespace
+using test::h100_cluster;
 
 TEST_CASE("an uncontended transfer takes latency + bytes / bandwidth, inside a node and across nodes") {
   const ClusterSpec cluster = h100_cluster(2);

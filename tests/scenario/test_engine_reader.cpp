@@ -22,6 +22,16 @@ using test::with_line;
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
+// The error of a fixture catalog (kGpu, kFabric) whose vLLM profile is `engine`,
+// prefixed by that profile's path.
+std::string engine_error(const std::string& engine, std::string* path) {
+  const TempCatalog tmp;
+  tmp.write("gpus/h100-sxm.yaml", kGpu);
+  tmp.write("fabrics/nvlink4.yaml", kFabric);
+  *path = tmp.write("engines/vllm.yaml", engine);
+  return load_error(tmp.dir());
+}
+
 // kEngine with `table` (symm_mem_allreduce and its entries) after its allreduce key.
 std::string with_symm_mem(const std::string& table) {
   return with_line(kEngine, "allreduce: custom\n", "allreduce: custom\nsymm_mem_allreduce:\n" + table);
@@ -67,13 +77,11 @@ TEST_CASE("an engine's host figures name GPU presets, with the shared pair's ran
   };
   for (const Case& c : cases) {
     INFO(c.rule);
-    const TempCatalog tmp;
-    tmp.write("gpus/h100-sxm.yaml", kGpu);
-    tmp.write("fabrics/nvlink4.yaml", kFabric);
-    const std::string path =
-        tmp.write("engines/vllm.yaml", with_line(kEngine, "per_sequence_runs_on", "host_by_gpu:\n" + c.entry +
-                                                                                      "per_sequence_runs_on"));
-    CHECK(load_error(tmp.dir()) == path + c.expected);
+    std::string path;
+    const std::string error =
+        engine_error(with_line(kEngine, "per_sequence_runs_on", "host_by_gpu:\n" + c.entry + "per_sequence_runs_on"),
+                     &path);
+    CHECK(error == path + c.expected);
   }
 }
 
@@ -126,20 +134,16 @@ TEST_CASE("malformed symmetric-memory limits are refused at their key", "[scenar
   };
   for (const Case& c : cases) {
     INFO(c.rule);
-    const TempCatalog tmp;
-    tmp.write("gpus/h100-sxm.yaml", kGpu);
-    tmp.write("fabrics/nvlink4.yaml", kFabric);
-    const std::string path = tmp.write("engines/vllm.yaml", with_symm_mem(c.table));
-    CHECK(load_error(tmp.dir()) == path + c.expected);
+    std::string path;
+    const std::string error = engine_error(with_symm_mem(c.table), &path);
+    CHECK(error == path + c.expected);
   }
   INFO("symmetric memory with NCCL everywhere");
-  const TempCatalog tmp;
-  tmp.write("gpus/h100-sxm.yaml", kGpu);
-  tmp.write("fabrics/nvlink4.yaml", kFabric);
-  const std::string path = tmp.write(
-      "engines/vllm.yaml",
-      with_line(with_symm_mem("  sm90:\n    gpus: [h100-sxm]\n" + limits), "allreduce: custom", "allreduce: nccl"));
-  CHECK(load_error(tmp.dir()) ==
+  std::string path;
+  const std::string error = engine_error(
+      with_line(with_symm_mem("  sm90:\n    gpus: [h100-sxm]\n" + limits), "allreduce: custom", "allreduce: nccl"),
+      &path);
+  CHECK(error ==
         path + ":10:3: symm_mem_allreduce sets where the custom kernels stop; with allreduce: nccl there are none");
 }
 

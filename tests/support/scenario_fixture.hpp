@@ -19,6 +19,17 @@ inline const Catalog& catalog() {
   return loaded;
 }
 
+// `nodes` DGX H100 nodes from the catalog: 8 H100s each on NVLink 4, InfiniBand NDR between.
+inline ClusterSpec h100_cluster(int nodes) {
+  ClusterSpec c;
+  c.gpu = catalog().gpus.at("h100-sxm");
+  c.nodes = nodes;
+  c.gpus_per_node = 8;
+  c.scale_up = catalog().fabrics.at("nvlink4");
+  c.scale_out = catalog().fabrics.at("ib-ndr");
+  return c;
+}
+
 inline Scenario scenario_from(const std::string& yaml, const std::vector<Override>& overrides = {}) {
   return load_scenario_text(yaml, "test.yaml", overrides, catalog());
 }
