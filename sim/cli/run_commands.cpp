@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,7 +17,9 @@
 #include "sim/accounting/energy.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/cli/signals.hpp"
+#include "sim/engine/iteration_cost.hpp"
 #include "sim/engine/simulation.hpp"
+#include "sim/output/number_text.hpp"
 #include "sim/output/output_folder.hpp"
 #include "sim/output/table.hpp"
 #include "sim/output/writers.hpp"
@@ -91,6 +94,28 @@ int command_run(const std::string& path, const std::vector<std::string>& sets, s
   return 0;
 }
 
+namespace {
+
+// What a TP group's all-reduces run, by buffer size.
+std::string allreduce_route_text(const AllReduceRoute& r, int tp) {
+  if (!r.direct) return "NCCL's ring (the group is not inside one NVSwitch node)";
+  if (!r.custom) return "NCCL's ring (the engine's allreduce: nccl)";
+  if (!custom_kernels_serve(tp)) return "NCCL's ring (the engine's kernels serve TP 2, 4, 6 or 8)";
+  const double one_stage = one_stage_max_bytes(tp);
+  std::string text = fmt::format("the engine's kernels below {} ({}), ", binary_bytes_text(r.custom_max_bytes),
+                                 one_stage >= r.custom_max_bytes
+                                     ? std::string("one stage")
+                                     : "one stage below " + binary_bytes_text(one_stage));
+  if (r.symm_mem_max_bytes > r.custom_max_bytes) {
+    const bool multimem = r.multimem && r.multicast_rate_fraction > 0;
+    text += fmt::format("symmetric memory ({}) below {}, ", multimem ? "multimem" : "two-shot",
+                        binary_bytes_text(r.symm_mem_max_bytes));
+  }
+  return text + "NCCL's ring above";
+}
+
+}  // namespace
+
 int command_check(const std::string& path, const std::vector<std::string>& sets) {
   const Catalog catalog = open_catalog(default_catalog_dir());
   const Scenario scenario = load_scenario(path, parse_overrides(sets), catalog);
@@ -120,6 +145,11 @@ int command_check(const std::string& path, const std::vector<std::string>& sets)
         scenario.cluster.gpu.power_idle_w, node.busy_max_w / 1e3,
         scenario.cluster.gpu.power_limit_w(),
         scenario.cluster.system.power_max_w / 1e3);
+  }
+  if (p.tp > 1) {
+    const CostModel cost(scenario);
+    std::cout << fmt::format("  tensor-parallel all-reduce ({} on {}, tp {}): {}\n", scenario.serving.engine.name,
+                             scenario.cluster.gpu.name, p.tp, allreduce_route_text(cost.allreduce_route(), p.tp));
   }
   return 0;
 }

@@ -15,6 +15,7 @@
 
 #include "sim/output/atomic_file.hpp"
 #include "sim/cli/commands.hpp"
+#include "sim/output/number_text.hpp"
 #include "sim/validation/calibration.hpp"
 
 namespace fs = std::filesystem;
@@ -30,13 +31,6 @@ struct CsvLine {
 
 std::string percent(double fraction) { return fmt::format("{:+.1f}%", 100 * fraction); }
 std::string abs_percent(double fraction) { return fmt::format("{:.1f}%", 100 * fraction); }
-
-std::string format_bytes(double bytes) {
-  constexpr double kKiB = 1024, kMiB = 1024 * 1024;
-  if (bytes >= kMiB) return fmt::format("{:.4g} MiB", bytes / kMiB);
-  if (bytes >= kKiB) return fmt::format("{:.4g} KiB", bytes / kKiB);
-  return fmt::format("{:.0f} B", bytes);
-}
 
 // The case whose size is nearest `target_bytes` on a log scale; the first of equals.
 const CollectiveCase* nearest(const std::vector<CollectiveCase>& cases, double target_bytes) {
@@ -106,7 +100,7 @@ void report_collective(const std::string& title, const std::vector<CollectiveCas
     const CollectiveCase* c = nearest(cases, target_kib * 1024);
     if (c == nullptr || c == previous) continue;
     previous = c;
-    std::cout << fmt::format("  {:>12.0f} {:>10} {:>13.1f} {:>13.1f} {:>8}{}\n", c->bytes, format_bytes(c->bytes),
+    std::cout << fmt::format("  {:>12.0f} {:>10} {:>13.1f} {:>13.1f} {:>8}{}\n", c->bytes, binary_bytes_text(c->bytes),
                              c->measured_s * 1e6, c->predicted_s * 1e6,
                              percent(signed_relative_error(c->predicted_s, c->measured_s)),
                              c->latency_dominated() ? "  latency-dominated" : "");
@@ -121,10 +115,10 @@ void report_collective(const std::string& title, const std::vector<CollectiveCas
     }
   }
   std::cout << summary_header()
-            << summary_row(fmt::format("{} to {}", format_bytes(kLatencyDominatedBelowBytes),
-                                       format_bytes(kCollectiveMaxTestedBytes)),
+            << summary_row(fmt::format("{} to {}", binary_bytes_text(kLatencyDominatedBelowBytes),
+                                       binary_bytes_text(kCollectiveMaxTestedBytes)),
                            summarize_errors("", large))
-            << summary_row(fmt::format("below {} (latency-dominated)", format_bytes(kLatencyDominatedBelowBytes)),
+            << summary_row(fmt::format("below {} (latency-dominated)", binary_bytes_text(kLatencyDominatedBelowBytes)),
                            summarize_errors("", small))
             << "\n";
 }

@@ -12,13 +12,18 @@ double ring_allreduce_link_bytes(int p, double buffer_bytes) {
 
 int ring_allreduce_steps(int p) { return p <= 1 ? 0 : 2 * (p - 1); }
 
+bool custom_kernels_serve(int p) { return p == 2 || p == 4 || p == 6 || p == 8; }
+
+double one_stage_max_bytes(int p) {
+  if (p == 2) return kCustomAllReduceMaxBytes;
+  return p <= 4 ? 512.0 * 1024 : 256.0 * 1024;
+}
+
 AllReducePlan plan_allreduce(int p, double buffer_bytes, const AllReduceRoute& route) {
   AllReducePlan plan;
   if (p <= 1) return plan;
-  const bool custom_world = p == 2 || p == 4 || p == 6 || p == 8;
-  if (route.direct && route.custom && custom_world && buffer_bytes < route.custom_max_bytes) {
-    const bool one_stage = p == 2 || (p <= 4 && buffer_bytes < 512.0 * 1024) || buffer_bytes < 256.0 * 1024;
-    if (one_stage) {
+  if (route.direct && route.custom && custom_kernels_serve(p) && buffer_bytes < route.custom_max_bytes) {
+    if (buffer_bytes < one_stage_max_bytes(p)) {
       plan.algorithm = AllReducePlan::Algorithm::one_shot;
       plan.latency_steps = 2;
       plan.port_bytes = (p - 1) * buffer_bytes;

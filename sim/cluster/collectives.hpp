@@ -61,6 +61,10 @@ struct AllReduceRoute {
 };
 
 AllReducePlan plan_allreduce(int p, double buffer_bytes, const AllReduceRoute& route);
+// Whether the custom kernels serve a group of p GPUs (2, 4, 6 or 8), and below which
+// buffer size they run in one stage there.
+bool custom_kernels_serve(int p);
+double one_stage_max_bytes(int p);
 // The custom kernels inside NVSwitch nodes (nvlink_connected), NCCL's ring otherwise.
 AllReducePlan plan_allreduce(int p, double buffer_bytes, bool nvlink_connected);
 

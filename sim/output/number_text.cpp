@@ -119,4 +119,11 @@ char* write_g9(char* out, double v) {
   return out;
 }
 
+std::string binary_bytes_text(double bytes) {
+  constexpr double kKiB = 1024, kMiB = 1024 * 1024;
+  if (bytes >= kMiB) return fmt::format("{:.4g} MiB", bytes / kMiB);
+  if (bytes >= kKiB) return fmt::format("{:.4g} KiB", bytes / kKiB);
+  return fmt::format("{:.0f} B", bytes);
+}
+
 }  // namespace convsim

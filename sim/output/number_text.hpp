@@ -11,7 +11,12 @@
 // tie, or |v| is outside [1e-30, 1e38), or v is not finite, it hands the number to
 // fmt's exact algorithm instead, so every output is the exact one.
 
+#include <string>
+
 namespace convsim {
+
+// A size in bytes for people: "8 MiB", "256 KiB", "300 B" (binary units, 4 digits).
+std::string binary_bytes_text(double bytes);
 
 // Writes v as "%.9g" at `out` (at most 24 characters) and returns the end.
 char* write_g9(char* out, double v);
