@@ -181,7 +181,7 @@ const EngineProfile& engine_profile(const MapReader& m, const Catalog& catalog) 
 ServingSpec read_serving(const MapReader& s, const Catalog& catalog) {
   s.allow_only({"engine", "max_batch_seqs", "prefill_chunk_tokens", "kv_block_tokens", "workspace_bytes_per_gpu",
                 "routing", "speculative", "prefix_caching", "prefix_cache_tokens",
-                "prefix_cache_offload"});
+                "prefix_cache_offload", "symm_mem_allreduce"});
   ServingSpec spec;
   spec.engine = engine_profile(s, catalog);
   spec.max_batch_seqs = spec.engine.default_max_batch_seqs;
@@ -199,6 +199,17 @@ ServingSpec read_serving(const MapReader& s, const Catalog& catalog) {
     s.locator().fail(s.spot("routing"),
                      "serving.routing: prefix_affinity needs serving.prefix_caching: true (it routes by the prefix "
                      "each replica's cache holds)");
+  }
+  // vLLM's symmetric-memory all-reduce (VLLM_ALLREDUCE_USE_SYMM_MEM): on where the
+  // profile has its tables; false runs the custom kernels to their buffer, then NCCL.
+  const bool has_symm_mem = !spec.engine.symm_mem_allreduce.empty();
+  if (!s.boolean_or("symm_mem_allreduce", has_symm_mem)) {
+    spec.engine.symm_mem_allreduce.clear();
+  } else if (!has_symm_mem) {
+    s.locator().fail(s.spot("symm_mem_allreduce"),
+                     fmt::format("serving.symm_mem_allreduce: the {} profile has no symmetric-memory all-reduce "
+                                 "(no symm_mem_allreduce in it); allowed: false",
+                                 spec.engine.name));
   }
   spec.max_batch_seqs_given = s.has("max_batch_seqs");
   spec.prefill_chunk_tokens_given = s.has("prefill_chunk_tokens");
@@ -363,6 +374,14 @@ Scenario read_scenario(const YAML::Node& root_node, const Locator& at, const Cat
   }
   // The engine as it runs on this cluster's GPU (its host figures for that GPU).
   s.serving.engine = s.serving.engine.on_gpu(s.cluster.gpu.name);
+  if (root.has("serving") && root.child("serving").has("symm_mem_allreduce") &&
+      !s.serving.engine.symm_mem_allreduce.empty() && s.serving.engine.symm_mem_on(s.cluster.gpu.name) == nullptr) {
+    const MapReader serving = root.child("serving");
+    s.warnings.push_back(fmt::format(
+        "{}: warning: serving.symm_mem_allreduce: the {} profile has no symmetric-memory limits for {}; its "
+        "all-reduces run the custom kernels to their buffer, then NCCL",
+        serving.locator().where(serving.spot("symm_mem_allreduce")), s.serving.engine.name, s.cluster.gpu.name));
+  }
   if (s.serving.prefix_caching && s.model.spec.ssm && !s.serving.engine.caches_ssm_prefixes) {
     disable_ssm_prefix_caching(root.child("serving"), s);
   }

@@ -256,3 +256,34 @@ TEST_CASE("vLLM's TP all-reduce follows its symmetric-memory tables per GPU, SGL
   CHECK(sglang.custom_max_bytes == kCustomAllReduceMaxBytes);
   CHECK(sglang.symm_mem_max_bytes == 0);
 }
+
+TEST_CASE("serving.symm_mem_allreduce false runs vLLM's kernels to their buffer and then NCCL, and an engine without it refuses true") {
+  const double MiB = 1024.0 * 1024.0;
+  auto scenario_text = [](const std::string& gpu, const std::string& engine, const std::string& symm) {
+    std::string text = equal_requests(8);
+    text.replace(text.find("gpu: h100-sxm"), 13, "gpu: " + gpu);
+    text.replace(text.find("gpus_per_node: 1"), 16, "gpus_per_node: 8");
+    text.replace(text.find("tp: 1"), 5, "tp: 8");
+    text.replace(text.find("engine: vllm"), 12, "engine: " + engine + ", symm_mem_allreduce: " + symm);
+    return text;
+  };
+  const Scenario off = test::scenario_from(scenario_text("b200", "vllm", "false"));
+  const AllReduceRoute route = CostModel(off).allreduce_route();
+  CHECK(route.custom_max_bytes == kCustomAllReduceMaxBytes);
+  CHECK(route.symm_mem_max_bytes == 0);
+  CHECK(plan_allreduce(8, 8 * MiB, route).algorithm == AllReducePlan::Algorithm::ring);  // NCCL from 8 MiB
+  const Scenario on = test::scenario_from(scenario_text("b200", "vllm", "true"));
+  CHECK(plan_allreduce(8, 8 * MiB, CostModel(on).allreduce_route()).algorithm == AllReducePlan::Algorithm::multimem);
+  CHECK(on.warnings.empty());
+  // B300 (SM 10.3) has no entry in vLLM 0.11's tables: asked for, it warns at the key.
+  const Scenario b300 = test::scenario_from(scenario_text("b300", "vllm", "true"));
+  bool warned = false;
+  for (const std::string& w : b300.warnings) {
+    warned = warned || w.find("serving.symm_mem_allreduce: the vllm profile has no symmetric-memory limits for b300") !=
+                           std::string::npos;
+  }
+  CHECK(warned);
+  CHECK(test::load_error_of(scenario_text("b200", "sglang", "true")) ==
+        "test.yaml:12:47: serving.symm_mem_allreduce: the sglang profile has no symmetric-memory all-reduce (no "
+        "symm_mem_allreduce in it); allowed: false");
+}

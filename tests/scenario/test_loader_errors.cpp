@@ -123,7 +123,7 @@ TEST_CASE("each bad scenario is reported with its exact located message", "[scen
        {},
        "s.yaml:5:11: unknown key 'batch_size' in serving; allowed: engine, max_batch_seqs, "
        "prefill_chunk_tokens, kv_block_tokens, workspace_bytes_per_gpu, routing, speculative, "
-       "prefix_caching, prefix_cache_tokens, prefix_cache_offload"},
+       "prefix_caching, prefix_cache_tokens, prefix_cache_offload, symm_mem_allreduce"},
       {"unknown key inside a list entry names the entry",
        "name: x\n"
        "conversation:\n"
