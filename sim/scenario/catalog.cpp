@@ -128,7 +128,8 @@ GpuSpec read_gpu(const MapReader& m) {
 
 FabricSpec read_fabric(const MapReader& m) {
   m.allow_only({"name", "kind", "description", "bandwidth_bytes_per_s", "latency_s",
-                "multicast_allreduce_bytes_per_s", "energy_j_per_byte", "switch_w_per_port", "switch_ports_per_gpu", "optics_w_per_port", "sources",
+                "multicast_allreduce_bytes_per_s", "energy_j_per_byte", "switch_w_per_port", "switch_ports_per_gpu",
+                "optics_w_per_port", "sources",
                 "notes"});
   FabricSpec fabric;
   fabric.name = m.string("name");

@@ -77,7 +77,9 @@ std::vector<SymmMemAllReduce> read_symm_mem(const MapReader& m, const std::vecto
         } catch (const YAML::Exception&) {
           a.locator().fail(item, "a multimem world size must be one of max_mib's world sizes");
         }
-        if (s.max_bytes.count(p) == 0) a.locator().fail(item, "a multimem world size must be one of max_mib's world sizes");
+        if (s.max_bytes.count(p) == 0) {
+          a.locator().fail(item, "a multimem world size must be one of max_mib's world sizes");
+        }
         s.multimem_world_sizes.push_back(p);
       }
     }
@@ -106,7 +108,8 @@ EngineProfile read_engine(const MapReader& m, const std::vector<std::string>& gp
   m.allow_only({"name", "description", "iteration_host_s", "host_s_per_sequence", "host_by_gpu",
                 "per_sequence_runs_on", "cuda_graph_batch_sizes",
                 "eager_launch_s", "default_max_batch_seqs", "default_prefill_chunk_tokens", "allreduce",
-                "symm_mem_allreduce", "moe_all_to_all_kernel_s", "moe_expert_rows", "activation_quantisation", "ssm_prefix_caching",
+                "symm_mem_allreduce", "moe_all_to_all_kernel_s", "moe_expert_rows", "activation_quantisation",
+                "ssm_prefix_caching",
                 "fitted_by",
                 "sources", "notes"});
   EngineProfile e;

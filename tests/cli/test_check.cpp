@@ -34,7 +34,8 @@ TEST_CASE("convsim check says which all-reduce a TP group runs at which buffer s
                   "below 256 KiB), symmetric memory (multimem) below 128 MiB, NCCL's ring above\n") !=
         std::string::npos);
   // SGLang keeps its kernels to their 8 MiB buffer; at TP 4 one stage below 512 KiB.
-  const std::string sglang = check_output(w, "--set serving.engine=sglang --set parallelism.tp=4 --set parallelism.pp=16");
+  const std::string sglang =
+      check_output(w, "--set serving.engine=sglang --set parallelism.tp=4 --set parallelism.pp=16");
   INFO(sglang);
   CHECK(sglang.find("(sglang on h100-sxm, tp 4): the engine's kernels below 8 MiB (one stage below 512 KiB), NCCL's "
                     "ring above\n") != std::string::npos);

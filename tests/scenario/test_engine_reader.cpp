@@ -130,7 +130,8 @@ TEST_CASE("malformed symmetric-memory limits are refused at their key", "[scenar
        "  sm90:\n    gpus: [h100-sxm]\n" + limits + "  sm90b:\n    gpus: [h100-sxm]\n" + limits,
        ":15:11: gpus: 'h100-sxm' is named by two architectures"},
       {"an unknown key", "  sm90:\n    gpus: [h100-sxm]\n" + limits + "    one_shot_mib: {8: 1}\n",
-       ":14:5: unknown key 'one_shot_mib' in symm_mem_allreduce.sm90; allowed: gpus, custom_max_mib, max_mib, multimem_world_sizes"},
+       ":14:5: unknown key 'one_shot_mib' in symm_mem_allreduce.sm90; allowed: gpus, custom_max_mib, max_mib, "
+       "multimem_world_sizes"},
   };
   for (const Case& c : cases) {
     INFO(c.rule);
